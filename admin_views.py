@@ -1,0 +1,375 @@
+"""Flask-Admin views. Tenancy is one mechanism here: ``ShopScopedView``.
+
+Every list, count, detail, edit, delete and export of a shop's data goes through
+``ShopScopedView.scope()``, which keeps only the current user's shops (support sees all).
+Row and bulk actions that change a status call workflow.py.
+"""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from extensions import db
+from models import (
+    REQUEST_STATUSES,
+    Order,
+    OrderLine,
+    OutboundEmail,
+    ReturnReason,
+    ReturnRequest,
+    Shop,
+    User,
+)
+
+STATUS_LABELS = {
+    "new": _l("New"),
+    "concept": _l("Concept"),
+    "on_hold": _l("On hold"),
+    "approved": _l("Approved"),
+    "cancelled": _l("Cancelled"),
+    "label_created": _l("Label created"),
+    "completed": _l("Completed"),
+}
+STATUS_BADGES = {
+    "new": "primary",
+    "concept": "secondary",
+    "on_hold": "warning",
+    "approved": "success",
+    "cancelled": "danger",
+    "label_created": "info",
+    "completed": "dark",
+}
+
+
+def visible_shops():
+    """A query of the shops the current user may see."""
+    query = select(Shop).order_by(Shop.name)
+    shop_ids = current_user.shop_ids()
+    if shop_ids is not None:
+        query = query.where(Shop.id.in_(shop_ids))
+    return db.session.scalars(query).all()
+
+
+def status_badge(status: str) -> Markup:
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        STATUS_BADGES.get(status, "light"), STATUS_LABELS.get(status, status)
+    )
+
+
+class StaffOnly:
+    """Mixin: only logged-in, active staff; others are sent to the login page."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.is_active
+
+    def inaccessible_callback(self, name, **kwargs):
+        if current_user.is_authenticated:
+            abort(403)
+        return redirect(url_for("auth.login", next=request.url))
+
+
+class SupportOnly(StaffOnly):
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and current_user.is_support
+
+
+class ShopScopedView(StaffOnly, ModelView):
+    """A model view that only ever shows or changes the current user's shops' rows.
+
+    ``shop_column`` names how to reach the owning shop: the model's own ``shop_id`` by
+    default; views of child rows set ``shop_join`` to the parent to join through.
+    """
+
+    shop_join = None
+    page_size = 50
+    can_view_details = True
+    named_filter_urls = True
+    admin_roles = ("support", "admin")
+
+    def shop_column(self):
+        return (self.shop_join or self.model).shop_id
+
+    def scope(self, query):
+        if self.shop_join is not None:
+            query = query.join(self.shop_join)
+        shop_ids = current_user.shop_ids()
+        if shop_ids is None:
+            return query
+        return query.filter(self.shop_column().in_(shop_ids))
+
+    def get_query(self):
+        return self.scope(super().get_query())
+
+    def get_count_query(self):
+        return self.scope(super().get_count_query())
+
+    def get_one(self, id):
+        """A row of another shop is simply not found, whatever the URL says."""
+        obj = self.scope(self.session.query(self.model)).filter(self.model.id == id).one_or_none()
+        if obj is None:
+            abort(404)
+        return obj
+
+    def may_edit(self) -> bool:
+        if current_user.is_support:
+            return True
+        return any(m.role in self.admin_roles for m in current_user.memberships)
+
+    @property
+    def can_create(self) -> bool:
+        return self.may_edit()
+
+    @property
+    def can_edit(self) -> bool:
+        return self.may_edit()
+
+    @property
+    def can_delete(self) -> bool:
+        return self.may_edit()
+
+    def on_model_change(self, form, model, is_created) -> None:
+        """Refuse to save a row into a shop the user does not administer."""
+        shop_id = self.owning_shop_id(model)
+        if shop_id is None or current_user.role_in(shop_id) not in self.admin_roles:
+            abort(403)
+
+    def owning_shop_id(self, model) -> int | None:
+        if self.shop_join is None:
+            return model.shop_id or (model.shop.id if getattr(model, "shop", None) else None)
+        parent = getattr(model, self.shop_join.__name__.lower(), None)
+        return parent.shop_id if parent else None
+
+    def scoped_shops(self):
+        return [s for s in visible_shops() if current_user.role_in(s.id) in self.admin_roles]
+
+    def create_form(self, obj=None):
+        return self._limit_shop_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._limit_shop_choices(super().edit_form(obj))
+
+    def _limit_shop_choices(self, form):
+        if hasattr(form, "shop"):
+            form.shop.query_factory = self.scoped_shops
+        return form
+
+
+class OrderView(ShopScopedView):
+    column_list = (
+        "number",
+        "shop",
+        "customer_name",
+        "customer_email",
+        "ordered_at",
+        "delivered_at",
+    )
+    column_searchable_list = ("number", "customer_email", "customer_name")
+    column_filters = ("delivered_at", "ordered_at")
+    column_default_sort = ("ordered_at", True)
+    form_excluded_columns = ("created_at",)
+    inline_models = (
+        (
+            OrderLine,
+            {
+                "form_columns": (
+                    "id",
+                    "sku",
+                    "product_name",
+                    "variant",
+                    "quantity",
+                    "unit_price_cents",
+                    "discount_cents",
+                    "image_url",
+                )
+            },
+        ),
+    )
+    column_labels = {
+        "number": _l("Order number"),
+        "shop": _l("Shop"),
+        "customer_name": _l("Customer"),
+        "customer_email": _l("Email"),
+        "ordered_at": _l("Ordered"),
+        "delivered_at": _l("Delivered"),
+    }
+
+
+class ReturnReasonView(ShopScopedView):
+    column_list = (
+        "shop",
+        "position",
+        "code",
+        "label_nl",
+        "label_en",
+        "requires_photo",
+        "requires_comment",
+        "active",
+    )
+    column_default_sort = "position"
+    form_columns = (
+        "shop",
+        "code",
+        "label_nl",
+        "label_en",
+        "requires_photo",
+        "requires_comment",
+        "position",
+        "active",
+    )
+    column_labels = {
+        "shop": _l("Shop"),
+        "position": _l("Order"),
+        "code": _l("Code"),
+        "label_nl": _l("Label (Dutch)"),
+        "label_en": _l("Label (English)"),
+        "requires_photo": _l("Photo required"),
+        "requires_comment": _l("Comment required"),
+        "active": _l("Active"),
+    }
+
+
+class RequestView(ShopScopedView):
+    """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = (
+        "number",
+        "created_at",
+        "customer_name",
+        "order_number",
+        "status",
+        "free_shipping",
+    )
+    column_searchable_list = ("number", "order_number", "customer_email", "customer_name")
+    column_filters = ("status", "created_at", "free_shipping")
+    column_default_sort = ("created_at", True)
+    column_formatters = {"status": lambda v, c, m, p: status_badge(m.status)}
+    column_labels = {
+        "number": _l("Number"),
+        "created_at": _l("Date"),
+        "customer_name": _l("Customer"),
+        "order_number": _l("Order"),
+        "status": _l("Status"),
+        "free_shipping": _l("Free shipping"),
+    }
+
+
+class OutboxView(ShopScopedView):
+    """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = (
+        "created_at",
+        "to_address",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+    )
+    column_details_list = (
+        "created_at",
+        "to_address",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "body_html",
+    )
+    column_filters = ("status", "template")
+    column_searchable_list = ("to_address", "subject")
+    column_default_sort = ("id", True)
+    column_formatters_detail = {
+        "body_html": lambda v, c, m, p: Markup(
+            '<iframe sandbox="" title="{}" style="width:100%;height:480px;border:1px solid #ddd" srcdoc="{}"></iframe>'
+        ).format(_l("Email preview"), m.body_html or "")
+    }
+    column_labels = {
+        "created_at": _l("Created"),
+        "to_address": _l("To"),
+        "subject": _l("Subject"),
+        "status": _l("Status"),
+        "attempts": _l("Attempts"),
+        "last_error": _l("Last error"),
+        "sent_at": _l("Sent"),
+        "body_html": _l("Preview"),
+    }
+
+    def scope(self, query):
+        """Support sees every email, including platform ones; staff only their shops'."""
+        shop_ids = current_user.shop_ids()
+        if shop_ids is None:
+            return query
+        return query.filter(OutboundEmail.shop_id.in_(shop_ids))
+
+
+class ShopView(SupportOnly, ModelView):
+    column_list = ("slug", "name", "default_language", "return_window_days")
+    form_excluded_columns = ("memberships", "created_at")
+
+
+class UserView(SupportOnly, ModelView):
+    column_list = ("email", "name", "is_support", "active", "created_at")
+    column_searchable_list = ("email", "name")
+    form_columns = ("email", "name", "is_support", "active", "language")
+
+
+class HomeView(StaffOnly, AdminIndexView):
+    """The admin index: per shop, how many requests sit in each status."""
+
+    @expose("/")
+    def index(self):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.url))
+        return self.render(
+            "admin/home.html",
+            shops=visible_shops(),
+            counts=status_counts(),
+            statuses=REQUEST_STATUSES,
+            status_labels=STATUS_LABELS,
+        )
+
+
+def status_counts() -> dict[tuple[int, str], int]:
+    """``{(shop_id, status): count}`` for the current user's shops, in one query."""
+    query = select(ReturnRequest.shop_id, ReturnRequest.status, func.count()).group_by(
+        ReturnRequest.shop_id, ReturnRequest.status
+    )
+    shop_ids = current_user.shop_ids()
+    if shop_ids is not None:
+        query = query.where(ReturnRequest.shop_id.in_(shop_ids))
+    return {(shop_id, status): count for shop_id, status, count in db.session.execute(query)}
+
+
+def init_admin(app) -> Admin:
+    admin = Admin(
+        app,
+        name="ReturnDesk",
+        theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
+        index_view=HomeView(name=_l("Home"), url="/admin"),
+    )
+    admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
+    admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
+    admin.add_view(
+        ReturnReasonView(
+            ReturnReason, db, name=_l("Return reasons"), endpoint="reasons", category=_l("Settings")
+        )
+    )
+    admin.add_view(
+        OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
+    )
+    admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
+    admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
+    return admin

@@ -1,0 +1,613 @@
+"""Every table of ReturnDesk. Business rules live in workflow.py and friends, not here.
+
+Names follow the glossary of the founding document: a ``ReturnRequest`` is an "Aanvraag"
+(listed under "Requests"), a ``Return`` is a "Retour" (a shipment with a label).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, stored as UTC everywhere."""
+    return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """An unguessable URL-safe token of 256 bits, for customer links."""
+    return secrets.token_urlsafe(32)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Request statuses: the one list, used by workflow.py, the views and the API.
+NEW = "new"
+CONCEPT = "concept"
+ON_HOLD = "on_hold"
+APPROVED = "approved"
+CANCELLED = "cancelled"
+LABEL_CREATED = "label_created"
+COMPLETED = "completed"
+REQUEST_STATUSES = (NEW, CONCEPT, ON_HOLD, APPROVED, CANCELLED, LABEL_CREATED, COMPLETED)
+OPEN_STATUSES = (NEW, CONCEPT, ON_HOLD)
+
+RESOLUTIONS = ("refund", "exchange", "store_credit")
+ROLES = ("admin", "agent")
+SEVERITIES = ("info", "warning", "danger")
+
+
+class Shop(Timestamped, db.Model):
+    """A webshop: the tenant. Everything a shop owns carries its ``shop_id``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    brand_color: Mapped[str] = mapped_column(String(7), default="#0d6efd")
+    languages: Mapped[str] = mapped_column(String(20), default="nl,en")
+    default_language: Mapped[str] = mapped_column(String(5), default="nl")
+    return_window_days: Mapped[int] = mapped_column(Integer, default=30)
+    withdrawal_window_days: Mapped[int] = mapped_column(Integer, default=14)
+    offered_resolutions: Mapped[str] = mapped_column(
+        String(100), default="refund,exchange,store_credit"
+    )
+    free_shipping_resolutions: Mapped[str] = mapped_column(String(100), default="exchange")
+    return_fee_cents: Mapped[int] = mapped_column(Integer, default=595)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    notification_email: Mapped[str | None] = mapped_column(String(254))
+    support_email: Mapped[str | None] = mapped_column(String(254))
+    return_address_name: Mapped[str | None] = mapped_column(String(120))
+    return_address_street: Mapped[str | None] = mapped_column(String(200))
+    return_address_postcode: Mapped[str | None] = mapped_column(String(20))
+    return_address_city: Mapped[str | None] = mapped_column(String(100))
+    return_address_country: Mapped[str] = mapped_column(String(2), default="NL")
+    hold_stale_hours: Mapped[int] = mapped_column(Integer, default=8)
+    admins_edit_form: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="shop", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+    @property
+    def resolution_list(self) -> list[str]:
+        return [r for r in self.offered_resolutions.split(",") if r]
+
+    def ships_free(self, resolution: str | None) -> bool:
+        """The shop's default shipping policy for a chosen resolution."""
+        return resolution in self.free_shipping_resolutions.split(",")
+
+
+class User(UserMixin, Timestamped, db.Model):
+    """Staff login. ``is_support`` is platform staff (every shop); others work per shop."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(5))
+    notify_new_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def shop_ids(self) -> list[int] | None:
+        """The shops this user may see; ``None`` means every shop (support)."""
+        if self.is_support:
+            return None
+        return [m.shop_id for m in self.memberships]
+
+    def role_in(self, shop_id: int) -> str | None:
+        if self.is_support:
+            return "support"
+        return next((m.role for m in self.memberships if m.shop_id == shop_id), None)
+
+    def is_admin_of(self, shop_id: int) -> bool:
+        return self.role_in(shop_id) in ("support", "admin")
+
+
+class Membership(db.Model):
+    """A user's role (``admin`` or ``agent``) in one shop."""
+
+    __table_args__ = (UniqueConstraint("user_id", "shop_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10), default="agent")
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    shop: Mapped[Shop] = relationship(back_populates="memberships")
+
+
+class Order(Timestamped, db.Model):
+    """What the shop sold; imported by CSV, API or CLI."""
+
+    __table_args__ = (
+        UniqueConstraint("shop_id", "number"),
+        Index("ix_order_shop_email", "shop_id", "customer_email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    number: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254))
+    customer_postcode: Mapped[str | None] = mapped_column(String(20))
+    customer_street: Mapped[str | None] = mapped_column(String(200))
+    customer_city: Mapped[str | None] = mapped_column(String(100))
+    customer_country: Mapped[str] = mapped_column(String(2), default="NL")
+    customer_language: Mapped[str] = mapped_column(String(5), default="nl")
+    ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+
+    shop: Mapped[Shop] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+
+class OrderLine(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    product_name: Mapped[str] = mapped_column(String(200))
+    variant: Mapped[str | None] = mapped_column(String(120))
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    def __str__(self) -> str:
+        return f"{self.product_name} ({self.variant})" if self.variant else self.product_name
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents - self.discount_cents
+
+
+class ReturnReason(db.Model):
+    """One choice of "why are you returning this?" on the shop's return form."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    label_nl: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    requires_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return self.label_en
+
+    def label(self, language: str) -> str:
+        return self.label_nl if language == "nl" else self.label_en
+
+
+class FormQuestion(db.Model):
+    """An extra question on the shop's return form (text, choice, yes/no or file)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="text")
+    label_nl: Mapped[str] = mapped_column(String(300))
+    label_en: Mapped[str] = mapped_column(String(300))
+    choices: Mapped[str | None] = mapped_column(Text)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return self.label_en
+
+    def label(self, language: str) -> str:
+        return self.label_nl if language == "nl" else self.label_en
+
+
+class ReviewStage(db.Model):
+    """A shop-defined named step inside the open statuses (e.g. "Photos requested")."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    name_nl: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    color: Mapped[str] = mapped_column(String(7), default="#6c757d")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return self.name_en
+
+    def name(self, language: str) -> str:
+        return self.name_nl if language == "nl" else self.name_en
+
+
+class ReturnRequest(Timestamped, db.Model):
+    """An "Aanvraag": the customer's request to return items, reviewed by staff.
+
+    ``status`` changes only through workflow.py. ``version`` grows with every change so a
+    conditional UPDATE can tell whether somebody else changed the row in between.
+    """
+
+    __tablename__ = "return_request"
+    __table_args__ = (
+        Index("ix_request_shop_status_created", "shop_id", "status", "created_at"),
+        Index("ix_request_shop_created", "shop_id", "created_at"),
+        Index("ix_request_customer_email", "customer_email"),
+        Index("ix_request_order_number", "order_number"),
+        UniqueConstraint("shop_id", "submission_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    order_number: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    status: Mapped[str] = mapped_column(String(20), default=NEW)
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("review_stage.id"))
+    resolution: Mapped[str] = mapped_column(String(20), default="refund")
+    exchange_note: Mapped[str | None] = mapped_column(Text)
+    free_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
+    keep_items: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_withdrawal: Mapped[bool] = mapped_column(Boolean, default=False)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    held_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_before_hold: Mapped[str | None] = mapped_column(String(20))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notice_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    submission_key: Mapped[str | None] = mapped_column(String(64))
+    public_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
+
+    shop: Mapped[Shop] = relationship()
+    order: Mapped[Order] = relationship()
+    stage: Mapped[ReviewStage | None] = relationship()
+    held_by: Mapped[User | None] = relationship(foreign_keys=[held_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    lines: Mapped[list[ReturnRequestLine]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="ReturnRequestLine.id"
+    )
+    notices: Mapped[list[Notice]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Notice.id"
+    )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Message.id"
+    )
+    returns: Mapped[list[Return]] = relationship(back_populates="request", order_by="Return.id")
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def awaiting_customer(self) -> bool:
+        """Derived from the thread: our last message to the customer is unanswered."""
+        if self.last_outbound_at is None:
+            return False
+        return self.last_inbound_at is None or self.last_inbound_at < self.last_outbound_at
+
+    @property
+    def customer_replied(self) -> bool:
+        if self.last_inbound_at is None:
+            return False
+        return self.last_outbound_at is None or self.last_inbound_at >= self.last_outbound_at
+
+
+class ReturnRequestLine(db.Model):
+    """One order line the customer wants to send back, with the agent's decision on it."""
+
+    __tablename__ = "return_request_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    reason_id: Mapped[int | None] = mapped_column(ForeignKey("return_reason.id"), index=True)
+    comment: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(10), default="open")
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    received_quantity: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[str | None] = mapped_column(String(20))
+
+    request: Mapped[ReturnRequest] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
+    reason: Mapped[ReturnReason | None] = relationship()
+    photos: Mapped[list[Attachment]] = relationship(
+        back_populates="request_line", order_by="Attachment.id"
+    )
+
+
+class NoticeRule(Timestamped, db.Model):
+    """A rule that raises a notice (melding) on matching requests, and may act on them.
+
+    ``conditions`` is a list of ``{"kind": ..., ...}`` dicts, all of which must hold (AND);
+    notices.py knows the kinds.
+    """
+
+    __tablename__ = "notice_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    conditions: Mapped[list] = mapped_column(JSON, default=list)
+    action: Mapped[str | None] = mapped_column(String(30))
+    action_stage_id: Mapped[int | None] = mapped_column(ForeignKey("review_stage.id"))
+    message_nl: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10), default="info")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    shop: Mapped[Shop | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Notice(Timestamped, db.Model):
+    """A notice shown to agents on one request, raised by a rule or added by hand."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("notice_rule.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    severity: Mapped[str] = mapped_column(String(10), default="info")
+    text_nl: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+
+    request: Mapped[ReturnRequest] = relationship(back_populates="notices")
+    rule: Mapped[NoticeRule | None] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    def text(self, language: str) -> str:
+        return self.text_nl if language == "nl" else self.text_en
+
+
+class Message(Timestamped, db.Model):
+    """One entry of "Communication with customer": outbound, inbound or an internal note."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    body: Mapped[str] = mapped_column(Text)
+
+    request: Mapped[ReturnRequest] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id"
+    )
+
+
+class Attachment(Timestamped, db.Model):
+    """A stored file: a photo of a request line, a file on a message, or an answer."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    request_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("return_request_line.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+
+    request_line: Mapped[ReturnRequestLine | None] = relationship(back_populates="photos")
+    message: Mapped[Message | None] = relationship(back_populates="attachments")
+
+
+RETURN_STATUSES = ("label_created", "in_transit", "delivered", "received", "resolved", "cancelled")
+
+
+class Return(Timestamped, db.Model):
+    """A "Retour": the shipment created from an approved request, with its label."""
+
+    __table_args__ = (Index("ix_return_shop_status_created", "shop_id", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("return_request.id"), index=True)
+    carrier: Mapped[str] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
+    label_storage_key: Mapped[str | None] = mapped_column(String(100))
+    label_status: Mapped[str] = mapped_column(String(10), default="pending")
+    label_error: Mapped[str | None] = mapped_column(Text)
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="label_created")
+    refund_cents: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    shop: Mapped[Shop] = relationship()
+    request: Mapped[ReturnRequest] = relationship(back_populates="returns")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AuditEvent(Timestamped, db.Model):
+    """Who did what to which request or return, when, and from which status to which."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("return.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_label: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class OutboundEmail(Timestamped, db.Model):
+    """The outbox: an email is a row first, written in the caller's transaction.
+
+    ``deliver_email`` (tasks.py) claims a pending row, sends it once and marks it sent.
+    """
+
+    __tablename__ = "outbound_email"
+    __table_args__ = (Index("ix_outbound_email_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("return_request.id", ondelete="SET NULL"), index=True
+    )
+    template: Mapped[str] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    attachment_ids: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    shop: Mapped[Shop | None] = relationship()
+
+
+class NumberSequence(db.Model):
+    """Counters for human-friendly numbers (``R-2026-00042``); a value is never handed out twice."""
+
+    __tablename__ = "number_sequence"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def next_number(name: str) -> int:
+    """Take the next value of a named counter, safely under concurrency.
+
+    The UPDATE takes a row lock on PostgreSQL and the database lock on SQLite, so two
+    transactions never get the same value; the value is never reused.
+    """
+    bumped = db.session.execute(
+        update(NumberSequence)
+        .where(NumberSequence.name == name)
+        .values(last_value=NumberSequence.last_value + 1)
+        .returning(NumberSequence.last_value)
+    ).scalar()
+    if bumped is not None:
+        return bumped
+    db.session.add(NumberSequence(name=name, last_value=1))
+    db.session.flush()
+    return 1
+
+
+def next_request_number(year: int | None = None) -> str:
+    year = year or utcnow().year
+    return f"R-{year}-{next_number(f'request-{year}'):05d}"
+
+
+def users_of_shop(shop_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).join(Membership).where(Membership.shop_id == shop_id).order_by(User.name)
+        )
+    )
