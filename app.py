@@ -9,6 +9,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask, g, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from extensions import babel, csrf, db, limiter, login, mail, migrate
@@ -126,4 +127,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.register(app)
     tasks.listen_for_commits()
     app.after_request(add_security_headers)
+    app.jinja_env.globals["get_locale"] = get_locale
     return app
