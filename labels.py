@@ -46,14 +46,19 @@ TRACKING_STATUSES = ("label_created", "in_transit", "delivered", "cancelled")
 class CarrierError(Exception):
     """A carrier refused or failed; ``message`` is fit to show to staff and customers.
 
-    ``retryable`` says whether trying again later may help (the carrier was down or busy),
-    as opposed to a refusal of what we sent (a bad address, wrong credentials).
+    The message is translated lazily, in the language of whoever reads it: ``str()`` it inside
+    ``force_locale(...)`` to store it. ``retryable`` says whether trying again later may help
+    (the carrier was down or busy), as opposed to a refusal of what we sent (a bad address,
+    wrong credentials).
     """
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: Any, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def get_adapter(shop: Shop, code: str) -> CarrierAdapter:
     adapter = ADAPTERS.get(code)
     account = carrier_account(shop, code)
     if adapter is None or not adapter.is_enabled(account):
-        raise CarrierError(_("This carrier is not available for this shop."))
+        raise CarrierError(_l("This carrier is not available for this shop."))
     return adapter(account)
 
 
@@ -336,7 +341,7 @@ class SendcloudAdapter:
 
     def __init__(self, account: CarrierAccount | None) -> None:
         if account is None:
-            raise CarrierError(_("Sendcloud is not set up for this shop."))
+            raise CarrierError(_l("Sendcloud is not set up for this shop."))
         self.account = account
 
     @staticmethod
@@ -375,7 +380,7 @@ class SendcloudAdapter:
         details = self.retrieve(return_id)
         if not details.get("tracking_number"):
             raise CarrierError(
-                _("The carrier has not confirmed the label yet. Try again shortly."),
+                _l("The carrier has not confirmed the label yet. Try again shortly."),
                 retryable=True,
             )
         return LabelResult(
@@ -480,7 +485,7 @@ class SendcloudAdapter:
             raise sendcloud_error(error.code, error.read()) from error
         except (urllib.error.URLError, TimeoutError) as error:
             raise CarrierError(
-                _("The carrier cannot be reached right now. We will try again."), retryable=True
+                _l("The carrier cannot be reached right now. We will try again."), retryable=True
             ) from error
 
 
@@ -500,9 +505,9 @@ def sendcloud_error(status: int, body: bytes) -> CarrierError:
     if not details and payload.get("detail"):
         details = [str(payload["detail"])]
     if status in (401, 403):
-        return CarrierError(_("Sendcloud refused the shop's API keys."))
+        return CarrierError(_l("Sendcloud refused the shop's API keys."))
     detail = "; ".join(details) or f"HTTP {status}"
     return CarrierError(
-        _("Sendcloud could not create the label: %(detail)s", detail=detail),
+        _l("Sendcloud refused the request: %(detail)s", detail=detail),
         retryable=status >= 500 or status == 429,
     )
