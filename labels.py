@@ -33,6 +33,8 @@ from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
 
@@ -195,10 +197,38 @@ class OwnLabelAdapter:
         )
 
 
+# Addresses and names can hold any letter (Łukasz, Şükrü): a Unicode TrueType font is embedded.
+# Debian's DejaVu covers Latin Extended; reportlab's bundled Vera (Latin-1) is the fallback.
+UNICODE_FONTS = (
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
+    ("Vera.ttf", "VeraBd.ttf"),
+)
+SANS, SANS_BOLD = "LabelSans", "LabelSans-Bold"
+
+
+def register_label_fonts() -> None:
+    if SANS in pdfmetrics.getRegisteredFontNames():
+        return
+    for regular, bold in UNICODE_FONTS:
+        if regular.startswith("/") and not os.path.exists(regular):
+            continue
+        pdfmetrics.registerFont(TTFont(SANS, regular))
+        pdfmetrics.registerFont(TTFont(SANS_BOLD, bold))
+        return
+
+
 def render_own_label(
     return_: Return, request: ReturnRequest, shop: Shop, tracking_number: str
 ) -> bytes:
-    """A printable A6 return label: sender, receiver, numbers, a Code128 barcode and a QR code."""
+    """A printable A6 return label: sender, receiver, numbers, a Code128 barcode and a QR code.
+
+    Numbers we generate (return and tracking number) are drawn in a standard PDF font, so they
+    stay plain text in the file; everything people typed goes through the Unicode font.
+    """
+    register_label_fonts()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A6, pageCompression=1)
     canvas.setTitle(f"{shop.name} {return_.number}")
@@ -206,10 +236,10 @@ def render_own_label(
     margin = 6 * mm
     with force_locale(request.language):
         top = _draw_addresses(canvas, request, shop, margin, height - margin, width)
-        _draw_numbers(canvas, return_, request, margin, top - 4 * mm)
-    _draw_barcode(canvas, tracking_number, margin, 44 * mm, width - 2 * margin)
+        _draw_numbers(canvas, return_, request, margin, top - 2 * mm, width)
+    _draw_barcode(canvas, tracking_number, margin, 42 * mm, width - 2 * margin)
     _draw_qr(canvas, tracking_number, width - margin - 30 * mm, margin, 30 * mm)
-    canvas.setFont("Helvetica", 7)
+    canvas.setFont(SANS, 7)
     canvas.drawString(margin, margin, shop.name)
     canvas.showPage()
     canvas.save()
@@ -220,14 +250,20 @@ def _address_lines(*parts: str | None) -> list[str]:
     return [part for part in parts if part]
 
 
-def _draw_block(canvas: Canvas, heading: str, lines: list[str], x: float, y: float) -> float:
-    canvas.setFont("Helvetica-Bold", 7)
-    canvas.drawString(x, y, heading.upper())
-    y -= 4.5 * mm
+def _draw_heading(canvas: Canvas, text: str, x: float, y: float) -> None:
+    canvas.setFont(SANS_BOLD, 7)
+    canvas.drawString(x, y, text.upper())
+
+
+def _draw_block(
+    canvas: Canvas, heading: str, lines: list[str], x: float, y: float, size: float
+) -> float:
+    _draw_heading(canvas, heading, x, y)
+    y -= size + 2
     for index, line in enumerate(lines):
-        canvas.setFont("Helvetica-Bold" if index == 0 else "Helvetica", 10)
+        canvas.setFont(SANS_BOLD if index == 0 else SANS, size)
         canvas.drawString(x, y, line)
-        y -= 4.5 * mm
+        y -= size + 2.5
     return y
 
 
@@ -247,19 +283,27 @@ def _draw_addresses(
         " ".join(_address_lines(shop.return_address_postcode, shop.return_address_city)),
         shop.return_address_country,
     )
-    y = _draw_block(canvas, _("From"), sender, x, y)
-    canvas.line(x, y + 1 * mm, width - x, y + 1 * mm)
-    return _draw_block(canvas, _("To"), receiver, x, y - 3 * mm)
+    y = _draw_block(canvas, _("From"), sender, x, y, 9)
+    canvas.line(x, y + 2 * mm, width - x, y + 2 * mm)
+    y = _draw_block(canvas, _("To"), receiver, x, y - 2 * mm, 12)
+    canvas.line(x, y + 2 * mm, width - x, y + 2 * mm)
+    return y - 2 * mm
 
 
 def _draw_numbers(
-    canvas: Canvas, return_: Return, request: ReturnRequest, x: float, y: float
+    canvas: Canvas, return_: Return, request: ReturnRequest, x: float, y: float, width: float
 ) -> None:
-    canvas.setFont("Helvetica-Bold", 12)
-    canvas.drawString(x, y, _("Return number: %(number)s", number=return_.number))
-    canvas.setFont("Helvetica", 9)
-    canvas.drawString(x, y - 5 * mm, _("Order: %(number)s", number=request.order_number))
-    canvas.drawString(x, y - 9.5 * mm, _("Items: %(count)s", count=shipped_item_count(request)))
+    """Three columns: return number, order number, items in the parcel."""
+    column = (width - 2 * x) / 3
+    _draw_heading(canvas, _("Return number"), x, y)
+    _draw_heading(canvas, _("Order"), x + 1.4 * column, y)
+    _draw_heading(canvas, _("Items"), x + 2.4 * column, y)
+    y -= 13
+    canvas.setFont("Helvetica-Bold", 11)
+    canvas.drawString(x, y, return_.number)
+    canvas.setFont(SANS, 11)
+    canvas.drawString(x + 1.4 * column, y, request.order_number)
+    canvas.drawString(x + 2.4 * column, y, str(shipped_item_count(request)))
 
 
 def code128_drawing(value: str, width: float) -> Drawing:
