@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from babel.numbers import format_currency
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from models import CONDITION_OK, FEE_DEDUCTED, ReturnRequest, ReturnRequestLine
@@ -79,6 +80,10 @@ class RefundBreakdown:
     def total_cents(self) -> int:
         return self.subtotal_cents - self.fee_cents
 
+    def format(self, cents: int, locale: str | None = None) -> str:
+        """Money in this breakdown's currency, in ``locale`` or the current page's language."""
+        return format_money(cents, self.currency, locale or str(get_locale() or "en"))
+
 
 def refund_breakdown(request: ReturnRequest) -> RefundBreakdown:
     """The refund for a request, from its lines as decided and, once received, as inspected.
@@ -136,19 +141,28 @@ def pro_rata(discount_cents: int, quantity: int, of_quantity: int) -> int:
     return (2 * discount_cents * quantity + of_quantity) // (2 * of_quantity)
 
 
+def label_fee_cents(request: ReturnRequest) -> int:
+    """The fee for the request's return label, shown before it is made and kept on the Return.
+
+    None with free shipping, nor when the customer keeps the items (nothing ships).
+    """
+    if request.free_shipping or request.keep_items:
+        return 0
+    return request.shop.return_fee_cents
+
+
 def deducted_fee_cents(request: ReturnRequest) -> int:
-    """The return fee taken off the refund: none with free shipping or when nothing ships.
+    """The return fee taken off the refund, when that is the shop's policy.
 
     The fee recorded on the request's return (shown to the customer before the label was
     made) wins over the shop's current fee, which may have changed since.
     """
-    shop = request.shop
-    if request.free_shipping or request.keep_items or shop.return_fee_policy != FEE_DEDUCTED:
+    if request.shop.return_fee_policy != FEE_DEDUCTED or not label_fee_cents(request):
         return 0
     shipments = [r for r in request.returns if r.status != "cancelled"]
     if shipments:
         return shipments[-1].cost_cents
-    return shop.return_fee_cents
+    return label_fee_cents(request)
 
 
 def format_money(cents: int, currency: str, locale: str) -> str:

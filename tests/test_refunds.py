@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from flask import render_template_string
 from flask_babel import force_locale
 from return_builders import make_order, make_request, make_return, make_return_shop
 
-from refunds import FEWER_RECEIVED, MISSING, REJECTED, format_money, refund_breakdown
+from refunds import (
+    FEWER_RECEIVED,
+    MISSING,
+    REJECTED,
+    format_money,
+    label_fee_cents,
+    refund_breakdown,
+)
 
 SHIRT = {"product_name": "Overhemd", "unit_price_cents": 4000, "quantity": 2}
 SHOES = {"product_name": "Schoenen", "unit_price_cents": 8995, "quantity": 1}
@@ -208,3 +218,49 @@ def test_breakdown_is_in_the_orders_currency_and_not_inspected_before_receipt(ap
 )
 def test_money_is_formatted_the_way_the_locale_writes_it(cents, currency, locale, text):
     assert format_money(cents, currency, locale) == text
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "fee"),
+    [
+        pytest.param({"free_shipping": False}, 595, id="shop fee"),
+        pytest.param({"free_shipping": True}, 0, id="free shipping: free label"),
+        pytest.param({"keep_items": True}, 0, id="kept items: no label"),
+    ],
+)
+def test_label_fee_shown_before_the_label_follows_free_shipping(app, request_fields, fee):
+    shop = make_return_shop(return_fee_cents=595)
+    request = make_request(shop, make_order(shop, [SHOES]), [{"quantity": 1}], **request_fields)
+
+    assert label_fee_cents(request) == fee
+
+
+def render_breakdown(app, breakdown, language: str) -> str:
+    template = (
+        '{% from "refunds/breakdown.html" import refund_breakdown_table %}'
+        "{{ refund_breakdown_table(breakdown) }}"
+    )
+    with app.test_request_context(), force_locale(language):
+        html = render_template_string(template, breakdown=breakdown)
+    return re.sub(r"[ \n]+", " ", html)  # keeps the no-break space money is written with
+
+
+def test_breakdown_table_shows_lines_fee_and_total_in_the_readers_money_format(app):
+    breakdown = breakdown_for(
+        [{**SHIRT, "discount_cents": 800}, SHOES],
+        [
+            {"order_line": 0, "quantity": 2, "condition": "ok", "received_quantity": 1},
+            {"order_line": 1, "quantity": 1, "condition": "damaged"},
+        ],
+        {"return_fee_cents": 595},
+    )
+
+    english = render_breakdown(app, breakdown, "en")
+    dutch = render_breakdown(app, breakdown, "nl")
+
+    assert "1 of 2" in english and "Fewer received than requested" in english
+    assert "Received damaged" in english
+    assert "-€4.00" in english and "-€5.95" in english
+    assert "<strong>€30.05</strong>" in english
+    assert "<strong>€\xa030,05</strong>" in dutch
+    assert "Expected amount" not in english
