@@ -18,7 +18,6 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -81,9 +80,17 @@ class TrackingEvent:
 
 
 class CarrierAdapter(Protocol):
+    """What every carrier offers. Built with the shop's ``CarrierAccount`` (or None)."""
+
     code: ClassVar[str]
     name: ClassVar[Any]
     accepts_qr: ClassVar[bool]
+
+    def __init__(self, account: CarrierAccount | None) -> None: ...
+
+    @staticmethod
+    def is_enabled(account: CarrierAccount | None) -> bool:
+        """Whether a shop with this account (or none at all) offers the carrier."""
 
     def create_label(self, return_: Return, request: ReturnRequest, shop: Shop) -> LabelResult:
         """Announce the return with the carrier and fetch its printable label."""
@@ -95,10 +102,10 @@ class CarrierAdapter(Protocol):
         """Read one tracking update as the carrier (or our API) sends it."""
 
 
-ADAPTERS: dict[str, Callable[[CarrierAccount | None], CarrierAdapter]] = {}
+ADAPTERS: dict[str, type[CarrierAdapter]] = {}
 
 
-def register(adapter_class):
+def register(adapter_class: type[CarrierAdapter]) -> type[CarrierAdapter]:
     """Class decorator: make an adapter available under its ``code``."""
     ADAPTERS[adapter_class.code] = adapter_class
     return adapter_class

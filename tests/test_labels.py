@@ -412,7 +412,7 @@ def test_sendcloud_refusal_becomes_a_clear_carrier_error(sendcloud, sendcloud_sh
 
 def test_sendcloud_wrong_keys_are_named_as_such(sendcloud, sendcloud_shipment):
     shop, request, return_ = sendcloud_shipment
-    db.session.get(CarrierAccount, labels.carrier_account(shop, "sendcloud").id).secret_key = "nope"
+    labels.carrier_account(shop, "sendcloud").secret_key = "nope"
 
     with pytest.raises(CarrierError) as refused:
         get_adapter(shop, "sendcloud").create_label(return_, request, shop)
