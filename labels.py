@@ -163,7 +163,7 @@ def next_tracking_number(shop: Shop) -> str:
 
 @register
 class OwnLabelAdapter:
-    """ "Own label": no external service; we print the label and track by hand or via the API."""
+    """The "Own label" carrier: no external service; we print the label, tracking is by hand/API."""
 
     code = "own"
     name = _l("Own label")
