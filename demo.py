@@ -404,7 +404,7 @@ PLANS: tuple[tuple[str, int, tuple[tuple[str, str], ...]], ...] = (
     ("new", 3, (("stage", "agent"),)),
     ("new", 1, (("hold", "agent"), ("release", "agent"))),
 )
-# How many days ago requests that end in a status were submitted (older ones are further on).
+# (min, max) days ago that requests ending in each status were submitted: done ones are older.
 AGE_DAYS = {
     "completed": (25, 60),
     "label_created": (6, 30),
@@ -424,8 +424,8 @@ CANCEL_REASONS = (
         "Cancelled at your request: you are keeping the item after all.",
     ),
     (
-        "U heeft voor deze bestelling al een andere aanvraag lopen; die handelen we af.",
-        "You already have another request for this order; we will handle that one.",
+        "Dit artikel is speciaal voor u gepersonaliseerd en valt buiten het retourrecht.",
+        "This item was personalised for you, so the right of return does not apply.",
     ),
 )
 REJECT_REASON = (
