@@ -10,6 +10,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
 )
@@ -22,8 +23,14 @@ LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 ROLE_LABELS = {"admin": _l("Admin"), "agent": _l("Agent")}
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [(role, ROLE_LABELS[role]) for role in ROLES]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+
+
+def language_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGE_NAMES.items()
+    ]
 
 
 class LoginForm(FlaskForm):
@@ -56,14 +63,14 @@ class NewPasswordForm(FlaskForm):
 class AccountForm(FlaskForm):
     language = SelectField(
         _l("Language"),
-        choices=[("", _l("Same as my browser")), *LANGUAGE_NAMES.items()],
+        choices=lambda: [SelectChoice("", _l("Same as my browser")), *language_choices()],
         validators=[Optional()],
     )
     notify_new_requests = BooleanField(_l("Email me about new requests"))
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    lang = SelectField(_l("Language"), choices=language_choices)
     next = HiddenField()
 
 

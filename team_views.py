@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 import team
 from admin_views import StaffOnly
@@ -21,7 +22,7 @@ class TeamView(StaffOnly, BaseView):
 
     def invite_form(self, shops) -> InviteForm:
         form = InviteForm()
-        form.shop_id.choices = [(shop.id, shop.name) for shop in shops]
+        form.shop_id.choices = [SelectChoice(shop.id, shop.name) for shop in shops]
         return form
 
     def page(self, invite_form=None, row_errors=None):
