@@ -36,6 +36,7 @@ class TeamView(StaffOnly, BaseView):
             role_form=ChangeRoleForm,
             remove_form=RemoveMemberForm,
             row_errors=row_errors or {},
+            role_labels=ROLE_LABELS,
         )
 
     @expose("/")

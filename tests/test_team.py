@@ -123,6 +123,9 @@ def test_admin_cannot_remove_themselves(client, auth, demo):
     db.session.commit()
     auth.login("admin@example.com")
     own = membership(people["admin"], shop)
+    team_page = client.get("/admin/team/").data
+    assert b'action="/admin/team/remove"' in team_page
+    assert f'name="membership_id" value="{own.id}"'.encode() not in team_page
     page = client.post("/admin/team/remove", data={"membership_id": own.id})
     assert b"You cannot change or remove your own membership." in page.data
     assert membership(people["admin"], shop) is not None
