@@ -109,9 +109,10 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.password_hash:
         check_password_hash(_UNUSABLE_HASH, password)
         return None
+    password_ok = user.check_password(password)  # always, so a lock does not show in timing
     if is_locked(user) or not user.is_active:
         return None
-    if not user.check_password(password):
+    if not password_ok:
         record_failed_login(user)
         return None
     return user
