@@ -52,6 +52,7 @@ _UNUSABLE_HASH = generate_password_hash("unusable-password")
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
+login_manager.localize_callback = str  # a lazy string cannot be stored in the session
 
 
 @login_manager.user_loader

@@ -215,7 +215,8 @@ def test_account_page_stores_language_and_notification_choice(client, auth):
 def test_account_page_needs_login(client):
     response = client.get("/account")
     assert response.status_code == 302
-    assert response.location.startswith("/login?next=")
+    assert response.location == "/login?next=%2Faccount"
+    assert b"Please log in to see this page." in client.get(response.location).data
 
 
 @pytest.fixture
