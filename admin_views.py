@@ -22,7 +22,6 @@ from models import (
     Order,
     OrderLine,
     OutboundEmail,
-    ReturnReason,
     ReturnRequest,
     Shop,
     User,
@@ -201,40 +200,6 @@ class OrderView(ShopScopedView):
     }
 
 
-class ReturnReasonView(ShopScopedView):
-    column_list = (
-        "shop",
-        "position",
-        "code",
-        "label_nl",
-        "label_en",
-        "requires_photo",
-        "requires_comment",
-        "active",
-    )
-    column_default_sort = "position"
-    form_columns = (
-        "shop",
-        "code",
-        "label_nl",
-        "label_en",
-        "requires_photo",
-        "requires_comment",
-        "position",
-        "active",
-    )
-    column_labels = {
-        "shop": _l("Shop"),
-        "position": _l("Order"),
-        "code": _l("Code"),
-        "label_nl": _l("Label (Dutch)"),
-        "label_en": _l("Label (English)"),
-        "requires_photo": _l("Photo required"),
-        "requires_comment": _l("Comment required"),
-        "active": _l("Active"),
-    }
-
-
 class RequestView(ShopScopedView):
     """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
 
@@ -363,13 +328,11 @@ def init_admin(app) -> Admin:
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
     admin.add_view(
-        ReturnReasonView(
-            ReturnReason, db, name=_l("Return reasons"), endpoint="reasons", category=_l("Settings")
-        )
-    )
-    admin.add_view(
         OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
     )
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
+    import support_views
+
+    support_views.register(admin)
     return admin
