@@ -7,8 +7,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_currency
 from dotenv import load_dotenv
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -78,11 +79,18 @@ def select_locale() -> str:
     """The language of a page: a forced one (portal), the user's choice, then the browser's."""
     if forced := getattr(g, "locale", None):
         return forced
+    if not has_request_context():
+        return "en"
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     if session.get("lang") in LANGUAGES:
         return session["lang"]
     return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def money(cents: int | None, currency: str = "EUR") -> str:
+    """An amount in cents as the reader's language writes money (€ 5,95 or €5.95)."""
+    return format_currency((cents or 0) / 100, currency, locale=str(get_locale() or "en"))
 
 
 def add_security_headers(response):
@@ -127,5 +135,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.register(app)
     tasks.listen_for_commits()
     app.after_request(add_security_headers)
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(get_locale=get_locale, money=money)
     return app

@@ -74,12 +74,20 @@ def render_default(template: str, context: dict[str, Any]) -> tuple[str, str, st
     return " ".join(subject.split()), text, html
 
 
+def status_url(request: ReturnRequest) -> str:
+    """The customer's status page of a request: the unguessable link in every email."""
+    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{public_url}/returns/{request.shop.slug}/status/{request.public_token}"
+
+
 def render_email(template: str, language: str, **context: Any) -> tuple[str, str, str]:
     """Render subject, text and HTML of an email in ``language``.
 
     A broken shop override must not stop the email: it falls back to the default.
     """
     context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
+    if context.get("request") is not None:
+        context.setdefault("status_url", status_url(context["request"]))
     override = shop_override(context.get("shop"), template, language)
     with force_locale(language):
         if override is not None:

@@ -107,7 +107,7 @@ def listen_for_commits() -> None:
         return
     event.listen(Session, "after_flush", _remember_new_emails)
     event.listen(Session, "after_commit", _deliver_after_commit)
-    event.listen(Session, "after_soft_rollback", _forget_after_rollback)
+    event.listen(Session, "after_rollback", _forget_after_rollback)
 
 
 def _claim(session: Session, email_id: int) -> bool:
