@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
-from jinja2 import TemplateError
+from jinja2 import FunctionLoader, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -25,8 +25,23 @@ from models import EmailTemplate, OutboundEmail, ReturnRequest, Shop
 log = logging.getLogger(__name__)
 
 
+# What an override may call besides the context: translation and the app's own helpers.
+# Never the whole Flask globals (``config`` holds the secret key).
+SHARED_GLOBALS = ("money", "get_locale")
+
+
+def email_template_source(name: str):
+    """Lets an override extend the email layout (``email/...`` only), read from the app."""
+    if not name.startswith("email/"):
+        return None
+    env = current_app.jinja_env
+    return env.loader.get_source(env, name)
+
+
 def sandbox(autoescape: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(autoescape=autoescape)
+    env = SandboxedEnvironment(
+        autoescape=autoescape, loader=FunctionLoader(email_template_source), cache_size=0
+    )
     env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
     return env
 
@@ -58,6 +73,8 @@ def render_strings(
     subject: str, body_text: str, body_html: str | None, context: dict[str, Any]
 ) -> tuple[str, str, str]:
     """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
+    app_globals = current_app.jinja_env.globals
+    context = {name: app_globals[name] for name in SHARED_GLOBALS if name in app_globals} | context
     rendered_subject = TEXT_SANDBOX.from_string(subject).render(context)
     text = TEXT_SANDBOX.from_string(body_text).render(context)
     if body_html and body_html.strip():

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
+import workflow
 from extensions import db
 from models import (
     CONCEPT,
@@ -25,6 +26,7 @@ from models import (
     Notice,
     NoticeRule,
     ReturnRequest,
+    ReviewStage,
     Shop,
     User,
 )
@@ -237,17 +239,30 @@ def apply_rules(request: ReturnRequest, actor_label: str | None = None) -> list[
 
     Idempotent: a matching rule keeps exactly one notice, a rule that no longer matches (or
     was switched off or deleted) loses its notice, manual notices stay. Only a rule that
-    *starts* matching acts, so re-evaluating never undoes what an agent changed since.
+    *starts* matching acts, so re-evaluating never undoes what an agent changed since; what
+    the acts changed is then read once more, without acting again.
     ``actor_label`` says what triggered the evaluation; it is noted on the audit events.
     Returns the notices raised by this evaluation.
     """
-    results = evaluate(request)
-    matched = [rule for rule, is_match in results if is_match]
+    raised = sync_notices(request, actor_label)
+    acting = [notice.rule for notice in raised if notice.rule.action]
+    for rule in acting:
+        act(rule, request)
+    if acting:
+        raised += sync_notices(request, actor_label)
+    return raised
+
+
+def sync_notices(request: ReturnRequest, trigger: str | None) -> list[Notice]:
+    """Add and remove rule notices so they match the rules now; returns the new ones."""
+    db.session.add(request)
+    db.session.flush()
+    matched = [rule for rule, is_match in evaluate(request) if is_match]
     matched_ids = {rule.id for rule in matched}
     for notice in list(request.notices):
         if notice.rule_id is not None and notice.rule_id not in matched_ids:
             request.notices.remove(notice)
-            audit(request, "notice_cleared", notice.rule, actor_label)
+            audit(request, "notice_cleared", notice.rule, trigger)
     standing = {notice.rule_id: notice for notice in request.notices if notice.rule_id}
     raised = []
     for rule in matched:
@@ -258,11 +273,9 @@ def apply_rules(request: ReturnRequest, actor_label: str | None = None) -> list[
         copy_rule_text(rule, notice)
         request.notices.append(notice)
         raised.append(notice)
-        audit(request, "notice_raised", rule, actor_label)
+        audit(request, "notice_raised", rule, trigger)
     request.notice_count = len(request.notices)
     db.session.flush()
-    for notice in raised:
-        act(notice.rule, request)
     return raised
 
 
@@ -292,22 +305,27 @@ def has_blocking_notice(request: ReturnRequest) -> bool:
 
 
 def act(rule: NoticeRule, request: ReturnRequest) -> None:
-    """Perform the rule's action through workflow.py, audited as done by the rule."""
+    """Perform the rule's action through workflow.py, audited as done by the rule.
+
+    A refusal (say, a colleague changed the request meanwhile) leaves the notice standing and
+    is logged; the rule does not retry.
+    """
     if not rule.action or request.status not in ACTIONABLE_STATUSES or request.held_by_id:
         return
-    import workflow
-
-    label = rule_label(rule)
-    if rule.action == FREE_SHIPPING_ON and not request.free_shipping:
-        workflow.set_free_shipping(request, None, True, actor_label=label)
-    elif rule.action == FREE_SHIPPING_OFF and request.free_shipping:
-        workflow.set_free_shipping(request, None, False, actor_label=label)
-    elif rule.action == MOVE_TO_CONCEPT and request.status == NEW:
-        workflow.set_concept(request, None, actor_label=label)
-    elif rule.action == MOVE_TO_STAGE and rule.action_stage_id:
-        workflow.set_stage(request, None, rule.action_stage_id, actor_label=label)
-    elif rule.action == APPROVE and not has_blocking_notice(request):
-        workflow.approve(request, None, actor_label=label)
+    actor = workflow.Actor(label=rule_label(rule))
+    try:
+        if rule.action == FREE_SHIPPING_ON:
+            workflow.set_free_shipping(request, actor, True)
+        elif rule.action == FREE_SHIPPING_OFF:
+            workflow.set_free_shipping(request, actor, False)
+        elif rule.action == MOVE_TO_CONCEPT and request.status == NEW:
+            workflow.set_concept(request, actor)
+        elif rule.action == MOVE_TO_STAGE and rule.action_stage_id:
+            workflow.set_stage(request, actor, db.session.get(ReviewStage, rule.action_stage_id))
+        elif rule.action == APPROVE and not has_blocking_notice(request):
+            workflow.approve(request, actor)
+    except workflow.TransitionRefused as refused:
+        log.info("rule %s could not act on %s: %s", rule.id, request.number, refused)
 
 
 def evaluate_on_submit(request: ReturnRequest) -> list[Notice]:

@@ -594,7 +594,9 @@ def preview(shop: Shop, language: str, subject: str, text: str, html: str | None
     context = {
         "shop": shop,
         "request": sample,
+        "lines": list(sample.lines),
         "public_url": current_app.config["PUBLIC_URL"].rstrip("/"),
+        "status_url": emails.status_url(sample),
     }
     with force_locale(language):
         try:
