@@ -298,9 +298,9 @@ class RuleFormBase(Form):
         if not used:
             self.name.errors.append(gettext("Choose at least one condition."))
             valid = False
-        return self.validate_action() and valid
+        return self.check_stage_action() and valid
 
-    def validate_action(self) -> bool:
+    def check_stage_action(self) -> bool:
         if self.action.data != notices.MOVE_TO_STAGE:
             return True
         stage_id = int(self.action_stage_id.data or 0)
@@ -718,16 +718,26 @@ def register(admin) -> None:
     settings = _l("Return form & notices")
     admin.add_view(
         ReturnReasonView(
-            ReturnReason, db, name=_l("Return reasons"), endpoint="reasons", category=settings
+            ReturnReason,
+            db.session,
+            name=_l("Return reasons"),
+            endpoint="reasons",
+            category=settings,
         )
     )
     admin.add_view(
         FormQuestionView(
-            FormQuestion, db, name=_l("Form questions"), endpoint="questions", category=settings
+            FormQuestion,
+            db.session,
+            name=_l("Form questions"),
+            endpoint="questions",
+            category=settings,
         )
     )
     admin.add_view(
-        NoticeRuleView(NoticeRule, db, name=_l("Notice rules"), endpoint="rules", category=settings)
+        NoticeRuleView(
+            NoticeRule, db.session, name=_l("Notice rules"), endpoint="rules", category=settings
+        )
     )
     admin.add_view(
         ManualNoticeView(
@@ -740,7 +750,7 @@ def register(admin) -> None:
     admin.add_view(
         EmailTemplateView(
             EmailTemplate,
-            db,
+            db.session,
             name=_l("Email templates"),
             endpoint="email_templates",
             category=settings,
