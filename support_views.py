@@ -34,7 +34,7 @@ from wtforms.validators import ValidationError as FieldError
 
 import emails
 import notices
-from admin_views import ShopScopedView, SupportOnly
+from admin_views import STATUS_LABELS, ShopScopedView, SupportOnly
 from extensions import db
 from models import (
     SEVERITIES,
@@ -116,7 +116,9 @@ class EditorView(ShopScopedView):
 
     def get_one(self, id):
         """Reading is scoped; changing a row needs the right to edit its shop."""
-        obj = super().get_one(id)
+        obj = self.scope(db.session.query(self.model)).filter(self.model.id == id).one_or_none()
+        if obj is None:
+            abort(404)
         if request.method == "POST" and not may_edit_shop(obj.shop_id):
             abort(403)
         return obj
@@ -394,7 +396,11 @@ class NoticeRuleView(EditorView):
         "conditions": _l("Conditions (all must hold)"),
         "severity": _l("Severity"),
         "action": _l("Action"),
+        "action_stage": _l("Review stage (for that action)"),
+        "message_nl": _l("Message (Dutch)"),
+        "message_en": _l("Message (English)"),
         "active": _l("Active"),
+        "created_at": _l("Created"),
     }
     form_rules = [
         rules.Header(_l("Rule")),
@@ -492,6 +498,7 @@ class NoticeRuleView(EditorView):
 
     def render(self, template, **kwargs):
         kwargs.setdefault("action_labels", notices.ACTION_LABELS)
+        kwargs.setdefault("status_labels", STATUS_LABELS)
         kwargs.setdefault(
             "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
         )
@@ -719,7 +726,7 @@ def register(admin) -> None:
     admin.add_view(
         ReturnReasonView(
             ReturnReason,
-            db.session,
+            db,
             name=_l("Return reasons"),
             endpoint="reasons",
             category=settings,
@@ -728,16 +735,14 @@ def register(admin) -> None:
     admin.add_view(
         FormQuestionView(
             FormQuestion,
-            db.session,
+            db,
             name=_l("Form questions"),
             endpoint="questions",
             category=settings,
         )
     )
     admin.add_view(
-        NoticeRuleView(
-            NoticeRule, db.session, name=_l("Notice rules"), endpoint="rules", category=settings
-        )
+        NoticeRuleView(NoticeRule, db, name=_l("Notice rules"), endpoint="rules", category=settings)
     )
     admin.add_view(
         ManualNoticeView(
@@ -750,7 +755,7 @@ def register(admin) -> None:
     admin.add_view(
         EmailTemplateView(
             EmailTemplate,
-            db.session,
+            db,
             name=_l("Email templates"),
             endpoint="email_templates",
             category=settings,
