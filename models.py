@@ -599,6 +599,33 @@ class OutboundEmail(Timestamped, db.Model):
     shop: Mapped[Shop | None] = relationship()
 
 
+class BulkJob(Timestamped, db.Model):
+    """A bulk action over many requests, run in chunks by an RQ job with visible progress.
+
+    ``request_ids`` is the selection as it was when the user confirmed; ``done`` counts how
+    many of them were processed, committed with each chunk so a killed worker resumes.
+    """
+
+    __tablename__ = "bulk_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_ids: Mapped[list] = mapped_column(JSON, default=list)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    actor: Mapped[User] = relationship()
+
+
 class NumberSequence(db.Model):
     """Counters for human-friendly numbers (``R-2026-00042``); a value is never handed out twice."""
 

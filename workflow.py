@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.orm import selectinload
 
 import emails
 from extensions import db
@@ -154,14 +155,17 @@ def _check_not_held_by_other(request: ReturnRequest, who: Actor) -> None:
 
 
 def _check_transition(request: ReturnRequest, to_status: str) -> None:
-    if (request.status, to_status) not in TRANSITIONS:
-        raise TransitionRefused(
-            _(
-                "A request that is %(current)s cannot become %(target)s.",
-                current=status_label(request.status),
-                target=status_label(to_status),
-            )
+    if (request.status, to_status) in TRANSITIONS:
+        return
+    if request.status in (APPROVED, CANCELLED) and request.status == to_status:
+        raise TransitionRefused(_decided_message(request))
+    raise TransitionRefused(
+        _(
+            "A request that is %(current)s cannot become %(target)s.",
+            current=status_label(request.status),
+            target=status_label(to_status),
         )
+    )
 
 
 def status_label(status: str) -> str:
@@ -188,22 +192,34 @@ def _update(request: ReturnRequest, who: Actor, **values) -> None:
     db.session.expire(request)
 
 
-def _concurrent_change_message(request: ReturnRequest) -> str:
-    db.session.refresh(request)
+def _last_actor_name(request: ReturnRequest) -> str:
     last = db.session.scalar(
         select(AuditEvent)
         .where(AuditEvent.request_id == request.id)
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
-    who = (last.actor.name if last.actor else last.actor_label) if last else "?"
+    if last is None:
+        return "?"
+    return last.actor.name if last.actor else (last.actor_label or "?")
+
+
+def _decided_message(request: ReturnRequest) -> str:
+    return _(
+        "Already %(status)s by %(name)s.",
+        status=status_label(request.status).lower(),
+        name=_last_actor_name(request),
+    )
+
+
+def _concurrent_change_message(request: ReturnRequest) -> str:
+    db.session.refresh(request)
     if request.status in (APPROVED, CANCELLED):
-        return _(
-            "Already %(status)s by %(name)s.",
-            status=status_label(request.status).lower(),
-            name=who,
-        )
-    return _("%(name)s changed this request just now. Look again and retry.", name=who)
+        return _decided_message(request)
+    return _(
+        "%(name)s changed this request just now. Look again and retry.",
+        name=_last_actor_name(request),
+    )
 
 
 def _transition(
@@ -411,3 +427,216 @@ def _email_customer(request: ReturnRequest, template: str) -> None:
         request=request,
         lines=request.lines,
     )
+
+
+# Bulk: the same rules in set-based SQL, for "approve all concept" over thousands of requests.
+
+BULK_CHUNK = 500
+# A selection larger than this runs as an RQ job with visible progress.
+BULK_INLINE_LIMIT = 300
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: how many changed, and per reason how many were skipped."""
+
+    action: str
+    done: int = 0
+    skipped: dict[str, int] | None = None
+
+    def add(self, other: BulkOutcome) -> None:
+        self.done += other.done
+        for reason, n in (other.skipped or {}).items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def summary(self) -> str:
+        """ "118 approved, 2 skipped: held by Anna" """
+        text = _("%(count)d %(action)s", count=self.done, action=ACTION_LABELS[self.action])
+        for reason, n in sorted((self.skipped or {}).items()):
+            text += ", " + _("%(count)d skipped: %(reason)s", count=n, reason=reason)
+        return text
+
+
+def _skip_reason(action: str, status: str, holder: str | None, actor: User) -> str | None:
+    """Why a request is left alone by a bulk action, or None when it takes part."""
+    if status == ON_HOLD and holder is not None and holder != actor.name:
+        return _("held by %(name)s", name=holder)
+    if status not in BULK_SOURCES[action]:
+        return _("already %(status)s", status=status_label(status).lower())
+    return None
+
+
+def _bulk_values(action: str, actor: User, reason: str | None, now: datetime) -> dict:
+    clear_hold = {"held_by_id": None, "held_since": None, "status_before_hold": None}
+    values = {
+        "concept": {"status": CONCEPT, "stage_id": None},
+        "approve": {"status": APPROVED, "decided_by_id": actor.id, "decided_at": now, **clear_hold},
+        "cancel": {
+            "status": CANCELLED,
+            "decided_by_id": actor.id,
+            "decided_at": now,
+            "cancel_reason": reason,
+            **clear_hold,
+        },
+        "hold": {
+            "status": ON_HOLD,
+            "held_by_id": actor.id,
+            "held_since": now,
+            "status_before_hold": ReturnRequest.status,
+        },
+        "release": {
+            "status": func.coalesce(ReturnRequest.status_before_hold, NEW),
+            **clear_hold,
+        },
+        "free_shipping_on": {"free_shipping": True},
+        "free_shipping_off": {"free_shipping": False},
+    }[action]
+    return {**values, "version": ReturnRequest.version + 1, "updated_at": now}
+
+
+def _select_chunk(ids: list[int], actor: User):
+    query = (
+        select(ReturnRequest.id, ReturnRequest.status, User.name, ReturnRequest.shop_id)
+        .outerjoin(User, User.id == ReturnRequest.held_by_id)
+        .where(ReturnRequest.id.in_(ids))
+    )
+    shop_ids = actor.shop_ids()
+    if shop_ids is not None:
+        query = query.where(ReturnRequest.shop_id.in_(shop_ids))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(of=ReturnRequest)
+    return db.session.execute(query).all()
+
+
+def _excluded_by_label_or_lines(action: str, ids: list[int]) -> set[int]:
+    """Requests a bulk action must leave alone for reasons beyond their status."""
+    if action.startswith("free_shipping"):
+        return set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
+    if action == "approve":
+        has_open_or_approved = (
+            select(ReturnRequestLine.id)
+            .where(
+                ReturnRequestLine.request_id == ReturnRequest.id,
+                ReturnRequestLine.decision != "rejected",
+            )
+            .exists()
+        )
+        has_lines = (
+            select(ReturnRequestLine.id)
+            .where(ReturnRequestLine.request_id == ReturnRequest.id)
+            .exists()
+        )
+        return set(
+            db.session.scalars(
+                select(ReturnRequest.id).where(
+                    ReturnRequest.id.in_(ids), has_lines, ~has_open_or_approved
+                )
+            )
+        )
+    return set()
+
+
+def bulk_apply_chunk(
+    action: str, ids: list[int], actor: User, reason: str | None = None
+) -> BulkOutcome:
+    """Apply ``action`` to these requests in set-based SQL, with audit events and emails.
+
+    Requests of shops the actor may not see are ignored as if they did not exist. The
+    UPDATE re-checks each row's status, so a row changed by a colleague in between is
+    skipped, never changed twice.
+    """
+    if action == "cancel" and not (reason or "").strip():
+        raise TransitionRefused(_("Type the reason for the customer."))
+    outcome = BulkOutcome(action=action, skipped={})
+    rows = _select_chunk(ids, actor)
+    blocked = _excluded_by_label_or_lines(action, [row.id for row in rows])
+    eligible: dict[int, str] = {}
+    for request_id, status, holder, _shop_id in rows:
+        why = _skip_reason(action, status, holder, actor)
+        if why is None and request_id in blocked:
+            why = (
+                _("a label exists")
+                if action.startswith("free_shipping")
+                else _("every item rejected")
+            )
+        if why is None:
+            eligible[request_id] = status
+        else:
+            outcome.skipped[why] = outcome.skipped.get(why, 0) + 1
+    if not eligible:
+        return outcome
+    now = utcnow()
+    changed_rows = db.session.execute(
+        update(ReturnRequest)
+        .where(
+            ReturnRequest.id.in_(list(eligible)),
+            ReturnRequest.status.in_(BULK_SOURCES[action]),
+            (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
+        )
+        .values(**_bulk_values(action, actor, reason, now))
+        .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    changed = [row.id for row in changed_rows]
+    if lost := len(eligible) - len(changed):
+        outcome.skipped[_("changed meanwhile")] = lost
+    outcome.done = len(changed_rows)
+    _bulk_audit(action, actor, reason, eligible, changed_rows, now)
+    if action == "approve":
+        db.session.execute(
+            update(ReturnRequestLine)
+            .where(ReturnRequestLine.request_id.in_(changed), ReturnRequestLine.decision == "open")
+            .values(decision="approved")
+            .execution_options(synchronize_session=False)
+        )
+    if action in ("approve", "cancel"):
+        _bulk_email(changed, "request_approved" if action == "approve" else "request_cancelled")
+    return outcome
+
+
+def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) -> None:
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "shop_id": shop_id,
+                "request_id": request_id,
+                "actor_id": actor.id,
+                "action": action,
+                "from_status": before[request_id],
+                "to_status": status,
+                "note": reason if action == "cancel" else _("bulk action"),
+                "created_at": now,
+            }
+            for request_id, status, shop_id in after_rows
+        ],
+    )
+
+
+def _bulk_email(request_ids: list[int], template: str) -> None:
+    requests = db.session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(request_ids))
+        .options(
+            selectinload(ReturnRequest.shop),
+            selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
+        )
+        .execution_options(populate_existing=True)
+    )
+    for request in requests:
+        emails.queue_email(
+            template,
+            request.customer_email,
+            request.language,
+            shop=request.shop,
+            request=request,
+            lines=request.lines,
+        )
+
+
+def bulk_apply(action: str, ids: list[int], actor: User, reason: str | None = None) -> BulkOutcome:
+    """Apply a bulk action to a small selection in the caller's transaction."""
+    outcome = BulkOutcome(action=action, skipped={})
+    for start in range(0, len(ids), BULK_CHUNK):
+        outcome.add(bulk_apply_chunk(action, ids[start : start + BULK_CHUNK], actor, reason))
+    return outcome
