@@ -16,6 +16,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+import notices
 from extensions import db
 from models import (
     REQUEST_STATUSES,
@@ -283,6 +284,12 @@ class OutboxView(ShopScopedView):
 class ShopView(SupportOnly, ModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
     form_excluded_columns = ("memberships", "created_at")
+
+    def after_model_change(self, form, model, is_created) -> None:
+        """A new shop starts with the founding document's example notice rule."""
+        if is_created:
+            notices.seed_default_rules(model)
+            db.session.commit()
 
 
 class UserView(SupportOnly, ModelView):

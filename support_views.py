@@ -460,9 +460,11 @@ class NoticeRuleView(EditorView):
     def on_model_delete(self, model) -> None:
         """The rule's notices go with it; the requests' notice counts follow."""
         super().on_model_delete(model)
-        for notice in db.session.scalars(select(Notice).where(Notice.rule_id == model.id)):
-            notice.request.notices.remove(notice)
-            notice.request.notice_count = len(notice.request.notices)
+        raised = db.session.scalars(select(Notice).where(Notice.rule_id == model.id)).all()
+        for notice in raised:
+            owner = notice.request
+            owner.notices.remove(notice)
+            owner.notice_count = len(owner.notices)
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):

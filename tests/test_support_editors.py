@@ -322,3 +322,77 @@ def test_template_with_a_syntax_error_is_refused(client, auth, shop, support):
     auth.login(support.email)
     client.post("/admin/email_templates/new/", data=template_form(shop, subject="{{ oops"))
     assert db.session.scalar(select(EmailTemplate)) is None
+
+
+def test_new_shop_gets_the_free_exchange_rule(client, auth, support):
+    db.session.commit()
+    auth.login(support.email)
+    client.post(
+        "/admin/shops/new/",
+        data={
+            "slug": "fashion",
+            "name": "Fashion",
+            "brand_color": "#000000",
+            "languages": "nl,en",
+            "default_language": "nl",
+            "return_window_days": "30",
+            "withdrawal_window_days": "14",
+            "offered_resolutions": "refund,exchange",
+            "free_shipping_resolutions": "exchange",
+            "return_fee_cents": "595",
+            "currency": "EUR",
+            "return_address_country": "NL",
+            "hold_stale_hours": "8",
+        },
+    )
+    [rule] = db.session.scalars(select(NoticeRule)).all()
+    assert rule.name == notices.FREE_EXCHANGE_RULE and rule.shop.slug == "fashion"
+
+
+def test_deleting_a_rule_takes_its_notices_off_the_requests(client, auth, shop, support):
+    rule = notices.seed_default_rules(shop)
+    request = make_request(shop, resolution="exchange", free_shipping=True)
+    notices.evaluate_on_submit(request)
+    db.session.commit()
+    auth.login(support.email)
+    client.post("/admin/rules/delete/", data={"id": str(rule.id)})
+    db.session.expire_all()
+    assert db.session.scalar(select(NoticeRule)) is None
+    assert request.notices == [] and request.notice_count == 0
+    assert "rule_deleted" in audit_actions()
+
+
+def test_granted_admin_edits_own_shop_rules_but_not_global_ones(client, auth, shop):
+    shop.admins_edit_form = True
+    admin = make_user("admin@demo.example", shop, role="admin")
+    global_rule = NoticeRule(
+        name="Global", conditions=[{"kind": "free_exchange"}], message_nl="x", message_en="x"
+    )
+    db.session.add(global_rule)
+    db.session.commit()
+    auth.login(admin.email)
+    assert b"Global" in client.get("/admin/rules/").data
+    form = rule_form(cond_more_items_than="y", cond_more_items_than__count="5")
+    client.post("/admin/rules/new/", data=form)
+    assert db.session.scalar(select(NoticeRule).where(NoticeRule.name != "Global")) is None
+
+    client.post("/admin/rules/new/", data={**form, "shop_id": str(shop.id)})
+    assert db.session.scalar(select(NoticeRule).where(NoticeRule.shop_id == shop.id))
+    response = client.post(f"/admin/rules/edit/?id={global_rule.id}", data=form)
+    assert response.status_code == 403
+
+
+def test_request_page_banners_show_each_notice_and_where_it_came_from(app, shop, support):
+    from flask import render_template
+    from flask_babel import force_locale
+
+    notices.seed_default_rules(shop)
+    request = make_request(shop, resolution="exchange", free_shipping=True)
+    notices.evaluate_on_submit(request)
+    notices.add_manual_notice(request, support, "danger", "Fraudeverdacht", "Suspected fraud")
+    with app.test_request_context(), force_locale("en"):
+        html = render_template("notices/_banners.html", request=request)
+    assert "the customer chose a free exchange" in html
+    assert "Raised by rule 'Customer chose a free exchange'" in html
+    assert 'class="alert alert-danger" role="alert"' in html
+    assert "Added by Sanne Support" in html
