@@ -7,13 +7,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import format_currency
 from dotenv import load_dotenv
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
 from extensions import babel, csrf, db, limiter, login, mail, migrate
+from formatting import money
 
 LANGUAGES = ("nl", "en")
 
@@ -86,11 +86,6 @@ def select_locale() -> str:
     if session.get("lang") in LANGUAGES:
         return session["lang"]
     return request.accept_languages.best_match(LANGUAGES) or "en"
-
-
-def money(cents: int | None, currency: str = "EUR") -> str:
-    """An amount in cents as the reader's language writes money (€ 5,95 or €5.95)."""
-    return format_currency((cents or 0) / 100, currency, locale=str(get_locale() or "en"))
 
 
 def add_security_headers(response):

@@ -337,3 +337,17 @@ def test_rule_does_not_act_on_a_request_someone_holds(shop):
     db.session.commit()
     assert request.status == "on_hold"
     assert request.notice_count == 1
+
+
+def test_agent_switching_free_shipping_on_raises_the_free_exchange_notice(shop):
+    agent = make_user("agent@example.com", shop)
+    notices.seed_default_rules(shop)
+    request = make_request(shop, resolution="exchange")
+    notices.evaluate_on_submit(request)
+    assert request.notices == []
+    workflow.set_free_shipping(request, agent, True)
+    db.session.commit()
+    assert [n.rule.name for n in request.notices] == [notices.FREE_EXCHANGE_RULE]
+    workflow.set_free_shipping(request, agent, False)
+    db.session.commit()
+    assert request.notices == [] and request.notice_count == 0

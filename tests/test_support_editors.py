@@ -380,19 +380,3 @@ def test_granted_admin_edits_own_shop_rules_but_not_global_ones(client, auth, sh
     assert db.session.scalar(select(NoticeRule).where(NoticeRule.shop_id == shop.id))
     response = client.post(f"/admin/rules/edit/?id={global_rule.id}", data=form)
     assert response.status_code == 403
-
-
-def test_request_page_banners_show_each_notice_and_where_it_came_from(app, shop, support):
-    from flask import render_template
-    from flask_babel import force_locale
-
-    notices.seed_default_rules(shop)
-    request = make_request(shop, resolution="exchange", free_shipping=True)
-    notices.evaluate_on_submit(request)
-    notices.add_manual_notice(request, support, "danger", "Fraudeverdacht", "Suspected fraud")
-    with app.test_request_context(), force_locale("en"):
-        html = render_template("notices/_banners.html", request=request)
-    assert "the customer chose a free exchange" in html
-    assert "Raised by rule 'Customer chose a free exchange'" in html
-    assert 'class="alert alert-danger" role="alert"' in html
-    assert "Added by Sanne Support" in html
