@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from babel.numbers import format_currency
 from flask_babel import get_locale
+
+from refunds import format_money
 
 
 def language() -> str:
@@ -13,4 +14,4 @@ def language() -> str:
 
 def money(cents: int | None, currency: str = "EUR") -> str:
     """An amount in cents as the reader's language writes money (€ 5,95 or €5.95)."""
-    return format_currency((cents or 0) / 100, currency, locale=language())
+    return format_money(cents or 0, currency, language())

@@ -88,7 +88,7 @@ class RefundBreakdown:
 def refund_breakdown(request: ReturnRequest) -> RefundBreakdown:
     """The refund for a request, from its lines as decided and, once received, as inspected.
 
-    Before inspection the approved quantities count (what the customer may expect); after it,
+    Before inspection the lines not rejected count (what the customer may expect); after it,
     only lines in condition "ok", for the quantity actually received. The fee never makes
     the total negative.
     """
@@ -121,7 +121,7 @@ def refund_line(line: ReturnRequestLine) -> RefundLine:
 
 def refunded_quantity(line: ReturnRequestLine) -> tuple[int, str | None]:
     """How many units of a line are refunded, and the reason code when not all of them."""
-    if line.decision != "approved":
+    if line.decision == "rejected":
         return 0, REJECTED
     if line.condition is None:
         return line.quantity, None

@@ -38,6 +38,7 @@ from models import (
     ReviewStage,
     utcnow,
 )
+from refunds import refund_breakdown
 
 RESOLUTION_LABELS = {
     "refund": _l("Refund"),
@@ -484,6 +485,7 @@ class RequestView(ShopScopedView):
             may_take_over=workflow.may_take_over(req, current_user),
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
+            refund=refund_breakdown(req),
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))

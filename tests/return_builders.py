@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import make_shop
-
 from extensions import db
 from models import Order, OrderLine, Return, ReturnRequest, ReturnRequestLine, next_request_number
 

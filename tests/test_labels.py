@@ -15,14 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import free_port, need_service
 from flask_babel import force_locale
-from return_builders import make_order, make_request, make_return, make_return_shop
 
 import labels
+from conftest import free_port, need_service
 from extensions import db
 from labels import CarrierError, get_adapter
 from models import CarrierAccount
+from return_builders import make_order, make_request, make_return, make_return_shop
 
 A6_POINTS = (297.64, 419.53)  # 105 × 148 mm
 

@@ -7,7 +7,6 @@ import re
 import pytest
 from flask import render_template_string
 from flask_babel import force_locale
-from return_builders import make_order, make_request, make_return, make_return_shop
 
 from refunds import (
     FEWER_RECEIVED,
@@ -17,6 +16,7 @@ from refunds import (
     label_fee_cents,
     refund_breakdown,
 )
+from return_builders import make_order, make_request, make_return, make_return_shop
 
 SHIRT = {"product_name": "Overhemd", "unit_price_cents": 4000, "quantity": 2}
 SHOES = {"product_name": "Schoenen", "unit_price_cents": 8995, "quantity": 1}
@@ -51,13 +51,13 @@ def breakdown_for(order_lines, request_lines, shop_fields=None, **request_fields
                 {"order_line": 0, "quantity": 1},
                 {"order_line": 1, "quantity": 1, "decision": "open"},
             ],
-            [1, 0],
-            4000,
-            id="undecided line is not refunded",
+            [1, 1],
+            4000 + 8995,
+            id="undecided line shows what approval would refund",
         ),
     ],
 )
-def test_only_approved_lines_are_refunded(app, request_lines, refunded, items):
+def test_rejected_lines_are_not_refunded(app, request_lines, refunded, items):
     breakdown = breakdown_for([SHIRT, SHOES], request_lines, free_shipping=True)
 
     assert [line.refunded_quantity for line in breakdown.lines] == refunded

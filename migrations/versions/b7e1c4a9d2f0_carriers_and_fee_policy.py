@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e1c4a9d2f0'
-down_revision = '1d27907c25d7'
+down_revision = "84edd6c64ca1"
 branch_labels = None
 depends_on = None
 
