@@ -1,7 +1,7 @@
 """email templates per shop and language
 
 Revision ID: 5e1a7c0d2b41
-Revises: 84edd6c64ca1
+Revises: b7e1c4a9d2f0
 Create Date: 2026-11-26 03:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5e1a7c0d2b41"
-down_revision = "84edd6c64ca1"
+down_revision = "b7e1c4a9d2f0"
 branch_labels = None
 depends_on = None
 
