@@ -380,3 +380,15 @@ def test_granted_admin_edits_own_shop_rules_but_not_global_ones(client, auth, sh
     assert db.session.scalar(select(NoticeRule).where(NoticeRule.shop_id == shop.id))
     response = client.post(f"/admin/rules/edit/?id={global_rule.id}", data=form)
     assert response.status_code == 403
+
+
+def test_rule_form_is_refused_without_its_csrf_token(app, client, auth, shop, support):
+    db.session.commit()
+    auth.login(support.email)
+    app.config["WTF_CSRF_ENABLED"] = True
+    form = rule_form(shop_id=str(shop.id), cond_more_items_than="y", cond_more_items_than__count="5")
+    assert client.post("/admin/rules/new/", data=form).status_code == 400
+    page = client.get("/admin/rules/new/").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/admin/rules/new/", data={**form, "csrf_token": token}).status_code == 302
+    assert db.session.scalar(select(NoticeRule)).name == "Order value above 250"
