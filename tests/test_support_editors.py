@@ -386,7 +386,9 @@ def test_rule_form_is_refused_without_its_csrf_token(app, client, auth, shop, su
     db.session.commit()
     auth.login(support.email)
     app.config["WTF_CSRF_ENABLED"] = True
-    form = rule_form(shop_id=str(shop.id), cond_more_items_than="y", cond_more_items_than__count="5")
+    form = rule_form(
+        shop_id=str(shop.id), cond_more_items_than="y", cond_more_items_than__count="5"
+    )
     assert client.post("/admin/rules/new/", data=form).status_code == 400
     page = client.get("/admin/rules/new/").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
