@@ -45,6 +45,25 @@ RESOLUTION_LABELS = {
     "exchange": _l("Exchange"),
     "store_credit": _l("Store credit"),
 }
+AUDIT_LABELS = {
+    "submitted": _l("submitted"),
+    "concept": _l("set to concept"),
+    "back_to_new": _l("back to new"),
+    "hold": _l("held"),
+    "release": _l("released"),
+    "take_over": _l("took the hold over"),
+    "stage": _l("moved to review stage"),
+    "free_shipping_on": _l("free shipping on"),
+    "free_shipping_off": _l("free shipping off"),
+    "line_approved": _l("accepted an item"),
+    "line_rejected": _l("rejected an item"),
+    "approve": _l("approved"),
+    "approve_keep": _l("approved, customer keeps the items"),
+    "cancel": _l("cancelled"),
+    "reopen": _l("reopened"),
+    "label_created": _l("created the return label"),
+    "complete": _l("completed"),
+}
 BULK_ACTIONS = {
     "concept": _l("Set to concept"),
     "approve": _l("Approve"),
@@ -486,6 +505,8 @@ class RequestView(ShopScopedView):
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
             refund=refund_breakdown(req),
+            audit_labels=AUDIT_LABELS,
+            status_labels=STATUS_LABELS,
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))
