@@ -16,13 +16,13 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+import notices
 from extensions import db
 from models import (
     REQUEST_STATUSES,
     Order,
     OrderLine,
     OutboundEmail,
-    ReturnReason,
     ReturnRequest,
     ReviewStage,
     Shop,
@@ -202,40 +202,6 @@ class OrderView(ShopScopedView):
     }
 
 
-class ReturnReasonView(ShopScopedView):
-    column_list = (
-        "shop",
-        "position",
-        "code",
-        "label_nl",
-        "label_en",
-        "requires_photo",
-        "requires_comment",
-        "active",
-    )
-    column_default_sort = "position"
-    form_columns = (
-        "shop",
-        "code",
-        "label_nl",
-        "label_en",
-        "requires_photo",
-        "requires_comment",
-        "position",
-        "active",
-    )
-    column_labels = {
-        "shop": _l("Shop"),
-        "position": _l("Order"),
-        "code": _l("Code"),
-        "label_nl": _l("Label (Dutch)"),
-        "label_en": _l("Label (English)"),
-        "requires_photo": _l("Photo required"),
-        "requires_comment": _l("Comment required"),
-        "active": _l("Active"),
-    }
-
-
 class ReviewStageView(ShopScopedView):
     """The shop's own review stages: named steps inside the open statuses."""
 
@@ -312,6 +278,12 @@ class ShopView(SupportOnly, ModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
     form_excluded_columns = ("memberships", "created_at")
 
+    def after_model_change(self, form, model, is_created) -> None:
+        """A new shop starts with the founding document's example notice rule."""
+        if is_created:
+            notices.seed_default_rules(model)
+            db.session.commit()
+
 
 class UserView(SupportOnly, ModelView):
     column_list = ("email", "name", "is_support", "active", "created_at")
@@ -358,11 +330,6 @@ def init_admin(app) -> Admin:
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
     admin.add_view(
-        ReturnReasonView(
-            ReturnReason, db, name=_l("Return reasons"), endpoint="reasons", category=_l("Settings")
-        )
-    )
-    admin.add_view(
         ReviewStageView(
             ReviewStage, db, name=_l("Review stages"), endpoint="stages", category=_l("Settings")
         )
@@ -375,4 +342,7 @@ def init_admin(app) -> Admin:
     admin.add_view(TeamView(name=_l("Team"), endpoint="team", category=_l("Settings")))
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
+    import support_views
+
+    support_views.register(admin)
     return admin

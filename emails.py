@@ -3,17 +3,92 @@
 An email is first an ``OutboundEmail`` row in the caller's transaction; tasks.py delivers it
 after the commit. Each email ``NAME`` has three templates under ``templates/email/``:
 ``NAME.subject.txt``, ``NAME.txt`` and ``NAME.html``, rendered in the recipient's language.
+A shop may override them per language (``EmailTemplate``, edited by support); an override
+is rendered with the same context in a Jinja sandbox, so its author cannot reach the server.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext, ngettext
+from jinja2 import FunctionLoader, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from extensions import db
-from models import OutboundEmail, ReturnRequest, Shop
+from models import EmailTemplate, OutboundEmail, ReturnRequest, Shop
+
+log = logging.getLogger(__name__)
+
+
+# What an override may call besides the context: translation and the app's own helpers.
+# Never the whole Flask globals (``config`` holds the secret key).
+SHARED_GLOBALS = ("money", "get_locale")
+
+
+def email_template_source(name: str):
+    """Lets an override extend the email layout (``email/...`` only), read from the app."""
+    if not name.startswith("email/"):
+        return None
+    env = current_app.jinja_env
+    return env.loader.get_source(env, name)
+
+
+def sandbox(autoescape: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        autoescape=autoescape, loader=FunctionLoader(email_template_source), cache_size=0
+    )
+    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+    return env
+
+
+TEXT_SANDBOX = sandbox(autoescape=False)
+HTML_SANDBOX = sandbox(autoescape=True)
+
+
+def shop_override(shop: Shop | None, template: str, language: str) -> EmailTemplate | None:
+    """The shop's own version of an email in a language, if it has one."""
+    if shop is None or shop.id is None:
+        return None
+    return db.session.scalar(
+        select(EmailTemplate).where(
+            EmailTemplate.shop_id == shop.id,
+            EmailTemplate.name == template,
+            EmailTemplate.language == language,
+        )
+    )
+
+
+def text_as_html(text: str) -> str:
+    """An HTML body for an override written as plain text only."""
+    paragraphs = [escape(part).replace("\n", Markup("<br>")) for part in text.split("\n\n")]
+    return str(Markup("").join(Markup("<p>{}</p>\n").format(p) for p in paragraphs))
+
+
+def render_strings(
+    subject: str, body_text: str, body_html: str | None, context: dict[str, Any]
+) -> tuple[str, str, str]:
+    """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
+    app_globals = current_app.jinja_env.globals
+    context = {name: app_globals[name] for name in SHARED_GLOBALS if name in app_globals} | context
+    rendered_subject = TEXT_SANDBOX.from_string(subject).render(context)
+    text = TEXT_SANDBOX.from_string(body_text).render(context)
+    if body_html and body_html.strip():
+        html = HTML_SANDBOX.from_string(body_html).render(context)
+    else:
+        html = text_as_html(text)
+    return " ".join(rendered_subject.split()), text, html
+
+
+def render_default(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    subject = render_template(f"email/{template}.subject.txt", **context)
+    text = render_template(f"email/{template}.txt", **context)
+    html = render_template(f"email/{template}.html", **context)
+    return " ".join(subject.split()), text, html
 
 
 def status_url(request: ReturnRequest) -> str:
@@ -23,15 +98,23 @@ def status_url(request: ReturnRequest) -> str:
 
 
 def render_email(template: str, language: str, **context: Any) -> tuple[str, str, str]:
-    """Render subject, text and HTML of an email in ``language``."""
+    """Render subject, text and HTML of an email in ``language``.
+
+    A broken shop override must not stop the email: it falls back to the default.
+    """
     context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
     if context.get("request") is not None:
         context.setdefault("status_url", status_url(context["request"]))
+    override = shop_override(context.get("shop"), template, language)
     with force_locale(language):
-        subject = render_template(f"email/{template}.subject.txt", **context)
-        text = render_template(f"email/{template}.txt", **context)
-        html = render_template(f"email/{template}.html", **context)
-    return " ".join(subject.split()), text, html
+        if override is not None:
+            try:
+                return render_strings(
+                    override.subject, override.body_text, override.body_html, context
+                )
+            except TemplateError:
+                log.exception("override %s of shop %s failed", template, override.shop_id)
+        return render_default(template, context)
 
 
 def queue_email(

@@ -578,6 +578,33 @@ class AuditEvent(Timestamped, db.Model):
     actor: Mapped[User | None] = relationship()
 
 
+class EmailTemplate(db.Model):
+    """A shop's own wording of one email in one language, overriding the default templates.
+
+    Rendered in a sandbox (emails.py) with the same context as the default; deleting the row
+    restores the default.
+    """
+
+    __tablename__ = "email_template"
+    __table_args__ = (UniqueConstraint("shop_id", "name", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
 class OutboundEmail(Timestamped, db.Model):
     """The outbox: an email is a row first, written in the caller's transaction.
 

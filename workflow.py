@@ -20,6 +20,7 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 import emails
+import notices
 from extensions import db
 from models import (
     APPROVED,
@@ -323,6 +324,7 @@ def set_free_shipping(request: ReturnRequest, actor: User | Actor | None, on: bo
         return
     _update(request, who, free_shipping=on)
     record(request, who, "free_shipping_on" if on else "free_shipping_off")
+    notices.reevaluate(request)
 
 
 def decide_line(
