@@ -370,6 +370,9 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
     )
+    import shop_settings_views
+
+    shop_settings_views.register(admin)
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
     return admin
