@@ -213,10 +213,47 @@ def create_request(
     Submitting twice with the same ``submission_key`` (back button, double click) returns the
     request the first submission created instead of creating a second one.
     """
-    if existing := request_for_key(shop, submission_key):
-        return existing
+    try:
+        request = build_request(
+            shop,
+            order,
+            chosen,
+            resolution=resolution,
+            language=language,
+            submission_key=submission_key,
+            exchange_note=exchange_note,
+            answers=answers,
+            answer_attachment_ids=answer_attachment_ids,
+            is_withdrawal=is_withdrawal,
+        )
+        db.session.commit()
+    except (IntegrityError, SubmissionRefused):
+        # A simultaneous submission of the same form may have won the race: show its request.
+        db.session.rollback()
+        if existing := request_for_key(shop, submission_key):
+            return existing
+        raise
+    return request
+
+
+def build_request(
+    shop: Shop,
+    order: Order,
+    chosen: list[ChosenLine],
+    *,
+    resolution: str,
+    language: str,
+    submission_key: str,
+    exchange_note: str,
+    answers: dict | None,
+    answer_attachment_ids: list[int] | None,
+    is_withdrawal: bool,
+) -> ReturnRequest:
+    """Add the request and everything that comes with it to the session, uncommitted."""
     # Lock the order so two submissions at once cannot both claim the last unit.
     db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    if existing := request_for_key(shop, submission_key):
+        return existing
     check_quantities(order, shop, chosen, withdrawal=is_withdrawal)
     request = new_request(shop, order, chosen, resolution, language, submission_key)
     request.exchange_note = (exchange_note or None) if resolution == "exchange" else None
@@ -237,13 +274,6 @@ def create_request(
     )
     raise_builtin_notices(request)
     queue_submission_emails(request)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if existing := request_for_key(shop, submission_key):
-            return existing
-        raise
     return request
 
 
