@@ -28,7 +28,9 @@ from flask import (
 from flask_babel import format_currency, format_date, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import storage
 import submission
@@ -200,7 +202,7 @@ def active_reasons() -> list[ReturnReason]:
 def steps(draft: dict) -> list[tuple[str, str]]:
     """The progress indicator: ``(endpoint, label)`` of each step of this shop's form."""
     items = [
-        ("portal.lookup", _("Order")),
+        ("portal.lookup", _("Your order")),
         ("portal.items", _("Items")),
         ("portal.details", _("Details")),
     ]
@@ -212,6 +214,21 @@ def steps(draft: dict) -> list[tuple[str, str]]:
 
 def render_step(template: str, draft: dict, **context):
     return render_template(template, steps=steps(draft), current=request.endpoint, **context)
+
+
+@bp.errorhandler(CSRFError)
+def session_expired(error):
+    """An expired form (the customer left it open too long): start the step again."""
+    flash(_("This page was open for too long. Please fill it in again."), "warning")
+    return redirect(request.path)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """All files of one form together exceed the server's limit."""
+    load_shop()
+    page = render_template("portal/too_large.html")
+    return make_response(page, 413)
 
 
 # --- step 1: find the order -------------------------------------------------------------------

@@ -572,3 +572,37 @@ def test_ordinary_request_has_no_refund_deadline(client, order, reasons):
     fill_until_review(client, order, reasons)
     submit(client, submission_key(client))
     assert submission.withdrawal_refund_deadline(db.session.scalar(select(ReturnRequest))) is None
+
+
+# --- forms and limits ---------------------------------------------------------------------------
+
+
+def csrf_token_of(page) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+
+
+def test_portal_forms_carry_a_csrf_token_and_refuse_a_post_without_one(app, client, order):
+    app.config["WTF_CSRF_ENABLED"] = True
+    refused = lookup(client)
+    assert refused.status_code == 302
+    assert refused.location.endswith("/returns/demo/")
+    assert b"Please fill it in again." in client.get("/returns/demo/").data
+    token = csrf_token_of(client.get("/returns/demo/"))
+    assert lookup(client, csrf_token=token).location.endswith("/items")
+    items = client.get("/returns/demo/items")
+    line = order.lines[0]
+    response = client.post(
+        "/returns/demo/items",
+        data={"csrf_token": csrf_token_of(items), f"line-{line.id}": "1", f"qty-{line.id}": "1"},
+    )
+    assert response.location.endswith("/details")
+
+
+def test_uploads_too_large_together_get_a_friendly_page(app, client, order, reasons):
+    line_id = at_details(client, order)
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    response = give_details(
+        client, [line_id], reasons["damaged"], "Kapot", [("big.jpg", b"x" * 60_000)]
+    )
+    assert response.status_code == 413
+    assert b"The files you sent are too large together." in response.data
