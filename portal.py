@@ -212,6 +212,25 @@ def steps(draft: dict) -> list[tuple[str, str]]:
     return items
 
 
+def missing_step(draft: dict, before: str) -> str | None:
+    """The first step before ``before`` the customer has not completed, if any.
+
+    Going back and changing an earlier step sends the customer through the later ones again.
+    """
+    done = {
+        "portal.items": bool(draft.get("lines")),
+        "portal.details": bool(draft.get("details_done")),
+        "portal.questions": bool(draft.get("questions_done")),
+        "portal.resolution": bool(draft.get("resolution_done")),
+    }
+    for endpoint, _label in steps(draft):
+        if endpoint == before:
+            return None
+        if not done.get(endpoint, True):
+            return endpoint
+    return None
+
+
 def render_step(template: str, draft: dict, **context):
     return render_template(template, steps=steps(draft), current=request.endpoint, **context)
 
@@ -321,6 +340,7 @@ def items():
                 for line_id, quantity in chosen.items()
             }
             draft.pop("submission_key", None)
+            draft["details_done"] = False
             save_draft(draft)
             return redirect(url_for("portal.details"))
     return render_step(
@@ -467,8 +487,8 @@ def questions():
     draft, order, back = require_order()
     if back:
         return back
-    if not draft.get("details_done"):
-        return redirect(url_for("portal.details"))
+    if missing := missing_step(draft, before="portal.questions"):
+        return redirect(url_for(missing))
     form_questions = active_questions()
     if not form_questions:
         return redirect(url_for("portal.resolution"))
@@ -531,20 +551,14 @@ def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | Non
 # --- step 5: resolution -----------------------------------------------------------------------
 
 
-def questions_pending(draft: dict) -> bool:
-    return bool(active_questions()) and not draft.get("questions_done")
-
-
 @bp.route("/resolution", methods=["GET", "POST"])
 def resolution():
     """Step 5: refund, exchange (with a note on the wanted size or colour) or store credit."""
     draft, order, back = require_order()
     if back:
         return back
-    if not draft.get("details_done"):
-        return redirect(url_for("portal.details"))
-    if questions_pending(draft):
-        return redirect(url_for("portal.questions"))
+    if missing := missing_step(draft, before="portal.resolution"):
+        return redirect(url_for(missing))
     errors: dict[str, str] = {}
     if request.method == "POST":
         chosen = request.form.get("resolution", "")
@@ -577,8 +591,8 @@ def review():
     draft, order, back = require_order()
     if back:
         return back
-    if not draft.get("resolution_done"):
-        return redirect(url_for("portal.resolution"))
+    if missing := missing_step(draft, before="portal.review"):
+        return redirect(url_for(missing))
     if request.method == "POST" and key and key == draft.get("submission_key"):
         return submit(draft, order, key)
     draft.setdefault("submission_key", secrets.token_urlsafe(24))

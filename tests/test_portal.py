@@ -486,7 +486,14 @@ def test_steps_cannot_be_skipped(client, order):
     assert client.get("/returns/demo/items").location.endswith("/returns/demo/")
     lookup(client)
     assert client.get("/returns/demo/details").location.endswith("/items")
-    assert client.get("/returns/demo/review").location.endswith("/resolution")
+    assert client.get("/returns/demo/review").location.endswith("/items")
+
+
+def test_changing_the_items_again_asks_for_their_details_again(client, order, reasons):
+    fill_until_review(client, order, reasons)
+    assert choose(client, {line.id: 1 for line in order.lines}).status_code == 302
+    assert client.get("/returns/demo/review").location.endswith("/details")
+    assert client.get("/returns/demo/resolution").location.endswith("/details")
 
 
 # --- language -----------------------------------------------------------------------------------

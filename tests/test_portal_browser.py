@@ -114,6 +114,10 @@ def check_emails(smtp_sink, request: ReturnRequest) -> None:
 def test_customer_returns_an_item_in_english(page, live_server, demo, smtp_sink, tmp_path):
     page.goto(live_server.url + "/returns/demo/")
     assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("link", name="Nederlands").click()
+    assert page.locator("html").get_attribute("lang") == "nl"
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_label("Order number").is_visible()
     request = go_through_the_portal(page, demo, tmp_path)
     assert request.language == "en"
@@ -127,13 +131,29 @@ def test_customer_returns_an_item_in_english(page, live_server, demo, smtp_sink,
     staff_sees_request_in_requests_list(page, live_server, request)
 
 
-def test_customer_returns_an_item_in_dutch(page, live_server, demo, smtp_sink, tmp_path):
+@pytest.fixture
+def dutch_page_without_javascript(browser, live_server):
+    """A Dutch-speaking customer's phone-sized browser with JavaScript switched off."""
+    context = browser.new_context(
+        locale="nl-NL", java_script_enabled=False, viewport={"width": 375, "height": 740}
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def test_customer_returns_an_item_in_dutch_on_a_phone_without_javascript(
+    dutch_page_without_javascript, live_server, demo, smtp_sink, tmp_path
+):
+    page = dutch_page_without_javascript
     page.goto(live_server.url + "/returns/demo/")
-    page.get_by_role("link", name="Nederlands").click()
     assert page.locator("html").get_attribute("lang") == "nl"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     request = go_through_the_portal(page, demo, tmp_path)
     assert page.locator("html").get_attribute("lang") == "nl"
     assert "Beschadigd" in page.content()
     assert request.language == "nl"
+    assert len(request.lines[0].photos) == 1
     check_emails(smtp_sink, request)
     staff_sees_request_in_requests_list(page, live_server, request)
