@@ -158,7 +158,7 @@ def draft_order(draft: dict) -> Order | None:
 
 
 def require_order():
-    """``(draft, order)``, or a redirect to the lookup when the customer has none yet."""
+    """``(draft, order, None)``, or ``(draft, None, redirect)`` before the order is found."""
     draft = get_draft()
     order = draft_order(draft)
     if order is None:
@@ -199,7 +199,7 @@ def active_reasons() -> list[ReturnReason]:
     )
 
 
-def steps(draft: dict) -> list[tuple[str, str]]:
+def steps() -> list[tuple[str, str]]:
     """The progress indicator: ``(endpoint, label)`` of each step of this shop's form."""
     items = [
         ("portal.lookup", _("Your order")),
@@ -223,7 +223,7 @@ def missing_step(draft: dict, before: str) -> str | None:
         "portal.questions": bool(draft.get("questions_done")),
         "portal.resolution": bool(draft.get("resolution_done")),
     }
-    for endpoint, _label in steps(draft):
+    for endpoint, _label in steps():
         if endpoint == before:
             return None
         if not done.get(endpoint, True):
@@ -231,8 +231,8 @@ def missing_step(draft: dict, before: str) -> str | None:
     return None
 
 
-def render_step(template: str, draft: dict, **context):
-    return render_template(template, steps=steps(draft), current=request.endpoint, **context)
+def render_step(template: str, **context):
+    return render_template(template, steps=steps(), current=request.endpoint, **context)
 
 
 @bp.errorhandler(CSRFError)
@@ -309,14 +309,13 @@ def lookup():
                 "We could not find an order with these details. Please check the order number "
                 "and the email address or postcode."
             )
-    draft = get_draft()
-    return render_step("portal/lookup.html", draft, errors=errors, intent=intent)
+    return render_step("portal/lookup.html", errors=errors, intent=intent)
 
 
 # --- step 2: choose items ---------------------------------------------------------------------
 
 
-def parse_quantity(raw: str | None) -> int | None:
+def parse_int(raw: str | None) -> int | None:
     try:
         return int((raw or "").strip())
     except ValueError:
@@ -345,7 +344,6 @@ def items():
             return redirect(url_for("portal.details"))
     return render_step(
         "portal/items.html",
-        draft,
         order=order,
         states=states,
         errors=errors,
@@ -364,7 +362,7 @@ def read_item_choices(states: list[submission.LineState]) -> tuple[dict[int, int
         if not state.selectable:
             errors[f"qty-{line_id}"] = _("This item can no longer be returned.")
             continue
-        quantity = parse_quantity(request.form.get(f"qty-{line_id}"))
+        quantity = parse_int(request.form.get(f"qty-{line_id}"))
         if quantity is None or quantity < 1:
             errors[f"qty-{line_id}"] = _("Please enter a quantity of at least 1.")
         elif quantity > state.returnable:
@@ -402,7 +400,6 @@ def details():
             return redirect(url_for(step_after("portal.details")))
     return render_step(
         "portal/details.html",
-        draft,
         lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
         reasons=list(reasons.values()),
         photos=photos_by_id(draft),
@@ -412,10 +409,10 @@ def details():
 
 def read_line_details(line_id: str, entry: dict, reasons: dict, errors: dict[str, str]) -> None:
     """Read one item's reason, comment and photos into ``entry``, adding errors by field."""
-    reason_id = parse_quantity(request.form.get(f"reason-{line_id}"))
+    reason_id = parse_int(request.form.get(f"reason-{line_id}"))
     entry["reason_id"] = reason_id
     entry["comment"] = request.form.get(f"comment-{line_id}", "").strip()
-    removed = {parse_quantity(v) for v in request.form.getlist(f"remove-photo-{line_id}")}
+    removed = {parse_int(v) for v in request.form.getlist(f"remove-photo-{line_id}")}
     entry["photo_ids"] = [pid for pid in entry.get("photo_ids", []) if pid not in removed]
     photo_error = store_photos(line_id, entry)
     reason = reasons.get(reason_id)
@@ -469,7 +466,7 @@ def photos_by_id(draft: dict) -> dict:
 
 
 def step_after(endpoint: str) -> str:
-    names = [name for name, _label in steps(get_draft())]
+    names = [name for name, _label in steps()]
     return names[names.index(endpoint) + 1]
 
 
@@ -507,7 +504,6 @@ def questions():
             return redirect(url_for("portal.resolution"))
     return render_step(
         "portal/questions.html",
-        draft,
         questions=form_questions,
         choices={q.id: question_choices(q) for q in form_questions},
         errors=errors,
@@ -576,7 +572,7 @@ def resolution():
         save_draft(draft)
         if not errors:
             return redirect(url_for("portal.review"))
-    return render_step("portal/resolution.html", draft, errors=errors)
+    return render_step("portal/resolution.html", errors=errors)
 
 
 # --- step 6: review and submit ----------------------------------------------------------------
@@ -601,7 +597,6 @@ def review():
     reasons = {reason.id: reason for reason in active_reasons()}
     return render_step(
         "portal/review.html",
-        draft,
         order=order,
         lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
         reasons=reasons,

@@ -90,8 +90,10 @@ def find_order(shop: Shop, number: str, email_or_postcode: str) -> Order | None:
     secret = email_or_postcode.strip()
     if not number or not secret:
         return None
+    # An IN over the usual spellings keeps the (shop_id, number) index usable.
+    spellings = {number, number.upper(), number.lower()}
     order = db.session.scalar(
-        select(Order).where(Order.shop_id == shop.id, func.lower(Order.number) == number.lower())
+        select(Order).where(Order.shop_id == shop.id, Order.number.in_(spellings)).limit(1)
     )
     if order is None:
         return None

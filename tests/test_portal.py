@@ -613,3 +613,9 @@ def test_uploads_too_large_together_get_a_friendly_page(app, client, order, reas
     )
     assert response.status_code == 413
     assert b"The files you sent are too large together." in response.data
+
+
+def test_order_number_is_found_whatever_the_case(client, shop):
+    make_order(shop, "WEB-1001")
+    db.session.commit()
+    assert lookup(client, "web-1001").status_code == 302
