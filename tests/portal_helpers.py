@@ -81,7 +81,15 @@ def make_question(shop: Shop, kind: str = "text", required: bool = True, **field
     return question
 
 
-def jpeg_bytes() -> bytes:
+def image_bytes(kind: str = "JPEG") -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(buffer, "JPEG")
+    Image.new("RGB", (8, 8), "red").save(buffer, kind)
     return buffer.getvalue()
+
+
+def jpeg_bytes() -> bytes:
+    return image_bytes("JPEG")
+
+
+# The start of an HEIC file (an ISO-BMFF "ftyp" box with the heic brand); enough to sniff.
+HEIC_BYTES = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 from conftest import make_shop, make_user
-from portal_helpers import jpeg_bytes, make_order, make_question, make_reasons
+from portal_helpers import (
+    HEIC_BYTES,
+    image_bytes,
+    jpeg_bytes,
+    make_order,
+    make_question,
+    make_reasons,
+)
 from sqlalchemy import func, select
 
 import submission
@@ -364,6 +371,22 @@ def test_photo_larger_than_10_mb_is_refused_without_storing(app, client, order, 
     assert stored_files(app) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "content_type"),
+    [
+        ("photo.png", image_bytes("PNG"), "image/png"),
+        ("photo.webp", image_bytes("WEBP"), "image/webp"),
+        ("IMG_0001.HEIC", HEIC_BYTES, "image/heic"),
+        ("named-wrongly.txt", jpeg_bytes(), "image/jpeg"),
+    ],
+)
+def test_photos_are_judged_by_their_content(client, order, reasons, name, data, content_type):
+    line_id = at_details(client, order)
+    response = give_details(client, [line_id], reasons["damaged"], "Kapot", [(name, data)])
+    assert response.status_code == 302
+    assert db.session.scalar(select(Attachment.content_type)) == content_type
+
+
 def test_at_most_five_photos_per_item(client, order, reasons):
     line_id = at_details(client, order)
     photos = [(f"p{i}.jpg", jpeg_bytes()) for i in range(6)]
@@ -507,6 +530,21 @@ def test_portal_follows_accept_language_and_the_visible_switch(client, shop):
     assert b'<html lang="en">' in switched.data
     later = client.get("/returns/demo/", headers={"Accept-Language": "nl"})
     assert b'<html lang="en">' in later.data
+
+
+def test_staff_are_notified_in_their_own_language(client, order, reasons, shop):
+    make_user("english-agent@example.com", shop, notify_new_requests=True, language="en")
+    db.session.commit()
+    client.get("/returns/demo/?lang=nl")
+    fill_until_review(client, order, reasons)
+    submit(client, submission_key(client))
+    rows = db.session.execute(select(OutboundEmail.to_address, OutboundEmail.language)).all()
+    languages = {address: language for address, language in rows}
+    assert languages == {
+        "klant@example.com": "nl",
+        "returns@demo.example.com": "nl",
+        "english-agent@example.com": "en",
+    }
 
 
 def test_request_remembers_the_customers_language(client, order, reasons):
