@@ -130,7 +130,14 @@ def portal_context() -> dict:
         "resolution_labels": RESOLUTION_LABELS,
         "money": money,
         "lang": getattr(g, "locale", "en"),
+        "lang_url": lang_url,
     }
+
+
+def lang_url(code: str) -> str:
+    """This page in another language, keeping its other query arguments."""
+    args = {key: value for key, value in request.args.items() if key != "lang"}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, lang=code)
 
 
 def money(cents: int) -> str:

@@ -526,6 +526,8 @@ def test_portal_follows_accept_language_and_the_visible_switch(client, shop):
     page = client.get("/returns/demo/", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
     assert b'<html lang="nl">' in page.data
     assert b'href="/returns/demo/?lang=en"' in page.data
+    withdraw = client.get("/returns/demo/?intent=withdraw")
+    assert b'href="/returns/demo/?intent=withdraw&amp;lang=nl"' in withdraw.data
     switched = client.get("/returns/demo/?lang=en", headers={"Accept-Language": "nl"})
     assert b'<html lang="en">' in switched.data
     later = client.get("/returns/demo/", headers={"Accept-Language": "nl"})
