@@ -25,13 +25,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_currency, format_date, refresh
+from flask_babel import format_date, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+import formatting
 import storage
 import submission
 from extensions import db, limiter
@@ -141,7 +142,7 @@ def lang_url(code: str) -> str:
 
 
 def money(cents: int) -> str:
-    return format_currency(cents / 100, g.shop.currency)
+    return formatting.money(cents, g.shop.currency)
 
 
 def get_draft() -> dict:
@@ -278,22 +279,19 @@ def order_limit() -> str:
     return current_app.config.get("PORTAL_LOOKUP_LIMIT_PER_ORDER", "5 per 15 minutes")
 
 
-def too_many_lookups(limit):
-    """The friendly "try again in N minutes" page instead of a bare 429."""
+@bp.errorhandler(429)
+def too_many_lookups(error):
+    """The friendly "try again in N minutes" page, in the customer's language."""
     load_shop()
-    minutes = max(1, round((limit.reset_at - time.time()) / 60))
+    limit = limiter.current_limit
+    seconds = limit.reset_at - time.time() if limit else 60
+    minutes = max(1, round(seconds / 60))
     return make_response(render_template("portal/limited.html", minutes=minutes), 429)
 
 
 @bp.route("/", methods=["GET", "POST"])
-@limiter.limit(ip_limit, methods=["POST"], deduct_when=lookup_failed, on_breach=too_many_lookups)
-@limiter.limit(
-    order_limit,
-    key_func=order_number_key,
-    methods=["POST"],
-    deduct_when=lookup_failed,
-    on_breach=too_many_lookups,
-)
+@limiter.limit(ip_limit, methods=["POST"], deduct_when=lookup_failed)
+@limiter.limit(order_limit, key_func=order_number_key, methods=["POST"], deduct_when=lookup_failed)
 def lookup():
     """Step 1: order number plus the email address or postcode used for it."""
     intent = request.values.get("intent", "")
@@ -742,6 +740,11 @@ def status(token: str):
 @bp.app_template_filter("moment")
 def moment_filter(value: datetime) -> str:
     return format_moment(value)
+
+
+@bp.app_template_global("withdrawal_refund_deadline")
+def refund_deadline_global(request: ReturnRequest) -> datetime | None:
+    return submission.withdrawal_refund_deadline(request)
 
 
 @bp.app_template_filter("moment_date")

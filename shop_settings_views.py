@@ -188,11 +188,3 @@ class ShopSettingsView(StaffOnly, BaseView):
             form=form,
             portal_url=url_for("portal.lookup", slug=shop.slug),
         )
-
-
-def register(admin) -> None:
-    admin.add_view(
-        ShopSettingsView(
-            name=_l("Shop settings"), endpoint="shop_settings", category=_l("Settings")
-        )
-    )

@@ -370,11 +370,6 @@ def raise_builtin_notices(request: ReturnRequest) -> None:
         request.notice_count = (request.notice_count or 0) + 1
 
 
-def status_url(request: ReturnRequest) -> str:
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{base}/returns/{request.shop.slug}/status/{request.public_token}"
-
-
 def staff_url(request: ReturnRequest) -> str:
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     return f"{base}/admin/requests/details/?id={request.id}"
@@ -392,7 +387,6 @@ def queue_submission_emails(request: ReturnRequest) -> None:
         request.language,
         shop=shop,
         request=request,
-        status_url=status_url(request),
         submitted_at=aware(request.created_at) or utcnow(),
     )
     for address, language in staff_recipients(shop):

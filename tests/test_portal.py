@@ -8,7 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_shop, make_user
+from babel.dates import format_date
+from sqlalchemy import func, select
+
+import submission
+from conftest import AuthActions, make_shop, make_user
+from extensions import db
+from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest
 from portal_helpers import (
     HEIC_BYTES,
     image_bytes,
@@ -17,11 +23,6 @@ from portal_helpers import (
     make_question,
     make_reasons,
 )
-from sqlalchemy import func, select
-
-import submission
-from extensions import db
-from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest
 
 NEUTRAL = b"We could not find an order with these details"
 
@@ -597,6 +598,22 @@ def test_withdrawal_is_confirmed_and_acknowledged_by_email_at_once(client, order
     assert deadline.strftime("%d-%m-%Y") in staff
     assert client.post("/returns/demo/withdraw", data=data).location == response.location
     assert requests_count() == 1
+
+
+def test_staff_see_the_refund_deadline_of_a_withdrawal(app, client, order, shop):
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    lookup(client)
+    data = {"submission_key": withdraw_key(client), f"line-{order.lines[0].id}": "1"}
+    client.post("/returns/demo/withdraw", data=data)
+    request = db.session.scalar(select(ReturnRequest))
+    staff = app.test_client()
+    staff.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    AuthActions(staff).login("agent@example.com")
+    page = staff.get(f"/admin/requests/{request.id}")
+    deadline = submission.withdrawal_refund_deadline(request)
+    assert b"refund at the latest on" in page.data
+    assert format_date(deadline, "long", locale="en").encode() in page.data
 
 
 def test_withdrawal_is_possible_before_delivery(client, shop):

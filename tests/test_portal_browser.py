@@ -4,12 +4,12 @@ needed), in Dutch and in English; staff then find the request in the admin's Req
 from __future__ import annotations
 
 import pytest
-from conftest import make_shop, make_user
-from portal_helpers import jpeg_bytes, make_order, make_question, make_reasons
 from sqlalchemy import select
 
+from conftest import make_shop, make_user
 from extensions import db
 from models import ReturnRequest
+from portal_helpers import jpeg_bytes, make_order, make_question, make_reasons
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +94,7 @@ def staff_sees_request_in_requests_list(page, live_server, request: ReturnReques
     page.goto(live_server.url + "/login")
     page.locator("#email").fill("agent@example.com")
     page.locator("#password").fill("secret-pw")
-    page.locator("button[type=submit]").click()
+    page.locator("form:has(#password) button.btn-primary").click()
     page.wait_for_url("**/admin/")
     page.goto(live_server.url + "/admin/requests/")
     assert page.get_by_text(request.number).is_visible()

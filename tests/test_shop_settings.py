@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_shop, make_user
 
+from conftest import make_shop, make_user
 from extensions import db
 from models import Shop
 
