@@ -25,7 +25,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, refresh
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -75,10 +75,7 @@ STATUS_WORDS = {
 
 @bp.url_value_preprocessor
 def pull_slug(endpoint, values) -> None:
-    """Start each request afresh: tests share one app context (and ``g``) across requests."""
     g.shop_slug = values.pop("slug", None) if values else None
-    g.shop = None
-    g.lookup_failed = False
 
 
 @bp.url_defaults
@@ -97,14 +94,6 @@ def load_shop() -> None:
         abort(404)
     g.shop = shop
     g.locale = portal_language(shop)
-    refresh()
-
-
-@bp.teardown_request
-def forget_language(exc) -> None:
-    """The forced language belongs to this portal request only."""
-    g.pop("locale", None)
-    refresh()
 
 
 def portal_language(shop: Shop) -> str:

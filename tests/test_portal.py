@@ -28,9 +28,8 @@ NEUTRAL = b"We could not find an order with these details"
 
 
 @pytest.fixture
-def client(app):
+def client(client):
     """A customer whose browser asks for English, unless a test says otherwise."""
-    client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
