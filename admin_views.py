@@ -337,9 +337,15 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
     )
+    from shop_settings_views import ShopSettingsView  # imports StaffOnly from this module
     from team_views import TeamView  # here: team_views imports StaffOnly from this module
 
     admin.add_view(TeamView(name=_l("Team"), endpoint="team", category=_l("Settings")))
+    admin.add_view(
+        ShopSettingsView(
+            name=_l("Shop settings"), endpoint="shop_settings", category=_l("Settings")
+        )
+    )
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
     import support_views

@@ -97,7 +97,7 @@ def _deliver_after_commit(session: Session) -> None:
         enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
 
 
-def _forget_after_rollback(session: Session) -> None:
+def _forget_after_rollback(session: Session, previous_transaction: Any = None) -> None:
     session.info.pop(_OUTBOX_KEY, None)
 
 
