@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+import notices
 from emails import queue_email
 from extensions import db
 from models import (
@@ -23,7 +24,6 @@ from models import (
     OPEN_STATUSES,
     Attachment,
     AuditEvent,
-    Notice,
     Order,
     OrderLine,
     ReturnReason,
@@ -274,7 +274,7 @@ def build_request(
             to_status=NEW,
         )
     )
-    raise_builtin_notices(request)
+    notices.evaluate_on_submit(request)
     queue_submission_emails(request)
     return request
 
@@ -345,34 +345,9 @@ def link_attachments(shop: Shop, ids: list[int], **links: int) -> None:
             setattr(attachment, name, value)
 
 
-FREE_EXCHANGE_NL = (
-    "De klant heeft gekozen voor een gratis ruil: klantenservice maakt deze retour kosteloos aan."
-)
-FREE_EXCHANGE_EN = (
-    "The customer chose a free exchange: customer service creates this return free of charge."
-)
-
-
-def raise_builtin_notices(request: ReturnRequest) -> None:
-    """The hook where notice rules run on submission.
-
-    Until notices.py lands this knows one built-in rule: "customer chose a free exchange".
-    """
-    if request.resolution == "exchange" and request.free_shipping:
-        db.session.add(
-            Notice(
-                request_id=request.id,
-                severity="info",
-                text_nl=FREE_EXCHANGE_NL,
-                text_en=FREE_EXCHANGE_EN,
-            )
-        )
-        request.notice_count = (request.notice_count or 0) + 1
-
-
 def staff_url(request: ReturnRequest) -> str:
     base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{base}/admin/requests/details/?id={request.id}"
+    return f"{base}/admin/requests/{request.id}"
 
 
 def queue_submission_emails(request: ReturnRequest) -> None:
