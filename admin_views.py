@@ -19,9 +19,11 @@ from sqlalchemy import func, select
 from extensions import db
 from models import (
     REQUEST_STATUSES,
+    CarrierAccount,
     Order,
     OrderLine,
     OutboundEmail,
+    Return,
     ReturnReason,
     ReturnRequest,
     Shop,
@@ -335,10 +337,18 @@ def init_admin(app) -> Admin:
     from request_views import RequestView
 
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
+    from return_views import CarrierAccountView, ReturnView
+
+    admin.add_view(ReturnView(Return, db, name=_l("Returns"), endpoint="returns"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
     admin.add_view(
         ReturnReasonView(
             ReturnReason, db, name=_l("Return reasons"), endpoint="reasons", category=_l("Settings")
+        )
+    )
+    admin.add_view(
+        CarrierAccountView(
+            CarrierAccount, db, name=_l("Carriers"), endpoint="carriers", category=_l("Settings")
         )
     )
     admin.add_view(
