@@ -176,7 +176,7 @@ def accepts_qr(return_: Return) -> bool:
 
 @bp.get("/qr")
 def qr(shop_slug: str, token: str):
-    """"No printer?": a QR code to show at the drop-off point instead of a printed label."""
+    """ "No printer?": a QR code to show at the drop-off point instead of a printed label."""
     req = load_request(shop_slug, token)
     return_ = ready_return(req)
     if not accepts_qr(return_):

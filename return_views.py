@@ -27,11 +27,9 @@ from extensions import db
 from formatting import money
 from models import (
     LINE_CONDITIONS,
-    RESOLUTIONS,
     RETURN_STATUSES,
     Attachment,
     AuditEvent,
-    CarrierAccount,
     Return,
     ReturnRequest,
     ReturnRequestLine,
@@ -268,11 +266,7 @@ class ReturnView(ShopScopedView):
         return groups
 
     def get_query(self):
-        return (
-            super()
-            .get_query()
-            .options(joinedload(Return.request), joinedload(Return.shop))
-        )
+        return super().get_query().options(joinedload(Return.request), joinedload(Return.shop))
 
     def may_edit(self) -> bool:
         return False

@@ -41,9 +41,7 @@ def count_returns(request) -> int:
 
 
 def received(return_, condition="ok"):
-    return {
-        line.id: (condition, line.quantity) for line in return_.request.lines
-    }
+    return {line.id: (condition, line.quantity) for line in return_.request.lines}
 
 
 def test_creating_a_label_makes_one_return_and_marks_the_request(request_):
