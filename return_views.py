@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
 
 import labels
@@ -323,7 +323,7 @@ class ReturnView(ShopScopedView):
             self.get_query()
             .filter(Return.id == return_id)
             .options(
-                selectinload(Return.request)
+                joinedload(Return.request)
                 .selectinload(ReturnRequest.lines)
                 .selectinload(ReturnRequestLine.order_line)
             )
