@@ -444,9 +444,7 @@ class CarrierAccountView(ShopScopedView):
     }
     form_columns = ("shop", "carrier", "enabled", "public_key", "new_secret_key", "settings")
     form_extra_fields = {
-        "carrier": SelectField(
-            _l("Carrier"), choices=[("own", "Own label"), ("sendcloud", "Sendcloud")]
-        ),
+        "carrier": SelectField(_l("Carrier"), choices=list(labels.ADAPTERS)),
         "new_secret_key": PasswordField(
             _l("Secret key"),
             description=_l("Leave empty to keep the stored key."),
