@@ -31,7 +31,7 @@ import storage
 import tasks
 import workflow
 from extensions import db
-from models import APPROVED, Return, ReturnRequest, Shop
+from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
 
 bp = Blueprint("label_portal", __name__, url_prefix="/returns/<shop_slug>/status/<token>/label")
 
@@ -53,6 +53,9 @@ def load_request(shop_slug: str, token: str) -> ReturnRequest:
 
 
 def may_create_label(req: ReturnRequest) -> bool:
+    """Approved and shipping the items back, or its earlier label was cancelled."""
+    if req.status == LABEL_CREATED:
+        return workflow.active_return(req) is None
     return req.status == APPROVED and not req.keep_items
 
 
@@ -61,23 +64,23 @@ def carrier_choices(req: ReturnRequest) -> list[dict]:
     choices = []
     for code in labels.enabled_carriers(req.shop):
         account = labels.carrier_account(req.shop, code)
-        option = ((account.settings or {}) if account else {}).get("delivery_option")
+        settings = (account.settings or {}) if account else {}
+        option = settings.get("delivery_option", "drop_off_point")
         choices.append(
             {
                 "code": code,
                 "name": str(labels.ADAPTERS[code].name),
-                "handover": handover_text(code, option),
+                "handover": handover_text(option),
             }
         )
     return choices
 
 
-def handover_text(code: str, delivery_option: str | None) -> str:
+def handover_text(delivery_option: str) -> str:
+    """How the parcel reaches the carrier (Sendcloud's ``delivery_option`` setting)."""
     if delivery_option == "pickup":
         return _("The carrier picks the parcel up at your address.")
-    if code == "own" or delivery_option == "drop_off_point":
-        return _("Drop the parcel off at a service point.")
-    return ""
+    return _("Drop the parcel off at a service point.")
 
 
 def fee_text(req: ReturnRequest) -> str:

@@ -128,9 +128,12 @@ class ReturnStatusFilter(ReturnFilter):
     key = "status"
 
     def options_for_user(self):
-        return [(status, str(RETURN_STATUS_LABELS[status])) for status in RETURN_STATUSES]
+        options = [(status, str(RETURN_STATUS_LABELS[status])) for status in RETURN_STATUSES]
+        return [*options, ("label_failed", str(LABEL_STATUS_LABELS["failed"]))]
 
     def apply(self, query, value, alias=None):
+        if value == "label_failed":
+            return query.filter(Return.label_status == "failed")
         return query.filter(Return.status == value)
 
 

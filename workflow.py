@@ -886,6 +886,8 @@ def cancel_return(return_: Return, actor: User | Actor | None) -> None:
     """Void the label with the carrier; the request may then get a new label on this return."""
     if return_.status not in RETURN_SOURCES[RETURN_CANCELLED]:
         raise TransitionRefused(_return_refusal(return_, RETURN_CANCELLED))
+    if return_.label_status == "working":
+        raise TransitionRefused(_("The label is being created right now; try again in a moment."))
     if return_.label_status == "ready":
         try:
             labels.get_adapter(return_.shop, return_.carrier).cancel_label(return_)
@@ -893,6 +895,28 @@ def cancel_return(return_: Return, actor: User | Actor | None) -> None:
             raise TransitionRefused(str(error)) from error
     from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
     _record_return(return_, actor, "return_cancelled", from_status)
+
+
+def apply_tracking_event(
+    return_: Return, event: labels.TrackingEvent, actor: User | Actor | None
+) -> bool:
+    """Move a return along as a carrier's tracking event says; returns whether it moved.
+
+    Events arrive late, twice or out of order, so an event the return is already past is
+    old news and changes nothing. A label the carrier cancelled is cancelled here too,
+    without asking the carrier to void it again.
+    """
+    note = event.description or None
+    if event.status == RETURN_IN_TRANSIT and return_.status in RETURN_SOURCES[RETURN_IN_TRANSIT]:
+        from_status = _update_return(return_, RETURN_IN_TRANSIT)
+    elif event.status == RETURN_DELIVERED and return_.status in RETURN_SOURCES[RETURN_DELIVERED]:
+        from_status = _update_return(return_, RETURN_DELIVERED)
+    elif event.status == RETURN_CANCELLED and return_.status in RETURN_SOURCES[RETURN_CANCELLED]:
+        from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
+    else:
+        return False
+    _record_return(return_, actor, f"tracking_{event.status}", from_status, note=note)
+    return True
 
 
 def _email_about_return(return_: Return, template: str) -> None:

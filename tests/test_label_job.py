@@ -148,7 +148,7 @@ def test_after_the_last_retry_the_label_fails_and_support_sees_it(
     make_user("support@returndesk.test", is_support=True)
     db.session.commit()
     auth.login("support@returndesk.test")
-    listing = client.get("/admin/returns/?flt0_status=label_created").get_data(as_text=True)
+    listing = client.get("/admin/returns/?flt0_status=label_failed").get_data(as_text=True)
     assert return_.number in listing and "Label failed" in listing
     page = client.get(f"/admin/returns/{return_.id}").get_data(as_text=True)
     assert "Sendcloud refused the request: Service unavailable" in page

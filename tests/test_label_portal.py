@@ -210,3 +210,20 @@ def test_status_block_offers_the_label_then_its_download(app, request_):
 
     assert "Create return label" in before and label_url(request_) in before
     assert "Download label (PDF)" in after and label_url(request_, tail="/pdf") in after
+
+
+def test_after_a_cancelled_label_the_customer_makes_a_new_one_on_the_same_return(
+    client, request_, agent
+):
+    client.post(label_url(request_), data={"carrier": "own"})
+    return_ = workflow.active_return(request_)
+    workflow.cancel_return(return_, agent)
+    db.session.commit()
+
+    page = client.get(label_url(request_)).get_data(as_text=True)
+    client.post(label_url(request_), data={"carrier": "own"})
+
+    assert "Create return label" in page
+    db.session.refresh(return_)
+    assert return_.status == "label_created" and return_.label_status == "ready"
+    assert returns_of(request_) == 1

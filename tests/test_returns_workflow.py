@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
+import labels
 import refunds
 import workflow
 from extensions import db
-from models import APPROVED, COMPLETED, LABEL_CREATED, Return
+from models import APPROVED, COMPLETED, LABEL_CREATED, Return, utcnow
 from return_flow import (
     approved_request,
     create_label,
@@ -285,3 +286,42 @@ def test_a_received_return_cannot_be_cancelled(request_, agent):
     workflow.receive(return_, agent, received(return_))
     with pytest.raises(workflow.TransitionRefused):
         workflow.cancel_return(return_, agent)
+
+
+def test_cancelling_while_the_label_is_being_made_is_refused(request_, agent):
+    return_ = workflow.create_return(request_, "own", workflow.CUSTOMER)
+    return_.label_status = "working"
+    db.session.commit()
+
+    with pytest.raises(workflow.TransitionRefused):
+        workflow.cancel_return(return_, agent)
+    assert return_.status == "label_created"
+
+
+def tracking(return_, status: str) -> labels.TrackingEvent:
+    return labels.TrackingEvent(return_.tracking_number, status, utcnow(), "scan")
+
+
+def test_tracking_events_move_the_return_and_old_news_changes_nothing(request_):
+    return_ = create_label(request_)
+    carrier = workflow.Actor(label="own")
+
+    moved = [
+        workflow.apply_tracking_event(return_, tracking(return_, status), carrier)
+        for status in ("in_transit", "in_transit", "delivered", "in_transit", "label_created")
+    ]
+    db.session.commit()
+
+    assert moved == [True, False, True, False, False]
+    assert return_.status == "delivered"
+    assert [a for a, _, _ in return_audit(return_)][-2:] == [
+        "tracking_in_transit",
+        "tracking_delivered",
+    ]
+
+
+def test_a_label_the_carrier_cancelled_cancels_the_return(request_):
+    return_ = create_label(request_)
+
+    assert workflow.apply_tracking_event(return_, tracking(return_, "cancelled"), None)
+    assert (return_.status, return_.label_status) == ("cancelled", "cancelled")
