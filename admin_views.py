@@ -26,6 +26,7 @@ from models import (
     Return,
     ReturnReason,
     ReturnRequest,
+    ReviewStage,
     Shop,
     User,
 )
@@ -237,6 +238,26 @@ class ReturnReasonView(ShopScopedView):
     }
 
 
+class ReviewStageView(ShopScopedView):
+    """The shop's own review stages: named steps inside the open statuses."""
+
+    column_list = ("shop", "position", "name_nl", "name_en", "color")
+    column_default_sort = "position"
+    form_columns = ("shop", "name_nl", "name_en", "color", "position")
+    column_labels = {
+        "shop": _l("Shop"),
+        "position": _l("Order"),
+        "name_nl": _l("Name (Dutch)"),
+        "name_en": _l("Name (English)"),
+        "color": _l("Colour"),
+    }
+    column_formatters = {
+        "color": lambda v, c, m, p: Markup(
+            '<span class="badge" style="background:{0};color:#fff">{0}</span>'
+        ).format(m.color)
+    }
+
+
 class OutboxView(ShopScopedView):
     """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
 
@@ -352,8 +373,16 @@ def init_admin(app) -> Admin:
         )
     )
     admin.add_view(
+        ReviewStageView(
+            ReviewStage, db, name=_l("Review stages"), endpoint="stages", category=_l("Settings")
+        )
+    )
+    admin.add_view(
         OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
     )
+    from team_views import TeamView  # here: team_views imports StaffOnly from this module
+
+    admin.add_view(TeamView(name=_l("Team"), endpoint="team", category=_l("Settings")))
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
     return admin

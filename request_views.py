@@ -45,6 +45,25 @@ RESOLUTION_LABELS = {
     "exchange": _l("Exchange"),
     "store_credit": _l("Store credit"),
 }
+AUDIT_LABELS = {
+    "submitted": _l("submitted"),
+    "concept": _l("set to concept"),
+    "back_to_new": _l("back to new"),
+    "hold": _l("held"),
+    "release": _l("released"),
+    "take_over": _l("took the hold over"),
+    "stage": _l("moved to review stage"),
+    "free_shipping_on": _l("free shipping on"),
+    "free_shipping_off": _l("free shipping off"),
+    "line_approved": _l("accepted an item"),
+    "line_rejected": _l("rejected an item"),
+    "approve": _l("approved"),
+    "approve_keep": _l("approved, customer keeps the items"),
+    "cancel": _l("cancelled"),
+    "reopen": _l("reopened"),
+    "label_created": _l("created the return label"),
+    "complete": _l("completed"),
+}
 BULK_ACTIONS = {
     "concept": _l("Set to concept"),
     "approve": _l("Approve"),
@@ -53,6 +72,7 @@ BULK_ACTIONS = {
     "release": _l("Release"),
     "free_shipping_on": _l("Free shipping on"),
     "free_shipping_off": _l("Free shipping off"),
+    "stage": _l("Move to review stage"),
 }
 
 
@@ -379,6 +399,8 @@ class RequestView(ShopScopedView):
                 flash(_("Choose an action."), "danger")
             elif chosen == "cancel" and not request.form.get("reason", "").strip():
                 flash(_("Type the reason for the customer."), "danger")
+            elif chosen == "stage" and self.chosen_bulk_stage() is None:
+                flash(_("Choose a review stage."), "danger")
             else:
                 return self.run_bulk(chosen, ids, request.form.get("reason"))
         return self.render(
@@ -386,21 +408,34 @@ class RequestView(ShopScopedView):
             count=len(ids),
             chosen=chosen,
             actions=BULK_ACTIONS,
+            stages=visible_stages(),
             query_args={k: v for k, v in request.args.items() if k != "action"},
             back=url_for(".index_view", **self.list_args_from(request.args)),
         )
 
+    @staticmethod
+    def chosen_bulk_stage() -> ReviewStage | None:
+        stage_id = request.form.get("stage_id", "")
+        stage = db.session.get(ReviewStage, int(stage_id)) if stage_id.isdigit() else None
+        return stage if stage in visible_stages() else None
+
     def run_bulk(self, chosen: str, ids: list[int], reason: str | None):
         back = url_for(".index_view", **self.list_args_from(request.args))
+        stage = self.chosen_bulk_stage() if chosen == "stage" else None
         if len(ids) > workflow.BULK_INLINE_LIMIT:
             job = BulkJob(
-                actor=current_user, action=chosen, reason=reason, request_ids=ids, total=len(ids)
+                actor=current_user,
+                action=chosen,
+                reason=reason,
+                stage_id=stage.id if stage else None,
+                request_ids=ids,
+                total=len(ids),
             )
             db.session.add(job)
             db.session.commit()
             tasks.start_bulk_job(job)
             return redirect(url_for(".bulk_job", job_id=job.id, back=back))
-        outcome = workflow.bulk_apply(chosen, ids, current_user, reason)
+        outcome = workflow.bulk_apply(chosen, ids, current_user, reason, stage)
         db.session.commit()
         flash(outcome.summary(), "success" if outcome.done else "warning")
         return redirect(back)
@@ -486,6 +521,8 @@ class RequestView(ShopScopedView):
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
             refund=refund_breakdown(req),
+            audit_labels=AUDIT_LABELS,
+            status_labels=STATUS_LABELS,
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))
