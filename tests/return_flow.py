@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 import workflow
@@ -24,13 +25,26 @@ def approved_request(shop, agent: User, language: str = "en", **fields) -> Retur
     return request
 
 
+def run_jobs() -> None:
+    """Let the queued jobs run: in-process they already did; with Redis, an RQ worker does."""
+    if not current_app.config.get("REDIS_URL"):
+        return
+    from rq import SimpleWorker
+
+    import tasks
+
+    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    db.session.expire_all()
+
+
 def create_label(request: ReturnRequest, carrier: str = "own") -> Return:
-    """The customer creates the label; committed, then the label job runs (in-process)."""
+    """The customer creates the label; committed, then the label job runs."""
     import tasks
 
     return_ = workflow.create_return(request, carrier, workflow.CUSTOMER)
     db.session.commit()
     tasks.start_label_job(return_.id)
+    run_jobs()
     db.session.refresh(return_)
     return return_
 

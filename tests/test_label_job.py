@@ -16,7 +16,7 @@ from conftest import free_port, make_user
 from extensions import db
 from factories import make_order, make_request
 from models import Attachment, CarrierAccount, Return
-from return_flow import emails_to, make_demo_shop, return_audit, staff
+from return_flow import emails_to, make_demo_shop, return_audit, run_jobs, staff
 from test_labels import LABEL_PDF, PUBLIC_KEY, SECRET_KEY, SendcloudStandIn, errors
 
 
@@ -76,6 +76,7 @@ def test_job_stores_the_pdf_and_tracking_and_emails_the_label(shop, agent, smtp_
     return_ = new_return(shop, agent)
 
     tasks.create_label(return_.id)
+    run_jobs()  # the email delivery
 
     db.session.refresh(return_)
     assert return_.label_status == "ready" and return_.label_attempts == 1
@@ -178,6 +179,7 @@ def test_sweeper_hands_a_pending_label_to_the_job_again(shop, agent, sendcloud):
 
     assert tasks.sweep_labels(now=failed_at + timedelta(seconds=1)) == 0  # backoff not over
     assert tasks.sweep_labels(now=failed_at + timedelta(minutes=1)) == 1
+    run_jobs()
 
     db.session.refresh(return_)
     assert return_.label_status == "ready"

@@ -16,7 +16,7 @@ from conftest import test_config as app_config
 from extensions import db
 from factories import make_request
 from models import LABEL_CREATED, Return
-from return_flow import approved_request, make_demo_shop, staff
+from return_flow import approved_request, make_demo_shop, run_jobs, staff
 
 
 @pytest.fixture
@@ -86,6 +86,7 @@ def test_the_page_speaks_the_requests_language(client, shop, agent):
 
 def test_creating_the_label_makes_it_and_shows_the_download(client, request_):
     response = client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith(label_url(request_))
@@ -104,6 +105,7 @@ def test_a_double_submit_creates_one_return(client, request_):
 
 def test_the_pdf_downloads_as_an_attachment(client, request_):
     client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
     return_ = workflow.active_return(request_)
 
     response = client.get(label_url(request_, tail="/pdf"))
@@ -148,6 +150,7 @@ def test_try_again_makes_the_label_on_the_same_return(client, request_):
     db.session.commit()
 
     client.post(label_url(request_, tail="/again"))
+    run_jobs()
 
     db.session.refresh(return_)
     assert return_.label_status == "ready" and returns_of(request_) == 1
@@ -166,6 +169,7 @@ def test_no_label_for_a_request_that_is_not_approved(client, shop):
 
 def test_no_printer_shows_a_qr_code_of_the_label(client, request_, tmp_path):
     client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
     return_ = workflow.active_return(request_)
 
     page = client.get(label_url(request_, tail="/qr")).get_data(as_text=True)
@@ -216,12 +220,14 @@ def test_after_a_cancelled_label_the_customer_makes_a_new_one_on_the_same_return
     client, request_, agent
 ):
     client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
     return_ = workflow.active_return(request_)
     workflow.cancel_return(return_, agent)
     db.session.commit()
 
     page = client.get(label_url(request_)).get_data(as_text=True)
     client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
 
     assert "Create return label" in page
     db.session.refresh(return_)

@@ -15,6 +15,7 @@ from return_flow import (
     emails_to,
     make_demo_shop,
     return_audit,
+    run_jobs,
     staff,
 )
 
@@ -183,6 +184,7 @@ def test_cancel_from_the_page_voids_and_the_label_can_be_made_again(logged_in, s
     assert shipment.status == "cancelled"
 
     logged_in.post(f"/admin/returns/{shipment.id}/act", data={"action": "recreate"})
+    run_jobs()
 
     db.session.expire_all()
     assert shipment.status == "label_created" and shipment.label_status == "ready"

@@ -16,6 +16,7 @@ from return_flow import (
     emails_to,
     make_demo_shop,
     return_audit,
+    run_jobs,
     staff,
 )
 
@@ -275,6 +276,7 @@ def test_a_lost_label_is_made_again_on_the_same_return(request_, agent):
     workflow.recreate_label(return_, agent)
     db.session.commit()
     tasks.start_label_job(return_.id)
+    run_jobs()
     db.session.refresh(return_)
 
     assert return_.label_status == "ready" and return_.tracking_number == tracking
