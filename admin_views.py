@@ -20,9 +20,11 @@ import notices
 from extensions import db
 from models import (
     REQUEST_STATUSES,
+    CarrierAccount,
     Order,
     OrderLine,
     OutboundEmail,
+    Return,
     ReturnRequest,
     ReviewStage,
     Shop,
@@ -113,7 +115,10 @@ class ShopScopedView(StaffOnly, ModelView):
 
     def get_one(self, id):
         """A row of another shop is simply not found, whatever the URL says."""
-        obj = self.scope(self.session.query(self.model)).filter(self.model.id == id).one_or_none()
+        if not str(id).isdigit():
+            abort(404)
+        query = self.scope(db.session.query(self.model))
+        obj = query.filter(self.model.id == int(id)).one_or_none()
         if obj is None:
             abort(404)
         return obj
@@ -328,7 +333,15 @@ def init_admin(app) -> Admin:
     from request_views import RequestView
 
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
+    from return_views import CarrierAccountView, ReturnView
+
+    admin.add_view(ReturnView(Return, db, name=_l("Returns"), endpoint="returns"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
+    admin.add_view(
+        CarrierAccountView(
+            CarrierAccount, db, name=_l("Carriers"), endpoint="carriers", category=_l("Settings")
+        )
+    )
     admin.add_view(
         ReviewStageView(
             ReviewStage, db, name=_l("Review stages"), endpoint="stages", category=_l("Settings")

@@ -123,11 +123,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import admin_views
     import auth
     import cli
+    import label_portal
     import portal
     import tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(label_portal.bp)
     admin_views.init_admin(app)
     cli.register(app)
     tasks.listen_for_commits()

@@ -494,7 +494,21 @@ class Attachment(Timestamped, db.Model):
     message: Mapped[Message | None] = relationship(back_populates="attachments")
 
 
-RETURN_STATUSES = ("label_created", "in_transit", "delivered", "received", "resolved", "cancelled")
+# A return's statuses (the shipment's journey), changed only through workflow.py.
+RETURN_LABEL_CREATED = "label_created"
+RETURN_IN_TRANSIT = "in_transit"
+RETURN_DELIVERED = "delivered"
+RETURN_RECEIVED = "received"
+RETURN_RESOLVED = "resolved"
+RETURN_CANCELLED = "cancelled"
+RETURN_STATUSES = (
+    RETURN_LABEL_CREATED,
+    RETURN_IN_TRANSIT,
+    RETURN_DELIVERED,
+    RETURN_RECEIVED,
+    RETURN_RESOLVED,
+    RETURN_CANCELLED,
+)
 
 # A request line's inspection once the parcel is received; only "ok" is refunded.
 CONDITION_OK = "ok"
@@ -502,7 +516,13 @@ LINE_CONDITIONS = (CONDITION_OK, "damaged", "wrong_item", "missing")
 
 
 class Return(Timestamped, db.Model):
-    """A "Retour": the shipment created from an approved request, with its label."""
+    """A "Retour": the shipment created from an approved request, with its label.
+
+    ``status`` (the shipment's journey) changes only through workflow.py. ``label_status``
+    is the label job's progress: pending → working → ready, or failed; ``label_attempts``
+    counts the job's tries so the last retry can give up. ``refund_cents`` is the amount
+    refunded, or the value of the store credit issued; ``resolution`` says which.
+    """
 
     __table_args__ = (Index("ix_return_shop_status_created", "shop_id", "status", "created_at"),)
 
@@ -520,6 +540,9 @@ class Return(Timestamped, db.Model):
     cost_cents: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="label_created")
     refund_cents: Mapped[int | None] = mapped_column(Integer)
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    label_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    qr_payload: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

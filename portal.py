@@ -37,6 +37,7 @@ import storage
 import submission
 from extensions import db, limiter
 from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
+from refunds import refund_breakdown
 
 bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
 
@@ -723,7 +724,13 @@ def status(token: str):
     if found is None:
         abort(404)
     words, next_step = STATUS_WORDS.get(found.status, (found.status, ""))
-    return render_template("portal/status.html", req=found, status_words=words, next_step=next_step)
+    return render_template(
+        "portal/status.html",
+        req=found,
+        status_words=words,
+        next_step=next_step,
+        refund=refund_breakdown(found),
+    )
 
 
 @bp.app_template_filter("moment")

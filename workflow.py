@@ -20,7 +20,9 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 import emails
+import labels
 import notices
+import refunds
 from extensions import db
 from models import (
     APPROVED,
@@ -28,14 +30,23 @@ from models import (
     COMPLETED,
     CONCEPT,
     LABEL_CREATED,
+    LINE_CONDITIONS,
     NEW,
     ON_HOLD,
+    RESOLUTIONS,
+    RETURN_CANCELLED,
+    RETURN_DELIVERED,
+    RETURN_IN_TRANSIT,
+    RETURN_LABEL_CREATED,
+    RETURN_RECEIVED,
+    RETURN_RESOLVED,
     AuditEvent,
     Return,
     ReturnRequest,
     ReturnRequestLine,
     ReviewStage,
     User,
+    next_number,
     utcnow,
 )
 
@@ -662,3 +673,284 @@ def bulk_apply(
         chunk = ids[start : start + BULK_CHUNK]
         outcome.add(bulk_apply_chunk(action, chunk, actor, reason, stage))
     return outcome
+
+
+# Returns (shipments): the journey of the parcel, from label to resolution.
+#
+# A ``Return`` moves label_created → in_transit → delivered → received → resolved, or is
+# cancelled (its label voided). Each step updates the row only while it is still in a status
+# the step may start from (a conditional UPDATE), so two clicks give exactly one step, writes
+# an audit event with the return's id, and queues the customer's emails as outbox rows.
+
+RETURN_SOURCES = {
+    "in_transit": (RETURN_LABEL_CREATED,),
+    "delivered": (RETURN_LABEL_CREATED, RETURN_IN_TRANSIT),
+    "received": (RETURN_LABEL_CREATED, RETURN_IN_TRANSIT, RETURN_DELIVERED),
+    "resolved": (RETURN_RECEIVED,),
+    "cancelled": (RETURN_LABEL_CREATED,),
+    "label_created": (RETURN_LABEL_CREATED, RETURN_CANCELLED),
+}
+CUSTOMER = Actor(label="customer")
+
+
+def return_status_label(status: str) -> str:
+    from return_views import RETURN_STATUS_LABELS
+
+    return str(RETURN_STATUS_LABELS.get(status, status))
+
+
+def active_return(request: ReturnRequest) -> Return | None:
+    """The request's shipment that is not cancelled (there is at most one)."""
+    return db.session.scalar(
+        select(Return)
+        .where(Return.request_id == request.id, Return.status != RETURN_CANCELLED)
+        .order_by(Return.id.desc())
+        .limit(1)
+    )
+
+
+def latest_return(request: ReturnRequest) -> Return | None:
+    return db.session.scalar(
+        select(Return).where(Return.request_id == request.id).order_by(Return.id.desc()).limit(1)
+    )
+
+
+def _update_return(return_: Return, to_status: str, **values) -> str:
+    """Move the return to ``to_status`` only if it is still where that step may start.
+
+    Returns the status it came from; refuses (and rolls back) when a colleague was first.
+    """
+    sources = RETURN_SOURCES[to_status]
+    from_status = return_.status
+    if from_status not in sources:
+        raise TransitionRefused(_return_refusal(return_, to_status))
+    changed = db.session.execute(
+        update(Return)
+        .where(Return.id == return_.id, Return.status == from_status)
+        .values(status=to_status, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        db.session.refresh(return_)
+        raise TransitionRefused(_return_refusal(return_, to_status))
+    db.session.expire(return_)
+    return from_status
+
+
+def _return_refusal(return_: Return, to_status: str) -> str:
+    return _(
+        "Return %(number)s is %(current)s and cannot become %(target)s.",
+        number=return_.number,
+        current=return_status_label(return_.status).lower(),
+        target=return_status_label(to_status).lower(),
+    )
+
+
+def _record_return(
+    return_: Return,
+    actor: User | Actor | None,
+    action: str,
+    from_status: str | None,
+    note: str | None = None,
+) -> None:
+    record(
+        return_.request,
+        actor,
+        action,
+        from_status=from_status,
+        to_status=return_.status,
+        note=note,
+        return_id=return_.id,
+    )
+
+
+def next_return_number(year: int | None = None) -> str:
+    year = year or utcnow().year
+    return f"RET-{year}-{next_number(f'return-{year}'):05d}"
+
+
+def create_return(request: ReturnRequest, carrier: str, actor: User | Actor | None) -> Return:
+    """The customer's "Create return label": one shipment per request, whatever is clicked.
+
+    Asking again gives the existing shipment; after a cancelled label the same return gets a
+    new one (``recreate_label``). The fee shown before (``refunds.label_fee_cents``) is
+    recorded on the return. The caller commits, then hands the return to the label job.
+    """
+    existing = active_return(request)
+    if existing is not None:
+        return existing
+    if request.status == LABEL_CREATED and (cancelled := latest_return(request)) is not None:
+        recreate_label(cancelled, actor, carrier=carrier)
+        return cancelled
+    if request.status != APPROVED:
+        raise TransitionRefused(_("A return label can only be created for an approved request."))
+    if carrier not in labels.enabled_carriers(request.shop):
+        raise TransitionRefused(_("This carrier is not available for this shop."))
+    mark_label_created(request, actor)
+    return_ = Return(
+        number=next_return_number(),
+        shop_id=request.shop_id,
+        request_id=request.id,
+        carrier=carrier,
+        cost_cents=refunds.label_fee_cents(request),
+        status=RETURN_LABEL_CREATED,
+        label_status="pending",
+    )
+    db.session.add(return_)
+    db.session.flush()
+    _record_return(return_, actor, "return_created", None, note=carrier)
+    return return_
+
+
+def recreate_label(
+    return_: Return, actor: User | Actor | None, *, carrier: str | None = None
+) -> None:
+    """Make a new label for the same return: a lost label is printed again, a cancelled one
+    replaced (with a new tracking number), without a second return."""
+    if return_.label_status in ("pending", "working") and return_.status == RETURN_LABEL_CREATED:
+        raise TransitionRefused(_("The label is being created already."))
+    fresh = {}
+    if return_.status == RETURN_CANCELLED:
+        fresh = {
+            "carrier_reference": None,
+            "tracking_number": None,
+            "tracking_url": None,
+            "qr_payload": None,
+            "label_storage_key": None,
+            "carrier": carrier or return_.carrier,
+        }
+    from_status = _update_return(
+        return_,
+        RETURN_LABEL_CREATED,
+        label_status="pending",
+        label_error=None,
+        label_attempts=0,
+        **fresh,
+    )
+    _record_return(return_, actor, "label_recreated", from_status)
+
+
+def mark_in_transit(return_: Return, actor: User | Actor | None) -> None:
+    """The carrier has the parcel (a tracking event, or staff by hand)."""
+    from_status = _update_return(return_, RETURN_IN_TRANSIT)
+    _record_return(return_, actor, "in_transit", from_status)
+
+
+def mark_delivered(return_: Return, actor: User | Actor | None) -> None:
+    """The parcel arrived at the shop's return address, not yet unpacked."""
+    from_status = _update_return(return_, RETURN_DELIVERED)
+    _record_return(return_, actor, "delivered", from_status)
+
+
+def receive(
+    return_: Return,
+    actor: User | Actor | None,
+    inspections: dict[int, tuple[str, int]],
+) -> None:
+    """Unpacked and inspected: each line's condition and received quantity; customer emailed.
+
+    ``inspections`` maps every returned (not rejected) line's id to ``(condition, quantity)``.
+    """
+    request = return_.request
+    lines = {line.id: line for line in request.lines if line.decision != "rejected"}
+    _check_inspections(lines, inspections)
+    from_status = _update_return(return_, RETURN_RECEIVED)
+    for line_id, (condition, quantity) in inspections.items():
+        lines[line_id].condition = condition
+        lines[line_id].received_quantity = quantity
+    db.session.flush()
+    _record_return(return_, actor, "received", from_status, note=_inspection_note(lines))
+    _email_about_return(return_, "return_received")
+
+
+def _check_inspections(lines: dict, inspections: dict[int, tuple[str, int]]) -> None:
+    if set(inspections) != set(lines):
+        raise TransitionRefused(_("Inspect every returned item."))
+    for line_id, (condition, quantity) in inspections.items():
+        if condition not in LINE_CONDITIONS:
+            raise TransitionRefused(_("Choose the condition of every item."))
+        if not 0 <= quantity <= lines[line_id].quantity:
+            raise TransitionRefused(
+                _(
+                    "Received quantity of %(product)s must be between 0 and %(max)d.",
+                    product=lines[line_id].order_line.product_name,
+                    max=lines[line_id].quantity,
+                )
+            )
+
+
+def _inspection_note(lines: dict) -> str:
+    return "; ".join(
+        f"{line.order_line.product_name}: {line.condition} × {line.received_quantity}"
+        for line in lines.values()
+    )
+
+
+def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
+    """Settle a received return: refund (the breakdown's total), exchange or store credit.
+
+    The request is completed with it and the customer emailed the outcome.
+    """
+    if kind not in RESOLUTIONS:
+        raise TransitionRefused(_("Choose refund, exchange or store credit."))
+    request = return_.request
+    amount = refunds.refund_breakdown(request).total_cents if kind != "exchange" else None
+    from_status = _update_return(
+        return_, RETURN_RESOLVED, resolution=kind, refund_cents=amount, resolved_at=utcnow()
+    )
+    _record_return(return_, actor, f"resolved_{kind}", from_status)
+    complete(request, actor, note=kind)
+    _email_about_return(return_, "return_resolved")
+
+
+def cancel_return(return_: Return, actor: User | Actor | None) -> None:
+    """Void the label with the carrier; the request may then get a new label on this return."""
+    if return_.status not in RETURN_SOURCES[RETURN_CANCELLED]:
+        raise TransitionRefused(_return_refusal(return_, RETURN_CANCELLED))
+    if return_.label_status == "working":
+        raise TransitionRefused(_("The label is being created right now; try again in a moment."))
+    if return_.label_status == "ready":
+        try:
+            labels.get_adapter(return_.shop, return_.carrier).cancel_label(return_)
+        except labels.CarrierError as error:
+            raise TransitionRefused(str(error)) from error
+    from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
+    _record_return(return_, actor, "return_cancelled", from_status)
+
+
+def apply_tracking_event(
+    return_: Return, event: labels.TrackingEvent, actor: User | Actor | None
+) -> bool:
+    """Move a return along as a carrier's tracking event says; returns whether it moved.
+
+    Events arrive late, twice or out of order, so an event the return is already past is
+    old news and changes nothing. A label the carrier cancelled is cancelled here too,
+    without asking the carrier to void it again.
+    """
+    note = event.description or None
+    if event.status == RETURN_IN_TRANSIT and return_.status in RETURN_SOURCES[RETURN_IN_TRANSIT]:
+        from_status = _update_return(return_, RETURN_IN_TRANSIT)
+    elif event.status == RETURN_DELIVERED and return_.status in RETURN_SOURCES[RETURN_DELIVERED]:
+        from_status = _update_return(return_, RETURN_DELIVERED)
+    elif event.status == RETURN_CANCELLED and return_.status in RETURN_SOURCES[RETURN_CANCELLED]:
+        from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
+    else:
+        return False
+    _record_return(return_, actor, f"tracking_{event.status}", from_status, note=note)
+    return True
+
+
+def _email_about_return(return_: Return, template: str) -> None:
+    request = return_.request
+    db.session.refresh(request)
+    db.session.refresh(return_)
+    emails.queue_email(
+        template,
+        request.customer_email,
+        request.language,
+        shop=request.shop,
+        request=request,
+        return_=return_,
+        refund=refunds.refund_breakdown(request),
+    )
