@@ -162,6 +162,7 @@ def _touch(key: ApiKey) -> None:
             or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
         )
         .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
 

@@ -126,7 +126,7 @@ def _deliver_after_commit(session: Session) -> None:
         kind.enqueue(row_id)
 
 
-def _forget_after_rollback(session: Session) -> None:
+def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_OUTBOX_KEY, None)
 
 
