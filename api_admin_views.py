@@ -140,7 +140,7 @@ class WebhookEndpointView(ShopAdminsOnly, ShopScopedView):
     form_overrides = {"events": SelectMultipleField}
     form_args = {
         "url": {"validators": [DataRequired(), URL(require_tld=False)]},
-        "events": {"choices": [(event, event) for event in webhooks.EVENTS]},
+        "events": {"choices": list(webhooks.EVENTS)},
     }
     column_formatters = {"events": lambda v, c, m, p: ", ".join(m.events or [])}
     column_labels = {

@@ -120,7 +120,7 @@ class CsvRow(BaseModel):
     variant: Annotated[str, Field(max_length=120)] | None = None
     quantity: Annotated[int, Field(ge=1, le=100_000)]
     unit_price: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2)]
-    discount: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2)] = Decimal(0)
+    discount: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2)] | None = None
     image_url: Url | None = None
 
     @field_validator(*OPTIONAL_COLUMNS, mode="before")
