@@ -55,6 +55,7 @@ KEY_PREFIX = "rd_"
 # last_used_at is written at most this often per key, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 
 
 # --- Problems (RFC 9457) ---------------------------------------------------------------
@@ -432,7 +433,7 @@ class ListQuery(BaseModel):
     updated_since: Annotated[AwareDatetime, BeforeValidator(iso_text_only)] | None = Field(
         None, description="Only items changed at or after this moment"
     )
-    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,18}$")] | None = Field(
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
         None, description="Where the previous page ended; take it from its next link"
     )
     limit: int = Field(50, ge=1, le=100)
@@ -493,7 +494,7 @@ def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, s
     if query.updated_since:
         stmt = stmt.where(model.updated_at >= as_utc(query.updated_since).astimezone(UTC))
     if query.cursor:
-        stmt = stmt.where(model.id > int(query.cursor))
+        stmt = stmt.where(model.id > min(int(query.cursor), MAX_ID))
     rows = db.session.scalars(stmt.order_by(model.id).limit(query.limit + 1)).all()
     if len(rows) <= query.limit:
         return rows, None
