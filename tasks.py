@@ -190,13 +190,20 @@ def deliver_email(email_id: int) -> None:
 
 
 def deliver_webhook(delivery_id: int) -> None:
-    """POST one webhook delivery, signed; raise on failure so RQ retries with backoff."""
+    """POST one webhook delivery, signed; raise on failure so RQ retries with backoff.
+
+    An endpoint switched off since the event was queued gets nothing (status ``skipped``).
+    """
     import webhooks
 
     with app_context(), Session(db.engine) as session:
         if not _claim(session, WebhookDelivery, delivery_id):
             return
         delivery = session.get(WebhookDelivery, delivery_id)
+        if not delivery.endpoint.active:
+            delivery.status = "skipped"
+            session.commit()
+            return
         try:
             delivery.last_status_code = webhooks.post(delivery)
         except Exception as exc:

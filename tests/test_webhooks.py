@@ -212,3 +212,15 @@ def test_admin_adds_an_endpoint_with_chosen_events(app, client, auth):
     endpoint = db.session.scalar(select(WebhookEndpoint))
     assert endpoint.events == ["request.created", "return.created"]
     assert len(endpoint.secret) >= 32
+
+
+def test_endpoint_switched_off_before_delivery_gets_nothing(app, receiver):
+    shop = make_shop()
+    endpoint = add_endpoint(shop, receiver.url)
+    db.session.commit()
+    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    endpoint.active = False
+    db.session.commit()
+    run_jobs(app)
+    assert receiver.calls == []
+    assert delivery().status == "skipped"
