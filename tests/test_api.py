@@ -456,3 +456,23 @@ def test_admin_sees_only_keys_of_shops_they_administer(client, auth):
     assert "Key of A" in html
     assert "Key of B" not in html
     assert key_a not in html
+
+
+def test_api_posts_need_no_csrf_token_even_with_csrf_on(migrated, smtp_sink, tmp_path):
+    import conftest
+
+    from app import create_app
+
+    config = conftest.test_config(migrated, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": True}
+    csrf_app = create_app(config)
+    with csrf_app.app_context():
+        try:
+            key = make_key(make_shop())
+            db.session.commit()
+            client = csrf_app.test_client()
+            response = client.post("/api/v1/orders", json=order_body(), headers=bearer(key))
+            assert response.status_code == 201
+            assert client.post("/login", data={"email": "x@example.com"}).status_code == 400
+        finally:
+            db.session.remove()
+            conftest.empty_all_tables()
