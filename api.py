@@ -218,7 +218,7 @@ def operation(
             if query is not None:
                 path_args["query"] = _validate(query, request.args.to_dict(), "query")
             if body is not None:
-                path_args["body"] = _validate_json(body, _json_body(), "body")
+                path_args["body"] = _validate(body, _json_body(), "body")
             if method == "POST":
                 return _write(lambda: view(**path_args))
             return _json(*_result(view(**path_args)))
@@ -236,22 +236,12 @@ def operation(
 
 
 def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
+    """A body (raw JSON bytes) is checked against the JSON itself, so strict models accept
+    a date string but not ``false`` as a number; a query is a dict of strings."""
     try:
+        if isinstance(data, bytes):
+            return model.model_validate_json(data)
         return model.model_validate(data)
-    except ValidationError as error:
-        raise ApiProblem(
-            422,
-            "Invalid input",
-            f"The {location} has invalid fields.",
-            field_errors(error, location),
-        ) from None
-
-
-def _validate_json(model: type[BaseModel], raw: bytes, location: str) -> BaseModel:
-    """Strict models are checked against the JSON itself (a date string is fine, ``false``
-    is not a number)."""
-    try:
-        return model.model_validate_json(raw)
     except ValidationError as error:
         raise ApiProblem(
             422,

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, BaseView, expose
 from flask_admin.actions import action
+from flask_admin.menu import MenuLink
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -312,6 +313,7 @@ class OrderImportView(StaffOnly, BaseView):
 def register(admin: Admin) -> None:
     """Add the integration screens to the admin, under "Integration"."""
     category = _l("Integration")
+    admin.add_link(MenuLink(name=_l("API documentation"), url="/api/v1/docs", category=category))
     admin.add_view(
         OrderImportView(name=_l("Import orders"), endpoint="order_import", category=category)
     )

@@ -212,6 +212,8 @@ def test_admin_adds_an_endpoint_with_chosen_events(app, client, auth):
     endpoint = db.session.scalar(select(WebhookEndpoint))
     assert endpoint.events == ["request.created", "return.created"]
     assert len(endpoint.secret) >= 32
+    assert endpoint.secret in client.get(f"/admin/webhooks/details/?id={endpoint.id}").text
+    assert client.get(f"/admin/webhooks/edit/?id={endpoint.id}").status_code == 200
 
 
 def test_endpoint_switched_off_before_delivery_gets_nothing(app, receiver):
