@@ -24,6 +24,7 @@ from models import (
     OutboundEmail,
     ReturnReason,
     ReturnRequest,
+    ReviewStage,
     Shop,
     User,
 )
@@ -235,31 +236,23 @@ class ReturnReasonView(ShopScopedView):
     }
 
 
-class RequestView(ShopScopedView):
-    """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
+class ReviewStageView(ShopScopedView):
+    """The shop's own review stages: named steps inside the open statuses."""
 
-    can_create = False
-    can_edit = False
-    can_delete = False
-    column_list = (
-        "number",
-        "created_at",
-        "customer_name",
-        "order_number",
-        "status",
-        "free_shipping",
-    )
-    column_searchable_list = ("number", "order_number", "customer_email", "customer_name")
-    column_filters = ("status", "created_at", "free_shipping")
-    column_default_sort = ("created_at", True)
-    column_formatters = {"status": lambda v, c, m, p: status_badge(m.status)}
+    column_list = ("shop", "position", "name_nl", "name_en", "color")
+    column_default_sort = "position"
+    form_columns = ("shop", "name_nl", "name_en", "color", "position")
     column_labels = {
-        "number": _l("Number"),
-        "created_at": _l("Date"),
-        "customer_name": _l("Customer"),
-        "order_number": _l("Order"),
-        "status": _l("Status"),
-        "free_shipping": _l("Free shipping"),
+        "shop": _l("Shop"),
+        "position": _l("Order"),
+        "name_nl": _l("Name (Dutch)"),
+        "name_en": _l("Name (English)"),
+        "color": _l("Colour"),
+    }
+    column_formatters = {
+        "color": lambda v, c, m, p: Markup(
+            '<span class="badge" style="background:{0};color:#fff">{0}</span>'
+        ).format(m.color)
     }
 
 
@@ -360,6 +353,8 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
     )
+    from request_views import RequestView
+
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
     admin.add_view(
@@ -368,8 +363,16 @@ def init_admin(app) -> Admin:
         )
     )
     admin.add_view(
+        ReviewStageView(
+            ReviewStage, db, name=_l("Review stages"), endpoint="stages", category=_l("Settings")
+        )
+    )
+    admin.add_view(
         OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
     )
+    from team_views import TeamView  # here: team_views imports StaffOnly from this module
+
+    admin.add_view(TeamView(name=_l("Team"), endpoint="team", category=_l("Settings")))
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
     return admin

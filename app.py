@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
 from extensions import babel, csrf, db, limiter, login, mail, migrate
+from formatting import money
 
 LANGUAGES = ("nl", "en")
 
@@ -78,6 +79,8 @@ def select_locale() -> str:
     """The language of a page: a forced one (portal), the user's choice, then the browser's."""
     if forced := getattr(g, "locale", None):
         return forced
+    if not has_request_context():
+        return "en"
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     if session.get("lang") in LANGUAGES:
@@ -130,5 +133,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.register(app)
     tasks.listen_for_commits()
     app.after_request(add_security_headers)
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(get_locale=get_locale, money=money)
     return app

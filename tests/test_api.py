@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import make_shop, make_user
 from sqlalchemy import func, select
 
 import api
+from conftest import make_shop, make_user
 from extensions import db
 from models import (
     ApiKey,
@@ -460,7 +460,6 @@ def test_admin_sees_only_keys_of_shops_they_administer(client, auth):
 
 def test_api_posts_need_no_csrf_token_even_with_csrf_on(migrated, smtp_sink, tmp_path):
     import conftest
-
     from app import create_app
 
     config = conftest.test_config(migrated, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": True}

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import make_shop
 from hypothesis import HealthCheck, settings
-from test_api import make_order, make_request, make_return
 
 import api
+from conftest import make_shop
 from extensions import db
 from models import ApiKey
+from test_api import make_order, make_request, make_return
 
 KEY = "rd_schemathesis-test-key"
 config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": KEY}}}})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from conftest import make_shop, make_user
 from sqlalchemy import func, select
 
 import order_import
+from conftest import make_shop, make_user
 from extensions import db
 from models import Order, ReturnRequest, ReturnRequestLine, next_request_number
 

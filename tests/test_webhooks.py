@@ -8,11 +8,11 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import make_shop, make_user
 from sqlalchemy import select
 
 import tasks
 import webhooks
+from conftest import make_shop, make_user
 from extensions import db
 from models import WebhookDelivery, WebhookEndpoint, utcnow
 

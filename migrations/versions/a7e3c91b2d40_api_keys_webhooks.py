@@ -1,7 +1,7 @@
 """API keys, idempotency keys, webhook endpoints and deliveries
 
 Revision ID: a7e3c91b2d40
-Revises: 1d27907c25d7
+Revises: b7e1c4a9d2f0
 Create Date: 2026-11-26 03:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7e3c91b2d40'
-down_revision = "1d27907c25d7"
+down_revision = "b7e1c4a9d2f0"
 branch_labels = None
 depends_on = None
 
