@@ -113,7 +113,10 @@ class ShopScopedView(StaffOnly, ModelView):
 
     def get_one(self, id):
         """A row of another shop is simply not found, whatever the URL says."""
-        obj = self.scope(db.session.query(self.model)).filter(self.model.id == id).one_or_none()
+        if not str(id).isdigit():
+            abort(404)
+        query = self.scope(db.session.query(self.model))
+        obj = query.filter(self.model.id == int(id)).one_or_none()
         if obj is None:
             abort(404)
         return obj
