@@ -121,6 +121,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
 
     import admin_views
+    import api
+    import api_admin_views
     import auth
     import cli
     import label_portal
@@ -130,7 +132,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(label_portal.bp)
-    admin_views.init_admin(app)
+    app.register_blueprint(api.bp)
+    api_admin_views.register(admin_views.init_admin(app))
     cli.register(app)
     tasks.listen_for_commits()
     app.after_request(add_security_headers)

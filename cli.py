@@ -1,5 +1,5 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
-``flask users create-support``."""
+``flask users create-support``, ``flask orders import``."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from extensions import db
-from models import User
+from models import Shop, User
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
 rq_cli = AppGroup("rq", help="RQ background workers.")
 users_cli = AppGroup("users", help="Staff accounts.")
+orders_cli = AppGroup("orders", help="The shops' orders.")
 
 
 @demo_cli.command("seed")
@@ -72,6 +73,34 @@ def create_support(email: str, name: str, password: str) -> None:
     click.echo(f"Support user {email} created.")
 
 
+@orders_cli.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--shop", "shop_slug", required=True, help="The slug of the shop the orders are of.")
+def orders_import(csv_file, shop_slug: str) -> None:
+    """Create or update orders from a CSV file (columns: see order_import.py).
+
+    Orders with a bad row are skipped and listed; the exit status is 1 when any row was bad.
+    """
+    import order_import
+
+    shop = db.session.scalar(select(Shop).where(Shop.slug == shop_slug))
+    if shop is None:
+        raise click.ClickException(f"No shop with slug {shop_slug!r}.")
+    started = time.perf_counter()
+    parsed, result = order_import.import_csv(shop.id, csv_file)
+    db.session.commit()
+    for error in parsed.errors[:50]:
+        problems = "; ".join(f"{column}: {message}" for column, message in error.problems)
+        click.echo(f"line {error.line} ({error.order_number or '-'}): {problems}", err=True)
+    click.echo(
+        f"{result.created} orders created, {result.updated} updated "
+        f"({parsed.line_count} lines, {len(parsed.skipped_orders)} orders skipped) "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    if parsed.errors:
+        raise SystemExit(1)
+
+
 def register(app: Flask) -> None:
-    for group in (demo_cli, outbox_cli, rq_cli, users_cli):
+    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli):
         app.cli.add_command(group)

@@ -1,4 +1,4 @@
-"""Background jobs (email delivery, and later labels and bulk work) and ``enqueue()``.
+"""Background jobs (email and webhook delivery, and later labels and bulk work) and ``enqueue()``.
 
 Side effects are outbox rows first. When a transaction that wrote such rows commits, the
 rows are handed to RQ when ``REDIS_URL`` is set, or run in-process right away otherwise.
@@ -9,7 +9,8 @@ mark it done, so a retry or a second enqueue of the same row does nothing.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -19,11 +20,11 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from extensions import db, mail
-from models import BulkJob, OutboundEmail, Return, ReviewStage, utcnow
+from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
 
-# Seconds between delivery attempts of one email; RQ and the sweeper both follow it.
+# Seconds between delivery attempts of one outbox row (email, webhook); RQ and the sweeper both follow it.
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
 # A row claimed this long ago without being marked sent belongs to a worker that died.
 STALE_CLAIM = timedelta(minutes=10)
@@ -88,14 +89,42 @@ def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
         log.exception("could not enqueue %s%r; the sweeper will retry", func_name, args)
 
 
-def _remember_new_emails(session: Session, flush_context: Any) -> None:
-    ids = session.info.setdefault(_OUTBOX_KEY, [])
-    ids.extend(obj.id for obj in session.new if isinstance(obj, OutboundEmail))
+@dataclass(frozen=True)
+class OutboxKind:
+    """A table of outbox rows and the job that delivers one row, e.g. emails or webhooks.
+
+    Every such table has ``status`` (pending/sending/...), ``attempts`` and ``claimed_at``,
+    so claiming, handing over after commit and sweeping work the same for all of them.
+    """
+
+    model: type
+    job: str
+    job_prefix: str
+
+    def enqueue(self, row_id: int) -> None:
+        enqueue(self.job, row_id, job_id=f"{self.job_prefix}-{row_id}")
+
+
+OUTBOX_KINDS = (
+    OutboxKind(OutboundEmail, "deliver_email", "email"),
+    OutboxKind(WebhookDelivery, "deliver_webhook", "webhook"),
+)
+
+
+def _kind_of(obj: Any) -> OutboxKind | None:
+    return next((kind for kind in OUTBOX_KINDS if isinstance(obj, kind.model)), None)
+
+
+def _remember_new_outbox_rows(session: Session, flush_context: Any) -> None:
+    rows = session.info.setdefault(_OUTBOX_KEY, [])
+    for obj in session.new:
+        if kind := _kind_of(obj):
+            rows.append((kind, obj.id))
 
 
 def _deliver_after_commit(session: Session) -> None:
-    for email_id in session.info.pop(_OUTBOX_KEY, []):
-        enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
+    for kind, row_id in session.info.pop(_OUTBOX_KEY, []):
+        kind.enqueue(row_id)
 
 
 def _forget_after_rollback(session: Session, previous_transaction: Any = None) -> None:
@@ -104,18 +133,19 @@ def _forget_after_rollback(session: Session, previous_transaction: Any = None) -
 
 def listen_for_commits() -> None:
     """Hand outbox rows to the job runner once the transaction that wrote them commits."""
-    if event.contains(Session, "after_flush", _remember_new_emails):
+    if event.contains(Session, "after_flush", _remember_new_outbox_rows):
         return
-    event.listen(Session, "after_flush", _remember_new_emails)
+    event.listen(Session, "after_flush", _remember_new_outbox_rows)
     event.listen(Session, "after_commit", _deliver_after_commit)
     event.listen(Session, "after_rollback", _forget_after_rollback)
 
 
-def _claim(session: Session, email_id: int) -> bool:
+def _claim(session: Session, model: type, row_id: int) -> bool:
+    """Take a pending outbox row for this worker; False when another one has it or it is done."""
     claimed = session.execute(
-        update(OutboundEmail)
-        .where(OutboundEmail.id == email_id, OutboundEmail.status == "pending")
-        .values(status="sending", attempts=OutboundEmail.attempts + 1, claimed_at=utcnow())
+        update(model)
+        .where(model.id == row_id, model.status == "pending")
+        .values(status="sending", attempts=model.attempts + 1, claimed_at=utcnow())
     ).rowcount
     session.commit()
     return claimed == 1
@@ -144,7 +174,7 @@ def deliver_email(email_id: int) -> None:
         if not current_app.config.get("MAIL_SERVER"):
             return
         with Session(db.engine) as session:
-            if not _claim(session, email_id):
+            if not _claim(session, OutboundEmail, email_id):
                 return
             email = session.get(OutboundEmail, email_id)
             try:
@@ -160,33 +190,58 @@ def deliver_email(email_id: int) -> None:
             session.commit()
 
 
-def due_for_retry(now=None):
-    """Pending rows whose backoff has passed, and rows claimed by a worker that died."""
+def deliver_webhook(delivery_id: int) -> None:
+    """POST one webhook delivery, signed; raise on failure so RQ retries with backoff.
+
+    An endpoint switched off since the event was queued gets nothing (status ``skipped``).
+    """
+    import webhooks
+
+    with app_context(), Session(db.engine) as session:
+        if not _claim(session, WebhookDelivery, delivery_id):
+            return
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if not delivery.endpoint.active:
+            delivery.status = "skipped"
+            session.commit()
+            return
+        try:
+            delivery.last_status_code = webhooks.post(delivery)
+        except Exception as exc:
+            delivery.status = "failed" if delivery.attempts > len(RETRY_INTERVALS) else "pending"
+            delivery.last_status_code = getattr(exc, "status_code", None)
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            session.commit()
+            raise
+        delivery.status = "delivered"
+        delivery.delivered_at = utcnow()
+        delivery.last_error = None
+        session.commit()
+
+
+def due_for_retry(now: datetime | None = None, model: type = OutboundEmail) -> list[int]:
+    """Pending rows of one outbox table whose backoff has passed, and rows claimed by a
+    worker that died."""
     now = now or utcnow()
-    stale = update(OutboundEmail).where(
-        OutboundEmail.status == "sending", OutboundEmail.claimed_at < now - STALE_CLAIM
-    )
+    stale = update(model).where(model.status == "sending", model.claimed_at < now - STALE_CLAIM)
     db.session.execute(stale.values(status="pending"))
-    conditions = [OutboundEmail.attempts == 0]
+    conditions = [model.attempts == 0]
     for attempts, seconds in enumerate(RETRY_INTERVALS, start=1):
         conditions.append(
-            (OutboundEmail.attempts == attempts)
-            & (OutboundEmail.claimed_at < now - timedelta(seconds=seconds))
+            (model.attempts == attempts) & (model.claimed_at < now - timedelta(seconds=seconds))
         )
     return db.session.scalars(
-        select(OutboundEmail.id)
-        .where(OutboundEmail.status == "pending", or_(*conditions))
-        .order_by(OutboundEmail.id)
+        select(model.id).where(model.status == "pending", or_(*conditions)).order_by(model.id)
     ).all()
 
 
-def sweep_outbox() -> int:
-    """Hand every due outbox row to the job runner again; returns how many."""
-    ids = due_for_retry()
+def sweep_outbox(now: datetime | None = None) -> int:
+    """Hand every due outbox row (emails, webhooks) to the job runner again; returns how many."""
+    due = [(kind, row_id) for kind in OUTBOX_KINDS for row_id in due_for_retry(now, kind.model)]
     db.session.commit()
-    for email_id in ids:
-        enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
-    return len(ids)
+    for kind, row_id in due:
+        kind.enqueue(row_id)
+    return len(due)
 
 
 # A bulk job silent this long belongs to a worker that died; the sweeper resumes it.

@@ -1,0 +1,720 @@
+"""REST API v1: the webshop's systems talk to ReturnDesk here, with a per-shop API key.
+
+Every route is declared with ``@operation``, which validates the query and the JSON body with
+pydantic, turns failures into RFC 9457 ``application/problem+json`` responses, commits POSTs
+(replaying the first response of a repeated ``Idempotency-Key``) and records the route for
+``/api/v1/openapi.json``, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, Response, g, json, render_template, request, url_for
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from pydantic.json_schema import models_json_schema
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from extensions import csrf, db
+from models import (
+    REQUEST_STATUSES,
+    RETURN_STATUSES,
+    ApiKey,
+    IdempotencyKey,
+    Order,
+    ReturnRequest,
+    ReturnRequestLine,
+    utcnow,
+)
+from models import Return as ReturnShipment
+from order_import import OrderData, as_utc, upsert_orders
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+PROBLEM_TYPE = "application/problem+json"
+KEY_PREFIX = "rd_"
+# last_used_at is written at most this often per key, so reads do not turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+
+
+# --- Problems (RFC 9457) ---------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    """One failing field: ``field`` is a dotted path (``lines.0.quantity``)."""
+
+    field: str
+    pointer: str = Field(description="JSON Pointer into the request, e.g. /lines/0/quantity")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error response, RFC 9457; ``errors`` lists the failing fields of invalid input."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ApiProblem(Exception):
+    """Raised by a view to answer with a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str | None = None, errors: list | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.problem = Problem(status=status, title=title, detail=detail, errors=errors)
+
+
+def problem_response(problem: Problem, headers: dict | None = None) -> Response:
+    body = json.dumps(problem.model_dump(mode="json", exclude_none=True))
+    return Response(body, problem.status, headers=headers, mimetype=PROBLEM_TYPE)
+
+
+def field_errors(error: ValidationError, location: str) -> list[FieldError]:
+    """pydantic errors as problem fields; ``location`` is ``body`` or ``query``."""
+    fields = []
+    for item in error.errors(include_url=False):
+        path = [str(part) for part in item["loc"]]
+        fields.append(
+            FieldError(
+                field=".".join(path) or location,
+                pointer="/" + "/".join(path),
+                message=item["msg"],
+            )
+        )
+    return fields
+
+
+@bp.errorhandler(ApiProblem)
+def _answer_problem(error: ApiProblem) -> Response:
+    db.session.rollback()
+    return problem_response(error.problem)
+
+
+@bp.app_errorhandler(HTTPException)
+def _answer_http_error(error: HTTPException):
+    """Errors under /api/ are problem documents; elsewhere Flask's own pages."""
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return error
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return problem_response(Problem(status=error.code or 500, title=error.name), headers)
+
+
+# --- Keys -------------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> tuple[str, str, str]:
+    """A fresh API key: ``(full key, display prefix, sha256 to store)``."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return key, key[: len(KEY_PREFIX) + 6], hash_key(key)
+
+
+def _unauthorized(detail: str) -> Response:
+    problem = Problem(status=401, title="Unauthorized", detail=detail)
+    return problem_response(problem, headers={"WWW-Authenticate": 'Bearer realm="ReturnDesk"'})
+
+
+@bp.before_request
+def authenticate():
+    """Every call but the documentation needs ``Authorization: Bearer <key>``."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    key = db.session.scalar(
+        select(ApiKey).where(
+            ApiKey.key_hash == hash_key(token.strip()), ApiKey.revoked_at.is_(None)
+        )
+    )
+    if key is None:
+        return _unauthorized("This API key is unknown or revoked.")
+    g.api_key, g.shop = key, key.shop
+    _touch(key)
+    return None
+
+
+def _touch(key: ApiKey) -> None:
+    now = utcnow()
+    db.session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key.id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+# --- Operations -------------------------------------------------------------------------
+
+
+@dataclass
+class Operation:
+    """One documented route: what it takes and what it answers."""
+
+    method: str
+    rule: str
+    endpoint: str
+    summary: str
+    description: str
+    tag: str
+    response: type[BaseModel]
+    status: tuple[int, ...]
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    response: type[BaseModel],
+    status: tuple[int, ...] = (200,),
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+) -> Callable:
+    """Register a view as an API route. The view gets ``query=``/``body=`` as validated
+    models and returns a response model, or ``(model, status)``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def route(**path_args: Any):
+            if query is not None:
+                path_args["query"] = _validate(query, request.args.to_dict(), "query")
+            if body is not None:
+                path_args["body"] = _validate(body, _json_body(), "body")
+            if method == "POST":
+                return _write(lambda: view(**path_args))
+            return _json(*_result(view(**path_args)))
+
+        OPERATIONS.append(
+            Operation(
+                method, rule, view.__name__, summary, (view.__doc__ or "").strip(), tag,
+                response, status, query, body,
+            )
+        )  # fmt: skip
+        bp.add_url_rule(rule, view.__name__, route, methods=[method])
+        return route
+
+    return decorator
+
+
+def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
+    """A body (raw JSON bytes) is checked against the JSON itself, so strict models accept
+    a date string but not ``false`` as a number; a query is a dict of strings."""
+    try:
+        if isinstance(data, bytes):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ApiProblem(
+            422,
+            "Invalid input",
+            f"The {location} has invalid fields.",
+            field_errors(error, location),
+        ) from None
+
+
+def _json_body() -> bytes:
+    if not request.is_json:
+        raise ApiProblem(
+            415, "Unsupported Media Type", "Send JSON (Content-Type: application/json)."
+        )
+    if request.get_json(silent=True) is None:
+        raise ApiProblem(400, "Bad Request", "The body is not valid JSON.")
+    return request.get_data()
+
+
+def _result(result: Any) -> tuple[dict, int]:
+    model, status = result if isinstance(result, tuple) else (result, 200)
+    return model.model_dump(mode="json"), status
+
+
+def _json(body: dict, status: int, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body), status, headers=headers, mimetype="application/json")
+
+
+def _write(produce: Callable[[], Any]) -> Response:
+    """Run a POST in one transaction; with an ``Idempotency-Key`` the first response is stored
+    in that same transaction, so a retry replays it and never creates a second object."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise ApiProblem(400, "Bad Request", "Idempotency-Key must be 1 to 255 characters.")
+    if key and (stored := _stored_response(key)):
+        return _replay(stored)
+    body, status = _result(produce())
+    if key:
+        db.session.add(
+            IdempotencyKey(
+                shop_id=g.shop.id,
+                key=key,
+                method=request.method,
+                path=request.path,
+                response_status=status,
+                response_body=body,
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if key and (stored := _stored_response(key)):
+            return _replay(stored)
+        raise ApiProblem(409, "Conflict", "A concurrent request changed this; retry.") from None
+    return _json(body, status)
+
+
+def _stored_response(key: str) -> IdempotencyKey | None:
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.shop_id == g.shop.id, IdempotencyKey.key == key)
+    )
+
+
+def _replay(stored: IdempotencyKey) -> Response:
+    if (stored.method, stored.path) != (request.method, request.path):
+        raise ApiProblem(
+            422, "Idempotency-Key reused", "This key was used for a different request."
+        )
+    return _json(stored.response_body, stored.response_status, {"Idempotent-Replayed": "true"})
+
+
+# --- Shapes -----------------------------------------------------------------------------
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+class OrderLineOut(BaseModel):
+    id: int
+    sku: str
+    product_name: str
+    variant: str | None
+    quantity: int
+    unit_price_cents: int
+    discount_cents: int
+    image_url: str | None
+
+
+class OrderOut(BaseModel):
+    number: str
+    customer_name: str
+    customer_email: str
+    customer_postcode: str | None
+    customer_street: str | None
+    customer_city: str | None
+    customer_country: str
+    customer_language: str
+    ordered_at: UtcDatetime
+    delivered_at: UtcDatetime | None
+    currency: str
+    created_at: UtcDatetime
+    lines: list[OrderLineOut]
+
+
+class RequestLineOut(BaseModel):
+    order_line_id: int
+    sku: str
+    product_name: str
+    variant: str | None
+    quantity: int
+    reason: str | None = Field(description="The return reason's code")
+    comment: str | None
+    decision: str
+    received_quantity: int | None
+    condition: str | None
+
+
+class RequestOut(BaseModel):
+    """A return request (Aanvraag)."""
+
+    number: str
+    status: Literal[REQUEST_STATUSES]
+    order_number: str
+    customer_name: str
+    customer_email: str
+    language: str
+    resolution: str
+    free_shipping: bool
+    keep_items: bool
+    is_withdrawal: bool
+    cancel_reason: str | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    decided_at: UtcDatetime | None
+    lines: list[RequestLineOut]
+    returns: list[str] = Field(description="Numbers of the returns (shipments) made from it")
+
+
+class ReturnOut(BaseModel):
+    """A return (Retour): the shipment made from an approved request."""
+
+    number: str
+    request_number: str
+    status: Literal[RETURN_STATUSES]
+    carrier: str
+    tracking_number: str | None
+    tracking_url: str | None
+    label_status: str
+    cost_cents: int
+    refund_cents: int | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    resolved_at: UtcDatetime | None
+
+
+class RequestPage(BaseModel):
+    data: list[RequestOut]
+    next: str | None = Field(description="URL of the next page; null on the last page")
+
+
+class ReturnPage(BaseModel):
+    data: list[ReturnOut]
+    next: str | None = Field(description="URL of the next page; null on the last page")
+
+
+def iso_text_only(value: Any) -> Any:
+    """A query's date must be written as one (RFC 3339), not as a number of seconds."""
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 date-time")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-03-01T12:00:00Z") from None
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    updated_since: Annotated[AwareDatetime, BeforeValidator(iso_text_only)] | None = Field(
+        None, description="Only items changed at or after this moment"
+    )
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
+        None, description="Where the previous page ended; take it from its next link"
+    )
+    limit: int = Field(50, ge=1, le=100)
+
+
+class RequestListQuery(ListQuery):
+    status: Literal[REQUEST_STATUSES] | None = None
+
+
+class ReturnListQuery(ListQuery):
+    status: Literal[RETURN_STATUSES] | None = None
+
+
+# --- Serialisation ----------------------------------------------------------------------
+
+
+def order_out(order: Order) -> OrderOut:
+    lines = [OrderLineOut.model_validate(line, from_attributes=True) for line in order.lines]
+    fields = {name: getattr(order, name) for name in OrderOut.model_fields if name != "lines"}
+    return OrderOut(**fields, lines=lines)
+
+
+def request_out(req: ReturnRequest) -> RequestOut:
+    lines = [
+        RequestLineOut(
+            order_line_id=line.order_line_id,
+            sku=line.order_line.sku,
+            product_name=line.order_line.product_name,
+            variant=line.order_line.variant,
+            quantity=line.quantity,
+            reason=line.reason.code if line.reason else None,
+            comment=line.comment,
+            decision=line.decision,
+            received_quantity=line.received_quantity,
+            condition=line.condition,
+        )
+        for line in req.lines
+    ]
+    skip = {"lines", "returns"}
+    fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
+    return RequestOut(**fields, lines=lines, returns=[r.number for r in req.returns])
+
+
+def return_out(shipment: ReturnShipment) -> ReturnOut:
+    names = [name for name in ReturnOut.model_fields if name != "request_number"]
+    fields = {name: getattr(shipment, name) for name in names}
+    return ReturnOut(**fields, request_number=shipment.request.number)
+
+
+# --- Pagination -------------------------------------------------------------------------
+
+
+def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, str | None]:
+    """One page of the shop's rows in id order (stable: new rows go to the end), filtered."""
+    stmt = select(model).where(model.shop_id == g.shop.id).options(*options)
+    if query.status:
+        stmt = stmt.where(model.status == query.status)
+    if query.updated_since:
+        stmt = stmt.where(model.updated_at >= as_utc(query.updated_since).astimezone(UTC))
+    if query.cursor:
+        stmt = stmt.where(model.id > min(int(query.cursor), MAX_ID))
+    rows = db.session.scalars(stmt.order_by(model.id).limit(query.limit + 1)).all()
+    if len(rows) <= query.limit:
+        return rows, None
+    rows = rows[: query.limit]
+    args = query.model_dump(mode="json", exclude_none=True) | {"cursor": str(rows[-1].id)}
+    return rows, url_for(request.endpoint, _external=True, **args)
+
+
+def _one(model: type, number: str, options: tuple = ()) -> Any:
+    found = db.session.scalar(
+        select(model).where(model.shop_id == g.shop.id, model.number == number).options(*options)
+    )
+    if found is None:
+        raise ApiProblem(404, "Not Found", f"No {model.__name__.lower()} with number {number}.")
+    return found
+
+
+REQUEST_LOADING = (
+    selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
+    selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.reason),
+    selectinload(ReturnRequest.returns),
+)
+RETURN_LOADING = (selectinload(ReturnShipment.request),)
+
+
+# --- Orders -----------------------------------------------------------------------------
+
+
+@operation(
+    "POST",
+    "/orders",
+    summary="Create or update an order",
+    tag="Orders",
+    body=OrderData,
+    response=OrderOut,
+    status=(200, 201),
+)
+def upsert_order(body: OrderData):
+    """Creates the order, or updates the shop's order with this number (201 or 200). Lines
+    are matched by SKU and variant; a line a return request refers to is kept."""
+    created = upsert_orders(g.shop.id, [body]).created
+    db.session.expire_all()  # the upsert wrote past the ORM's identity map
+    order = _one(Order, body.number, (selectinload(Order.lines),))
+    return order_out(order), 201 if created else 200
+
+
+@operation("GET", "/orders/<number>", summary="An order", tag="Orders", response=OrderOut)
+def get_order(number: str):
+    """The shop's order with this number, with its lines."""
+    return order_out(_one(Order, number, (selectinload(Order.lines),)))
+
+
+# --- Return requests --------------------------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/return-requests",
+    summary="List return requests",
+    tag="Return requests",
+    query=RequestListQuery,
+    response=RequestPage,
+)
+def list_return_requests(query: RequestListQuery):
+    """Oldest first, in a stable order; follow ``next`` until it is null. With
+    ``updated_since`` this is how a shop keeps its own copy in sync."""
+    rows, next_url = page_of(ReturnRequest, query, REQUEST_LOADING)
+    return RequestPage(data=[request_out(r) for r in rows], next=next_url)
+
+
+@operation(
+    "GET",
+    "/return-requests/<number>",
+    summary="A return request",
+    tag="Return requests",
+    response=RequestOut,
+)
+def get_return_request(number: str):
+    """The request with its lines and the numbers of its returns."""
+    return request_out(_one(ReturnRequest, number, REQUEST_LOADING))
+
+
+# --- Returns ----------------------------------------------------------------------------
+
+
+@operation(
+    "GET", "/returns", summary="List returns", tag="Returns", query=ReturnListQuery,
+    response=ReturnPage,
+)  # fmt: skip
+def list_returns(query: ReturnListQuery):
+    """Oldest first, in a stable order; follow ``next`` until it is null."""
+    rows, next_url = page_of(ReturnShipment, query, RETURN_LOADING)
+    return ReturnPage(data=[return_out(r) for r in rows], next=next_url)
+
+
+@operation("GET", "/returns/<number>", summary="A return", tag="Returns", response=ReturnOut)
+def get_return(number: str):
+    """The shipment: carrier, tracking, label and status."""
+    return return_out(_one(ReturnShipment, number, RETURN_LOADING))
+
+
+# --- OpenAPI ----------------------------------------------------------------------------
+
+ERROR_STATUSES = {
+    400: "Bad request",
+    401: "Missing, unknown or revoked API key",
+    404: "Not found",
+    415: "The body is not JSON",
+    422: "Invalid input; errors names the failing fields",
+}
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", bp.url_prefix + rule)
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _parameters(op: Operation) -> list[dict]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"<(?:\w+:)?(\w+)>", op.rule)
+    ]
+    if op.query is not None:
+        schema = op.query.model_json_schema()
+        for name, prop in schema["properties"].items():
+            params.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in schema.get("required", []),
+                    "description": prop.get("description", ""),
+                    "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+                }
+            )
+    if op.method == "POST":
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Retrying with the same key returns the first response.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    return params
+
+
+def _operation_document(op: Operation) -> dict:
+    success = {
+        str(code): {
+            "description": "Created" if code == 201 else "OK",
+            "content": {"application/json": {"schema": _ref(op.response)}},
+        }
+        for code in op.status
+    }
+    errors = {
+        str(code): {"description": text, "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}}}
+        for code, text in ERROR_STATUSES.items()
+        if code != 415 or op.body is not None
+    }
+    document = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "description": op.description,
+        "tags": [op.tag],
+        "parameters": _parameters(op),
+        "responses": success | errors,
+    }
+    if op.body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(op.body)}},
+        }
+    return document
+
+
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 description of every ``@operation``, schemas from the pydantic models."""
+    models = [(m, "validation") for m in {op.body for op in OPERATIONS if op.body}]
+    models += [(m, "serialization") for m in {op.response for op in OPERATIONS} | {Problem}]
+    _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        paths.setdefault(_openapi_path(op.rule), {})[op.method.lower()] = _operation_document(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ReturnDesk API",
+            "version": "1",
+            "description": "Orders in, return requests and returns out. Every call needs a "
+            "shop's API key (Admin → API keys) as 'Authorization: Bearer <key>'. Errors are "
+            "RFC 9457 problem documents.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return _json(openapi_document(), 200)
+
+
+def describe_type(schema: dict) -> str:
+    """A short readable type of a JSON schema, for the docs page."""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " | ".join(describe_type(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    if schema.get("type") == "array":
+        return f"list of {describe_type(schema.get('items', {}))}"
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    kind = schema.get("type", "any")
+    return f"{kind} ({schema['format']})" if "format" in schema else kind
+
+
+@bp.get("/docs")
+def docs():
+    """The OpenAPI document as a plain page: no scripts, no CDN."""
+    return render_template(
+        "api/docs.html", document=openapi_document(), describe_type=describe_type
+    )

@@ -1,0 +1,477 @@
+"""REST API v1: keys, tenancy, validation problems, pagination and idempotency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import api
+from conftest import make_shop, make_user
+from extensions import db
+from models import (
+    ApiKey,
+    Order,
+    OrderLine,
+    Return,
+    ReturnRequest,
+    ReturnRequestLine,
+    next_request_number,
+)
+
+
+def make_key(shop, name: str = "webshop") -> str:
+    key, prefix, key_hash = api.new_key()
+    db.session.add(ApiKey(shop=shop, name=name, prefix=prefix, key_hash=key_hash))
+    db.session.flush()
+    return key
+
+
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def order_body(number: str = "1001", **changes) -> dict:
+    body = {
+        "number": number,
+        "customer_name": "Anna de Vries",
+        "customer_email": "anna@example.com",
+        "customer_postcode": "1234 AB",
+        "customer_country": "NL",
+        "customer_language": "nl",
+        "ordered_at": "2026-03-01T10:00:00+01:00",
+        "delivered_at": "2026-03-03T12:00:00Z",
+        "lines": [
+            {"sku": "SHIRT", "product_name": "Shirt", "variant": "M", "unit_price_cents": 2995},
+            {"sku": "SOCKS", "product_name": "Socks", "quantity": 2, "unit_price_cents": 595},
+        ],
+    }
+    return body | changes
+
+
+def make_order(shop, number: str = "1001") -> Order:
+    order = Order(
+        shop=shop,
+        number=number,
+        customer_name="Anna de Vries",
+        customer_email="anna@example.com",
+        lines=[OrderLine(sku="SHIRT", product_name="Shirt", unit_price_cents=2995)],
+    )
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def make_request(shop, order, status: str = "new") -> ReturnRequest:
+    """A stored request in a given status: test data, not a transition."""
+    req = ReturnRequest(
+        number=next_request_number(),
+        shop=shop,
+        order=order,
+        order_number=order.number,
+        customer_name=order.customer_name,
+        customer_email=order.customer_email,
+        status=status,
+        lines=[ReturnRequestLine(order_line=order.lines[0], quantity=1)],
+    )
+    db.session.add(req)
+    db.session.flush()
+    return req
+
+
+def make_return(req, number: str, status: str = "in_transit") -> Return:
+    shipment = Return(
+        number=number, shop_id=req.shop_id, request=req, carrier="postnl", status=status
+    )
+    db.session.add(shipment)
+    db.session.flush()
+    return shipment
+
+
+# --- Keys ---------------------------------------------------------------------------------
+
+
+def test_call_without_key_is_refused_with_a_problem_document(client):
+    response = client.get("/api/v1/return-requests")
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json["status"] == 401
+
+
+def test_revoked_or_unknown_key_is_refused(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.execute(db.update(ApiKey).values(revoked_at=datetime.now(UTC)))
+    db.session.commit()
+    assert client.get("/api/v1/returns", headers=bearer(key)).status_code == 401
+    assert client.get("/api/v1/returns", headers=bearer("rd_made-up")).status_code == 401
+
+
+def test_key_records_when_it_was_last_used(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    assert client.get("/api/v1/returns", headers=bearer(key)).status_code == 200
+    assert db.session.scalar(select(ApiKey.last_used_at)) is not None
+
+
+def test_only_the_hash_of_a_key_is_stored(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    stored = db.session.scalar(select(ApiKey))
+    assert key not in (stored.key_hash, stored.prefix)
+    assert key.startswith(stored.prefix)
+
+
+# --- Orders -------------------------------------------------------------------------------
+
+
+def test_posted_order_is_created_then_updated_by_its_number(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+
+    created = client.post("/api/v1/orders", json=order_body(), headers=bearer(key))
+    assert created.status_code == 201
+    assert [line["sku"] for line in created.json["lines"]] == ["SHIRT", "SOCKS"]
+    assert created.json["delivered_at"].startswith("2026-03-03T12:00:00")
+
+    changed = order_body(
+        delivered_at="2026-03-04T09:00:00Z",
+        lines=[{"sku": "SHIRT", "product_name": "Shirt", "variant": "M", "unit_price_cents": 2495}],
+    )
+    updated = client.post("/api/v1/orders", json=changed, headers=bearer(key))
+    assert updated.status_code == 200
+    assert [(line["sku"], line["unit_price_cents"]) for line in updated.json["lines"]] == [
+        ("SHIRT", 2495)
+    ]
+    assert updated.json["lines"][0]["id"] == created.json["lines"][0]["id"]
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+    fetched = client.get("/api/v1/orders/1001", headers=bearer(key))
+    assert fetched.status_code == 200
+    assert fetched.json["delivered_at"].startswith("2026-03-04T09:00:00")
+
+
+def test_order_update_keeps_a_line_that_a_request_refers_to(client):
+    shop = make_shop()
+    key = make_key(shop)
+    order = make_order(shop)
+    req = make_request(shop, order)
+    db.session.commit()
+    body = order_body(lines=[{"sku": "HAT", "product_name": "Hat", "unit_price_cents": 1000}])
+    assert client.post("/api/v1/orders", json=body, headers=bearer(key)).status_code == 200
+    skus = {line.sku for line in db.session.get(Order, order.id).lines}
+    assert skus == {"SHIRT", "HAT"}
+    assert db.session.get(ReturnRequest, req.id).lines[0].order_line.sku == "SHIRT"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"customer_email": "not-an-email"}, "customer_email"),
+        ({"customer_language": "fr"}, "customer_language"),
+        ({"ordered_at": "yesterday"}, "ordered_at"),
+        ({"lines": []}, "lines"),
+        (
+            {"lines": [{"sku": "X", "product_name": "X", "quantity": 0, "unit_price_cents": 1}]},
+            "lines.0.quantity",
+        ),
+        ({"surprise": True}, "surprise"),
+    ],
+)
+def test_invalid_order_is_answered_with_a_problem_naming_the_field(client, change, field):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    response = client.post("/api/v1/orders", json=order_body(**change), headers=bearer(key))
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in [error["field"] for error in response.json["errors"]]
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_missing_field_is_named_in_the_problem(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    body = order_body()
+    del body["customer_name"]
+    response = client.post("/api/v1/orders", json=body, headers=bearer(key))
+    assert response.json["errors"] == [
+        {"field": "customer_name", "pointer": "/customer_name", "message": "Field required"}
+    ]
+
+
+def test_body_that_is_not_json_is_a_problem(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    broken = client.post(
+        "/api/v1/orders", data="{", content_type="application/json", headers=bearer(key)
+    )
+    assert (broken.status_code, broken.mimetype) == (400, "application/problem+json")
+    form = client.post("/api/v1/orders", data={"number": "1"}, headers=bearer(key))
+    assert (form.status_code, form.mimetype) == (415, "application/problem+json")
+
+
+# --- Tenancy ------------------------------------------------------------------------------
+
+
+def test_key_of_one_shop_never_sees_another_shops_data(client):
+    shop_a = make_shop("a", "Shop A")
+    shop_b = make_shop("b", "Shop B")
+    req = make_request(shop_a, make_order(shop_a, "A-1"))
+    make_return(req, "RT-A-1")
+    key_b = make_key(shop_b)
+    db.session.commit()
+
+    headers = bearer(key_b)
+    assert client.get("/api/v1/orders/A-1", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/return-requests/{req.number}", headers=headers).status_code == 404
+    assert client.get("/api/v1/returns/RT-A-1", headers=headers).status_code == 404
+    assert client.get("/api/v1/return-requests", headers=headers).json["data"] == []
+    assert client.get("/api/v1/returns", headers=headers).json["data"] == []
+
+    same_number = client.post("/api/v1/orders", json=order_body("A-1"), headers=headers)
+    assert same_number.status_code == 201
+    order_a = db.session.scalar(select(Order).where(Order.shop_id == shop_a.id))
+    assert [line.sku for line in order_a.lines] == ["SHIRT"]
+
+
+def test_key_sees_its_own_request_and_return(client):
+    shop = make_shop()
+    req = make_request(shop, make_order(shop))
+    make_return(req, "RT-1")
+    key = make_key(shop)
+    db.session.commit()
+    got = client.get(f"/api/v1/return-requests/{req.number}", headers=bearer(key))
+    assert got.status_code == 200
+    assert got.json["status"] == "new"
+    assert got.json["returns"] == ["RT-1"]
+    assert got.json["lines"][0]["sku"] == "SHIRT"
+    shipment = client.get("/api/v1/returns/RT-1", headers=bearer(key))
+    assert shipment.json["request_number"] == req.number
+    assert shipment.json["status"] == "in_transit"
+
+
+# --- Lists --------------------------------------------------------------------------------
+
+
+def follow_pages(client, url: str, headers: dict, between=None) -> list[str]:
+    numbers = []
+    while url:
+        page = client.get(url, headers=headers)
+        assert page.status_code == 200, page.json
+        numbers += [item["number"] for item in page.json["data"]]
+        url = page.json["next"]
+        if between:
+            between()
+            between = None
+    return numbers
+
+
+def test_request_pages_stay_stable_while_new_requests_arrive(client):
+    shop = make_shop()
+    order = make_order(shop)
+    existing = [make_request(shop, order).number for _ in range(5)]
+    key = make_key(shop)
+    db.session.commit()
+    arrived = []
+
+    def new_request_arrives():
+        arrived.append(make_request(shop, order).number)
+        db.session.commit()
+
+    numbers = follow_pages(
+        client, "/api/v1/return-requests?limit=2", bearer(key), between=new_request_arrives
+    )
+    assert numbers == existing + arrived
+
+
+def test_request_list_filters_by_status_and_updated_since(client):
+    shop = make_shop()
+    order = make_order(shop)
+    old = make_request(shop, order, status="approved")
+    old.updated_at = datetime.now(UTC) - timedelta(days=2)
+    fresh_new = make_request(shop, order, status="new")
+    fresh_approved = make_request(shop, order, status="approved")
+    key = make_key(shop)
+    db.session.commit()
+
+    approved = client.get("/api/v1/return-requests?status=approved", headers=bearer(key))
+    assert [r["number"] for r in approved.json["data"]] == [old.number, fresh_approved.number]
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    recent = client.get(
+        "/api/v1/return-requests", query_string={"updated_since": since}, headers=bearer(key)
+    )
+    assert [r["number"] for r in recent.json["data"]] == [fresh_new.number, fresh_approved.number]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("status=lost", "status"),
+        ("limit=0", "limit"),
+        ("updated_since=soon", "updated_since"),
+        ("cursor=!!", "cursor"),
+        ("colour=red", "colour"),
+    ],
+)
+def test_bad_list_query_is_a_problem_naming_the_parameter(client, query, field):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    response = client.get(f"/api/v1/return-requests?{query}", headers=bearer(key))
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json["errors"]] == [field]
+
+
+def test_return_list_filters_by_status(client):
+    shop = make_shop()
+    req = make_request(shop, make_order(shop))
+    make_return(req, "RT-1", status="in_transit")
+    make_return(req, "RT-2", status="received")
+    key = make_key(shop)
+    db.session.commit()
+    response = client.get("/api/v1/returns?status=received", headers=bearer(key))
+    assert [r["number"] for r in response.json["data"]] == ["RT-2"]
+
+
+# --- Idempotency --------------------------------------------------------------------------
+
+
+def test_retried_post_with_the_same_idempotency_key_replays_the_first_response(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Idempotency-Key": "sync-42"}
+
+    first = client.post("/api/v1/orders", json=order_body(), headers=headers)
+    retry = client.post(
+        "/api/v1/orders", json=order_body(customer_name="Someone Else"), headers=headers
+    )
+    assert first.status_code == retry.status_code == 201
+    assert retry.json == first.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    order = db.session.scalar(select(Order))
+    assert order.customer_name == "Anna de Vries"
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+def test_idempotency_keys_are_per_shop(client):
+    shop_a, shop_b = make_shop("a", "A"), make_shop("b", "B")
+    key_a, key_b = make_key(shop_a), make_key(shop_b)
+    db.session.commit()
+    same = {"Idempotency-Key": "k1"}
+    a = client.post("/api/v1/orders", json=order_body("A"), headers=bearer(key_a) | same)
+    b = client.post("/api/v1/orders", json=order_body("B"), headers=bearer(key_b) | same)
+    assert (a.json["number"], b.json["number"]) == ("A", "B")
+
+
+def test_failed_post_is_not_remembered_under_its_idempotency_key(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Idempotency-Key": "k2"}
+    bad = client.post("/api/v1/orders", json=order_body(customer_email="x"), headers=headers)
+    good = client.post("/api/v1/orders", json=order_body(), headers=headers)
+    assert (bad.status_code, good.status_code) == (422, 201)
+
+
+# --- Documentation ------------------------------------------------------------------------
+
+
+def test_openapi_document_describes_every_route_with_security_and_problems(client):
+    document = client.get("/api/v1/openapi.json").json
+    assert document["openapi"].startswith("3.1")
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearerAuth": []}]
+    post_orders = document["paths"]["/api/v1/orders"]["post"]
+    assert post_orders["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrderData"
+    }
+    assert "application/problem+json" in post_orders["responses"]["422"]["content"]
+    assert "Idempotency-Key" in [p["name"] for p in post_orders["parameters"]]
+    listing = document["paths"]["/api/v1/return-requests"]["get"]
+    assert {"status", "updated_since", "cursor", "limit"} <= {
+        p["name"] for p in listing["parameters"]
+    }
+    for ref in ("OrderData", "OrderOut", "RequestPage", "ReturnOut", "Problem"):
+        assert ref in document["components"]["schemas"]
+
+
+def test_docs_page_lists_operations_and_schemas_without_outside_scripts(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "GET /api/v1/return-requests/{number}" in html
+    assert 'id="schema-OrderData"' in html
+    assert "<script" not in html
+    assert "https://cdn" not in html
+
+
+# --- Admin --------------------------------------------------------------------------------
+
+
+def test_shop_admin_creates_a_key_that_is_shown_once_and_works(client, auth):
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+
+    response = client.post(
+        "/admin/api_keys/new/", data={"shop": shop.id, "name": "Order sync"}, follow_redirects=True
+    )
+    html = response.get_data(as_text=True)
+    shown = html.split("it is not shown again: ", 1)[1].split("<", 1)[0].strip()
+    assert shown.startswith("rd_")
+    assert client.get("/api/v1/returns", headers=bearer(shown)).status_code == 200
+    assert shown not in client.get("/admin/api_keys/").get_data(as_text=True)
+
+    stored = db.session.scalar(select(ApiKey))
+    client.post("/admin/api_keys/action/", data={"action": "revoke", "rowid": [stored.id]})
+    assert client.get("/api/v1/returns", headers=bearer(shown)).status_code == 401
+
+
+def test_agent_cannot_open_api_keys(client, auth):
+    shop = make_shop()
+    make_user("agent@example.com", shop, role="agent")
+    db.session.commit()
+    auth.login("agent@example.com")
+    assert client.get("/admin/api_keys/").status_code == 403
+
+
+def test_admin_sees_only_keys_of_shops_they_administer(client, auth):
+    shop_a, shop_b = make_shop("a", "Shop A"), make_shop("b", "Shop B")
+    key_a = make_key(shop_a, name="Key of A")
+    make_key(shop_b, name="Key of B")
+    make_user("admin@example.com", shop_a, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+    html = client.get("/admin/api_keys/").get_data(as_text=True)
+    assert "Key of A" in html
+    assert "Key of B" not in html
+    assert key_a not in html
+
+
+def test_api_posts_need_no_csrf_token_even_with_csrf_on(migrated, smtp_sink, tmp_path):
+    import conftest
+    from app import create_app
+
+    config = conftest.test_config(migrated, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": True}
+    csrf_app = create_app(config)
+    with csrf_app.app_context():
+        try:
+            key = make_key(make_shop())
+            db.session.commit()
+            client = csrf_app.test_client()
+            response = client.post("/api/v1/orders", json=order_body(), headers=bearer(key))
+            assert response.status_code == 201
+            assert client.post("/login", data={"email": "x@example.com"}).status_code == 400
+        finally:
+            db.session.remove()
+            conftest.empty_all_tables()

@@ -1,0 +1,125 @@
+"""Webhooks: events for the shop's systems, written to the outbox and posted signed.
+
+``emit(shop, event, payload)`` writes one ``WebhookDelivery`` row per subscribed endpoint in
+the caller's transaction; tasks.py posts each after the commit, retries with backoff and the
+sweeper picks up what was left. A receiver checks the signature like ``verify()`` does:
+HMAC-SHA256 with the endpoint's secret over ``"{timestamp}.{body}"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from sqlalchemy import select
+
+from extensions import db
+from models import Shop, WebhookDelivery, WebhookEndpoint, utcnow
+
+REQUEST_CREATED = "request.created"
+REQUEST_STATUS_CHANGED = "request.status_changed"
+MESSAGE_RECEIVED = "message.received"
+RETURN_CREATED = "return.created"
+RETURN_STATUS_CHANGED = "return.status_changed"
+EVENTS = (
+    REQUEST_CREATED,
+    REQUEST_STATUS_CHANGED,
+    MESSAGE_RECEIVED,
+    RETURN_CREATED,
+    RETURN_STATUS_CHANGED,
+)
+
+SIGNATURE_HEADER = "X-ReturnDesk-Signature"
+TIMESTAMP_HEADER = "X-ReturnDesk-Timestamp"
+EVENT_HEADER = "X-ReturnDesk-Event"
+DELIVERY_HEADER = "X-ReturnDesk-Delivery"
+TIMEOUT_SECONDS = 10
+# A receiver should refuse signatures older than this, so a captured call cannot be replayed.
+MAX_SIGNATURE_AGE = 300
+
+
+class DeliveryFailed(Exception):
+    """The receiver answered, but not with 2xx."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"HTTP {status_code}")
+        self.status_code = status_code
+
+
+def emit(shop: Shop, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
+    """Queue ``event`` for every active endpoint of ``shop`` that subscribed to it.
+
+    ``payload`` must be JSON-serialisable; it is sent as ``data`` in an envelope that also
+    names the event, the shop and when it happened.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.shop_id == shop.id, WebhookEndpoint.active.is_(True))
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    envelope = {
+        "event": event,
+        "shop": shop.slug,
+        "occurred_at": utcnow().isoformat(),
+        "data": payload,
+    }
+    deliveries = [
+        WebhookDelivery(endpoint_id=endpoint.id, event=event, payload=envelope)
+        for endpoint in endpoints
+        if event in (endpoint.events or [])
+    ]
+    db.session.add_all(deliveries)
+    return deliveries
+
+
+def body_of(delivery: WebhookDelivery) -> bytes:
+    """The exact bytes posted; the same on every retry."""
+    return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature_header: str) -> bool:
+    """What a receiver does: a fresh timestamp and a matching signature."""
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        return False
+    expected = signature(secret, timestamp, body)
+    return age <= MAX_SIGNATURE_AGE and hmac.compare_digest(expected, signature_header)
+
+
+def post(delivery: WebhookDelivery) -> int:
+    """POST a delivery to its endpoint; the status code, or ``DeliveryFailed`` when not 2xx."""
+    if not delivery.endpoint.url.startswith(("https://", "http://")):
+        raise ValueError("webhook URLs must be http(s)")
+    body = body_of(delivery)
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        delivery.endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "ReturnDesk-Webhooks/1",
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: str(delivery.id),
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature(delivery.endpoint.secret, timestamp, body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        raise DeliveryFailed(error.code) from error
