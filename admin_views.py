@@ -112,7 +112,11 @@ class ShopScopedView(StaffOnly, ModelView):
 
     def get_one(self, id):
         """A row of another shop is simply not found, whatever the URL says."""
-        obj = self.scope(self.session.query(self.model)).filter(self.model.id == id).one_or_none()
+        try:
+            row_id = int(id)
+        except (TypeError, ValueError):
+            abort(404)
+        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
         if obj is None:
             abort(404)
         return obj

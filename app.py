@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -74,10 +74,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
     }
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
     """The language of a page: a forced one (portal), the user's choice, then the browser's."""
     if forced := getattr(g, "locale", None):
         return forced
+    if not has_request_context():
+        return None  # a job, a CLI command or app setup: Flask-Babel's default locale
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     if session.get("lang") in LANGUAGES:

@@ -97,8 +97,10 @@ def _deliver_after_commit(session: Session) -> None:
         enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
 
 
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_OUTBOX_KEY, None)
+def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
+    """A rolled-back transaction's emails are gone; a rolled-back savepoint leaves the rest."""
+    if previous_transaction.parent is None:
+        session.info.pop(_OUTBOX_KEY, None)
 
 
 def listen_for_commits() -> None:

@@ -116,6 +116,8 @@ def test_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_sink.port,
+        # Flask-Mail swallows every email when TESTING is on; the sink must really receive them.
+        "MAIL_SUPPRESS_SEND": False,
         "MAIL_DEFAULT_SENDER": "ReturnDesk <no-reply@returndesk.test>",
         "STORAGE_DIR": str(storage),
         "PUBLIC_URL": "http://returndesk.test",
