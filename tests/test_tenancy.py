@@ -146,14 +146,14 @@ def path_values(rule, target_id: int) -> dict:
     return {name: "csv" if name == "export_type" else target_id for name in rule.arguments}
 
 
-def form_aimed_at(target_id: int, own_shop: Shop, other_shop: Shop) -> dict:
-    """A form that tries every trick: row ids of the other shop, moving rows between shops."""
+def form_aimed_at(target_id: int, shop_id: int) -> dict:
+    """A form naming another shop's row everywhere an id can go, and a shop to put it in."""
     return {
         "id": target_id,
         "rowid": target_id,
         "action": "delete",
         "list_form_pk": target_id,
-        "shop": other_shop.id,
+        "shop": shop_id,
         "number": "HACK-1",
         "customer_name": "Hacker",
         "customer_email": "hacker@example.com",
@@ -176,11 +176,13 @@ def probes_against(app, demo: ShopData, own_shop: Shop) -> list[Probe]:
                 url = url_for(endpoint, id=target.id, **path_values(rule, target.id))
             may_succeed = (
                 page in LIST_PAGES
-                or (page == "create_view")
+                or page == "create_view"
                 or (model is None and not rule.arguments)
             )
+            # Creating tries to plant a row in the demo shop; the rest to pull one into our own.
+            shop_id = demo.shop.id if page == "create_view" else own_shop.id
             for method in sorted(methods):
-                data = form_aimed_at(target.id, own_shop, demo.shop) if method == "POST" else None
+                data = form_aimed_at(target.id, shop_id) if method == "POST" else None
                 probes.append(Probe(method, url, data, may_succeed))
         if page == "index_view":
             with app.test_request_context():
@@ -286,3 +288,36 @@ def test_bulk_delete_removes_own_rows_and_skips_other_shops_rows(app, client, au
     db.session.expire_all()
     assert db.session.get(ReturnReason, spare_id) is None
     assert db.session.get(ReturnReason, demo_reason_id) is not None
+
+
+def test_order_line_id_of_another_shop_in_own_order_form_leaves_that_line_alone(
+    app, client, auth, shops
+):
+    demo, fashion = shops["demo"], shops["fashion"]
+    own_order, demo_line = fashion.rows[Order], demo.rows[OrderLine]
+    demo_line_before = (demo_line.order_id, demo_line.sku, demo_line.product_name)
+    auth.login("admin@fashion.example.com")
+
+    client.post(
+        f"/admin/orders/edit/?id={own_order.id}",
+        data={
+            "shop": fashion.shop.id,
+            "number": own_order.number,
+            "customer_name": own_order.customer_name,
+            "customer_email": own_order.customer_email,
+            "customer_country": "NL",
+            "customer_language": "nl",
+            "currency": "EUR",
+            "ordered_at": "2026-01-01 00:00:00",
+            "lines-0-id": demo_line.id,
+            "lines-0-sku": "stolen",
+            "lines-0-product_name": "Stolen line",
+            "lines-0-quantity": "1",
+            "lines-0-unit_price_cents": "1",
+            "lines-0-discount_cents": "0",
+        },
+    )
+
+    db.session.expire_all()
+    line = db.session.get(OrderLine, demo_line.id)
+    assert (line.order_id, line.sku, line.product_name) == demo_line_before
