@@ -255,34 +255,6 @@ class ReturnReasonView(ShopScopedView):
     }
 
 
-class RequestView(ShopScopedView):
-    """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
-
-    can_create = False
-    can_edit = False
-    can_delete = False
-    column_list = (
-        "number",
-        "created_at",
-        "customer_name",
-        "order_number",
-        "status",
-        "free_shipping",
-    )
-    column_searchable_list = ("number", "order_number", "customer_email", "customer_name")
-    column_filters = ("status", "created_at", "free_shipping")
-    column_default_sort = ("created_at", True)
-    column_formatters = {"status": lambda v, c, m, p: status_badge(m.status)}
-    column_labels = {
-        "number": _l("Number"),
-        "created_at": _l("Date"),
-        "customer_name": _l("Customer"),
-        "order_number": _l("Order"),
-        "status": _l("Status"),
-        "free_shipping": _l("Free shipping"),
-    }
-
-
 class OutboxView(ShopScopedView):
     """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
 
@@ -380,6 +352,8 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
     )
+    from request_views import RequestView
+
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
     admin.add_view(
@@ -390,6 +364,9 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboundEmail, db, name=_l("Outbox"), endpoint="outbox", category=_l("Settings"))
     )
+    from team_views import TeamView  # here: team_views imports StaffOnly from this module
+
+    admin.add_view(TeamView(name=_l("Team"), endpoint="team", category=_l("Settings")))
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
     return admin

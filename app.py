@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from extensions import babel, csrf, db, limiter, login, mail, migrate
+from formatting import money
 
 LANGUAGES = ("nl", "en")
 
@@ -74,12 +75,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
     }
 
 
-def select_locale() -> str | None:
+def select_locale() -> str:
     """The language of a page: a forced one (portal), the user's choice, then the browser's."""
     if forced := getattr(g, "locale", None):
         return forced
     if not has_request_context():
-        return None  # a job, a CLI command or app setup: Flask-Babel's default locale
+        return "en"
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     if session.get("lang") in LANGUAGES:
@@ -129,5 +130,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.register(app)
     tasks.listen_for_commits()
     app.after_request(add_security_headers)
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(get_locale=get_locale, money=money)
     return app

@@ -1,17 +1,58 @@
-"""Staff login and logout."""
+"""Staff accounts: login with throttling, logout, password reset, invite acceptance, profile.
+
+Login is throttled twice: per account (``LOGIN_MAX_FAILURES`` wrong passwords lock it for
+``LOGIN_LOCK_MINUTES``) and per IP address (Flask-Limiter). Every failure shows the same
+message, so the page never tells whether an email address has an account.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from extensions import db
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+import staff_tokens
+from emails import queue_email
+from extensions import db, limiter
 from extensions import login as login_manager
-from models import User
+from models import User, utcnow
+from staff_forms import (
+    PASSWORD_MIN_LENGTH,
+    AccountForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    NewPasswordForm,
+)
 
 bp = Blueprint("auth", __name__)
+
+LOGIN_RATE_LIMIT = "20/minute"
+FORGOT_RATE_LIMIT = "10/hour"
+# Checked against when the email is unknown, so a miss costs as long as a wrong password.
+_UNUSABLE_HASH = generate_password_hash("unusable-password")
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.login_message_category = "info"
+login_manager.localize_callback = str  # a lazy string cannot be stored in the session
 
 
 @login_manager.user_loader
@@ -24,17 +65,83 @@ def home():
     return redirect(url_for("admin.index"))
 
 
+def safe_next(target: str | None) -> str:
+    """``target`` if it stays on this host, else the admin index (no open redirects)."""
+    fallback = url_for("admin.index")
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        same_host = parts.scheme in ("http", "https") and parts.netloc == request.host
+        return target if same_host else fallback
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything is stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and as_utc(user.locked_until) > utcnow()
+
+
+def record_failed_login(user: User) -> None:
+    """Count a wrong password; the ``LOGIN_MAX_FAILURES``-th in a row locks the account."""
+    db.session.execute(
+        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+    )
+    db.session.refresh(user)
+    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+        minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+        user.locked_until = utcnow() + timedelta(minutes=minutes)
+        user.failed_logins = 0
+    db.session.commit()
+
+
+def clear_failed_logins(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, unless the account is locked or inactive."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.password_hash:
+        check_password_hash(_UNUSABLE_HASH, password)
+        return None
+    password_ok = user.check_password(password)  # always, so a lock does not show in timing
+    if is_locked(user) or not user.is_active:
+        return None
+    if not password_ok:
+        record_failed_login(user)
+        return None
+    return user
+
+
+def failed_login_message() -> str:
+    return _(
+        "Unknown email address or wrong password. After %(count)d failed attempts, "
+        "logging in is blocked for %(minutes)d minutes.",
+        count=current_app.config["LOGIN_MAX_FAILURES"],
+        minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_RATE_LIMIT, methods=["POST"])
 def login():
-    """Log in with email and password."""
-    if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user and user.is_active and user.check_password(request.form.get("password", "")):
+    """Log in with email and password, then go on to a same-host ``next``."""
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            clear_failed_logins(user)
+            db.session.commit()
             login_user(user)
-            return redirect(url_for("admin.index"))
-        flash(_("Unknown email address or wrong password."), "danger")
-    return render_template("auth/login.html")
+            return redirect(safe_next(form.next.data))
+        flash(failed_login_message(), "danger")
+    return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -42,3 +149,105 @@ def login():
 def logout():
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(FORGOT_RATE_LIMIT, methods=["POST"])
+def forgot_password():
+    """Email a reset link if the address has an account; answer the same either way."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is not None and user.is_active:
+            send_password_reset(user)
+        flash(
+            _(
+                "If %(email)s belongs to an account, we have sent it a link to choose a new "
+                "password. The link works for one hour.",
+                email=email,
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+def send_password_reset(user: User) -> None:
+    link = staff_tokens.link_for(user, staff_tokens.RESET)
+    queue_email("password_reset", user.email, user_language(user), user=user, link=link)
+    db.session.commit()
+
+
+def user_language(user: User) -> str:
+    """The language to write to a user in: their choice, else the current page's."""
+    return user.language or str(get_locale() or "en")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link; the link dies once used."""
+    return set_password_page(token, staff_tokens.RESET, "auth/reset_password.html")
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    """An invited colleague chooses a password; the link dies once used."""
+    return set_password_page(token, staff_tokens.INVITE, "auth/accept_invite.html")
+
+
+def set_password_page(token: str, purpose: str, template: str):
+    user = staff_tokens.user_for_token(token, purpose)
+    if user is None:
+        return render_template("auth/link_expired.html", purpose=purpose), 410
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        clear_failed_logins(user)
+        db.session.commit()
+        logout_user()
+        flash(_("Your password has been set. You can log in now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template(template, form=form, user=user, password_min_length=PASSWORD_MIN_LENGTH)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """The user's own settings: language and email notifications."""
+    form = AccountForm(obj=current_user)
+    if request.method == "GET":
+        form.language.data = current_user.language or ""
+    if form.validate_on_submit():
+        current_user.language = form.language.data or None
+        current_user.notify_new_requests = form.notify_new_requests.data
+        db.session.commit()
+        flash(_("Your settings have been saved."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language():
+    """The language switch of pages shown before login; remembered in the session."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            current_user.language = form.lang.data
+            db.session.commit()
+    return redirect(safe_next(form.next.data or request.referrer))
+
+
+@bp.app_context_processor
+def language_switch() -> dict:
+    return {"language_form": LanguageForm}
+
+
+@bp.app_errorhandler(429)
+def too_many_requests(error):
+    """A friendly page (or JSON for API clients) when a rate limit is hit."""
+    message = _("Too many attempts. Please wait a minute and try again.")
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error="too_many_requests", message=message), 429
+    return render_template("errors/429.html", message=message), 429

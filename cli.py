@@ -35,6 +35,7 @@ def outbox_sweep(every: int) -> None:
 
     while True:
         click.echo(f"{tasks.sweep_outbox()} outbox rows handed to the job runner")
+        click.echo(f"{tasks.sweep_bulk_jobs()} interrupted bulk jobs resumed")
         if not every:
             return
         time.sleep(every)

@@ -16,9 +16,17 @@ from extensions import db
 from models import OutboundEmail, ReturnRequest, Shop
 
 
+def status_url(request: ReturnRequest) -> str:
+    """The customer's status page of a request: the unguessable link in every email."""
+    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{public_url}/returns/{request.shop.slug}/status/{request.public_token}"
+
+
 def render_email(template: str, language: str, **context: Any) -> tuple[str, str, str]:
     """Render subject, text and HTML of an email in ``language``."""
     context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
+    if context.get("request") is not None:
+        context.setdefault("status_url", status_url(context["request"]))
     with force_locale(language):
         subject = render_template(f"email/{template}.subject.txt", **context)
         text = render_template(f"email/{template}.txt", **context)

@@ -55,6 +55,11 @@ REQUEST_STATUSES = (NEW, CONCEPT, ON_HOLD, APPROVED, CANCELLED, LABEL_CREATED, C
 OPEN_STATUSES = (NEW, CONCEPT, ON_HOLD)
 
 RESOLUTIONS = ("refund", "exchange", "store_credit")
+
+# How a return fee is paid when shipping is not free: taken off the refund (the default);
+# a payment-provider step may come later behind the same setting.
+FEE_DEDUCTED = "deduct_from_refund"
+FEE_POLICIES = (FEE_DEDUCTED,)
 ROLES = ("admin", "agent")
 SEVERITIES = ("info", "warning", "danger")
 
@@ -76,6 +81,7 @@ class Shop(Timestamped, db.Model):
     )
     free_shipping_resolutions: Mapped[str] = mapped_column(String(100), default="exchange")
     return_fee_cents: Mapped[int] = mapped_column(Integer, default=595)
+    return_fee_policy: Mapped[str] = mapped_column(String(20), default=FEE_DEDUCTED)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     notification_email: Mapped[str | None] = mapped_column(String(254))
     support_email: Mapped[str | None] = mapped_column(String(254))
@@ -490,6 +496,10 @@ class Attachment(Timestamped, db.Model):
 
 RETURN_STATUSES = ("label_created", "in_transit", "delivered", "received", "resolved", "cancelled")
 
+# A request line's inspection once the parcel is received; only "ok" is refunded.
+CONDITION_OK = "ok"
+LINE_CONDITIONS = (CONDITION_OK, "damaged", "wrong_item", "missing")
+
 
 class Return(Timestamped, db.Model):
     """A "Retour": the shipment created from an approved request, with its label."""
@@ -501,6 +511,7 @@ class Return(Timestamped, db.Model):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
     request_id: Mapped[int] = mapped_column(ForeignKey("return_request.id"), index=True)
     carrier: Mapped[str] = mapped_column(String(40))
+    carrier_reference: Mapped[str | None] = mapped_column(String(64))
     tracking_number: Mapped[str | None] = mapped_column(String(64), index=True)
     tracking_url: Mapped[str | None] = mapped_column(String(500))
     label_storage_key: Mapped[str | None] = mapped_column(String(100))
@@ -519,6 +530,31 @@ class Return(Timestamped, db.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CarrierAccount(Timestamped, db.Model):
+    """A carrier a shop offers for return labels, with its credentials and settings.
+
+    ``settings`` holds carrier-specific choices (for Sendcloud: ``shipping_option_code``,
+    ``contract``, ``delivery_option``, ``weight_kg``). The own-label carrier needs no row to be
+    offered; a row with ``enabled`` off withdraws it.
+    """
+
+    __tablename__ = "carrier_account"
+    __table_args__ = (UniqueConstraint("shop_id", "carrier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    carrier: Mapped[str] = mapped_column(String(40))
+    public_key: Mapped[str | None] = mapped_column(String(200))
+    secret_key: Mapped[str | None] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return self.carrier
 
 
 class AuditEvent(Timestamped, db.Model):
@@ -570,6 +606,33 @@ class OutboundEmail(Timestamped, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     shop: Mapped[Shop | None] = relationship()
+
+
+class BulkJob(Timestamped, db.Model):
+    """A bulk action over many requests, run in chunks by an RQ job with visible progress.
+
+    ``request_ids`` is the selection as it was when the user confirmed; ``done`` counts how
+    many of them were processed, committed with each chunk so a killed worker resumes.
+    """
+
+    __tablename__ = "bulk_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_ids: Mapped[list] = mapped_column(JSON, default=list)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    actor: Mapped[User] = relationship()
 
 
 class NumberSequence(db.Model):

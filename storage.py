@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 import filetype
-from flask import current_app
+from flask import current_app, send_file
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
@@ -99,3 +99,20 @@ def attachments_by_id(ids: list[int], session=None) -> list[Attachment]:
         return []
     session = session or db.session
     return list(session.scalars(select(Attachment).where(Attachment.id.in_(ids))))
+
+
+def send(attachment: Attachment):
+    """Serve a stored file with its recorded type: raster images inline, anything else as a
+    download, never as a page that could run script."""
+    inline = attachment.content_type in IMAGE_TYPES
+    response = send_file(
+        root() / attachment.storage_key,
+        mimetype=attachment.content_type,
+        as_attachment=not inline,
+        download_name=attachment.original_name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -18,7 +18,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from extensions import db, mail
-from models import OutboundEmail, utcnow
+from models import BulkJob, OutboundEmail, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,15 @@ def redis_connection():
 
 
 def queue():
+    """ReturnDesk's RQ queue. ``RQ_ASYNC = False`` (the test suite's default) runs each job
+    through Redis but right away in this process, as RQ's synchronous mode does."""
     from rq import Queue
 
-    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
+    return Queue(
+        current_app.config["RQ_QUEUE"],
+        connection=redis_connection(),
+        is_async=current_app.config.get("RQ_ASYNC", True),
+    )
 
 
 def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
@@ -97,10 +103,8 @@ def _deliver_after_commit(session: Session) -> None:
         enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
 
 
-def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
-    """A rolled-back transaction's emails are gone; a rolled-back savepoint leaves the rest."""
-    if previous_transaction.parent is None:
-        session.info.pop(_OUTBOX_KEY, None)
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_OUTBOX_KEY, None)
 
 
 def listen_for_commits() -> None:
@@ -109,7 +113,7 @@ def listen_for_commits() -> None:
         return
     event.listen(Session, "after_flush", _remember_new_emails)
     event.listen(Session, "after_commit", _deliver_after_commit)
-    event.listen(Session, "after_soft_rollback", _forget_after_rollback)
+    event.listen(Session, "after_rollback", _forget_after_rollback)
 
 
 def _claim(session: Session, email_id: int) -> bool:
@@ -187,4 +191,65 @@ def sweep_outbox() -> int:
     db.session.commit()
     for email_id in ids:
         enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
+    return len(ids)
+
+
+# A bulk job silent this long belongs to a worker that died; the sweeper resumes it.
+STALE_BULK_JOB = timedelta(minutes=5)
+
+
+def run_bulk_job(job_id: int) -> None:
+    """Run a confirmed bulk action chunk by chunk, committing progress with each chunk.
+
+    Transitions, audit events, outbox rows and the progress counter of one chunk commit
+    together, so a worker killed mid-way leaves a consistent state and a re-run resumes
+    after the last committed chunk: every request is changed (and emailed) exactly once.
+    """
+    import workflow
+
+    with app_context():
+        job = db.session.get(BulkJob, job_id)
+        if job is None or job.status == "done":
+            return
+        job.status = "running"
+        db.session.commit()
+        try:
+            while job.done < job.total:
+                chunk = job.request_ids[job.done : job.done + workflow.BULK_CHUNK]
+                part = workflow.bulk_apply_chunk(job.action, chunk, job.actor, job.reason)
+                job.outcome = _merged_outcome(job.outcome, part)
+                job.done += len(chunk)
+                db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            job.error = f"{type(exc).__name__}: {exc}"[:2000]
+            db.session.commit()
+            raise
+        job.status = "done"
+        job.finished_at = utcnow()
+        db.session.commit()
+
+
+def _merged_outcome(so_far: dict, part) -> dict:
+    skipped = dict(so_far.get("skipped", {}))
+    for reason, n in (part.skipped or {}).items():
+        skipped[reason] = skipped.get(reason, 0) + n
+    return {"done": so_far.get("done", 0) + part.done, "skipped": skipped}
+
+
+def start_bulk_job(job: BulkJob) -> None:
+    """Hand a committed bulk job to the job runner."""
+    enqueue("run_bulk_job", job.id, job_id=f"bulk-{job.id}")
+
+
+def sweep_bulk_jobs(now=None) -> int:
+    """Resume bulk jobs whose worker died (no progress for a while); returns how many."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(BulkJob.id).where(
+            BulkJob.status.in_(("pending", "running")), BulkJob.updated_at < now - STALE_BULK_JOB
+        )
+    ).all()
+    for job_id in ids:
+        enqueue("run_bulk_job", job_id, job_id=f"bulk-{job_id}-{int(now.timestamp())}")
     return len(ids)

@@ -115,13 +115,15 @@ def test_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp_sink.port,
-        # Flask-Mail swallows every email when TESTING is on; the sink must really receive them.
         "MAIL_SUPPRESS_SEND": False,
+        "MAIL_PORT": smtp_sink.port,
         "MAIL_DEFAULT_SENDER": "ReturnDesk <no-reply@returndesk.test>",
         "STORAGE_DIR": str(storage),
         "PUBLIC_URL": "http://returndesk.test",
         "RQ_QUEUE": f"returndesk-test-{uuid.uuid4().hex[:8]}",
+        # With REDIS_URL, jobs go through Redis and run at once; test_outbox.py runs a real
+        # worker against an asynchronous queue.
+        "RQ_ASYNC": False,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 

@@ -1,6 +1,6 @@
 import pytest
-from conftest import make_shop, make_user
 
+from conftest import make_shop, make_user
 from extensions import db
 
 

@@ -1,5 +1,4 @@
 from conftest import make_shop, make_user
-
 from extensions import db
 
 

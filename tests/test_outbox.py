@@ -9,14 +9,14 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-import conftest
 import pytest
-from conftest import make_shop, make_user, need_service
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import func, select
 
+import conftest
 import tasks
 from app import create_app
+from conftest import make_shop, make_user, need_service
 from emails import queue_email
 from extensions import db
 from models import OutboundEmail, utcnow
@@ -34,8 +34,10 @@ def use_test_email_templates(flask_app) -> None:
 
 
 @pytest.fixture(autouse=True)
-def email_templates(app):
+def email_templates_and_real_workers(app):
+    """With REDIS_URL, jobs wait in Redis for ``run_jobs()``, as they wait for a worker."""
     use_test_email_templates(app)
+    app.config["RQ_ASYNC"] = True
 
 
 def queue_check_email(shop, to: str = CUSTOMER) -> OutboundEmail:
@@ -174,6 +176,7 @@ def test_delivering_the_same_email_twice_sends_it_once(app, smtp_sink):
 def app_without_mail_server(migrated, smtp_sink, tmp_path):
     config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
     config["MAIL_SERVER"] = None
+    config["RQ_ASYNC"] = True
     mailless = create_app(config)
     use_test_email_templates(mailless)
     with mailless.app_context():

@@ -1,7 +1,6 @@
 """Every page tells the browser to stay strict; the session cookie is out of reach of scripts."""
 
 from conftest import make_shop, make_user
-
 from extensions import db
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import make_shop, make_user
 from flask import url_for
 
 from admin_views import ShopScopedView
+from conftest import make_shop, make_user
 from extensions import db
 from models import (
+    Membership,
     Order,
     OrderLine,
     OutboundEmail,
@@ -24,6 +25,10 @@ from models import (
     Shop,
     User,
 )
+
+# Every demo row has this id, in its own table, and no fashion row of any table has it: a
+# URL or form carrying it can only ever mean demo data, whatever the id names.
+DEMO_ID = 90001
 
 
 @dataclass
@@ -36,36 +41,48 @@ class ShopData:
 
 
 def shop_with_data(
-    slug: str, name: str, customer: str, email: str, order_number: str, request_number: str
+    slug: str,
+    name: str,
+    customer: str,
+    email: str,
+    order_number: str,
+    request_number: str,
+    row_id: int | None = None,
 ) -> ShopData:
-    shop = make_shop(slug, name)
+    """A shop with an order and its line, a return reason, a request and an email."""
+    shop = make_shop(slug, name, id=row_id)
+    line = OrderLine(
+        id=row_id, sku=f"{slug}-1", product_name="Linnen blouse", unit_price_cents=4995
+    )
     order = Order(
+        id=row_id,
         shop=shop,
         number=order_number,
         customer_name=customer,
         customer_email=email,
-        lines=[OrderLine(sku=f"{slug}-1", product_name="Linnen blouse", unit_price_cents=4995)],
+        lines=[line],
     )
     reason = ReturnReason(
+        id=row_id,
         shop=shop,
         code=f"{slug}-size",
         label_nl=f"Te klein ({name})",
         label_en=f"Too small ({name})",
     )
+    request_line = ReturnRequestLine(id=row_id, order_line=line, reason=reason)
     request = ReturnRequest(
+        id=row_id,
         number=request_number,
         shop=shop,
         order=order,
         order_number=order_number,
         customer_name=customer,
         customer_email=email,
-        lines=[ReturnRequestLine(order_line=order.lines[0], reason=reason)],
+        lines=[request_line],
     )
-    db.session.add_all([order, reason, request])
-    db.session.flush()
     outbound = OutboundEmail(
-        shop_id=shop.id,
-        request_id=request.id,
+        id=row_id,
+        shop=shop,
         template="request_received",
         to_address=email,
         subject=f"Uw retouraanvraag {request_number}",
@@ -73,15 +90,16 @@ def shop_with_data(
         body_html=f"<p>Beste {customer}</p>",
         status="sent",
     )
-    db.session.add(outbound)
+    db.session.add_all([order, reason, request, outbound])
     db.session.flush()
+    outbound.request_id = request.id
     rows = {
         Shop: shop,
         Order: order,
-        OrderLine: order.lines[0],
+        OrderLine: line,
         ReturnReason: reason,
         ReturnRequest: request,
-        ReturnRequestLine: request.lines[0],
+        ReturnRequestLine: request_line,
         OutboundEmail: outbound,
     }
     return ShopData(shop, rows, (customer, email, order_number, request_number, name))
@@ -98,6 +116,9 @@ def shops(app):
         "MH-1001",
         "R-2026-00001",
     )
+    make_user("agent@fashion.example.com", fashion.shop, "agent")
+    make_user("admin@fashion.example.com", fashion.shop, "admin")
+    make_user("support@example.com", is_support=True)
     demo = shop_with_data(
         "demo",
         "Demo Winkel",
@@ -105,19 +126,31 @@ def shops(app):
         "griet@demo.example.nl",
         "DW-7001",
         "R-2026-00002",
+        row_id=DEMO_ID,
     )
-    demo.rows[User] = make_user("admin@example.com", demo.shop, "admin", name="Daan Demobaas")
-    make_user("agent@fashion.example.com", fashion.shop, "agent")
-    make_user("admin@fashion.example.com", fashion.shop, "admin")
-    make_user("support@example.com", is_support=True)
+    demo_admin = make_user("admin@example.com", id=DEMO_ID, name="Daan Demobaas")
+    membership = Membership(id=DEMO_ID, user=demo_admin, shop=demo.shop, role="admin")
+    db.session.add(membership)
+    demo.rows.update({User: demo_admin, Membership: membership})
     db.session.commit()
     return {"fashion": fashion, "demo": demo}
 
 
-# Pages that may answer 200 as long as they show only the user's own shops.
-LIST_PAGES = {"index", "index_view"}
-# Answers that refuse: not found, forbidden, or a redirect (followed and checked too).
+# Flask-Admin's own pages of one row: they must refuse a row of another shop.
+ROW_PAGES = {
+    "details_view",
+    "edit_view",
+    "delete_view",
+    "action_view",
+    "export",
+    "ajax_lookup",
+    "ajax_update",
+}
+# Answers that refuse: forbidden, not found, or a redirect (followed and checked too).
 REFUSALS = {302, 403, 404}
+# Every name a form or query string of ours uses for a row id, and the actions to try.
+ID_FIELDS = ("id", "ids", "rowid", "list_form_pk", "membership_id", "request_id", "user_id")
+ACTIONS = ("delete", "approve")
 
 
 @dataclass
@@ -125,35 +158,34 @@ class Probe:
     method: str
     url: str
     data: dict | None
-    may_succeed: bool
+    must_refuse: bool
     searched: str | None = None
 
 
-def admin_endpoints(app) -> list[tuple[str, object, set[str], object]]:
-    """Every Flask-Admin endpoint but static files: ``(endpoint, view, methods, rule)``."""
-    views = {view.endpoint: view for view in app.extensions["admin"][0]._views}
-    endpoints = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/admin/") or rule.endpoint.endswith(".static"):
-            continue
-        view = views[rule.endpoint.split(".")[0]]
-        endpoints.append((rule.endpoint, view, rule.methods - {"HEAD", "OPTIONS"}, rule))
-    return endpoints
+def admin_endpoints(app) -> list[tuple[str, set[str], object]]:
+    """Every Flask-Admin endpoint but static files: ``(endpoint, methods, rule)``."""
+    admin_endpoints = {view.endpoint for view in app.extensions["admin"][0]._views}
+    return [
+        (rule.endpoint, rule.methods - {"HEAD", "OPTIONS"}, rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in admin_endpoints and not rule.endpoint.endswith(".static")
+    ]
 
 
-def path_values(rule, target_id: int) -> dict:
-    """Fill a rule's URL variables: an export format, or the targeted row's id."""
-    return {name: "csv" if name == "export_type" else target_id for name in rule.arguments}
+def path_values(rule) -> dict:
+    """Fill a rule's URL variables: an export format, else the demo rows' id."""
+    return {name: "csv" if name == "export_type" else DEMO_ID for name in rule.arguments}
 
 
-def form_aimed_at(target_id: int, shop_id: int) -> dict:
-    """A form naming another shop's row everywhere an id can go, and a shop to put it in."""
+def form_aimed_at_demo(action: str, shop_id: int) -> dict:
+    """A form naming the demo rows wherever an id can go, and a shop to put a row in."""
     return {
-        "id": target_id,
-        "rowid": target_id,
-        "action": "delete",
-        "list_form_pk": target_id,
+        **dict.fromkeys(ID_FIELDS, DEMO_ID),
+        "action": action,
+        "reason": "hack",
+        "role": "admin",
         "shop": shop_id,
+        "shop_id": shop_id,
         "number": "HACK-1",
         "customer_name": "Hacker",
         "customer_email": "hacker@example.com",
@@ -165,29 +197,26 @@ def form_aimed_at(target_id: int, shop_id: int) -> dict:
 
 
 def probes_against(app, demo: ShopData, own_shop: Shop) -> list[Probe]:
-    """Every admin URL aimed at each of the demo shop's rows it could show or change."""
+    """Every admin URL, every method, aimed at the demo shop's rows."""
     probes = []
-    for endpoint, view, methods, rule in admin_endpoints(app):
-        model = getattr(view, "model", None)
-        targets = [demo.rows[model]] if model in demo.rows else list(demo.rows.values())
+    for endpoint, methods, rule in admin_endpoints(app):
         page = endpoint.split(".")[-1]
-        for target in targets:
-            with app.test_request_context():
-                url = url_for(endpoint, id=target.id, **path_values(rule, target.id))
-            may_succeed = (
-                page in LIST_PAGES
-                or page == "create_view"
-                or (model is None and not rule.arguments)
-            )
-            # Creating tries to plant a row in the demo shop; the rest to pull one into our own.
-            shop_id = demo.shop.id if page == "create_view" else own_shop.id
-            for method in sorted(methods):
-                data = form_aimed_at(target.id, shop_id) if method == "POST" else None
-                probes.append(Probe(method, url, data, may_succeed))
+        with app.test_request_context():
+            url = url_for(endpoint, id=DEMO_ID, ids=DEMO_ID, **path_values(rule))
+        must_refuse = page in ROW_PAGES or bool(rule.arguments)
+        # Creating tries to plant a row in the demo shop; the rest to pull one into our own.
+        shop_id = demo.shop.id if page == "create_view" else own_shop.id
+        if "GET" in methods:
+            probes.append(Probe("GET", url, None, must_refuse))
+        if "POST" in methods:
+            probes += [
+                Probe("POST", url, form_aimed_at_demo(action, shop_id), must_refuse)
+                for action in ACTIONS
+            ]
         if page == "index_view":
             with app.test_request_context():
                 url = url_for(endpoint, search=demo.markers[1])
-            probes.append(Probe("GET", url, None, True, searched=demo.markers[1]))
+            probes.append(Probe("GET", url, None, False, searched=demo.markers[1]))
     return probes
 
 
@@ -214,10 +243,10 @@ def problems_with(probe: Probe, response, client, demo: ShopData) -> list[str]:
         target = client.get(response.headers["Location"])
         problems += [
             f"{where} redirects to a page showing {marker!r}"
-            for marker in leaked_markers(target.text, demo)
+            for marker in leaked_markers(target.text, demo, probe.searched)
         ]
-    elif response.status_code not in REFUSALS and not (
-        probe.may_succeed and response.status_code == 200
+    elif response.status_code not in REFUSALS and (
+        probe.must_refuse or response.status_code != 200
     ):
         problems.append(f"{where} answers {response.status_code}")
     return problems
@@ -252,7 +281,7 @@ def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, sho
     for endpoint in scoped_list_endpoints(app) + ["admin.index"]:
         with app.test_request_context():
             url = url_for(endpoint)
-        page = client.get(url)
+        page = client.get(url, follow_redirects=True)
         assert page.status_code == 200, url
         assert any(marker in page.text for marker in fashion.markers), f"{url} shows own rows"
         assert leaked_markers(page.text, demo) == [], url
@@ -266,7 +295,7 @@ def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, sho
         if not isinstance(view, ShopScopedView) or not view.can_view_details:
             continue
         with app.test_request_context():
-            url = url_for(f"{view.endpoint}.details_view", id=demo.rows[view.model].id)
+            url = url_for(f"{view.endpoint}.details_view", id=DEMO_ID)
         page = client.get(url)
         assert page.status_code == 200, url
         assert any(marker in page.text for marker in demo.markers), url

@@ -1,0 +1,170 @@
+"""The refund amount of a request: computed here and nowhere else.
+
+Staff (the request page, the Returns list) and the customer (the status page) render the same
+``RefundBreakdown``, so both always see the same lines, discounts, fee and total. Money is
+integer cents throughout; ``format_money`` turns cents into text only at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from models import CONDITION_OK, FEE_DEDUCTED, ReturnRequest, ReturnRequestLine
+
+# Why a line is not (fully) refunded; the views translate these codes.
+REJECTED = "rejected"
+DAMAGED = "damaged"
+WRONG_ITEM = "wrong_item"
+MISSING = "missing"
+FEWER_RECEIVED = "fewer_received"
+
+NOTE_TEXTS = {
+    REJECTED: _l("Not approved for return"),
+    DAMAGED: _l("Received damaged"),
+    WRONG_ITEM: _l("Not the right item"),
+    MISSING: _l("Not received"),
+    FEWER_RECEIVED: _l("Fewer received than requested"),
+}
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """One request line: what was asked, what is refunded, and why the two may differ."""
+
+    request_line_id: int
+    description: str
+    requested_quantity: int
+    refunded_quantity: int
+    unit_price_cents: int
+    discount_cents: int
+    amount_cents: int
+    note: str | None = None
+
+    @property
+    def gross_cents(self) -> int:
+        return self.refunded_quantity * self.unit_price_cents
+
+    @property
+    def note_text(self) -> str:
+        """The reason in the reader's language, or "" when the line is refunded in full."""
+        return str(NOTE_TEXTS[self.note]) if self.note else ""
+
+
+@dataclass(frozen=True)
+class RefundBreakdown:
+    """Item prices of the accepted lines, minus their discounts, minus any return fee."""
+
+    currency: str
+    lines: list[RefundLine] = field(default_factory=list)
+    fee_cents: int = 0
+    inspected: bool = False
+
+    @property
+    def items_cents(self) -> int:
+        return sum(line.gross_cents for line in self.lines)
+
+    @property
+    def discount_cents(self) -> int:
+        return sum(line.discount_cents for line in self.lines)
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(line.amount_cents for line in self.lines)
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents - self.fee_cents
+
+    def format(self, cents: int, locale: str | None = None) -> str:
+        """Money in this breakdown's currency, in ``locale`` or the current page's language."""
+        return format_money(cents, self.currency, locale or str(get_locale() or "en"))
+
+
+def refund_breakdown(request: ReturnRequest) -> RefundBreakdown:
+    """The refund for a request, from its lines as decided and, once received, as inspected.
+
+    Before inspection the lines not rejected count (what the customer may expect); after it,
+    only lines in condition "ok", for the quantity actually received. The fee never makes
+    the total negative.
+    """
+    lines = [refund_line(line) for line in request.lines]
+    subtotal = sum(line.amount_cents for line in lines)
+    return RefundBreakdown(
+        currency=request.order.currency,
+        lines=lines,
+        fee_cents=min(deducted_fee_cents(request), subtotal),
+        inspected=any(line.condition is not None for line in request.lines),
+    )
+
+
+def refund_line(line: ReturnRequestLine) -> RefundLine:
+    """Price one request line: unit price × refunded quantity, minus its share of the discount."""
+    quantity, note = refunded_quantity(line)
+    order_line = line.order_line
+    discount = pro_rata(order_line.discount_cents, quantity, order_line.quantity)
+    return RefundLine(
+        request_line_id=line.id,
+        description=str(order_line),
+        requested_quantity=line.quantity,
+        refunded_quantity=quantity,
+        unit_price_cents=order_line.unit_price_cents,
+        discount_cents=discount,
+        amount_cents=quantity * order_line.unit_price_cents - discount,
+        note=note,
+    )
+
+
+def refunded_quantity(line: ReturnRequestLine) -> tuple[int, str | None]:
+    """How many units of a line are refunded, and the reason code when not all of them."""
+    if line.decision == "rejected":
+        return 0, REJECTED
+    if line.condition is None:
+        return line.quantity, None
+    if line.condition != CONDITION_OK:
+        return 0, line.condition
+    received = line.quantity if line.received_quantity is None else line.received_quantity
+    received = max(0, min(received, line.quantity))
+    if received < line.quantity:
+        return received, MISSING if received == 0 else FEWER_RECEIVED
+    return received, None
+
+
+def pro_rata(discount_cents: int, quantity: int, of_quantity: int) -> int:
+    """The share of an order line's discount for ``quantity`` of its units, rounded half up."""
+    if of_quantity <= 0 or quantity <= 0:
+        return 0
+    return (2 * discount_cents * quantity + of_quantity) // (2 * of_quantity)
+
+
+def label_fee_cents(request: ReturnRequest) -> int:
+    """The fee for the request's return label, shown before it is made and kept on the Return.
+
+    None with free shipping, nor when the customer keeps the items (nothing ships).
+    """
+    if request.free_shipping or request.keep_items:
+        return 0
+    return request.shop.return_fee_cents
+
+
+def deducted_fee_cents(request: ReturnRequest) -> int:
+    """The return fee taken off the refund, when that is the shop's policy.
+
+    The fee recorded on the request's return (shown to the customer before the label was
+    made) wins over the shop's current fee, which may have changed since.
+    """
+    if request.shop.return_fee_policy != FEE_DEDUCTED or not label_fee_cents(request):
+        return 0
+    shipments = [r for r in request.returns if r.status != "cancelled"]
+    if shipments:
+        return shipments[-1].cost_cents
+    return label_fee_cents(request)
+
+
+def format_money(cents: int, currency: str, locale: str) -> str:
+    """Cents as the locale writes money: ``format_money(1995, "EUR", "nl")`` → ``€ 19,95``."""
+    return format_currency(Decimal(cents) / 100, currency, locale=locale)

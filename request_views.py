@@ -1,0 +1,610 @@
+"""The "Requests" (Aanvragen) screens: the list with row and bulk actions, and the request page.
+
+Every decision calls workflow.py; this module only parses, checks access and renders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import abort, flash, has_request_context, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+import storage
+import tasks
+import workflow
+from admin_views import STATUS_LABELS, ShopScopedView, status_badge, visible_shops
+from extensions import db
+from formatting import language, money
+from models import (
+    OPEN_STATUSES,
+    REQUEST_STATUSES,
+    RESOLUTIONS,
+    Attachment,
+    AuditEvent,
+    BulkJob,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+    utcnow,
+)
+from refunds import refund_breakdown
+
+RESOLUTION_LABELS = {
+    "refund": _l("Refund"),
+    "exchange": _l("Exchange"),
+    "store_credit": _l("Store credit"),
+}
+AUDIT_LABELS = {
+    "submitted": _l("submitted"),
+    "concept": _l("set to concept"),
+    "back_to_new": _l("back to new"),
+    "hold": _l("held"),
+    "release": _l("released"),
+    "take_over": _l("took the hold over"),
+    "stage": _l("moved to review stage"),
+    "free_shipping_on": _l("free shipping on"),
+    "free_shipping_off": _l("free shipping off"),
+    "line_approved": _l("accepted an item"),
+    "line_rejected": _l("rejected an item"),
+    "approve": _l("approved"),
+    "approve_keep": _l("approved, customer keeps the items"),
+    "cancel": _l("cancelled"),
+    "reopen": _l("reopened"),
+    "label_created": _l("created the return label"),
+    "complete": _l("completed"),
+}
+BULK_ACTIONS = {
+    "concept": _l("Set to concept"),
+    "approve": _l("Approve"),
+    "cancel": _l("Cancel"),
+    "hold": _l("Hold"),
+    "release": _l("Release"),
+    "free_shipping_on": _l("Free shipping on"),
+    "free_shipping_off": _l("Free shipping off"),
+}
+
+
+class RequestFilter(BaseSQLAFilter):
+    """A filter with a fixed URL key (``flt0_<key>=…``), the same in every language.
+
+    Options depend on who is looking, so they are computed per request (see
+    ``RequestView.index_view``); when Flask-Admin builds them at start-up there is nobody.
+    """
+
+    key = ""
+
+    def __init__(self, name, options=None):
+        super().__init__(ReturnRequest.id, name, options)
+
+    def operation(self):
+        return _l("is")
+
+    def get_options(self, view):
+        if not has_request_context() or not current_user.is_authenticated:
+            return []
+        return self.options_for_user()
+
+
+class StatusFilter(RequestFilter):
+    key = "status"
+
+    def options_for_user(self):
+        options = [("open", _("Open (new, concept, on hold)"))]
+        options += [(status, str(STATUS_LABELS[status])) for status in REQUEST_STATUSES]
+        options += [(f"stage-{stage.id}", stage.name(language())) for stage in visible_stages()]
+        return options
+
+    def apply(self, query, value, alias=None):
+        if value == "open":
+            return query.filter(ReturnRequest.status.in_(OPEN_STATUSES))
+        if value.startswith("stage-") and value[6:].isdigit():
+            return query.filter(ReturnRequest.stage_id == int(value[6:]))
+        return query.filter(ReturnRequest.status == value)
+
+
+class ShopFilter(RequestFilter):
+    key = "shop"
+
+    def options_for_user(self):
+        return [(str(shop.id), shop.name) for shop in visible_shops()]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(ReturnRequest.shop_id == int(value)) if value.isdigit() else query
+
+
+class ResolutionFilter(RequestFilter):
+    key = "resolution"
+
+    def options_for_user(self):
+        return [(key, str(label)) for key, label in RESOLUTION_LABELS.items()]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(ReturnRequest.resolution == value) if value in RESOLUTIONS else query
+
+
+class ReasonFilter(RequestFilter):
+    key = "reason"
+
+    def options_for_user(self):
+        query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).distinct()
+        shop_ids = current_user.shop_ids()
+        if shop_ids is not None:
+            query = query.where(ReturnReason.shop_id.in_(shop_ids))
+        nl = language() == "nl"
+        return sorted(
+            {(code, nl_label if nl else en) for code, nl_label, en in db.session.execute(query)}
+        )
+
+    def apply(self, query, value, alias=None):
+        has_reason = (
+            select(ReturnRequestLine.id)
+            .join(ReturnReason, ReturnReason.id == ReturnRequestLine.reason_id)
+            .where(ReturnRequestLine.request_id == ReturnRequest.id, ReturnReason.code == value)
+            .exists()
+        )
+        return query.filter(has_reason)
+
+
+class YesFilter(RequestFilter):
+    """A filter that is either on ("yes") or absent."""
+
+    def options_for_user(self):
+        return [("1", _("yes"))]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.condition()) if value == "1" else query
+
+
+class HasNoticesFilter(YesFilter):
+    key = "notices"
+
+    def condition(self):
+        return ReturnRequest.notice_count > 0
+
+
+class HeldByMeFilter(YesFilter):
+    key = "held_by_me"
+
+    def condition(self):
+        return ReturnRequest.held_by_id == current_user.id
+
+
+class AwaitingCustomerFilter(YesFilter):
+    key = "awaiting_customer"
+
+    def condition(self):
+        return and_(
+            ReturnRequest.last_outbound_at.is_not(None),
+            or_(
+                ReturnRequest.last_inbound_at.is_(None),
+                ReturnRequest.last_inbound_at < ReturnRequest.last_outbound_at,
+            ),
+        )
+
+
+class CustomerRepliedFilter(YesFilter):
+    key = "customer_replied"
+
+    def condition(self):
+        return and_(
+            ReturnRequest.last_inbound_at.is_not(None),
+            or_(
+                ReturnRequest.last_outbound_at.is_(None),
+                ReturnRequest.last_inbound_at >= ReturnRequest.last_outbound_at,
+            ),
+        )
+
+
+class CreatedFilter(DateTimeBetweenFilter):
+    key = "created"
+
+
+def visible_stages() -> list[ReviewStage]:
+    query = select(ReviewStage).order_by(ReviewStage.shop_id, ReviewStage.position)
+    shop_ids = current_user.shop_ids()
+    if shop_ids is not None:
+        query = query.where(ReviewStage.shop_id.in_(shop_ids))
+    return list(db.session.scalars(query))
+
+
+def _status_cell(view, context, model, name):
+    badge = status_badge(model.status)
+    if model.stage is not None:
+        badge += Markup(' <span class="badge" style="background:{};color:#fff">{}</span>').format(
+            model.stage.color, model.stage.name(language())
+        )
+    return badge
+
+
+def _held_by_cell(view, context, model, name):
+    if model.held_by is None:
+        return ""
+    if workflow.hold_is_stale(model):
+        return Markup('{} <span class="badge badge-light">{}</span>').format(
+            model.held_by.name, _("stale")
+        )
+    return model.held_by.name
+
+
+def _number_cell(view, context, model, name):
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("requests.page", request_id=model.id), model.number
+    )
+
+
+def _notices_cell(view, context, model, name):
+    if not model.notice_count:
+        return ""
+    return Markup(
+        '<span class="badge badge-warning" title="{0}" aria-label="{0}">! {1}</span>'
+    ).format(_("Notices"), model.notice_count)
+
+
+def _yes_cell(flag, text):
+    if not flag:
+        return ""
+    return Markup('<span aria-label="{0}" title="{0}">✓</span>').format(text)
+
+
+class RequestView(ShopScopedView):
+    """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
+
+    list_template = "admin/requests/list.html"
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = False
+    can_set_page_size = True
+    column_list = (
+        "number",
+        "created_at",
+        "customer_name",
+        "order_number",
+        "item_count",
+        "total_cents",
+        "resolution",
+        "status",
+        "held_by",
+        "notice_count",
+        "free_shipping",
+        "last_inbound_at",
+    )
+    column_sortable_list = ("number", "created_at", "customer_name", "total_cents", "status")
+    column_searchable_list = ("number", "order_number", "customer_email", "customer_name")
+    column_default_sort = ("created_at", True)
+    column_labels = {
+        "number": _l("Number"),
+        "created_at": _l("Date"),
+        "customer_name": _l("Customer"),
+        "order_number": _l("Order"),
+        "item_count": _l("Items"),
+        "total_cents": _l("Value"),
+        "resolution": _l("Resolution"),
+        "status": _l("Status"),
+        "held_by": _l("Held by"),
+        "notice_count": _l("Notices"),
+        "free_shipping": _l("Free shipping"),
+        "last_inbound_at": _l("Customer replied"),
+    }
+    column_formatters = {
+        "number": _number_cell,
+        "created_at": lambda v, c, m, p: m.created_at.strftime("%Y-%m-%d %H:%M"),
+        "total_cents": lambda v, c, m, p: money(m.total_cents, m.shop.currency),
+        "resolution": lambda v, c, m, p: RESOLUTION_LABELS.get(m.resolution, m.resolution),
+        "status": _status_cell,
+        "held_by": _held_by_cell,
+        "notice_count": _notices_cell,
+        "free_shipping": lambda v, c, m, p: _yes_cell(m.free_shipping, _("Free shipping")),
+        "last_inbound_at": lambda v, c, m, p: _yes_cell(m.customer_replied, _("Customer replied")),
+    }
+    column_filters = (
+        StatusFilter(_l("Status")),
+        ShopFilter(_l("Shop")),
+        ResolutionFilter(_l("Resolution")),
+        ReasonFilter(_l("Reason")),
+        CreatedFilter(ReturnRequest.created_at, _l("Date")),
+        HasNoticesFilter(_l("Has notices")),
+        HeldByMeFilter(_l("Held by me")),
+        AwaitingCustomerFilter(_l("Awaiting customer")),
+        CustomerRepliedFilter(_l("Customer replied")),
+    )
+
+    def get_filter_arg(self, index, flt):
+        return flt.key
+
+    def _get_filter_groups(self):
+        """The filter menu, with options computed for the person looking (never cached)."""
+        groups: dict[str, list[dict]] = {}
+        for index, flt in enumerate(self._filters):
+            options = flt.get_options(self) or None
+            groups.setdefault(str(flt.name), []).append(
+                {
+                    "index": index,
+                    "arg": self.get_filter_arg(index, flt),
+                    "operation": str(flt.operation()),
+                    "options": [(key, str(label)) for key, label in options] if options else None,
+                    "type": flt.data_type,
+                }
+            )
+        return groups
+
+    def get_query(self):
+        return (
+            super()
+            .get_query()
+            .options(
+                joinedload(ReturnRequest.held_by),
+                joinedload(ReturnRequest.stage),
+                joinedload(ReturnRequest.shop),
+            )
+        )
+
+    def may_edit(self) -> bool:
+        return False
+
+    @expose("/")
+    def index_view(self):
+        """The list; without any filter it opens on the open requests."""
+        if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
+            return redirect(url_for(".index_view", flt0_status="open", **request.args))
+        self._template_args["poll_since"] = utcnow().isoformat()
+        return super().index_view()
+
+    # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count.
+
+    def matching_ids(self) -> list[int]:
+        """Every request matching the list's current filters and search, across all pages."""
+        view_args = self._get_list_extra_args()
+        _count, query = self.get_list(
+            0,
+            view_args.sort,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            page_size=None,
+            execute=False,
+        )
+        query = query.limit(None).offset(None).order_by(None)
+        return [row.id for row in query.with_entities(ReturnRequest.id).order_by(ReturnRequest.id)]
+
+    def selected_ids(self) -> list[int]:
+        """The ticked rows (``ids``), or with ``scope=filter`` every request the filter matches."""
+        if request.args.get("scope") == "filter":
+            return self.matching_ids()
+        return [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()]
+
+    @expose("/bulk", methods=("GET", "POST"))
+    def bulk(self):
+        """Confirm a bulk action (the count is stated), then run it inline or as a job.
+
+        The selection and the list's filters travel in the query string, so the POST
+        recomputes exactly what the confirmation page counted.
+        """
+        ids = self.selected_ids()
+        chosen = request.values.get("action", "")
+        if request.method == "POST":
+            if chosen not in BULK_ACTIONS or not ids:
+                flash(_("Choose an action."), "danger")
+            elif chosen == "cancel" and not request.form.get("reason", "").strip():
+                flash(_("Type the reason for the customer."), "danger")
+            else:
+                return self.run_bulk(chosen, ids, request.form.get("reason"))
+        return self.render(
+            "admin/requests/bulk.html",
+            count=len(ids),
+            chosen=chosen,
+            actions=BULK_ACTIONS,
+            query_args={k: v for k, v in request.args.items() if k != "action"},
+            back=url_for(".index_view", **self.list_args_from(request.args)),
+        )
+
+    def run_bulk(self, chosen: str, ids: list[int], reason: str | None):
+        back = url_for(".index_view", **self.list_args_from(request.args))
+        if len(ids) > workflow.BULK_INLINE_LIMIT:
+            job = BulkJob(
+                actor=current_user, action=chosen, reason=reason, request_ids=ids, total=len(ids)
+            )
+            db.session.add(job)
+            db.session.commit()
+            tasks.start_bulk_job(job)
+            return redirect(url_for(".bulk_job", job_id=job.id, back=back))
+        outcome = workflow.bulk_apply(chosen, ids, current_user, reason)
+        db.session.commit()
+        flash(outcome.summary(), "success" if outcome.done else "warning")
+        return redirect(back)
+
+    @staticmethod
+    def list_args_from(values) -> dict:
+        return {
+            k: v
+            for k, v in values.items()
+            if k.startswith("flt") or k in ("search", "sort", "desc")
+        }
+
+    @expose("/bulk/<int:job_id>")
+    def bulk_job(self, job_id: int):
+        """Progress of a bulk job; refreshes itself (and works without JavaScript)."""
+        job = db.session.get(BulkJob, job_id)
+        if job is None or (job.actor_id != current_user.id and not current_user.is_support):
+            abort(404)
+        outcome = workflow.BulkOutcome(
+            job.action, job.outcome.get("done", 0), job.outcome.get("skipped", {})
+        )
+        return self.render(
+            "admin/requests/bulk_job.html", job=job, outcome=outcome, back=request.args.get("back")
+        )
+
+    # Live updates: an open list asks every few seconds which rows colleagues changed.
+
+    @expose("/changes")
+    def changes(self):
+        """JSON of the listed rows changed since ``since``: their cells, rendered as in the list."""
+        ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:200]
+        since = _parse_time(request.args.get("since"))
+        now = utcnow()
+        query = self.get_query().filter(ReturnRequest.id.in_(ids))
+        if since is not None:
+            query = query.filter(ReturnRequest.updated_at >= since)
+        rows = {
+            str(row.id): {
+                name: str(self.get_list_value(None, row, name))
+                for name, _label in self._list_columns
+            }
+            for row in query
+        }
+        return jsonify(since=now.isoformat(), rows=rows)
+
+    # The request page.
+
+    def load_request(self, request_id: int) -> ReturnRequest:
+        req = (
+            self.get_query()
+            .filter(ReturnRequest.id == request_id)
+            .options(
+                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
+                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.reason),
+                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.photos),
+                selectinload(ReturnRequest.notices),
+                selectinload(ReturnRequest.messages),
+                joinedload(ReturnRequest.order),
+            )
+            .one_or_none()
+        )
+        if req is None:
+            abort(404)
+        return req
+
+    @expose("/<int:request_id>")
+    def page(self, request_id: int):
+        req = self.load_request(request_id)
+        timeline = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.request_id == req.id)
+            .options(joinedload(AuditEvent.actor))
+            .order_by(AuditEvent.id)
+        ).all()
+        stages = [s for s in visible_stages() if s.shop_id == req.shop_id]
+        return self.render(
+            "admin/requests/page.html",
+            req=req,
+            timeline=timeline,
+            stages=stages,
+            stale=workflow.hold_is_stale(req),
+            may_take_over=workflow.may_take_over(req, current_user),
+            status_badge=status_badge,
+            resolution_labels=RESOLUTION_LABELS,
+            refund=refund_breakdown(req),
+            audit_labels=AUDIT_LABELS,
+            status_labels=STATUS_LABELS,
+        )
+
+    @expose("/<int:request_id>/act", methods=("POST",))
+    def act(self, request_id: int):
+        """Every button of the request page and the list's rows posts here."""
+        req = self.load_request(request_id)
+        chosen = request.form.get("action", "")
+        seen = request.form.get("version", "")
+        try:
+            if (
+                seen.isdigit()
+                and int(seen) != req.version
+                and chosen in ("approve", "approve_keep", "cancel")
+            ):
+                raise workflow.TransitionRefused(workflow._concurrent_change_message(req))
+            message = self.perform(req, chosen)
+            db.session.commit()
+            flash(message, "success")
+        except workflow.TransitionRefused as refused:
+            db.session.rollback()
+            flash(str(refused), "danger")
+        return redirect(request.form.get("next") or url_for(".page", request_id=request_id))
+
+    def perform(self, req: ReturnRequest, chosen: str) -> str:
+        form = request.form
+        user = current_user._get_current_object()
+        operations = {
+            "hold": lambda: workflow.hold(req, user),
+            "release": lambda: workflow.release(req, user),
+            "take_over": lambda: workflow.take_over(req, user),
+            "concept": lambda: workflow.set_concept(req, user),
+            "new": lambda: workflow.set_new(req, user),
+            "approve": lambda: workflow.approve(req, user),
+            "approve_keep": lambda: workflow.approve(req, user, keep_items=True),
+            "cancel": lambda: workflow.cancel(req, user, form.get("reason", "")),
+            "reopen": lambda: workflow.reopen(req, user),
+            "free_shipping": lambda: workflow.set_free_shipping(req, user, form.get("on") == "1"),
+            "stage": lambda: workflow.set_stage(
+                req, user, self.chosen_stage(req, form.get("stage_id"))
+            ),
+            "line": lambda: workflow.decide_line(
+                req,
+                user,
+                self.chosen_line(req, form.get("line_id")),
+                form.get("decision") == "approved",
+                form.get("reason"),
+            ),
+        }
+        if chosen not in operations:
+            abort(400)
+        operations[chosen]()
+        return _("%(number)s: done.", number=req.number)
+
+    @expose("/<int:request_id>/photo/<int:attachment_id>")
+    def photo(self, request_id: int, attachment_id: int):
+        """A photo of one of this request's lines, for staff of the request's shop only."""
+        req = self.load_request(request_id)
+        attachment = db.session.get(Attachment, attachment_id)
+        if attachment is None or attachment.request_id != req.id:
+            abort(404)
+        return storage.send(attachment)
+
+    @staticmethod
+    def chosen_stage(req: ReturnRequest, stage_id: str | None) -> ReviewStage | None:
+        if not stage_id:
+            return None
+        stage = db.session.get(ReviewStage, int(stage_id)) if stage_id.isdigit() else None
+        if stage is None or stage.shop_id != req.shop_id:
+            abort(400)
+        return stage
+
+    @staticmethod
+    def chosen_line(req: ReturnRequest, line_id: str | None) -> ReturnRequestLine:
+        line = next((line for line in req.lines if str(line.id) == line_id), None)
+        if line is None:
+            abort(400)
+        return line
+
+
+def bulk_action_handler(name: str, label):
+    """A Flask-Admin "With selected" action that asks for confirmation on the bulk page."""
+
+    @action(name, label)
+    def handler(self, ids):
+        list_args = dict(parse_qsl(urlsplit(request.form.get("url", "")).query))
+        return redirect(
+            url_for(".bulk", ids=",".join(ids), action=name, **self.list_args_from(list_args))
+        )
+
+    return handler
+
+
+for _name, _label in BULK_ACTIONS.items():
+    setattr(RequestView, f"action_{_name}", bulk_action_handler(_name, _label))
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None

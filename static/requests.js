@@ -1,0 +1,37 @@
+// Keeps an open Requests list current: every 5 seconds it asks which listed rows
+// colleagues changed (status, "held by", notices...) and redraws those cells in place.
+(function () {
+  "use strict";
+  var list = document.getElementById("requests-list");
+  if (!list) { return; }
+  var since = list.dataset.since;
+  function rowIds() {
+    return Array.prototype.map.call(list.querySelectorAll("input.action-checkbox"), function (box) { return box.value; });
+  }
+  function redraw(id, cells) {
+    var box = list.querySelector('input.action-checkbox[value="' + id + '"]');
+    if (!box) { return; }
+    var row = box.closest("tr");
+    Object.keys(cells).forEach(function (name) {
+      var cell = row.querySelector("td.col-" + name.replace(".", "-"));
+      if (cell && cell.innerHTML.trim() !== cells[name].trim()) {
+        cell.innerHTML = cells[name];
+        row.classList.add("table-info");
+      }
+    });
+  }
+  function poll() {
+    var ids = rowIds();
+    if (!ids.length) { return; }
+    var url = list.dataset.changesUrl + "?ids=" + ids.join(",") + "&since=" + encodeURIComponent(since);
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        since = data.since;
+        Object.keys(data.rows).forEach(function (id) { redraw(id, data.rows[id]); });
+      })
+      .catch(function () {});
+  }
+  window.setInterval(poll, 5000);
+}());
