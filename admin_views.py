@@ -26,6 +26,7 @@ from models import (
     OutboundEmail,
     ReturnReason,
     ReturnRequest,
+    ReviewStage,
     Shop,
     User,
 )
@@ -255,6 +256,26 @@ class ReturnReasonView(ShopScopedView):
     }
 
 
+class ReviewStageView(ShopScopedView):
+    """The shop's own review stages: named steps inside the open statuses."""
+
+    column_list = ("shop", "position", "name_nl", "name_en", "color")
+    column_default_sort = "position"
+    form_columns = ("shop", "name_nl", "name_en", "color", "position")
+    column_labels = {
+        "shop": _l("Shop"),
+        "position": _l("Order"),
+        "name_nl": _l("Name (Dutch)"),
+        "name_en": _l("Name (English)"),
+        "color": _l("Colour"),
+    }
+    column_formatters = {
+        "color": lambda v, c, m, p: Markup(
+            '<span class="badge" style="background:{0};color:#fff">{0}</span>'
+        ).format(m.color)
+    }
+
+
 class OutboxView(ShopScopedView):
     """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
 
@@ -359,6 +380,11 @@ def init_admin(app) -> Admin:
     admin.add_view(
         ReturnReasonView(
             ReturnReason, db, name=_l("Return reasons"), endpoint="reasons", category=_l("Settings")
+        )
+    )
+    admin.add_view(
+        ReviewStageView(
+            ReviewStage, db, name=_l("Review stages"), endpoint="stages", category=_l("Settings")
         )
     )
     admin.add_view(

@@ -621,6 +621,7 @@ class BulkJob(Timestamped, db.Model):
     actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
+    stage_id: Mapped[int | None] = mapped_column(Integer)
     request_ids: Mapped[list] = mapped_column(JSON, default=list)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)

@@ -72,6 +72,7 @@ BULK_ACTIONS = {
     "release": _l("Release"),
     "free_shipping_on": _l("Free shipping on"),
     "free_shipping_off": _l("Free shipping off"),
+    "stage": _l("Move to review stage"),
 }
 
 
@@ -398,6 +399,8 @@ class RequestView(ShopScopedView):
                 flash(_("Choose an action."), "danger")
             elif chosen == "cancel" and not request.form.get("reason", "").strip():
                 flash(_("Type the reason for the customer."), "danger")
+            elif chosen == "stage" and self.chosen_bulk_stage() is None:
+                flash(_("Choose a review stage."), "danger")
             else:
                 return self.run_bulk(chosen, ids, request.form.get("reason"))
         return self.render(
@@ -405,21 +408,34 @@ class RequestView(ShopScopedView):
             count=len(ids),
             chosen=chosen,
             actions=BULK_ACTIONS,
+            stages=visible_stages(),
             query_args={k: v for k, v in request.args.items() if k != "action"},
             back=url_for(".index_view", **self.list_args_from(request.args)),
         )
 
+    @staticmethod
+    def chosen_bulk_stage() -> ReviewStage | None:
+        stage_id = request.form.get("stage_id", "")
+        stage = db.session.get(ReviewStage, int(stage_id)) if stage_id.isdigit() else None
+        return stage if stage in visible_stages() else None
+
     def run_bulk(self, chosen: str, ids: list[int], reason: str | None):
         back = url_for(".index_view", **self.list_args_from(request.args))
+        stage = self.chosen_bulk_stage() if chosen == "stage" else None
         if len(ids) > workflow.BULK_INLINE_LIMIT:
             job = BulkJob(
-                actor=current_user, action=chosen, reason=reason, request_ids=ids, total=len(ids)
+                actor=current_user,
+                action=chosen,
+                reason=reason,
+                stage_id=stage.id if stage else None,
+                request_ids=ids,
+                total=len(ids),
             )
             db.session.add(job)
             db.session.commit()
             tasks.start_bulk_job(job)
             return redirect(url_for(".bulk_job", job_id=job.id, back=back))
-        outcome = workflow.bulk_apply(chosen, ids, current_user, reason)
+        outcome = workflow.bulk_apply(chosen, ids, current_user, reason, stage)
         db.session.commit()
         flash(outcome.summary(), "success" if outcome.done else "warning")
         return redirect(back)

@@ -18,7 +18,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from extensions import db, mail
-from models import BulkJob, OutboundEmail, utcnow
+from models import BulkJob, OutboundEmail, ReviewStage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,8 @@ def run_bulk_job(job_id: int) -> None:
         try:
             while job.done < job.total:
                 chunk = job.request_ids[job.done : job.done + workflow.BULK_CHUNK]
-                part = workflow.bulk_apply_chunk(job.action, chunk, job.actor, job.reason)
+                stage = db.session.get(ReviewStage, job.stage_id) if job.stage_id else None
+                part = workflow.bulk_apply_chunk(job.action, chunk, job.actor, job.reason, stage)
                 job.outcome = _merged_outcome(job.outcome, part)
                 job.done += len(chunk)
                 db.session.commit()

@@ -67,6 +67,7 @@ BULK_SOURCES = {
     "release": (ON_HOLD,),
     "free_shipping_on": (NEW, CONCEPT, ON_HOLD, APPROVED),
     "free_shipping_off": (NEW, CONCEPT, ON_HOLD, APPROVED),
+    "stage": (NEW, CONCEPT, ON_HOLD),
 }
 ACTION_LABELS = {
     "concept": _l("set to concept"),
@@ -76,6 +77,7 @@ ACTION_LABELS = {
     "release": _l("released"),
     "free_shipping_on": _l("free shipping on"),
     "free_shipping_off": _l("free shipping off"),
+    "stage": _l("moved to the review stage"),
 }
 
 
@@ -466,7 +468,9 @@ def _skip_reason(action: str, status: str, holder: str | None, actor: User) -> s
     return None
 
 
-def _bulk_values(action: str, actor: User, reason: str | None, now: datetime) -> dict:
+def _bulk_values(
+    action: str, actor: User, reason: str | None, now: datetime, stage_id: int | None
+) -> dict:
     clear_hold = {"held_by_id": None, "held_since": None, "status_before_hold": None}
     values = {
         "concept": {"status": CONCEPT, "stage_id": None},
@@ -490,6 +494,7 @@ def _bulk_values(action: str, actor: User, reason: str | None, now: datetime) ->
         },
         "free_shipping_on": {"free_shipping": True},
         "free_shipping_off": {"free_shipping": False},
+        "stage": {"stage_id": stage_id},
     }[action]
     return {**values, "version": ReturnRequest.version + 1, "updated_at": now}
 
@@ -537,7 +542,11 @@ def _excluded_by_label_or_lines(action: str, ids: list[int]) -> set[int]:
 
 
 def bulk_apply_chunk(
-    action: str, ids: list[int], actor: User, reason: str | None = None
+    action: str,
+    ids: list[int],
+    actor: User,
+    reason: str | None = None,
+    stage: ReviewStage | None = None,
 ) -> BulkOutcome:
     """Apply ``action`` to these requests in set-based SQL, with audit events and emails.
 
@@ -547,12 +556,16 @@ def bulk_apply_chunk(
     """
     if action == "cancel" and not (reason or "").strip():
         raise TransitionRefused(_("Type the reason for the customer."))
+    if action == "stage" and stage is None:
+        raise TransitionRefused(_("Choose a review stage."))
     outcome = BulkOutcome(action=action, skipped={})
     rows = _select_chunk(ids, actor)
     blocked = _excluded_by_label_or_lines(action, [row.id for row in rows])
     eligible: dict[int, str] = {}
-    for request_id, status, holder, _shop_id in rows:
+    for request_id, status, holder, shop_id in rows:
         why = _skip_reason(action, status, holder, actor)
+        if why is None and stage is not None and shop_id != stage.shop_id:
+            why = _("another shop")
         if why is None and request_id in blocked:
             why = (
                 _("a label exists")
@@ -573,7 +586,7 @@ def bulk_apply_chunk(
             ReturnRequest.status.in_(BULK_SOURCES[action]),
             (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
         )
-        .values(**_bulk_values(action, actor, reason, now))
+        .values(**_bulk_values(action, actor, reason, now, stage.id if stage else None))
         .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -634,9 +647,16 @@ def _bulk_email(request_ids: list[int], template: str) -> None:
         )
 
 
-def bulk_apply(action: str, ids: list[int], actor: User, reason: str | None = None) -> BulkOutcome:
+def bulk_apply(
+    action: str,
+    ids: list[int],
+    actor: User,
+    reason: str | None = None,
+    stage: ReviewStage | None = None,
+) -> BulkOutcome:
     """Apply a bulk action to a small selection in the caller's transaction."""
     outcome = BulkOutcome(action=action, skipped={})
     for start in range(0, len(ids), BULK_CHUNK):
-        outcome.add(bulk_apply_chunk(action, ids[start : start + BULK_CHUNK], actor, reason))
+        chunk = ids[start : start + BULK_CHUNK]
+        outcome.add(bulk_apply_chunk(action, chunk, actor, reason, stage))
     return outcome

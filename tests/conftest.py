@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -146,8 +147,21 @@ def empty_all_tables() -> None:
             conn.execute(table.delete())
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test's own queries; without
+    this, requests would share its ``g`` (the logged-in user, the locale) and its session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 

@@ -19,6 +19,7 @@ from models import (
     BulkJob,
     OutboundEmail,
     ReturnRequest,
+    ReviewStage,
     utcnow,
 )
 
@@ -128,3 +129,15 @@ def test_large_bulk_job_runs_in_chunks_and_resumes_after_a_dead_worker(
     assert count(OutboundEmail) == 100
     assert len(smtp_sink.messages) == 100
     assert count(AuditEvent, AuditEvent.action == "approve") == 100
+
+
+def test_bulk_move_to_review_stage_only_within_the_stages_shop(shop, anna):
+    stage = ReviewStage(shop=shop, name_nl="Foto's gevraagd", name_en="Photos requested")
+    db.session.add(stage)
+    requests = make_requests(shop, 3)
+    workflow.approve(requests[2], anna)
+    db.session.commit()
+    outcome = workflow.bulk_apply("stage", [r.id for r in requests], anna, stage=stage)
+    db.session.commit()
+    assert outcome.summary() == "2 moved to the review stage, 1 skipped: already approved"
+    assert count(ReturnRequest, ReturnRequest.stage_id == stage.id) == 2

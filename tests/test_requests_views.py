@@ -7,7 +7,7 @@ import workflow
 from conftest import make_shop, make_user
 from extensions import db
 from factories import make_order, make_request
-from models import APPROVED, CANCELLED, CONCEPT, NEW, ON_HOLD, Notice, ReturnRequest
+from models import APPROVED, CANCELLED, CONCEPT, NEW, ON_HOLD, Notice, ReturnRequest, ReviewStage
 
 
 @pytest.fixture
@@ -252,3 +252,38 @@ def test_other_shops_staff_get_404_for_page_actions_and_changes(client, auth, sh
     client.post(f"/admin/requests/bulk?ids={request.id}", data={"action": "approve"})
     db.session.refresh(request)
     assert request.status == NEW
+
+
+def test_shop_admin_adds_a_review_stage_that_filters_and_bulk_moves_use(client, auth, shop, anna):
+    make_user("boss@example.com", shop, role="admin")
+    requests = [make_request(shop) for _ in range(2)]
+    db.session.commit()
+    auth.login("boss@example.com")
+    client.post(
+        "/admin/stages/new/",
+        data={
+            "shop": shop.id,
+            "name_nl": "Wacht op magazijn",
+            "name_en": "Waiting for warehouse",
+            "color": "#aa5500",
+            "position": 1,
+        },
+    )
+    stage = db.session.scalar(select(ReviewStage))
+    assert stage.name_en == "Waiting for warehouse"
+    client.post(
+        f"/admin/requests/bulk?ids={requests[0].id}", data={"action": "stage", "stage_id": stage.id}
+    )
+    listing = client.get(f"/admin/requests/?flt0_status=stage-{stage.id}").get_data(as_text=True)
+    assert requests[0].number in listing and requests[1].number not in listing
+    assert "Waiting for warehouse" in listing
+
+
+def test_agent_cannot_create_review_stages(client, auth, shop, anna):
+    db.session.commit()
+    auth.login("anna@example.com")
+    client.post(
+        "/admin/stages/new/",
+        data={"shop": shop.id, "name_nl": "x", "name_en": "x", "color": "#000000", "position": 1},
+    )
+    assert db.session.scalar(select(func.count()).select_from(ReviewStage)) == 0

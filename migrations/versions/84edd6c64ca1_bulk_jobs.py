@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('stage_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_bulk_job_actor_id_user')),
