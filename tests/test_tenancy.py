@@ -22,6 +22,7 @@ from models import (
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
+    ReviewStage,
     Shop,
     User,
 )
@@ -49,7 +50,8 @@ def shop_with_data(
     request_number: str,
     row_id: int | None = None,
 ) -> ShopData:
-    """A shop with an order and its line, a return reason, a request and an email."""
+    """A shop with an order and its line, a return reason, a review stage, a request and an
+    email: a row for every shop-scoped admin view (a new view's model belongs here too)."""
     shop = make_shop(slug, name, id=row_id)
     line = OrderLine(
         id=row_id, sku=f"{slug}-1", product_name="Linnen blouse", unit_price_cents=4995
@@ -68,6 +70,9 @@ def shop_with_data(
         code=f"{slug}-size",
         label_nl=f"Te klein ({name})",
         label_en=f"Too small ({name})",
+    )
+    stage = ReviewStage(
+        id=row_id, shop=shop, name_nl=f"Foto's gevraagd ({name})", name_en=f"Photos asked ({name})"
     )
     request_line = ReturnRequestLine(id=row_id, order_line=line, reason=reason)
     request = ReturnRequest(
@@ -90,7 +95,7 @@ def shop_with_data(
         body_html=f"<p>Beste {customer}</p>",
         status="sent",
     )
-    db.session.add_all([order, reason, request, outbound])
+    db.session.add_all([order, reason, stage, request, outbound])
     db.session.flush()
     outbound.request_id = request.id
     rows = {
@@ -100,6 +105,7 @@ def shop_with_data(
         ReturnReason: reason,
         ReturnRequest: request,
         ReturnRequestLine: request_line,
+        ReviewStage: stage,
         OutboundEmail: outbound,
     }
     return ShopData(shop, rows, (customer, email, order_number, request_number, name))
@@ -267,18 +273,19 @@ def test_fashion_staff_never_reach_demo_data_through_any_admin_url(app, client, 
     assert database_snapshot() == before, "a request of fashion staff changed data"
 
 
-def scoped_list_endpoints(app) -> list[str]:
-    return [
-        f"{view.endpoint}.index_view"
-        for view in app.extensions["admin"][0]._views
-        if isinstance(view, ShopScopedView)
-    ]
+def scoped_views(app, shop: ShopData) -> list[ShopScopedView]:
+    """The shop-scoped admin views; each must have a row in ``shop_with_data()``."""
+    views = [v for v in app.extensions["admin"][0]._views if isinstance(v, ShopScopedView)]
+    for view in views:
+        assert view.model in shop.rows, f"add a {view.model.__name__} row to shop_with_data()"
+    return views
 
 
 def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, shops):
     demo, fashion = shops["demo"], shops["fashion"]
     auth.login("agent@fashion.example.com")
-    for endpoint in scoped_list_endpoints(app) + ["admin.index"]:
+    endpoints = [f"{view.endpoint}.index_view" for view in scoped_views(app, fashion)]
+    for endpoint in endpoints + ["admin.index"]:
         with app.test_request_context():
             url = url_for(endpoint)
         page = client.get(url, follow_redirects=True)
@@ -291,8 +298,8 @@ def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, sho
     """The probe is no vacuous 404 hunt: the demo admin reads each demo row at its URL."""
     demo = shops["demo"]
     auth.login("admin@example.com")
-    for view in app.extensions["admin"][0]._views:
-        if not isinstance(view, ShopScopedView) or not view.can_view_details:
+    for view in scoped_views(app, demo):
+        if not view.can_view_details:
             continue
         with app.test_request_context():
             url = url_for(f"{view.endpoint}.details_view", id=DEMO_ID)

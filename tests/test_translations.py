@@ -28,9 +28,9 @@ def source_messages() -> dict[str, list[str]]:
     for filename, lineno, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=KEYWORDS
     ):
-        for msgid in message if isinstance(message, tuple) else (message,):
-            if msgid:
-                found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+        msgid = message[0] if isinstance(message, tuple) else message  # plurals: the singular
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
     return found
 
 
