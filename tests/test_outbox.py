@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import func, select
 
@@ -40,13 +41,13 @@ def email_templates_and_real_workers(app):
     app.config["RQ_ASYNC"] = True
 
 
-def queue_check_email(shop, to: str = CUSTOMER) -> OutboundEmail:
-    return queue_email("outbox_check", to, "en", shop=shop, name="Jan", number="R-2026-00042")
+def queue_check_email(shop) -> OutboundEmail:
+    return queue_email("outbox_check", CUSTOMER, "en", shop=shop, name="Jan", number="R-2026-00042")
 
 
 def run_jobs() -> None:
     """Run what RQ holds, as a worker would; without Redis jobs already ran at commit."""
-    if not tasks.current_app.config.get("REDIS_URL"):
+    if not current_app.config.get("REDIS_URL"):
         return
     from rq import SimpleWorker
 
