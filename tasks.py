@@ -58,9 +58,15 @@ def redis_connection():
 
 
 def queue():
+    """ReturnDesk's RQ queue. ``RQ_ASYNC = False`` (the test suite's default) runs each job
+    through Redis but right away in this process, as RQ's synchronous mode does."""
     from rq import Queue
 
-    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
+    return Queue(
+        current_app.config["RQ_QUEUE"],
+        connection=redis_connection(),
+        is_async=current_app.config.get("RQ_ASYNC", True),
+    )
 
 
 def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:

@@ -122,6 +122,9 @@ def test_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
         "STORAGE_DIR": str(storage),
         "PUBLIC_URL": "http://returndesk.test",
         "RQ_QUEUE": f"returndesk-test-{uuid.uuid4().hex[:8]}",
+        # With REDIS_URL, jobs go through Redis and run at once; test_outbox.py runs a real
+        # worker against an asynchronous queue.
+        "RQ_ASYNC": False,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 

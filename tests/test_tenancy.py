@@ -1,0 +1,359 @@
+"""Tenancy: staff of one shop never see or change another shop's data, whatever URL they try.
+
+The probe enumerates every Flask-Admin URL of the app (so views added later are covered
+too) and aims it at the ``demo`` shop's rows while logged in as ``fashion`` staff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from flask import url_for
+
+from admin_views import ShopScopedView
+from conftest import make_shop, make_user
+from extensions import db
+from models import (
+    Membership,
+    Order,
+    OrderLine,
+    OutboundEmail,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+    Shop,
+    User,
+)
+
+# Every demo row has this id, in its own table, and no fashion row of any table has it: a
+# URL or form carrying it can only ever mean demo data, whatever the id names.
+DEMO_ID = 90001
+
+
+@dataclass
+class ShopData:
+    """One shop's rows, and strings that only appear in that shop's data."""
+
+    shop: Shop
+    rows: dict[type, object] = field(default_factory=dict)
+    markers: tuple[str, ...] = ()
+
+
+def shop_with_data(
+    slug: str,
+    name: str,
+    customer: str,
+    email: str,
+    order_number: str,
+    request_number: str,
+    row_id: int | None = None,
+) -> ShopData:
+    """A shop with an order and its line, a return reason, a review stage, a request and an
+    email: a row for every shop-scoped admin view (a new view's model belongs here too)."""
+    shop = make_shop(slug, name, id=row_id)
+    line = OrderLine(
+        id=row_id, sku=f"{slug}-1", product_name="Linnen blouse", unit_price_cents=4995
+    )
+    order = Order(
+        id=row_id,
+        shop=shop,
+        number=order_number,
+        customer_name=customer,
+        customer_email=email,
+        lines=[line],
+    )
+    reason = ReturnReason(
+        id=row_id,
+        shop=shop,
+        code=f"{slug}-size",
+        label_nl=f"Te klein ({name})",
+        label_en=f"Too small ({name})",
+    )
+    stage = ReviewStage(
+        id=row_id, shop=shop, name_nl=f"Foto's gevraagd ({name})", name_en=f"Photos asked ({name})"
+    )
+    request_line = ReturnRequestLine(id=row_id, order_line=line, reason=reason)
+    request = ReturnRequest(
+        id=row_id,
+        number=request_number,
+        shop=shop,
+        order=order,
+        order_number=order_number,
+        customer_name=customer,
+        customer_email=email,
+        lines=[request_line],
+    )
+    outbound = OutboundEmail(
+        id=row_id,
+        shop=shop,
+        template="request_received",
+        to_address=email,
+        subject=f"Uw retouraanvraag {request_number}",
+        body_text=f"Beste {customer}",
+        body_html=f"<p>Beste {customer}</p>",
+        status="sent",
+    )
+    db.session.add_all([order, reason, stage, request, outbound])
+    db.session.flush()
+    outbound.request_id = request.id
+    rows = {
+        Shop: shop,
+        Order: order,
+        OrderLine: line,
+        ReturnReason: reason,
+        ReturnRequest: request,
+        ReturnRequestLine: request_line,
+        ReviewStage: stage,
+        OutboundEmail: outbound,
+    }
+    return ShopData(shop, rows, (customer, email, order_number, request_number, name))
+
+
+@pytest.fixture
+def shops(app):
+    """``fashion`` with its staff, and ``demo`` whose data they must never reach."""
+    fashion = shop_with_data(
+        "fashion",
+        "Mode Huis",
+        "Fenna Fashionista",
+        "fenna@mode.example.nl",
+        "MH-1001",
+        "R-2026-00001",
+    )
+    make_user("agent@fashion.example.com", fashion.shop, "agent")
+    make_user("admin@fashion.example.com", fashion.shop, "admin")
+    make_user("support@example.com", is_support=True)
+    demo = shop_with_data(
+        "demo",
+        "Demo Winkel",
+        "Griet van Demohuizen",
+        "griet@demo.example.nl",
+        "DW-7001",
+        "R-2026-00002",
+        row_id=DEMO_ID,
+    )
+    demo_admin = make_user("admin@example.com", id=DEMO_ID, name="Daan Demobaas")
+    membership = Membership(id=DEMO_ID, user=demo_admin, shop=demo.shop, role="admin")
+    db.session.add(membership)
+    demo.rows.update({User: demo_admin, Membership: membership})
+    db.session.commit()
+    return {"fashion": fashion, "demo": demo}
+
+
+# Flask-Admin's own pages of one row: they must refuse a row of another shop.
+ROW_PAGES = {
+    "details_view",
+    "edit_view",
+    "delete_view",
+    "action_view",
+    "export",
+    "ajax_lookup",
+    "ajax_update",
+}
+# Answers that refuse: forbidden, not found, or a redirect (followed and checked too).
+REFUSALS = {302, 403, 404}
+# Every name a form or query string of ours uses for a row id, and the actions to try.
+ID_FIELDS = ("id", "ids", "rowid", "list_form_pk", "membership_id", "request_id", "user_id")
+ACTIONS = ("delete", "approve")
+
+
+@dataclass
+class Probe:
+    method: str
+    url: str
+    data: dict | None
+    must_refuse: bool
+    searched: str | None = None
+
+
+def admin_endpoints(app) -> list[tuple[str, set[str], object]]:
+    """Every Flask-Admin endpoint but static files: ``(endpoint, methods, rule)``."""
+    admin_endpoints = {view.endpoint for view in app.extensions["admin"][0]._views}
+    return [
+        (rule.endpoint, rule.methods - {"HEAD", "OPTIONS"}, rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in admin_endpoints and not rule.endpoint.endswith(".static")
+    ]
+
+
+def path_values(rule) -> dict:
+    """Fill a rule's URL variables: an export format, else the demo rows' id."""
+    return {name: "csv" if name == "export_type" else DEMO_ID for name in rule.arguments}
+
+
+def form_aimed_at_demo(action: str, shop_id: int) -> dict:
+    """A form naming the demo rows wherever an id can go, and a shop to put a row in."""
+    return {
+        **dict.fromkeys(ID_FIELDS, DEMO_ID),
+        "action": action,
+        "reason": "hack",
+        "role": "admin",
+        "shop": shop_id,
+        "shop_id": shop_id,
+        "number": "HACK-1",
+        "customer_name": "Hacker",
+        "customer_email": "hacker@example.com",
+        "code": "hack",
+        "label_nl": "hack",
+        "label_en": "hack",
+        "position": "0",
+    }
+
+
+def probes_against(app, demo: ShopData, own_shop: Shop) -> list[Probe]:
+    """Every admin URL, every method, aimed at the demo shop's rows."""
+    probes = []
+    for endpoint, methods, rule in admin_endpoints(app):
+        page = endpoint.split(".")[-1]
+        with app.test_request_context():
+            url = url_for(endpoint, id=DEMO_ID, ids=DEMO_ID, **path_values(rule))
+        must_refuse = page in ROW_PAGES or bool(rule.arguments)
+        # Creating tries to plant a row in the demo shop; the rest to pull one into our own.
+        shop_id = demo.shop.id if page == "create_view" else own_shop.id
+        if "GET" in methods:
+            probes.append(Probe("GET", url, None, must_refuse))
+        if "POST" in methods:
+            probes += [
+                Probe("POST", url, form_aimed_at_demo(action, shop_id), must_refuse)
+                for action in ACTIONS
+            ]
+        if page == "index_view":
+            with app.test_request_context():
+                url = url_for(endpoint, search=demo.markers[1])
+            probes.append(Probe("GET", url, None, False, searched=demo.markers[1]))
+    return probes
+
+
+def database_snapshot() -> dict[str, list]:
+    db.session.expire_all()
+    return {
+        table.name: sorted(map(repr, db.session.execute(table.select()).all()))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def leaked_markers(text: str, demo: ShopData, searched: str | None = None) -> list[str]:
+    return [m for m in demo.markers if m in text and m != searched]
+
+
+def problems_with(probe: Probe, response, client, demo: ShopData) -> list[str]:
+    """What is wrong with one answer: demo data in it, or a status that is no refusal."""
+    where = f"{probe.method} {probe.url}"
+    problems = [
+        f"{where} shows {marker!r}"
+        for marker in leaked_markers(response.text, demo, probe.searched)
+    ]
+    if response.status_code == 302:
+        target = client.get(response.headers["Location"])
+        problems += [
+            f"{where} redirects to a page showing {marker!r}"
+            for marker in leaked_markers(target.text, demo, probe.searched)
+        ]
+    elif response.status_code not in REFUSALS and (
+        probe.must_refuse or response.status_code != 200
+    ):
+        problems.append(f"{where} answers {response.status_code}")
+    return problems
+
+
+@pytest.mark.parametrize("login", ["agent@fashion.example.com", "admin@fashion.example.com"])
+def test_fashion_staff_never_reach_demo_data_through_any_admin_url(app, client, auth, shops, login):
+    demo, fashion = shops["demo"], shops["fashion"]
+    assert auth.login(login).status_code == 302
+    before = database_snapshot()
+
+    problems = []
+    for probe in probes_against(app, demo, fashion.shop):
+        response = client.open(probe.url, method=probe.method, data=probe.data)
+        problems += problems_with(probe, response, client, demo)
+
+    assert not problems, "fashion staff reached demo data:\n" + "\n".join(problems)
+    assert database_snapshot() == before, "a request of fashion staff changed data"
+
+
+def scoped_views(app, shop: ShopData) -> list[ShopScopedView]:
+    """The shop-scoped admin views; each must have a row in ``shop_with_data()``."""
+    views = [v for v in app.extensions["admin"][0]._views if isinstance(v, ShopScopedView)]
+    for view in views:
+        assert view.model in shop.rows, f"add a {view.model.__name__} row to shop_with_data()"
+    return views
+
+
+def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, shops):
+    demo, fashion = shops["demo"], shops["fashion"]
+    auth.login("agent@fashion.example.com")
+    endpoints = [f"{view.endpoint}.index_view" for view in scoped_views(app, fashion)]
+    for endpoint in endpoints + ["admin.index"]:
+        with app.test_request_context():
+            url = url_for(endpoint)
+        page = client.get(url, follow_redirects=True)
+        assert page.status_code == 200, url
+        assert any(marker in page.text for marker in fashion.markers), f"{url} shows own rows"
+        assert leaked_markers(page.text, demo) == [], url
+
+
+def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, shops):
+    """The probe is no vacuous 404 hunt: the demo admin reads each demo row at its URL."""
+    demo = shops["demo"]
+    auth.login("admin@example.com")
+    for view in scoped_views(app, demo):
+        if not view.can_view_details:
+            continue
+        with app.test_request_context():
+            url = url_for(f"{view.endpoint}.details_view", id=DEMO_ID)
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert any(marker in page.text for marker in demo.markers), url
+
+
+def test_bulk_delete_removes_own_rows_and_skips_other_shops_rows(app, client, auth, shops):
+    demo, fashion = shops["demo"], shops["fashion"]
+    spare = ReturnReason(shop=fashion.shop, code="spare", label_nl="Reserve", label_en="Spare")
+    db.session.add(spare)
+    db.session.commit()
+    spare_id, demo_reason_id = spare.id, demo.rows[ReturnReason].id
+    auth.login("admin@fashion.example.com")
+
+    response = client.post(
+        "/admin/reasons/action/", data={"action": "delete", "rowid": [spare_id, demo_reason_id]}
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ReturnReason, spare_id) is None
+    assert db.session.get(ReturnReason, demo_reason_id) is not None
+
+
+def test_order_line_id_of_another_shop_in_own_order_form_leaves_that_line_alone(
+    app, client, auth, shops
+):
+    demo, fashion = shops["demo"], shops["fashion"]
+    own_order, demo_line = fashion.rows[Order], demo.rows[OrderLine]
+    demo_line_before = (demo_line.order_id, demo_line.sku, demo_line.product_name)
+    auth.login("admin@fashion.example.com")
+
+    client.post(
+        f"/admin/orders/edit/?id={own_order.id}",
+        data={
+            "shop": fashion.shop.id,
+            "number": own_order.number,
+            "customer_name": own_order.customer_name,
+            "customer_email": own_order.customer_email,
+            "customer_country": "NL",
+            "customer_language": "nl",
+            "currency": "EUR",
+            "ordered_at": "2026-01-01 00:00:00",
+            "lines-0-id": demo_line.id,
+            "lines-0-sku": "stolen",
+            "lines-0-product_name": "Stolen line",
+            "lines-0-quantity": "1",
+            "lines-0-unit_price_cents": "1",
+            "lines-0-discount_cents": "0",
+        },
+    )
+
+    db.session.expire_all()
+    line = db.session.get(OrderLine, demo_line.id)
+    assert (line.order_id, line.sku, line.product_name) == demo_line_before
