@@ -179,6 +179,7 @@ class Order(Timestamped, db.Model):
     __table_args__ = (
         UniqueConstraint("shop_id", "number"),
         Index("ix_order_shop_email", "shop_id", "customer_email"),
+        Index("ix_order_shop_ordered", "shop_id", "ordered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -561,6 +562,8 @@ class AuditEvent(Timestamped, db.Model):
     """Who did what to which request or return, when, and from which status to which."""
 
     __tablename__ = "audit_event"
+    # The dashboard's decision times and weekly trend read one action's events in a period.
+    __table_args__ = (Index("ix_audit_shop_action_created", "shop_id", "action", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
