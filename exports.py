@@ -13,7 +13,7 @@ import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask import Response, abort, stream_with_context
@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from models import ReturnRequest, ReviewStage, User, utcnow
 
 BATCH = 1000
+SPREADSHEET_TYPES = (str, int, float, Decimal, date, bool)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -112,6 +113,8 @@ def csv_chunks(columns: list[Column], rows: Iterable) -> Iterator[bytes]:
 
 def xlsx_cell(sheet, value: object):
     """A cell value for openpyxl; text is always stored as text, never as a formula."""
+    if value is not None and not isinstance(value, SPREADSHEET_TYPES):
+        value = str(value)  # e.g. a related row, shown as the list shows it
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, str) and value.startswith("="):

@@ -10,9 +10,11 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_login import login_user
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
+import exports
 import workflow
 from conftest import make_shop, make_user
 from extensions import db
@@ -245,3 +247,26 @@ def test_a_100000_row_export_streams_with_flat_memory(client, auth, shop, anna):
     assert received > 7_000_000
     assert peak < 4_000_000, f"peak {peak} bytes for {received} bytes exported"
     assert peak - warmed_up < 500_000, f"peak grew from {warmed_up} to {peak} bytes"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_any_shop_scoped_list_can_be_exported_with_its_search_and_tenancy(app, shop, anna, fmt):
+    """The generic path the Returns list will use: ``exports.export_view(view, fmt, name)``."""
+    make_order(shop, number="WEB-1", customer_name="Eva de Vries")
+    make_order(shop, number="WEB-2", customer_name="Joris Peeters")
+    other = make_shop("fashion", "Mode Huis")
+    make_order(other, number="WEB-3", customer_name="Anna de Vries")
+    db.session.commit()
+    orders = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "orders")
+
+    with app.test_request_context("/admin/orders/?search=Vries"):
+        login_user(anna)
+        response = exports.export_view(orders, fmt, "orders")
+        body = response.get_data()
+
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    else:
+        rows = [list(r) for r in load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True)]
+    assert rows[0][:3] == ["Order number", "Shop", "Customer"]
+    assert [row[:3] for row in rows[1:]] == [["WEB-1", "Demo Winkel", "Eva de Vries"]]
