@@ -562,8 +562,11 @@ class AuditEvent(Timestamped, db.Model):
     """Who did what to which request or return, when, and from which status to which."""
 
     __tablename__ = "audit_event"
-    # The dashboard's decision times and weekly trend read one action's events in a period.
-    __table_args__ = (Index("ix_audit_shop_action_created", "shop_id", "action", "created_at"),)
+    # The dashboard reads one action's events in a period, and each request's first of them.
+    __table_args__ = (
+        Index("ix_audit_shop_action_created", "shop_id", "action", "created_at"),
+        Index("ix_audit_request_action_created", "request_id", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)

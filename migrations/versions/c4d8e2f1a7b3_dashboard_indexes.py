@@ -20,6 +20,9 @@ def upgrade():
         batch_op.create_index(
             "ix_audit_shop_action_created", ["shop_id", "action", "created_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_audit_request_action_created", ["request_id", "action", "created_at"], unique=False
+        )
     with op.batch_alter_table("order", schema=None) as batch_op:
         batch_op.create_index("ix_order_shop_ordered", ["shop_id", "ordered_at"], unique=False)
 
@@ -28,4 +31,5 @@ def downgrade():
     with op.batch_alter_table("order", schema=None) as batch_op:
         batch_op.drop_index("ix_order_shop_ordered")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_request_action_created")
         batch_op.drop_index("ix_audit_shop_action_created")
