@@ -3,7 +3,8 @@
 Every function takes the shop ids to count, already limited by the caller to what the
 user may see, and returns plain numbers. Each is one ``GROUP BY`` query on an index
 (see models.py: ``ix_request_shop_created``, ``ix_request_shop_status_created``,
-``ix_audit_shop_action_created``, ``ix_order_shop_ordered``). All times are UTC.
+``ix_audit_shop_action_created``, ``ix_audit_request_action_created``,
+``ix_order_shop_ordered``, ``ix_order_line_order_sku``). All times are UTC.
 """
 
 from __future__ import annotations
@@ -338,7 +339,6 @@ def product_return_rates(
         select(
             Order.shop_id,
             OrderLine.sku,
-            func.min(OrderLine.product_name).label("name"),
             func.sum(OrderLine.quantity).label("sold"),
         )
         .join(OrderLine.order)
@@ -360,7 +360,7 @@ def product_return_rates(
         .subquery()
     )
     rows = db.session.execute(
-        select(sold.c.shop_id, sold.c.sku, sold.c.name, sold.c.sold, requested.c.requested)
+        select(sold.c.shop_id, sold.c.sku, sold.c.sold, requested.c.requested)
         .join(requested, and_(requested.c.shop_id == sold.c.shop_id, requested.c.sku == sold.c.sku))
         .order_by(
             requested.c.requested.desc(),
@@ -369,11 +369,25 @@ def product_return_rates(
         )
         .limit(limit)
     )
-    products = [
-        ProductRate(shop_id, sku, name, int(s), int(r)) for shop_id, sku, name, s, r in rows
-    ]
+    products = [ProductRate(shop_id, sku, sku, int(s), int(r)) for shop_id, sku, s, r in rows]
+    _add_names(products, shop_ids, period)
     _add_top_reasons(products, shop_ids, period, language)
     return products
+
+
+def _add_names(products: list[ProductRate], shop_ids: list[int], period: Period) -> None:
+    """Name the few ranked products (kept out of the ranking so it reads only an index)."""
+    if not products:
+        return
+    rows = db.session.execute(
+        select(Order.shop_id, OrderLine.sku, func.min(OrderLine.product_name))
+        .join(OrderLine.order)
+        .where(_orders_in(shop_ids, period), OrderLine.sku.in_({p.sku for p in products}))
+        .group_by(Order.shop_id, OrderLine.sku)
+    )
+    names = {(shop_id, sku): name for shop_id, sku, name in rows}
+    for product in products:
+        product.name = names.get((product.shop_id, product.sku), product.sku)
 
 
 def _add_top_reasons(
