@@ -396,7 +396,7 @@ def init_admin(app) -> Admin:
         app,
         name="ReturnDesk",
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
-        index_view=HomeView(name=_l("Home"), url="/admin"),
+        index_view=HomeView(name=_l("Dashboard"), url="/admin"),
     )
     from request_views import RequestView
 
