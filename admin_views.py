@@ -13,15 +13,18 @@ from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+import dashboard
 import notices
 from extensions import db
+from formatting import language
 from models import (
-    REQUEST_STATUSES,
     CarrierAccount,
     Order,
     OrderLine,
@@ -31,6 +34,7 @@ from models import (
     ReviewStage,
     Shop,
     User,
+    utcnow,
 )
 
 STATUS_LABELS = {
@@ -314,30 +318,71 @@ class UserView(SupportOnly, ModelView):
 
 
 class HomeView(StaffOnly, AdminIndexView):
-    """The admin index: per shop, how many requests sit in each status."""
+    """The admin index: the dashboard of the user's shops (all or one) for a chosen period."""
 
     @expose("/")
     def index(self):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.url))
+        from request_views import RESOLUTION_LABELS  # here: request_views imports this module
+
+        shops = visible_shops()
+        chosen = next((s for s in shops if str(s.id) == request.args.get("shop")), None)
+        shop_ids = [chosen.id] if chosen else [s.id for s in shops]
+        now = utcnow()
+        period = dashboard.period_from_args(request.args, now)
+        figures = dashboard.figures(shop_ids, period, now, language()) if shops else None
         return self.render(
-            "admin/home.html",
-            shops=visible_shops(),
-            counts=status_counts(),
-            statuses=REQUEST_STATUSES,
+            "admin/dashboard.html",
+            shops=shops,
+            chosen=chosen,
+            period=period,
+            period_days=dashboard.PERIOD_DAYS,
+            figures=figures,
+            charts=dashboard_charts(figures) if figures else {},
             status_labels=STATUS_LABELS,
+            resolution_labels=RESOLUTION_LABELS,
+            duration=format_duration,
         )
 
 
-def status_counts() -> dict[tuple[int, str], int]:
-    """``{(shop_id, status): count}`` for the current user's shops, in one query."""
-    query = select(ReturnRequest.shop_id, ReturnRequest.status, func.count()).group_by(
-        ReturnRequest.shop_id, ReturnRequest.status
-    )
-    shop_ids = current_user.shop_ids()
-    if shop_ids is not None:
-        query = query.where(ReturnRequest.shop_id.in_(shop_ids))
-    return {(shop_id, status): count for shop_id, status, count in db.session.execute(query)}
+def format_duration(seconds: float | None) -> str:
+    """A duration as people read it: minutes under an hour, hours under two days, then days."""
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return _("%(minutes)s min", minutes=format_decimal(round(seconds / 60)))
+    if seconds < 48 * 3600:
+        return _("%(hours)s h", hours=format_decimal(round(seconds / 3600, 1)))
+    return _("%(days)s d", days=format_decimal(round(seconds / 86400, 1)))
+
+
+def dashboard_charts(figures: dashboard.Figures) -> dict:
+    """The chart data (labels and series) that static/dashboard.js draws; tables show the same."""
+    from request_views import RESOLUTION_LABELS
+
+    weeks = figures.weeks
+    return {
+        "trend": {
+            "type": "line",
+            "labels": [format_date(week.monday) for week in weeks],
+            "series": [
+                {"label": _("Requests"), "data": [w.requests for w in weeks]},
+                {"label": _("Approvals"), "data": [w.approvals for w in weeks]},
+                {"label": _("Cancellations"), "data": [w.cancellations for w in weeks]},
+            ],
+        },
+        "reasons": {
+            "type": "bar",
+            "labels": [reason.label for reason in figures.reasons],
+            "series": [{"label": _("Items"), "data": [r.units for r in figures.reasons]}],
+        },
+        "resolutions": {
+            "type": "doughnut",
+            "labels": [str(RESOLUTION_LABELS.get(k, k)) for k in figures.resolutions],
+            "series": [{"label": _("Requests"), "data": list(figures.resolutions.values())}],
+        },
+    }
 
 
 def init_admin(app) -> Admin:
@@ -345,7 +390,7 @@ def init_admin(app) -> Admin:
         app,
         name="ReturnDesk",
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
-        index_view=HomeView(name=_l("Home"), url="/admin"),
+        index_view=HomeView(name=_l("Dashboard"), url="/admin"),
     )
     from request_views import RequestView
 

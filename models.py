@@ -179,6 +179,7 @@ class Order(Timestamped, db.Model):
     __table_args__ = (
         UniqueConstraint("shop_id", "number"),
         Index("ix_order_shop_email", "shop_id", "customer_email"),
+        Index("ix_order_shop_ordered", "shop_id", "ordered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -209,6 +210,9 @@ class Order(Timestamped, db.Model):
 
 
 class OrderLine(db.Model):
+    # Covers the dashboard's units sold and requested per SKU (an index-only scan).
+    __table_args__ = (Index("ix_order_line_order_sku", "order_id", "sku", "quantity", "id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
@@ -584,6 +588,11 @@ class AuditEvent(Timestamped, db.Model):
     """Who did what to which request or return, when, and from which status to which."""
 
     __tablename__ = "audit_event"
+    # The dashboard reads one action's events in a period, and each request's first of them.
+    __table_args__ = (
+        Index("ix_audit_shop_action_created", "shop_id", "action", "created_at"),
+        Index("ix_audit_request_action_created", "request_id", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)

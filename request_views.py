@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+import exports
 import storage
 import tasks
 import workflow
@@ -366,18 +367,17 @@ class RequestView(ShopScopedView):
 
     def matching_ids(self) -> list[int]:
         """Every request matching the list's current filters and search, across all pages."""
-        view_args = self._get_list_extra_args()
-        _count, query = self.get_list(
-            0,
-            view_args.sort,
-            view_args.sort_desc,
-            view_args.search,
-            view_args.filters,
-            page_size=None,
-            execute=False,
-        )
-        query = query.limit(None).offset(None).order_by(None)
+        query = exports.filtered_query(self).order_by(None)
         return [row.id for row in query.with_entities(ReturnRequest.id).order_by(ReturnRequest.id)]
+
+    @expose("/export/<fmt>")
+    def export(self, fmt: str):
+        """The list as filtered, searched and sorted now, as CSV or Excel, streamed."""
+        if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
+            return redirect(url_for(".export", fmt=fmt, flt0_status="open", **request.args))
+        columns = exports.request_columns(self, STATUS_LABELS, RESOLUTION_LABELS, language())
+        rows = exports.request_rows(exports.filtered_query(self))
+        return exports.export_response(fmt, columns, rows, _("requests"))
 
     def selected_ids(self) -> list[int]:
         """The ticked rows (``ids``), or with ``scope=filter`` every request the filter matches."""

@@ -6,6 +6,7 @@ too) and aims it at the ``demo`` shop's rows while logged in as ``fashion`` staf
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,16 +16,24 @@ from admin_views import ShopScopedView
 from conftest import make_shop, make_user
 from extensions import db
 from models import (
+    ApiKey,
+    CarrierAccount,
+    EmailTemplate,
+    FormQuestion,
     Membership,
+    NoticeRule,
     Order,
     OrderLine,
     OutboundEmail,
+    Return,
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
     ReviewStage,
     Shop,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 # Every demo row has this id, in its own table, and no fashion row of any table has it: a
@@ -95,10 +104,61 @@ def shop_with_data(
         body_html=f"<p>Beste {customer}</p>",
         status="sent",
     )
-    db.session.add_all([order, reason, stage, request, outbound])
+    shipment = Return(
+        id=row_id,
+        number=f"RT-{request_number}",
+        shop=shop,
+        request=request,
+        carrier="own",
+        tracking_number=f"TRK-{order_number}",
+    )
+    carrier = CarrierAccount(
+        id=row_id, shop=shop, carrier="sendcloud", public_key=f"pk-{slug}", secret_key=f"sk-{slug}"
+    )
+    template = EmailTemplate(
+        id=row_id,
+        shop=shop,
+        name="request_approved",
+        language="nl",
+        subject=f"Goedgekeurd: {request_number}",
+        body_text=f"Beste {customer}",
+    )
+    question = FormQuestion(
+        id=row_id, shop=shop, label_nl=f"Verpakking ({name})?", label_en=f"Packaging ({name})?"
+    )
+    rule = NoticeRule(
+        id=row_id,
+        shop=shop,
+        name=f"Regel van {name}",
+        message_nl=f"Let op ({name})",
+        message_en=f"Note ({name})",
+    )
+    api_key = ApiKey(
+        id=row_id,
+        shop=shop,
+        name=f"Koppeling {name}",
+        prefix=f"rd_{slug[:4]}",
+        key_hash=hashlib.sha256(slug.encode()).hexdigest(),
+    )
+    endpoint = WebhookEndpoint(id=row_id, shop=shop, url=f"https://{slug}.example.com/hook")
+    delivery = WebhookDelivery(
+        id=row_id, endpoint=endpoint, event="request.created", payload={"number": request_number}
+    )
+    db.session.add_all(
+        [order, reason, stage, request, outbound, shipment, carrier, template, question, rule]
+        + [api_key, endpoint, delivery]
+    )
     db.session.flush()
     outbound.request_id = request.id
     rows = {
+        Return: shipment,
+        CarrierAccount: carrier,
+        EmailTemplate: template,
+        FormQuestion: question,
+        NoticeRule: rule,
+        ApiKey: api_key,
+        WebhookEndpoint: endpoint,
+        WebhookDelivery: delivery,
         Shop: shop,
         Order: order,
         OrderLine: line,
@@ -108,7 +168,8 @@ def shop_with_data(
         ReviewStage: stage,
         OutboundEmail: outbound,
     }
-    return ShopData(shop, rows, (customer, email, order_number, request_number, name))
+    markers = (customer, email, order_number, request_number, name, endpoint.url)
+    return ShopData(shop, rows, markers)
 
 
 @pytest.fixture
@@ -283,7 +344,7 @@ def scoped_views(app, shop: ShopData) -> list[ShopScopedView]:
 
 def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, shops):
     demo, fashion = shops["demo"], shops["fashion"]
-    auth.login("agent@fashion.example.com")
+    auth.login("admin@fashion.example.com")
     endpoints = [f"{view.endpoint}.index_view" for view in scoped_views(app, fashion)]
     for endpoint in endpoints + ["admin.index"]:
         with app.test_request_context():
@@ -311,6 +372,7 @@ def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, sho
 def test_bulk_delete_removes_own_rows_and_skips_other_shops_rows(app, client, auth, shops):
     demo, fashion = shops["demo"], shops["fashion"]
     spare = ReturnReason(shop=fashion.shop, code="spare", label_nl="Reserve", label_en="Spare")
+    fashion.shop.admins_edit_form = True  # support lets this shop's admins edit its form
     db.session.add(spare)
     db.session.commit()
     spare_id, demo_reason_id = spare.id, demo.rows[ReturnReason].id

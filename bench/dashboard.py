@@ -1,0 +1,96 @@
+"""Time the dashboard's queries for the biggest shop of whatever database DATABASE_URL names.
+
+Not a test: run it against a database filled to the size you care about, e.g.
+
+    DATABASE_URL=postgresql:///returndesk .venv/bin/python bench/dashboard.py --runs 20
+
+It prints, per query and for the whole dashboard, the median and 95th percentile in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select  # noqa: E402
+
+import dashboard  # noqa: E402
+from app import create_app  # noqa: E402
+from extensions import db  # noqa: E402
+from models import ReturnRequest, utcnow  # noqa: E402
+
+
+def biggest_shop() -> tuple[int, int] | None:
+    """The shop with the most requests, and how many it has."""
+    return db.session.execute(
+        select(ReturnRequest.shop_id, func.count())
+        .group_by(ReturnRequest.shop_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).first()
+
+
+def queries(shop_ids: list[int], period: dashboard.Period) -> dict[str, Callable[[], object]]:
+    now = utcnow()
+    return {
+        "open_counts": lambda: dashboard.open_counts(shop_ids),
+        "new_counts": lambda: dashboard.new_counts(shop_ids, now),
+        "hold_counts": lambda: dashboard.hold_counts(shop_ids, now),
+        "time_to_decision": lambda: dashboard.percentiles(
+            dashboard.decision_seconds(shop_ids, period)
+        ),
+        "time_to_label": lambda: dashboard.percentiles(dashboard.label_seconds(shop_ids, period)),
+        "reasons_ranked": lambda: dashboard.reasons_ranked(shop_ids, period, "nl"),
+        "resolution_mix": lambda: dashboard.resolution_mix(shop_ids, period),
+        "shipping_mix": lambda: dashboard.shipping_mix(shop_ids, period),
+        "product_return_rates": lambda: dashboard.product_return_rates(shop_ids, period, "nl"),
+        "weekly_trend": lambda: dashboard.weekly_trend(shop_ids, period),
+        "whole dashboard": lambda: dashboard.figures(shop_ids, period, now, "nl"),
+    }
+
+
+def timings(run: Callable[[], object], runs: int) -> list[float]:
+    """Milliseconds per run, after one warm-up run (caches, compiled statements)."""
+    run()
+    spent = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        spent.append((time.perf_counter() - started) * 1000)
+        db.session.rollback()
+    return spent
+
+
+def p95(values: list[float]) -> float:
+    return dashboard.interpolate(sorted(values), 0.95)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--days", choices=[str(d) for d in dashboard.PERIOD_DAYS], default="90")
+    options = parser.parse_args()
+
+    app = create_app()
+    with app.app_context():
+        found = biggest_shop()
+        if found is None:
+            sys.exit("No requests in this database; seed it first.")
+        shop_id, count = found
+        period = dashboard.period_from_args({"period": options.days}, utcnow())
+        dialect = db.session.get_bind().dialect.name
+        print(f"{dialect}: shop {shop_id} with {count} requests, last {options.days} days")
+        print(f"{'query':<24}{'median ms':>12}{'p95 ms':>12}")
+        for name, run in queries([shop_id], period).items():
+            spent = timings(run, options.runs)
+            print(f"{name:<24}{statistics.median(spent):>12.1f}{p95(spent):>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
