@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import notices
+import webhooks
 from emails import queue_email
 from extensions import db
 from models import (
@@ -276,6 +277,7 @@ def build_request(
     )
     notices.evaluate_on_submit(request)
     queue_submission_emails(request)
+    webhooks.announce_request(request)
     return request
 
 

@@ -14,12 +14,13 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
 
 from extensions import db
-from models import Shop, WebhookDelivery, WebhookEndpoint, utcnow
+from models import Return, ReturnRequest, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 
 REQUEST_CREATED = "request.created"
 REQUEST_STATUS_CHANGED = "request.status_changed"
@@ -77,6 +78,50 @@ def emit(shop: Shop, event: str, payload: dict[str, Any]) -> list[WebhookDeliver
     ]
     db.session.add_all(deliveries)
     return deliveries
+
+
+def _moment(value) -> str | None:
+    """Stored datetimes as RFC 3339 in UTC (SQLite hands them back naive)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def request_payload(request: ReturnRequest, previous_status: str | None = None) -> dict:
+    """The small, stable ``data`` of a request event; fetch the rest from the API."""
+    return {
+        "number": request.number,
+        "order_number": request.order_number,
+        "status": request.status,
+        "previous_status": previous_status,
+        "created_at": _moment(request.created_at),
+        "updated_at": _moment(request.updated_at),
+    }
+
+
+def return_payload(return_: Return, previous_status: str | None = None) -> dict:
+    """The small, stable ``data`` of a return (shipment) event."""
+    return {
+        "number": return_.number,
+        "request_number": return_.request.number,
+        "status": return_.status,
+        "previous_status": previous_status,
+        "carrier": return_.carrier,
+        "created_at": _moment(return_.created_at),
+        "updated_at": _moment(return_.updated_at),
+    }
+
+
+def announce_request(request: ReturnRequest, previous_status: str | None = None) -> None:
+    """``request.created`` (no previous status) or ``request.status_changed``."""
+    event = REQUEST_CREATED if previous_status is None else REQUEST_STATUS_CHANGED
+    emit(request.shop, event, request_payload(request, previous_status))
+
+
+def announce_return(return_: Return, previous_status: str | None = None) -> None:
+    """``return.created`` (no previous status) or ``return.status_changed``."""
+    event = RETURN_CREATED if previous_status is None else RETURN_STATUS_CHANGED
+    emit(return_.shop, event, return_payload(return_, previous_status))
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:

@@ -23,6 +23,7 @@ import emails
 import labels
 import notices
 import refunds
+import webhooks
 from extensions import db
 from models import (
     APPROVED,
@@ -253,6 +254,7 @@ def _transition(
         values.update(held_by_id=None, held_since=None, status_before_hold=None)
     _update(request, who, status=to_status, **values)
     record(request, who, action, from_status=from_status, to_status=to_status, note=note)
+    webhooks.announce_request(request, from_status)
 
 
 def set_concept(request: ReturnRequest, actor: User | Actor | None) -> None:
@@ -608,6 +610,7 @@ def bulk_apply_chunk(
         outcome.skipped[_("changed meanwhile")] = lost
     outcome.done = len(changed_rows)
     _bulk_audit(action, actor, reason, eligible, changed_rows, now)
+    _announce_bulk_changes(changed_rows, eligible)
     if action == "approve":
         db.session.execute(
             update(ReturnRequestLine)
@@ -637,6 +640,22 @@ def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) 
             for request_id, status, shop_id in after_rows
         ],
     )
+
+
+def _announce_bulk_changes(after_rows, before: dict[int, str]) -> None:
+    """One ``request.status_changed`` webhook per request whose status the bulk action changed."""
+    moved = {row.id for row in after_rows if row.status != before[row.id]}
+    if not moved:
+        return
+    requests = db.session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(moved))
+        .options(selectinload(ReturnRequest.shop))
+        .order_by(ReturnRequest.id)
+        .execution_options(populate_existing=True)
+    )
+    for request in requests:
+        webhooks.announce_request(request, before[request.id])
 
 
 def _bulk_email(request_ids: list[int], template: str) -> None:
@@ -735,6 +754,8 @@ def _update_return(return_: Return, to_status: str, **values) -> str:
         db.session.refresh(return_)
         raise TransitionRefused(_return_refusal(return_, to_status))
     db.session.expire(return_)
+    if to_status != from_status:
+        webhooks.announce_return(return_, from_status)
     return from_status
 
 
@@ -800,6 +821,7 @@ def create_return(request: ReturnRequest, carrier: str, actor: User | Actor | No
     db.session.add(return_)
     db.session.flush()
     _record_return(return_, actor, "return_created", None, note=carrier)
+    webhooks.announce_return(return_)
     return return_
 
 
