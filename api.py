@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, Response, g, json, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, json, render_template, request, url_for
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -33,19 +33,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
+import labels
+import submission
+import workflow
 from extensions import csrf, db
 from models import (
+    LINE_CONDITIONS,
     REQUEST_STATUSES,
+    RESOLUTIONS,
+    RETURN_DELIVERED,
+    RETURN_IN_TRANSIT,
     RETURN_STATUSES,
     ApiKey,
+    FormQuestion,
     IdempotencyKey,
     Order,
+    ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
     utcnow,
 )
 from models import Return as ReturnShipment
-from order_import import OrderData, as_utc, upsert_orders
+from order_import import Language, OrderData, Whole, as_utc, text, upsert_orders
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -87,6 +96,16 @@ class ApiProblem(Exception):
     ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(status=status, title=title, detail=detail, errors=errors)
+
+
+def refused(detail: str, field: str | None = None, status: int = 409) -> ApiProblem:
+    """Well-formed input the shop's rules or the item's state refuse (409), naming the field."""
+    errors = None
+    if field is not None:
+        pointer = "/" + field.replace(".", "/")
+        errors = [FieldError(field=field, pointer=pointer, message=detail)]
+    title = {404: "Not Found", 409: "Conflict", 422: "Invalid input"}[status]
+    return ApiProblem(status, title, detail, errors)
 
 
 def problem_response(problem: Problem, headers: dict | None = None) -> Response:
@@ -378,6 +397,10 @@ class RequestOut(BaseModel):
     decided_at: UtcDatetime | None
     lines: list[RequestLineOut]
     returns: list[str] = Field(description="Numbers of the returns (shipments) made from it")
+    status_url: str = Field(
+        description="The customer's status page (decision, return label, refund): show it to "
+        "the customer; it is also in the confirmation email"
+    )
 
 
 class ReturnOut(BaseModel):
@@ -437,6 +460,89 @@ class ReturnListQuery(ListQuery):
     status: Literal[RETURN_STATUSES] | None = None
 
 
+MAX_TEXT = 1000  # the portal's limit on comments and notes
+
+RequestAction = Literal["hold", "release", "concept", "approve", "cancel"]
+ReturnEvent = Literal["in_transit", "delivered", "received", "resolved"]
+
+
+class RequestLineIn(BaseModel):
+    """One item the customer sends back: an order line (its ``id`` in the order), how many, why."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_line_id: Whole(1, MAX_ID)
+    quantity: Whole(1, 100_000) = 1
+    reason: text(40) | None = Field(
+        None, description="A return reason's code (Admin → Return reasons); required when "
+        "the shop has active reasons"
+    )  # fmt: skip
+    comment: text(MAX_TEXT) | None = None
+
+
+class RequestIn(BaseModel):
+    """A return request made on the customer's behalf, with the portal's rules."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_number: text(64, 1)
+    lines: Annotated[list[RequestLineIn], Field(min_length=1, max_length=1000)]
+    resolution: Literal[RESOLUTIONS] = Field(
+        "refund", description="One of the shop's offered resolutions"
+    )
+    exchange_note: text(MAX_TEXT) | None = Field(
+        None, description="Required for an exchange: the wanted size or colour"
+    )
+    language: Language | None = Field(
+        None, description="The customer's language; default the order's, if the shop speaks it"
+    )
+    answers: dict[Annotated[str, Field(pattern=r"^[0-9]{1,10}$")], text(MAX_TEXT)] = Field(
+        default_factory=dict,
+        description="Answers to the shop's form questions, by question id; file questions "
+        "cannot be answered through the API",
+    )
+
+
+class ActionIn(BaseModel):
+    """A decision on a request, taken as the API key."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    action: RequestAction
+    reason: text(MAX_TEXT) | None = Field(
+        None, description="Required for cancel: the reason the customer is emailed"
+    )
+    keep_items: bool = Field(
+        False, description="approve only: the customer keeps the items (no label needed)"
+    )
+
+
+class InspectionIn(BaseModel):
+    """What the warehouse found for one returned line."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_line_id: Whole(1, MAX_ID)
+    condition: Literal[LINE_CONDITIONS]
+    received_quantity: Whole(0, 100_000)
+
+
+class ReturnEventIn(BaseModel):
+    """A tracking event (carrier) or a warehouse step for a return."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    event: ReturnEvent
+    occurred_at: AwareDatetime | None = None
+    description: text(500) | None = None
+    lines: Annotated[list[InspectionIn], Field(max_length=1000)] | None = Field(
+        None, description="received only: every returned line's condition and quantity"
+    )
+    resolution: Literal[RESOLUTIONS] | None = Field(
+        None, description="resolved only; default the resolution the customer chose"
+    )
+
+
 # --- Serialisation ----------------------------------------------------------------------
 
 
@@ -462,9 +568,16 @@ def request_out(req: ReturnRequest) -> RequestOut:
         )
         for line in req.lines
     ]
-    skip = {"lines", "returns"}
+    skip = {"lines", "returns", "status_url"}
     fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
-    return RequestOut(**fields, lines=lines, returns=[r.number for r in req.returns])
+    return RequestOut(
+        **fields, lines=lines, returns=[r.number for r in req.returns], status_url=status_url(req)
+    )
+
+
+def status_url(req: ReturnRequest) -> str:
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/returns/{req.shop.slug}/status/{req.public_token}"
 
 
 def return_out(shipment: ReturnShipment) -> ReturnOut:
@@ -567,6 +680,186 @@ def get_return_request(number: str):
     return request_out(_one(ReturnRequest, number, REQUEST_LOADING))
 
 
+@operation(
+    "POST",
+    "/return-requests",
+    summary="Create a return request (headless portal)",
+    tag="Return requests",
+    body=RequestIn,
+    response=RequestOut,
+    status=(201,),
+)
+def create_return_request(body: RequestIn):
+    """Creates a request on the customer's behalf with the portal's rules: the return window,
+    the units still returnable, the shop's reasons, resolutions and required questions. The
+    customer and the shop's staff are emailed as after the portal. An order that is not the
+    shop's is 404; what the shop's rules refuse is 409, with the field in ``errors``."""
+    order = db.session.scalar(
+        select(Order).where(Order.shop_id == g.shop.id, Order.number == body.order_number)
+    )
+    if order is None:
+        raise refused(f"No order with number {body.order_number}.", "order_number", 404)
+    try:
+        req = submission.build_request(
+            g.shop,
+            order,
+            chosen_lines(body, order),
+            resolution=checked_resolution(body),
+            language=request_language(body, order),
+            submission_key="api-" + secrets.token_urlsafe(24),
+            exchange_note=body.exchange_note or "",
+            answers=readable_answers(body),
+            answer_attachment_ids=[],
+            is_withdrawal=False,
+        )
+    except submission.SubmissionRefused as refusal:
+        raise submission_problem(str(refusal), body, order) from None
+    return request_out(req), 201
+
+
+def active_reasons() -> dict[str, ReturnReason]:
+    rows = db.session.scalars(
+        select(ReturnReason).where(ReturnReason.shop_id == g.shop.id, ReturnReason.active)
+    )
+    return {reason.code: reason for reason in rows}
+
+
+def chosen_lines(body: RequestIn, order: Order) -> list[submission.ChosenLine]:
+    """The lines as the portal's items and details steps would accept them."""
+    reasons = active_reasons()
+    line_ids = {line.id for line in order.lines}
+    seen: set[int] = set()
+    chosen = []
+    for index, line in enumerate(body.lines):
+        at = f"lines.{index}"
+        if line.order_line_id not in line_ids:
+            raise refused("This line is not a line of the order.", f"{at}.order_line_id")
+        if line.order_line_id in seen:
+            raise refused("Each order line may appear once.", f"{at}.order_line_id")
+        seen.add(line.order_line_id)
+        reason = reasons.get(line.reason) if line.reason else None
+        if reason is None and (line.reason or reasons):
+            raise refused(f"Choose one of the shop's reasons: {sorted(reasons)}.", f"{at}.reason")
+        if reason and reason.requires_comment and not (line.comment or "").strip():
+            raise refused("This reason needs a comment.", f"{at}.comment")
+        if reason and reason.requires_photo:
+            raise refused(
+                "This reason needs a photo; photos cannot be sent through the API.",
+                f"{at}.reason",
+            )
+        chosen.append(
+            submission.ChosenLine(
+                order_line_id=line.order_line_id,
+                quantity=line.quantity,
+                reason_id=reason.id if reason else None,
+                comment=(line.comment or "").strip(),
+            )
+        )
+    return chosen
+
+
+def checked_resolution(body: RequestIn) -> str:
+    if body.resolution not in g.shop.resolution_list:
+        raise refused(f"The shop offers {g.shop.resolution_list}.", "resolution")
+    if body.resolution == "exchange" and not (body.exchange_note or "").strip():
+        raise refused("Say which size or colour the customer wants.", "exchange_note")
+    return body.resolution
+
+
+def request_language(body: RequestIn, order: Order) -> str:
+    languages = g.shop.language_list
+    if body.language is not None and body.language not in languages:
+        raise refused(f"The shop speaks {languages}.", "language")
+    if body.language:
+        return body.language
+    return order.customer_language if order.customer_language in languages else languages[0]
+
+
+def readable_answers(body: RequestIn) -> dict:
+    """The answers stored as the portal stores them; required questions must be answered."""
+    questions = db.session.scalars(
+        select(FormQuestion)
+        .where(FormQuestion.shop_id == g.shop.id, FormQuestion.active)
+        .order_by(FormQuestion.position, FormQuestion.id)
+    ).all()
+    known = {str(question.id) for question in questions}
+    if unknown := sorted(set(body.answers) - known):
+        raise refused("The shop has no active question with this id.", f"answers.{unknown[0]}")
+    answers = {}
+    for question in questions:
+        key = str(question.id)
+        value = body.answers.get(key, "").strip()
+        if question.required and not value:
+            raise refused(f"Answer the required question '{question.label_en}'.", f"answers.{key}")
+        if question.kind == "file" and value:
+            raise refused("Files cannot be sent through the API.", f"answers.{key}")
+        answers[key] = {"question": question.label_en, "kind": question.kind, "value": value}
+    return answers
+
+
+def submission_problem(code: str, body: RequestIn, order: Order) -> ApiProblem:
+    """What ``check_quantities`` refused, said for the field it concerns."""
+    if code == "window":
+        if order.delivered_at is None:
+            return refused("The order has not been delivered yet.", "order_number")
+        return refused("The return window of this order has closed.", "order_number")
+    returnable = {s.line.id: s.returnable for s in submission.line_states(order, g.shop)}
+    for index, line in enumerate(body.lines):
+        if line.quantity > returnable.get(line.order_line_id, 0):
+            return refused(
+                f"At most {returnable.get(line.order_line_id, 0)} can still be returned.",
+                f"lines.{index}.quantity",
+            )
+    return refused("These items can no longer be returned.", "lines")
+
+
+def api_actor() -> workflow.Actor:
+    """Who the audit trail names for what a key does."""
+    return workflow.Actor(label=f"API key '{g.api_key.name}'")
+
+
+def perform(req: ReturnRequest, body: ActionIn) -> None:
+    actor = api_actor()
+    if body.action == "hold":
+        raise refused(
+            "An API key cannot hold a request: a hold names the colleague working on it.",
+            "action",
+        )
+    if body.action == "release":
+        workflow.release(req, actor)
+    elif body.action == "concept":
+        workflow.set_concept(req, actor)
+    elif body.action == "approve":
+        workflow.approve(req, actor, keep_items=body.keep_items)
+    elif not (body.reason or "").strip():
+        raise refused("Give the reason the customer is emailed.", "reason", 422)
+    else:
+        workflow.cancel(req, actor, body.reason)
+
+
+@operation(
+    "POST",
+    "/return-requests/<number>/actions",
+    summary="Decide on a return request",
+    tag="Return requests",
+    body=ActionIn,
+    response=RequestOut,
+)
+def act_on_return_request(number: str, body: ActionIn):
+    """``approve``, ``cancel`` (with ``reason``), ``concept`` or ``release``, with the same
+    rules and customer emails as the buttons in the admin, audited as the API key. What the
+    workflow refuses (already decided, held by a colleague) is 409 with its message.
+    ``hold`` is always refused (409): a hold names the colleague working on the request."""
+    req = _one(ReturnRequest, number)
+    try:
+        perform(req, body)
+    except workflow.TransitionRefused as refusal:
+        raise refused(str(refusal)) from None
+    db.session.flush()
+    db.session.expire_all()
+    return request_out(_one(ReturnRequest, number, REQUEST_LOADING))
+
+
 # --- Returns ----------------------------------------------------------------------------
 
 
@@ -586,6 +879,64 @@ def get_return(number: str):
     return return_out(_one(ReturnShipment, number, RETURN_LOADING))
 
 
+def inspections(return_: ReturnShipment, body: ReturnEventIn) -> dict[int, tuple[str, int]]:
+    """``{request line id: (condition, quantity)}`` for ``workflow.receive``."""
+    if body.lines is None:
+        raise refused("A received event lists every returned line.", "lines", 422)
+    lines = {line.order_line_id: line for line in return_.request.lines}
+    found = {}
+    for index, item in enumerate(body.lines):
+        line = lines.get(item.order_line_id)
+        if line is None or line.decision == "rejected" or line.id in found:
+            raise refused(
+                "Not a returned line of this request, or listed twice.",
+                f"lines.{index}.order_line_id",
+            )
+        found[line.id] = (item.condition, item.received_quantity)
+    return found
+
+
+def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
+    actor = api_actor()
+    if body.event in (RETURN_IN_TRANSIT, RETURN_DELIVERED):
+        event = labels.TrackingEvent(
+            tracking_number=return_.tracking_number or "",
+            status=body.event,
+            occurred_at=body.occurred_at or utcnow(),
+            description=body.description or "",
+        )
+        workflow.apply_tracking_event(return_, event, actor)
+    elif body.event == "received":
+        workflow.receive(return_, actor, inspections(return_, body))
+    else:
+        workflow.resolve(return_, actor, body.resolution or return_.request.resolution)
+
+
+@operation(
+    "POST",
+    "/returns/<number>/events",
+    summary="Record a tracking or warehouse event",
+    tag="Returns",
+    body=ReturnEventIn,
+    response=ReturnOut,
+)
+def record_return_event(number: str, body: ReturnEventIn):
+    """``in_transit`` and ``delivered`` come from the carrier: late, repeated or
+    out-of-order events the return is already past change nothing (200, unchanged).
+    ``received`` is the warehouse's inspection: every returned line's ``condition`` and
+    ``received_quantity``; the customer is emailed. ``resolved`` settles a received return
+    (refund, exchange or store credit; default the customer's choice) and completes the
+    request. A step the return cannot take is 409 with the reason."""
+    return_ = _one(ReturnShipment, number, RETURN_LOADING)
+    try:
+        apply_return_event(return_, body)
+    except workflow.TransitionRefused as refusal:
+        raise refused(str(refusal)) from None
+    db.session.flush()
+    db.session.expire_all()
+    return return_out(_one(ReturnShipment, number, RETURN_LOADING))
+
+
 # --- OpenAPI ----------------------------------------------------------------------------
 
 ERROR_STATUSES = {
@@ -593,6 +944,7 @@ ERROR_STATUSES = {
     401: "Missing, unknown or revoked API key",
     404: "Not found",
     415: "The body is not JSON",
+    409: "Refused by the shop's rules or the item's state; errors names the field if any",
     422: "Invalid input; errors names the failing fields",
 }
 
@@ -646,7 +998,7 @@ def _operation_document(op: Operation) -> dict:
     errors = {
         str(code): {"description": text, "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}}}
         for code, text in ERROR_STATUSES.items()
-        if code != 415 or op.body is not None
+        if (code != 415 or op.body is not None) and (code != 409 or op.method == "POST")
     }
     document = {
         "operationId": op.endpoint,
