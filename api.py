@@ -480,6 +480,15 @@ class RequestLineIn(BaseModel):
     comment: text(MAX_TEXT) | None = None
 
 
+class AnswerIn(BaseModel):
+    """The answer to one of the shop's form questions (Admin → Form questions)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question_id: Whole(1, MAX_ID)
+    answer: text(MAX_TEXT)
+
+
 class RequestIn(BaseModel):
     """A return request made on the customer's behalf, with the portal's rules."""
 
@@ -496,10 +505,10 @@ class RequestIn(BaseModel):
     language: Language | None = Field(
         None, description="The customer's language; default the order's, if the shop speaks it"
     )
-    answers: dict[Annotated[str, Field(pattern=r"^[0-9]{1,10}$")], text(MAX_TEXT)] = Field(
-        default_factory=dict,
-        description="Answers to the shop's form questions, by question id; file questions "
-        "cannot be answered through the API",
+    answers: Annotated[list[AnswerIn], Field(max_length=100)] = Field(
+        default_factory=list,
+        description="Answers to the shop's form questions; file questions cannot be answered "
+        "through the API",
     )
 
 
@@ -782,18 +791,28 @@ def readable_answers(body: RequestIn) -> dict:
         .where(FormQuestion.shop_id == g.shop.id, FormQuestion.active)
         .order_by(FormQuestion.position, FormQuestion.id)
     ).all()
-    known = {str(question.id) for question in questions}
-    if unknown := sorted(set(body.answers) - known):
-        raise refused("The shop has no active question with this id.", f"answers.{unknown[0]}")
+    given: dict[int, str] = {}
+    known = {question.id: question for question in questions}
+    for index, item in enumerate(body.answers):
+        question = known.get(item.question_id)
+        if question is None or item.question_id in given:
+            raise refused(
+                "Not an active question of the shop, or answered twice.",
+                f"answers.{index}.question_id",
+            )
+        if question.kind == "file":
+            raise refused("Files cannot be sent through the API.", f"answers.{index}.answer")
+        given[item.question_id] = item.answer.strip()
     answers = {}
     for question in questions:
-        key = str(question.id)
-        value = body.answers.get(key, "").strip()
+        value = given.get(question.id, "")
         if question.required and not value:
-            raise refused(f"Answer the required question '{question.label_en}'.", f"answers.{key}")
-        if question.kind == "file" and value:
-            raise refused("Files cannot be sent through the API.", f"answers.{key}")
-        answers[key] = {"question": question.label_en, "kind": question.kind, "value": value}
+            raise refused(f"Answer the required question '{question.label_en}'.", "answers")
+        answers[str(question.id)] = {
+            "question": question.label_en,
+            "kind": question.kind,
+            "value": value,
+        }
     return answers
 
 

@@ -8,13 +8,17 @@ import pytest
 from sqlalchemy import func, select
 
 import api
+import workflow
 from conftest import make_shop, make_user
 from extensions import db
 from models import (
     ApiKey,
+    AuditEvent,
     Order,
     OrderLine,
+    OutboundEmail,
     Return,
+    ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
     next_request_number,
@@ -475,3 +479,299 @@ def test_api_posts_need_no_csrf_token_even_with_csrf_on(migrated, smtp_sink, tmp
         finally:
             db.session.remove()
             conftest.empty_all_tables()
+
+
+# --- Creating requests (the headless portal) ----------------------------------------------
+
+
+def delivered_order(client, key: str, days_ago: int = 2, number: str = "1001") -> dict:
+    delivered = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+    body = order_body(number, delivered_at=delivered)
+    response = client.post("/api/v1/orders", json=body, headers=bearer(key))
+    assert response.status_code == 201
+    return response.json
+
+
+def request_body(order: dict, **changes) -> dict:
+    lines = [{"order_line_id": order["lines"][1]["id"], "quantity": 2}]
+    return {"order_number": order["number"], "lines": lines} | changes
+
+
+def post_request(client, key: str, body: dict, **headers):
+    return client.post("/api/v1/return-requests", json=body, headers=bearer(key) | headers)
+
+
+def refused_field(response, status: int = 409) -> str:
+    assert response.status_code == status, response.json
+    assert response.mimetype == "application/problem+json"
+    return response.json["errors"][0]["field"]
+
+
+def test_request_made_through_the_api_is_confirmed_to_the_customer_like_the_portals(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    order = delivered_order(client, key)
+
+    response = post_request(client, key, request_body(order, resolution="store_credit"))
+
+    assert response.status_code == 201
+    created = response.json
+    assert (created["status"], created["resolution"]) == ("new", "store_credit")
+    assert [(line["sku"], line["quantity"]) for line in created["lines"]] == [("SOCKS", 2)]
+    assert created["status_url"].endswith(f"/returns/demo/status/{_token(created['number'])}")
+    templates = db.session.scalars(select(OutboundEmail.template)).all()
+    assert "request_confirmation" in templates and "request_new_staff" in templates
+
+
+def _token(number: str) -> str:
+    return db.session.scalar(select(ReturnRequest.public_token).filter_by(number=number))
+
+
+def test_units_already_returned_cannot_be_requested_again(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    order = delivered_order(client, key)
+    assert post_request(client, key, request_body(order)).status_code == 201
+
+    again = post_request(client, key, request_body(order))
+
+    assert refused_field(again) == "lines.0.quantity"
+    assert "At most 0" in again.json["detail"]
+    assert db.session.scalar(select(func.count()).select_from(ReturnRequest)) == 1
+
+
+def test_request_after_the_return_window_is_refused(client):
+    shop = make_shop(return_window_days=30)
+    key = make_key(shop)
+    db.session.commit()
+    order = delivered_order(client, key, days_ago=31)
+    response = post_request(client, key, request_body(order))
+    assert refused_field(response) == "order_number"
+    assert "closed" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"reason": "made-up"}, "lines.0.reason"),
+        ({"reason": "broken"}, "lines.0.comment"),
+        ({"reason": "fits", "order_line_id": 999_999}, "lines.0.order_line_id"),
+    ],
+)
+def test_request_lines_follow_the_shops_reasons(client, change, field):
+    shop = make_shop()
+    db.session.add_all(
+        [
+            ReturnReason(shop=shop, code="fits", label_nl="Past niet", label_en="Does not fit"),
+            ReturnReason(
+                shop=shop, code="broken", label_nl="Kapot", label_en="Broken", requires_comment=True
+            ),
+        ]
+    )
+    key = make_key(shop)
+    db.session.commit()
+    order = delivered_order(client, key)
+    body = request_body(order)
+    body["lines"][0] |= change
+    assert refused_field(post_request(client, key, body)) == field
+
+
+def test_request_needs_a_resolution_the_shop_offers_and_an_exchange_note(client):
+    shop = make_shop(offered_resolutions="refund,exchange")
+    key = make_key(shop)
+    db.session.commit()
+    order = delivered_order(client, key)
+    credit = post_request(client, key, request_body(order, resolution="store_credit"))
+    assert refused_field(credit) == "resolution"
+    exchange = post_request(client, key, request_body(order, resolution="exchange"))
+    assert refused_field(exchange) == "exchange_note"
+
+
+def test_request_for_an_unknown_or_other_shops_order_is_not_found(client):
+    shop, other = make_shop("a", "A"), make_shop("b", "B")
+    key, other_key = make_key(shop), make_key(other)
+    db.session.commit()
+    order = delivered_order(client, key)
+    response = post_request(client, other_key, request_body(order))
+    assert refused_field(response, 404) == "order_number"
+
+
+def test_malformed_request_is_a_problem_naming_the_field(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    body = {"order_number": "1001", "lines": [{"order_line_id": 1, "quantity": 0}]}
+    assert refused_field(post_request(client, key, body), 422) == "lines.0.quantity"
+
+
+def test_retried_request_creation_creates_one_request(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    order = delivered_order(client, key)
+    first = post_request(client, key, request_body(order), **{"Idempotency-Key": "req-1"})
+    retry = post_request(client, key, request_body(order), **{"Idempotency-Key": "req-1"})
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json["number"] == first.json["number"]
+    assert db.session.scalar(select(func.count()).select_from(ReturnRequest)) == 1
+
+
+# --- Actions ------------------------------------------------------------------------------
+
+
+def act(client, key: str, number: str, body: dict, **headers):
+    url = f"/api/v1/return-requests/{number}/actions"
+    return client.post(url, json=body, headers=bearer(key) | headers)
+
+
+def test_approval_by_api_emails_the_customer_and_is_audited_as_the_key(client):
+    shop = make_shop()
+    key = make_key(shop, "Webshop sync")
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+
+    response = act(client, key, req.number, {"action": "approve"})
+
+    assert response.status_code == 200
+    assert response.json["status"] == "approved"
+    assert [line["decision"] for line in response.json["lines"]] == ["approved"]
+    event = db.session.scalar(select(AuditEvent).filter_by(action="approve"))
+    assert event.actor_label == "API key 'Webshop sync'"
+    assert db.session.scalar(select(OutboundEmail.template)) == "request_approved"
+
+
+def test_deciding_twice_is_refused_with_the_workflows_message(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    assert act(client, key, req.number, {"action": "approve"}).status_code == 200
+    again = act(client, key, req.number, {"action": "approve"})
+    assert again.status_code == 409
+    assert again.mimetype == "application/problem+json"
+    assert again.json["detail"] == "Already approved by API key 'webshop'."
+
+
+def test_cancel_needs_the_reason_for_the_customer(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    assert refused_field(act(client, key, req.number, {"action": "cancel"}), 422) == "reason"
+    done = act(client, key, req.number, {"action": "cancel", "reason": "Worn"})
+    assert (done.json["status"], done.json["cancel_reason"]) == ("cancelled", "Worn")
+
+
+def test_a_key_cannot_hold_nor_release_a_colleagues_hold(client):
+    shop = make_shop()
+    key = make_key(shop)
+    agent = make_user("anna@shop.example", shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    assert refused_field(act(client, key, req.number, {"action": "hold"})) == "action"
+    workflow.hold(req, agent)
+    db.session.commit()
+    release = act(client, key, req.number, {"action": "release"})
+    assert release.status_code == 409
+    assert "Held by Anna" in release.json["detail"]
+    assert db.session.get(ReturnRequest, req.id).status == "on_hold"
+
+
+def test_concept_then_approve_through_the_api(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    assert act(client, key, req.number, {"action": "concept"}).json["status"] == "concept"
+    assert act(client, key, req.number, {"action": "approve"}).json["status"] == "approved"
+
+
+def test_unknown_action_is_a_problem_naming_the_field(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    assert refused_field(act(client, key, req.number, {"action": "delete"}), 422) == "action"
+
+
+def test_key_of_another_shop_cannot_act_on_a_request(client):
+    shop, other = make_shop("a", "A"), make_shop("b", "B")
+    other_key = make_key(other)
+    req = make_request(shop, make_order(shop))
+    shipment = make_return(req, "RET-1", status="label_created")
+    db.session.commit()
+    assert act(client, other_key, req.number, {"action": "approve"}).status_code == 404
+    event = {"event": "in_transit"}
+    url = f"/api/v1/returns/{shipment.number}/events"
+    assert client.post(url, json=event, headers=bearer(other_key)).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(ReturnRequest, req.id).status == "new"
+    assert db.session.get(Return, shipment.id).status == "label_created"
+
+
+def test_retried_action_with_the_same_idempotency_key_acts_once(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    first = act(client, key, req.number, {"action": "approve"}, **{"Idempotency-Key": "a-1"})
+    retry = act(client, key, req.number, {"action": "approve"}, **{"Idempotency-Key": "a-1"})
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json == first.json
+    approvals = select(func.count()).select_from(AuditEvent).filter_by(action="approve")
+    assert db.session.scalar(approvals) == 1
+
+
+# --- Return events ------------------------------------------------------------------------
+
+
+def post_event(client, key: str, number: str, body: dict):
+    return client.post(f"/api/v1/returns/{number}/events", json=body, headers=bearer(key))
+
+
+def test_late_carrier_event_changes_nothing(client):
+    shop = make_shop()
+    key = make_key(shop)
+    shipment = make_return(
+        make_request(shop, make_order(shop), "label_created"), "RET-1", "delivered"
+    )
+    db.session.commit()
+    response = post_event(client, key, shipment.number, {"event": "in_transit"})
+    assert (response.status_code, response.json["status"]) == (200, "delivered")
+
+
+def test_received_needs_every_returned_line_with_its_condition(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop), "label_created")
+    shipment = make_return(req, "RET-1", "delivered")
+    line_id = req.lines[0].order_line_id
+    db.session.commit()
+
+    missing = post_event(client, key, shipment.number, {"event": "received"})
+    assert refused_field(missing, 422) == "lines"
+    stranger = [{"order_line_id": line_id + 1, "condition": "ok", "received_quantity": 1}]
+    unknown = post_event(client, key, shipment.number, {"event": "received", "lines": stranger})
+    assert refused_field(unknown) == "lines.0.order_line_id"
+    too_many = [{"order_line_id": line_id, "condition": "ok", "received_quantity": 5}]
+    over = post_event(client, key, shipment.number, {"event": "received", "lines": too_many})
+    assert over.status_code == 409 and "between 0 and 1" in over.json["detail"]
+
+    good = [{"order_line_id": line_id, "condition": "damaged", "received_quantity": 1}]
+    done = post_event(client, key, shipment.number, {"event": "received", "lines": good})
+    assert (done.status_code, done.json["status"]) == (200, "received")
+    assert db.session.get(ReturnRequestLine, req.lines[0].id).condition == "damaged"
+
+
+def test_resolving_a_return_that_was_not_received_is_refused(client):
+    shop = make_shop()
+    key = make_key(shop)
+    shipment = make_return(make_request(shop, make_order(shop), "label_created"), "RET-1")
+    db.session.commit()
+    response = post_event(client, key, shipment.number, {"event": "resolved"})
+    assert response.status_code == 409
+    assert "RET-1" in response.json["detail"]
