@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 import tasks
 import webhooks
+import workflow
 from conftest import make_shop, make_user
 from extensions import db
 from models import WebhookDelivery, WebhookEndpoint, utcnow
@@ -226,3 +227,27 @@ def test_endpoint_switched_off_before_delivery_gets_nothing(app, receiver):
     run_jobs(app)
     assert receiver.calls == []
     assert delivery().status == "skipped"
+
+
+def test_bulk_approval_sends_one_status_change_per_approved_request(app, receiver):
+    from factories import make_order, make_request
+
+    shop = make_shop()
+    anna = make_user("anna@example.com", shop, name="Anna")
+    add_endpoint(shop, receiver.url, events=(webhooks.REQUEST_STATUS_CHANGED,))
+    order = make_order(shop, lines=1)
+    fresh, concept, done = (
+        make_request(shop, status=status, order=order) for status in ("new", "concept", "approved")
+    )
+    db.session.commit()
+
+    outcome = workflow.bulk_apply("approve", [fresh.id, concept.id, done.id], anna)
+    db.session.commit()
+    run_jobs(app)
+
+    assert outcome.done == 2
+    sent = sorted(
+        (data["number"], data["previous_status"], data["status"])
+        for data in (json.loads(body)["data"] for _, body in receiver.calls)
+    )
+    assert sent == [(fresh.number, "new", "approved"), (concept.number, "concept", "approved")]
