@@ -104,7 +104,7 @@ def refused(detail: str, field: str | None = None, status: int = 409) -> ApiProb
     if field is not None:
         pointer = "/" + field.replace(".", "/")
         errors = [FieldError(field=field, pointer=pointer, message=detail)]
-    title = {404: "Not Found", 409: "Conflict", 422: "Invalid input"}[status]
+    title = {404: "Not Found", 409: "Conflict"}[status]
     return ApiProblem(status, title, detail, errors)
 
 
@@ -851,7 +851,7 @@ def perform(req: ReturnRequest, body: ActionIn) -> None:
     elif body.action == "approve":
         workflow.approve(req, actor, keep_items=body.keep_items)
     elif not (body.reason or "").strip():
-        raise refused("Give the reason the customer is emailed.", "reason", 422)
+        raise refused("Give the reason the customer is emailed.", "reason")
     else:
         workflow.cancel(req, actor, body.reason)
 
@@ -901,7 +901,7 @@ def get_return(number: str):
 def inspections(return_: ReturnShipment, body: ReturnEventIn) -> dict[int, tuple[str, int]]:
     """``{request line id: (condition, quantity)}`` for ``workflow.receive``."""
     if body.lines is None:
-        raise refused("A received event lists every returned line.", "lines", 422)
+        raise refused("A received event lists every returned line.", "lines")
     lines = {line.order_line_id: line for line in return_.request.lines}
     found = {}
     for index, item in enumerate(body.lines):

@@ -660,7 +660,7 @@ def test_cancel_needs_the_reason_for_the_customer(client):
     key = make_key(shop)
     req = make_request(shop, make_order(shop))
     db.session.commit()
-    assert refused_field(act(client, key, req.number, {"action": "cancel"}), 422) == "reason"
+    assert refused_field(act(client, key, req.number, {"action": "cancel"})) == "reason"
     done = act(client, key, req.number, {"action": "cancel", "reason": "Worn"})
     assert (done.json["status"], done.json["cancel_reason"]) == ("cancelled", "Worn")
 
@@ -753,7 +753,7 @@ def test_received_needs_every_returned_line_with_its_condition(client):
     db.session.commit()
 
     missing = post_event(client, key, shipment.number, {"event": "received"})
-    assert refused_field(missing, 422) == "lines"
+    assert refused_field(missing) == "lines"
     stranger = [{"order_line_id": line_id + 1, "condition": "ok", "received_quantity": 1}]
     unknown = post_event(client, key, shipment.number, {"event": "received", "lines": stranger})
     assert refused_field(unknown) == "lines.0.order_line_id"
