@@ -532,12 +532,8 @@ class RequestView(ShopScopedView):
         chosen = request.form.get("action", "")
         seen = request.form.get("version", "")
         try:
-            if (
-                seen.isdigit()
-                and int(seen) != req.version
-                and chosen in ("approve", "approve_keep", "cancel")
-            ):
-                raise workflow.TransitionRefused(workflow._concurrent_change_message(req))
+            if seen.isdigit() and chosen in ("approve", "approve_keep", "cancel"):
+                workflow.check_seen_version(req, int(seen))
             message = self.perform(req, chosen)
             db.session.commit()
             flash(message, "success")

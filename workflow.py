@@ -226,6 +226,12 @@ def _decided_message(request: ReturnRequest) -> str:
     )
 
 
+def check_seen_version(request: ReturnRequest, seen_version: int) -> None:
+    """Refuse a decision taken on a page that showed an older version of the request."""
+    if seen_version != request.version:
+        raise TransitionRefused(_concurrent_change_message(request))
+
+
 def _concurrent_change_message(request: ReturnRequest) -> str:
     db.session.refresh(request)
     if request.status in (APPROVED, CANCELLED):
