@@ -623,7 +623,20 @@ def bulk_apply_chunk(
         )
     if action in ("approve", "cancel"):
         _bulk_email(changed, "request_approved" if action == "approve" else "request_cancelled")
+    if action.startswith("free_shipping"):
+        _bulk_reevaluate_notices(changed)
     return outcome
+
+
+def _bulk_reevaluate_notices(request_ids: list[int]) -> None:
+    """Free shipping is read by notice rules: run them again on the changed requests."""
+    requests = db.session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(request_ids))
+        .execution_options(populate_existing=True)
+    )
+    for request in requests:
+        notices.reevaluate(request)
 
 
 def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) -> None:
