@@ -12,7 +12,8 @@ An actor is a ``User``; rules, the customer and API keys act with ``actor=None``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,6 +50,10 @@ from models import (
     next_number,
     utcnow,
 )
+
+# A hold goes stale after the shop's number of working hours on these days and hours.
+WORKING_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+WORKDAY_OPENS, WORKDAY_CLOSES = 9, 17
 
 # (from, to) pairs the state machine allows; DESIGN.md "Request statuses".
 TRANSITIONS = {
@@ -145,14 +150,34 @@ def record(
     return event
 
 
+def working_hours_ago(now: datetime, hours: int) -> datetime:
+    """The moment that lies ``hours`` working hours before ``now``.
+
+    Working hours are Monday to Friday, 9:00 to 17:00 in the Netherlands, so a hold taken on
+    Friday afternoon is not stale on Monday morning.
+    """
+    cursor = now.astimezone(WORKING_TIMEZONE)
+    left = timedelta(hours=hours)
+    while True:
+        opens = cursor.replace(hour=WORKDAY_OPENS, minute=0, second=0, microsecond=0)
+        closes = cursor.replace(hour=WORKDAY_CLOSES, minute=0, second=0, microsecond=0)
+        if cursor.weekday() < 5 and cursor > opens:
+            worked = min(cursor, closes) - opens
+            if worked >= left:
+                return (min(cursor, closes) - left).astimezone(UTC)
+            left -= worked
+        cursor = (opens - timedelta(days=1)).replace(hour=23, minute=59)
+
+
 def hold_is_stale(request: ReturnRequest, now: datetime | None = None) -> bool:
-    """A hold older than the shop's setting may be taken over by any colleague."""
+    """A hold older than the shop's setting (in working hours) may be taken over by anyone."""
     if request.status != ON_HOLD or request.held_since is None:
         return False
+    now = now or utcnow()
     held_since = request.held_since
     if held_since.tzinfo is None:
-        held_since = held_since.replace(tzinfo=(now or utcnow()).tzinfo)
-    return (now or utcnow()) - held_since > timedelta(hours=request.shop.hold_stale_hours)
+        held_since = held_since.replace(tzinfo=UTC)
+    return held_since < working_hours_ago(now, request.shop.hold_stale_hours)
 
 
 def has_label(request: ReturnRequest) -> bool:
