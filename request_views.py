@@ -65,6 +65,9 @@ AUDIT_LABELS = {
     "reopen": _l("reopened"),
     "label_created": _l("created the return label"),
     "complete": _l("completed"),
+    "message_sent": _l("sent a message to the customer"),
+    "note_added": _l("added an internal note"),
+    "customer_replied": _l("replied"),
 }
 BULK_ACTIONS = {
     "concept": _l("Set to concept"),
