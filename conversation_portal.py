@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import conversation
 import portal
@@ -28,7 +29,17 @@ from extensions import db, limiter
 from models import ReturnRequest, Shop
 
 bp = Blueprint("conversation_portal", __name__, url_prefix="/returns/<slug>/status/<token>")
-bp.context_processor(portal.portal_context)
+bp.errorhandler(RequestEntityTooLarge)(portal.upload_too_large)
+
+
+@bp.context_processor
+def status_page_context() -> dict:
+    """The portal's page context; its language links lead back to the status page."""
+    return portal.portal_context() | {
+        "lang_url": lambda code: url_for(
+            "portal.status", token=g.conversation_request.public_token, lang=code
+        )
+    }
 
 
 @bp.url_value_preprocessor

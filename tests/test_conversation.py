@@ -30,7 +30,7 @@ Upload = conversation.Upload
 
 @pytest.fixture
 def shop(app):
-    return make_shop("demo", "Demo Winkel")
+    return make_shop("demo", "Demo Winkel", default_language="en")
 
 
 @pytest.fixture
@@ -370,3 +370,8 @@ def test_the_customer_reply_form_refuses_a_post_without_its_csrf_token(app, clie
     )
     assert accepted.status_code == 302
     assert [m.body for m in db.session.scalars(select(Message))] == ["with token"]
+
+
+def test_the_reply_error_page_keeps_its_language_links_on_the_status_page(app, client, req):
+    page = client.post(status_path(req) + "/reply", data={"body": ""}).get_data(as_text=True)
+    assert f'href="{status_path(req)}?lang=nl"' in page

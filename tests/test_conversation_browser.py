@@ -38,7 +38,7 @@ def log_in(page, base, email):
 def test_agent_asks_with_a_pdf_customer_replies_with_a_photo_and_the_agent_sees_it(
     browser, live_server, smtp_sink
 ):
-    shop = make_shop()
+    shop = make_shop(default_language="en")
     agent = make_user("anna@example.com", shop, name="Anna", language="en")
     request = make_request(shop, status=ON_HOLD, held_by=agent, held_since=utcnow(), language="en")
     db.session.commit()
