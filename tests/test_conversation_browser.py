@@ -57,6 +57,7 @@ def test_agent_asks_with_a_pdf_customer_replies_with_a_photo_and_the_agent_sees_
     expect(staff.get_by_role("status").filter(has_text="Message sent.")).to_be_visible()
     thread = staff.locator("#thread")
     expect(thread).to_contain_text("Could you send a photo of the damage?")
+    expect(staff.locator("#thread-state")).to_have_text("Awaiting customer")
     expect(thread.get_by_role("link", name=re.compile("instructions.pdf"))).to_be_visible()
 
     (email,) = smtp_sink.to(request.customer_email)
@@ -88,5 +89,6 @@ def test_agent_asks_with_a_pdf_customer_replies_with_a_photo_and_the_agent_sees_
     expect(row.get_by_label("Customer replied")).to_be_visible()
     row.get_by_role("link", name=request.number).click()
     expect(thread).to_contain_text("Here is the photo.")
+    expect(staff.locator("#thread-state")).to_have_text("Customer replied")
     expect(thread.get_by_text("From the customer")).to_be_visible()
     expect(thread.get_by_role("link", name=re.compile("damage.png"))).to_be_visible()
