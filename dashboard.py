@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+import workflow
 from extensions import db
 from models import (
     ON_HOLD,
@@ -152,11 +153,11 @@ def new_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
 def hold_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
     """Requests on hold, and how many of those holds are stale.
 
-    A hold is stale when older than its shop's ``hold_stale_hours`` (as
+    A hold is stale when older than its shop's ``hold_stale_hours`` working hours (as
     ``workflow.hold_is_stale``); each shop's threshold is a parameter of one CASE.
     """
     thresholds = {
-        shop_id: now - timedelta(hours=hours)
+        shop_id: workflow.working_hours_ago(now, hours)
         for shop_id, hours in db.session.execute(
             select(Shop.id, Shop.hold_stale_hours).where(Shop.id.in_(shop_ids))
         )

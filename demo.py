@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import exists, select
 
 import storage
+import tasks
 import workflow
 from extensions import db
 from models import (
@@ -42,7 +43,6 @@ from models import (
     ReviewStage,
     Shop,
     User,
-    next_number,
     next_request_number,
     utcnow,
 )
@@ -476,6 +476,7 @@ def seed() -> str:
         created_shops.append(seed_shop(spec, staff, now))
     ensure_memberships()
     db.session.commit()
+    create_pending_labels()
     if not created_users and not created_shops:
         headline = "Demo data already present; nothing changed."
     else:
@@ -483,6 +484,13 @@ def seed() -> str:
             ", ".join(created_shops) if created_shops else f"{len(created_users)} users"
         )
     return "\n".join([headline, "", *login_lines(), "", *portal_lines(now)])
+
+
+def create_pending_labels() -> None:
+    """Make the demo returns' label PDFs, as the label job does after a customer's click."""
+    pending = db.session.scalars(select(Return.id).where(Return.label_status == "pending")).all()
+    for return_id in pending:
+        tasks.start_label_job(return_id)
 
 
 def ensure_users() -> list[User]:
@@ -880,47 +888,23 @@ def play(
     elif op == "cancel":
         workflow.cancel(request, who, pick(rng.choice(CANCEL_REASONS), request.language))
     elif op == "label":
-        create_return(request)
-        workflow.mark_label_created(request, who)
-    elif op == "complete":
-        resolve_return(request)
+        workflow.create_return(request, "own", workflow.Actor(label="customer"))
+    elif op == "complete" and request.keep_items:
         workflow.complete(request, who)
+    elif op == "complete":
+        receive_and_resolve(request, who)
     else:
         raise ValueError(f"unknown demo step {op!r}")
 
 
-def create_return(request: ReturnRequest) -> Return:
-    """The shipment the customer's label created (own carrier)."""
-    year = utcnow().year
-    return_ = Return(
-        number=f"RT-{year}-{next_number(f'return-{year}'):05d}",
-        shop_id=request.shop_id,
-        request_id=request.id,
-        carrier="own",
-        cost_cents=0 if request.free_shipping else request.shop.return_fee_cents,
-        status="label_created",
-    )
-    db.session.add(return_)
-    db.session.flush()
-    return return_
-
-
-def resolve_return(request: ReturnRequest) -> None:
-    """The shipment arrived and was settled: refund the approved lines minus the fee."""
-    if request.keep_items:
-        return
-    return_ = request.returns[-1]
-    approved = sum(
-        round(line.order_line.total_cents * line.quantity / line.order_line.quantity)
-        for line in request.lines
-        if line.decision == "approved"
-    )
-    return_.status = "resolved"
-    return_.refund_cents = approved - return_.cost_cents if request.resolution == "refund" else None
-    return_.resolved_at = utcnow()
-    for line in request.lines:
-        line.received_quantity = line.quantity
-        line.condition = "accepted"
+def receive_and_resolve(request: ReturnRequest, who: User) -> None:
+    """The parcel travels, arrives in good order and is settled as the customer asked."""
+    return_ = workflow.active_return(request)
+    workflow.mark_in_transit(return_, workflow.Actor(label="carrier"))
+    workflow.mark_delivered(return_, workflow.Actor(label="carrier"))
+    approved = [line for line in request.lines if line.decision == "approved"]
+    workflow.receive(return_, who, {line.id: ("ok", line.quantity) for line in approved})
+    workflow.resolve(return_, who, request.resolution)
 
 
 def add_notices(

@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, flash, g, has_request_context, jsonify, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,7 +23,8 @@ import exports
 import storage
 import tasks
 import workflow
-from admin_views import STATUS_LABELS, ShopScopedView, status_badge, visible_shops
+from admin_filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
+from admin_views import STATUS_LABELS, ShopScopedView, status_badge
 from extensions import db
 from formatting import language, money
 from models import (
@@ -81,25 +81,11 @@ BULK_ACTIONS = {
 }
 
 
-class RequestFilter(BaseSQLAFilter):
-    """A filter with a fixed URL key (``flt0_<key>=…``), the same in every language.
-
-    Options depend on who is looking, so they are computed per request (see
-    ``RequestView.index_view``); when Flask-Admin builds them at start-up there is nobody.
-    """
-
-    key = ""
+class RequestFilter(KeyedFilter):
+    """A filter on the list's rows; subclasses say how in ``apply``."""
 
     def __init__(self, name, options=None):
-        super().__init__(ReturnRequest.id, name, options)
-
-    def operation(self):
-        return _l("is")
-
-    def get_options(self, view):
-        if not has_request_context() or not current_user.is_authenticated:
-            return []
-        return self.options_for_user()
+        super().__init__(name, ReturnRequest.id, options)
 
 
 class StatusFilter(RequestFilter):
@@ -117,16 +103,6 @@ class StatusFilter(RequestFilter):
         if value.startswith("stage-") and value[6:].isdigit():
             return query.filter(ReturnRequest.stage_id == int(value[6:]))
         return query.filter(ReturnRequest.status == value)
-
-
-class ShopFilter(RequestFilter):
-    key = "shop"
-
-    def options_for_user(self):
-        return [(str(shop.id), shop.name) for shop in visible_shops()]
-
-    def apply(self, query, value, alias=None):
-        return query.filter(ReturnRequest.shop_id == int(value)) if value.isdigit() else query
 
 
 class ResolutionFilter(RequestFilter):
@@ -212,10 +188,6 @@ class CustomerRepliedFilter(YesFilter):
         )
 
 
-class CreatedFilter(DateTimeBetweenFilter):
-    key = "created"
-
-
 def visible_stages() -> list[ReviewStage]:
     query = select(ReviewStage).order_by(ReviewStage.shop_id, ReviewStage.position)
     shop_ids = current_user.shop_ids()
@@ -263,7 +235,7 @@ def _yes_cell(flag, text):
     return Markup('<span aria-label="{0}" title="{0}">✓</span>').format(text)
 
 
-class RequestView(ShopScopedView):
+class RequestView(KeyedFilterMenu, ShopScopedView):
     """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
 
     list_template = "admin/requests/list.html"
@@ -316,7 +288,7 @@ class RequestView(ShopScopedView):
     }
     column_filters = (
         StatusFilter(_l("Status")),
-        ShopFilter(_l("Shop")),
+        ShopFilter(_l("Shop"), ReturnRequest.shop_id),
         ResolutionFilter(_l("Resolution")),
         ReasonFilter(_l("Reason")),
         CreatedFilter(ReturnRequest.created_at, _l("Date")),
@@ -325,25 +297,6 @@ class RequestView(ShopScopedView):
         AwaitingCustomerFilter(_l("Awaiting customer")),
         CustomerRepliedFilter(_l("Customer replied")),
     )
-
-    def get_filter_arg(self, index, flt):
-        return flt.key
-
-    def _get_filter_groups(self):
-        """The filter menu, with options computed for the person looking (never cached)."""
-        groups: dict[str, list[dict]] = {}
-        for index, flt in enumerate(self._filters):
-            options = flt.get_options(self) or None
-            groups.setdefault(str(flt.name), []).append(
-                {
-                    "index": index,
-                    "arg": self.get_filter_arg(index, flt),
-                    "operation": str(flt.operation()),
-                    "options": [(key, str(label)) for key, label in options] if options else None,
-                    "type": flt.data_type,
-                }
-            )
-        return groups
 
     def get_query(self):
         return (
@@ -536,12 +489,8 @@ class RequestView(ShopScopedView):
         chosen = request.form.get("action", "")
         seen = request.form.get("version", "")
         try:
-            if (
-                seen.isdigit()
-                and int(seen) != req.version
-                and chosen in ("approve", "approve_keep", "cancel")
-            ):
-                raise workflow.TransitionRefused(workflow._concurrent_change_message(req))
+            if seen.isdigit() and chosen in ("approve", "approve_keep", "cancel"):
+                workflow.check_seen_version(req, int(seen))
             message = self.perform(req, chosen)
             db.session.commit()
             flash(message, "success")

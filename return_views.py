@@ -6,10 +6,9 @@ workflow.py; this module only parses, checks access and renders.
 
 from __future__ import annotations
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,7 +21,8 @@ import labels
 import storage
 import tasks
 import workflow
-from admin_views import ShopScopedView, visible_shops
+from admin_filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
+from admin_views import ShopScopedView
 from extensions import db
 from formatting import money
 from models import (
@@ -107,21 +107,11 @@ def perform_step(return_: Return, step: str, actor) -> None:
     steps[step]()
 
 
-class ReturnFilter(BaseSQLAFilter):
-    """A filter with a fixed URL key and options computed for whoever is looking."""
-
-    key = ""
+class ReturnFilter(KeyedFilter):
+    """A filter on the list's rows; subclasses say how in ``apply``."""
 
     def __init__(self, name, options=None):
-        super().__init__(Return.id, name, options)
-
-    def operation(self):
-        return _l("is")
-
-    def get_options(self, view):
-        if not has_request_context() or not current_user.is_authenticated:
-            return []
-        return self.options_for_user()
+        super().__init__(name, Return.id, options)
 
 
 class ReturnStatusFilter(ReturnFilter):
@@ -145,20 +135,6 @@ class CarrierFilter(ReturnFilter):
 
     def apply(self, query, value, alias=None):
         return query.filter(Return.carrier == value)
-
-
-class ShopFilter(ReturnFilter):
-    key = "shop"
-
-    def options_for_user(self):
-        return [(str(shop.id), shop.name) for shop in visible_shops()]
-
-    def apply(self, query, value, alias=None):
-        return query.filter(Return.shop_id == int(value)) if value.isdigit() else query
-
-
-class CreatedFilter(DateTimeBetweenFilter):
-    key = "created"
 
 
 def _number_cell(view, context, model, name):
@@ -194,7 +170,7 @@ def _status_cell(view, context, model, name):
     return badge
 
 
-class ReturnView(ShopScopedView):
+class ReturnView(KeyedFilterMenu, ShopScopedView):
     """The "Returns" (Retouren) list. A return's status changes only through workflow.py."""
 
     list_template = "admin/returns/list.html"
@@ -245,28 +221,9 @@ class ReturnView(ShopScopedView):
     column_filters = (
         ReturnStatusFilter(_l("Status")),
         CarrierFilter(_l("Carrier")),
-        ShopFilter(_l("Shop")),
+        ShopFilter(_l("Shop"), Return.shop_id),
         CreatedFilter(Return.created_at, _l("Created")),
     )
-
-    def get_filter_arg(self, index, flt):
-        return flt.key
-
-    def _get_filter_groups(self):
-        """The filter menu, with options computed for the person looking (never cached)."""
-        groups: dict[str, list[dict]] = {}
-        for index, flt in enumerate(self._filters):
-            options = flt.get_options(self) or None
-            groups.setdefault(str(flt.name), []).append(
-                {
-                    "index": index,
-                    "arg": self.get_filter_arg(index, flt),
-                    "operation": str(flt.operation()),
-                    "options": [(key, str(label)) for key, label in options] if options else None,
-                    "type": flt.data_type,
-                }
-            )
-        return groups
 
     def get_query(self):
         return super().get_query().options(joinedload(Return.request), joinedload(Return.shop))

@@ -12,7 +12,8 @@ An actor is a ``User``; rules, the customer and API keys act with ``actor=None``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,6 +50,10 @@ from models import (
     next_number,
     utcnow,
 )
+
+# A hold goes stale after the shop's number of working hours on these days and hours.
+WORKING_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+WORKDAY_OPENS, WORKDAY_CLOSES = 9, 17
 
 # (from, to) pairs the state machine allows; DESIGN.md "Request statuses".
 TRANSITIONS = {
@@ -145,14 +150,34 @@ def record(
     return event
 
 
+def working_hours_ago(now: datetime, hours: int) -> datetime:
+    """The moment that lies ``hours`` working hours before ``now``.
+
+    Working hours are Monday to Friday, 9:00 to 17:00 in the Netherlands, so a hold taken on
+    Friday afternoon is not stale on Monday morning.
+    """
+    cursor = now.astimezone(WORKING_TIMEZONE)
+    left = timedelta(hours=hours)
+    while True:
+        opens = cursor.replace(hour=WORKDAY_OPENS, minute=0, second=0, microsecond=0)
+        closes = cursor.replace(hour=WORKDAY_CLOSES, minute=0, second=0, microsecond=0)
+        if cursor.weekday() < 5 and cursor > opens:
+            worked = min(cursor, closes) - opens
+            if worked >= left:
+                return (min(cursor, closes) - left).astimezone(UTC)
+            left -= worked
+        cursor = (opens - timedelta(days=1)).replace(hour=23, minute=59)
+
+
 def hold_is_stale(request: ReturnRequest, now: datetime | None = None) -> bool:
-    """A hold older than the shop's setting may be taken over by any colleague."""
+    """A hold older than the shop's setting (in working hours) may be taken over by anyone."""
     if request.status != ON_HOLD or request.held_since is None:
         return False
+    now = now or utcnow()
     held_since = request.held_since
     if held_since.tzinfo is None:
-        held_since = held_since.replace(tzinfo=(now or utcnow()).tzinfo)
-    return (now or utcnow()) - held_since > timedelta(hours=request.shop.hold_stale_hours)
+        held_since = held_since.replace(tzinfo=UTC)
+    return held_since < working_hours_ago(now, request.shop.hold_stale_hours)
 
 
 def has_label(request: ReturnRequest) -> bool:
@@ -224,6 +249,12 @@ def _decided_message(request: ReturnRequest) -> str:
         status=status_label(request.status).lower(),
         name=_last_actor_name(request),
     )
+
+
+def check_seen_version(request: ReturnRequest, seen_version: int) -> None:
+    """Refuse a decision taken on a page that showed an older version of the request."""
+    if seen_version != request.version:
+        raise TransitionRefused(_concurrent_change_message(request))
 
 
 def _concurrent_change_message(request: ReturnRequest) -> str:
@@ -617,7 +648,20 @@ def bulk_apply_chunk(
         )
     if action in ("approve", "cancel"):
         _bulk_email(changed, "request_approved" if action == "approve" else "request_cancelled")
+    if action.startswith("free_shipping"):
+        _bulk_reevaluate_notices(changed)
     return outcome
+
+
+def _bulk_reevaluate_notices(request_ids: list[int]) -> None:
+    """Free shipping is read by notice rules: run them again on the changed requests."""
+    requests = db.session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(request_ids))
+        .execution_options(populate_existing=True)
+    )
+    for request in requests:
+        notices.reevaluate(request)
 
 
 def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) -> None:

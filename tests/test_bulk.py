@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import notices
 import tasks
 import workflow
 from conftest import make_shop, make_user
@@ -17,6 +18,7 @@ from models import (
     ON_HOLD,
     AuditEvent,
     BulkJob,
+    Notice,
     OutboundEmail,
     ReturnRequest,
     ReviewStage,
@@ -141,3 +143,17 @@ def test_bulk_move_to_review_stage_only_within_the_stages_shop(shop, anna):
     db.session.commit()
     assert outcome.summary() == "2 moved to the review stage, 1 skipped: already approved"
     assert count(ReturnRequest, ReturnRequest.stage_id == stage.id) == 2
+
+
+def test_bulk_free_shipping_runs_the_notice_rules_again(shop, anna):
+    notices.seed_default_rules(shop)
+    requests = make_requests(shop, 2)
+    for request in requests:
+        request.resolution = "exchange"
+    db.session.commit()
+    workflow.bulk_apply("free_shipping_on", [r.id for r in requests], anna)
+    db.session.commit()
+    assert count(Notice) == 2
+    workflow.bulk_apply("free_shipping_off", [r.id for r in requests], anna)
+    db.session.commit()
+    assert count(Notice) == 0

@@ -17,7 +17,8 @@ A second shop ("other") has a request of its own in the same period that must ne
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -35,7 +36,6 @@ from models import (
     ReturnRequest,
     Shop,
     User,
-    utcnow,
 )
 
 HOUR = 3600.0
@@ -210,13 +210,22 @@ def test_stale_holds_use_each_shops_own_threshold(app):
     quick = make_shop("quick", "Snel", hold_stale_hours=8)
     patient = make_shop("patient", "Geduldig", hold_stale_hours=24)
     support = make_user("support@example.com", is_support=True)
-    for shop in (quick, patient, quick):
-        workflow.hold(make_request(shop), support)
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    held_since = {  # working hours by Wednesday 15:00: 5, 11 and 19
+        (quick, 0): datetime(2026, 11, 25, 10, tzinfo=amsterdam),
+        (quick, 1): datetime(2026, 11, 24, 12, tzinfo=amsterdam),
+        (patient, 0): datetime(2026, 11, 23, 12, tzinfo=amsterdam),
+    }
+    for (shop, _), moment in held_since.items():
+        request = make_request(shop)
+        workflow.hold(request, support)
+        request.held_since = moment
     db.session.commit()
     ids = [quick.id, patient.id]
-    assert dashboard.hold_counts(ids, utcnow()) == (3, 0)
-    assert dashboard.hold_counts(ids, utcnow() + timedelta(hours=9)) == (3, 2)
-    assert dashboard.hold_counts(ids, utcnow() + timedelta(hours=25)) == (3, 3)
+    wednesday = datetime(2026, 11, 25, 15, tzinfo=amsterdam)
+    thursday = datetime(2026, 11, 26, 15, tzinfo=amsterdam)
+    assert dashboard.hold_counts(ids, wednesday) == (3, 1)
+    assert dashboard.hold_counts(ids, thursday) == (3, 3)
 
 
 def test_period_choices_cover_last_days_and_custom_dates():

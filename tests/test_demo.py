@@ -100,7 +100,7 @@ def test_label_created_and_completed_requests_have_a_return_shipment(seeded):
     assert shipped
     for request in shipped:
         assert [r.status for r in request.returns] == ["label_created"]
-        assert re.fullmatch(r"RT-\d{4}-\d{5}", request.returns[0].number)
+        assert re.fullmatch(r"RET-\d{4}-\d{5}", request.returns[0].number)
 
 
 def test_notice_counts_and_thread_timestamps_match_the_rows(seeded):

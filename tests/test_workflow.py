@@ -1,6 +1,7 @@
 """The state machine of a return request (workflow.py)."""
 
-from datetime import timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -112,7 +113,7 @@ def test_agent_takes_over_only_a_stale_hold_and_it_is_audited(shop, anna, bram):
     with pytest.raises(workflow.TransitionRefused):
         workflow.take_over(request, bram)
     db.session.rollback()
-    request.held_since = utcnow() - timedelta(hours=9)
+    request.held_since = workflow.working_hours_ago(utcnow(), 9)
     db.session.commit()
     assert workflow.hold_is_stale(request)
     workflow.take_over(request, bram)
@@ -219,3 +220,30 @@ def test_only_admin_reopens_cancelled_request(shop, anna):
         workflow.reopen(request, anna)
     workflow.reopen(request, boss)
     assert request.status == NEW
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+@pytest.mark.parametrize(
+    ("now", "hours", "expected"),
+    [
+        (datetime(2026, 11, 25, 15, 0), 4, datetime(2026, 11, 25, 11, 0)),  # same day
+        (datetime(2026, 11, 25, 10, 0), 8, datetime(2026, 11, 24, 10, 0)),  # into yesterday
+        (datetime(2026, 11, 23, 10, 0), 8, datetime(2026, 11, 20, 10, 0)),  # Monday → Friday
+        (datetime(2026, 11, 28, 12, 0), 8, datetime(2026, 11, 27, 9, 0)),  # Saturday
+        (datetime(2026, 11, 25, 19, 30), 2, datetime(2026, 11, 25, 15, 0)),  # evening
+        (datetime(2026, 11, 25, 7, 0), 1, datetime(2026, 11, 24, 16, 0)),  # early morning
+    ],
+)
+def test_holds_go_stale_after_working_hours_only(now, hours, expected):
+    now = now.replace(tzinfo=AMSTERDAM)
+    assert workflow.working_hours_ago(now, hours) == expected.replace(tzinfo=AMSTERDAM)
+
+
+def test_a_friday_afternoon_hold_is_not_stale_on_monday_morning(shop, anna):
+    request = make_request(shop)
+    workflow.hold(request, anna)
+    request.held_since = datetime(2026, 11, 27, 15, 0, tzinfo=AMSTERDAM)
+    assert not workflow.hold_is_stale(request, datetime(2026, 11, 30, 9, 30, tzinfo=AMSTERDAM))
+    assert workflow.hold_is_stale(request, datetime(2026, 11, 30, 15, 30, tzinfo=AMSTERDAM))
