@@ -125,6 +125,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import api_admin_views
     import auth
     import cli
+    import conversation_portal
     import label_portal
     import portal
     import tasks
@@ -132,6 +133,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(label_portal.bp)
+    app.register_blueprint(conversation_portal.bp)
     app.register_blueprint(api.bp)
     api_admin_views.register(admin_views.init_admin(app))
     cli.register(app)

@@ -28,11 +28,16 @@ log = logging.getLogger(__name__)
 # What an override may call besides the context: translation and the app's own helpers.
 # Never the whole Flask globals (``config`` holds the secret key).
 SHARED_GLOBALS = ("money", "get_locale")
+SHARED_FILTERS = ("moment",)
+
+
+# What an override may extend or import: the email layout and the refund breakdown macro.
+SHARED_TEMPLATES = ("email/", "refunds/breakdown.html")
 
 
 def email_template_source(name: str):
-    """Lets an override extend the email layout (``email/...`` only), read from the app."""
-    if not name.startswith("email/"):
+    """Lets an override extend the email layout or import the breakdown, read from the app."""
+    if not name.startswith(SHARED_TEMPLATES):
         return None
     env = current_app.jinja_env
     return env.loader.get_source(env, name)
@@ -75,6 +80,9 @@ def render_strings(
     """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
     app_globals = current_app.jinja_env.globals
     context = {name: app_globals[name] for name in SHARED_GLOBALS if name in app_globals} | context
+    for name in SHARED_FILTERS:
+        for env in (TEXT_SANDBOX, HTML_SANDBOX):
+            env.filters.setdefault(name, current_app.jinja_env.filters[name])
     rendered_subject = TEXT_SANDBOX.from_string(subject).render(context)
     text = TEXT_SANDBOX.from_string(body_text).render(context)
     if body_html and body_html.strip():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+import conversation
 import exports
 import storage
 import tasks
@@ -64,6 +65,9 @@ AUDIT_LABELS = {
     "reopen": _l("reopened"),
     "label_created": _l("created the return label"),
     "complete": _l("completed"),
+    "message_sent": _l("sent a message to the customer"),
+    "note_added": _l("added an internal note"),
+    "customer_replied": _l("replied"),
 }
 BULK_ACTIONS = {
     "concept": _l("Set to concept"),
@@ -549,6 +553,37 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if line is None:
             abort(400)
         return line
+
+    # Communication with customer (conversation.py does the work).
+
+    @expose("/<int:request_id>/message", methods=("POST",))
+    def message(self, request_id: int):
+        """Send a message to the customer or add an internal note; errors show by the form."""
+        req = self.load_request(request_id)
+        user = current_user._get_current_object()
+        body = request.form.get("body", "")
+        files = conversation.uploads_from(request.files.getlist("files"))
+        internal = request.form.get("kind") == "internal"
+        try:
+            if internal:
+                conversation.add_internal_note(req, user, body, files)
+            else:
+                conversation.send_message(req, user, body, files)
+            db.session.commit()
+        except conversation.MessageRefused as refused:
+            db.session.rollback()
+            g.thread_errors, g.thread_form = refused.errors, request.form
+            return self.page(request_id), 400
+        flash(_("Internal note added.") if internal else _("Message sent."), "success")
+        return redirect(url_for(".page", request_id=request_id, _anchor="thread-heading"))
+
+    @expose("/<int:request_id>/attachment/<int:attachment_id>")
+    def attachment(self, request_id: int, attachment_id: int):
+        """A file of this request's thread, for staff of the request's shop only."""
+        found = conversation.staff_attachment(self.load_request(request_id), attachment_id)
+        if found is None:
+            abort(404)
+        return storage.send(found, always_download=True)
 
 
 def bulk_action_handler(name: str, label):

@@ -101,10 +101,10 @@ def attachments_by_id(ids: list[int], session=None) -> list[Attachment]:
     return list(session.scalars(select(Attachment).where(Attachment.id.in_(ids))))
 
 
-def send(attachment: Attachment):
-    """Serve a stored file with its recorded type: raster images inline, anything else as a
-    download, never as a page that could run script."""
-    inline = attachment.content_type in IMAGE_TYPES
+def send(attachment: Attachment, always_download: bool = False):
+    """Serve a stored file with its recorded type: raster images inline (unless
+    ``always_download``), anything else as a download, never as a page that could run script."""
+    inline = attachment.content_type in IMAGE_TYPES and not always_download
     response = send_file(
         root() / attachment.storage_key,
         mimetype=attachment.content_type,

@@ -7,6 +7,7 @@ change writes an ``AuditEvent`` and is read by the portal on its next request.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -34,6 +35,7 @@ from wtforms.validators import ValidationError as FieldError
 
 import emails
 import notices
+import refunds
 from admin_views import STATUS_LABELS, ShopScopedView, SupportOnly
 from extensions import db
 from models import (
@@ -41,6 +43,7 @@ from models import (
     AuditEvent,
     EmailTemplate,
     FormQuestion,
+    Message,
     Notice,
     NoticeRule,
     ReturnReason,
@@ -556,13 +559,19 @@ class ManualNoticeView(SupportOnly, BaseView):
         return db.session.scalar(select(ReturnRequest).where(ReturnRequest.number == number))
 
 
+# Emails to staff about their own account: the platform's wording, not a shop's.
+PLATFORM_EMAILS = ("invite", "password_reset")
+
+
 def email_names() -> list[str]:
-    """Every email the application sends (each has ``email/NAME.subject.txt``)."""
+    """Every email a shop sends in its own words (each has ``email/NAME.subject.txt``)."""
     suffix = ".subject.txt"
     return sorted(
         name[len("email/") : -len(suffix)]
         for name in current_app.jinja_env.list_templates()
-        if name.startswith("email/") and name.endswith(suffix)
+        if name.startswith("email/")
+        and name.endswith(suffix)
+        and name[len("email/") : -len(suffix)] not in PLATFORM_EMAILS
     )
 
 
@@ -600,12 +609,21 @@ def preview(shop: Shop, language: str, subject: str, text: str, html: str | None
     sample = latest_request(shop.id)
     if sample is None:
         return None
+    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
     context = {
         "shop": shop,
         "request": sample,
         "lines": list(sample.lines),
-        "public_url": current_app.config["PUBLIC_URL"].rstrip("/"),
+        "public_url": public_url,
         "status_url": emails.status_url(sample),
+        "message": sample.messages[-1] if sample.messages else Message(body="…"),
+        "attachments": [],
+        "request_url": f"{public_url}/admin/requests/{sample.id}",
+        "staff_url": f"{public_url}/admin/requests/{sample.id}",
+        "submitted_at": sample.created_at,
+        "refund_deadline": sample.created_at + timedelta(days=shop.withdrawal_window_days),
+        "refund": refunds.refund_breakdown(sample),
+        "return_": sample.returns[-1] if sample.returns else None,
     }
     with force_locale(language):
         try:

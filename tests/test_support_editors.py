@@ -1,14 +1,17 @@
 """Support's editors: return form, notice rules, manual notices and email templates."""
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 import notices
+import support_views
 import workflow
 from conftest import make_shop, make_user
 from extensions import db
 from factories import make_order, make_reason, make_request
-from models import AuditEvent, EmailTemplate, FormQuestion, NoticeRule, ReturnReason
+from models import AuditEvent, EmailTemplate, FormQuestion, Message, NoticeRule, ReturnReason
 
 
 @pytest.fixture
@@ -394,3 +397,23 @@ def test_rule_form_is_refused_without_its_csrf_token(app, client, auth, shop, su
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     assert client.post("/admin/rules/new/", data={**form, "csrf_token": token}).status_code == 302
     assert db.session.scalar(select(NoticeRule)).name == "Order value above 250"
+
+
+EMAIL_NAMES = sorted(
+    path.name.removesuffix(".subject.txt")
+    for path in (Path(__file__).parent.parent / "templates" / "email").glob("*.subject.txt")
+    if path.name.removesuffix(".subject.txt") not in support_views.PLATFORM_EMAILS
+)
+
+
+@pytest.mark.parametrize("name", EMAIL_NAMES)
+def test_every_default_email_previews_from_a_real_request(app, name):
+    assert name in support_views.email_names()
+    shop = make_shop()
+    request = make_request(shop)
+    request.messages.append(Message(direction="outbound", body="Kunt u een foto sturen?"))
+    db.session.commit()
+    parts = [support_views.default_source(name, part) for part in ("subject.txt", "txt", "html")]
+    result = support_views.preview(shop, "nl", *parts)
+    assert "error" not in result, result.get("error")
+    assert result["subject"]
