@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
+import conversation
 import labels
 import submission
 import workflow
@@ -552,6 +553,42 @@ class ReturnEventIn(BaseModel):
     )
 
 
+class MessageIn(BaseModel):
+    """A message in the thread with the customer (text only through the API)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    body: text(conversation.MAX_BODY, 1)
+    direction: Literal["outbound", "inbound"] = Field(
+        "outbound",
+        description="outbound: the shop writes to the customer, who is emailed; inbound: the "
+        "customer's reply, received by the webshop (e.g. in the customer's account)",
+    )
+
+
+class AttachmentOut(BaseModel):
+    name: str
+    content_type: str
+    size: int
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: Literal["outbound", "inbound"]
+    author: str | None = Field(
+        description="The colleague who wrote it; null for the customer or the API"
+    )
+    body: str
+    created_at: UtcDatetime
+    attachments: list[AttachmentOut]
+
+
+class MessageThread(BaseModel):
+    """The conversation with the customer, oldest first; internal notes are not in it."""
+
+    data: list[MessageOut]
+
+
 # --- Serialisation ----------------------------------------------------------------------
 
 
@@ -581,6 +618,21 @@ def request_out(req: ReturnRequest) -> RequestOut:
     fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
     return RequestOut(
         **fields, lines=lines, returns=[r.number for r in req.returns], status_url=status_url(req)
+    )
+
+
+def message_out(message) -> MessageOut:
+    attachments = [
+        AttachmentOut(name=a.original_name, content_type=a.content_type, size=a.size)
+        for a in message.attachments
+    ]
+    return MessageOut(
+        id=message.id,
+        direction=message.direction,
+        author=message.author.name if message.author else None,
+        body=message.body,
+        created_at=message.created_at,
+        attachments=attachments,
     )
 
 
@@ -877,6 +929,45 @@ def act_on_return_request(number: str, body: ActionIn):
     db.session.flush()
     db.session.expire_all()
     return request_out(_one(ReturnRequest, number, REQUEST_LOADING))
+
+
+@operation(
+    "GET",
+    "/return-requests/<number>/messages",
+    summary="The conversation with the customer",
+    tag="Return requests",
+    response=MessageThread,
+)
+def list_messages(number: str):
+    """Messages to and from the customer, oldest first; internal notes stay in the admin."""
+    req = _one(ReturnRequest, number)
+    return MessageThread(data=[message_out(m) for m in conversation.visible_to_customer(req)])
+
+
+@operation(
+    "POST",
+    "/return-requests/<number>/messages",
+    summary="Write to the customer, or pass on their reply",
+    tag="Return requests",
+    body=MessageIn,
+    response=MessageOut,
+    status=(201,),
+)
+def post_message(number: str, body: MessageIn):
+    """``outbound`` emails the customer, as "Communication with customer" in the admin does,
+    audited as the API key. ``inbound`` adds the customer's reply (received by the webshop);
+    the colleague holding the request is told and ``message.received`` is sent. Files cannot
+    be sent through the API. An empty text is 409."""
+    req = _one(ReturnRequest, number)
+    try:
+        if body.direction == "outbound":
+            message = conversation.send_message(req, api_actor(), body.body, [])
+        else:
+            message = conversation.receive_reply(req, body.body, [])
+    except conversation.MessageRefused as refusal:
+        field = next(iter(refusal.errors))
+        raise refused(refusal.errors[field], field) from None
+    return message_out(message), 201
 
 
 # --- Returns ----------------------------------------------------------------------------

@@ -63,12 +63,14 @@ def uploads_from(files: Iterable[FileStorage]) -> list[Upload]:
 
 
 def send_message(
-    request: ReturnRequest, author: User, body: str, files: Sequence[Upload]
+    request: ReturnRequest, author: User | workflow.Actor, body: str, files: Sequence[Upload]
 ) -> Message:
-    """An agent writes to the customer, who is emailed in their language."""
-    message = _write(request, OUTBOUND, author, body, files, STAFF_TYPES)
+    """An agent (or the shop's systems, as an API key) writes to the customer, who is
+    emailed in their language."""
+    who = workflow.as_actor(author)
+    message = _write(request, OUTBOUND, who.user, body, files, STAFF_TYPES)
     _stamp(request, last_outbound_at=message.created_at)
-    workflow.record(request, author, "message_sent")
+    workflow.record(request, who, "message_sent")
     _email_customer(request, message)
     return message
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import api
+import conversation
 import workflow
 from conftest import make_shop, make_user
 from extensions import db
@@ -775,3 +776,54 @@ def test_resolving_a_return_that_was_not_received_is_refused(client):
     response = post_event(client, key, shipment.number, {"event": "resolved"})
     assert response.status_code == 409
     assert "RET-1" in response.json["detail"]
+
+
+# --- Messages -----------------------------------------------------------------------------
+
+
+def post_message(client, key: str, number: str, body: dict):
+    url = f"/api/v1/return-requests/{number}/messages"
+    return client.post(url, json=body, headers=bearer(key))
+
+
+def test_message_from_the_api_emails_the_customer_and_joins_the_thread(client):
+    shop = make_shop()
+    key = make_key(shop, "Webshop sync")
+    agent = make_user("anna@shop.example", shop)
+    req = make_request(shop, make_order(shop))
+    conversation.add_internal_note(req, agent, "Regular customer", [])
+    db.session.commit()
+
+    sent = post_message(client, key, req.number, {"body": "Which size would you like?"})
+    reply = post_message(client, key, req.number, {"body": "Size M please", "direction": "inbound"})
+
+    assert (sent.status_code, reply.status_code) == (201, 201)
+    thread = client.get(f"/api/v1/return-requests/{req.number}/messages", headers=bearer(key))
+    assert [(m["direction"], m["body"], m["author"]) for m in thread.json["data"]] == [
+        ("outbound", "Which size would you like?", None),
+        ("inbound", "Size M please", None),
+    ]
+    templates = db.session.scalars(select(OutboundEmail.template)).all()
+    assert "message_to_customer" in templates and "reply_received" in templates
+    writer = db.session.scalar(select(AuditEvent.actor_label).filter_by(action="message_sent"))
+    assert writer == "API key 'Webshop sync'"
+
+
+def test_empty_message_is_refused_naming_the_body(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    assert refused_field(post_message(client, key, req.number, {"body": "   "})) == "body"
+    assert refused_field(post_message(client, key, req.number, {"body": ""}), 422) == "body"
+
+
+def test_key_of_another_shop_cannot_read_or_write_the_thread(client):
+    shop, other = make_shop("a", "A"), make_shop("b", "B")
+    other_key = make_key(other)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    url = f"/api/v1/return-requests/{req.number}/messages"
+    assert client.get(url, headers=bearer(other_key)).status_code == 404
+    assert post_message(client, other_key, req.number, {"body": "Hi"}).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 0

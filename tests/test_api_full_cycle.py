@@ -1,8 +1,8 @@
 """The whole journey through the API alone, while the webshop's webhook receiver listens.
 
-The webshop imports the order, files the request for the customer, approves it, the customer
-makes the label on their status page, the carrier and the warehouse report the parcel, and the
-return is resolved. Every webhook arrives in order, signed.
+The webshop imports the order, files the request for the customer, approves it, asks a question
+and passes on the answer, the customer makes the label on their status page, the carrier and the
+warehouse report the parcel, and the return is resolved. Every webhook arrives in order, signed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def received_events(calls: list, secret: str) -> list[tuple]:
         assert signed, "every webhook carries a valid signature"
         sent = json.loads(body)
         data = sent["data"]
-        events.append((sent["event"], data["number"], data["previous_status"], data["status"]))
+        number = data.get("number") or data["request_number"]
+        events.append((sent["event"], number, data.get("previous_status"), data.get("status")))
     return events
 
 
@@ -74,6 +75,10 @@ def test_a_return_goes_from_order_to_refund_through_the_api(app, client, receive
         == "approved"
     )
 
+    messages = f"/return-requests/{number}/messages"
+    api(client, key, "POST", messages, {"body": "Did you keep the receipt?"})
+    api(client, key, "POST", messages, {"body": "Yes, it is in the box", "direction": "inbound"})
+
     label_page = urlparse(request["status_url"]).path + "/label"
     assert client.post(label_page, data={"carrier": "own"}).status_code == 302
     run_jobs()
@@ -100,6 +105,7 @@ def test_a_return_goes_from_order_to_refund_through_the_api(app, client, receive
     assert received_events(receiver.calls, endpoint.secret) == [
         ("request.created", number, None, "new"),
         ("request.status_changed", number, "new", "approved"),
+        ("message.received", number, None, None),
         ("request.status_changed", number, "approved", "label_created"),
         ("return.created", return_number, None, "label_created"),
         ("return.status_changed", return_number, "label_created", "in_transit"),
