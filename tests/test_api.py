@@ -827,3 +827,17 @@ def test_key_of_another_shop_cannot_read_or_write_the_thread(client):
     assert client.get(url, headers=bearer(other_key)).status_code == 404
     assert post_message(client, other_key, req.number, {"body": "Hi"}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 0
+
+
+def test_staff_see_a_message_the_api_sent_under_the_shops_name(client, auth):
+    shop = make_shop(name="Demo Winkel")
+    key = make_key(shop)
+    make_user("anna@shop.example", shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    post_message(client, key, req.number, {"body": "Your parcel is on its way back"})
+    auth.login("anna@shop.example")
+    page = client.get(f"/admin/requests/{req.id}").get_data(as_text=True)
+    thread = page.split('id="thread"')[1]
+    assert '<strong class="text-dark">Demo Winkel</strong>' in thread
+    assert "Anna de Vries</strong>" not in thread
