@@ -100,7 +100,8 @@ class ApiProblem(Exception):
 
 
 def refused(detail: str, field: str | None = None, status: int = 409) -> ApiProblem:
-    """Well-formed input the shop's rules or the item's state refuse (409), naming the field."""
+    """Well-formed input the shop's rules or the item's state refuse (409; 404 for an object
+    the body names that the shop does not have), naming the field."""
     errors = None
     if field is not None:
         pointer = "/" + field.replace(".", "/")
@@ -475,9 +476,10 @@ class RequestLineIn(BaseModel):
     order_line_id: Whole(1, MAX_ID)
     quantity: Whole(1, 100_000) = 1
     reason: text(40) | None = Field(
-        None, description="A return reason's code (Admin → Return reasons); required when "
-        "the shop has active reasons"
-    )  # fmt: skip
+        None,
+        description="A return reason's code (Admin → Return reasons); required when the shop "
+        "has active reasons",
+    )
     comment: text(MAX_TEXT) | None = None
 
 
