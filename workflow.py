@@ -46,6 +46,7 @@ from models import (
     ReturnRequestLine,
     ReviewStage,
     User,
+    new_token,
     next_number,
     utcnow,
 )
@@ -116,6 +117,12 @@ def as_actor(actor: User | Actor | None, label: str | None = None) -> Actor:
     if isinstance(actor, Actor):
         return actor
     return Actor(user=actor, label=label)
+
+
+def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
+    """Give the request a new customer link; the old one stops working at once."""
+    req.public_token = new_token()
+    record(req, actor, "link_renewed")
 
 
 def record(
