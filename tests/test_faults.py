@@ -298,26 +298,42 @@ def test_app_recovers_by_itself_after_postgresql_restarts_under_load(smtp_sink, 
 
 
 class SlowCarrier(BaseHTTPRequestHandler):
-    """A carrier API that answers only after the client gave up (a hung carrier)."""
+    """A carrier API that answers only after the client gave up (a hung carrier).
+
+    With ``slow_only`` set, only that call hangs (after the carrier did the work) and the
+    others answer at once as Sendcloud would.
+    """
 
     def log_message(self, *args):
         pass
 
     def do_POST(self):
         self.server.calls.append(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b"{}"
+        slow_only = getattr(self.server, "slow_only", None)
+        if slow_only and not self.path.endswith(slow_only):
+            return self.answer(200, body)
         time.sleep(self.server.delay)
+        self.answer(503, b"{}")
+
+    def answer(self, status: int, body: bytes) -> None:
         try:
-            self.send_response(503)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
         except OSError:
             pass
 
     do_GET = do_POST
 
 
-def test_label_job_against_a_carrier_that_times_out_is_retried_then_failed_never_two_labels(
-    app, monkeypatch, client, auth
-):
+@pytest.fixture
+def slow_carrier(app, monkeypatch):
+    """A hung carrier on loopback, a demo shop with a Sendcloud account and an approved
+    request whose return waits for its label."""
     from labels import SendcloudAdapter
     from models import CarrierAccount
 
@@ -326,50 +342,72 @@ def test_label_job_against_a_carrier_that_times_out_is_retried_then_failed_never
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setattr(SendcloudAdapter, "timeout", 0.2)
-    try:
-        app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
-        shop = make_shop()
-        agent = make_user("agent@example.com", shop)
-        make_user("support@returndesk.test", is_support=True)
-        db.session.add(
-            CarrierAccount(
-                shop_id=shop.id,
-                carrier="sendcloud",
-                public_key="pk",
-                secret_key="sk",
-                settings={"shipping_option_code": "postnl:return/standard"},
-            )
-        )
-        order = make_order(shop, customer_street="Kerkstraat 12", customer_city="Amsterdam")
-        request = make_request(shop, order=order, language="en")
-        workflow.approve(request, agent)
-        db.session.commit()
-        return_ = Return(
-            number="RT-SLOW-1",
-            shop=shop,
-            request=request,
+    app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
+    shop = make_shop()
+    agent = make_user("agent@example.com", shop)
+    make_user("support@returndesk.test", is_support=True)
+    db.session.add(
+        CarrierAccount(
+            shop_id=shop.id,
             carrier="sendcloud",
-            label_status="pending",
+            public_key="pk",
+            secret_key="sk",
+            settings={"shipping_option_code": "postnl:return/standard"},
         )
-        db.session.add(return_)
-        db.session.commit()
+    )
+    order = make_order(shop, customer_street="Kerkstraat 12", customer_city="Amsterdam")
+    request = make_request(shop, order=order, language="en")
+    workflow.approve(request, agent)
+    db.session.commit()
+    return_ = Return(
+        number="RT-SLOW-1", shop=shop, request=request, carrier="sendcloud", label_status="pending"
+    )
+    db.session.add(return_)
+    db.session.commit()
+    server.return_ = return_
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
-        for attempt in range(1, len(tasks.RETRY_INTERVALS) + 1):
-            with pytest.raises(labels.CarrierError):
-                tasks.create_label(return_.id)
-            db.session.refresh(return_)
-            assert (return_.label_status, return_.label_attempts) == ("pending", attempt)
-            assert return_.label_error
-        tasks.create_label(return_.id)  # the last attempt gives up instead of raising
+
+def test_carrier_that_hangs_on_announcing_gets_one_announce_and_support_is_told(
+    slow_carrier, client, auth
+):
+    """Sendcloud got the announce call but answered too late: it may have made the label,
+    so the job never announces again; the label is failed with a message for support."""
+    slow_carrier.slow_only = "announce-synchronously"
+    return_ = slow_carrier.return_
+
+    tasks.create_label(return_.id)
+    tasks.create_label(return_.id)
+    tasks.sweep_labels(now=utcnow() + timedelta(hours=2))
+
+    db.session.refresh(return_)
+    assert return_.label_status == "failed"
+    announces = [call for call in slow_carrier.calls if call.endswith("announce-synchronously")]
+    assert len(announces) == 1
+    auth.login("support@returndesk.test")
+    page = client.get(f"/admin/returns/{return_.id}").get_data(as_text=True)
+    assert "did not answer in time" in page
+
+
+def test_label_job_against_a_carrier_that_times_out_is_retried_then_failed_never_two_labels(
+    slow_carrier, client, auth
+):
+    return_ = slow_carrier.return_
+    for attempt in range(1, len(tasks.RETRY_INTERVALS) + 1):
+        with pytest.raises(labels.CarrierError):
+            tasks.create_label(return_.id)
         db.session.refresh(return_)
-        assert return_.label_status == "failed"
-        assert return_.label_storage_key is None and return_.tracking_number is None
-        assert "announce-synchronously" not in " ".join(server.calls)
+        assert (return_.label_status, return_.label_attempts) == ("pending", attempt)
+        assert return_.label_error
+    tasks.create_label(return_.id)  # the last attempt gives up instead of raising
+    db.session.refresh(return_)
+    assert return_.label_status == "failed"
+    assert return_.label_storage_key is None and return_.tracking_number is None
+    assert "announce-synchronously" not in " ".join(slow_carrier.calls)
 
-        auth.login("support@returndesk.test")
-        page = client.get(f"/admin/returns/{return_.id}").get_data(as_text=True)
-        assert "cannot be reached" in page
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    auth.login("support@returndesk.test")
+    page = client.get(f"/admin/returns/{return_.id}").get_data(as_text=True)
+    assert "cannot be reached" in page
