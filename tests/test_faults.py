@@ -144,17 +144,19 @@ WORKER_SCRIPT = """
 import os
 import workflow
 workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
-from rq import Worker
+from rq import SimpleWorker
 import tasks
 from app import create_app
 app = create_app()
 with app.app_context():
-    Worker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
 """
 
 
 def start_worker(app, smtp_sink, chunk: int) -> subprocess.Popen:
-    """A real RQ worker process (forking a work horse per job) against the test's services."""
+    """A real RQ worker process against the test's services. It runs each job itself
+    (``SimpleWorker``): RQ's forking worker puts its work horse in a session of its own, which
+    a SIGKILL of the worker would not reach."""
     env = dict(
         os.environ,
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
@@ -233,6 +235,65 @@ def test_worker_killed_mid_bulk_approval_resumes_and_approves_and_mails_each_onc
     duplicates = sum(n - 1 for n in received.values() if n > 1)
     assert duplicates <= duplicate_window == 0
     assert all(received[r.customer_email] == 1 for r in requests)
+
+
+class SlowSink(conftest.SmtpSink):
+    """An SMTP server that keeps each message, then takes its time to say 250 OK: a worker
+    killed meanwhile has had its email delivered without knowing it."""
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(1.5)
+        return answer
+
+
+def test_worker_killed_while_sending_email_resends_only_the_claimed_ones(app, smtp_sink):
+    """Measures the duplicate window: a worker SIGKILLed while the SMTP server holds a
+    message it already kept. Exactly the rows claimed-but-not-marked at the kill (one per
+    killed worker) are sent twice after ``STALE_CLAIM``; every other email goes out once."""
+    from aiosmtpd.controller import Controller
+
+    sink = SlowSink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    port = free_port()
+    use_private_redis(app, port)
+    app.config["MAIL_PORT"] = sink.port
+    shop = make_shop()
+    reason = make_reason(shop)
+    orders = [make_order(shop, lines=1, customer_email=f"klant{i}@example.nl") for i in range(3)]
+    db.session.commit()
+    try:
+        with redis_server(port):
+            for i, order in enumerate(orders):
+                submit(shop, order, reason, key=f"kill-smtp-{i}")
+            worker = start_worker(app, sink, chunk=10)
+            try:
+                wait_until(lambda: len(sink.messages) >= 1, timeout=60, interval=0.01)
+            finally:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
+            claimed_at_kill = count(OutboundEmail, OutboundEmail.status == "sending")
+            later = utcnow() + tasks.STALE_CLAIM + timedelta(minutes=1)
+            tasks.sweep_outbox(now=later)
+            second = start_worker(app, sink, chunk=10)
+            _, errors = second.communicate(timeout=120)
+            assert second.returncode == 0, errors.decode()[-2000:]
+    finally:
+        controller.stop()
+
+    received = Counter((m["X-Envelope-To"], m["Subject"]) for m in sink.messages)
+    duplicates = sum(n - 1 for n in received.values())
+    assert claimed_at_kill == 1
+    assert duplicates == claimed_at_kill
+    assert (
+        len(received)
+        == count(OutboundEmail)
+        == count(OutboundEmail, OutboundEmail.status == "sent")
+    )
 
 
 def test_app_recovers_by_itself_after_postgresql_restarts_under_load(smtp_sink, tmp_path):
