@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, abort, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -101,6 +101,14 @@ def add_security_headers(response):
     return response
 
 
+def refuse_nul_bytes() -> None:
+    """A NUL byte in a form or query is never typed by a person and PostgreSQL cannot store
+    it: answer 400 instead of failing deep in a query."""
+    fields = [*request.args.lists(), *request.form.lists()]
+    if any("\x00" in value for _name, values in fields for value in values):
+        abort(400)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure ReturnDesk."""
     load_dotenv()
@@ -138,6 +146,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api_admin_views.register(admin_views.init_admin(app))
     cli.register(app)
     tasks.listen_for_commits()
+    app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(get_locale=get_locale, money=money)
     return app

@@ -53,10 +53,12 @@ class CarrierError(Exception):
     wrong credentials).
     """
 
-    def __init__(self, message: Any, *, retryable: bool = False) -> None:
+    def __init__(self, message: Any, *, retryable: bool = False, unanswered: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        # The carrier got the call but gave no answer in time: it may have acted on it.
+        self.unanswered = unanswered
 
     def __str__(self) -> str:
         return str(self.message)
@@ -346,6 +348,8 @@ def _draw_qr(canvas: Canvas, payload: str, x: float, y: float, size: float) -> N
 # --- Sendcloud -------------------------------------------------------------------------------
 
 SENDCLOUD_API_URL = "https://panel.sendcloud.sc/api/v3"
+# ``Return.carrier_reference`` of a return whose announce call timed out without an answer.
+ANNOUNCE_UNANSWERED = "unanswered"
 
 # Parcel status ids of Sendcloud's "parcel_status_changed" webhook that we map; every other
 # status is a step on the way ("in_transit"), with the carrier's message kept as description.
@@ -422,10 +426,12 @@ class SendcloudAdapter:
         return self._call("GET", f"/parcels/{parcel_id}/documents/label", accept="application/pdf")
 
     def create_label(self, return_: Return, request: ReturnRequest, shop: Shop) -> LabelResult:
+        if return_.carrier_reference == ANNOUNCE_UNANSWERED:
+            raise unanswered_announce()
         if not return_.carrier_reference:
             body = self.return_body(return_, request, shop)
             self.validate(body)
-            created = self.announce(body)
+            created = self.announce_once(return_, body)
             return_.carrier_reference = f"{created['return_id']}:{created['parcel_id']}"
         return_id, parcel_id = return_.carrier_reference.split(":", 1)
         details = self.retrieve(return_id)
@@ -442,8 +448,20 @@ class SendcloudAdapter:
             carrier_reference=return_.carrier_reference,
         )
 
+    def announce_once(self, return_: Return, body: dict) -> dict:
+        """Announce the return; when Sendcloud got the call but did not answer in time it may
+        have made the label, so the return is marked and never announced a second time
+        (support checks Sendcloud instead of the customer getting two labels)."""
+        try:
+            return self.announce(body)
+        except CarrierError as error:
+            if error.unanswered:
+                return_.carrier_reference = ANNOUNCE_UNANSWERED
+                raise unanswered_announce() from error
+            raise
+
     def cancel_label(self, return_: Return) -> None:
-        if return_.carrier_reference:
+        if return_.carrier_reference and ":" in return_.carrier_reference:
             self.cancel(return_.carrier_reference.split(":", 1)[0])
 
     def parse_tracking_event(self, payload: dict) -> TrackingEvent:
@@ -535,9 +553,21 @@ class SendcloudAdapter:
         except urllib.error.HTTPError as error:
             raise sendcloud_error(error.code, error.read()) from error
         except (urllib.error.URLError, TimeoutError) as error:
+            reason = getattr(error, "reason", error)
             raise CarrierError(
-                _l("The carrier cannot be reached right now. We will try again."), retryable=True
+                _l("The carrier cannot be reached right now. We will try again."),
+                retryable=True,
+                unanswered=isinstance(reason, TimeoutError),
             ) from error
+
+
+def unanswered_announce() -> CarrierError:
+    return CarrierError(
+        _l(
+            "Sendcloud did not answer in time when the label was requested. Check in "
+            "Sendcloud whether this return exists before making a label again."
+        )
+    )
 
 
 def sendcloud_error(status: int, body: bytes) -> CarrierError:

@@ -451,6 +451,8 @@ def upload_problem(filename: str, reason: str) -> str:
         return _("“%(name)s” is larger than 10 MB.", name=filename)
     if reason == "empty":
         return _("“%(name)s” is empty.", name=filename)
+    if reason == "dimensions":
+        return _("“%(name)s” has too many pixels; please send a smaller photo.", name=filename)
     return _("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo.", name=filename)
 
 

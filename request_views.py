@@ -47,6 +47,19 @@ RESOLUTION_LABELS = {
     "exchange": _l("Exchange"),
     "store_credit": _l("Store credit"),
 }
+
+
+def same_site_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None: a form's "next" never sends
+    staff to another site (an open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("/\\"):
+        return None
+    return target
+
+
 AUDIT_LABELS = {
     "submitted": _l("submitted"),
     "concept": _l("set to concept"),
@@ -56,6 +69,7 @@ AUDIT_LABELS = {
     "take_over": _l("took the hold over"),
     "stage": _l("moved to review stage"),
     "free_shipping_on": _l("free shipping on"),
+    "link_renewed": _l("renewed the customer's link"),
     "free_shipping_off": _l("free shipping off"),
     "line_approved": _l("accepted an item"),
     "line_rejected": _l("rejected an item"),
@@ -497,7 +511,9 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         except workflow.TransitionRefused as refused:
             db.session.rollback()
             flash(str(refused), "danger")
-        return redirect(request.form.get("next") or url_for(".page", request_id=request_id))
+        return redirect(
+            same_site_path(request.form.get("next")) or url_for(".page", request_id=request_id)
+        )
 
     def perform(self, req: ReturnRequest, chosen: str) -> str:
         form = request.form
@@ -513,6 +529,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             "cancel": lambda: workflow.cancel(req, user, form.get("reason", "")),
             "reopen": lambda: workflow.reopen(req, user),
             "free_shipping": lambda: workflow.set_free_shipping(req, user, form.get("on") == "1"),
+            "renew_link": lambda: workflow.revoke_public_token(req, user),
             "stage": lambda: workflow.set_stage(
                 req, user, self.chosen_stage(req, form.get("stage_id"))
             ),

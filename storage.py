@@ -7,6 +7,7 @@ recorded on the ``Attachment`` row; files are only ever served through checked r
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from models import Attachment
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
 DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf", "text/plain"}
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# Larger images are refused before decoding: a small PNG can claim gigapixels (a
+# decompression bomb) and exhaust memory when a thumbnail or viewer decodes it.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 class UploadRejected(ValueError):
@@ -67,7 +71,22 @@ def check_upload(data: bytes, allowed: set[str], max_bytes: int) -> str:
     content_type = sniff_type(data)
     if content_type not in allowed:
         raise UploadRejected("type")
+    if content_type in IMAGE_TYPES and content_type != "image/heic" and _too_many_pixels(data):
+        raise UploadRejected("dimensions")
     return content_type
+
+
+def _too_many_pixels(data: bytes) -> bool:
+    """Whether an image claims more pixels than ``MAX_IMAGE_PIXELS`` (or cannot be read);
+    only the header is parsed, nothing is decoded."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return True
+    return width * height > MAX_IMAGE_PIXELS
 
 
 def save(

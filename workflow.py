@@ -48,6 +48,7 @@ from models import (
     ReturnRequestLine,
     ReviewStage,
     User,
+    new_token,
     next_number,
     utcnow,
 )
@@ -122,6 +123,12 @@ def as_actor(actor: User | Actor | None, label: str | None = None) -> Actor:
     if isinstance(actor, Actor):
         return actor
     return Actor(user=actor, label=label)
+
+
+def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
+    """Give the request a new customer link; the old one stops working at once."""
+    req.public_token = new_token()
+    record(req, actor, "link_renewed")
 
 
 def record(

@@ -419,3 +419,175 @@ def test_order_line_id_of_another_shop_in_own_order_form_leaves_that_line_alone(
     db.session.expire_all()
     line = db.session.get(OrderLine, demo_line.id)
     assert (line.order_id, line.sku, line.product_name) == demo_line_before
+
+
+# --- every other route: portal, label portal, API, auth, exports and polling -------------------
+
+FASHION_KEY = "rd_fashion-tenancy-probe-key"
+
+
+@dataclass
+class RouteProbe:
+    method: str
+    url: str
+    data: dict | None = None
+    json: dict | None = None
+    api: bool = False
+    echoed: tuple[str, ...] = ()  # what the attacker typed and the page may repeat
+    must_be: int | None = None
+
+
+def api_lookup(url: str, number: str) -> RouteProbe:
+    """Another shop's number through the API: 404, whose problem text may repeat the number."""
+    return RouteProbe("GET", url, api=True, echoed=(number,), must_be=404)
+
+
+def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
+    """How to aim each non-Flask-Admin endpoint at the demo shop, as fashion staff, with
+    fashion's API key or with the demo request's token under the fashion portal. A route
+    added to the app without an entry here fails the test below."""
+    token = demo.rows[ReturnRequest].public_token
+    order_number, request_number = demo.markers[2], demo.markers[3]
+    return_number = demo.rows[Return].number
+    status = f"/returns/fashion/status/{token}"
+    lookup = {"order_number": order_number, "email_or_postcode": demo.markers[1]}
+    portal_form = {"order_number": order_number, "submission_key": "x", "resolution": "refund"}
+
+    def get_post(url: str, data: dict | None = None) -> list[RouteProbe]:
+        return [RouteProbe("GET", url), RouteProbe("POST", url, data or portal_form)]
+
+    return {
+        "static": [RouteProbe("GET", "/static/app.css")],
+        "admin.static": [
+            RouteProbe("GET", "/admin/static/bootstrap/bootstrap4/css/bootstrap.min.css")
+        ],
+        "auth.home": [RouteProbe("GET", "/")],
+        "auth.login": [RouteProbe("GET", "/login")],
+        "auth.logout": [],  # ends the attacker's own session only
+        "auth.account": [RouteProbe("GET", "/account")],
+        "auth.choose_language": [],  # the attacker's own language only
+        "auth.forgot_password": [RouteProbe("GET", "/password/forgot")],
+        "auth.accept_invite": [RouteProbe("GET", f"/invite/{token}")],
+        "auth.reset_password": [RouteProbe("GET", f"/password/reset/{token}")],
+        "portal.lookup": [
+            RouteProbe("GET", "/returns/fashion/"),
+            RouteProbe("POST", "/returns/fashion/", lookup, echoed=tuple(lookup.values())),
+        ],
+        "portal.items": get_post("/returns/fashion/items"),
+        "portal.details": get_post("/returns/fashion/details"),
+        "portal.questions": get_post("/returns/fashion/questions"),
+        "portal.resolution": get_post("/returns/fashion/resolution"),
+        "portal.review": get_post("/returns/fashion/review"),
+        "portal.withdraw": get_post("/returns/fashion/withdraw"),
+        "portal.status": [RouteProbe("GET", status)],
+        "label_portal.index": [RouteProbe("GET", f"{status}/label")],
+        "label_portal.create": [RouteProbe("POST", f"{status}/label", {"carrier": "own"})],
+        "label_portal.again": [RouteProbe("POST", f"{status}/label/again", {"carrier": "own"})],
+        "label_portal.pdf": [RouteProbe("GET", f"{status}/label/pdf")],
+        "label_portal.qr": [RouteProbe("GET", f"{status}/label/qr")],
+        "label_portal.qr_png": [RouteProbe("GET", f"{status}/label/qr.png")],
+        "api.docs": [RouteProbe("GET", "/api/v1/docs", api=True)],
+        "api.openapi": [RouteProbe("GET", "/api/v1/openapi.json", api=True)],
+        "api.get_order": [api_lookup(f"/api/v1/orders/{order_number}", order_number)],
+        "api.get_return": [api_lookup(f"/api/v1/returns/{return_number}", request_number)],
+        "api.get_return_request": [
+            api_lookup(f"/api/v1/return-requests/{request_number}", request_number)
+        ],
+        "api.list_return_requests": [RouteProbe("GET", "/api/v1/return-requests", api=True)],
+        "api.list_returns": [RouteProbe("GET", "/api/v1/returns", api=True)],
+        "api.upsert_order": [
+            RouteProbe(
+                "POST",
+                "/api/v1/orders",
+                json={
+                    "number": order_number,
+                    "customer_name": "Hacker",
+                    "customer_email": "hacker@example.com",
+                    "lines": [{"sku": "X", "product_name": "X", "unit_price_cents": 1}],
+                },
+                api=True,
+                echoed=(order_number,),
+            )
+        ],
+    }
+
+
+# Flask-Admin endpoints are probed by test_fashion_staff_never_reach_demo_data_through_any_admin_url;
+# these are its pages whose real arguments (an export format, a poll) need a probe of their own.
+ADMIN_EXTRA_PROBES = [
+    RouteProbe("GET", "/admin/requests/export/csv?all=1"),
+    RouteProbe("GET", "/admin/requests/export/xlsx?all=1"),
+    RouteProbe("GET", "/admin/requests/changes?since=2000-01-01T00:00:00"),
+    RouteProbe("GET", f"/admin/requests/export/csv?all=1&search={DEMO_ID}"),
+    RouteProbe("GET", f"/admin/requests/{DEMO_ID}/photo/{DEMO_ID}"),
+    RouteProbe("GET", f"/admin/returns/{DEMO_ID}/label.pdf"),
+]
+
+
+def demo_rows_state(demo: ShopData) -> dict[str, dict]:
+    """Every column of every demo row, to prove no probe changed one."""
+    db.session.expire_all()
+    return {
+        model.__name__: {
+            column.key: repr(getattr(db.session.get(model, row.id), column.key))
+            for column in model.__table__.columns
+        }
+        for model, row in demo.rows.items()
+    }
+
+
+def test_every_route_of_the_app_refuses_another_shops_data(app, client, auth, shops):
+    demo, fashion = shops["demo"], shops["fashion"]
+    db.session.add(
+        ApiKey(shop=fashion.shop, name="probe", prefix=FASHION_KEY[:9], key_hash=api_key_hash())
+    )
+    db.session.commit()
+    assert auth.login("admin@fashion.example.com").status_code == 302
+    admin_covered = {endpoint for endpoint, _, _ in admin_endpoints(app)}
+    known = route_probes(demo)
+    unknown = sorted(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in admin_covered and rule.endpoint not in known
+    )
+    assert not unknown, f"routes without a tenancy probe, add them to route_probes(): {unknown}"
+    before = demo_rows_state(demo)
+
+    problems = []
+    for probe in [p for probes in known.values() for p in probes] + ADMIN_EXTRA_PROBES:
+        headers = {"Authorization": f"Bearer {FASHION_KEY}"} if probe.api else {}
+        response = client.open(
+            probe.url, method=probe.method, data=probe.data, json=probe.json, headers=headers
+        )
+        where = f"{probe.method} {probe.url}"
+        if response.status_code >= 500 or probe.must_be not in (None, response.status_code):
+            problems.append(f"{where} answers {response.status_code}")
+        text = readable(response)
+        shown = [m for m in demo.markers if m in text and m not in probe.echoed]
+        problems += [f"{where} shows {marker!r}" for marker in shown]
+        if probe.url.startswith("/returns/fashion/") and response.status_code == 302:
+            target = response.headers["Location"]
+            if "/items" in target or "/status/" in target:
+                problems.append(f"{where} let the attacker in ({target})")
+
+    assert not problems, "another shop's data was reached:\n" + "\n".join(problems)
+    assert demo_rows_state(demo) == before, "a probe changed the demo shop's data"
+
+
+def readable(response) -> str:
+    """A response's text; a spreadsheet's cells for an Excel export."""
+    data = response.get_data()
+    if data[:2] == b"PK":
+        import io
+
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(data), read_only=True).active
+        return " ".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row)
+    return data.decode("utf-8", "replace")
+
+
+def api_key_hash() -> str:
+    import api
+
+    return api.hash_key(FASHION_KEY)

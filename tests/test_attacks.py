@@ -1,0 +1,412 @@
+"""Nobody let in: what an attacker tries against the portal, uploads, pages and sessions.
+
+Tenancy over every route of the app is in ``test_tenancy.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import logging
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from sqlalchemy import func, select
+
+import conftest
+import storage
+import workflow
+from app import create_app
+from conftest import make_shop, make_user
+from extensions import db
+from models import Attachment, ReturnRequest
+from portal_helpers import jpeg_bytes, make_order, make_reasons
+from test_portal import at_details, give_details, lookup, stored_files
+from test_tenancy import database_snapshot
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+@pytest.fixture
+def shop(app):
+    shop = make_shop()
+    db.session.commit()
+    return shop
+
+
+@pytest.fixture
+def order(shop):
+    order = make_order(shop)
+    db.session.commit()
+    return order
+
+
+@pytest.fixture
+def reasons(shop):
+    reasons = make_reasons(shop)
+    db.session.commit()
+    return reasons
+
+
+def submitted_request(shop, order, customer_name: str | None = None, **fields) -> ReturnRequest:
+    from factories import make_request
+
+    request = make_request(shop, order=order, **fields)
+    request.customer_name = customer_name or request.customer_name
+    return request
+
+
+# --- customer tokens ------------------------------------------------------------------------
+
+
+def test_customer_tokens_carry_at_least_128_random_bits(shop, order):
+    tokens = [submitted_request(shop, order).public_token for _ in range(50)]
+    assert len(set(tokens)) == 50
+    for token in tokens:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert len(raw) * 8 >= 128
+    symbols = Counter("".join(tokens))
+    total = sum(symbols.values())
+    entropy_per_char = -sum(n / total * math.log2(n / total) for n in symbols.values())
+    assert entropy_per_char * len(tokens[0]) >= 128
+
+
+def test_status_page_visit_does_not_log_the_token(app, client, shop, order, caplog):
+    req = submitted_request(shop, order)
+    db.session.commit()
+    with caplog.at_level(logging.DEBUG):
+        assert client.get(f"/returns/demo/status/{req.public_token}").status_code == 200
+    assert req.public_token not in caplog.text
+
+
+def test_staff_renew_the_customers_link_and_the_old_one_stops_working(client, auth, shop, order):
+    agent = make_user("agent@example.com", shop)
+    req = submitted_request(shop, order)
+    db.session.commit()
+    old = req.public_token
+    auth.login(agent.email)
+    page = client.get(f"/admin/requests/{req.id}").get_data(as_text=True)
+    assert "Renew the customer&#39;s link" in page or "Renew the customer's link" in page
+
+    client.post(f"/admin/requests/{req.id}/act", data={"action": "renew_link"})
+
+    db.session.refresh(req)
+    assert req.public_token != old and len(req.public_token) >= 43
+    assert client.get(f"/returns/demo/status/{old}").status_code == 404
+    assert client.get(f"/returns/demo/status/{req.public_token}").status_code == 200
+
+
+def test_request_actions_never_redirect_to_another_site(client, auth, shop, order):
+    agent = make_user("agent@example.com", shop)
+    req = submitted_request(shop, order)
+    db.session.commit()
+    auth.login(agent.email)
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = client.post(
+            f"/admin/requests/{req.id}/act", data={"action": "concept", "next": target}
+        )
+        assert "evil.example" not in response.headers["Location"]
+
+
+def test_order_lookup_does_not_tell_whether_an_order_number_exists(client, order):
+    existing = lookup(client, order.number, "wrong@example.com")
+    missing = lookup(client, "999999", "wrong@example.com")
+    assert existing.status_code == missing.status_code == 200
+
+    def without_number(response, number):
+        return re.sub(r'name="csrf_token" value="[^"]*"', "", response.text).replace(number, "N")
+
+    assert without_number(existing, order.number) == without_number(missing, "999999")
+
+
+def test_order_lookup_is_rate_limited(client, order):
+    statuses = [lookup(client, f"guess-{i}", "x@example.com").status_code for i in range(25)]
+    assert statuses[0] == 200 and statuses[-1] == 429
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims huge dimensions (a decompression bomb)."""
+    buffer = io.BytesIO()
+    Image.new("1", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    import zlib
+
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+HOSTILE_UPLOADS = {
+    "page.html": b"<!doctype html><html><script>alert(1)</script></html>",
+    "drawing.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    "image.svg.jpg": b'<?xml version="1.0"?><svg onload="alert(1)"></svg>',
+    "notes.exe": b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64,
+    "bomb.png": png_claiming(100_000, 100_000),
+    "../../etc/passwd.jpg": b"root:x:0:0:root:/root:/bin/bash\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_UPLOADS))
+def test_hostile_photo_uploads_are_refused_without_storing(app, client, order, reasons, name):
+    line_id = at_details(client, order)
+    response = give_details(
+        client, [line_id], reasons["damaged"], "Kapot", [(name, HOSTILE_UPLOADS[name])]
+    )
+    assert response.status_code == 200
+    assert b"photo" in response.data or b"pixels" in response.data
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert stored_files(app) == []
+
+
+def test_decompression_bomb_is_refused_by_check_upload():
+    with pytest.raises(storage.UploadRejected, match="dimensions"):
+        storage.check_upload(png_claiming(60_000, 60_000), storage.IMAGE_TYPES, 10**7)
+
+
+def test_polyglot_jpeg_is_stored_as_jpeg_under_a_random_key_and_never_served_as_html(
+    app, client, auth, shop, order, reasons
+):
+    polyglot = jpeg_bytes() + b"<html><script>alert(1)</script></html>"
+    line_id = at_details(client, order)
+    response = give_details(
+        client, [line_id], reasons["damaged"], "Kapot", [("../../evil.jpg", polyglot)]
+    )
+    assert response.status_code == 302
+    photo = db.session.scalar(select(Attachment))
+    assert photo.content_type == "image/jpeg"
+    assert "/" not in photo.original_name and ".." not in photo.original_name
+    assert [p.name for p in stored_files(app)] == [photo.storage_key]
+    assert "evil" not in photo.storage_key
+
+    req = submitted_request(shop, order)
+    photo.request_id = req.id
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    auth.login("agent@example.com")
+    served = client.get(f"/admin/requests/{req.id}/photo/{photo.id}")
+    assert served.status_code == 200
+    assert served.mimetype == "image/jpeg"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in served.headers["Content-Security-Policy"]
+
+
+def test_oversized_body_gets_a_friendly_413_and_nothing_stored(app, client, order, reasons):
+    line_id = at_details(client, order)
+    app.config["MAX_CONTENT_LENGTH"] = 100_000
+    response = give_details(
+        client, [line_id], reasons["damaged"], "Kapot", [("big.jpg", b"x" * 200_000)]
+    )
+    assert response.status_code == 413
+    assert b"<html" in response.data.lower()
+    assert stored_files(app) == []
+
+
+# --- injection ------------------------------------------------------------------------------
+
+
+def test_customer_script_is_escaped_in_admin_portal_and_every_email(
+    client, auth, shop, order, smtp_sink
+):
+    agent = make_user("agent@example.com", shop)
+    req = submitted_request(shop, order, customer_name=SCRIPT, exchange_note=SCRIPT, language="en")
+    req.lines[0].comment = SCRIPT
+    db.session.commit()
+    workflow.approve(req, agent)
+    db.session.commit()
+
+    auth.login(agent.email)
+    pages = {
+        "request page": client.get(f"/admin/requests/{req.id}").text,
+        "list": client.get("/admin/requests/?all=1").text,
+        "status page": client.get(f"/returns/demo/status/{req.public_token}").text,
+    }
+    for where, html in pages.items():
+        assert SCRIPT not in html, where
+    assert "&lt;script&gt;" in pages["request page"] and "&lt;script&gt;" in pages["list"]
+    assert smtp_sink.messages, "approving emailed the customer"
+    for message in smtp_sink.messages:
+        html_part = message.get_body(("html",))
+        assert SCRIPT not in html_part.get_content()
+
+
+SQL_METACHARACTERS = ["' OR 1=1 --", '"; DROP TABLE return_request; --', "%", "_", "\\", "'"]
+
+
+@pytest.mark.parametrize("term", SQL_METACHARACTERS)
+def test_search_and_filters_with_sql_metacharacters_behave(client, auth, shop, term):
+    other = make_shop("fashion", "Mode Huis")
+    submitted_request(other, make_order(other, "F-1"))
+    submitted_request(shop, make_order(shop, "1001"))
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    auth.login("agent@example.com")
+    for url in (
+        f"/admin/requests/?all=1&search={term}",
+        f"/admin/requests/?flt0_status={term}",
+        f"/admin/orders/?search={term}",
+        f"/admin/requests/export/csv?all=1&search={term}",
+    ):
+        response = client.get(url, follow_redirects=True)
+        assert response.status_code in (200, 400), url
+        assert "F-1" not in response.text, url
+    assert db.session.scalar(select(func.count()).select_from(ReturnRequest)) == 2
+
+
+def test_csv_export_neutralises_formulas(client, auth, shop, order):
+    submitted_request(shop, order, customer_name='=HYPERLINK("http://evil.example","x")')
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    auth.login("agent@example.com")
+    body = client.get("/admin/requests/export/csv?all=1").get_data(as_text=True)
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells if cell)
+    assert any(cell.startswith("'=HYPERLINK") for cell in cells)
+
+
+# --- sessions and headers -------------------------------------------------------------------
+
+
+@pytest.fixture
+def csrf_app(migrated, smtp_sink, tmp_path):
+    """The app as in production: CSRF on, Secure cookies."""
+    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config.update(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
+    app = create_app(config)
+    app.test_client_class = conftest.FreshContextClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        conftest.empty_all_tables()
+
+
+def test_every_state_changing_form_needs_the_csrf_token(csrf_app):
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin", is_support=True)
+    db.session.commit()
+    client = csrf_app.test_client()
+    login_page = client.get("/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"email": "admin@example.com", "password": "secret-pw"})
+    logged_in = client.post(
+        "/login", data={"email": "admin@example.com", "password": "secret-pw", "csrf_token": token}
+    )
+    assert logged_in.status_code == 302
+
+    refused, accepted = [], []
+    before = database_snapshot()
+    for rule in csrf_app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint.startswith("api."):
+            continue  # the API authenticates with bearer keys, never cookies
+        url = rule.rule
+        for name in rule.arguments:
+            value = "1" if "id" in name else "demo" if "slug" in name else "x"
+            url = re.sub(rf"<(?:[a-z]+:)?{name}>", value, url)
+        response = client.post(url, data={"action": "approve", "id": "1"})
+        # The portal sends a customer whose form expired back to the same step, with a note.
+        expired = response.status_code == 302 and response.headers["Location"].endswith(url)
+        outcome = refused if response.status_code == 400 or expired else accepted
+        outcome.append(f"{url} {response.status_code}")
+    assert database_snapshot() == before
+    assert not accepted, "posted without a CSRF token and not refused:\n" + "\n".join(accepted)
+    assert len(refused) > 40
+
+
+def test_session_cookie_is_secure_when_configured(csrf_app):
+    make_user("agent@example.com", make_shop())
+    db.session.commit()
+    client = csrf_app.test_client()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"email": "agent@example.com", "password": "secret-pw", "csrf_token": token.group(1)},
+    )
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    flags = [part.strip().lower() for part in cookie.split(";")]
+    assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags
+
+
+def test_login_is_throttled_after_repeated_failures(client, auth, shop):
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    for _ in range(6):
+        auth.login("agent@example.com", "wrong")
+    response = auth.login("agent@example.com")
+    assert response.status_code != 302, "the right password is refused while locked"
+
+
+def test_security_headers_on_every_kind_of_html_page(client, auth, shop, order):
+    req = submitted_request(shop, order)
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    pages = ["/login", "/returns/demo/", f"/returns/demo/status/{req.public_token}"]
+    for url in pages[:2]:
+        check_headers(client.get(url), url)
+    check_headers(client.get(pages[2]), pages[2])
+    auth.login("agent@example.com")
+    for url in ["/admin/requests/?all=1", f"/admin/requests/{req.id}", "/admin/", "/account"]:
+        check_headers(client.get(url, follow_redirects=True), url)
+
+
+def check_headers(response, url: str) -> None:
+    assert response.status_code == 200, url
+    assert response.mimetype == "text/html", url
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy, url
+    assert response.headers["X-Content-Type-Options"] == "nosniff", url
+    assert response.headers["Referrer-Policy"] == "same-origin", url
+    assert response.headers["X-Frame-Options"] == "DENY", url
+
+
+# --- fuzzing the portal forms ---------------------------------------------------------------
+
+wild_text = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=200),
+    st.sampled_from(["", " ", "\x00", "0", "-1", "1e309", "%00", SCRIPT, "' OR 1=1 --"]),
+    st.text(min_size=1, max_size=5).map(lambda s: s * 4_000),
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(number=wild_text, secret=wild_text, quantity=wild_text, reason=wild_text, note=wild_text)
+def test_portal_forms_never_answer_500_to_random_input(
+    app, client, order, reasons, number, secret, quantity, reason, note
+):
+    app.config["PORTAL_LOOKUP_LIMIT_PER_IP"] = "100000 per minute"
+    app.config["PORTAL_LOOKUP_LIMIT_PER_ORDER"] = "100000 per minute"
+    line_id = order.lines[0].id
+    assert lookup(client, number, secret).status_code < 500
+    assert lookup(client, order.number, "klant@example.com").status_code == 302
+    answers = [
+        client.post(
+            "/returns/demo/items", data={f"line-{line_id}": "1", f"qty-{line_id}": quantity}
+        ),
+        client.post("/returns/demo/items", data={f"line-{line_id}": "1", f"qty-{line_id}": "1"}),
+        client.post(
+            "/returns/demo/details",
+            data={f"reason-{line_id}": reason, f"comment-{line_id}": note},
+        ),
+        client.post("/returns/demo/resolution", data={"resolution": reason, "exchange_note": note}),
+        client.post("/returns/demo/review", data={"submission_key": note}),
+    ]
+    assert all(response.status_code < 500 for response in answers)
+
+
+def test_schemathesis_api_fuzzing_runs_in_this_suite():
+    """The API fuzzing lives in test_api_schemathesis.py, collected by CI's plain ``pytest``."""
+    assert Path(__file__).with_name("test_api_schemathesis.py").exists()
+
+
+def test_nul_bytes_in_a_form_are_refused_not_a_500(client, order):
+    assert lookup(client, "10\x0001", "klant@example.com").status_code == 400
+    assert client.get("/returns/demo/?intent=\x00").status_code == 400
