@@ -7,13 +7,16 @@ after the commit. Each email ``NAME`` has three templates under ``templates/emai
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from extensions import db
-from models import OutboundEmail, ReturnRequest, Shop
+from models import OutboundEmail, ReturnRequest, Shop, utcnow
 
 
 def status_url(request: ReturnRequest) -> str:
@@ -59,3 +62,44 @@ def queue_email(
     )
     db.session.add(email)
     return email
+
+
+def queue_request_emails(template: str, requests: Iterable[ReturnRequest]) -> list[int]:
+    """Write one outbox row per request to its customer, rendered when it is delivered.
+
+    The fast path of bulk actions: the rows are written in the caller's transaction, like
+    ``queue_email``'s, in one INSERT; rendering (the costly part) happens in the worker
+    that sends the email, from the request as committed (``render_stored``).
+    """
+    now = utcnow()
+    rows = [
+        {
+            "template": template,
+            "language": request.language,
+            "to_address": request.customer_email,
+            "subject": "",
+            "body_text": "",
+            "shop_id": request.shop_id,
+            "request_id": request.id,
+            "attachment_ids": [],
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for request in requests
+    ]
+    if not rows:
+        return []
+    return list(db.session.scalars(insert(OutboundEmail).returning(OutboundEmail.id), rows))
+
+
+def render_stored(email: OutboundEmail, session: Session) -> None:
+    """Render a row written by ``queue_request_emails`` (once; a rendered row is kept)."""
+    if email.subject:
+        return
+    request = session.get(ReturnRequest, email.request_id) if email.request_id else None
+    if request is None:
+        raise LookupError(f"the request of outbox email {email.id} is gone")
+    email.subject, email.body_text, email.body_html = render_email(
+        email.template, email.language, shop=request.shop, request=request, lines=request.lines
+    )

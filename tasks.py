@@ -27,6 +27,8 @@ RETRY_INTERVALS = [10, 30, 120, 600, 1800]
 # A row claimed this long ago without being marked sent belongs to a worker that died.
 STALE_CLAIM = timedelta(minutes=10)
 _OUTBOX_KEY = "returndesk_outbox"
+# Emails committed together go out in jobs of this many, each over one SMTP connection.
+EMAIL_BATCH = 50
 
 
 def app_context():
@@ -92,9 +94,17 @@ def _remember_new_emails(session: Session, flush_context: Any) -> None:
     ids.extend(obj.id for obj in session.new if isinstance(obj, OutboundEmail))
 
 
+def deliver_after_commit(email_ids: list[int]) -> None:
+    """Hand outbox rows written without the ORM unit of work to the runner after commit."""
+    db.session.info.setdefault(_OUTBOX_KEY, []).extend(email_ids)
+
+
 def _deliver_after_commit(session: Session) -> None:
-    for email_id in session.info.pop(_OUTBOX_KEY, []):
-        enqueue("deliver_email", email_id, job_id=f"email-{email_id}")
+    ids = session.info.pop(_OUTBOX_KEY, [])
+    for start in range(0, len(ids), EMAIL_BATCH):
+        batch = ids[start : start + EMAIL_BATCH]
+        job_id = f"email-{batch[0]}" if len(batch) == 1 else f"emails-{batch[0]}-{batch[-1]}"
+        enqueue("deliver_emails", batch, job_id=job_id)
 
 
 def _forget_after_rollback(session: Session) -> None:
@@ -139,24 +149,41 @@ def deliver_email(email_id: int) -> None:
 
     Without ``MAIL_SERVER`` the row stays pending and readable in the admin's Outbox.
     """
+    deliver_emails([email_id])
+
+
+def deliver_emails(email_ids: list[int]) -> None:
+    """Send a batch of outbox emails over one SMTP connection, each exactly once.
+
+    A failed email is marked for retry and the rest of the batch still goes out; the job
+    raises at the end so RQ retries it (rows already sent are skipped by their claim).
+    """
+    import emails
+
     with app_context():
         if not current_app.config.get("MAIL_SERVER"):
             return
-        with Session(db.engine) as session:
-            if not _claim(session, email_id):
-                return
-            email = session.get(OutboundEmail, email_id)
-            try:
-                mail.send(_mail_message(email, session))
-            except Exception as exc:
-                email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
-                email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        failures = []
+        with Session(db.engine) as session, mail.connect() as connection:
+            for email_id in email_ids:
+                if not _claim(session, email_id):
+                    continue
+                email = session.get(OutboundEmail, email_id)
+                try:
+                    emails.render_stored(email, session)
+                    connection.send(_mail_message(email, session))
+                except Exception as exc:
+                    email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
+                    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    session.commit()
+                    failures.append(email.last_error)
+                    continue
+                email.status = "sent"
+                email.sent_at = utcnow()
+                email.last_error = None
                 session.commit()
-                raise
-            email.status = "sent"
-            email.sent_at = utcnow()
-            email.last_error = None
-            session.commit()
+        if failures:
+            raise RuntimeError(f"{len(failures)} of {len(email_ids)} emails failed: {failures[0]}")
 
 
 def due_for_retry(now=None):

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, insert, select, update
-from sqlalchemy.orm import selectinload
 
 import emails
+import tasks
 from extensions import db
 from models import (
     APPROVED,
@@ -627,24 +627,16 @@ def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) 
 
 
 def _bulk_email(request_ids: list[int], template: str) -> None:
-    requests = db.session.scalars(
-        select(ReturnRequest)
-        .where(ReturnRequest.id.in_(request_ids))
-        .options(
-            selectinload(ReturnRequest.shop),
-            selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
-        )
-        .execution_options(populate_existing=True)
+    """One outbox row per request in this transaction; the workers render and send them."""
+    requests = db.session.execute(
+        select(
+            ReturnRequest.id,
+            ReturnRequest.shop_id,
+            ReturnRequest.language,
+            ReturnRequest.customer_email,
+        ).where(ReturnRequest.id.in_(request_ids))
     )
-    for request in requests:
-        emails.queue_email(
-            template,
-            request.customer_email,
-            request.language,
-            shop=request.shop,
-            request=request,
-            lines=request.lines,
-        )
+    tasks.deliver_after_commit(emails.queue_request_emails(template, requests))
 
 
 def bulk_apply(
