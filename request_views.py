@@ -81,6 +81,7 @@ BULK_ACTIONS = {
 # Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
 COUNT_CAP = 10_000
 REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
+EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
 
 def open_condition():
@@ -93,15 +94,15 @@ def open_condition():
 def search_condition(search: str):
     """What a search box term matches, in a form the indexes serve.
 
-    A request number or an email address is looked up exactly (an email also by prefix);
-    anything else is an exact order number or request number, or a piece of the customer's
-    name or email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries".
+    A request number or a whole email address is looked up exactly (any case); anything
+    else is an exact order number or request number, or a piece of the customer's name or
+    email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries".
     """
     term = " ".join(search.split())
     if REQUEST_NUMBER.match(term):
         return ReturnRequest.number == term.upper()
-    if "@" in term and " " not in term:
-        return func.lower(ReturnRequest.customer_email).startswith(term.lower(), autoescape=True)
+    if EMAIL_ADDRESS.match(term):
+        return func.lower(ReturnRequest.customer_email) == term.lower()
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
     return or_(
         ReturnRequest.number == term.upper(),

@@ -391,7 +391,8 @@ def write_report(figures: list[Figure], counts: dict, args, seconds: float, note
         f"then {args.repeat} more from 2 concurrent clients (throughput); loopback only",
         "- Baseline: a plain Flask-Admin `ModelView(ReturnRequest)` with default settings and "
         "the same `column_searchable_list` (plus the tenant filter), same run, same data",
-        f"- Whole run: {seconds / 60:.1f} minutes",
+        f"- Whole run: {seconds / 60:.1f} minutes; load average before and after: "
+        f"{args.load_before} / {load_average()} (the machine is shared: read figures with it)",
         "",
         *table(figures),
         "",
@@ -407,6 +408,10 @@ def write_report(figures: list[Figure], counts: dict, args, seconds: float, note
     if notes_file.exists():
         text += ["", notes_file.read_text()]
     target.write_text("\n".join(text))
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def postgres_version(url: str) -> str:
@@ -435,6 +440,7 @@ def main() -> None:
     args.requests = args.requests or default[0]
     args.shops = args.shops or default[1]
     started = time.perf_counter()
+    args.load_before = load_average()
 
     sink = CountingSink()
     smtp_port = free_port()

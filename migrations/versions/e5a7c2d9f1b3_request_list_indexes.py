@@ -1,7 +1,7 @@
 """Indexes for the Requests list at scale: search, open requests, deep pages (PostgreSQL)
 
-Trigram (pg_trgm) GIN indexes serve name and email substring search; btree indexes on
-lower() serve email and name prefixes; partial indexes on the open requests serve the list's
+Trigram (pg_trgm) GIN indexes serve name and email search by any piece (prefixes too); a
+btree index on lower(customer_email) serves the exact email address; partial indexes on the open requests serve the list's
 default view, newest first, per shop and over all shops; (created_at, id) serves deep pages
 of all requests. SQLite (the embedded default) needs none of these: the migration is a no-op
 there.
@@ -22,8 +22,7 @@ OPEN = "status IN ('new', 'concept', 'on_hold')"
 INDEXES = {
     "ix_request_name_trgm": "USING gin (customer_name gin_trgm_ops)",
     "ix_request_email_trgm": "USING gin (customer_email gin_trgm_ops)",
-    "ix_request_email_lower": "(lower(customer_email) text_pattern_ops)",
-    "ix_request_name_lower": "(lower(customer_name) text_pattern_ops)",
+    "ix_request_email_lower": "(lower(customer_email))",
     "ix_request_created_id": "(created_at, id)",
     "ix_request_open_created": f"(created_at, id) WHERE {OPEN}",
     "ix_request_open_shop_created": f"(shop_id, created_at, id) WHERE {OPEN}",
