@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
 
 from extensions import db
-from models import OutboundEmail, ReturnRequest, Shop, utcnow
+from models import OutboundEmail, ReturnRequest, ReturnRequestLine, Shop, utcnow
 
 
 def status_url(request: ReturnRequest) -> str:
@@ -93,11 +93,27 @@ def queue_request_emails(template: str, requests: Iterable[ReturnRequest]) -> li
     return list(db.session.scalars(insert(OutboundEmail).returning(OutboundEmail.id), rows))
 
 
-def render_stored(email: OutboundEmail, session: Session) -> None:
+def load_for_rendering(emails: list[OutboundEmail], session: Session) -> dict[int, ReturnRequest]:
+    """The requests ``render_stored`` needs for these rows, with shop and lines, by id."""
+    request_ids = {e.request_id for e in emails if not e.subject and e.request_id}
+    if not request_ids:
+        return {}
+    requests = session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(request_ids))
+        .options(
+            selectinload(ReturnRequest.shop),
+            selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
+        )
+    )
+    return {request.id: request for request in requests}
+
+
+def render_stored(email: OutboundEmail, requests: dict[int, ReturnRequest]) -> None:
     """Render a row written by ``queue_request_emails`` (once; a rendered row is kept)."""
     if email.subject:
         return
-    request = session.get(ReturnRequest, email.request_id) if email.request_id else None
+    request = requests.get(email.request_id)
     if request is None:
         raise LookupError(f"the request of outbox email {email.id} is gone")
     email.subject, email.body_text, email.body_html = render_email(

@@ -120,14 +120,16 @@ def listen_for_commits() -> None:
     event.listen(Session, "after_rollback", _forget_after_rollback)
 
 
-def _claim(session: Session, email_id: int) -> bool:
-    claimed = session.execute(
+def _claim(session: Session, email_ids: list[int]) -> list[int]:
+    """Claim the pending ones of these rows for this worker, in one UPDATE; returns their ids."""
+    claimed = session.scalars(
         update(OutboundEmail)
-        .where(OutboundEmail.id == email_id, OutboundEmail.status == "pending")
+        .where(OutboundEmail.id.in_(email_ids), OutboundEmail.status == "pending")
         .values(status="sending", attempts=OutboundEmail.attempts + 1, claimed_at=utcnow())
-    ).rowcount
+        .returning(OutboundEmail.id)
+    ).all()
     session.commit()
-    return claimed == 1
+    return sorted(claimed)
 
 
 def _mail_message(email: OutboundEmail, session: Session) -> MailMessage:
@@ -163,27 +165,47 @@ def deliver_emails(email_ids: list[int]) -> None:
     with app_context():
         if not current_app.config.get("MAIL_SERVER"):
             return
-        failures = []
-        with Session(db.engine) as session, mail.connect() as connection:
-            for email_id in email_ids:
-                if not _claim(session, email_id):
-                    continue
-                email = session.get(OutboundEmail, email_id)
-                try:
-                    emails.render_stored(email, session)
-                    connection.send(_mail_message(email, session))
-                except Exception as exc:
-                    email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
-                    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    session.commit()
-                    failures.append(email.last_error)
-                    continue
-                email.status = "sent"
-                email.sent_at = utcnow()
-                email.last_error = None
+        with Session(db.engine, expire_on_commit=False) as session:
+            claimed = _claim(session, email_ids)
+            if not claimed:
+                return
+            batch = session.scalars(
+                select(OutboundEmail)
+                .where(OutboundEmail.id.in_(claimed))
+                .order_by(OutboundEmail.id)
+            ).all()
+            requests = emails.load_for_rendering(batch, session)
+            failures = []
+            try:
+                connection = mail.connect().__enter__()
+            except Exception as exc:
+                for email in batch:
+                    _mark_failed(email, exc)
                 session.commit()
+                raise
+            try:
+                for email in batch:
+                    try:
+                        emails.render_stored(email, requests)
+                        connection.send(_mail_message(email, session))
+                    except Exception as exc:
+                        failures.append(_mark_failed(email, exc))
+                    else:
+                        email.status = "sent"
+                        email.sent_at = utcnow()
+                        email.last_error = None
+                    session.commit()
+            finally:
+                connection.__exit__(None, None, None)
         if failures:
-            raise RuntimeError(f"{len(failures)} of {len(email_ids)} emails failed: {failures[0]}")
+            raise RuntimeError(f"{len(failures)} of {len(claimed)} emails failed: {failures[0]}")
+
+
+def _mark_failed(email: OutboundEmail, exc: Exception) -> str:
+    """Back to pending for a retry, or failed for good after the last attempt."""
+    email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
+    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    return email.last_error
 
 
 def due_for_retry(now=None):
