@@ -80,6 +80,8 @@ BULK_ACTIONS = {
 
 # Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
 COUNT_CAP = 10_000
+# A search matching more than this is no lookup: counting further only costs time.
+SEARCH_COUNT_CAP = 1_000
 REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
@@ -113,21 +115,27 @@ def search_condition(search: str):
 
 
 class CappedCount(int):
-    """A row count that stopped at ``COUNT_CAP``; wherever it is shown it says "more than"."""
+    """A row count that stopped at its cap; wherever it is shown it says "more than N"."""
 
     capped = True
 
+    def __new__(cls, value: int, cap: int):
+        count = super().__new__(cls, value)
+        count.cap = format_number(cap)
+        return count
+
     def __str__(self) -> str:
-        return _("more than %(count)s", count=format_number(COUNT_CAP))
+        return _("more than %(count)s", count=self.cap)
 
 
 class CappedCountQuery(Query):
-    """The list's count query: counts at most ``COUNT_CAP + 1`` rows, then gives up."""
+    """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
 
     def scalar(self):
-        limited = self.order_by(None).limit(COUNT_CAP + 1).subquery()
+        cap = getattr(self, "cap", None) or COUNT_CAP
+        limited = self.order_by(None).limit(cap + 1).subquery()
         count = self.session.query(func.count()).select_from(limited).scalar()
-        return CappedCount(count) if count > COUNT_CAP else count
+        return CappedCount(count, cap) if count > cap else count
 
 
 class RequestFilter(BaseSQLAFilter):
@@ -406,10 +414,6 @@ class RequestView(ShopScopedView):
             )
         )
 
-    @property
-    def count_cap(self) -> str:
-        return format_number(COUNT_CAP)
-
     def get_count_query(self):
         return self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
 
@@ -418,6 +422,7 @@ class RequestView(ShopScopedView):
         condition = search_condition(search)
         if count_query is not None:
             count_query = count_query.filter(condition)
+            count_query.cap = SEARCH_COUNT_CAP
         return query.filter(condition), count_query, joins, count_joins
 
     def may_edit(self) -> bool:

@@ -258,6 +258,7 @@ def measure_pages(app: str, base: str, terms: dict, repeat: int) -> list[Figure]
         ("name prefix", terms["name_prefix"]),
         ("name substring", terms["name_substring"]),
         ("email substring", terms["email_substring"]),
+        ("common surname, ~0.3% of rows", "Jansen"),
     ]
     plan = [
         ("Requests list page 1, big shop's agent", "agent", "?flt0_status=open", "", 60),

@@ -149,6 +149,44 @@ LAST = [
     "Boer",
     "Veenstra",
 ]
+# Most customers have a rarer surname: a long tail built from these parts.
+SURNAME_HEADS = [
+    "Ver",
+    "Hoog",
+    "Wil",
+    "Brink",
+    "Steen",
+    "Kamp",
+    "Hof",
+    "Berg",
+    "Vel",
+    "Mol",
+    "Ros",
+    "Lin",
+    "Haar",
+    "Dijk",
+    "Wes",
+    "Zand",
+]
+SURNAME_MIDS = ["ha", "bo", "ke", "lo", "de", "ma", "ri", "so", "ten", "ge", ""]
+SURNAME_TAILS = [
+    "man",
+    "mans",
+    "ink",
+    "stra",
+    "ema",
+    "sma",
+    "ing",
+    "er",
+    "ert",
+    "hout",
+    "veld",
+    "kers",
+    "meijer",
+    "huis",
+]
+# Share of customers with one of the common surnames above (as in a Dutch phone book).
+COMMON_SURNAMES = 0.15
 DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "post.example")
 PRODUCTS = ("Shirt", "Jeans", "Sneaker", "Jacket", "Dress", "Sweater", "Cap", "Bag", "Scarf")
 REASONS = (
@@ -237,6 +275,12 @@ def create_people_and_shops(sizes: list[int]) -> list[dict]:
     return shops
 
 
+def surname(rng: random.Random) -> str:
+    if rng.random() < COMMON_SURNAMES:
+        return rng.choice(LAST)
+    return rng.choice(SURNAME_HEADS) + rng.choice(SURNAME_MIDS) + rng.choice(SURNAME_TAILS)
+
+
 def pick_statuses(size: int, rng: random.Random, bulk: int) -> list[str]:
     statuses = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=size)
     others = [i for i, s in enumerate(statuses) if s != "concept"]
@@ -299,7 +343,7 @@ def fill_shop(
     for i in range(size):
         created = now - span + span * (i + rng.random()) / size
         status = statuses[i]
-        first, last = rng.choice(FIRST), rng.choice(LAST)
+        first, last = rng.choice(FIRST), surname(rng)
         name = f"{first} {last.replace('-', ' ')}"
         local = unicodedata.normalize("NFKD", first.lower()).encode("ascii", "ignore").decode()
         email = f"{local}.{last.lower()}{rng.randrange(10000)}@{rng.choice(DOMAINS)}"
