@@ -433,7 +433,7 @@ def _email_customer(request: ReturnRequest, template: str) -> None:
 
 # Bulk: the same rules in set-based SQL, for "approve all concept" over thousands of requests.
 
-BULK_CHUNK = 500
+BULK_CHUNK = 1000
 # A selection larger than this runs as an RQ job with visible progress.
 BULK_INLINE_LIMIT = 300
 
