@@ -33,7 +33,7 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.seed import AGENT, PASSWORD, SUPPORT  # noqa: E402
+from bench.seed import AGENT, BULK_SIZE, PASSWORD, SUPPORT  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/returndesk_bench"
@@ -308,6 +308,21 @@ def measure_pages(app: str, base: str, terms: dict, repeat: int) -> list[Figure]
     return figures
 
 
+def top_up_concept_requests(conn) -> None:
+    """Give the big shop its concept requests back (as seeded) for a ``--no-seed`` run.
+
+    Like the seed, this sets statuses in SQL: it prepares data, it is no transition.
+    """
+    big = "(SELECT id FROM shop WHERE slug = 'shop-1')"
+    conn.execute(
+        "UPDATE return_request SET status = 'concept' WHERE id IN (SELECT id FROM return_request"
+        f" WHERE shop_id = {big} AND status = 'new' LIMIT GREATEST(0, LEAST(%s, (SELECT"
+        f" count(*) / 4 FROM return_request WHERE shop_id = {big})) - (SELECT count(*) FROM"
+        f" return_request WHERE status = 'concept' AND shop_id = {big})))",
+        (BULK_SIZE,),
+    )
+
+
 def bulk_approve(app: str, db_url: str, sink: CountingSink, timeout: float) -> list[Figure]:
     """Approve every concept request of the big shop through the UI; wait for job and emails."""
     agent = login(app, AGENT)
@@ -315,6 +330,7 @@ def bulk_approve(app: str, db_url: str, sink: CountingSink, timeout: float) -> l
     confirm = agent.get(f"{app}/admin/requests/bulk?{query}")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', confirm.text).group(1)
     with psycopg.connect(db_url, autocommit=True) as conn:
+        top_up_concept_requests(conn)
         total = conn.execute(
             "SELECT count(*) FROM return_request WHERE status = 'concept' AND shop_id = "
             "(SELECT id FROM shop WHERE slug = 'shop-1')"
