@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, flash, has_request_context, jsonify, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter
@@ -80,8 +80,6 @@ BULK_ACTIONS = {
 
 # Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
 COUNT_CAP = 10_000
-# A search matching more than this is no lookup: counting further only costs time.
-SEARCH_COUNT_CAP = 1_000
 REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
@@ -131,8 +129,16 @@ class CappedCount(int):
 class CappedCountQuery(Query):
     """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
 
+    exact = False
+
     def scalar(self):
-        cap = getattr(self, "cap", None) or COUNT_CAP
+        if self.exact:
+            return (
+                self.session.query(func.count())
+                .select_from(self.order_by(None).subquery())
+                .scalar()
+            )
+        cap = COUNT_CAP
         limited = self.order_by(None).limit(cap + 1).subquery()
         count = self.session.query(func.count()).select_from(limited).scalar()
         return CappedCount(count, cap) if count > cap else count
@@ -422,8 +428,22 @@ class RequestView(ShopScopedView):
         condition = search_condition(search)
         if count_query is not None:
             count_query = count_query.filter(condition)
-            count_query.cap = SEARCH_COUNT_CAP
+            # With LIMIT, PostgreSQL's guess of "many matches" picks a sequential scan.
+            count_query.exact = True
+        g.request_search = True
         return query.filter(condition), count_query, joins, count_joins
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """Search results sorted after the search's indexes found them.
+
+        Sorting by plain ``created_at`` lets PostgreSQL walk that index hoping to meet 50
+        matches soon; for a rare name it walks the whole table. The expression is the
+        same order, but no index serves it, so the (few) matches are found first.
+        """
+        if sort_column is None and g.get("request_search"):
+            newest = func.coalesce(ReturnRequest.created_at, ReturnRequest.created_at)
+            return query.order_by(newest.desc(), ReturnRequest.id.desc()), joins
+        return super()._apply_sorting(query, joins, sort_column, sort_desc)
 
     def may_edit(self) -> bool:
         return False
