@@ -38,6 +38,10 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# `make bench` runs the benchmark kit at a small size; `make bench FULL=1` at 1,000,000 requests.
+bench: setup
+	$(PY) bench/run.py $(if $(FULL),--full)
+
 translations: setup
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching

@@ -5,18 +5,20 @@ Every decision calls workflow.py; this module only parses, checks access and ren
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import Query, joinedload, selectinload
 
 import conversation
 import exports
@@ -95,6 +97,72 @@ BULK_ACTIONS = {
 }
 
 
+# Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
+COUNT_CAP = 10_000
+REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
+EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+
+
+def open_condition():
+    """Status is open, with the statuses inlined so PostgreSQL uses the partial indexes."""
+    return ReturnRequest.status.in_(
+        bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+    )
+
+
+def search_condition(search: str):
+    """What a search box term matches, in a form the indexes serve.
+
+    A request number or a whole email address is looked up exactly (any case); anything
+    else is an exact order number or request number, or a piece of the customer's name or
+    email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries".
+    """
+    term = " ".join(search.split())
+    if REQUEST_NUMBER.match(term):
+        return ReturnRequest.number == term.upper()
+    if EMAIL_ADDRESS.match(term):
+        return func.lower(ReturnRequest.customer_email) == term.lower()
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    return or_(
+        ReturnRequest.number == term.upper(),
+        ReturnRequest.order_number == term,
+        ReturnRequest.customer_name.ilike(pattern, escape="\\"),
+        ReturnRequest.customer_email.ilike(pattern, escape="\\"),
+    )
+
+
+class CappedCount(int):
+    """A row count that stopped at its cap; wherever it is shown it says "more than N"."""
+
+    capped = True
+
+    def __new__(cls, value: int, cap: int):
+        count = super().__new__(cls, value)
+        count.cap = format_number(cap)
+        return count
+
+    def __str__(self) -> str:
+        return _("more than %(count)s", count=self.cap)
+
+
+class CappedCountQuery(Query):
+    """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
+
+    exact = False
+
+    def scalar(self):
+        if self.exact:
+            return (
+                self.session.query(func.count())
+                .select_from(self.order_by(None).subquery())
+                .scalar()
+            )
+        cap = COUNT_CAP
+        limited = self.order_by(None).limit(cap + 1).subquery()
+        count = self.session.query(func.count()).select_from(limited).scalar()
+        return CappedCount(count, cap) if count > cap else count
+
+
 class RequestFilter(KeyedFilter):
     """A filter on the list's rows; subclasses say how in ``apply``."""
 
@@ -113,7 +181,7 @@ class StatusFilter(RequestFilter):
 
     def apply(self, query, value, alias=None):
         if value == "open":
-            return query.filter(ReturnRequest.status.in_(OPEN_STATUSES))
+            return query.filter(open_condition())
         if value.startswith("stage-") and value[6:].isdigit():
             return query.filter(ReturnRequest.stage_id == int(value[6:]))
         return query.filter(ReturnRequest.status == value)
@@ -274,7 +342,8 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     )
     column_sortable_list = ("number", "created_at", "customer_name", "total_cents", "status")
     column_searchable_list = ("number", "order_number", "customer_email", "customer_name")
-    column_default_sort = ("created_at", True)
+    # Newest first, id as tie-breaker: walks an index, so deep pages need no sort.
+    column_default_sort = [("created_at", True), ("id", True)]
     column_labels = {
         "number": _l("Number"),
         "created_at": _l("Date"),
@@ -322,6 +391,31 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 joinedload(ReturnRequest.shop),
             )
         )
+
+    def get_count_query(self):
+        return self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Search with ``search_condition`` instead of ILIKE '%term%' over every column."""
+        condition = search_condition(search)
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+            # With LIMIT, PostgreSQL's guess of "many matches" picks a sequential scan.
+            count_query.exact = True
+        g.request_search = True
+        return query.filter(condition), count_query, joins, count_joins
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """Search results sorted after the search's indexes found them.
+
+        Sorting by plain ``created_at`` lets PostgreSQL walk that index hoping to meet 50
+        matches soon; for a rare name it walks the whole table. The expression is the
+        same order, but no index serves it, so the (few) matches are found first.
+        """
+        if sort_column is None and g.get("request_search"):
+            newest = func.coalesce(ReturnRequest.created_at, ReturnRequest.created_at)
+            return query.order_by(newest.desc(), ReturnRequest.id.desc()), joins
+        return super()._apply_sorting(query, joins, sort_column, sort_desc)
 
     def may_edit(self) -> bool:
         return False

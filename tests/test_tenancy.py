@@ -494,6 +494,58 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
             api_lookup(f"/api/v1/return-requests/{request_number}", request_number)
         ],
         "api.list_return_requests": [RouteProbe("GET", "/api/v1/return-requests", api=True)],
+        "api.create_return_request": [
+            RouteProbe(
+                "POST",
+                "/api/v1/return-requests",
+                json={
+                    "order_number": order_number,
+                    "resolution": "refund",
+                    "lines": [{"sku": "demo-1", "quantity": 1}],
+                },
+                api=True,
+                echoed=(order_number,),
+            )
+        ],
+        "api.act_on_return_request": [
+            RouteProbe(
+                "POST",
+                f"/api/v1/return-requests/{request_number}/actions",
+                json={"action": "cancel", "reason": "hacked"},
+                api=True,
+                echoed=(request_number,),
+                must_be=404,
+            )
+        ],
+        "api.list_messages": [
+            api_lookup(f"/api/v1/return-requests/{request_number}/messages", request_number)
+        ],
+        "api.post_message": [
+            RouteProbe(
+                "POST",
+                f"/api/v1/return-requests/{request_number}/messages",
+                json={"direction": "outbound", "body": "hacked"},
+                api=True,
+                echoed=(request_number,),
+                must_be=404,
+            )
+        ],
+        "api.record_return_event": [
+            RouteProbe(
+                "POST",
+                f"/api/v1/returns/{return_number}/events",
+                json={"event": "in_transit"},
+                api=True,
+                echoed=(request_number,),
+                must_be=404,
+            )
+        ],
+        "conversation_portal.reply": [
+            RouteProbe("POST", f"{status}/reply", {"body": "hacked"}),
+        ],
+        "conversation_portal.attachment": [
+            RouteProbe("GET", f"{status}/attachment/{DEMO_ID}"),
+        ],
         "api.list_returns": [RouteProbe("GET", "/api/v1/returns", api=True)],
         "api.upsert_order": [
             RouteProbe(
