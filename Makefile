@@ -25,7 +25,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not services"
 
 worker: setup
 	$(FLASK) rq worker
