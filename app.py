@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from extensions import babel, csrf, db, limiter, login, mail, migrate
 from formatting import money
+from models import include_in_schema_comparison
 
 LANGUAGES = ("nl", "en")
 
@@ -120,7 +121,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+        app,
+        db,
+        directory=str(Path(__file__).parent / "migrations"),
+        render_as_batch=True,
+        include_object=include_in_schema_comparison,
     )
     login.init_app(app)
     mail.init_app(app)

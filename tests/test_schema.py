@@ -4,13 +4,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from extensions import db
+from models import include_in_schema_comparison
 
 
 def schema_differences() -> list:
     """What ``flask db migrate`` would put in a new migration for the migrated test database."""
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_object": include_in_schema_comparison,
+            },
         )
         return compare_metadata(context, db.metadata)
 
