@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import exists, select
 
 import storage
+import submission
 import tasks
 import workflow
 from extensions import db
@@ -43,7 +44,6 @@ from models import (
     ReviewStage,
     Shop,
     User,
-    next_request_number,
     utcnow,
 )
 
@@ -771,27 +771,15 @@ def submit(
     count = len(order.lines) if all_lines else rng.randint(1, len(order.lines))
     chosen = rng.sample(order.lines, count)
     quantities = {line.id: rng.randint(1, line.quantity) for line in chosen}
-    request = ReturnRequest(
-        number=next_request_number(created_at.year),
-        shop_id=shop.id,
-        order_id=order.id,
-        order_number=order.number,
-        customer_name=order.customer_name,
-        customer_email=order.customer_email,
-        language=language,
-        status=NEW,
-        resolution=resolution,
-        exchange_note=pick(rng.choice(spec.exchange_notes), language)
-        if resolution == "exchange"
-        else None,
-        free_shipping=shop.ships_free(resolution),
-        total_cents=sum(
-            round(line.total_cents * quantities[line.id] / line.quantity) for line in chosen
-        ),
-        item_count=sum(quantities.values()),
-        answers=answers_to(questions, language, rng),
-        created_at=created_at,
-    )
+    picked = [
+        submission.ChosenLine(order_line_id=line.id, quantity=quantities[line.id])
+        for line in chosen
+    ]
+    request = submission.new_request(shop, order, picked, resolution, language, None)
+    if resolution == "exchange":
+        request.exchange_note = pick(rng.choice(spec.exchange_notes), language)
+    request.answers = answers_to(questions, language, rng)
+    request.created_at = created_at
     db.session.add(request)
     db.session.flush()
     for order_line in sorted(chosen, key=lambda line: line.id):
