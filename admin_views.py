@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 import dashboard
+import emails
 import notices
 from extensions import db
 from formatting import language
@@ -248,6 +249,29 @@ class ReviewStageView(ShopScopedView):
     }
 
 
+def unwritten_subject(view, context, model, name) -> str | Markup:
+    """A bulk action's email before its delivery job wrote it: its template, in italics."""
+    if model.written:
+        return model.subject
+    return Markup("<em>{}</em>").format(
+        _("%(template)s (written when sent)", template=model.template)
+    )
+
+
+def email_parts(model: OutboundEmail) -> tuple[str, str, str | None]:
+    """What the email says, or for an unwritten one what it would say if written now."""
+    if model.written:
+        return model.subject, model.body_text, model.body_html
+    return emails.render_unwritten(model)
+
+
+def email_preview(view, context, model, name) -> Markup:
+    return Markup(
+        '<iframe sandbox="" title="{}" style="width:100%;height:480px;border:1px solid #ddd"'
+        ' srcdoc="{}"></iframe>'
+    ).format(_("Email preview"), email_parts(model)[2] or "")
+
+
 class OutboxView(ShopScopedView):
     """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
 
@@ -276,10 +300,10 @@ class OutboxView(ShopScopedView):
     column_filters = ("status", "template")
     column_searchable_list = ("to_address", "subject")
     column_default_sort = ("id", True)
+    column_formatters = {"subject": unwritten_subject}
     column_formatters_detail = {
-        "body_html": lambda v, c, m, p: Markup(
-            '<iframe sandbox="" title="{}" style="width:100%;height:480px;border:1px solid #ddd" srcdoc="{}"></iframe>'
-        ).format(_l("Email preview"), m.body_html or "")
+        "subject": lambda view, context, model, name: email_parts(model)[0],
+        "body_html": email_preview,
     }
     column_labels = {
         "created_at": _l("Created"),

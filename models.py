@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -659,7 +660,10 @@ class EmailTemplate(db.Model):
 class OutboundEmail(Timestamped, db.Model):
     """The outbox: an email is a row first, written in the caller's transaction.
 
-    ``deliver_email`` (tasks.py) claims a pending row, sends it once and marks it sent.
+    ``deliver_emails`` (tasks.py) claims pending rows, sends each once and marks it sent.
+    A bulk action writes its rows unwritten (``written`` false, subject and bodies empty):
+    the delivery job renders them from the request first, so that a transaction approving
+    thousands of requests does not render thousands of templates.
     """
 
     __tablename__ = "outbound_email"
@@ -677,6 +681,7 @@ class OutboundEmail(Timestamped, db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     attachment_ids: Mapped[list] = mapped_column(JSON, default=list)
+    written: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -684,6 +689,7 @@ class OutboundEmail(Timestamped, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     shop: Mapped[Shop | None] = relationship()
+    request: Mapped[ReturnRequest | None] = relationship()
 
 
 class BulkJob(Timestamped, db.Model):

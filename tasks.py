@@ -97,7 +97,7 @@ def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
 
 @dataclass(frozen=True)
 class OutboxKind:
-    """A table of outbox rows and the job that delivers one row, e.g. emails or webhooks.
+    """A table of outbox rows and the job that delivers a batch of them, e.g. emails or webhooks.
 
     Every such table has ``status`` (pending/sending/...), ``attempts`` and ``claimed_at``,
     so claiming, handing over after commit and sweeping work the same for all of them.
@@ -106,31 +106,45 @@ class OutboxKind:
     model: type
     job: str
     job_prefix: str
+    batch_size: int = 1
 
-    def enqueue(self, row_id: int) -> None:
-        enqueue(self.job, row_id, job_id=f"{self.job_prefix}-{row_id}")
+    def enqueue(self, row_ids: list[int]) -> None:
+        for start in range(0, len(row_ids), self.batch_size):
+            batch = row_ids[start : start + self.batch_size]
+            enqueue(self.job, batch, job_id=f"{self.job_prefix}-{batch[0]}-{len(batch)}")
 
+
+# Emails go in batches: one job loads, writes and sends 50 over one SMTP connection.
+EMAIL_BATCH = 50
 
 OUTBOX_KINDS = (
-    OutboxKind(OutboundEmail, "deliver_email", "email"),
-    OutboxKind(WebhookDelivery, "deliver_webhook", "webhook"),
+    OutboxKind(OutboundEmail, "deliver_emails", "email", batch_size=EMAIL_BATCH),
+    OutboxKind(WebhookDelivery, "deliver_webhooks", "webhook"),
 )
 
 
-def _kind_of(obj: Any) -> OutboxKind | None:
-    return next((kind for kind in OUTBOX_KINDS if isinstance(obj, kind.model)), None)
+def _kind_of(model: type) -> OutboxKind | None:
+    return next((kind for kind in OUTBOX_KINDS if kind.model is model), None)
 
 
 def _remember_new_outbox_rows(session: Session, flush_context: Any) -> None:
     rows = session.info.setdefault(_OUTBOX_KEY, [])
     for obj in session.new:
-        if kind := _kind_of(obj):
+        if kind := _kind_of(type(obj)):
             rows.append((kind, obj.id))
 
 
+def deliver_after_commit(model: type, row_ids: list[int]) -> None:
+    """Hand over after commit outbox rows written with a bulk INSERT, which no flush sees."""
+    kind = _kind_of(model)
+    db.session.info.setdefault(_OUTBOX_KEY, []).extend((kind, row_id) for row_id in row_ids)
+
+
 def _deliver_after_commit(session: Session) -> None:
-    for kind, row_id in session.info.pop(_OUTBOX_KEY, []):
-        kind.enqueue(row_id)
+    rows = session.info.pop(_OUTBOX_KEY, [])
+    for kind in OUTBOX_KINDS:
+        if row_ids := [row_id for row_kind, row_id in rows if row_kind is kind]:
+            kind.enqueue(row_ids)
 
 
 def _forget_after_rollback(session: Session, previous_transaction: Any = None) -> None:
@@ -148,13 +162,19 @@ def listen_for_commits() -> None:
 
 def _claim(session: Session, model: type, row_id: int) -> bool:
     """Take a pending outbox row for this worker; False when another one has it or it is done."""
-    claimed = session.execute(
+    return _claim_many(session, model, [row_id]) == [row_id]
+
+
+def _claim_many(session: Session, model: type, row_ids: list[int]) -> list[int]:
+    """Take the pending rows among ``row_ids`` for this worker; returns the ids it got."""
+    claimed = session.scalars(
         update(model)
-        .where(model.id == row_id, model.status == "pending")
+        .where(model.id.in_(row_ids), model.status == "pending")
         .values(status="sending", attempts=model.attempts + 1, claimed_at=utcnow())
-    ).rowcount
+        .returning(model.id)
+    ).all()
     session.commit()
-    return claimed == 1
+    return sorted(claimed)
 
 
 def _mail_message(email: OutboundEmail, session: Session) -> MailMessage:
@@ -171,29 +191,66 @@ def _mail_message(email: OutboundEmail, session: Session) -> MailMessage:
     return message
 
 
-def deliver_email(email_id: int) -> None:
-    """Send one outbox email exactly once; raise on failure so RQ retries with backoff.
+class EmailsNotSent(Exception):
+    """Some emails of a batch failed; they are pending again (or failed for good)."""
 
-    Without ``MAIL_SERVER`` the row stays pending and readable in the admin's Outbox.
+
+def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
+    email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
+    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _send_batch(session: Session, batch: list[OutboundEmail]) -> int:
+    """Send each email over one SMTP connection, committing each outcome; returns failures."""
+    failures = 0
+    with mail.connect() as connection:
+        for email in batch:
+            try:
+                connection.send(_mail_message(email, session))
+            except Exception as exc:
+                _attempt_failed(email, exc)
+                failures += 1
+            else:
+                email.status, email.sent_at, email.last_error = "sent", utcnow(), None
+            session.commit()
+    return failures
+
+
+def deliver_emails(email_ids: list[int]) -> None:
+    """Write (when a bulk action left them unwritten) and send outbox emails, each exactly once.
+
+    Raises when any failed, so RQ retries the job with backoff; a retry claims only the
+    emails still pending. Without ``MAIL_SERVER`` the rows stay pending, written and
+    readable in the admin's Outbox.
     """
-    with app_context():
+    import emails
+
+    with app_context(), Session(db.engine) as session:
+        emails.write_unwritten(session, email_ids)
         if not current_app.config.get("MAIL_SERVER"):
             return
-        with Session(db.engine) as session:
-            if not _claim(session, OutboundEmail, email_id):
-                return
-            email = session.get(OutboundEmail, email_id)
-            try:
-                mail.send(_mail_message(email, session))
-            except Exception as exc:
-                email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
-                email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                session.commit()
-                raise
-            email.status = "sent"
-            email.sent_at = utcnow()
-            email.last_error = None
+        claimed = _claim_many(session, OutboundEmail, email_ids)
+        if not claimed:
+            return
+        batch = session.scalars(
+            select(OutboundEmail).where(OutboundEmail.id.in_(claimed)).order_by(OutboundEmail.id)
+        ).all()
+        try:
+            failures = _send_batch(session, batch)
+        except Exception as exc:
+            for email in batch:
+                if email.status == "sending":
+                    _attempt_failed(email, exc)
             session.commit()
+            raise
+        if failures:
+            raise EmailsNotSent(f"{failures} of {len(batch)} emails not sent")
+
+
+def deliver_webhooks(delivery_ids: list[int]) -> None:
+    """Post each delivery of a batch (webhooks go one per job: see ``OUTBOX_KINDS``)."""
+    for delivery_id in delivery_ids:
+        deliver_webhook(delivery_id)
 
 
 def deliver_webhook(delivery_id: int) -> None:
@@ -243,11 +300,12 @@ def due_for_retry(now: datetime | None = None, model: type = OutboundEmail) -> l
 
 def sweep_outbox(now: datetime | None = None) -> int:
     """Hand every due outbox row (emails, webhooks) to the job runner again; returns how many."""
-    due = [(kind, row_id) for kind in OUTBOX_KINDS for row_id in due_for_retry(now, kind.model)]
+    due = [(kind, due_for_retry(now, kind.model)) for kind in OUTBOX_KINDS]
     db.session.commit()
-    for kind, row_id in due:
-        kind.enqueue(row_id)
-    return len(due)
+    for kind, row_ids in due:
+        if row_ids:
+            kind.enqueue(row_ids)
+    return sum(len(row_ids) for _kind, row_ids in due)
 
 
 # A bulk job silent this long belongs to a worker that died; the sweeper resumes it.

@@ -24,6 +24,7 @@ import emails
 import labels
 import notices
 import refunds
+import tasks
 import webhooks
 from extensions import db
 from models import (
@@ -43,6 +44,7 @@ from models import (
     RETURN_RECEIVED,
     RETURN_RESOLVED,
     AuditEvent,
+    OutboundEmail,
     Return,
     ReturnRequest,
     ReturnRequestLine,
@@ -710,24 +712,8 @@ def _announce_bulk_changes(after_rows, before: dict[int, str]) -> None:
 
 
 def _bulk_email(request_ids: list[int], template: str) -> None:
-    requests = db.session.scalars(
-        select(ReturnRequest)
-        .where(ReturnRequest.id.in_(request_ids))
-        .options(
-            selectinload(ReturnRequest.shop),
-            selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
-        )
-        .execution_options(populate_existing=True)
-    )
-    for request in requests:
-        emails.queue_email(
-            template,
-            request.customer_email,
-            request.language,
-            shop=request.shop,
-            request=request,
-            lines=request.lines,
-        )
+    """Unwritten outbox emails, written by the delivery job after the commit (see emails.py)."""
+    tasks.deliver_after_commit(OutboundEmail, emails.queue_request_emails(template, request_ids))
 
 
 def bulk_apply(

@@ -44,6 +44,13 @@ class SmtpSink:
         self.messages: list = []
         self._lock = threading.Lock()
         self.fail_with: str | None = None
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.fail_with:
@@ -62,6 +69,7 @@ class SmtpSink:
         with self._lock:
             self.messages.clear()
         self.fail_with = None
+        self.refused = set()
 
 
 def free_port() -> int:

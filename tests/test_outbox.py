@@ -16,11 +16,13 @@ from sqlalchemy import func, select
 
 import conftest
 import tasks
+import workflow
 from app import create_app
 from conftest import make_shop, make_user, need_service
 from emails import queue_email
 from extensions import db
-from models import OutboundEmail, utcnow
+from factories import make_order, make_request
+from models import CONCEPT, OutboundEmail, ReturnRequest, utcnow
 
 CUSTOMER = "jan.jansen@example.nl"
 SUBJECT = "Your return request R-2026-00042 for Demo Winkel"
@@ -166,8 +168,8 @@ def test_delivering_the_same_email_twice_sends_it_once(app, smtp_sink):
     db.session.commit()
     run_jobs()
 
-    tasks.deliver_email(email.id)
-    tasks.deliver_email(email.id)
+    tasks.deliver_emails([email.id])
+    tasks.deliver_emails([email.id])
 
     assert len(smtp_sink.to(CUSTOMER)) == 1
     assert reload(email.id).attempts == 1
@@ -229,3 +231,90 @@ def test_email_travels_through_rq_and_a_worker_to_smtp(app, smtp_sink):
     assert message["Subject"] == SUBJECT
     assert message["To"] == CUSTOMER
     assert reload(email.id).status == "sent"
+
+
+def approve_in_bulk(shop, customers: list[str]) -> list[ReturnRequest]:
+    """Concept requests of these customers, approved by one bulk action (not yet committed)."""
+    agent = make_user("anna@example.com", shop, name="Anna")
+    requests = [
+        make_request(
+            shop, CONCEPT, make_order(shop, lines=1, customer_email=customer), language="en"
+        )
+        for customer in customers
+    ]
+    db.session.commit()
+    workflow.bulk_apply("approve", [r.id for r in requests], agent)
+    return requests
+
+
+def test_bulk_approval_emails_are_written_after_commit_from_the_approved_requests(app, smtp_sink):
+    customers = ["a@example.nl", "b@example.nl", "c@example.nl"]
+    requests = approve_in_bulk(make_shop(), customers)
+    db.session.flush()
+    waiting = db.session.scalars(select(OutboundEmail)).all()
+    assert len(waiting) == 3
+    assert not any(email.written for email in waiting), "the bulk transaction renders nothing"
+
+    db.session.commit()
+    run_jobs()
+
+    for request, customer in zip(requests, customers, strict=True):
+        [message] = smtp_sink.to(customer)
+        assert request.number in message["Subject"]
+        assert "approved" in message.get_body(("plain",)).get_content()
+    for email in waiting:
+        stored = reload(email.id)
+        assert (stored.written, stored.status) == (True, "sent")
+        assert stored.subject.startswith("Your return")
+
+
+def test_a_refused_address_does_not_hold_up_the_rest_of_its_batch(app, smtp_sink, runner):
+    smtp_sink.refused = {"b@example.nl"}
+    approve_in_bulk(make_shop(), ["a@example.nl", "b@example.nl", "c@example.nl"])
+    db.session.commit()
+    run_jobs()
+
+    assert len(smtp_sink.to("a@example.nl")) == len(smtp_sink.to("c@example.nl")) == 1
+    refused = db.session.scalar(
+        select(OutboundEmail).where(OutboundEmail.to_address == "b@example.nl")
+    )
+    assert (refused.status, refused.attempts) == ("pending", 1)
+    assert "550" in refused.last_error
+
+    smtp_sink.refused = set()
+    make_due_for_retry(refused.id)
+    runner.invoke(args=["outbox", "sweep"])
+    run_jobs()
+
+    assert len(smtp_sink.to("b@example.nl")) == 1
+    assert len(smtp_sink.messages) == 3, "the emails already sent are not sent again"
+
+
+def test_outbox_shows_an_unwritten_email_as_it_would_be_written(app, client):
+    shop = make_shop()
+    make_user("support@example.com", is_support=True)
+    [request] = approve_in_bulk(shop, ["a@example.nl"])
+    db.session.info.pop("returndesk_outbox")  # as if Redis were down at the commit
+    db.session.commit()
+    email = db.session.scalar(select(OutboundEmail))
+    assert not email.written
+
+    client.post("/login", data={"email": "support@example.com", "password": "secret-pw"})
+    listing = client.get("/admin/outbox/")
+    assert "request_approved (written when sent)" in listing.text
+    details = client.get(f"/admin/outbox/details/?id={email.id}")
+    assert request.number in details.text
+    assert "srcdoc=" in details.text
+
+
+def test_without_mail_server_bulk_emails_are_written_and_wait_in_the_outbox(
+    app_without_mail_server, smtp_sink
+):
+    [request] = approve_in_bulk(make_shop(), ["a@example.nl"])
+    db.session.commit()
+    run_jobs()
+
+    email = reload(db.session.scalar(select(OutboundEmail.id)))
+    assert (email.written, email.status) == (True, "pending")
+    assert request.number in email.subject
+    assert smtp_sink.messages == []
