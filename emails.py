@@ -17,11 +17,11 @@ from flask_babel import force_locale, gettext, ngettext
 from jinja2 import FunctionLoader, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, DateTime, false, insert, literal, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from extensions import db
-from models import EmailTemplate, OutboundEmail, ReturnRequest, ReturnRequestLine, Shop
+from models import EmailTemplate, OutboundEmail, ReturnRequest, ReturnRequestLine, Shop, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def queue_email(
 
 
 def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
-    """Write one unwritten outbox email per request in one INSERT; returns their ids.
+    """Write one unwritten outbox email per request in one INSERT … SELECT; returns their ids.
 
     For bulk actions: rendering three templates takes milliseconds per email, which over
     thousands of requests would hold the bulk action's transaction for a minute. The
@@ -167,29 +167,23 @@ def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
     """
     if not request_ids:
         return []
-    recipients = db.session.execute(
-        select(
-            ReturnRequest.id,
-            ReturnRequest.shop_id,
-            ReturnRequest.customer_email,
-            ReturnRequest.language,
-        ).where(ReturnRequest.id.in_(request_ids))
-    )
-    rows = [
-        {
-            "template": template,
-            "language": language,
-            "to_address": to,
-            "subject": "",
-            "body_text": "",
-            "attachment_ids": [],
-            "written": False,
-            "shop_id": shop_id,
-            "request_id": request_id,
-        }
-        for request_id, shop_id, to, language in recipients
-    ]
-    return list(db.session.scalars(insert(OutboundEmail).returning(OutboundEmail.id), rows))
+    unwritten = {
+        "template": literal(template),
+        "language": ReturnRequest.language,
+        "to_address": ReturnRequest.customer_email,
+        "shop_id": ReturnRequest.shop_id,
+        "request_id": ReturnRequest.id,
+        "subject": literal(""),
+        "body_text": literal(""),
+        "attachment_ids": literal([], JSON),
+        "written": false(),
+        "status": literal("pending"),
+        "attempts": literal(0),
+        "created_at": literal(utcnow(), DateTime(timezone=True)),
+    }
+    rows = select(*unwritten.values()).where(ReturnRequest.id.in_(request_ids))
+    inserted = insert(OutboundEmail).from_select(list(unwritten), rows)
+    return list(db.session.scalars(inserted.returning(OutboundEmail.id)))
 
 
 def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:

@@ -14,6 +14,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
@@ -52,19 +53,34 @@ class DeliveryFailed(Exception):
         self.status_code = status_code
 
 
-def emit(shop: Shop, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
+def active_endpoints(shop_ids: Iterable[int]) -> dict[int, list[WebhookEndpoint]]:
+    """The active endpoints of these shops, by shop; shops without any are left out."""
+    by_shop: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.shop_id.in_(list(shop_ids)), WebhookEndpoint.active.is_(True))
+        .order_by(WebhookEndpoint.id)
+    ):
+        by_shop.setdefault(endpoint.shop_id, []).append(endpoint)
+    return by_shop
+
+
+def emit(
+    shop: Shop,
+    event: str,
+    payload: dict[str, Any],
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> list[WebhookDelivery]:
     """Queue ``event`` for every active endpoint of ``shop`` that subscribed to it.
 
     ``payload`` must be JSON-serialisable; it is sent as ``data`` in an envelope that also
-    names the event, the shop and when it happened.
+    names the event, the shop and when it happened. A caller announcing many events passes
+    the shop's ``active_endpoints`` it already loaded.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.shop_id == shop.id, WebhookEndpoint.active.is_(True))
-        .order_by(WebhookEndpoint.id)
-    ).all()
+    if endpoints is None:
+        endpoints = active_endpoints([shop.id]).get(shop.id, [])
     envelope = {
         "event": event,
         "shop": shop.slug,
@@ -112,10 +128,14 @@ def return_payload(return_: Return, previous_status: str | None = None) -> dict:
     }
 
 
-def announce_request(request: ReturnRequest, previous_status: str | None = None) -> None:
+def announce_request(
+    request: ReturnRequest,
+    previous_status: str | None = None,
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> None:
     """``request.created`` (no previous status) or ``request.status_changed``."""
     event = REQUEST_CREATED if previous_status is None else REQUEST_STATUS_CHANGED
-    emit(request.shop, event, request_payload(request, previous_status))
+    emit(request.shop, event, request_payload(request, previous_status), endpoints)
 
 
 def announce_return(return_: Return, previous_status: str | None = None) -> None:

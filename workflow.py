@@ -697,18 +697,20 @@ def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) 
 
 def _announce_bulk_changes(after_rows, before: dict[int, str]) -> None:
     """One ``request.status_changed`` webhook per request whose status the bulk action changed."""
-    moved = {row.id for row in after_rows if row.status != before[row.id]}
-    if not moved:
+    moved = [row for row in after_rows if row.status != before[row.id]]
+    endpoints = webhooks.active_endpoints({row.shop_id for row in moved})
+    announced = [row.id for row in moved if row.shop_id in endpoints]
+    if not announced:
         return
     requests = db.session.scalars(
         select(ReturnRequest)
-        .where(ReturnRequest.id.in_(moved))
+        .where(ReturnRequest.id.in_(announced))
         .options(selectinload(ReturnRequest.shop))
         .order_by(ReturnRequest.id)
         .execution_options(populate_existing=True)
     )
     for request in requests:
-        webhooks.announce_request(request, before[request.id])
+        webhooks.announce_request(request, before[request.id], endpoints[request.shop_id])
 
 
 def _bulk_email(request_ids: list[int], template: str) -> None:
