@@ -260,7 +260,7 @@ def unwritten_subject(view, context, model, name) -> str | Markup:
 
 def email_parts(model: OutboundEmail) -> tuple[str, str, str | None]:
     """What the email says, or for an unwritten one what it would say if written now."""
-    if model.written:
+    if model.written or model.request is None:
         return model.subject, model.body_text, model.body_html
     return emails.render_unwritten(model)
 

@@ -111,14 +111,21 @@ def status_url(request: ReturnRequest) -> str:
 
 
 def render_email(template: str, language: str, **context: Any) -> tuple[str, str, str]:
-    """Render subject, text and HTML of an email in ``language``.
+    """Render subject, text and HTML of an email in ``language``, as the shop has it."""
+    override = shop_override(context.get("shop"), template, language)
+    return render_with(override, template, language, context)
+
+
+def render_with(
+    override: EmailTemplate | None, template: str, language: str, context: dict[str, Any]
+) -> tuple[str, str, str]:
+    """Render an email from the shop's override, or the default when there is none.
 
     A broken shop override must not stop the email: it falls back to the default.
     """
     context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
     if context.get("request") is not None:
         context.setdefault("status_url", status_url(context["request"]))
-    override = shop_override(context.get("shop"), template, language)
     with force_locale(language):
         if override is not None:
             try:
@@ -188,10 +195,25 @@ def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
 
 def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:
     """Subject, text and HTML of an email a bulk action left unwritten, from its request now."""
+    override = shop_override(email.request.shop, email.template, email.language)
+    return _render_from_request(email, override)
+
+
+def _render_from_request(email: OutboundEmail, override: EmailTemplate | None):
     request = email.request
-    return render_email(
-        email.template, email.language, shop=request.shop, request=request, lines=request.lines
+    context = {"shop": request.shop, "request": request, "lines": request.lines}
+    return render_with(override, email.template, email.language, context)
+
+
+def _overrides_for(session: Session, emails: list[OutboundEmail]) -> dict[tuple, EmailTemplate]:
+    """The shop overrides these emails use, by (shop id, template, language): one query."""
+    found = session.scalars(
+        select(EmailTemplate).where(
+            EmailTemplate.shop_id.in_({email.shop_id for email in emails}),
+            EmailTemplate.name.in_({email.template for email in emails}),
+        )
     )
+    return {(o.shop_id, o.name, o.language): o for o in found}
 
 
 def write_unwritten(session: Session, email_ids: list[int]) -> None:
@@ -209,10 +231,14 @@ def write_unwritten(session: Session, email_ids: list[int]) -> None:
             .selectinload(ReturnRequestLine.order_line),
         )
     ).all()
+    if not unwritten:
+        return
+    overrides = _overrides_for(session, unwritten)
     for email in unwritten:
         if email.request is None:
             email.status, email.last_error = "failed", "the request no longer exists"
             continue
-        email.subject, email.body_text, email.body_html = render_unwritten(email)
+        override = overrides.get((email.shop_id, email.template, email.language))
+        email.subject, email.body_text, email.body_html = _render_from_request(email, override)
         email.written = True
     session.commit()

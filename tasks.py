@@ -225,7 +225,7 @@ def deliver_emails(email_ids: list[int]) -> None:
     """
     import emails
 
-    with app_context(), Session(db.engine) as session:
+    with app_context(), Session(db.engine, expire_on_commit=False) as session:
         emails.write_unwritten(session, email_ids)
         if not current_app.config.get("MAIL_SERVER"):
             return
@@ -233,7 +233,10 @@ def deliver_emails(email_ids: list[int]) -> None:
         if not claimed:
             return
         batch = session.scalars(
-            select(OutboundEmail).where(OutboundEmail.id.in_(claimed)).order_by(OutboundEmail.id)
+            select(OutboundEmail)
+            .where(OutboundEmail.id.in_(claimed))
+            .order_by(OutboundEmail.id)
+            .execution_options(populate_existing=True)
         ).all()
         try:
             failures = _send_batch(session, batch)

@@ -22,7 +22,7 @@ from conftest import make_shop, make_user, need_service
 from emails import queue_email
 from extensions import db
 from factories import make_order, make_request
-from models import CONCEPT, OutboundEmail, ReturnRequest, utcnow
+from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, utcnow
 
 CUSTOMER = "jan.jansen@example.nl"
 SUBJECT = "Your return request R-2026-00042 for Demo Winkel"
@@ -318,3 +318,24 @@ def test_without_mail_server_bulk_emails_are_written_and_wait_in_the_outbox(
     assert (email.written, email.status) == (True, "pending")
     assert request.number in email.subject
     assert smtp_sink.messages == []
+
+
+def test_bulk_approval_emails_follow_the_shops_own_template(app, smtp_sink):
+    shop = make_shop()
+    db.session.add(
+        EmailTemplate(
+            shop=shop,
+            name="request_approved",
+            language="en",
+            subject="Good news about {{ request.number }}",
+            body_text="Dear {{ request.customer_name }}, send it back to {{ shop.name }}.",
+        )
+    )
+    requests = approve_in_bulk(shop, ["a@example.nl", "b@example.nl"])
+    db.session.commit()
+    run_jobs()
+
+    for request in requests:
+        [message] = smtp_sink.to(request.customer_email)
+        assert message["Subject"] == f"Good news about {request.number}"
+        assert "send it back to Demo Winkel." in message.get_body(("plain",)).get_content()
