@@ -11,6 +11,7 @@ from dotenv import load_dotenv
 from flask import Flask, abort, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from extensions import babel, csrf, db, limiter, login, mail, migrate
 from formatting import money
@@ -73,6 +74,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # How many reverse proxies (load balancer, nginx) stand before the app and set
+        # X-Forwarded-For/-Proto/-Host; 0 trusts no such header.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }
 
 
@@ -119,6 +123,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     migrate.init_app(
         app,

@@ -25,7 +25,7 @@ import storage
 import workflow
 from app import create_app
 from conftest import make_shop, make_user
-from extensions import db
+from extensions import db, limiter
 from models import Attachment, ReturnRequest
 from portal_helpers import jpeg_bytes, make_order, make_reasons
 from test_portal import at_details, give_details, lookup, stored_files
@@ -129,6 +129,45 @@ def test_order_lookup_does_not_tell_whether_an_order_number_exists(client, order
 def test_order_lookup_is_rate_limited(client, order):
     statuses = [lookup(client, f"guess-{i}", "x@example.com").status_code for i in range(25)]
     assert statuses[0] == 200 and statuses[-1] == 429
+
+
+@pytest.fixture
+def app_behind_proxy(migrated, smtp_sink, tmp_path):
+    """The app behind one reverse proxy, which sets X-Forwarded-For."""
+    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config["TRUSTED_PROXIES"] = 1
+    app = create_app(config)
+    with app.app_context():
+        limiter.reset()
+        yield app
+        db.session.remove()
+        conftest.empty_all_tables()
+
+
+def guesses_until_limited(client, forwarded_for: str | None) -> int:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    for guess in range(1, 30):
+        data = {"order_number": f"guess-{guess}", "email_or_postcode": "x@example.com"}
+        if client.post("/returns/demo/", data=data, headers=headers).status_code == 429:
+            return guess
+    return 0
+
+
+def test_behind_a_proxy_each_customer_is_limited_by_their_own_address(app_behind_proxy):
+    make_shop()
+    db.session.commit()
+    client = app_behind_proxy.test_client()
+    first = guesses_until_limited(client, "203.0.113.7")
+    assert first > 1
+    assert guesses_until_limited(client, "198.51.100.23") == first, (
+        "another customer behind the same proxy is not locked out"
+    )
+
+
+def test_without_a_trusted_proxy_a_forged_address_does_not_escape_the_limit(client, order):
+    first = guesses_until_limited(client, "203.0.113.7")
+    assert first > 1
+    assert guesses_until_limited(client, "198.51.100.23") == 1
 
 
 # --- uploads --------------------------------------------------------------------------------
