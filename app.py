@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from extensions import babel, csrf, db, limiter, login, mail, migrate
+from extensions import babel, csrf, db, limiter, login, migrate
 from formatting import money
 from models import include_in_schema_comparison
 
@@ -55,6 +55,7 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_USE_SSL": os.environ.get("MAIL_USE_SSL", "") == "1",
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get(
@@ -134,7 +135,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         include_object=include_in_schema_comparison,
     )
     login.init_app(app)
-    mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

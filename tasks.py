@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from flask_mail import Message as MailMessage
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
-from extensions import db, mail
+import mailer
+from extensions import db
 from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
@@ -177,18 +178,16 @@ def _claim_many(session: Session, model: type, row_ids: list[int]) -> list[int]:
     return sorted(claimed)
 
 
-def _mail_message(email: OutboundEmail, session: Session) -> MailMessage:
+def _mail_message(email: OutboundEmail, session: Session) -> EmailMessage:
     import storage
 
-    message = MailMessage(
-        subject=email.subject,
-        recipients=[email.to_address],
-        body=email.body_text,
-        html=email.body_html,
+    attachments = [
+        (attachment.original_name, attachment.content_type, storage.read(attachment))
+        for attachment in storage.attachments_by_id(email.attachment_ids, session)
+    ]
+    return mailer.message(
+        email.to_address, email.subject, email.body_text, email.body_html, attachments
     )
-    for attachment in storage.attachments_by_id(email.attachment_ids, session):
-        message.attach(attachment.original_name, attachment.content_type, storage.read(attachment))
-    return message
 
 
 class EmailsNotSent(Exception):
@@ -203,10 +202,10 @@ def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
 def _send_batch(session: Session, batch: list[OutboundEmail]) -> int:
     """Send each email over one SMTP connection, committing each outcome; returns failures."""
     failures = 0
-    with mail.connect() as connection:
+    with mailer.connect() as connection:
         for email in batch:
             try:
-                connection.send(_mail_message(email, session))
+                connection.send_message(_mail_message(email, session))
             except Exception as exc:
                 _attempt_failed(email, exc)
                 failures += 1

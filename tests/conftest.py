@@ -82,7 +82,7 @@ def free_port() -> int:
 def smtp_sink():
     sink = SmtpSink()
     sink.port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=True)
     controller.start()
     yield sink
     controller.stop()
@@ -124,7 +124,6 @@ def test_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": "127.0.0.1",
-        "MAIL_SUPPRESS_SEND": False,
         "MAIL_PORT": smtp_sink.port,
         "MAIL_DEFAULT_SENDER": "ReturnDesk <no-reply@returndesk.test>",
         "STORAGE_DIR": str(storage),

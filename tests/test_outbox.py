@@ -88,6 +88,19 @@ def test_email_is_delivered_after_commit_and_not_before(app, smtp_sink):
     assert reload(email.id).status == "sent"
 
 
+def test_an_address_with_non_ascii_characters_gets_its_email(app, smtp_sink):
+    email = queue_email(
+        "outbox_check", "zoë@example.nl", "en", shop=make_shop(), name="Zoë", number="R-2026-00042"
+    )
+    db.session.commit()
+    run_jobs()
+
+    [message] = smtp_sink.to("zoë@example.nl")
+    assert message["Subject"] == SUBJECT
+    assert "Hello Zoë," in message.get_body(("plain",)).get_content()
+    assert reload(email.id).status == "sent"
+
+
 def test_rolled_back_email_is_never_sent(app, smtp_sink):
     shop = make_shop()
     db.session.commit()
