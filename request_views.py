@@ -115,7 +115,8 @@ def search_condition(search: str):
 
     A request number or a whole email address is looked up exactly (any case); anything
     else is an exact order number or request number, or a piece of the customer's name or
-    email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries".
+    email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries"; with a
+    space in it, it cannot be part of an email address, so that index is not asked.
     """
     term = " ".join(search.split())
     if REQUEST_NUMBER.match(term):
@@ -123,12 +124,14 @@ def search_condition(search: str):
     if EMAIL_ADDRESS.match(term):
         return func.lower(ReturnRequest.customer_email) == term.lower()
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
-    return or_(
+    conditions = [
         ReturnRequest.number == term.upper(),
         ReturnRequest.order_number == term,
         ReturnRequest.customer_name.ilike(pattern, escape="\\"),
-        ReturnRequest.customer_email.ilike(pattern, escape="\\"),
-    )
+    ]
+    if " " not in term:
+        conditions.append(ReturnRequest.customer_email.ilike(pattern, escape="\\"))
+    return or_(*conditions)
 
 
 class CappedCount(int):
