@@ -72,6 +72,8 @@ def test_row_actions_hold_and_approve_and_a_colleague_is_refused(
     assert request.status == ON_HOLD
     listing = client.get("/admin/requests/", follow_redirects=True).get_data(as_text=True)
     assert "Anna" in listing
+    assert f'title="Select {request.number}"' in listing, "a screen reader names the row"
+    assert f'aria-label="Release {request.number}"' in listing
     auth.logout()
     auth.login("bram@example.com")
     response = client.post(
