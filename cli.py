@@ -31,13 +31,16 @@ def demo_seed() -> None:
 @outbox_cli.command("sweep")
 @click.option("--every", type=int, default=0, help="Keep sweeping every N seconds.")
 def outbox_sweep(every: int) -> None:
-    """Hand pending outbox rows (Redis was down, a worker died, SMTP failed) to the jobs again."""
+    """Hand pending outbox rows (Redis was down, a worker died, SMTP failed) to the jobs again,
+    and remove files of portal drafts that were never submitted."""
+    import storage
     import tasks
 
     while True:
         click.echo(f"{tasks.sweep_outbox()} outbox rows handed to the job runner")
         click.echo(f"{tasks.sweep_bulk_jobs()} interrupted bulk jobs resumed")
         click.echo(f"{tasks.sweep_labels()} return labels handed to the label job")
+        click.echo(f"{storage.sweep_abandoned_uploads()} abandoned draft uploads removed")
         if not every:
             return
         time.sleep(every)

@@ -9,15 +9,16 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import filetype
 from flask import current_app, send_file
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.utils import secure_filename
 
 from extensions import db
-from models import Attachment
+from models import Attachment, utcnow
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
 DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf", "text/plain"}
@@ -25,6 +26,8 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # Larger images are refused before decoding: a small PNG can claim gigapixels (a
 # decompression bomb) and exhaust memory when a thumbnail or viewer decodes it.
 MAX_IMAGE_PIXELS = 50_000_000
+# A file uploaded in a portal draft and not submitted within this time was abandoned.
+ABANDONED_AFTER = timedelta(days=2)
 
 
 class UploadRejected(ValueError):
@@ -135,3 +138,32 @@ def send(attachment: Attachment, always_download: bool = False):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def sweep_abandoned_uploads(now: datetime | None = None) -> int:
+    """Delete files uploaded in portal drafts that were never submitted; returns how many.
+
+    A submitted file is linked to its request (and line or message); one still linked to
+    nothing after ``ABANDONED_AFTER`` belongs to a customer who left. The rows go first,
+    the files after the commit, so no row ever points at a missing file.
+    """
+    cutoff = (now or utcnow()) - ABANDONED_AFTER
+    abandoned = (
+        db.session.execute(
+            delete(Attachment)
+            .where(
+                Attachment.request_id.is_(None),
+                Attachment.request_line_id.is_(None),
+                Attachment.message_id.is_(None),
+                Attachment.created_at < cutoff,
+            )
+            .returning(Attachment.storage_key)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.commit()
+    for key in abandoned:
+        (root() / key).unlink(missing_ok=True)
+    return len(abandoned)

@@ -15,7 +15,7 @@ import notices
 import submission
 from conftest import AuthActions, make_shop, make_user
 from extensions import db
-from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest
+from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest, utcnow
 from portal_helpers import (
     HEIC_BYTES,
     image_bytes,
@@ -408,6 +408,32 @@ def test_accepted_photos_are_kept_and_linked_to_the_request_line(client, order, 
     photo = db.session.scalar(select(Attachment))
     line = db.session.scalar(select(ReturnRequest)).lines[0]
     assert (photo.request_line_id, photo.content_type) == (line.id, "image/jpeg")
+
+
+def test_photos_of_abandoned_drafts_are_removed_by_the_sweeper(app, order, reasons, runner):
+    def upload_photo(client) -> Attachment:
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        line_id = at_details(client, order)
+        give_details(client, [line_id], reasons["damaged"], "Kapot", [("p.jpg", jpeg_bytes())])
+        return db.session.scalars(select(Attachment).order_by(Attachment.id.desc())).first()
+
+    submitted_client = app.test_client()
+    submitted = upload_photo(submitted_client)
+    choose_resolution(submitted_client)
+    submit(submitted_client, submission_key(submitted_client))
+    abandoned = upload_photo(app.test_client())
+    in_progress = upload_photo(app.test_client())
+    for photo in (submitted, abandoned):
+        photo.created_at = utcnow() - timedelta(days=3)
+    db.session.commit()
+    kept_files = {submitted.storage_key, in_progress.storage_key}
+
+    result = runner.invoke(args=["outbox", "sweep"])
+
+    assert "1 abandoned draft uploads removed" in result.output
+    remaining = db.session.scalars(select(Attachment.storage_key)).all()
+    assert set(remaining) == kept_files
+    assert {path.name for path in stored_files(app)} == kept_files
 
 
 # --- step 4: the shop's questions ---------------------------------------------------------------
