@@ -24,7 +24,7 @@ import dashboard
 import emails
 import notices
 from extensions import db
-from formatting import language
+from formatting import TIME_ZONES, language
 from models import (
     CarrierAccount,
     Order,
@@ -327,6 +327,7 @@ class OutboxView(ShopScopedView):
 class ShopView(SupportOnly, ModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
     form_excluded_columns = ("memberships", "created_at")
+    form_choices = {"time_zone": [(zone, zone) for zone in TIME_ZONES]}
 
     def after_model_change(self, form, model, is_created) -> None:
         """A new shop starts with the founding document's example notice rule."""

@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import formatting
 from extensions import babel, csrf, db, limiter, login, migrate
 from formatting import money
 from models import include_in_schema_comparison
@@ -160,4 +161,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(get_locale=get_locale, money=money)
+    app.jinja_env.filters.update(
+        shop_time=formatting.shop_time,
+        moment=formatting.moment,
+        moment_date=formatting.moment_date,
+    )
     return app

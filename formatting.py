@@ -1,10 +1,18 @@
-"""How amounts and dates read in the reader's language."""
+"""How amounts, dates and times read in the reader's language and the shop's time zone."""
 
 from __future__ import annotations
 
-from flask_babel import get_locale
+from datetime import UTC, date, datetime
+from zoneinfo import available_timezones
 
+from flask import g
+from flask_babel import format_date, get_locale
+
+from models import Shop
 from refunds import format_money
+
+# The zones a shop can choose: the IANA "Region/City" names, and UTC.
+TIME_ZONES = sorted(name for name in available_timezones() if "/" in name) + ["UTC"]
 
 
 def language() -> str:
@@ -15,3 +23,28 @@ def language() -> str:
 def money(cents: int | None, currency: str = "EUR") -> str:
     """An amount in cents as the reader's language writes money (€ 5,95 or €5.95)."""
     return format_money(cents or 0, currency, language())
+
+
+def in_zone(moment: datetime, shop: Shop | None) -> datetime:
+    """A stored moment (UTC; SQLite hands it back naive) in the shop's zone, else in UTC."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(shop.zone if shop is not None else UTC)
+
+
+def shop_time(moment: datetime | None, shop: Shop, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as the clock on the shop's wall shows it, for the shop's staff."""
+    return "" if moment is None else in_zone(moment, shop).strftime(pattern)
+
+
+def moment(value: datetime, shop: Shop | None = None) -> str:
+    """Date and time stated explicitly, with the zone, as an acknowledgement states them:
+    "26-11-2026 14:30 CET" in the zone of ``shop`` (in the portal: its shop), else UTC."""
+    shop = shop or g.get("shop")
+    return in_zone(value, shop).strftime("%d-%m-%Y %H:%M %Z")
+
+
+def moment_date(value: datetime | date, shop: Shop | None = None) -> str:
+    """The day of a moment in the shop's zone, written out in the reader's language."""
+    if isinstance(value, datetime):
+        value = in_zone(value, shop or g.get("shop")).date()
+    return format_date(value, "long")

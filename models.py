@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -84,6 +85,10 @@ ROLES = ("admin", "agent")
 SEVERITIES = ("info", "warning", "danger")
 
 
+# Where a shop's staff and customers are: times are shown and working hours counted there.
+DEFAULT_TIME_ZONE = "Europe/Amsterdam"
+
+
 class Shop(Timestamped, db.Model):
     """A webshop: the tenant. Everything a shop owns carries its ``shop_id``."""
 
@@ -111,6 +116,9 @@ class Shop(Timestamped, db.Model):
     return_address_city: Mapped[str | None] = mapped_column(String(100))
     return_address_country: Mapped[str] = mapped_column(String(2), default="NL")
     hold_stale_hours: Mapped[int] = mapped_column(Integer, default=8)
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
+    )
     admins_edit_form: Mapped[bool] = mapped_column(Boolean, default=False)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -119,6 +127,10 @@ class Shop(Timestamped, db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone or DEFAULT_TIME_ZONE)
 
     @property
     def language_list(self) -> list[str]:

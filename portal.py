@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -25,7 +25,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -699,17 +698,11 @@ def submit_withdrawal(draft: dict, order: Order, chosen: list, key: str):
         _(
             "We received your withdrawal on %(moment)s. The acknowledgement is on its way to "
             "your email address.",
-            moment=format_moment(created.created_at),
+            moment=formatting.moment(created.created_at, g.shop),
         ),
         "success",
     )
     return redirect(url_for("portal.status", token=created.public_token))
-
-
-def format_moment(moment: datetime) -> str:
-    """Date and time as the acknowledgement states them: explicit, in UTC."""
-    moment = submission.aware(moment).astimezone(UTC)
-    return moment.strftime("%d-%m-%Y %H:%M UTC")
 
 
 # --- the status page --------------------------------------------------------------------------
@@ -735,16 +728,6 @@ def status(token: str):
     )
 
 
-@bp.app_template_filter("moment")
-def moment_filter(value: datetime) -> str:
-    return format_moment(value)
-
-
 @bp.app_template_global("withdrawal_refund_deadline")
 def refund_deadline_global(request: ReturnRequest) -> datetime | None:
     return submission.withdrawal_refund_deadline(request)
-
-
-@bp.app_template_filter("moment_date")
-def moment_date_filter(value: datetime) -> str:
-    return format_date(value, "long")

@@ -28,7 +28,7 @@ import workflow
 from admin_filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from admin_views import STATUS_LABELS, ShopScopedView, status_badge
 from extensions import db
-from formatting import language, money
+from formatting import language, money, shop_time
 from models import (
     OPEN_STATUSES,
     REQUEST_STATUSES,
@@ -363,7 +363,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     }
     column_formatters = {
         "number": _number_cell,
-        "created_at": lambda v, c, m, p: m.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": lambda v, c, m, p: shop_time(m.created_at, m.shop),
         "total_cents": lambda v, c, m, p: money(m.total_cents, m.shop.currency),
         "resolution": lambda v, c, m, p: RESOLUTION_LABELS.get(m.resolution, m.resolution),
         "status": _status_cell,

@@ -24,7 +24,7 @@ import workflow
 from admin_filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from admin_views import ShopScopedView
 from extensions import db
-from formatting import money
+from formatting import money, shop_time
 from models import (
     LINE_CONDITIONS,
     RETURN_STATUSES,
@@ -216,7 +216,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         "tracking_number": _tracking_cell,
         "status": _status_cell,
         "cost_cents": lambda v, c, m, p: money(m.cost_cents, m.shop.currency),
-        "created_at": lambda v, c, m, p: m.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": lambda v, c, m, p: shop_time(m.created_at, m.shop),
     }
     column_filters = (
         ReturnStatusFilter(_l("Status")),

@@ -39,6 +39,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin_views import StaffOnly, visible_shops
 from extensions import db
+from formatting import TIME_ZONES
 from models import Shop
 
 LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
@@ -102,6 +103,11 @@ class ShopSettingsForm(FlaskForm):
         _l("Country code"),
         validators=[Regexp(r"^[A-Za-z]{2}$", message=_l("Use a two-letter code like NL."))],
     )
+    time_zone = SelectField(
+        _l("Time zone"),
+        choices=TIME_ZONES,
+        description=_l("Times are shown, and working hours for stale holds counted, in this zone."),
+    )
     notification_email = EmailField(
         _l("Notify new requests to"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
@@ -142,6 +148,7 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
         "return_address_street",
         "return_address_postcode",
         "return_address_city",
+        "time_zone",
     ):
         setattr(shop, name, getattr(form, name).data)
     shop.logo_url = form.logo_url.data or None

@@ -32,6 +32,7 @@ from models import (
     CANCELLED,
     COMPLETED,
     CONCEPT,
+    DEFAULT_TIME_ZONE,
     LABEL_CREATED,
     LINE_CONDITIONS,
     NEW,
@@ -56,8 +57,8 @@ from models import (
 )
 
 # A hold goes stale after the shop's number of working hours on these days and hours.
-WORKING_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 WORKDAY_OPENS, WORKDAY_CLOSES = 9, 17
+DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
 # (from, to) pairs the state machine allows; DESIGN.md "Request statuses".
 TRANSITIONS = {
@@ -160,13 +161,13 @@ def record(
     return event
 
 
-def working_hours_ago(now: datetime, hours: int) -> datetime:
+def working_hours_ago(now: datetime, hours: int, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
     """The moment that lies ``hours`` working hours before ``now``.
 
-    Working hours are Monday to Friday, 9:00 to 17:00 in the Netherlands, so a hold taken on
-    Friday afternoon is not stale on Monday morning.
+    Working hours are Monday to Friday, 9:00 to 17:00 in the shop's time zone, so a hold
+    taken on Friday afternoon is not stale on Monday morning.
     """
-    cursor = now.astimezone(WORKING_TIMEZONE)
+    cursor = now.astimezone(zone)
     left = timedelta(hours=hours)
     while True:
         opens = cursor.replace(hour=WORKDAY_OPENS, minute=0, second=0, microsecond=0)
@@ -187,7 +188,7 @@ def hold_is_stale(request: ReturnRequest, now: datetime | None = None) -> bool:
     held_since = request.held_since
     if held_since.tzinfo is None:
         held_since = held_since.replace(tzinfo=UTC)
-    return held_since < working_hours_ago(now, request.shop.hold_stale_hours)
+    return held_since < working_hours_ago(now, request.shop.hold_stale_hours, request.shop.zone)
 
 
 def has_label(request: ReturnRequest) -> bool:

@@ -6,6 +6,7 @@ import io
 import re
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -26,6 +27,7 @@ from portal_helpers import (
 )
 
 NEUTRAL = b"We could not find an order with these details"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.fixture
@@ -618,11 +620,12 @@ def test_withdrawal_is_confirmed_and_acknowledged_by_email_at_once(client, order
     assert db.session.scalar(select(AuditEvent.action)) == "withdrawal"
     acknowledgement = smtp_sink.to("klant@example.com")[0].get_body(("plain",)).get_content()
     created = submission.aware(request.created_at)
-    assert created.strftime("%d-%m-%Y %H:%M UTC") in acknowledgement
+    in_amsterdam = created.astimezone(AMSTERDAM)
+    assert in_amsterdam.strftime("%d-%m-%Y %H:%M %Z") in acknowledgement, "in the shop's zone"
     deadline = submission.withdrawal_refund_deadline(request)
     assert deadline - created == timedelta(days=14)
     staff = smtp_sink.to("returns@demo.example.com")[0].get_body(("plain",)).get_content()
-    assert deadline.strftime("%d-%m-%Y") in staff
+    assert deadline.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M %Z") in staff
     assert client.post("/returns/demo/withdraw", data=data).location == response.location
     assert requests_count() == 1
 

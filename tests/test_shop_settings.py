@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from conftest import make_shop, make_user
 from extensions import db
+from factories import make_request
 from models import Shop
 
 VALID = {
@@ -25,6 +28,7 @@ VALID = {
     "return_address_city": "Utrecht",
     "return_address_country": "nl",
     "notification_email": "Retour@Zomer.example.com",
+    "time_zone": "Europe/Amsterdam",
 }
 
 
@@ -108,3 +112,29 @@ def test_support_chooses_among_every_shop(client, auth, shops):
     listing = client.get("/admin/shop_settings/")
     assert b"Demo Winkel" in listing.data and b"Andere Winkel" in listing.data
     assert client.get(settings_url(other)).status_code == 200
+
+
+def test_times_are_shown_in_the_shops_time_zone(client, auth, shops):
+    demo, _other = shops
+    request = make_request(demo)
+    request.created_at = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    db.session.commit()
+    auth.login("admin@example.com")
+    assert "2026-01-15 13:00" in client.get(f"/admin/requests/{request.id}").text
+
+    response = client.post(settings_url(demo), data={**VALID, "time_zone": "America/New_York"})
+    assert response.status_code == 302
+
+    assert "2026-01-15 07:00" in client.get(f"/admin/requests/{request.id}").text
+    listing = client.get("/admin/requests/?all=1").text
+    assert "2026-01-15 07:00" in listing
+
+
+def test_an_unknown_time_zone_is_refused(client, auth, shops):
+    demo, _other = shops
+    auth.login("admin@example.com")
+    response = client.post(settings_url(demo), data={**VALID, "time_zone": "Mars/Olympus_Mons"})
+    assert response.status_code == 200
+    assert "Not a valid choice" in response.text
+    db.session.refresh(demo)
+    assert demo.time_zone == "Europe/Amsterdam"

@@ -241,6 +241,16 @@ def test_holds_go_stale_after_working_hours_only(now, hours, expected):
     assert workflow.working_hours_ago(now, hours) == expected.replace(tzinfo=AMSTERDAM)
 
 
+def test_a_hold_goes_stale_by_the_working_hours_of_the_shops_own_zone(shop, anna):
+    tokyo = ZoneInfo("Asia/Tokyo")
+    shop.time_zone = "Asia/Tokyo"
+    request = make_request(shop)
+    workflow.hold(request, anna)
+    request.held_since = datetime(2026, 11, 30, 8, 30, tzinfo=tokyo)
+    # A whole working day in Tokyo; in Amsterdam the office has not even opened yet.
+    assert workflow.hold_is_stale(request, datetime(2026, 11, 30, 17, 30, tzinfo=tokyo))
+
+
 def test_a_friday_afternoon_hold_is_not_stale_on_monday_morning(shop, anna):
     request = make_request(shop)
     workflow.hold(request, anna)
