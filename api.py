@@ -8,6 +8,7 @@ pydantic, turns failures into RFC 9457 ``application/problem+json`` responses, c
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import secrets
@@ -35,6 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 import conversation
 import labels
+import storage
 import submission
 import workflow
 from extensions import csrf, db
@@ -46,6 +48,7 @@ from models import (
     RETURN_IN_TRANSIT,
     RETURN_STATUSES,
     ApiKey,
+    Attachment,
     FormQuestion,
     IdempotencyKey,
     Order,
@@ -555,23 +558,44 @@ class ReturnEventIn(BaseModel):
     )
 
 
-class MessageIn(BaseModel):
-    """A message in the thread with the customer (text only through the API)."""
+class FileIn(BaseModel):
+    """A file sent with a message: its name and its bytes, base64-encoded."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    body: text(conversation.MAX_BODY, 1)
+    name: text(255, 1)
+    content_base64: str = Field(description="the file's bytes in base64 (RFC 4648, padded)")
+
+
+class MessageIn(BaseModel):
+    """A message in the thread with the customer: text, files, or both."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    body: text(conversation.MAX_BODY) = ""
     direction: Literal["outbound", "inbound"] = Field(
         "outbound",
         description="outbound: the shop writes to the customer, who is emailed; inbound: the "
         "customer's reply, received by the webshop (e.g. in the customer's account)",
     )
+    files: Annotated[list[FileIn], Field(max_length=conversation.MAX_FILES)] = Field(
+        default_factory=list,
+        description="PDFs and images (outbound also plain text), at most "
+        f"{conversation.MAX_FILES} of {conversation.MAX_FILE_BYTES // 2**20} MB each",
+    )
 
 
 class AttachmentOut(BaseModel):
+    id: int
     name: str
     content_type: str
     size: int
+
+
+class AttachmentContent(AttachmentOut):
+    """A file of a message with its bytes."""
+
+    content_base64: str = Field(description="the file's bytes in base64 (RFC 4648, padded)")
 
 
 class MessageOut(BaseModel):
@@ -623,11 +647,17 @@ def request_out(req: ReturnRequest) -> RequestOut:
     )
 
 
+def attachment_out(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.id,
+        name=attachment.original_name,
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )
+
+
 def message_out(message) -> MessageOut:
-    attachments = [
-        AttachmentOut(name=a.original_name, content_type=a.content_type, size=a.size)
-        for a in message.attachments
-    ]
+    attachments = [attachment_out(a) for a in message.attachments]
     return MessageOut(
         id=message.id,
         direction=message.direction,
@@ -958,18 +988,53 @@ def list_messages(number: str):
 def post_message(number: str, body: MessageIn):
     """``outbound`` emails the customer, as "Communication with customer" in the admin does,
     audited as the API key. ``inbound`` adds the customer's reply (received by the webshop);
-    the colleague holding the request is told and ``message.received`` is sent. Files cannot
-    be sent through the API. An empty text is 409."""
+    the colleague holding the request is told and ``message.received`` is sent. Files are
+    checked by their content as in the admin and the portal. A message with neither text
+    nor files, or a file refused, is 409."""
     req = _one(ReturnRequest, number)
+    files = uploads_of(body.files)
     try:
         if body.direction == "outbound":
-            message = conversation.send_message(req, api_actor(), body.body, [])
+            message = conversation.send_message(req, api_actor(), body.body.strip(), files)
         else:
-            message = conversation.receive_reply(req, body.body, [])
+            message = conversation.receive_reply(req, body.body.strip(), files)
     except conversation.MessageRefused as refusal:
         field = next(iter(refusal.errors))
         raise refused(refusal.errors[field], field) from None
     return message_out(message), 201
+
+
+def uploads_of(files: list[FileIn]) -> list[conversation.Upload]:
+    uploads = []
+    for index, file in enumerate(files):
+        try:
+            data = base64.b64decode(file.content_base64, validate=True)
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            raise refused(
+                f"{file.name} is not valid base64.", f"files.{index}.content_base64"
+            ) from None
+        uploads.append(conversation.Upload(name=file.name, data=data))
+    return uploads
+
+
+@operation(
+    "GET",
+    "/return-requests/<number>/attachments/<attachment_id>",
+    summary="A file of a message",
+    tag="Return requests",
+    response=AttachmentContent,
+)
+def get_attachment(number: str, attachment_id: str):
+    """A file of a message in the thread (the ``id`` a message lists), with its bytes.
+    Files of internal notes are not available."""
+    req = _one(ReturnRequest, number)
+    attachment = None
+    if attachment_id.isdigit():
+        attachment = conversation.customer_attachment(req, int(attachment_id))
+    if attachment is None:
+        raise ApiProblem(404, "Not Found", f"No file {attachment_id} in this thread.")
+    content = base64.b64encode(storage.read(attachment)).decode()
+    return AttachmentContent(**attachment_out(attachment).model_dump(), content_base64=content)
 
 
 # --- Returns ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import make_shop, make_user
 from extensions import db
 from models import (
     ApiKey,
+    Attachment,
     AuditEvent,
     Order,
     OrderLine,
@@ -24,6 +26,7 @@ from models import (
     ReturnRequestLine,
     next_request_number,
 )
+from portal_helpers import jpeg_bytes
 
 
 def make_key(shop, name: str = "webshop") -> str:
@@ -815,7 +818,86 @@ def test_empty_message_is_refused_naming_the_body(client):
     req = make_request(shop, make_order(shop))
     db.session.commit()
     assert refused_field(post_message(client, key, req.number, {"body": "   "})) == "body"
-    assert refused_field(post_message(client, key, req.number, {"body": ""}), 422) == "body"
+    assert refused_field(post_message(client, key, req.number, {"body": ""})) == "body"
+
+
+def encoded(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_files_go_both_ways_through_the_api(client, smtp_sink):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    photo, receipt = jpeg_bytes(), b"%PDF-1.4 receipt"
+    reply = post_message(
+        client,
+        key,
+        req.number,
+        {
+            "direction": "inbound",
+            "files": [{"name": "scratch.jpg", "content_base64": encoded(photo)}],
+        },
+    )
+    sent = post_message(
+        client,
+        key,
+        req.number,
+        {
+            "body": "Your receipt",
+            "files": [{"name": "receipt.pdf", "content_base64": encoded(receipt)}],
+        },
+    )
+
+    assert (reply.status_code, sent.status_code) == (201, 201)
+    [file] = reply.json["attachments"]
+    assert (file["name"], file["content_type"], file["size"]) == (
+        "scratch.jpg",
+        "image/jpeg",
+        len(photo),
+    )
+    url = f"/api/v1/return-requests/{req.number}/attachments/{file['id']}"
+    fetched = client.get(url, headers=bearer(key))
+    assert base64.b64decode(fetched.json["content_base64"]) == photo
+    [email] = smtp_sink.to(req.customer_email)
+    [attached] = list(email.iter_attachments())
+    assert (attached.get_filename(), attached.get_content()) == ("receipt.pdf", receipt)
+
+
+def test_a_file_the_shop_would_not_accept_is_refused_naming_it(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    program = {"name": "invoice.exe", "content_base64": encoded(b"MZ\x90\x00 not a document")}
+
+    refused = post_message(client, key, req.number, {"direction": "inbound", "files": [program]})
+    assert refused.status_code == 409
+    assert "invoice.exe is not a PDF or an image." in refused.json["detail"]
+    for content in ("not base64!", "Zm9v€"):
+        garbled = {"name": "photo.jpg", "content_base64": content}
+        refusal = post_message(client, key, req.number, {"files": [garbled]})
+        assert refused_field(refusal) == "files.0.content_base64"
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_files_of_internal_notes_and_other_shops_are_not_served(client):
+    shop, other = make_shop("a", "A"), make_shop("b", "B")
+    key, other_key = make_key(shop), make_key(other)
+    agent = make_user("anna@shop.example", shop)
+    req = make_request(shop, make_order(shop))
+    note = conversation.add_internal_note(
+        req, agent, "", [conversation.Upload("margin.pdf", b"%PDF-1.4 cost price")]
+    )
+    db.session.commit()
+    url = f"/api/v1/return-requests/{req.number}/attachments/{note.attachments[0].id}"
+    assert client.get(url, headers=bearer(key)).status_code == 404
+    assert client.get(url, headers=bearer(other_key)).status_code == 404
+    assert (
+        client.get(url.replace(str(note.attachments[0].id), "x1"), headers=bearer(key)).status_code
+        == 404
+    )
 
 
 def test_key_of_another_shop_cannot_read_or_write_the_thread(client):
