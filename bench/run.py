@@ -3,9 +3,11 @@
 Seeds PostgreSQL (``bench/seed.py``), starts the app under gunicorn (2 workers), a second
 gunicorn serving the plain Flask-Admin baseline (``bench/baseline_app.py``), 2 RQ workers
 and an SMTP sink on loopback, then measures every page with repeated requests as the big
-shop's agent and as a support user, beside the baseline's figure for the same page. Then a
-bulk approve of the big shop's concept requests and the delivery of their emails. Prints a
-table and rewrites ``docs/PERFORMANCE.md``. Everything it starts, it stops.
+shop's agent and as a support user, beside the baseline's figure for the same page, and the
+dashboard. Then customers submitting returns through the portal (``bench/portal_load.py``)
+for a fixed time, a bulk approve of the big shop's concept requests and the delivery of
+their emails. Prints a table and rewrites ``docs/PERFORMANCE.md``. Everything it starts, it
+stops.
 """
 
 from __future__ import annotations
@@ -27,21 +29,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import redis
 import requests
 from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.seed import AGENT, BULK_SIZE, PASSWORD, SUPPORT  # noqa: E402
+from bench.portal_load import (  # noqa: E402
+    REQUESTS_PER_CUSTOMER,
+    Customer,
+    PortalRun,
+    csrf_token,
+    measure_portal,
+)
+from bench.seed import AGENT, BIG_SHOP, BULK_SIZE, FRESH_ORDERS_SQL, PASSWORD, SUPPORT  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/returndesk_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
-SMALL = (20_000, 10)
+# Requests, shops, and the seconds the portal's customers keep submitting.
+SMALL = (20_000, 10, 15)
 # Requests before measuring a page: each of the 2 workers compiles its templates once.
 WARM_UP = 4
-FULL = (1_000_000, 50)
+FULL = (1_000_000, 50, 30)
+PORTAL_BUDGET_PER_SECOND = 100
+PORTAL_BUDGET_P95_MS = 250
 
 
 @dataclass
@@ -162,8 +175,7 @@ def run_step(env: dict[str, str], *args: str) -> None:
 
 def login(base: str, email: str) -> requests.Session:
     session = requests.Session()
-    page = session.get(f"{base}/login")
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    token = csrf_token(session.get(f"{base}/login").text)
     done = session.post(
         f"{base}/login",
         data={"email": email, "password": PASSWORD, "csrf_token": token, "next": ""},
@@ -176,14 +188,21 @@ def login(base: str, email: str) -> requests.Session:
 def timed(session: requests.Session, url: str, repeat: int) -> list[float]:
     """Milliseconds of ``repeat`` sequential GETs, after a warm-up of both gunicorn workers."""
     for _ in range(WARM_UP):
-        session.get(url).raise_for_status()
+        check_page(session.get(url))
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
         response = session.get(url)
         samples.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
+        check_page(response)
     return samples
+
+
+def check_page(response: requests.Response) -> None:
+    """The page itself, not an error or the login page a lost session is sent to."""
+    response.raise_for_status()
+    if "/login" in response.url:
+        raise RuntimeError(f"{response.request.url} sent the client to the login page")
 
 
 def throughput(session: requests.Session, url: str, total: int, clients: int = 2) -> float:
@@ -191,7 +210,7 @@ def throughput(session: requests.Session, url: str, total: int, clients: int = 2
     cookies = session.cookies.get_dict()
 
     def one(_):
-        requests.get(url, cookies=cookies).raise_for_status()
+        check_page(requests.get(url, cookies=cookies))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -234,19 +253,38 @@ def sample_terms(db_url: str) -> dict[str, str]:
     }
 
 
-def gunicorn_rss_mb(master: subprocess.Popen) -> list[float]:
-    """RSS of each worker (the master's children), from /proc."""
-    sizes = []
+def worker_statuses(master: subprocess.Popen) -> dict[int, str]:
+    """``/proc/<pid>/status`` of each gunicorn worker (the master's children), by pid."""
+    found = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             text = status.read_text()
         except OSError:
             continue
-        ppid = int(re.search(r"PPid:\s+(\d+)", text).group(1))
-        rss = re.search(r"VmRSS:\s+(\d+) kB", text)
-        if ppid == master.pid and rss:
+        if int(re.search(r"PPid:\s+(\d+)", text).group(1)) == master.pid:
+            found[int(status.parent.name)] = text
+    return found
+
+
+def gunicorn_rss_mb(master: subprocess.Popen) -> list[float]:
+    """RSS of each worker, from /proc."""
+    sizes = []
+    for text in worker_statuses(master).values():
+        if rss := re.search(r"VmRSS:\s+(\d+) kB", text):
             sizes.append(int(rss.group(1)) / 1024)
     return sizes
+
+
+def gunicorn_cpu_seconds(master: subprocess.Popen) -> float:
+    """CPU time (user and system) the workers have used so far, from /proc/<pid>/stat."""
+    total = 0
+    for pid in worker_statuses(master):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def measure_pages(app: str, base: str, terms: dict, repeat: int) -> list[Figure]:
@@ -301,11 +339,141 @@ def measure_pages(app: str, base: str, terms: dict, repeat: int) -> list[Figure]
         page.samples += timed(agent, f"{app}/admin/requests/{request_id}", 1)
     page.throughput = throughput(agent, f"{app}/admin/requests/{terms['page_ids'][0]}", repeat)
     figures.append(page)
-    home = Figure("admin home (status counts per shop), big shop's agent", budget="≤ 1 s")
-    home.budget_ms = 1000
-    home.samples = timed(agent, f"{app}/admin/", max(5, repeat // 4))
-    figures.append(home)
+    return figures + measure_dashboard(app, sessions, repeat)
+
+
+def measure_dashboard(app: str, sessions: dict, repeat: int) -> list[Figure]:
+    """The admin home, which is the dashboard: the default period, 90 days, and all shops."""
+    plan = [
+        ("dashboard, big shop's agent, last 30 days (the default)", "agent", ""),
+        ("dashboard, big shop's agent, last 90 days", "agent", "?period=90"),
+        ("dashboard, support (all shops), last 30 days", "support", ""),
+    ]
+    count = max(10, repeat // 2)
+    figures = []
+    for name, who, query in plan:
+        figure = Figure(name, budget="p95 ≤ 1 s", budget_ms=1000)
+        figure.samples = timed(sessions[who], f"{app}/admin/{query}", count)
+        figure.throughput = throughput(sessions[who], f"{app}/admin/{query}", count)
+        figures.append(figure)
+        print(f"  {name}: p95 {figure.p95:.0f} ms", flush=True)
     return figures
+
+
+def fresh_customers(db_url: str) -> list[Customer]:
+    """The big shop's customers with a fresh order: every other one looks it up by postcode."""
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(FRESH_ORDERS_SQL).fetchall()
+    return [(n, postcode if i % 2 else email) for i, (n, email, postcode) in enumerate(rows)]
+
+
+@dataclass
+class Landed:
+    """What the portal run left behind: new requests, their confirmations, and the RQ jobs."""
+
+    requests: int
+    confirmations: int
+    queued: int
+
+
+def count_landed(db_url: str, redis_url: str, queue: str, after_id: int) -> Landed:
+    """Requests created after ``after_id``, their confirmation emails, and those waiting in RQ."""
+    with psycopg.connect(db_url) as conn:
+        created = conn.execute(
+            "SELECT count(*) FROM return_request WHERE id > %s", (after_id,)
+        ).fetchone()[0]
+        emails = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM outbound_email WHERE template = 'request_confirmation' "
+                "AND request_id > %s",
+                (after_id,),
+            )
+        ]
+    waiting = {
+        job.decode() for job in redis.Redis.from_url(redis_url).lrange(f"rq:queue:{queue}", 0, -1)
+    }
+    return Landed(created, len(emails), sum(f"email-{e}" in waiting for e in emails))
+
+
+def measure_portal_submissions(
+    app: str, web: subprocess.Popen, args, queue: str
+) -> tuple[list[Figure], str]:
+    """Customers returning items through the portal for ``--portal-seconds``, checked after.
+
+    Returns the figures and a note on how busy the server and the clients were.
+    """
+    customers = fresh_customers(args.database_url)
+    with psycopg.connect(args.database_url) as conn:
+        last_id = conn.execute("SELECT coalesce(max(id), 0) FROM return_request").fetchone()[0]
+    portal = f"{app}/returns/{BIG_SHOP}"
+    cpu_before = gunicorn_cpu_seconds(web)
+    run = measure_portal(portal, customers, args.portal_seconds, args.portal_clients)
+    server_cpu = gunicorn_cpu_seconds(web) - cpu_before
+    landed = count_landed(args.database_url, args.redis_url, queue, last_id)
+    cores = os.cpu_count() or 1
+    note = (
+        f"Portal load: {run.per_second * REQUESTS_PER_CUSTOMER:.0f} HTTP requests/s; CPU used "
+        f"by gunicorn's workers {server_cpu:.0f} s (with their warm-up submissions), by the "
+        f"{run.clients} client processes {run.client_cpu_seconds:.0f} s in the window, of "
+        f"{cores * run.seconds:.0f} CPU-seconds the {cores} cores had in {run.seconds:.0f} s."
+    )
+    return portal_figures(run, landed), note
+
+
+def portal_figures(run: PortalRun, landed: Landed) -> list[Figure]:
+    submit = Figure(
+        f"portal submissions, no photos ({run.clients} clients, {run.seconds:.0f} s): "
+        "the submit POST; throughput = whole submissions/s",
+        budget=f"≥ {PORTAL_BUDGET_PER_SECOND}/s sustained, p95 ≤ {PORTAL_BUDGET_P95_MS} ms",
+    )
+    flow = Figure(
+        f"portal: one customer's whole flow ({REQUESTS_PER_CUSTOMER} HTTP requests, "
+        "lookup to status page)",
+        budget="—",
+    )
+    if not run.timed:
+        submit.value = f"nothing submitted: {'; '.join(run.failures[:3])}"
+        submit.met = False
+        return [submit]
+    submit.samples, submit.throughput = run.submit_ms, run.per_second
+    submit.met = run.per_second >= PORTAL_BUDGET_PER_SECOND and submit.p95 <= PORTAL_BUDGET_P95_MS
+    flow.samples = run.flow_ms
+    check = Figure("portal submissions landed, each with its confirmation queued", budget="all")
+    check.value = (
+        f"{run.submitted:,} submitted, {len(run.failures)} failed; {landed.requests:,} new "
+        f"requests, {landed.confirmations:,} confirmation emails, {landed.queued:,} in RQ"
+    )
+    check.met = not run.failures and (
+        run.submitted == landed.requests == landed.confirmations == landed.queued
+    )
+    if run.ran_out:
+        check.value += "; the fresh orders ran out before the time was up"
+    for failure in run.failures[:5]:
+        print(f"  portal failure: {failure}", flush=True)
+    print(f"  {submit.name}: {run.per_second:.1f}/s, p95 {submit.p95:.0f} ms", flush=True)
+    return [submit, flow, check]
+
+
+def last_email_id(db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM outbound_email").fetchone()[0]
+
+
+def wait_for_outbox(db_url: str, after_id: int, timeout: float) -> float:
+    """Seconds until the emails after ``after_id`` are sent (the portal's, before the bulk)."""
+    started = time.perf_counter()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while time.perf_counter() - started < timeout:
+            left = conn.execute(
+                "SELECT count(*) FROM outbound_email WHERE id > %s "
+                "AND status IN ('pending', 'sending')",
+                (after_id,),
+            ).fetchone()[0]
+            if not left:
+                break
+            time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def top_up_concept_requests(conn) -> None:
@@ -327,8 +495,7 @@ def bulk_approve(app: str, db_url: str, sink: CountingSink, timeout: float) -> l
     """Approve every concept request of the big shop through the UI; wait for job and emails."""
     agent = login(app, AGENT)
     query = "scope=filter&flt0_status=concept&action=approve"
-    confirm = agent.get(f"{app}/admin/requests/bulk?{query}")
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', confirm.text).group(1)
+    token = csrf_token(agent.get(f"{app}/admin/requests/bulk?{query}").text)
     with psycopg.connect(db_url, autocommit=True) as conn:
         top_up_concept_requests(conn)
         total = conn.execute(
@@ -458,21 +625,25 @@ def main() -> None:
     parser.add_argument("--no-seed", action="store_true", help="reuse the loaded data")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    parser.add_argument("--portal-seconds", type=float, help="how long customers submit")
+    parser.add_argument("--portal-clients", type=int, default=4, help="client processes")
     args = parser.parse_args()
     default = FULL if args.full else SMALL
     args.requests = args.requests or default[0]
     args.shops = args.shops or default[1]
+    args.portal_seconds = args.portal_seconds or default[2]
     started = time.perf_counter()
     args.load_before = load_average()
 
     sink = CountingSink()
     smtp_port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    queue = f"returndesk-bench-{os.getpid()}"
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
         "REDIS_URL": args.redis_url,
-        "RQ_QUEUE": f"returndesk-bench-{os.getpid()}",
+        "RQ_QUEUE": queue,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(smtp_port),
         "SECRET_KEY": "bench-secret-key-not-for-production",
@@ -492,6 +663,9 @@ def main() -> None:
             "--shops",
             str(args.shops),
         )
+    # Enough fresh orders for the budget's rate, with room to spare.
+    pool = int(PORTAL_BUDGET_PER_SECOND * 1.5 * args.portal_seconds)
+    run_step(env, sys.executable, "bench/seed.py", "--portal-orders", str(pool))
     services = Services(env)
     controller.start()
     try:
@@ -504,8 +678,14 @@ def main() -> None:
         terms = sample_terms(args.database_url.replace("postgresql+psycopg", "postgresql"))
         print("measuring pages …", flush=True)
         figures = measure_pages(app, base, terms, args.repeat)
+        print(f"portal submissions for {args.portal_seconds:.0f} s …", flush=True)
+        first_email = last_email_id(args.database_url)
+        portal, portal_note = measure_portal_submissions(app, web, args, queue)
+        figures += portal
         for _ in range(2):
             services.start(flask, "--app", "app", "rq", "worker")
+        outbox_seconds = wait_for_outbox(args.database_url, first_email, timeout=600)
+        portal_emails = sink.count
         print("bulk approve and emails …", flush=True)
         figures += bulk_approve(app, args.database_url, sink, timeout=600)
         rss = gunicorn_rss_mb(web)
@@ -517,8 +697,18 @@ def main() -> None:
         services.stop()
         controller.stop()
     notes = [
-        "Portal submissions: not measured; the portal (`submission.py`) is not on main yet.",
-        "Dashboard: there is no `dashboard.py` yet; the admin home's status counts stand in.",
+        f"Portal: {args.portal_clients} client processes on the same machine, each a customer "
+        "after another with a new session, walk the portal's forms as a browser does (lookup "
+        "by order number and email or postcode, items, reasons with the photo field empty, "
+        "resolution, review, submit, status page), RQ workers stopped. The submit figure times "
+        "the review form's POST alone (the request, its audit event, notices and outbox rows "
+        "committed and the emails handed to RQ) up to its redirect; submissions/s counts whole "
+        "customers finished within the window. The 2 RQ workers then sent the portal's "
+        f"{portal_emails:,} emails in {outbox_seconds:.1f} s (their start included), before "
+        "the bulk part began.",
+        portal_note,
+        "Dashboard: the admin home is the dashboard (`dashboard.py`); its period is chosen "
+        "with `?period=7|30|90`.",
     ]
     counts = table_counts(args.database_url)
     seconds = time.perf_counter() - started

@@ -5,6 +5,9 @@ order (with lines), request lines, audit events, and in proportion notices, mess
 returns. The database (``DATABASE_URL``, SQLite by default) must be migrated and is emptied
 first. On PostgreSQL the big tables are loaded with COPY, elsewhere with executemany.
 
+``python bench/seed.py --portal-orders 2000`` seeds nothing: it tops the big shop's fresh
+orders, delivered yesterday and not yet returned, up to 2,000 for the portal benchmark.
+
 The big shop's agent is ``agent@bench.invalid``, the support user ``support@bench.invalid``,
 both with password ``bench-pw``.
 """
@@ -18,12 +21,13 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from extensions import db  # noqa: E402
@@ -35,6 +39,15 @@ SUPPORT = "support@bench.invalid"
 BIG_SHOP_SHARE = 0.2
 # The big shop's concept requests: what the bulk-approve benchmark approves.
 BULK_SIZE = 10_000
+BIG_SHOP = "shop-1"
+# The portal benchmark's customers: the big shop's orders delivered within the return window
+# that nobody has asked to return yet (``top_up_portal_orders`` makes them).
+FRESH_ORDERS_SQL = (
+    'SELECT o.number, o.customer_email, o.customer_postcode FROM "order" o JOIN shop s ON '
+    f"s.id = o.shop_id WHERE s.slug = '{BIG_SHOP}' AND o.delivered_at > now() - "
+    "make_interval(days => s.return_window_days - 1) AND NOT EXISTS (SELECT 1 FROM "
+    "return_request r WHERE r.order_id = o.id) ORDER BY o.id"
+)
 # Share of each status among the other requests (the big shop adds its concept ones).
 STATUS_WEIGHTS = {
     "new": 10,
@@ -331,6 +344,57 @@ class Rows:
             rows.clear()
 
 
+@dataclass
+class NewOrder:
+    """An order ``add_order`` made: its id, customer, and ``(order line id, price)`` per line."""
+
+    id: int
+    name: str
+    email: str
+    language: str
+    lines: list[tuple[int, int]]
+
+
+def add_order(
+    rows: Rows, ids: Ids, rng: random.Random, shop_id: int, number: str, ordered: datetime
+) -> NewOrder:
+    """An order of a new customer, delivered two days after ``ordered``, with 1–3 lines."""
+    first, last = rng.choice(FIRST), surname(rng)
+    name = f"{first} {last.replace('-', ' ')}"
+    local = unicodedata.normalize("NFKD", first.lower()).encode("ascii", "ignore").decode()
+    email = f"{local}.{last.lower()}{rng.randrange(10000)}@{rng.choice(DOMAINS)}"
+    language = "nl" if rng.random() < 0.7 else "en"
+    order_id = ids.take("order")
+    rows.tables["order"].append(
+        (
+            order_id,
+            shop_id,
+            number,
+            name,
+            email,
+            f"{rng.randrange(1000, 9999)} AB",
+            f"Dorpsstraat {rng.randrange(1, 200)}",
+            "Utrecht",
+            "NL",
+            language,
+            ordered,
+            ordered + timedelta(days=2),
+            "EUR",
+            ordered,
+        )
+    )
+    line_ids = []
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        line_id = ids.take("order_line")
+        price = rng.randrange(1000, 12000, 5)
+        product = rng.choice(PRODUCTS)
+        rows.tables["order_line"].append(
+            (line_id, order_id, f"SKU-{rng.randrange(99999)}", product, "M", None, 1, price, 0)
+        )
+        line_ids.append((line_id, price))
+    return NewOrder(order_id, name, email, language, line_ids)
+
+
 def fill_shop(
     rows: Rows, ids: Ids, info: dict, rng: random.Random, now: datetime, year_counts: dict
 ) -> None:
@@ -338,48 +402,15 @@ def fill_shop(
     shop = info["shop"]
     size = info["size"]
     agent = info["agent_id"]
-    statuses = pick_statuses(size, rng, BULK_SIZE if shop.slug == "shop-1" else 0)
+    statuses = pick_statuses(size, rng, BULK_SIZE if shop.slug == BIG_SHOP else 0)
     span = timedelta(days=730)
     for i in range(size):
         created = now - span + span * (i + rng.random()) / size
         status = statuses[i]
-        first, last = rng.choice(FIRST), surname(rng)
-        name = f"{first} {last.replace('-', ' ')}"
-        local = unicodedata.normalize("NFKD", first.lower()).encode("ascii", "ignore").decode()
-        email = f"{local}.{last.lower()}{rng.randrange(10000)}@{rng.choice(DOMAINS)}"
-        language = "nl" if rng.random() < 0.7 else "en"
-        order_id = ids.take("order")
         order_number = f"{shop.id:02d}{100000 + i}"
         ordered = created - timedelta(days=rng.randrange(2, 25))
-        rows.tables["order"].append(
-            (
-                order_id,
-                shop.id,
-                order_number,
-                name,
-                email,
-                f"{rng.randrange(1000, 9999)} AB",
-                f"Dorpsstraat {rng.randrange(1, 200)}",
-                "Utrecht",
-                "NL",
-                language,
-                ordered,
-                ordered + timedelta(days=2),
-                "EUR",
-                ordered,
-            )
-        )
-        line_ids = []
-        total = 0
-        for _ in range(rng.choice((1, 1, 2, 3))):
-            line_id = ids.take("order_line")
-            price = rng.randrange(1000, 12000, 5)
-            product = rng.choice(PRODUCTS)
-            rows.tables["order_line"].append(
-                (line_id, order_id, f"SKU-{rng.randrange(99999)}", product, "M", None, 1, price, 0)
-            )
-            line_ids.append((line_id, price))
-        returned = line_ids[: rng.choice((1, 1, 2))]
+        order = add_order(rows, ids, rng, shop.id, order_number, ordered)
+        returned = order.lines[: rng.choice((1, 1, 2))]
         request_id = ids.take("return_request")
         year = created.year
         year_counts[year] = year_counts.get(year, 0) + 1
@@ -393,11 +424,11 @@ def fill_shop(
                 request_id,
                 number,
                 shop.id,
-                order_id,
+                order.id,
                 order_number,
-                name,
-                email,
-                language,
+                order.name,
+                order.email,
+                order.language,
                 status,
                 rng.choice(("refund", "refund", "exchange", "store_credit")),
                 False,
@@ -527,6 +558,13 @@ def executemany_loader(connection) -> Callable[[str, list[tuple]], None]:
     return load
 
 
+def loader() -> Callable[[str, list[tuple]], None]:
+    """COPY on PostgreSQL, executemany elsewhere, on the session's connection."""
+    connection = db.session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    return (copy_loader if postgres else executemany_loader)(connection)
+
+
 def empty_database() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
@@ -585,8 +623,7 @@ def seed(requests: int, shops: int, seed_value: int = 42) -> dict[str, int]:
     counts = dict.fromkeys(Rows.COLUMNS, 0)
     postgres = db.engine.dialect.name == "postgresql"
     indexes = drop_secondary_indexes() if postgres else []
-    connection = db.session.connection()
-    load = (copy_loader if postgres else executemany_loader)(connection)
+    load = loader()
     for info in infos:
         fill_shop(rows, ids, info, rng, now, year_counts)
         for table in Rows.COLUMNS:
@@ -604,14 +641,51 @@ def seed(requests: int, shops: int, seed_value: int = 42) -> dict[str, int]:
     return counts
 
 
+def top_up_portal_orders(wanted: int) -> int:
+    """Give the big shop ``wanted`` fresh orders for the portal benchmark (PostgreSQL).
+
+    A run of the benchmark returns them, so ``bench/run.py`` tops them up before each run.
+    They were delivered yesterday, well inside the return window, with 1–3 lines each.
+    Returns how many orders were added.
+    """
+    missing = wanted - len(db.session.execute(text(FRESH_ORDERS_SQL)).all())
+    if missing <= 0:
+        return 0
+    shop = db.session.scalar(select(Shop).where(Shop.slug == BIG_SHOP))
+    ids = Ids()
+    for table in ("order", "order_line"):
+        ids.next[table] = db.session.scalar(text(f'SELECT coalesce(max(id), 0) + 1 FROM "{table}"'))
+    rng = random.Random(ids.next["order"])
+    ordered = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    rows = Rows()
+    for _ in range(missing):
+        add_order(rows, ids, rng, shop.id, f"W{ids.next['order']}", ordered)
+    load = loader()
+    for table in ("order", "order_line"):
+        load(table, rows.tables[table])
+    db.session.commit()
+    fix_sequences(ids, {})
+    return missing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--shops", type=int, default=10)
+    parser.add_argument(
+        "--portal-orders",
+        type=int,
+        metavar="N",
+        help="do not seed: top the big shop's fresh orders (portal benchmark) up to N",
+    )
     args = parser.parse_args()
     app = create_app()
     started = time.perf_counter()
     with app.app_context():
+        if args.portal_orders is not None:
+            added = top_up_portal_orders(args.portal_orders)
+            print(f"{added:,} fresh orders added for the portal benchmark")
+            return
         counts = seed(args.requests, args.shops)
     seconds = time.perf_counter() - started
     summary = ", ".join(f"{table} {n:,}" for table, n in counts.items())
