@@ -21,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,8 @@ import psycopg
 import redis
 import requests
 from aiosmtpd.controller import Controller
+from rq import Queue
+from rq.job import Job
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -132,16 +135,19 @@ class Services:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.processes: list[subprocess.Popen] = []
+        self.log_dir = tempfile.TemporaryDirectory(prefix="returndesk-bench-")
 
     def start(self, *args: str) -> subprocess.Popen:
-        process = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        log = Path(self.log_dir.name) / f"{len(self.processes)}.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
         self.processes.append(process)
         return process
 
@@ -149,6 +155,15 @@ class Services:
         return self.start(
             str(VENV_BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "-t", "120", target
         )
+
+    def check(self) -> None:
+        """Stop the run with the error of a service that exited (instead of waiting in vain)."""
+        for number, process in enumerate(self.processes):
+            if process.poll() is not None:
+                log = Path(self.log_dir.name) / f"{number}.log"
+                tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+                command = " ".join(Path(a).name for a in process.args[:4])
+                raise RuntimeError(f"{command} exited ({process.returncode}):\n" + "\n".join(tail))
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -159,6 +174,7 @@ class Services:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        self.log_dir.cleanup()
 
 
 def prepare_database(url: str) -> None:
@@ -229,9 +245,10 @@ def sample_terms(db_url: str) -> dict[str, str]:
         page_ids = [
             r[0]
             for r in conn.execute(
+                # Open requests first; repeated --no-seed runs approve them, then any will do.
                 "SELECT id FROM return_request WHERE shop_id = (SELECT id FROM shop "
-                "WHERE slug = 'shop-1') AND status IN ('new', 'concept') AND notice_count > 0 "
-                "ORDER BY id DESC LIMIT 20"
+                "WHERE slug = 'shop-1') AND notice_count > 0 "
+                "ORDER BY status IN ('new', 'concept') DESC, id DESC LIMIT 20"
             )
         ]
         dates = conn.execute(
@@ -382,22 +399,30 @@ def count_landed(db_url: str, redis_url: str, queue: str, after_id: int) -> Land
         created = conn.execute(
             "SELECT count(*) FROM return_request WHERE id > %s", (after_id,)
         ).fetchone()[0]
-        emails = [
+        emails = {
             row[0]
             for row in conn.execute(
                 "SELECT id FROM outbound_email WHERE template = 'request_confirmation' "
                 "AND request_id > %s",
                 (after_id,),
             )
-        ]
-    waiting = {
-        job.decode() for job in redis.Redis.from_url(redis_url).lrange(f"rq:queue:{queue}", 0, -1)
-    }
-    return Landed(created, len(emails), sum(f"email-{e}" in waiting for e in emails))
+        }
+    return Landed(created, len(emails), len(emails & emails_in_queue(redis_url, queue)))
+
+
+def emails_in_queue(redis_url: str, queue: str) -> set[int]:
+    """The outbox email ids the jobs waiting in the RQ queue will deliver."""
+    connection = redis.Redis.from_url(redis_url)
+    jobs = Job.fetch_many(Queue(queue, connection=connection).get_job_ids(), connection)
+    waiting = set()
+    for job in filter(None, jobs):
+        if job.func_name == "tasks.deliver_emails":
+            waiting.update(job.args[0])
+    return waiting
 
 
 def measure_portal_submissions(
-    app: str, web: subprocess.Popen, args, queue: str
+    app: str, web: subprocess.Popen, args: argparse.Namespace, queue: str
 ) -> tuple[list[Figure], str]:
     """Customers returning items through the portal for ``--portal-seconds``, checked after.
 
@@ -460,11 +485,12 @@ def last_email_id(db_url: str) -> int:
         return conn.execute("SELECT coalesce(max(id), 0) FROM outbound_email").fetchone()[0]
 
 
-def wait_for_outbox(db_url: str, after_id: int, timeout: float) -> float:
+def wait_for_outbox(db_url: str, after_id: int, services: Services, timeout: float) -> float:
     """Seconds until the emails after ``after_id`` are sent (the portal's, before the bulk)."""
     started = time.perf_counter()
     with psycopg.connect(db_url, autocommit=True) as conn:
         while time.perf_counter() - started < timeout:
+            services.check()
             left = conn.execute(
                 "SELECT count(*) FROM outbound_email WHERE id > %s "
                 "AND status IN ('pending', 'sending')",
@@ -491,7 +517,9 @@ def top_up_concept_requests(conn) -> None:
     )
 
 
-def bulk_approve(app: str, db_url: str, sink: CountingSink, timeout: float) -> list[Figure]:
+def bulk_approve(
+    app: str, db_url: str, sink: CountingSink, services: Services, timeout: float
+) -> list[Figure]:
     """Approve every concept request of the big shop through the UI; wait for job and emails."""
     agent = login(app, AGENT)
     query = "scope=filter&flt0_status=concept&action=approve"
@@ -510,6 +538,7 @@ def bulk_approve(app: str, db_url: str, sink: CountingSink, timeout: float) -> l
         ).raise_for_status()
         job_seconds = None
         while time.perf_counter() - started < timeout:
+            services.check()
             status = conn.execute("SELECT status FROM bulk_job ORDER BY id DESC LIMIT 1").fetchone()
             if job_seconds is None and status and status[0] == "done":
                 job_seconds = time.perf_counter() - started
@@ -684,10 +713,10 @@ def main() -> None:
         figures += portal
         for _ in range(2):
             services.start(flask, "--app", "app", "rq", "worker")
-        outbox_seconds = wait_for_outbox(args.database_url, first_email, timeout=600)
+        outbox_seconds = wait_for_outbox(args.database_url, first_email, services, timeout=600)
         portal_emails = sink.count
         print("bulk approve and emails …", flush=True)
-        figures += bulk_approve(app, args.database_url, sink, timeout=600)
+        figures += bulk_approve(app, args.database_url, sink, services, timeout=600)
         rss = gunicorn_rss_mb(web)
         memory = Figure("web worker memory after the run (RSS, largest worker)", budget="≤ 200 MB")
         memory.value = f"{max(rss):.0f} MB ({', '.join(f'{r:.0f}' for r in rss)})"
