@@ -80,8 +80,10 @@ def pull_slug(endpoint, values) -> None:
 
 @bp.url_defaults
 def add_slug(endpoint, values) -> None:
-    if "slug" not in values and getattr(g, "shop", None) is not None:
-        values["slug"] = g.shop.slug
+    """Links stay in the shop of the page (its slug as the URL had it: reading ``g.shop``
+    after a commit would load the shop again)."""
+    if "slug" not in values and g.get("shop_slug"):
+        values["slug"] = g.shop_slug
 
 
 @bp.before_request

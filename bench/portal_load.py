@@ -15,7 +15,9 @@ import multiprocessing
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from urllib.parse import urljoin, urlparse
@@ -143,8 +145,9 @@ def choose_resolution(
     return arrived(http.post(page.url, data=form), "/review")
 
 
-def submit(http: requests.Session, page: requests.Response) -> float:
-    """Step 5: the submit button. Times the POST alone, up to its redirect; returns ms."""
+def submit(http: requests.Session, page: requests.Response, follow: bool = True) -> float:
+    """Step 5: the submit button. Times the POST alone, up to its redirect; returns ms.
+    With ``follow``, the status page it leads to is checked too."""
     key = re.search(r'name="submission_key" value="([^"]+)"', page.text)
     if not key:
         raise PortalError("no submission key on the review page")
@@ -155,23 +158,41 @@ def submit(http: requests.Session, page: requests.Response) -> float:
     target = done.headers.get("Location", "")
     if done.status_code != 302 or "/status/" not in target:
         raise PortalError(f"submit answered {done.status_code} to {target or 'nowhere'}")
+    if not follow:
+        return spent
     status = arrived(http.get(urljoin(page.url, target)), "/status/")
     if "alert-success" not in status.text:
         raise PortalError("the status page did not confirm the submission")
     return spent
 
 
+def prepare_submission(
+    portal: str, customer: Customer, rng: random.Random
+) -> tuple[requests.Session, requests.Response]:
+    """Steps 1 to 4 in a new browser session: the review page, ready to submit."""
+    http = requests.Session()
+    http.headers["Accept-Language"] = rng.choice(BROWSER_LANGUAGES)
+    items = find_order(http, portal, customer)
+    lines, details = choose_items(http, items, rng)
+    return http, choose_resolution(http, give_reasons(http, details, lines, rng), rng)
+
+
 def return_items(portal: str, customer: Customer, rng: random.Random) -> Submission:
     """One customer's whole flow in a new browser session."""
     started_at, started = time.time(), time.perf_counter()
-    with requests.Session() as http:
-        http.headers["Accept-Language"] = rng.choice(BROWSER_LANGUAGES)
-        items = find_order(http, portal, customer)
-        lines, details = choose_items(http, items, rng)
-        review = choose_resolution(http, give_reasons(http, details, lines, rng), rng)
+    http, review = prepare_submission(portal, customer, rng)
+    with http:
         submit_ms = submit(http, review)
     flow_ms = (time.perf_counter() - started) * 1000
     return Submission(started_at, time.time(), submit_ms, flow_ms)
+
+
+def submit_prepared(http: requests.Session, review: requests.Response) -> Submission:
+    """The submit of a draft prepared before the window: the POST alone."""
+    started_at = time.time()
+    with http:
+        submit_ms = submit(http, review, follow=False)
+    return Submission(started_at, time.time(), submit_ms, submit_ms)
 
 
 def run_client(
@@ -181,42 +202,57 @@ def run_client(
     start: Barrier,
     results: Queue,
     number: int,
+    prepared: int,
 ) -> None:
-    """A client process: one warm-up customer, then customers one after another for ``seconds``."""
+    """A client process: one warm-up customer, then customers one after another for ``seconds``.
+
+    With ``prepared``, that many drafts are filled in up to the review before the window,
+    and in the window only their submit buttons are pressed.
+    """
     rng = random.Random(number)
     result = ClientResult()
     waiting = iter(customers)
-    for customer in waiting:
-        try:
-            return_items(portal, customer, rng)
-            result.warm_up += 1
-        except (requests.RequestException, PortalError) as error:
-            result.failures.append(f"warm-up {customer[0]}: {error}")
-        break
+    for customer in islice(waiting, 1):
+        result.warm_up += bool(attempt(result, return_items, portal, customer, rng))
+    drafts = [
+        attempt(result, prepare_submission, portal, c, rng) for c in islice(waiting, prepared)
+    ]
+    if prepared:
+        jobs = ((submit_prepared, *draft) for draft in drafts if draft)
+    else:
+        jobs = ((return_items, portal, customer, rng) for customer in waiting)
     start.wait()
     stop_at, cpu_started = time.time() + seconds, time.process_time()
-    for customer in waiting:
+    for step, *args in jobs:
         if time.time() >= stop_at:
             break
-        try:
-            result.submissions.append(return_items(portal, customer, rng))
-        except (requests.RequestException, PortalError) as error:
-            result.failures.append(f"{customer[0]}: {error}")
+        if submission := attempt(result, step, *args):
+            result.submissions.append(submission)
     result.cpu_seconds = time.process_time() - cpu_started
     results.put(result)
 
 
+def attempt(result: ClientResult, step: Callable, *args):
+    """``step(*args)``, or None with the failure noted."""
+    try:
+        return step(*args)
+    except (requests.RequestException, PortalError) as error:
+        result.failures.append(f"{step.__name__}: {error}")
+        return None
+
+
 def measure_portal(
-    portal: str, customers: list[Customer], seconds: float, clients: int
+    portal: str, customers: list[Customer], seconds: float, clients: int, prepared: int = 0
 ) -> PortalRun:
-    """Run ``clients`` client processes against the portal at ``portal`` for ``seconds``."""
+    """Run ``clients`` client processes against the portal at ``portal`` for ``seconds``;
+    with ``prepared``, each first fills in that many drafts and then only submits them."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(clients + 1)
     results = context.Queue()
     processes = [
         context.Process(
             target=run_client,
-            args=(portal, customers[i::clients], seconds, start, results, i),
+            args=(portal, customers[i::clients], seconds, start, results, i, prepared),
             daemon=True,
         )
         for i in range(clients)
@@ -224,7 +260,7 @@ def measure_portal(
     for process in processes:
         process.start()
     try:
-        start.wait(timeout=180)
+        start.wait(timeout=180 + prepared)
         window_start = time.time()
         done = [results.get(timeout=seconds + 180) for _ in processes]
     finally:
@@ -240,6 +276,6 @@ def measure_portal(
         timed=[s for s in flows if s.finished_at <= window_end],
         submitted=len(flows) + sum(r.warm_up for r in done),
         failures=[f for r in done for f in r.failures],
-        customers=len(customers),
+        customers=min(len(customers), clients * (1 + prepared)) if prepared else len(customers),
         client_cpu_seconds=sum(r.cpu_seconds for r in done),
     )
