@@ -520,6 +520,11 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
         "api.list_messages": [
             api_lookup(f"/api/v1/return-requests/{request_number}/messages", request_number)
         ],
+        "api.get_attachment": [
+            api_lookup(
+                f"/api/v1/return-requests/{request_number}/attachments/{DEMO_ID}", request_number
+            )
+        ],
         "api.post_message": [
             RouteProbe(
                 "POST",
