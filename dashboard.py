@@ -4,7 +4,9 @@ Every function takes the shop ids to count, already limited by the caller to wha
 user may see, and returns plain numbers. Each is one ``GROUP BY`` query on an index
 (see models.py: ``ix_request_shop_created``, ``ix_request_shop_status_created``,
 ``ix_audit_shop_action_created``, ``ix_audit_request_action_created``,
-``ix_order_shop_ordered``, ``ix_order_line_order_sku``). All times are UTC.
+``ix_order_shop_ordered``, ``ix_order_line_order_sku``, ``ix_order_line_sku``). All times
+are UTC. ``figures`` runs them without PostgreSQL's JIT (see ``switch_off_jit``); measure
+them with bench/dashboard.py.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.orm import aliased
 
@@ -90,6 +93,17 @@ def _parse_day(value: str | None) -> date | None:
 
 def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def switch_off_jit() -> None:
+    """Run the rest of this transaction's queries without PostgreSQL's JIT compilation.
+
+    The dashboard's queries are many index probes whose estimated cost passes
+    ``jit_above_cost``; compiling them took 140–260 ms per query, longer than most of them
+    run (bench/dashboard.py at a million requests). ``SET LOCAL`` ends with the transaction.
+    """
+    if is_postgresql():
+        db.session.execute(text("SET LOCAL jit = off"))
 
 
 def seconds_between(start, end):
@@ -234,12 +248,14 @@ class Spread:
 def percentiles(seconds: Select) -> Spread:
     """Median and p90 of a one-column query named ``seconds`` (NULLs ignored).
 
-    PostgreSQL computes them (``percentile_cont``); elsewhere (SQLite) the narrow column is
-    read sorted and interpolated the same way in Python.
+    PostgreSQL computes them (``percentile_cont``) over the durations computed once (a
+    materialised CTE: inlined, each of the four uses of the column would run the duration's
+    subqueries again); elsewhere (SQLite) the narrow column is read sorted and interpolated
+    the same way in Python.
     """
-    column = seconds.subquery().c.seconds
-    present = column.is_not(None)
     if is_postgresql():
+        column = seconds.cte("durations").prefix_with("MATERIALIZED").c.seconds
+        present = column.is_not(None)
         count, median, p90 = db.session.execute(
             select(
                 func.count(column),
@@ -248,6 +264,8 @@ def percentiles(seconds: Select) -> Spread:
             ).where(present)
         ).one()
         return Spread(count, median, p90)
+    column = seconds.subquery().c.seconds
+    present = column.is_not(None)
     values = db.session.scalars(select(column).where(present).order_by(column)).all()
     return Spread(len(values), interpolate(values, 0.5), interpolate(values, 0.9))
 
@@ -335,42 +353,48 @@ def product_return_rates(
 
     The rate is a cohort: of the units sold on orders placed in the period, the share the
     customers asked to return (so it never exceeds 100 %). Ranked by units requested.
+
+    One pass over the period's order lines (an index-only scan from ``ix_order_shop_ordered``
+    into ``ix_order_line_order_sku``) sums both units sold and units requested, each line's
+    requested units looked up on ``ix_return_request_line_order_line_id``. Products nobody
+    asked to return sum to NULL and sort last; they are dropped after the limit. The ranking
+    reads the totals from a subquery so that each line's lookup runs once.
     """
-    sold = (
-        select(
-            Order.shop_id,
-            OrderLine.sku,
-            func.sum(OrderLine.quantity).label("sold"),
-        )
+    requested_on_line = (
+        select(func.sum(ReturnRequestLine.quantity))
+        .where(ReturnRequestLine.order_line_id == OrderLine.id)
+        .scalar_subquery()
+    )
+    line = (
+        select(Order.shop_id, OrderLine.sku, OrderLine.quantity, requested_on_line.label("asked"))
         .join(OrderLine.order)
         .where(_orders_in(shop_ids, period))
-        .group_by(Order.shop_id, OrderLine.sku)
         .subquery()
     )
-    requested = (
+    totals = (
         select(
-            Order.shop_id,
-            OrderLine.sku,
-            func.sum(ReturnRequestLine.quantity).label("requested"),
+            line.c.shop_id,
+            line.c.sku,
+            func.sum(line.c.quantity).label("sold"),
+            func.sum(line.c.asked).label("requested"),
         )
-        .select_from(ReturnRequestLine)
-        .join(OrderLine, OrderLine.id == ReturnRequestLine.order_line_id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(_orders_in(shop_ids, period))
-        .group_by(Order.shop_id, OrderLine.sku)
+        .group_by(line.c.shop_id, line.c.sku)
         .subquery()
     )
     rows = db.session.execute(
-        select(sold.c.shop_id, sold.c.sku, sold.c.sold, requested.c.requested)
-        .join(requested, and_(requested.c.shop_id == sold.c.shop_id, requested.c.sku == sold.c.sku))
+        select(totals)
         .order_by(
-            requested.c.requested.desc(),
-            (requested.c.requested * literal_column("1.0") / sold.c.sold).desc(),
-            sold.c.sku,
+            totals.c.requested.desc().nulls_last(),
+            (totals.c.requested * literal_column("1.0") / totals.c.sold).desc(),
+            totals.c.sku,
         )
         .limit(limit)
     )
-    products = [ProductRate(shop_id, sku, sku, int(s), int(r)) for shop_id, sku, s, r in rows]
+    products = [
+        ProductRate(shop_id, sku, sku, int(s), int(r))
+        for shop_id, sku, s, r in rows
+        if r is not None
+    ]
     _add_names(products, shop_ids, period)
     _add_top_reasons(products, shop_ids, period, language)
     return products
@@ -410,10 +434,10 @@ def _add_top_reasons(
         .order_by(units.desc(), ReturnReason.code)
     )
     by_product = {(p.shop_id, p.sku): p for p in products}
-    for shop_id, sku, _code, text, _units in rows:
+    for shop_id, sku, _code, label_text, _units in rows:
         product = by_product.get((shop_id, sku))
         if product is not None and product.top_reason is None:
-            product.top_reason = text
+            product.top_reason = label_text
 
 
 @dataclass(frozen=True)
@@ -495,6 +519,7 @@ class Figures:
 
 def figures(shop_ids: list[int], period: Period, now: datetime, language: str) -> Figures:
     """Run every dashboard query for these shops and this period."""
+    switch_off_jit()
     new_today, new_this_week = new_counts(shop_ids, now)
     held, stale = hold_counts(shop_ids, now)
     free, paid = shipping_mix(shop_ids, period)

@@ -242,8 +242,12 @@ class Order(Timestamped, db.Model):
 
 
 class OrderLine(db.Model):
-    # Covers the dashboard's units sold and requested per SKU (an index-only scan).
-    __table_args__ = (Index("ix_order_line_order_sku", "order_id", "sku", "quantity", "id"),)
+    # The first covers the dashboard's units sold and requested per SKU (an index-only scan);
+    # the second finds the lines of its few most returned SKUs (their names and top reasons).
+    __table_args__ = (
+        Index("ix_order_line_order_sku", "order_id", "sku", "quantity", "id"),
+        Index("ix_order_line_sku", "sku"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)

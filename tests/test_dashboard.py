@@ -186,6 +186,22 @@ def test_most_returned_products_have_rate_of_units_sold_in_period_and_top_reason
     assert [p.rate for p in products] == [0.75, 0.6, 1.0]
 
 
+def test_products_nobody_asked_to_return_are_not_listed(known):
+    order_of(known, at(9, 8), {"SOKKEN": 6, "PET": 2})
+    db.session.commit()
+    products = dashboard.product_return_rates([known.id], PERIOD, "en")
+    assert [p.sku for p in products] == ["SNEAKER", "BLOUSE", "TRUI"]
+
+
+def test_most_returned_products_are_named_as_on_their_order_lines(known):
+    products = dashboard.product_return_rates([known.id], PERIOD, "nl")
+    assert [(p.sku, p.name, p.top_reason) for p in products] == [
+        ("SNEAKER", "Sneaker", "Te klein"),
+        ("BLOUSE", "Blouse", "Te klein"),
+        ("TRUI", "Trui", "Beschadigd"),
+    ]
+
+
 def test_top_products_are_limited_to_the_most_returned(known):
     assert [p.sku for p in dashboard.product_return_rates([known.id], PERIOD, "en", limit=1)] == [
         "SNEAKER"
