@@ -171,10 +171,8 @@ def hold_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
     ``workflow.hold_is_stale``); each shop's threshold is a parameter of one CASE.
     """
     thresholds = {
-        shop_id: workflow.working_hours_ago(now, hours)
-        for shop_id, hours in db.session.execute(
-            select(Shop.id, Shop.hold_stale_hours).where(Shop.id.in_(shop_ids))
-        )
+        shop.id: workflow.working_hours_ago(now, shop.hold_stale_hours, shop.zone)
+        for shop in db.session.scalars(select(Shop).where(Shop.id.in_(shop_ids)))
     }
     if not thresholds:
         return 0, 0
