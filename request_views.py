@@ -151,15 +151,7 @@ class CappedCount(int):
 class CappedCountQuery(Query):
     """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
 
-    exact = False
-
     def scalar(self):
-        if self.exact:
-            return (
-                self.session.query(func.count())
-                .select_from(self.order_by(None).subquery())
-                .scalar()
-            )
         cap = COUNT_CAP
         limited = self.order_by(None).limit(cap + 1).subquery()
         count = self.session.query(func.count()).select_from(limited).scalar()
@@ -396,15 +388,31 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         )
 
     def get_count_query(self):
+        """The list's count, capped; a search is counted by its page's own query (``get_list``)."""
+        if request.args.get("search"):
+            return None
         return self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """A searched page counts every match in its own query (``count(*) OVER ()``), so
+        the trigram indexes are read once, not once for the count and once for the page."""
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, False, page_size
+        )
+        if not execute:
+            return count, query
+        if count is not None:
+            return count, query.all()
+        rows = query.add_columns(func.count().over()).all()
+        if rows:
+            return rows[0][1], [row[0] for row in rows]
+        return query.limit(None).offset(None).order_by(None).count(), []
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Search with ``search_condition`` instead of ILIKE '%term%' over every column."""
         condition = search_condition(search)
         if count_query is not None:
             count_query = count_query.filter(condition)
-            # With LIMIT, PostgreSQL's guess of "many matches" picks a sequential scan.
-            count_query.exact = True
         g.request_search = True
         return query.filter(condition), count_query, joins, count_joins
 

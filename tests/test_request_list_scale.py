@@ -67,6 +67,23 @@ def test_a_list_longer_than_the_cap_says_more_than(client, auth, shop, anna, mon
     assert "List (5)" in listing(client, search="Eva"), "a search is counted exactly"
 
 
+def test_a_search_counts_its_matches_on_every_page(client, auth, shop, anna, monkeypatch):
+    monkeypatch.setattr(request_views.RequestView, "page_size", 2)
+    other_shop = make_shop("other", "Andere Winkel")
+    for name in ("Eva Jansen", "Bram Jansen", "Lotte Jansen-Smit", "Eva de Vries"):
+        make_request(shop, order=make_order(shop, customer_name=name))
+    make_request(other_shop, order=make_order(other_shop, customer_name="Eva Jansen"))
+    db.session.commit()
+    auth.login("anna@example.com")
+
+    assert "List (3)" in listing(client, search="jansen")
+    last_page = listing(client, search="jansen", page=1)
+    assert "List (3)" in last_page and "1 of 3 requests are on this page." in last_page
+    assert "List (3)" in listing(client, search="jansen", page=5), "a page past the last"
+    nothing = listing(client, search="Nobody Here")
+    assert "There are no items in the table." in nothing and "List (" not in nothing
+
+
 def test_bulk_approve_writes_one_outbox_row_each_and_sends_them_rendered(shop, anna, smtp_sink):
     requests = [make_request(shop, status=CONCEPT) for _ in range(3)]
     db.session.commit()
