@@ -251,8 +251,9 @@ class SlowSink(conftest.SmtpSink):
 
 def test_worker_killed_while_sending_email_resends_only_the_claimed_ones(app, smtp_sink):
     """Measures the duplicate window: a worker SIGKILLed while the SMTP server holds a
-    message it already kept. Exactly the rows claimed-but-not-marked at the kill (one per
-    killed worker) are sent twice after ``STALE_CLAIM``; every other email goes out once."""
+    message it already kept. The rows of its batch claimed but not marked at the kill go out
+    again after ``STALE_CLAIM``; only the one the server had kept arrives twice (one per
+    killed worker), every other email exactly once."""
     from aiosmtpd.controller import Controller
 
     sink = SlowSink()
@@ -287,8 +288,8 @@ def test_worker_killed_while_sending_email_resends_only_the_claimed_ones(app, sm
 
     received = Counter((m["X-Envelope-To"], m["Subject"]) for m in sink.messages)
     duplicates = sum(n - 1 for n in received.values())
-    assert claimed_at_kill == 1
-    assert duplicates == claimed_at_kill
+    assert claimed_at_kill >= 1
+    assert duplicates == 1
     assert (
         len(received)
         == count(OutboundEmail)
