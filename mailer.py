@@ -8,6 +8,7 @@ every current mail server offers; a server without it refuses that one email cle
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -37,7 +38,7 @@ def message(
     subject: str,
     text: str,
     html: str | None,
-    attachments: list[tuple[str, str, bytes]] = (),
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> EmailMessage:
     """A text email with an HTML alternative and attachments ``(filename, type, bytes)``."""
     email = EmailMessage()
