@@ -22,7 +22,6 @@ from extensions import db
 from models import (
     CONCEPT,
     NEW,
-    AuditEvent,
     Notice,
     NoticeRule,
     ReturnRequest,
@@ -288,15 +287,8 @@ def copy_rule_text(rule: NoticeRule, notice: Notice) -> None:
 def audit(
     request: ReturnRequest, action: str, rule: NoticeRule | None, trigger: str | None
 ) -> None:
-    db.session.add(
-        AuditEvent(
-            shop_id=request.shop_id,
-            request_id=request.id,
-            actor_label=rule_label(rule) if rule else None,
-            action=action,
-            note=trigger,
-        )
-    )
+    actor = workflow.Actor(label=rule_label(rule) if rule else None)
+    workflow.record(request, actor, action, note=trigger)
 
 
 def has_blocking_notice(request: ReturnRequest) -> bool:
@@ -345,16 +337,7 @@ def add_manual_notice(
     notice = Notice(author=author, severity=severity, text_nl=text_nl, text_en=text_en)
     request.notices.append(notice)
     request.notice_count = len(request.notices)
-    db.session.add(
-        AuditEvent(
-            shop_id=request.shop_id,
-            request_id=request.id,
-            actor=author,
-            actor_label=author.name,
-            action="notice_added",
-            note=text_en,
-        )
-    )
+    workflow.record(request, author, "notice_added", note=text_en)
     return notice
 
 
@@ -362,16 +345,7 @@ def remove_manual_notice(notice: Notice, actor: User) -> None:
     request = notice.request
     request.notices.remove(notice)
     request.notice_count = len(request.notices)
-    db.session.add(
-        AuditEvent(
-            shop_id=request.shop_id,
-            request_id=request.id,
-            actor=actor,
-            actor_label=actor.name,
-            action="notice_removed",
-            note=notice.text_en,
-        )
-    )
+    workflow.record(request, actor, "notice_removed", note=notice.text_en)
 
 
 @dataclass(frozen=True)

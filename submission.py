@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 import notices
 import webhooks
+import workflow
 from emails import queue_email
 from extensions import db
 from models import (
@@ -24,7 +25,6 @@ from models import (
     NEW,
     OPEN_STATUSES,
     Attachment,
-    AuditEvent,
     Order,
     OrderLine,
     ReturnReason,
@@ -266,15 +266,9 @@ def build_request(
     db.session.flush()
     add_lines(request, order, chosen)
     link_attachments(shop, answer_attachment_ids or [], request_id=request.id)
-    db.session.add(
-        AuditEvent(
-            shop_id=shop.id,
-            request_id=request.id,
-            actor_label=f"{order.customer_name} <{order.customer_email}>",
-            action="withdrawal" if is_withdrawal else "submitted",
-            to_status=NEW,
-        )
-    )
+    customer = workflow.Actor(label=f"{order.customer_name} <{order.customer_email}>")
+    action = "withdrawal" if is_withdrawal else "submitted"
+    workflow.record(request, customer, action, to_status=NEW)
     notices.evaluate_on_submit(request)
     queue_submission_emails(request)
     webhooks.announce_request(request)
