@@ -5,12 +5,12 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test setup worker lint format translations bench
+.PHONY: run test setup worker lint format lock translations bench
 
+# Every package, transitive ones included, comes pinned and hash-checked from the lock files.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 translations/nl/LC_MESSAGES/messages.mo: translations/nl/LC_MESSAGES/messages.po $(VENV)/.installed
@@ -25,6 +25,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -m "not services"
 
 worker: setup
@@ -37,6 +38,14 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# `make lock` pins requirements*.in into requirements*.txt with hashes; versions already
+# pinned stay unless the .in file no longer allows them (README "Dependencies").
+LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.installed
+	$(LOCK) --output-file requirements.txt requirements.in
+	$(LOCK) --output-file requirements-dev.txt requirements-dev.in
 
 # `make bench` runs the benchmark kit at a small size; `make bench FULL=1` at 1,000,000 requests.
 bench: setup
