@@ -14,7 +14,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import formatting
-from extensions import babel, csrf, db, limiter, login, migrate
+from extensions import babel, csrf, db, limiter, login, mail, migrate
 from formatting import money
 from models import include_in_schema_comparison
 
@@ -62,6 +62,11 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "ReturnDesk <no-reply@localhost>"
         ),
+        # Seconds to wait for the mail server (connect, each reply) before the attempt fails.
+        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        # Flask-Mail sends nothing under TESTING by default; the outbox would then call an
+        # unsent email sent. Without MAIL_SERVER emails stay pending instead (tasks.py).
+        "MAIL_SUPPRESS_SEND": False,
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "storage")),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
@@ -138,6 +143,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
     import admin_views

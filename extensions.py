@@ -9,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from mailer import Mail
+
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -24,3 +26,5 @@ login = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+# Flask-Mail with ReturnDesk's adapter (mailer.py): a timeout, and SMTPUTF8 for zoë@example.nl.
+mail = Mail()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -20,7 +19,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 import mailer
-from extensions import db
+from extensions import db, mail
 from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
@@ -178,7 +177,7 @@ def _claim_many(session: Session, model: type, row_ids: list[int]) -> list[int]:
     return sorted(claimed)
 
 
-def _mail_message(email: OutboundEmail, session: Session) -> EmailMessage:
+def _mail_message(email: OutboundEmail, session: Session) -> mailer.Message:
     import storage
 
     attachments = [
@@ -202,10 +201,10 @@ def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
 def _send_batch(session: Session, batch: list[OutboundEmail]) -> int:
     """Send each email over one SMTP connection, committing each outcome; returns failures."""
     failures = 0
-    with mailer.connect() as connection:
+    with mail.connect() as connection:
         for email in batch:
             try:
-                connection.send_message(_mail_message(email, session))
+                connection.send(_mail_message(email, session))
             except Exception as exc:
                 _attempt_failed(email, exc)
                 failures += 1

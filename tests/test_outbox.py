@@ -6,6 +6,8 @@ Without ``REDIS_URL`` jobs run in-process at commit; with it they go through RQ 
 """
 
 import os
+import socket
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,9 +98,46 @@ def test_an_address_with_non_ascii_characters_gets_its_email(app, smtp_sink):
     run_jobs()
 
     [message] = smtp_sink.to("zoë@example.nl")
+    assert message["X-Envelope-To"] == "zoë@example.nl", "the SMTP envelope names Zoë as she is"
+    assert message["To"] == "zoë@example.nl"
     assert message["Subject"] == SUBJECT
     assert "Hello Zoë," in message.get_body(("plain",)).get_content()
     assert reload(email.id).status == "sent"
+
+
+@pytest.fixture
+def hung_mail_server():
+    """A socket that accepts connections (the kernel does) and never says a word."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+@pytest.fixture
+def app_with_hung_mail_server(migrated, smtp_sink, hung_mail_server, tmp_path):
+    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config.update(MAIL_PORT=hung_mail_server, MAIL_TIMEOUT=2, REDIS_URL=None)
+    hung = create_app(config)
+    use_test_email_templates(hung)
+    with hung.app_context():
+        yield hung
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_mail_server_that_never_answers_fails_the_attempt_within_mail_timeout(
+    app_with_hung_mail_server,
+):
+    email = queue_check_email(make_shop())
+    started = time.monotonic()
+    db.session.commit()
+    waited = time.monotonic() - started
+
+    assert waited < 2 + 5, f"the attempt gave up after MAIL_TIMEOUT (2 s), not {waited:.0f} s"
+    tried = reload(email.id)
+    assert (tried.status, tried.attempts) == ("pending", 1), "it is retried later"
+    assert "timed out" in tried.last_error
 
 
 def test_rolled_back_email_is_never_sent(app, smtp_sink):
