@@ -44,8 +44,8 @@ format: setup
 LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links
 lock: $(VENV)/.installed
-	$(LOCK) --output-file requirements.txt requirements.in
-	$(LOCK) --output-file requirements-dev.txt requirements-dev.in
+	$(LOCK) $(LOCK_FLAGS) --output-file requirements.txt requirements.in
+	$(LOCK) $(LOCK_FLAGS) --output-file requirements-dev.txt requirements-dev.in
 
 # `make bench` runs the benchmark kit at a small size; `make bench FULL=1` at 1,000,000 requests.
 bench: setup
