@@ -81,6 +81,7 @@ RESOLUTIONS = ("refund", "exchange", "store_credit")
 # a payment-provider step may come later behind the same setting.
 FEE_DEDUCTED = "deduct_from_refund"
 FEE_POLICIES = (FEE_DEDUCTED,)
+# A shop's staff roles, strongest first: each may do all that the roles after it may.
 ROLES = ("admin", "agent")
 SEVERITIES = ("info", "warning", "danger")
 
@@ -176,19 +177,26 @@ class User(UserMixin, Timestamped, db.Model):
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
-    def shop_ids(self) -> list[int] | None:
-        """The shops this user may see; ``None`` means every shop (support)."""
+    def shop_ids(self, min_role: str = "agent") -> list[int] | None:
+        """The shops where this user has ``min_role`` or a stronger role; ``None`` means every
+        shop (support). The one tenancy rule: every view and check of a shop asks this."""
         if self.is_support:
             return None
-        return [m.shop_id for m in self.memberships]
+        needed = ROLES.index(min_role)
+        return [m.shop_id for m in self.memberships if ROLES.index(m.role) <= needed]
+
+    def has_role(self, shop_id: int | None, min_role: str = "agent") -> bool:
+        """Whether this user has ``min_role`` (or stronger) in the shop (see ``shop_ids``)."""
+        shop_ids = self.shop_ids(min_role)
+        return shop_ids is None or shop_id in shop_ids
 
     def role_in(self, shop_id: int) -> str | None:
         if self.is_support:
             return "support"
         return next((m.role for m in self.memberships if m.shop_id == shop_id), None)
 
-    def is_admin_of(self, shop_id: int) -> bool:
-        return self.role_in(shop_id) in ("support", "admin")
+    def is_admin_of(self, shop_id: int | None) -> bool:
+        return self.has_role(shop_id, "admin")
 
 
 class Membership(db.Model):

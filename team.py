@@ -31,10 +31,9 @@ class TeamError(Exception):
 def administered_shops(user: User) -> list[Shop]:
     """The shops whose team ``user`` manages: every shop for support, else where admin."""
     query = select(Shop).order_by(Shop.name)
-    if not user.is_support:
-        query = query.join(Membership).where(
-            Membership.user_id == user.id, Membership.role == "admin"
-        )
+    shop_ids = user.shop_ids("admin")
+    if shop_ids is not None:
+        query = query.where(Shop.id.in_(shop_ids))
     return list(db.session.scalars(query))
 
 
