@@ -328,23 +328,37 @@ def unwritten_subject(view, context, model, name) -> str | Markup:
     )
 
 
+LINK_HIDDEN = _l("Link hidden: this email opens an account, so only its recipient reads it.")
+
+
 def email_parts(model: OutboundEmail) -> tuple[str, str, str | None]:
-    """What the email says, or for an unwritten one what it would say if written now."""
+    """What the Outbox shows an email says, or for an unwritten one what it would say if
+    written now. Of an email that carries a credential it shows the subject only."""
+    if model.carries_credential:
+        return model.subject, str(LINK_HIDDEN), None
     if model.written or model.request is None:
         return model.subject, model.body_text, model.body_html
     return emails.render_unwritten(model)
 
 
 def email_preview(view, context, model, name) -> Markup:
+    _subject, text, html = email_parts(model)
+    if html is None:
+        return Markup('<p class="text-muted">{}</p>').format(text)
     return Markup(
         '<iframe sandbox="" title="{}" style="width:100%;height:480px;border:1px solid #ddd"'
         ' srcdoc="{}"></iframe>'
-    ).format(_("Email preview"), email_parts(model)[2] or "")
+    ).format(_("Email preview"), html)
 
 
 class OutboxView(ShopScopedView):
-    """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
+    """Every email, sent or not: without MAIL_SERVER they wait here, readable.
 
+    A shop's emails are for its admins (agents have no access), platform emails for support;
+    an email that carries a credential (invite, password reset) shows no body to anyone.
+    """
+
+    read_role = "admin"
     can_create = False
     can_edit = False
     can_delete = False
@@ -385,13 +399,6 @@ class OutboxView(ShopScopedView):
         "sent_at": _l("Sent"),
         "body_html": _l("Preview"),
     }
-
-    def scope(self, query):
-        """Support sees every email, including platform ones; staff only their shops'."""
-        shop_ids = current_user.shop_ids()
-        if shop_ids is None:
-            return query
-        return query.filter(OutboundEmail.shop_id.in_(shop_ids))
 
 
 class ShopView(SupportOnly, ModelView):

@@ -681,6 +681,10 @@ class EmailTemplate(db.Model):
         return f"{self.name} ({self.language})"
 
 
+# Emails whose link lets the reader into a staff account: the Outbox never shows their body.
+CREDENTIAL_EMAILS = ("invite", "password_reset")
+
+
 class OutboundEmail(Timestamped, db.Model):
     """The outbox: an email is a row first, written in the caller's transaction.
 
@@ -714,6 +718,11 @@ class OutboundEmail(Timestamped, db.Model):
 
     shop: Mapped[Shop | None] = relationship()
     request: Mapped[ReturnRequest | None] = relationship()
+
+    @property
+    def carries_credential(self) -> bool:
+        """Whether the email holds a link into an account (an invite, a password reset)."""
+        return self.template in CREDENTIAL_EMAILS
 
 
 class BulkJob(Timestamped, db.Model):
