@@ -418,6 +418,12 @@ class UserView(SupportOnly, ModelView):
     column_searchable_list = ("email", "name")
     form_columns = ("email", "name", "is_support", "active", "language")
 
+    def on_model_change(self, form, model, is_created) -> None:
+        """(De)activating a user or changing whether they are support logs them out everywhere."""
+        attrs = inspect(model).attrs
+        if not is_created and any(attrs[n].history.has_changes() for n in ("active", "is_support")):
+            model.end_sessions()
+
 
 class HomeView(StaffOnly, AdminIndexView):
     """The admin index: the dashboard of the user's shops (all or one) for a chosen period."""
