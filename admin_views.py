@@ -1,11 +1,15 @@
 """Flask-Admin views. Tenancy is one mechanism here: ``ShopScopedView``.
 
 Every list, count, detail, edit, delete and export of a shop's data goes through
-``ShopScopedView.scope()``, which keeps only the current user's shops (support sees all).
-Row and bulk actions that change a status call workflow.py.
+``ShopScopedView.scope()``, which keeps only the shops where the user has the view's
+``read_role`` (support sees all); every edit, delete and list action is checked per row
+against the shops where the user has its ``change_role``. Both ask ``User.shop_ids``, the
+one tenancy rule. Row and bulk actions that change a status call workflow.py.
 """
 
 from __future__ import annotations
+
+from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
@@ -18,7 +22,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from werkzeug.exceptions import HTTPException
 
 import dashboard
 import emails
@@ -58,13 +63,17 @@ STATUS_BADGES = {
 }
 
 
-def visible_shops():
-    """A query of the shops the current user may see."""
+def visible_shops(min_role: str = "agent") -> list[Shop]:
+    """The shops where the current user has ``min_role`` or a stronger one, by name."""
+    return shops_among(current_user.shop_ids(min_role))
+
+
+def shops_among(shop_ids: list[int] | None) -> list[Shop]:
+    """These shops by name; ``None`` means every shop."""
     query = select(Shop).order_by(Shop.name)
-    shop_ids = current_user.shop_ids()
     if shop_ids is not None:
         query = query.where(Shop.id.in_(shop_ids))
-    return db.session.scalars(query).all()
+    return list(db.session.scalars(query))
 
 
 def row_ids(ids) -> list[int]:
@@ -96,34 +105,80 @@ class SupportOnly(StaffOnly):
 
 
 class ShopScopedView(StaffOnly, ModelView):
-    """A model view that only ever shows or changes the current user's shops' rows.
+    """A model view that only ever shows or changes rows of shops where the user has the role.
 
-    ``shop_column`` names how to reach the owning shop: the model's own ``shop_id`` by
-    default; views of child rows set ``shop_join`` to the parent to join through.
+    ``read_role`` may list and read a shop's rows here, ``change_role`` may create, edit and
+    delete them and run the list's actions on them; both are checked per shop and per row
+    (``User.shop_ids``). ``shop_column`` names how to reach the owning shop: the model's own
+    ``shop_id`` by default; views of child rows set ``shop_join`` to the parent to join through.
     """
 
     shop_join = None
     page_size = 50
     can_view_details = True
     named_filter_urls = True
-    admin_roles = ("support", "admin")
+    read_role = "agent"
+    change_role = "admin"
+
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and self.readable_shop_ids() != []
+
+    def readable_shop_ids(self) -> list[int] | None:
+        """The shops whose rows the user reads here; ``None`` is every shop."""
+        return current_user.shop_ids(self.read_role)
+
+    def changeable_shop_ids(self) -> list[int] | None:
+        """The shops whose rows the user creates, edits, deletes and acts on here."""
+        return current_user.shop_ids(self.change_role)
+
+    def may_change(self, shop_id: int | None) -> bool:
+        shop_ids = self.changeable_shop_ids()
+        return shop_ids is None or shop_id in shop_ids
 
     def shop_column(self):
         return (self.shop_join or self.model).shop_id
 
-    def scope(self, query):
+    def in_shops(self, query, shop_ids: list[int] | None):
         if self.shop_join is not None:
             query = query.join(self.shop_join)
-        shop_ids = current_user.shop_ids()
         if shop_ids is None:
             return query
         return query.filter(self.shop_column().in_(shop_ids))
+
+    def scope(self, query):
+        """Only the rows the user may read."""
+        return self.in_shops(query, self.readable_shop_ids())
+
+    def changeable(self, query):
+        """Only the rows the user may change."""
+        return self.in_shops(query, self.changeable_shop_ids())
 
     def get_query(self):
         return self.scope(super().get_query())
 
     def get_count_query(self):
         return self.scope(super().get_count_query())
+
+    def init_actions(self) -> None:
+        """Every list action (delete included) runs on the ticked rows the user may change;
+        the others are left out, whatever the form posted. (Flask-Admin keeps each action's
+        handler in ``_actions_data``; each is wrapped once, here.)"""
+        super().init_actions()
+        self._actions_data = {
+            name: (self.on_changeable_rows(handler), text, confirmation)
+            for name, (handler, text, confirmation) in self._actions_data.items()
+        }
+
+    def on_changeable_rows(self, handler):
+        @wraps(handler)
+        def run(ids):
+            return handler(self.changeable_ids(ids))
+
+        return run
+
+    def changeable_ids(self, ids) -> list[str]:
+        query = self.changeable(db.session.query(self.model.id))
+        return [str(row_id) for (row_id,) in query.filter(self.model.id.in_(row_ids(ids)))]
 
     @action(
         "delete",
@@ -135,7 +190,8 @@ class ShopScopedView(StaffOnly, ModelView):
         return super().action_delete(row_ids(ids))
 
     def get_one(self, id):
-        """A row of another shop is simply not found, whatever the URL says."""
+        """A row of another shop is simply not found, whatever the URL says; a row fetched to
+        be changed (the edit page, any POST) must be of a shop where the user may change it."""
         try:
             row_id = int(id)
         except (TypeError, ValueError):
@@ -143,12 +199,14 @@ class ShopScopedView(StaffOnly, ModelView):
         obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
         if obj is None:
             abort(404)
+        being_changed = request.method == "POST" or request.endpoint == f"{self.endpoint}.edit_view"
+        if being_changed and not self.may_change(self.owning_shop_id(obj)):
+            abort(403)
         return obj
 
     def may_edit(self) -> bool:
-        if current_user.is_support:
-            return True
-        return any(m.role in self.admin_roles for m in current_user.memberships)
+        """Whether to offer creating, editing and deleting at all; each row is checked too."""
+        return self.changeable_shop_ids() != []
 
     @property
     def can_create(self) -> bool:
@@ -163,19 +221,25 @@ class ShopScopedView(StaffOnly, ModelView):
         return self.may_edit()
 
     def on_model_change(self, form, model, is_created) -> None:
-        """Refuse to save a row into a shop the user does not administer."""
-        shop_id = self.owning_shop_id(model)
-        if shop_id is None or current_user.role_in(shop_id) not in self.admin_roles:
+        """Refuse to save a row into a shop where the user may not change rows."""
+        if not self.may_change(self.owning_shop_id(model)):
             abort(403)
 
     def owning_shop_id(self, model) -> int | None:
-        if self.shop_join is None:
-            return model.shop_id or (model.shop.id if getattr(model, "shop", None) else None)
-        parent = getattr(model, self.shop_join.__name__.lower(), None)
-        return parent.shop_id if parent else None
+        """The row's shop, as its form may just have set it: a newly chosen ``shop`` (not yet
+        flushed into ``shop_id``), else ``shop_id``."""
+        if self.shop_join is not None:
+            parent = getattr(model, self.shop_join.__name__.lower(), None)
+            return parent.shop_id if parent else None
+        state = inspect(model)
+        chosen = state.attrs.shop.history.added if "shop" in state.attrs else ()
+        if chosen:
+            return chosen[0].id if chosen[0] is not None else None
+        return model.shop_id
 
-    def scoped_shops(self):
-        return [s for s in visible_shops() if current_user.role_in(s.id) in self.admin_roles]
+    def scoped_shops(self) -> list[Shop]:
+        """The shops a row may be put in: where the user may change rows."""
+        return shops_among(self.changeable_shop_ids())
 
     def create_form(self, obj=None):
         return self._limit_shop_choices(super().create_form(obj))
@@ -187,6 +251,12 @@ class ShopScopedView(StaffOnly, ModelView):
         if hasattr(form, "shop"):
             form.shop.query_factory = self.scoped_shops
         return form
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A refusal is an HTTP error, not a "failed to save" flash."""
+        if isinstance(exc, HTTPException):
+            raise exc
+        return super().handle_view_exception(exc)
 
 
 class OrderView(ShopScopedView):
@@ -258,23 +328,37 @@ def unwritten_subject(view, context, model, name) -> str | Markup:
     )
 
 
+LINK_HIDDEN = _l("Link hidden: this email opens an account, so only its recipient reads it.")
+
+
 def email_parts(model: OutboundEmail) -> tuple[str, str, str | None]:
-    """What the email says, or for an unwritten one what it would say if written now."""
+    """What the Outbox shows an email says, or for an unwritten one what it would say if
+    written now. Of an email that carries a credential it shows the subject only."""
+    if model.carries_credential:
+        return model.subject, str(LINK_HIDDEN), None
     if model.written or model.request is None:
         return model.subject, model.body_text, model.body_html
     return emails.render_unwritten(model)
 
 
 def email_preview(view, context, model, name) -> Markup:
+    _subject, text, html = email_parts(model)
+    if html is None:
+        return Markup('<p class="text-muted">{}</p>').format(text)
     return Markup(
         '<iframe sandbox="" title="{}" style="width:100%;height:480px;border:1px solid #ddd"'
         ' srcdoc="{}"></iframe>'
-    ).format(_("Email preview"), email_parts(model)[2] or "")
+    ).format(_("Email preview"), html)
 
 
 class OutboxView(ShopScopedView):
-    """Every email, sent or not: without MAIL_SERVER they wait here, readable."""
+    """Every email, sent or not: without MAIL_SERVER they wait here, readable.
 
+    A shop's emails are for its admins (agents have no access), platform emails for support;
+    an email that carries a credential (invite, password reset) shows no body to anyone.
+    """
+
+    read_role = "admin"
     can_create = False
     can_edit = False
     can_delete = False
@@ -316,13 +400,6 @@ class OutboxView(ShopScopedView):
         "body_html": _l("Preview"),
     }
 
-    def scope(self, query):
-        """Support sees every email, including platform ones; staff only their shops'."""
-        shop_ids = current_user.shop_ids()
-        if shop_ids is None:
-            return query
-        return query.filter(OutboundEmail.shop_id.in_(shop_ids))
-
 
 class ShopView(SupportOnly, ModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
@@ -340,6 +417,12 @@ class UserView(SupportOnly, ModelView):
     column_list = ("email", "name", "is_support", "active", "created_at")
     column_searchable_list = ("email", "name")
     form_columns = ("email", "name", "is_support", "active", "language")
+
+    def on_model_change(self, form, model, is_created) -> None:
+        """(De)activating a user or changing whether they are support logs them out everywhere."""
+        attrs = inspect(model).attrs
+        if not is_created and any(attrs[n].history.has_changes() for n in ("active", "is_support")):
+            model.end_sessions()
 
 
 class HomeView(StaffOnly, AdminIndexView):

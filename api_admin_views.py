@@ -30,7 +30,6 @@ from admin_views import ShopScopedView, StaffOnly, visible_shops
 from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 
-ADMIN_ROLES = ("support", "admin")
 MAX_PREVIEW_ERRORS = 200
 COLUMN_HELP = {
     "order_number": _l("The shop's order number; rows with the same number form one order."),
@@ -51,35 +50,10 @@ COLUMN_HELP = {
 }
 
 
-def administered_shop_ids() -> list[int] | None:
-    """Shops the current user administers; ``None`` means every shop (support)."""
-    if current_user.is_support:
-        return None
-    return [m.shop_id for m in current_user.memberships if m.role in ADMIN_ROLES]
-
-
-def administered_shops() -> list[Shop]:
-    return [s for s in visible_shops() if current_user.role_in(s.id) in ADMIN_ROLES]
-
-
-class ShopAdminsOnly:
-    """Mixin for ShopScopedViews of secrets: only shop admins and support, their shops only."""
-
-    def is_accessible(self) -> bool:
-        return super().is_accessible() and administered_shop_ids() != []
-
-    def scope(self, query):
-        if self.shop_join is not None:
-            query = query.join(self.shop_join)
-        shop_ids = administered_shop_ids()
-        if shop_ids is None:
-            return query
-        return query.filter(self.shop_column().in_(shop_ids))
-
-
-class ApiKeyView(ShopAdminsOnly, ShopScopedView):
+class ApiKeyView(ShopScopedView):
     """Create a key (shown once), see when each was last used, revoke it."""
 
+    read_role = "admin"
     can_edit = False
     can_delete = False
     column_list = (
@@ -132,9 +106,10 @@ class ApiKeyView(ShopAdminsOnly, ShopScopedView):
         flash(_("%(count)s keys revoked.", count=len(key_ids)), "success")
 
 
-class WebhookEndpointView(ShopAdminsOnly, ShopScopedView):
+class WebhookEndpointView(ShopScopedView):
     """The shop's receivers of events; the secret signs every delivery."""
 
+    read_role = "admin"
     column_list = ("shop", "url", "events", "active", "created_at")
     column_details_list = ("shop", "url", "events", "active", "secret", "created_at")
     form_columns = ("shop", "url", "events", "active")
@@ -165,9 +140,10 @@ class WebhookEndpointView(ShopAdminsOnly, ShopScopedView):
         model.events = [event for event in (form.events.data or []) if event in webhooks.EVENTS]
 
 
-class WebhookDeliveryView(ShopAdminsOnly, ShopScopedView):
+class WebhookDeliveryView(ShopScopedView):
     """Every webhook delivery with the receiver's response code; failed ones can be retried."""
 
+    read_role = "admin"
     shop_join = WebhookEndpoint
     can_create = False
     can_edit = False
@@ -226,13 +202,13 @@ class OrderImportView(StaffOnly, BaseView):
     """
 
     def is_accessible(self) -> bool:
-        return super().is_accessible() and administered_shop_ids() != []
+        return super().is_accessible() and current_user.shop_ids("admin") != []
 
     @expose("/", methods=("GET",))
     def index(self):
         return self.render(
             "admin/order_import.html",
-            shops=administered_shops(),
+            shops=visible_shops("admin"),
             columns=order_import.CSV_COLUMNS,
             optional=order_import.OPTIONAL_COLUMNS,
             help=COLUMN_HELP,
@@ -258,7 +234,7 @@ class OrderImportView(StaffOnly, BaseView):
         existing = order_import.existing_order_numbers(shop.id, (o.number for o in parsed.orders))
         return self.render(
             "admin/order_import.html",
-            shops=administered_shops(),
+            shops=visible_shops("admin"),
             columns=order_import.CSV_COLUMNS,
             optional=order_import.OPTIONAL_COLUMNS,
             help=COLUMN_HELP,
@@ -297,8 +273,7 @@ class OrderImportView(StaffOnly, BaseView):
     def _chosen_shop(self, shop_id: str | None) -> Shop | None:
         if not shop_id or not shop_id.isdigit():
             return None
-        allowed = administered_shop_ids()
-        if allowed is not None and int(shop_id) not in allowed:
+        if not current_user.has_role(int(shop_id), "admin"):
             return None
         return db.session.scalar(select(Shop).where(Shop.id == int(shop_id)))
 

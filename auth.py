@@ -56,8 +56,19 @@ login_manager.localize_callback = str  # a lazy string cannot be stored in the s
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The user a session (or remember cookie) names, if its session version is still theirs.
+
+    ``User.get_id`` wrote ``"<id>:<session version>"``; once the version moved on (logout,
+    new password, role change, removal from a shop, deactivation) the session is dead.
+    """
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 @bp.route("/")
@@ -147,6 +158,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Log out here and everywhere else: a copy of the session cookie dies with it."""
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
 

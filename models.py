@@ -81,6 +81,7 @@ RESOLUTIONS = ("refund", "exchange", "store_credit")
 # a payment-provider step may come later behind the same setting.
 FEE_DEDUCTED = "deduct_from_refund"
 FEE_POLICIES = (FEE_DEDUCTED,)
+# A shop's staff roles, strongest first: each may do all that the roles after it may.
 ROLES = ("admin", "agent")
 SEVERITIES = ("info", "warning", "danger")
 
@@ -158,6 +159,8 @@ class User(UserMixin, Timestamped, db.Model):
     notify_new_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session's user id (``get_id``): raising it ends all sessions of the user.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -170,25 +173,42 @@ class User(UserMixin, Timestamped, db.Model):
     def is_active(self) -> bool:
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's alternative id: a session names the user and the session version."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """Log the user out everywhere: every session (a copied cookie too) stops working."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
+        """A new password also ends every session opened with the old one."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
-    def shop_ids(self) -> list[int] | None:
-        """The shops this user may see; ``None`` means every shop (support)."""
+    def shop_ids(self, min_role: str = "agent") -> list[int] | None:
+        """The shops where this user has ``min_role`` or a stronger role; ``None`` means every
+        shop (support). The one tenancy rule: every view and check of a shop asks this."""
         if self.is_support:
             return None
-        return [m.shop_id for m in self.memberships]
+        needed = ROLES.index(min_role)
+        return [m.shop_id for m in self.memberships if ROLES.index(m.role) <= needed]
+
+    def has_role(self, shop_id: int | None, min_role: str = "agent") -> bool:
+        """Whether this user has ``min_role`` (or stronger) in the shop (see ``shop_ids``)."""
+        shop_ids = self.shop_ids(min_role)
+        return shop_ids is None or shop_id in shop_ids
 
     def role_in(self, shop_id: int) -> str | None:
         if self.is_support:
             return "support"
         return next((m.role for m in self.memberships if m.shop_id == shop_id), None)
 
-    def is_admin_of(self, shop_id: int) -> bool:
-        return self.role_in(shop_id) in ("support", "admin")
+    def is_admin_of(self, shop_id: int | None) -> bool:
+        return self.has_role(shop_id, "admin")
 
 
 class Membership(db.Model):
@@ -673,6 +693,10 @@ class EmailTemplate(db.Model):
         return f"{self.name} ({self.language})"
 
 
+# Emails whose link lets the reader into a staff account: the Outbox never shows their body.
+CREDENTIAL_EMAILS = ("invite", "password_reset")
+
+
 class OutboundEmail(Timestamped, db.Model):
     """The outbox: an email is a row first, written in the caller's transaction.
 
@@ -706,6 +730,11 @@ class OutboundEmail(Timestamped, db.Model):
 
     shop: Mapped[Shop | None] = relationship()
     request: Mapped[ReturnRequest | None] = relationship()
+
+    @property
+    def carries_credential(self) -> bool:
+        """Whether the email holds a link into an account (an invite, a password reset)."""
+        return self.template in CREDENTIAL_EMAILS
 
 
 class BulkJob(Timestamped, db.Model):

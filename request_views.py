@@ -315,6 +315,7 @@ def _yes_cell(flag, text):
 class RequestView(KeyedFilterMenu, ShopScopedView):
     """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
 
+    change_role = "agent"  # the list's actions are review steps; workflow.py checks each
     list_template = "admin/requests/list.html"
     can_create = False
     can_edit = False

@@ -13,7 +13,6 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
@@ -169,7 +168,7 @@ class ShopSettingsView(StaffOnly, BaseView):
         return super().is_accessible() and bool(self.editable_shops())
 
     def editable_shops(self) -> list[Shop]:
-        return [shop for shop in visible_shops() if current_user.is_admin_of(shop.id)]
+        return visible_shops("admin")
 
     @expose("/")
     def index(self):

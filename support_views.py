@@ -19,7 +19,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import TemplateError
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -61,21 +60,21 @@ QUESTION_KINDS = [
 ]
 
 
-def admin_shop_ids() -> list[int] | None:
-    """Shops whose settings the user may read: ``None`` is every shop (support)."""
-    if current_user.is_support:
-        return None
-    return [m.shop_id for m in current_user.memberships if m.role == "admin"]
+def editable_shop_ids() -> list[int] | None:
+    """Shops whose settings here the user may change: ``None`` is every shop and the global
+    rules (support); an admin only the shops they administer that support granted
+    ``admins_edit_form``."""
+    shop_ids = current_user.shop_ids("admin")
+    if not shop_ids:
+        return shop_ids
+    granted = select(Shop.id).where(Shop.id.in_(shop_ids), Shop.admins_edit_form.is_(True))
+    return list(db.session.scalars(granted))
 
 
 def may_edit_shop(shop_id: int | None) -> bool:
     """Support edits any shop and the global rules; an admin only a granted shop."""
-    if current_user.is_support:
-        return True
-    if shop_id is None or shop_id not in (admin_shop_ids() or []):
-        return False
-    shop = db.session.get(Shop, shop_id)
-    return bool(shop and shop.admins_edit_form)
+    shop_ids = editable_shop_ids()
+    return shop_ids is None or shop_id in shop_ids
 
 
 def record_change(action: str, shop_id: int | None, note: str) -> None:
@@ -96,63 +95,18 @@ class EditorView(ShopScopedView):
 
     audit_noun = "setting"
     details_modal = False
+    read_role = "admin"
 
-    def is_accessible(self) -> bool:
-        if not super().is_accessible():
-            return False
-        return current_user.is_support or bool(admin_shop_ids())
-
-    def scope(self, query):
-        shop_ids = admin_shop_ids()
-        if shop_ids is None:
-            return query
-        return query.filter(self.model.shop_id.in_(shop_ids))
-
-    def may_edit(self) -> bool:
-        if current_user.is_support:
-            return True
-        return any(may_edit_shop(shop_id) for shop_id in admin_shop_ids() or [])
-
-    def scoped_shops(self):
-        shops = db.session.scalars(select(Shop).order_by(Shop.name)).all()
-        return [shop for shop in shops if may_edit_shop(shop.id)]
-
-    def get_one(self, id):
-        """Reading is scoped; changing a row needs the right to edit its shop. The id from the
-        URL is an integer first (PostgreSQL refuses to compare an integer column with text)."""
-        try:
-            row_id = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
-        if obj is None:
-            abort(404)
-        if request.method == "POST" and not may_edit_shop(obj.shop_id):
-            abort(403)
-        return obj
+    def changeable_shop_ids(self) -> list[int] | None:
+        return editable_shop_ids()
 
     def on_model_change(self, form, model, is_created) -> None:
-        shop_id = self.owning_shop_id(model)
-        if not may_edit_shop(shop_id):
-            abort(403)
+        super().on_model_change(form, model, is_created)
         verb = "created" if is_created else "changed"
-        record_change(f"{self.audit_noun}_{verb}", shop_id, str(model))
+        record_change(f"{self.audit_noun}_{verb}", self.owning_shop_id(model), str(model))
 
     def on_model_delete(self, model) -> None:
-        if not may_edit_shop(model.shop_id):
-            abort(403)
         record_change(f"{self.audit_noun}_deleted", model.shop_id, str(model))
-
-    def owning_shop_id(self, model) -> int | None:
-        if getattr(model, "shop", None) is not None:
-            return model.shop.id
-        return model.shop_id
-
-    def handle_view_exception(self, exc: Exception) -> bool:
-        """A refusal is an HTTP error, not a "failed to save" flash."""
-        if isinstance(exc, HTTPException):
-            raise exc
-        return super().handle_view_exception(exc)
 
 
 class ReturnReasonView(EditorView):
@@ -428,7 +382,7 @@ class NoticeRuleView(EditorView):
 
     def scope(self, query):
         """Admins read their shops' rules and the global ones, which apply to them too."""
-        shop_ids = admin_shop_ids()
+        shop_ids = self.readable_shop_ids()
         if shop_ids is None:
             return query
         return query.filter(NoticeRule.shop_id.in_(shop_ids) | NoticeRule.shop_id.is_(None))
@@ -729,8 +683,6 @@ class EmailTemplateView(EditorView):
     def reset_view(self):
         """Back to the default wording: the override is removed, and the reset audited."""
         override = self.get_one(request.args.get("id"))
-        if not may_edit_shop(override.shop_id):
-            abort(403)
         record_change("email_template_reset", override.shop_id, str(override))
         db.session.delete(override)
         db.session.commit()

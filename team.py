@@ -2,7 +2,8 @@
 
 Controllers (team_views.py) check the form and call these functions. Every function takes
 the acting user and refuses shops that user does not administer; a shop never loses its
-last admin, and nobody changes or removes their own membership.
+last admin, and nobody changes or removes their own membership. A member whose role changes
+or who is removed is logged out everywhere (``User.end_sessions``).
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ class TeamError(Exception):
 def administered_shops(user: User) -> list[Shop]:
     """The shops whose team ``user`` manages: every shop for support, else where admin."""
     query = select(Shop).order_by(Shop.name)
-    if not user.is_support:
-        query = query.join(Membership).where(
-            Membership.user_id == user.id, Membership.role == "admin"
-        )
+    shop_ids = user.shop_ids("admin")
+    if shop_ids is not None:
+        query = query.where(Shop.id.in_(shop_ids))
     return list(db.session.scalars(query))
 
 
@@ -109,6 +109,7 @@ def change_role(actor: User, membership: Membership, role: str) -> None:
     if membership.role == "admin" and role != "admin":
         _refuse_last_admin(membership)
     membership.role = role
+    membership.user.end_sessions()  # the member logs in again, with the new role
     db.session.commit()
 
 
@@ -118,6 +119,7 @@ def remove(actor: User, membership: Membership) -> None:
     _refuse_own_membership(actor, membership)
     if membership.role == "admin":
         _refuse_last_admin(membership)
+    membership.user.end_sessions()
     db.session.delete(membership)
     db.session.commit()
 

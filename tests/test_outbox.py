@@ -25,6 +25,7 @@ from emails import queue_email
 from extensions import db
 from factories import make_order, make_request
 from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, utcnow
+from staff_helpers import emails_to, link_in
 
 CUSTOMER = "jan.jansen@example.nl"
 SUBJECT = "Your return request R-2026-00042 for Demo Winkel"
@@ -391,3 +392,96 @@ def test_bulk_approval_emails_follow_the_shops_own_template(app, smtp_sink):
         [message] = smtp_sink.to(request.customer_email)
         assert message["Subject"] == f"Good news about {request.number}"
         assert "send it back to Demo Winkel." in message.get_body(("plain",)).get_content()
+
+
+# --- emails that carry a credential (invites, password resets) ------------------------------
+
+
+@pytest.fixture
+def shop_staff(app, client):
+    """Shop "demo" with an admin and an agent, and a platform support user."""
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin", name="Anna Admin")
+    make_user("agent@example.com", shop, name="Bram Agent")
+    make_user("support@example.com", is_support=True)
+    db.session.commit()
+    return shop
+
+
+def outbox_pages(client, email_id: int) -> dict[str, str]:
+    """Every Outbox page that could show an email: list, search, details, edit, export."""
+    urls = (
+        "/admin/outbox/",
+        "/admin/outbox/?search=example.com",
+        f"/admin/outbox/details/?id={email_id}",
+        f"/admin/outbox/edit/?id={email_id}",
+        "/admin/outbox/export/csv/",
+    )
+    return {url: client.get(url, follow_redirects=True).text for url in urls}
+
+
+def token_of(link: str) -> str:
+    return link.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_agent_cannot_open_the_outbox(client, auth, shop_staff):
+    email = queue_check_email(shop_staff)
+    db.session.commit()
+    auth.login("agent@example.com")
+
+    assert client.get("/admin/outbox/").status_code == 403
+    assert client.get(f"/admin/outbox/details/?id={email.id}").status_code == 403
+    assert "/admin/outbox/" not in client.get("/admin/").text
+
+
+def test_invite_link_reaches_the_invitee_but_no_outbox_page_shows_it(
+    client, auth, shop_staff, smtp_sink
+):
+    auth.login("admin@example.com")
+    invited = client.post(
+        "/admin/team/invite",
+        data={
+            "email": "new@example.com",
+            "name": "Noor",
+            "shop_id": shop_staff.id,
+            "role": "admin",
+        },
+    )
+    assert invited.status_code == 302
+    [message] = emails_to(smtp_sink, "new@example.com")
+    link = link_in(message)
+    assert link.startswith("/invite/"), "the invitee gets the link"
+    email = db.session.scalar(
+        select(OutboundEmail).where(OutboundEmail.to_address == "new@example.com")
+    )
+
+    for reader in ("admin@example.com", "support@example.com"):
+        auth.logout()
+        auth.login(reader)
+        pages = outbox_pages(client, email.id)
+        assert "new@example.com" in pages["/admin/outbox/"], reader
+        assert "Link hidden" in pages[f"/admin/outbox/details/?id={email.id}"], reader
+        for url, text in pages.items():
+            assert token_of(link) not in text, f"{reader} reads the invite link at {url}"
+            assert "/invite/" not in text, f"{reader} reads the invite link at {url}"
+
+
+def test_password_reset_link_reaches_the_user_but_not_even_support_reads_it(
+    client, auth, shop_staff, smtp_sink
+):
+    client.post("/password/forgot", data={"email": "agent@example.com"})
+    [message] = emails_to(smtp_sink, "agent@example.com")
+    link = link_in(message)
+    assert link.startswith("/password/reset/")
+    email = db.session.scalar(
+        select(OutboundEmail).where(OutboundEmail.template == "password_reset")
+    )
+
+    auth.login("support@example.com")
+    pages = outbox_pages(client, email.id)
+
+    assert "agent@example.com" in pages["/admin/outbox/"]
+    assert "Link hidden" in pages[f"/admin/outbox/details/?id={email.id}"]
+    for url, text in pages.items():
+        assert token_of(link) not in text, f"support reads the reset link at {url}"
+        assert "/password/reset/" not in text, f"support reads the reset link at {url}"

@@ -648,3 +648,97 @@ def api_key_hash() -> str:
     import api
 
     return api.hash_key(FASHION_KEY)
+
+
+# --- one user, two roles: admin of fashion, agent of demo --------------------------------------
+
+# Views whose list actions are review steps any staff of the shop takes (workflow.py decides
+# each); every other shop-scoped view changes rows only for the shop's admins.
+REVIEW_STEP_VIEWS = {"requests", "returns"}
+
+
+@pytest.fixture
+def admin_here_agent_there(shops):
+    """Admin of fashion and agent of demo; both shops let their admins edit the return form."""
+    demo, fashion = shops["demo"], shops["fashion"]
+    make_user("mixed@example.com", fashion.shop, "admin")
+    user = db.session.query(User).filter_by(email="mixed@example.com").one()
+    db.session.add(Membership(user=user, shop=demo.shop, role="agent"))
+    demo.shop.admins_edit_form = fashion.shop.admins_edit_form = True
+    db.session.commit()
+    return demo, fashion
+
+
+def admin_only_views(app, shop: ShopData) -> list[ShopScopedView]:
+    return [v for v in scoped_views(app, shop) if v.endpoint not in REVIEW_STEP_VIEWS]
+
+
+def edit_form_into(shop: Shop) -> dict:
+    """A filled-in edit form of any admin-only view, saving the row into ``shop``."""
+    return {
+        **form_aimed_at_demo("", shop.id),
+        "name": "hack",
+        "name_nl": "hack",
+        "name_en": "hack",
+        "color": "#000000",
+        "carrier": "sendcloud",
+        "public_key": "hack",
+        "enabled": "y",
+        "url": "https://hack.example.com/hook",
+        "events": "request.created",
+        "active": "y",
+        "kind": "text",
+        "language": "nl",
+        "subject": "hack",
+        "body_text": "hack",
+        "ordered_at": "2026-01-01 00:00:00",
+        "customer_country": "NL",
+        "customer_language": "nl",
+        "currency": "EUR",
+    }
+
+
+def test_admin_of_one_shop_cannot_edit_delete_or_act_on_rows_of_a_shop_where_they_are_agent(
+    app, client, auth, admin_here_agent_there
+):
+    demo, fashion = admin_here_agent_there
+    auth.login("mixed@example.com")
+    before = demo_rows_state(demo)
+
+    answers = []
+    for view in admin_only_views(app, demo):
+        base = f"/admin/{view.endpoint}"
+        answers.append(client.post(f"{base}/delete/", data={"id": DEMO_ID}))
+        for name, _label in view._actions:
+            answers.append(client.post(f"{base}/action/", data={"action": name, "rowid": DEMO_ID}))
+        for shop in (fashion.shop, demo.shop):
+            answers.append(client.post(f"{base}/edit/?id={DEMO_ID}", data=edit_form_into(shop)))
+
+    assert all(answer.status_code in REFUSALS for answer in answers)
+    assert demo_rows_state(demo) == before, "an agent of demo changed demo's admin-only rows"
+
+
+def test_the_same_user_edits_and_deletes_rows_of_the_shop_they_administer(
+    app, client, auth, admin_here_agent_there
+):
+    demo, fashion = admin_here_agent_there
+    stage_id, key_id = fashion.rows[ReviewStage].id, fashion.rows[ApiKey].id
+    endpoint_id = fashion.rows[WebhookEndpoint].id
+    auth.login("mixed@example.com")
+
+    edited = client.post(f"/admin/stages/edit/?id={stage_id}", data=edit_form_into(fashion.shop))
+    db.session.expire_all()
+    renamed = db.session.get(ReviewStage, stage_id).name_en
+    revoked = client.post("/admin/api_keys/action/", data={"action": "revoke", "rowid": key_id})
+    deleted = client.post("/admin/webhooks/delete/", data={"id": endpoint_id})
+    ticked_in_both = client.post(
+        "/admin/stages/action/", data={"action": "delete", "rowid": [stage_id, DEMO_ID]}
+    )
+
+    assert {r.status_code for r in (edited, revoked, deleted, ticked_in_both)} == {302}
+    assert renamed == "hack"
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key_id).revoked_at is not None
+    assert db.session.get(WebhookEndpoint, endpoint_id) is None
+    assert db.session.get(ReviewStage, stage_id) is None
+    assert db.session.get(ReviewStage, DEMO_ID) is not None, "demo's stage stays"
