@@ -79,6 +79,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # How many reverse proxies (load balancer, nginx) stand before the app and set
         # X-Forwarded-For/-Proto/-Host; 0 trusts no such header.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Loopback and private addresses as webhook and carrier targets, for development
+        # and tests only (see outbound.py).
+        "OUTBOUND_ALLOW_PRIVATE": os.environ.get("OUTBOUND_ALLOW_PRIVATE", "") == "1",
     }
 
 
