@@ -43,6 +43,8 @@ METADATA_ADDRESSES = frozenset(
 )
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 DEFAULT_TIMEOUT = 10
+# A label PDF fits many times over; a receiver streaming more is not read to the end.
+MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 
 
 class Refused(Exception):
@@ -221,11 +223,15 @@ def send(
     try:
         connection.request(method, path, body=body, headers=headers or {})
         answer = connection.getresponse()
-        response = Response(answer.status, answer.read(), dict(answer.getheaders()))
+        response = Response(
+            answer.status, answer.read(MAX_RESPONSE_BYTES + 1), dict(answer.getheaders())
+        )
     except http.client.HTTPException as error:
         raise OSError(f"bad answer from {host}: {error!r}") from error
     finally:
         connection.close()
+    if len(response.body) > MAX_RESPONSE_BYTES:
+        raise OSError(f"the answer from {host} is larger than {MAX_RESPONSE_BYTES} bytes")
     if 300 <= response.status < 400:
         raise Redirected(response.status, response.headers.get("Location"))
     return response
