@@ -20,10 +20,11 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select, update
 from wtforms import SelectMultipleField
-from wtforms.validators import URL, DataRequired
+from wtforms.validators import URL, DataRequired, ValidationError
 
 import api
 import order_import
+import outbound
 import tasks
 import webhooks
 from admin_views import ShopScopedView, StaffOnly, visible_shops
@@ -106,6 +107,12 @@ class ApiKeyView(ShopScopedView):
         flash(_("%(count)s keys revoked.", count=len(key_ids)), "success")
 
 
+def public_target(_form, field) -> None:
+    """A webhook URL must lead to the public internet, not to us or our private network."""
+    if field.data and (reason := outbound.refusal(field.data)):
+        raise ValidationError(reason)
+
+
 class WebhookEndpointView(ShopScopedView):
     """The shop's receivers of events; the secret signs every delivery."""
 
@@ -115,7 +122,7 @@ class WebhookEndpointView(ShopScopedView):
     form_columns = ("shop", "url", "events", "active")
     form_overrides = {"events": SelectMultipleField}
     form_args = {
-        "url": {"validators": [DataRequired(), URL(require_tld=False)]},
+        "url": {"validators": [DataRequired(), URL(require_tld=False), public_target]},
         "events": {"choices": list(webhooks.EVENTS)},
     }
     column_formatters = {"events": lambda v, c, m, p: ", ".join(m.events or [])}

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
-from flask import Flask, abort, g, has_request_context, request, session
+from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import formatting
+from csp import content_security_policy, csp_nonce
 from extensions import babel, csrf, db, limiter, login, mail, migrate
 from formatting import money
 from models import include_in_schema_comparison
@@ -84,6 +85,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # How many reverse proxies (load balancer, nginx) stand before the app and set
         # X-Forwarded-For/-Proto/-Host; 0 trusts no such header.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Loopback and private addresses as webhook and carrier targets, for development
+        # and tests only (see outbound.py).
+        "OUTBOUND_ALLOW_PRIVATE": os.environ.get("OUTBOUND_ALLOW_PRIVATE", "") == "1",
     }
 
 
@@ -105,11 +109,12 @@ def add_security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-    )
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Cookies marked Secure mean the site is served over HTTPS: browsers keep to it.
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
     return response
 
 
@@ -166,7 +171,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     tasks.listen_for_commits()
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)
-    app.jinja_env.globals.update(get_locale=get_locale, money=money)
+    app.jinja_env.globals.update(get_locale=get_locale, money=money, csp_nonce=csp_nonce)
     app.jinja_env.filters.update(
         shop_time=formatting.shop_time,
         moment=formatting.moment,

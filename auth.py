@@ -8,7 +8,6 @@ message, so the page never tells whether an email address has an account.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -33,6 +32,7 @@ from emails import queue_email
 from extensions import db, limiter
 from extensions import login as login_manager
 from models import User, utcnow
+from same_site import safe_next
 from staff_forms import (
     PASSWORD_MIN_LENGTH,
     AccountForm,
@@ -74,18 +74,6 @@ def load_user(session_id: str) -> User | None:
 @bp.route("/")
 def home():
     return redirect(url_for("admin.index"))
-
-
-def safe_next(target: str | None) -> str:
-    """``target`` if it stays on this host, else the admin index (no open redirects)."""
-    fallback = url_for("admin.index")
-    if not target or "\\" in target or any(ord(c) < 32 for c in target):
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        same_host = parts.scheme in ("http", "https") and parts.netloc == request.host
-        return target if same_host else fallback
-    return target if target.startswith("/") and not target.startswith("//") else fallback
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -150,7 +138,7 @@ def login():
             clear_failed_logins(user)
             db.session.commit()
             login_user(user)
-            return redirect(safe_next(form.next.data))
+            return redirect(safe_next(form.next.data, url_for("admin.index")))
         flash(failed_login_message(), "danger")
     return render_template("auth/login.html", form=form)
 
@@ -250,7 +238,7 @@ def choose_language():
         if current_user.is_authenticated:
             current_user.language = form.lang.data
             db.session.commit()
-    return redirect(safe_next(form.next.data or request.referrer))
+    return redirect(safe_next(form.next.data or request.referrer, url_for("admin.index")))
 
 
 @bp.app_context_processor

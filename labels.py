@@ -15,9 +15,8 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -37,8 +36,11 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
 
+import outbound
 from extensions import db
 from models import CarrierAccount, Return, ReturnRequest, Shop, next_number, utcnow
+
+log = logging.getLogger(__name__)
 
 # The shipment statuses a tracking event may report (see models.RETURN_STATUSES).
 TRACKING_STATUSES = ("label_created", "in_transit", "delivered", "cancelled")
@@ -540,25 +542,33 @@ class SendcloudAdapter:
     def _call(
         self, method: str, path: str, body: dict | None = None, accept: str = "application/json"
     ) -> bytes:
+        """One call to Sendcloud through the outbound guard (no private targets, no redirects)."""
         data = json.dumps(body).encode() if body is not None else None
-        http_request = urllib.request.Request(self.base_url + path, data=data, method=method)
         credentials = f"{self.account.public_key}:{self.account.secret_key}".encode()
-        http_request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
-        http_request.add_header("Accept", accept)
+        headers = {
+            "Authorization": "Basic " + base64.b64encode(credentials).decode(),
+            "Accept": accept,
+        }
         if data is not None:
-            http_request.add_header("Content-Type", "application/json")
+            headers["Content-Type"] = "application/json"
         try:
-            with urllib.request.urlopen(http_request, timeout=self.timeout) as response:
-                return response.read()
-        except urllib.error.HTTPError as error:
-            raise sendcloud_error(error.code, error.read()) from error
-        except (urllib.error.URLError, TimeoutError) as error:
-            reason = getattr(error, "reason", error)
+            response = outbound.send(
+                method, self.base_url + path, body=data, headers=headers, timeout=self.timeout
+            )
+        except outbound.Refused as refused:
+            log.error("Sendcloud call to %s refused: %s", self.base_url, refused)
+            raise CarrierError(
+                _l("The carrier's address in the settings is not allowed. Support can fix this.")
+            ) from refused
+        except OSError as error:
             raise CarrierError(
                 _l("The carrier cannot be reached right now. We will try again."),
                 retryable=True,
-                unanswered=isinstance(reason, TimeoutError),
+                unanswered=isinstance(error, TimeoutError),
             ) from error
+        if response.status >= 400:
+            raise sendcloud_error(response.status, response.body)
+        return response.body
 
 
 def unanswered_announce() -> CarrierError:

@@ -43,23 +43,13 @@ from models import (
     utcnow,
 )
 from refunds import refund_breakdown
+from same_site import safe_next
 
 RESOLUTION_LABELS = {
     "refund": _l("Refund"),
     "exchange": _l("Exchange"),
     "store_credit": _l("Store credit"),
 }
-
-
-def same_site_path(target: str | None) -> str | None:
-    """``target`` when it is a path on this site, else None: a form's "next" never sends
-    staff to another site (an open redirect)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("/\\"):
-        return None
-    return target
 
 
 AUDIT_LABELS = {
@@ -535,7 +525,10 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             job.action, job.outcome.get("done", 0), job.outcome.get("skipped", {})
         )
         return self.render(
-            "admin/requests/bulk_job.html", job=job, outcome=outcome, back=request.args.get("back")
+            "admin/requests/bulk_job.html",
+            job=job,
+            outcome=outcome,
+            back=safe_next(request.args.get("back"), url_for(".index_view")),
         )
 
     # Live updates: an open list asks every few seconds which rows colleagues changed.
@@ -618,7 +611,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             db.session.rollback()
             flash(str(refused), "danger")
         return redirect(
-            same_site_path(request.form.get("next")) or url_for(".page", request_id=request_id)
+            safe_next(request.form.get("next"), url_for(".page", request_id=request_id))
         )
 
     def perform(self, req: ReturnRequest, chosen: str) -> str:

@@ -35,6 +35,7 @@ from models import (
     ReturnRequestLine,
 )
 from refunds import refund_breakdown
+from same_site import safe_next
 
 RETURN_STATUS_LABELS = {
     "label_created": _l("Label created"),
@@ -342,7 +343,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         except workflow.TransitionRefused as refused:
             db.session.rollback()
             flash(str(refused), "danger")
-        return redirect(request.form.get("next") or url_for(".page", return_id=return_id))
+        return redirect(safe_next(request.form.get("next"), url_for(".page", return_id=return_id)))
 
     @staticmethod
     def inspections_from_form(return_: Return) -> dict[int, tuple[str, int]]:

@@ -258,7 +258,10 @@ def deliver_webhook(delivery_id: int) -> None:
     """POST one webhook delivery, signed; raise on failure so RQ retries with backoff.
 
     An endpoint switched off since the event was queued gets nothing (status ``skipped``).
+    A URL that leads to a private address, or a receiver that redirects, fails the delivery
+    at once: trying again would be refused again.
     """
+    import outbound
     import webhooks
 
     with app_context(), Session(db.engine) as session:
@@ -271,6 +274,13 @@ def deliver_webhook(delivery_id: int) -> None:
             return
         try:
             delivery.last_status_code = webhooks.post(delivery)
+        except outbound.Refused as refused:
+            delivery.status = "failed"
+            delivery.last_status_code = getattr(refused, "status_code", None)
+            delivery.last_error = f"{type(refused).__name__}: {refused}"[:2000]
+            session.commit()
+            log.warning("webhook delivery %s refused: %s", delivery_id, refused)
+            return
         except Exception as exc:
             delivery.status = "failed" if delivery.attempts > len(RETRY_INTERVALS) else "pending"
             delivery.last_status_code = getattr(exc, "status_code", None)

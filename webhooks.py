@@ -12,14 +12,13 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
 
+import outbound
 from extensions import db
 from models import Return, ReturnRequest, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 
@@ -165,15 +164,17 @@ def verify(secret: str, timestamp: str, body: bytes, signature_header: str) -> b
 
 
 def post(delivery: WebhookDelivery) -> int:
-    """POST a delivery to its endpoint; the status code, or ``DeliveryFailed`` when not 2xx."""
-    if not delivery.endpoint.url.startswith(("https://", "http://")):
-        raise ValueError("webhook URLs must be http(s)")
+    """POST a delivery to its endpoint through the outbound guard; the status code.
+
+    ``DeliveryFailed`` when the answer is not 2xx, ``outbound.Refused`` when the URL leads to
+    a private address or the receiver redirects (neither is retried), ``OSError`` when the
+    receiver cannot be reached."""
     body = body_of(delivery)
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
+    response = outbound.send(
+        "POST",
         delivery.endpoint.url,
-        data=body,
-        method="POST",
+        body=body,
         headers={
             "Content-Type": "application/json",
             "User-Agent": "ReturnDesk-Webhooks/1",
@@ -182,9 +183,8 @@ def post(delivery: WebhookDelivery) -> int:
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: signature(delivery.endpoint.secret, timestamp, body),
         },
+        timeout=TIMEOUT_SECONDS,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        raise DeliveryFailed(error.code) from error
+    if not 200 <= response.status < 300:
+        raise DeliveryFailed(response.status)
+    return response.status

@@ -103,16 +103,95 @@ def test_staff_renew_the_customers_link_and_the_old_one_stops_working(client, au
     assert client.get(f"/returns/demo/status/{req.public_token}").status_code == 200
 
 
-def test_request_actions_never_redirect_to_another_site(client, auth, shop, order):
+# --- redirects and back links: only to a path on this site ------------------------------------
+
+FOREIGN_TARGETS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(1)//",
+    "//evil.example",
+    "https://evil.example",
+    "/\\evil.example",
+    "\\\\evil",
+    "/\t/evil.example",
+    " //evil.example",
+    "data:text/html,<script>alert(1)</script>",
+]
+
+
+@pytest.fixture
+def agent_on_request(client, auth, shop, order):
     agent = make_user("agent@example.com", shop)
     req = submitted_request(shop, order)
     db.session.commit()
     auth.login(agent.email)
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
-        response = client.post(
-            f"/admin/requests/{req.id}/act", data={"action": "concept", "next": target}
-        )
-        assert "evil.example" not in response.headers["Location"]
+    return agent, req
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_request_actions_never_redirect_to_another_site(client, agent_on_request, target):
+    _agent, req = agent_on_request
+    response = client.post(
+        f"/admin/requests/{req.id}/act", data={"action": "concept", "next": target}
+    )
+    assert response.headers["Location"] == f"/admin/requests/{req.id}"
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_return_actions_never_redirect_to_another_site(client, agent_on_request, target):
+    from models import Return
+
+    _agent, req = agent_on_request
+    workflow.approve(req, _agent)
+    return_ = Return(number="RT-1", shop=req.shop, request=req, carrier="own")
+    db.session.add(return_)
+    db.session.commit()
+    response = client.post(
+        f"/admin/returns/{return_.id}/act", data={"action": "in_transit", "next": target}
+    )
+    assert response.headers["Location"] == f"/admin/returns/{return_.id}"
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_login_never_redirects_to_another_site(client, shop, target):
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    response = client.post(
+        "/login", data={"email": "agent@example.com", "password": "secret-pw", "next": target}
+    )
+    assert response.headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_language_switch_never_redirects_to_another_site(client, target):
+    response = client.post("/language", data={"lang": "nl", "next": target})
+    assert response.headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_bulk_progress_page_links_back_only_to_this_site(client, agent_on_request, target):
+    from models import BulkJob
+
+    agent, req = agent_on_request
+    job = BulkJob(actor=agent, action="approve", request_ids=[req.id], total=1, status="done")
+    db.session.add(job)
+    db.session.commit()
+    page = client.get(f"/admin/requests/bulk/{job.id}", query_string={"back": target}).text
+    [back] = re.findall(r'<a class="btn btn-secondary" href="([^"]*)">Back to the list</a>', page)
+    assert back == "/admin/requests/"
+    assert "evil.example" not in page and "alert(1)" not in page
+
+
+def test_same_site_targets_are_kept(client, agent_on_request):
+    _agent, req = agent_on_request
+    listing = "/admin/requests/?flt0_status=open&sort=2"
+    response = client.post(
+        f"/admin/requests/{req.id}/act", data={"action": "concept", "next": listing}
+    )
+    assert response.headers["Location"] == listing
+    response = client.post(
+        "/language", data={"lang": "en"}, headers={"Referer": f"http://localhost{listing}"}
+    )
+    assert response.headers["Location"] == listing
 
 
 def test_order_lookup_does_not_tell_whether_an_order_number_exists(client, order):

@@ -31,7 +31,7 @@ def logged_in(client) -> bool:
     ("next_url", "lands_on"),
     [
         ("/admin/orders/", "/admin/orders/"),
-        ("http://localhost/admin/orders/", "http://localhost/admin/orders/"),
+        ("http://localhost/admin/orders/", "/admin/orders/"),  # this host: kept as a path
         ("https://evil.example/phish", "/admin/"),
         ("//evil.example/phish", "/admin/"),
         ("/\\evil.example", "/admin/"),

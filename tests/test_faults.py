@@ -404,6 +404,7 @@ def slow_carrier(app, monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setattr(SendcloudAdapter, "timeout", 0.2)
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
     app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
     shop = make_shop()
     agent = make_user("agent@example.com", shop)

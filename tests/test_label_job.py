@@ -37,6 +37,7 @@ def sendcloud(app, shop):
     server.state = {"calls": [], "announced": True, "fail_with": None}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
     app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
     db.session.add(
         CarrierAccount(
@@ -193,3 +194,19 @@ def test_a_label_made_again_is_emailed_again(shop, agent):
     tasks.create_label(return_.id)
 
     assert len(emails_to(return_.request.customer_email, "return_label")) == 2
+
+
+def test_carrier_address_in_a_private_network_is_refused_without_a_call(
+    app, shop, agent, sendcloud
+):
+    """Outbound calls go through the same guard as webhooks: by default a carrier URL on
+    loopback is never called, and the label fails with a message instead of retrying."""
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = False
+    return_ = new_return(shop, agent, "sendcloud")
+
+    tasks.create_label(return_.id)
+
+    db.session.refresh(return_)
+    assert sendcloud["calls"] == []
+    assert return_.label_status == "failed"
+    assert "The carrier's address in the settings is not allowed" in return_.label_error

@@ -341,6 +341,7 @@ def sendcloud(app):
     server.state = {"calls": [], "announced": True, "fail_with": None}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
     app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
     yield server.state
     server.shutdown()
@@ -444,6 +445,7 @@ def test_sendcloud_failures_say_whether_a_retry_may_help(
 
 def test_unreachable_sendcloud_is_retryable(app, sendcloud_shipment):
     shop, request, return_ = sendcloud_shipment
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
     app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{free_port()}/api/v3"
 
     with pytest.raises(CarrierError) as failed:

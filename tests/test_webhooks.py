@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,11 +20,13 @@ from models import WebhookDelivery, WebhookEndpoint, utcnow
 
 
 class Receiver:
-    """A webshop's webhook URL: records every POST and answers with the next planned status."""
+    """A webshop's webhook URL: records every POST and answers with the next planned status
+    (with ``location`` as its Location header, for redirects)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
         self.statuses: list[int] = []
+        self.location: str | None = None
         self.lock = threading.Lock()
 
     def handler(self):
@@ -36,6 +39,8 @@ class Receiver:
                     receiver.calls.append((self.headers, body))
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -44,16 +49,35 @@ class Receiver:
         return Handler
 
 
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
+def serve(receiver: Receiver):
     server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    receiver.port = server.server_address[1]
+    receiver.url = f"http://127.0.0.1:{receiver.port}/hooks"
     yield receiver
     server.shutdown()
+    server.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def loopback_receiver():
+    """A receiver on loopback, with the app's default (private targets refused)."""
+    yield from serve(Receiver())
+
+
+@pytest.fixture
+def receiver(app):
+    """A receiver on loopback that the app may post to, as in development
+    (``OUTBOUND_ALLOW_PRIVATE``)."""
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True
+    yield from serve(Receiver())
+
+
+@pytest.fixture
+def second_receiver():
+    yield from serve(Receiver())
 
 
 def run_jobs(app) -> None:
@@ -162,6 +186,7 @@ def test_delivery_answered_with_500_is_retried_after_backoff(app, receiver):
 
 
 def test_unreachable_endpoint_keeps_the_delivery_pending_with_the_error(app):
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True
     shop = make_shop()
     add_endpoint(shop, "http://127.0.0.1:9/closed")
     db.session.commit()
@@ -251,3 +276,173 @@ def test_bulk_approval_sends_one_status_change_per_approved_request(app, receive
         for data in (json.loads(body)["data"] for _, body in receiver.calls)
     )
     assert sent == [(fresh.number, "new", "approved"), (concept.number, "concept", "approved")]
+
+
+PRIVATE_TARGETS = [
+    "http://127.0.0.1/hooks",
+    "http://localhost:6379/",
+    "http://[::1]/hooks",
+    "http://10.0.0.1/hooks",
+    "http://192.168.1.10/hooks",
+    "http://172.16.0.1/hooks",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fd00:ec2::254]/latest/meta-data/",
+    "http://100.64.0.1/hooks",
+    "http://0.0.0.0:8000/hooks",
+    "http://[::ffff:127.0.0.1]/hooks",
+    "http://2130706433/hooks",
+    "http://127.1:5000/hooks",
+    "https://224.0.0.1/hooks",
+]
+
+
+def post_new_endpoint(client, shop, url: str):
+    return client.post(
+        "/admin/webhooks/new/",
+        data={"shop": shop.id, "url": url, "events": ["request.created"], "active": "y"},
+    )
+
+
+@pytest.fixture
+def shop_admin(app, client, auth):
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+    return shop
+
+
+@pytest.mark.parametrize("url", PRIVATE_TARGETS)
+def test_admin_cannot_save_an_endpoint_that_points_into_a_private_network(client, shop_admin, url):
+    response = post_new_endpoint(client, shop_admin, url)
+    assert response.status_code == 200
+    assert db.session.scalar(select(WebhookEndpoint)) is None
+    assert "private network" in response.text
+
+
+def test_refusal_at_save_says_why_in_the_users_language(client, shop_admin):
+    response = post_new_endpoint(client, shop_admin, "http://10.0.0.1/hooks")
+    assert "leads into a private network or to this server itself" in response.text
+    client.post("/language", data={"lang": "nl", "next": "/admin/"})
+    response = post_new_endpoint(client, shop_admin, "http://10.0.0.1/hooks")
+    assert "privénetwerk" in response.text
+
+
+def test_admin_cannot_point_an_existing_endpoint_at_a_private_address(client, shop_admin):
+    endpoint = add_endpoint(shop_admin, "https://shop.example.com/hooks")
+    db.session.commit()
+    response = client.post(
+        f"/admin/webhooks/edit/?id={endpoint.id}",
+        data={
+            "shop": shop_admin.id,
+            "url": "http://169.254.169.254/latest/meta-data/",
+            "events": ["request.created"],
+            "active": "y",
+        },
+    )
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert endpoint.url == "https://shop.example.com/hooks"
+
+
+def test_metadata_address_is_refused_even_where_private_targets_are_allowed(
+    app, client, shop_admin
+):
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True
+    response = post_new_endpoint(client, shop_admin, "http://169.254.169.254/latest/meta-data/")
+    assert "metadata" in response.text or "private network" in response.text
+    assert db.session.scalar(select(WebhookEndpoint)) is None
+    assert post_new_endpoint(client, shop_admin, "http://127.0.0.1:8000/hooks").status_code == 302
+
+
+def test_public_endpoint_whose_name_cannot_be_resolved_yet_is_saved(client, shop_admin):
+    response = post_new_endpoint(client, shop_admin, "https://hooks.shop.invalid/returndesk")
+    assert response.status_code == 302
+    assert db.session.scalar(select(WebhookEndpoint)).url == "https://hooks.shop.invalid/returndesk"
+
+
+def test_delivery_to_a_saved_private_url_is_refused_without_a_request(app, loopback_receiver):
+    shop = make_shop()
+    add_endpoint(shop, loopback_receiver.url)
+    db.session.commit()
+    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    db.session.commit()
+    run_jobs(app)
+    assert loopback_receiver.calls == []
+    row = delivery()
+    assert row.status == "failed"
+    assert "127.0.0.1 is not a public address" in row.last_error
+
+
+def test_name_that_turns_private_after_saving_is_refused_at_delivery(
+    app, client, shop_admin, loopback_receiver, monkeypatch
+):
+    """DNS rebinding: the name resolved to a public address when the admin saved it and
+    to loopback, where Redis or the app itself listen, when the event is delivered."""
+    answers = {"hooks.shop.example": "93.184.216.34"}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def shop_dns(host, port, *args, **kwargs):
+        if host in answers:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", shop_dns)
+    url = f"http://hooks.shop.example:{loopback_receiver.port}/hooks"
+    assert post_new_endpoint(client, shop_admin, url).status_code == 302
+
+    answers["hooks.shop.example"] = "127.0.0.1"
+    webhooks.emit(shop_admin, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    db.session.commit()
+    run_jobs(app)
+
+    assert loopback_receiver.calls == []
+    row = delivery()
+    assert row.status == "failed"
+    assert "resolves to 127.0.0.1, which is not a public address" in row.last_error
+
+
+def test_name_is_resolved_once_and_the_checked_address_is_the_one_connected(
+    app, receiver, monkeypatch
+):
+    """Between the check and the connection the name is not looked up again, so a second,
+    different answer cannot redirect the request."""
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def changing_dns(host, port, *args, **kwargs):
+        if host != "hooks.shop.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", changing_dns)
+    shop = make_shop()
+    add_endpoint(shop, f"http://hooks.shop.example:{receiver.port}/hooks")
+    db.session.commit()
+    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    db.session.commit()
+    run_jobs(app)
+
+    assert lookups == ["hooks.shop.example"]
+    [(headers, _body)] = receiver.calls
+    assert headers["Host"] == f"hooks.shop.example:{receiver.port}"
+    assert delivery().status == "delivered"
+
+
+def test_redirect_is_not_followed_and_fails_the_delivery(app, receiver, second_receiver):
+    receiver.statuses = [302]
+    receiver.location = f"http://127.0.0.1:{second_receiver.port}/internal"
+    shop = make_shop()
+    add_endpoint(shop, receiver.url)
+    db.session.commit()
+    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    db.session.commit()
+    run_jobs(app)
+
+    assert len(receiver.calls) == 1
+    assert second_receiver.calls == []
+    row = delivery()
+    assert (row.status, row.last_status_code) == ("failed", 302)
+    assert "redirect" in row.last_error and "not followed" in row.last_error
