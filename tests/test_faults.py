@@ -8,17 +8,20 @@ them itself; the machine's shared PostgreSQL and Redis are never touched.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -104,6 +107,114 @@ def test_requests_submitted_while_redis_is_down_are_stored_and_mailed_once_after
     )
 
 
+@contextmanager
+def gunicorn(app, smtp_sink, log: Path):
+    """ReturnDesk under a real gunicorn (one worker, so the in-memory limits of an outage are
+    one count) on a free loopback port, with the test app's services; yields its base URL."""
+    port = free_port()
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}"]
+            + ["--graceful-timeout", "1", "--no-control-socket", "app:create_app()"],
+            cwd=ROOT,
+            env=app_env(app, smtp_sink.port),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base + "/login"), timeout=30, interval=0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def csrf_token_of(page: requests.Response) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+
+
+def post(browser: requests.Session, url: str, form_page: str = "", **data) -> requests.Response:
+    """A form post as a browser sends it: with the CSRF token of the form's page (``url``
+    unless ``form_page`` says otherwise), not following the redirect."""
+    token = csrf_token_of(browser.get(form_page or url, timeout=10))
+    return browser.post(url, data={**data, "csrf_token": token}, allow_redirects=False, timeout=10)
+
+
+def submit_over_http(base: str, shop, order, reason) -> requests.Response:
+    """A customer's whole way through the portal: lookup, items, reason, resolution, submit."""
+    portal = f"{base}/returns/{shop.slug}"
+    customer = requests.Session()
+    line = order.lines[0].id
+    steps = [
+        ("/", {"order_number": order.number, "email_or_postcode": order.customer_email}),
+        ("/items", {f"line-{line}": "1", f"qty-{line}": "1"}),
+        ("/details", {f"reason-{line}": str(reason.id), f"comment-{line}": ""}),
+        ("/resolution", {"resolution": "refund", "exchange_note": ""}),
+    ]
+    for step, data in steps:
+        answer = post(customer, portal + step, **data)
+        assert answer.status_code == 302, (step, answer.status_code, answer.text[-500:])
+    review = customer.get(portal + "/review", timeout=10)
+    key = re.search(r'name="submission_key" value="([^"]+)"', review.text).group(1)
+    return post(customer, portal + "/review", submission_key=key)
+
+
+def test_portal_and_login_keep_working_while_redis_is_down(app, smtp_sink, tmp_path):
+    """Redis (jobs and rate limits) stops under a running gunicorn: lookups, the staff login,
+    customer replies and whole submissions are still answered, the limits still hold (counted
+    in memory meanwhile, which the log says), and the emails go out once Redis is back."""
+    redis_port = free_port()
+    use_private_redis(app, redis_port)
+    shop = make_shop()
+    reason = make_reason(shop)
+    make_user("anna@example.com", shop)
+    order = make_order(shop, lines=1, customer_email="sanne@example.nl")
+    other = make_order(shop, lines=1)
+    waiting = make_request(shop, language="en")
+    db.session.commit()
+    log = tmp_path / "gunicorn.log"
+
+    with gunicorn(app, smtp_sink, log) as base:
+        portal = f"{base}/returns/{shop.slug}/"
+        with redis_server(redis_port):
+            assert post(requests.Session(), portal, order_number="1", email_or_postcode="x").ok
+        # Redis is down from here on.
+        submitted = submit_over_http(base, shop, order, reason)
+        guesses = [
+            post(requests.Session(), portal, order_number=other.number, email_or_postcode="raad")
+            for _ in range(6)
+        ]
+        login = post(
+            requests.Session(), f"{base}/login", email="anna@example.com", password="secret-pw"
+        )
+        status_page = f"{portal}status/{waiting.public_token}"
+        reply = post(
+            requests.Session(), f"{status_page}/reply", status_page, body="De doos is onderweg"
+        )
+        assert "falling back to in-memory storage" in log.read_text()
+
+    assert submitted.status_code == 302 and "/status/" in submitted.headers["Location"]
+    assert [guess.status_code for guess in guesses] == [200] * 5 + [429]
+    assert login.status_code == 302 and login.headers["Location"].endswith("/admin/")
+    assert reply.status_code == 302
+    assert count(ReturnRequest, ReturnRequest.customer_email == "sanne@example.nl") == 1
+    assert smtp_sink.messages == [], "nothing could be handed to the workers"
+
+    with redis_server(redis_port):
+        assert tasks.sweep_outbox() == count(OutboundEmail) >= 2
+        run_worker_in_process()
+    assert len(smtp_sink.to("sanne@example.nl")) == 1
+    assert count(OutboundEmail, OutboundEmail.status == "sent") == count(OutboundEmail)
+
+
 def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     app, smtp_sink, client, auth
 ):
@@ -153,27 +264,35 @@ with app.app_context():
 """
 
 
+def app_env(app, smtp_port: int, **extra: str) -> dict[str, str]:
+    """The environment of a ReturnDesk process (worker, gunicorn, sweeper) that uses the same
+    database, Redis, queue, storage and SMTP server as the test's ``app``."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        RQ_QUEUE=app.config["RQ_QUEUE"],
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp_port),
+        STORAGE_DIR=app.config["STORAGE_DIR"],
+        SECRET_KEY="test-secret",
+        PUBLIC_URL=app.config["PUBLIC_URL"],
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    env.pop("REDIS_URL", None)
+    if app.config.get("REDIS_URL"):
+        env["REDIS_URL"] = app.config["REDIS_URL"]
+    return env
+
+
 def start_worker(app, smtp_sink, chunk: int) -> subprocess.Popen:
     """A real RQ worker process against the test's services. It runs each job itself
     (``SimpleWorker``): RQ's forking worker puts its work horse in a session of its own, which
     a SIGKILL of the worker would not reach."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=app.config["REDIS_URL"],
-        RQ_QUEUE=app.config["RQ_QUEUE"],
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp_sink.port),
-        STORAGE_DIR=app.config["STORAGE_DIR"],
-        SECRET_KEY="test-secret",
-        PUBLIC_URL=app.config["PUBLIC_URL"],
-        BULK_CHUNK=str(chunk),
-        PYTHONPATH=str(ROOT),
-    )
     return subprocess.Popen(
         [sys.executable, "-c", WORKER_SCRIPT],
         cwd=ROOT,
-        env=env,
+        env=app_env(app, smtp_sink.port, BULK_CHUNK=str(chunk)),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
