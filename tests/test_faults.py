@@ -478,6 +478,63 @@ def test_app_recovers_by_itself_after_postgresql_restarts_under_load(smtp_sink, 
         postgres.stop()
 
 
+def waiting_email(shop, to: str, **fields) -> OutboundEmail:
+    """An email as ``emails.queue_email`` writes it, waiting in the outbox."""
+    return OutboundEmail(
+        shop=shop,
+        template="request_received",
+        to_address=to,
+        subject=fields.pop("subject", "Your return request"),
+        body_text="We received your return request.",
+        **fields,
+    )
+
+
+def test_sweeper_outlives_a_postgresql_outage_and_then_sends_what_waits(smtp_sink, tmp_path):
+    """``flask outbox sweep --every 1`` as a real process: PostgreSQL stops under it for a
+    few sweeps and comes back; the sweeper logs each failure, keeps going and sends the
+    emails that wait in the outbox afterwards."""
+    from flask_migrate import upgrade
+
+    postgres = PrivatePostgres().start()
+    log = tmp_path / "sweeper.log"
+    try:
+        config = conftest.test_config(postgres.url, smtp_sink, tmp_path / "storage")
+        config.update(REDIS_URL=None, MAIL_SERVER=None)  # here, emails wait in the outbox
+        app = create_app(config)
+        with app.app_context(), log.open("wb") as output:
+            upgrade()
+            shop = make_shop()
+            db.session.commit()
+            sweeper = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "app", "outbox", "sweep", "--every", "1"],
+                cwd=ROOT,
+                env=app_env(app, smtp_sink.port, PYTHONUNBUFFERED="1"),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_until(lambda: "outbox rows handed" in log.read_text(), timeout=30)
+                postgres.pg_ctl("stop", "-m", "fast")
+                failed = "sweeping the outbox failed"
+                wait_until(lambda: log.read_text().count(failed) >= 2, timeout=30)
+                postgres.pg_ctl("start")
+                customers = [f"klant{i}@example.nl" for i in range(3)]
+                db.session.add_all(waiting_email(shop, customer) for customer in customers)
+                db.session.commit()
+                wait_until(lambda: len(smtp_sink.messages) == 3, timeout=30)
+                assert sweeper.poll() is None, "the sweeper is still running"
+            finally:
+                sweeper.terminate()
+                sweeper.wait(timeout=10)
+            assert sorted(m["X-Envelope-To"] for m in smtp_sink.messages) == customers
+            assert "OperationalError" in log.read_text()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        postgres.stop()
+
+
 class SlowCarrier(BaseHTTPRequestHandler):
     """A carrier API that answers only after the client gave up (a hung carrier).
 
