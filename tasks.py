@@ -25,8 +25,15 @@ from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery,
 
 log = logging.getLogger(__name__)
 
-# Seconds between delivery attempts of one outbox row (email, webhook); RQ and the sweeper both follow it.
+# Seconds between delivery attempts of a job (RQ's retries) and of a webhook delivery (also
+# the sweeper's); after the last, a webhook delivery or a label is "failed".
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
+# Emails that could not be sent are tried again 10 s later, then each time twice as late but
+# at most an hour apart, until they are three days old: then they are "failed" and wait for
+# "Retry now" in the Outbox. RQ's retries (RETRY_INTERVALS) never come before this schedule.
+EMAIL_FIRST_RETRY = timedelta(seconds=10)
+EMAIL_LONGEST_RETRY = timedelta(hours=1)
+EMAIL_RETRY_WINDOW = timedelta(days=3)
 # A row claimed this long ago without being marked sent belongs to a worker that died.
 STALE_CLAIM = timedelta(minutes=10)
 _OUTBOX_KEY = "returndesk_outbox"
@@ -118,6 +125,7 @@ class OutboxKind:
 # Emails go in batches: one job loads, writes and sends 50 over one SMTP connection.
 EMAIL_BATCH = 50
 
+
 OUTBOX_KINDS = (
     OutboxKind(OutboundEmail, "deliver_emails", "email", batch_size=EMAIL_BATCH),
     OutboxKind(WebhookDelivery, "deliver_webhooks", "webhook"),
@@ -194,8 +202,21 @@ class EmailsNotSent(Exception):
     """Some emails of a batch failed; they are pending again (or failed for good)."""
 
 
+def email_retry_delay(attempts: int) -> timedelta:
+    """How long an email waits after its ``attempts``-th failed attempt: 10 s, 20 s, 40 s …
+    at most an hour."""
+    doublings = min(max(attempts - 1, 0), 20)
+    return min(EMAIL_FIRST_RETRY * 2**doublings, EMAIL_LONGEST_RETRY)
+
+
 def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
-    email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
+    """Schedule the next attempt, or give up on an email older than the retry window."""
+    from submission import aware
+
+    now = utcnow()
+    gives_up = aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
+    email.status = "failed" if gives_up else "pending"
+    email.next_attempt_at = None if gives_up else now + email_retry_delay(email.attempts)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
 
 
@@ -290,14 +311,43 @@ def due_for_retry(now: datetime | None = None, model: type = OutboundEmail) -> l
     now = now or utcnow()
     stale = update(model).where(model.status == "sending", model.claimed_at < now - STALE_CLAIM)
     db.session.execute(stale.values(status="pending"))
+    return db.session.scalars(
+        select(model.id)
+        .where(model.status == "pending", _backoff_passed(model, now))
+        .order_by(model.id)
+    ).all()
+
+
+def _backoff_passed(model: type, now: datetime):
+    """Emails say when they are due; webhook deliveries wait RETRY_INTERVALS after a claim."""
+    if model is OutboundEmail:
+        return or_(OutboundEmail.next_attempt_at.is_(None), OutboundEmail.next_attempt_at <= now)
     conditions = [model.attempts == 0]
     for attempts, seconds in enumerate(RETRY_INTERVALS, start=1):
         conditions.append(
             (model.attempts == attempts) & (model.claimed_at < now - timedelta(seconds=seconds))
         )
-    return db.session.scalars(
-        select(model.id).where(model.status == "pending", or_(*conditions)).order_by(model.id)
+    return or_(*conditions)
+
+
+def retry_emails_now(email_ids: list[int]) -> list[int]:
+    """Give failed or failing emails a fresh schedule and hand them to the job runner now.
+
+    Emails sent or being sent are left alone. An email past the retry window that fails
+    again is "failed" again at once. Returns the ids handed over.
+    """
+    retried = db.session.scalars(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(email_ids), OutboundEmail.status.in_(("pending", "failed")))
+        .values(status="pending", next_attempt_at=None)
+        .returning(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
     ).all()
+    db.session.commit()
+    retried = sorted(retried)
+    if retried:
+        _kind_of(OutboundEmail).enqueue(retried)
+    return retried
 
 
 def sweep_outbox(now: datetime | None = None) -> int:
