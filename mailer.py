@@ -16,6 +16,16 @@ from flask import current_app
 
 # Seconds to wait for the mail server before the attempt counts as failed (and is retried).
 SMTP_TIMEOUT = 30
+# The most replies of the server that opening a connection waits for (greeting, EHLO,
+# STARTTLS and EHLO again, AUTH) and that one email does (MAIL FROM, RCPT TO, DATA, the end
+# of the message); each may take up to SMTP_TIMEOUT.
+REPLIES_PER_CONNECTION = 5
+REPLIES_PER_EMAIL = 4
+
+
+def longest_send(emails: int) -> int:
+    """Seconds sending ``emails`` over one connection can take without any timeout expiring."""
+    return SMTP_TIMEOUT * (REPLIES_PER_CONNECTION + REPLIES_PER_EMAIL * emails)
 
 
 def connect() -> smtplib.SMTP:

@@ -9,6 +9,8 @@ mark it done, so a retry or a second enqueue of the same row does nothing.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -36,6 +38,13 @@ EMAIL_LONGEST_RETRY = timedelta(hours=1)
 EMAIL_RETRY_WINDOW = timedelta(days=3)
 # A row claimed this long ago without being marked sent belongs to a worker that died.
 STALE_CLAIM = timedelta(minutes=10)
+# A worker renews the claim of the emails its batch has yet to send this often, so that a
+# long batch to a slow mail server is never taken for a dead worker's. It must stay well
+# under STALE_CLAIM minus the longest one email can take (mailer.longest_send(1)).
+CLAIM_RENEWAL = timedelta(minutes=1)
+# Seconds a delivery job may take besides talking to the mail server: writing the batch's
+# unwritten emails, reading attachments, committing each outcome.
+EMAIL_JOB_MARGIN = 120
 _OUTBOX_KEY = "returndesk_outbox"
 
 
@@ -77,8 +86,13 @@ def queue():
     )
 
 
-def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
+def enqueue(
+    func_name: str, *args: Any, job_id: str | None = None, job_timeout: int | None = None
+) -> None:
     """Run ``tasks.<func_name>(*args)`` in the background (RQ) or, without Redis, right now.
+
+    ``job_timeout`` (seconds) replaces RQ's default of 180 for a job that can take longer;
+    RQ interrupts a job past its timeout, whatever it is doing.
 
     A failure to reach Redis is logged, not raised: the row is still pending in the
     database and ``flask outbox sweep`` hands it over again later.
@@ -97,6 +111,7 @@ def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
             f"tasks.{func_name}",
             *args,
             job_id=job_id,
+            job_timeout=job_timeout,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
         )
     except Exception:
@@ -115,19 +130,39 @@ class OutboxKind:
     job: str
     job_prefix: str
     batch_size: int = 1
+    # Seconds a job of a batch of this many rows may run; None: RQ's default.
+    job_timeout: Callable[[int], int] | None = None
 
     def enqueue(self, row_ids: list[int]) -> None:
         for start in range(0, len(row_ids), self.batch_size):
             batch = row_ids[start : start + self.batch_size]
-            enqueue(self.job, batch, job_id=f"{self.job_prefix}-{batch[0]}-{len(batch)}")
+            enqueue(
+                self.job,
+                batch,
+                job_id=f"{self.job_prefix}-{batch[0]}-{len(batch)}",
+                job_timeout=self.job_timeout(len(batch)) if self.job_timeout else None,
+            )
 
 
 # Emails go in batches: one job loads, writes and sends 50 over one SMTP connection.
 EMAIL_BATCH = 50
 
 
+def email_job_timeout(emails: int) -> int:
+    """Seconds a job sending ``emails`` may take: enough for every reply of the mail server
+    to come just before the SMTP timeout, so RQ never interrupts an email in flight (the
+    server may have kept it; sending it again would send it twice)."""
+    return mailer.longest_send(emails) + EMAIL_JOB_MARGIN
+
+
 OUTBOX_KINDS = (
-    OutboxKind(OutboundEmail, "deliver_emails", "email", batch_size=EMAIL_BATCH),
+    OutboxKind(
+        OutboundEmail,
+        "deliver_emails",
+        "email",
+        batch_size=EMAIL_BATCH,
+        job_timeout=email_job_timeout,
+    ),
     OutboxKind(WebhookDelivery, "deliver_webhooks", "webhook"),
 )
 
@@ -220,11 +255,26 @@ def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
 
 
+def _renew_claims(session: Session, emails: list[OutboundEmail]) -> None:
+    session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_([email.id for email in emails]))
+        .where(OutboundEmail.status == "sending")
+        .values(claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 def _send_batch(session: Session, batch: list[OutboundEmail]) -> int:
     """Send each email over one SMTP connection, committing each outcome; returns failures."""
     failures = 0
+    renewed = time.monotonic()
     with mailer.connect() as connection:
-        for email in batch:
+        for index, email in enumerate(batch):
+            if time.monotonic() - renewed > CLAIM_RENEWAL.total_seconds():
+                _renew_claims(session, batch[index:])
+                renewed = time.monotonic()
             try:
                 connection.send_message(_mail_message(email, session))
             except Exception as exc:

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -253,14 +253,20 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
 
 WORKER_SCRIPT = """
 import os
+from datetime import timedelta
 import workflow
-workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
-from rq import SimpleWorker
 import tasks
+if "BULK_CHUNK" in os.environ:
+    workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
+if "CLAIM_RENEWAL" in os.environ:
+    tasks.CLAIM_RENEWAL = timedelta(seconds=float(os.environ["CLAIM_RENEWAL"]))
+from rq import SimpleWorker
 from app import create_app
 app = create_app()
+burst = "KEEP_RUNNING" not in os.environ
 with app.app_context():
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    worker = SimpleWorker([tasks.queue()], connection=tasks.redis_connection())
+    worker.work(burst=burst, with_scheduler=not burst)
 """
 
 
@@ -360,12 +366,89 @@ class SlowSink(conftest.SmtpSink):
     """An SMTP server that keeps each message, then takes its time to say 250 OK: a worker
     killed meanwhile has had its email delivered without knowing it."""
 
+    def __init__(self, delay: float = 1.5) -> None:
+        super().__init__()
+        self.delay = delay
+
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
         answer = await super().handle_DATA(server, session, envelope)
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(self.delay)
         return answer
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM (a worker finishes its job first), then SIGKILL what is left after 10 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def slow_sink(delay: float):
+    """A ``SlowSink`` on a free loopback port for the duration of the block."""
+    from aiosmtpd.controller import Controller
+
+    sink = SlowSink(delay)
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def test_slow_mail_server_gets_every_email_of_a_long_batch_exactly_once(app, monkeypatch, tmp_path):
+    """A mail server that takes its time over each email, two real workers and a sweeper:
+    the batch runs longer than RQ's default job timeout and than a claim stays fresh, yet
+    no email is interrupted in flight (its job's timeout is sized from the SMTP timeout and
+    the batch) nor taken for a dead worker's (the worker renews its claims).
+
+    Time is scaled down: the server takes 1 s per email, RQ's default job timeout is 3 s
+    (180 s), a claim goes stale after 3 s (10 minutes) and workers renew theirs every 0.5 s
+    (a minute)."""
+    from rq import Queue
+
+    monkeypatch.setattr(Queue, "DEFAULT_TIMEOUT", 3)
+    monkeypatch.setattr(tasks, "STALE_CLAIM", timedelta(seconds=3))
+    port = free_port()
+    use_private_redis(app, port)
+    shop = make_shop()
+    db.session.commit()
+    customers = [f"klant{i}@example.nl" for i in range(8)]
+    with slow_sink(delay=1.0) as sink, redis_server(port), ExitStack() as logs:
+        app.config["MAIL_PORT"] = sink.port
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER_SCRIPT],
+                cwd=ROOT,
+                env=app_env(app, sink.port, KEEP_RUNNING="1", CLAIM_RENEWAL="0.5"),
+                stdout=logs.enter_context((tmp_path / f"worker{n}.log").open("wb")),
+                stderr=subprocess.STDOUT,
+            )
+            for n in range(2)
+        ]
+        try:
+            db.session.add_all(waiting_email(shop, customer) for customer in customers)
+            db.session.commit()  # one batch, handed to the workers after the commit
+            wait_until(lambda: sink.messages, timeout=30)
+            deadline = time.monotonic() + 30
+            sent = OutboundEmail.status == "sent"
+            while count(OutboundEmail, sent) < len(customers) and time.monotonic() < deadline:
+                tasks.sweep_outbox()  # as ``flask outbox sweep --every`` does
+                time.sleep(0.5)
+        finally:
+            stop_processes(workers)
+
+    received = Counter(m["X-Envelope-To"] for m in sink.messages)
+    assert received == dict.fromkeys(customers, 1)
 
 
 def test_worker_killed_while_sending_email_resends_only_the_claimed_ones(app, smtp_sink):
