@@ -120,16 +120,13 @@ def refuse_nul_bytes() -> None:
 
 
 def log_to_stderr() -> None:
-    """Warnings (a rate-limit store that is down, a job Redis did not take, a sweep that
-    failed) go to stderr, where gunicorn's, the workers' and the sweeper's supervisors collect
-    them, unless the host configured logging itself. Flask-Limiter also says when Redis is
-    back (at INFO)."""
-    if logging.getLogger().handlers:
-        return
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s [%(name)s] %(message)s"
-    )
-    logging.getLogger("flask-limiter").setLevel(logging.INFO)
+    """What the app logs (a rate-limit store that is down and back, a job Redis did not take,
+    a sweep that failed, who chose "Retry now") goes to stderr, where gunicorn's, the workers'
+    and the sweeper's supervisors collect it, unless the host configured logging itself."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s"
+        )
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -235,7 +235,7 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     assert "temporarily unavailable" in email.last_error
     assert tasks.sweep_outbox() == 0, "the backoff has not passed yet"
 
-    tasks.sweep_outbox(now=utcnow() + timedelta(seconds=tasks.RETRY_INTERVALS[0] + 1))
+    tasks.sweep_outbox(now=utcnow() + tasks.email_retry_delay(1) + timedelta(seconds=1))
     db.session.refresh(email)
     assert (email.status, email.attempts) == ("pending", 2)
     auth.login("support@returndesk.test")
@@ -243,7 +243,7 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     assert "temporarily unavailable" in outbox
 
     smtp_sink.fail_with = None
-    tasks.sweep_outbox(now=utcnow() + timedelta(seconds=tasks.RETRY_INTERVALS[1] + 1))
+    tasks.sweep_outbox(now=utcnow() + tasks.email_retry_delay(2) + timedelta(seconds=1))
     db.session.refresh(email)
     assert (email.status, email.attempts, email.last_error) == ("sent", 3, None)
     assert len(smtp_sink.to("sanne@example.nl")) == 1
@@ -573,6 +573,14 @@ def waiting_email(shop, to: str, **fields) -> OutboundEmail:
     )
 
 
+def wait_for_log(log: Path, text: str, times: int = 1, timeout: float = 45) -> None:
+    """Wait until a process's log says ``text`` so many times; fail with its end if not."""
+    try:
+        wait_until(lambda: log.read_text().count(text) >= times, timeout=timeout, interval=0.2)
+    except TimeoutError:
+        pytest.fail(f"{text!r} not logged {times} times; the log ends:\n{log.read_text()[-3000:]}")
+
+
 def test_sweeper_outlives_a_postgresql_outage_and_then_sends_what_waits(smtp_sink, tmp_path):
     """``flask outbox sweep --every 1`` as a real process: PostgreSQL stops under it for a
     few sweeps and comes back; the sweeper logs each failure, keeps going and sends the
@@ -581,6 +589,7 @@ def test_sweeper_outlives_a_postgresql_outage_and_then_sends_what_waits(smtp_sin
 
     postgres = PrivatePostgres().start()
     log = tmp_path / "sweeper.log"
+    smtp_sink.clear()
     try:
         config = conftest.test_config(postgres.url, smtp_sink, tmp_path / "storage")
         config.update(REDIS_URL=None, MAIL_SERVER=None)  # here, emails wait in the outbox
@@ -597,10 +606,9 @@ def test_sweeper_outlives_a_postgresql_outage_and_then_sends_what_waits(smtp_sin
                 stderr=subprocess.STDOUT,
             )
             try:
-                wait_until(lambda: "outbox rows handed" in log.read_text(), timeout=30)
+                wait_for_log(log, "outbox rows handed")
                 postgres.pg_ctl("stop", "-m", "fast")
-                failed = "sweeping the outbox failed"
-                wait_until(lambda: log.read_text().count(failed) >= 2, timeout=30)
+                wait_for_log(log, "sweeping the outbox failed", times=2)
                 postgres.pg_ctl("start")
                 customers = [f"klant{i}@example.nl" for i in range(3)]
                 db.session.add_all(waiting_email(shop, customer) for customer in customers)
