@@ -141,11 +141,13 @@ def csrf_token_of(page: requests.Response) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
 
 
-def post(browser: requests.Session, url: str, form_page: str = "", **data) -> requests.Response:
-    """A form post as a browser sends it: with the CSRF token of the form's page (``url``
+def post(browser: requests.Session, target: str, form_page: str = "", **data) -> requests.Response:
+    """A form post as a browser sends it: with the CSRF token of the form's page (``target``
     unless ``form_page`` says otherwise), not following the redirect."""
-    token = csrf_token_of(browser.get(form_page or url, timeout=10))
-    return browser.post(url, data={**data, "csrf_token": token}, allow_redirects=False, timeout=10)
+    token = csrf_token_of(browser.get(form_page or target, timeout=10))
+    return browser.post(
+        target, data={**data, "csrf_token": token}, allow_redirects=False, timeout=10
+    )
 
 
 def submit_over_http(base: str, shop, order, reason) -> requests.Response:
@@ -249,6 +251,61 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     assert len(smtp_sink.to("sanne@example.nl")) == 1
     tasks.sweep_outbox(now=utcnow() + timedelta(hours=3))
     assert len(smtp_sink.to("sanne@example.nl")) == 1
+
+
+def test_emails_failed_in_a_long_smtp_outage_go_out_once_with_retry_now(app, tmp_path):
+    """The mail server is down for longer than the three-day retry window (the clock is
+    moved, not waited for): real workers fail the emails for good. Once it is back, the
+    shop's admin chooses "Retry now" over HTTP in gunicorn and a worker sends each once."""
+    from aiosmtpd.controller import Controller
+
+    sink = conftest.SmtpSink()
+    sink.port = free_port()  # nothing listens there yet: the mail server is down
+    redis_port = free_port()
+    use_private_redis(app, redis_port)
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    customers = ["a@example.nl", "b@example.nl"]
+    with redis_server(redis_port):
+        db.session.add_all(waiting_email(shop, customer) for customer in customers)
+        db.session.commit()
+        run_worker(app, sink)
+        assert count(OutboundEmail, OutboundEmail.status == "pending") == 2, "to be retried"
+        for email in db.session.scalars(select(OutboundEmail)):
+            email.created_at -= timedelta(days=3, hours=1)
+            email.next_attempt_at = utcnow()
+        db.session.commit()
+        assert tasks.sweep_outbox() == 2
+        run_worker(app, sink)
+        assert count(OutboundEmail, OutboundEmail.status == "failed") == 2
+
+        controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+        controller.start()  # the mail server is back
+        try:
+            assert tasks.sweep_outbox() == 0, "failed for good: only a person retries them"
+            with gunicorn(app, sink, tmp_path / "gunicorn.log") as base:
+                admin = requests.Session()
+                post(admin, f"{base}/login", email="admin@example.com", password="secret-pw")
+                outbox = f"{base}/admin/outbox/"
+                assert "2 failed for good" in admin.get(outbox, timeout=10).text
+                ids = [str(i) for i in db.session.scalars(select(OutboundEmail.id))]
+                retried = post(
+                    admin, f"{outbox}action/", outbox, action="retry", rowid=ids, url=outbox
+                )
+                assert retried.status_code == 302
+            run_worker(app, sink)
+        finally:
+            controller.stop()
+
+    assert emails_per_recipient(sink) == dict.fromkeys(customers, 1)
+    assert count(OutboundEmail, OutboundEmail.status == "sent") == 2
+
+
+def run_worker(app, smtp_sink) -> None:
+    """A real worker process that sends what the queue holds, then stops."""
+    worker = start_worker(app, smtp_sink, chunk=10)
+    _, errors = worker.communicate(timeout=120)
+    assert worker.returncode == 0, errors.decode()[-2000:]
 
 
 WORKER_SCRIPT = """
