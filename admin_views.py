@@ -9,11 +9,12 @@ one tenancy rule. Row and bulk actions that change a status call workflow.py.
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 from pathlib import Path
 
 import flask_admin
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -31,9 +32,10 @@ from werkzeug.exceptions import HTTPException
 import dashboard
 import emails
 import notices
+import tasks
 from csp import csp_nonce
 from extensions import db
-from formatting import TIME_ZONES, language
+from formatting import TIME_ZONES, language, shop_time
 from models import (
     CarrierAccount,
     Order,
@@ -46,6 +48,8 @@ from models import (
     User,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 STATUS_LABELS = {
     "new": _l("New"),
@@ -355,14 +359,44 @@ def email_preview(view, context, model, name) -> Markup:
     ).format(_("Email preview"), html)
 
 
+EMAIL_STATUS_LABELS = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
+EMAIL_STATUS_BADGES = {
+    "pending": "secondary",
+    "sending": "info",
+    "sent": "success",
+    "failed": "danger",
+}
+
+
+def email_status(view, context, model, name) -> Markup:
+    """The email's status; one that is failing says when it is tried next."""
+    if model.failing:
+        when = shop_time(model.next_attempt_at, model.shop) or _("as soon as possible")
+        return Markup('<span class="badge badge-warning">{}</span>').format(
+            _("Failing, next attempt %(when)s", when=when)
+        )
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        EMAIL_STATUS_BADGES.get(model.status, "light"),
+        EMAIL_STATUS_LABELS.get(model.status, model.status),
+    )
+
+
 class OutboxView(ShopScopedView):
     """Every email, sent or not: without MAIL_SERVER they wait here, readable.
 
     A shop's emails are for its admins (agents have no access), platform emails for support;
     an email that carries a credential (invite, password reset) shows no body to anyone.
+    Emails that could not be sent are flagged; the readers can send a failed or failing email
+    again at once ("Retry now").
     """
 
     read_role = "admin"
+    list_template = "admin/outbox/list.html"
     can_create = False
     can_edit = False
     can_delete = False
@@ -388,9 +422,10 @@ class OutboxView(ShopScopedView):
     column_filters = ("status", "template")
     column_searchable_list = ("to_address", "subject")
     column_default_sort = ("id", True)
-    column_formatters = {"subject": unwritten_subject}
+    column_formatters = {"subject": unwritten_subject, "status": email_status}
     column_formatters_detail = {
         "subject": lambda view, context, model, name: email_parts(model)[0],
+        "status": email_status,
         "body_html": email_preview,
     }
     column_labels = {
@@ -403,6 +438,31 @@ class OutboxView(ShopScopedView):
         "sent_at": _l("Sent"),
         "body_html": _l("Preview"),
     }
+
+    @expose("/")
+    def index_view(self):
+        """The list, under a banner counting the emails that could not be sent."""
+        self._template_args["email_trouble"] = dashboard.email_trouble(self.readable_shop_ids())
+        return super().index_view()
+
+    def may_retry(self, email: OutboundEmail) -> bool:
+        """Whether "Retry now" is offered for this email to this user."""
+        if email.status != "failed" and not email.failing:
+            return False
+        return self.may_change(email.shop_id)
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "retry":
+            return self.may_edit()
+        return super().is_action_allowed(name)
+
+    @action("retry", _l("Retry now"))
+    def action_retry(self, ids: list[str]) -> None:
+        """Send the chosen failed or failing emails again now, with a fresh schedule (the ids
+        are those of shops the user administers: ``init_actions`` narrowed them)."""
+        retried = tasks.retry_emails_now(row_ids(ids))
+        log.info("%s chose Retry now for emails %s", current_user.email, retried)
+        flash(_("%(count)s emails handed to the job runner.", count=len(retried)), "success")
 
 
 class ShopView(SupportOnly, ModelView):
@@ -451,11 +511,23 @@ class HomeView(StaffOnly, AdminIndexView):
             period=period,
             period_days=dashboard.PERIOD_DAYS,
             figures=figures,
+            email_trouble=email_trouble_for_admins(shops, chosen),
             charts=dashboard_charts(figures) if figures else {},
             status_labels=STATUS_LABELS,
             resolution_labels=RESOLUTION_LABELS,
             duration=format_duration,
         )
+
+
+def email_trouble_for_admins(shops: list[Shop], chosen: Shop | None):
+    """The emails that could not be sent, for the shops of the selection the user administers
+    (support: every shop, and the platform's own emails when no shop is chosen); ``None``
+    when the user administers none of them."""
+    if current_user.is_support and chosen is None:
+        return dashboard.email_trouble(None)
+    selection = [chosen] if chosen else shops
+    administered = [shop.id for shop in selection if current_user.is_admin_of(shop.id)]
+    return dashboard.email_trouble(administered) if administered else None
 
 
 def format_duration(seconds: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -71,6 +72,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "storage")),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # A Redis that does not answer within a second counts as down (see extensions.py).
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -126,9 +129,20 @@ def refuse_nul_bytes() -> None:
         abort(400)
 
 
+def log_to_stderr() -> None:
+    """What the app logs (a rate-limit store that is down and back, a job Redis did not take,
+    a sweep that failed, who chose "Retry now") goes to stderr, where gunicorn's, the workers'
+    and the sweeper's supervisors collect it, unless the host configured logging itself."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s"
+        )
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure ReturnDesk."""
     load_dotenv()
+    log_to_stderr()
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(default_config(app.instance_path))

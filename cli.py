@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
@@ -18,6 +19,7 @@ outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effect
 rq_cli = AppGroup("rq", help="RQ background workers.")
 users_cli = AppGroup("users", help="Staff accounts.")
 orders_cli = AppGroup("orders", help="The shops' orders.")
+log = logging.getLogger(__name__)
 
 
 @demo_cli.command("seed")
@@ -28,22 +30,52 @@ def demo_seed() -> None:
     click.echo(demo.seed())
 
 
+# After a failed sweep the loop waits twice as long as before, at most this many seconds.
+SWEEP_MAX_BACKOFF = 300
+
+
 @outbox_cli.command("sweep")
 @click.option("--every", type=int, default=0, help="Keep sweeping every N seconds.")
 def outbox_sweep(every: int) -> None:
     """Hand pending outbox rows (Redis was down, a worker died, SMTP failed) to the jobs again,
-    and remove files of portal drafts that were never submitted."""
+    and remove files of portal drafts that were never submitted.
+
+    With ``--every`` it keeps going whatever fails (the database or Redis is down): the error
+    is logged and the next sweep waits longer, up to ``SWEEP_MAX_BACKOFF`` seconds.
+    """
+    if not every:
+        if not sweep_once():
+            raise SystemExit(1)
+        return
+    failures = 0
+    while True:
+        failures = 0 if sweep_once() else failures + 1
+        time.sleep(min(every * 2**failures, max(every, SWEEP_MAX_BACKOFF)))
+
+
+def sweep_once() -> bool:
+    """Run every sweeper once; one that fails is logged and the others still run.
+
+    Returns whether all of them succeeded.
+    """
     import storage
     import tasks
 
-    while True:
-        click.echo(f"{tasks.sweep_outbox()} outbox rows handed to the job runner")
-        click.echo(f"{tasks.sweep_bulk_jobs()} interrupted bulk jobs resumed")
-        click.echo(f"{tasks.sweep_labels()} return labels handed to the label job")
-        click.echo(f"{storage.sweep_abandoned_uploads()} abandoned draft uploads removed")
-        if not every:
-            return
-        time.sleep(every)
+    sweepers = (
+        ("the outbox", "outbox rows handed to the job runner", tasks.sweep_outbox),
+        ("bulk jobs", "interrupted bulk jobs resumed", tasks.sweep_bulk_jobs),
+        ("labels", "return labels handed to the label job", tasks.sweep_labels),
+        ("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
+    )
+    succeeded = True
+    for name, outcome, sweep in sweepers:
+        try:
+            click.echo(f"{sweep()} {outcome}")
+        except Exception:
+            log.exception("sweeping %s failed; trying again later", name)
+            db.session.rollback()
+            succeeded = False
+    return succeeded
 
 
 @rq_cli.command("worker")

@@ -35,6 +35,7 @@ from models import (
     AuditEvent,
     Order,
     OrderLine,
+    OutboundEmail,
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
@@ -183,6 +184,28 @@ def hold_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
         )
     ).one()
     return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class EmailTrouble:
+    """Emails that could not be sent: ``failing`` ones are being retried, ``failed`` ones
+    were given up after the retry window and wait for "Retry now" in the Outbox."""
+
+    failing: int
+    failed: int
+
+
+def email_trouble(shop_ids: list[int] | None) -> EmailTrouble:
+    """Failing and failed emails of these shops; ``None``: of the whole platform (support),
+    emails of no shop (password resets, invitations) included."""
+    query = select(
+        func.count(case((OutboundEmail.failing, 1))),
+        func.count(case((OutboundEmail.status == "failed", 1))),
+    ).where(OutboundEmail.status.in_(("pending", "failed")))
+    if shop_ids is not None:
+        query = query.where(OutboundEmail.shop_id.in_(shop_ids))
+    failing, failed = db.session.execute(query).one()
+    return EmailTrouble(failing=failing, failed=failed)
 
 
 def first_events(shop_ids: list[int], actions: tuple[str, ...], period: Period) -> Select:

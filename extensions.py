@@ -25,6 +25,9 @@ migrate = Migrate()
 login = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+# When the limit store (Redis) cannot be reached, Flask-Limiter logs it and counts the limits
+# in each process's memory until Redis answers again: the portal and the login keep working
+# (with the limits counted per process) instead of answering 500.
+limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, swallow_errors=True)
 # Flask-Mail with ReturnDesk's adapter (mailer.py): a timeout, and SMTPUTF8 for zoë@example.nl.
 mail = Mail()

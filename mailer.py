@@ -28,6 +28,18 @@ from typing import Any
 import flask_mail
 from flask import current_app
 
+# The most replies of the server that opening a connection waits for (greeting, EHLO,
+# STARTTLS and EHLO again, AUTH) and that one email does (MAIL FROM, RCPT TO, DATA, the end
+# of the message); each may take up to MAIL_TIMEOUT.
+REPLIES_PER_CONNECTION = 5
+REPLIES_PER_EMAIL = 4
+
+
+def longest_send(emails: int) -> int:
+    """Seconds sending ``emails`` over one connection can take without any timeout expiring."""
+    timeout = current_app.config["MAIL_TIMEOUT"]
+    return timeout * (REPLIES_PER_CONNECTION + REPLIES_PER_EMAIL * emails)
+
 
 class Message(flask_mail.Message):
     """Flask-Mail's message, built as an ``EmailMessage`` so that UTF-8 addresses survive.

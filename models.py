@@ -21,10 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     select,
     true,
     update,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -701,6 +703,7 @@ class OutboundEmail(Timestamped, db.Model):
     """The outbox: an email is a row first, written in the caller's transaction.
 
     ``deliver_emails`` (tasks.py) claims pending rows, sends each once and marks it sent.
+    One that could not be sent waits for ``next_attempt_at`` (tasks.py: the retry policy).
     A bulk action writes its rows unwritten (``written`` false, subject and bodies empty):
     the delivery job renders them from the request first, so that a transaction approving
     thousands of requests does not render thousands of templates.
@@ -726,6 +729,7 @@ class OutboundEmail(Timestamped, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     shop: Mapped[Shop | None] = relationship()
@@ -735,6 +739,16 @@ class OutboundEmail(Timestamped, db.Model):
     def carries_credential(self) -> bool:
         """Whether the email holds a link into an account (an invite, a password reset)."""
         return self.template in CREDENTIAL_EMAILS
+
+    @hybrid_property
+    def failing(self) -> bool:
+        """Sending failed and the email waits for its next attempt."""
+        return self.status == "pending" and self.last_error is not None
+
+    @failing.inplace.expression
+    @classmethod
+    def _failing_expression(cls):
+        return and_(cls.status == "pending", cls.last_error.is_not(None))
 
 
 class BulkJob(Timestamped, db.Model):

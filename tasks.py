@@ -9,6 +9,8 @@ mark it done, so a retry or a second enqueue of the same row does nothing.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,10 +26,24 @@ from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery,
 
 log = logging.getLogger(__name__)
 
-# Seconds between delivery attempts of one outbox row (email, webhook); RQ and the sweeper both follow it.
+# Seconds between delivery attempts of a job (RQ's retries) and of a webhook delivery (also
+# the sweeper's); after the last, a webhook delivery or a label is "failed".
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
+# Emails that could not be sent are tried again 10 s later, then each time twice as late but
+# at most an hour apart, until they are three days old: then they are "failed" and wait for
+# "Retry now" in the Outbox. RQ's retries (RETRY_INTERVALS) never come before this schedule.
+EMAIL_FIRST_RETRY = timedelta(seconds=10)
+EMAIL_LONGEST_RETRY = timedelta(hours=1)
+EMAIL_RETRY_WINDOW = timedelta(days=3)
 # A row claimed this long ago without being marked sent belongs to a worker that died.
 STALE_CLAIM = timedelta(minutes=10)
+# A worker renews the claim of the emails its batch has yet to send this often, so that a
+# long batch to a slow mail server is never taken for a dead worker's. It must stay well
+# under STALE_CLAIM minus the longest one email can take (mailer.longest_send(1)).
+CLAIM_RENEWAL = timedelta(minutes=1)
+# Seconds a delivery job may take besides talking to the mail server: writing the batch's
+# unwritten emails, reading attachments, committing each outcome.
+EMAIL_JOB_MARGIN = 120
 _OUTBOX_KEY = "returndesk_outbox"
 
 
@@ -69,8 +85,13 @@ def queue():
     )
 
 
-def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
+def enqueue(
+    func_name: str, *args: Any, job_id: str | None = None, job_timeout: int | None = None
+) -> None:
     """Run ``tasks.<func_name>(*args)`` in the background (RQ) or, without Redis, right now.
+
+    ``job_timeout`` (seconds) replaces RQ's default of 180 for a job that can take longer;
+    RQ interrupts a job past its timeout, whatever it is doing.
 
     A failure to reach Redis is logged, not raised: the row is still pending in the
     database and ``flask outbox sweep`` hands it over again later.
@@ -89,6 +110,7 @@ def enqueue(func_name: str, *args: Any, job_id: str | None = None) -> None:
             f"tasks.{func_name}",
             *args,
             job_id=job_id,
+            job_timeout=job_timeout,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
         )
     except Exception:
@@ -107,18 +129,39 @@ class OutboxKind:
     job: str
     job_prefix: str
     batch_size: int = 1
+    # Seconds a job of a batch of this many rows may run; None: RQ's default.
+    job_timeout: Callable[[int], int] | None = None
 
     def enqueue(self, row_ids: list[int]) -> None:
         for start in range(0, len(row_ids), self.batch_size):
             batch = row_ids[start : start + self.batch_size]
-            enqueue(self.job, batch, job_id=f"{self.job_prefix}-{batch[0]}-{len(batch)}")
+            enqueue(
+                self.job,
+                batch,
+                job_id=f"{self.job_prefix}-{batch[0]}-{len(batch)}",
+                job_timeout=self.job_timeout(len(batch)) if self.job_timeout else None,
+            )
 
 
 # Emails go in batches: one job loads, writes and sends 50 over one SMTP connection.
 EMAIL_BATCH = 50
 
+
+def email_job_timeout(emails: int) -> int:
+    """Seconds a job sending ``emails`` may take: enough for every reply of the mail server
+    to come just before the SMTP timeout, so RQ never interrupts an email in flight (the
+    server may have kept it; sending it again would send it twice)."""
+    return mailer.longest_send(emails) + EMAIL_JOB_MARGIN
+
+
 OUTBOX_KINDS = (
-    OutboxKind(OutboundEmail, "deliver_emails", "email", batch_size=EMAIL_BATCH),
+    OutboxKind(
+        OutboundEmail,
+        "deliver_emails",
+        "email",
+        batch_size=EMAIL_BATCH,
+        job_timeout=email_job_timeout,
+    ),
     OutboxKind(WebhookDelivery, "deliver_webhooks", "webhook"),
 )
 
@@ -193,16 +236,44 @@ class EmailsNotSent(Exception):
     """Some emails of a batch failed; they are pending again (or failed for good)."""
 
 
+def email_retry_delay(attempts: int) -> timedelta:
+    """How long an email waits after its ``attempts``-th failed attempt: 10 s, 20 s, 40 s …
+    at most an hour."""
+    doublings = min(max(attempts - 1, 0), 20)
+    return min(EMAIL_FIRST_RETRY * 2**doublings, EMAIL_LONGEST_RETRY)
+
+
 def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
-    email.status = "failed" if email.attempts > len(RETRY_INTERVALS) else "pending"
+    """Schedule the next attempt, or give up on an email older than the retry window."""
+    from submission import aware
+
+    now = utcnow()
+    gives_up = aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
+    email.status = "failed" if gives_up else "pending"
+    email.next_attempt_at = None if gives_up else now + email_retry_delay(email.attempts)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _renew_claims(session: Session, emails: list[OutboundEmail]) -> None:
+    session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_([email.id for email in emails]))
+        .where(OutboundEmail.status == "sending")
+        .values(claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def _send_batch(session: Session, batch: list[OutboundEmail]) -> int:
     """Send each email over one SMTP connection, committing each outcome; returns failures."""
     failures = 0
+    renewed = time.monotonic()
     with mail.connect() as connection:
-        for email in batch:
+        for index, email in enumerate(batch):
+            if time.monotonic() - renewed > CLAIM_RENEWAL.total_seconds():
+                _renew_claims(session, batch[index:])
+                renewed = time.monotonic()
             try:
                 connection.send(_mail_message(email, session))
             except Exception as exc:
@@ -299,14 +370,43 @@ def due_for_retry(now: datetime | None = None, model: type = OutboundEmail) -> l
     now = now or utcnow()
     stale = update(model).where(model.status == "sending", model.claimed_at < now - STALE_CLAIM)
     db.session.execute(stale.values(status="pending"))
+    return db.session.scalars(
+        select(model.id)
+        .where(model.status == "pending", _backoff_passed(model, now))
+        .order_by(model.id)
+    ).all()
+
+
+def _backoff_passed(model: type, now: datetime):
+    """Emails say when they are due; webhook deliveries wait RETRY_INTERVALS after a claim."""
+    if model is OutboundEmail:
+        return or_(OutboundEmail.next_attempt_at.is_(None), OutboundEmail.next_attempt_at <= now)
     conditions = [model.attempts == 0]
     for attempts, seconds in enumerate(RETRY_INTERVALS, start=1):
         conditions.append(
             (model.attempts == attempts) & (model.claimed_at < now - timedelta(seconds=seconds))
         )
-    return db.session.scalars(
-        select(model.id).where(model.status == "pending", or_(*conditions)).order_by(model.id)
+    return or_(*conditions)
+
+
+def retry_emails_now(email_ids: list[int]) -> list[int]:
+    """Give failed or failing emails a fresh schedule and hand them to the job runner now.
+
+    Emails sent or being sent are left alone. An email past the retry window that fails
+    again is "failed" again at once. Returns the ids handed over.
+    """
+    retried = db.session.scalars(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(email_ids), OutboundEmail.status.in_(("pending", "failed")))
+        .values(status="pending", next_attempt_at=None)
+        .returning(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
     ).all()
+    db.session.commit()
+    retried = sorted(retried)
+    if retried:
+        _kind_of(OutboundEmail).enqueue(retried)
+    return retried
 
 
 def sweep_outbox(now: datetime | None = None) -> int:

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import redis
@@ -91,7 +91,9 @@ class PrivatePostgres:
         return self
 
     def stop(self) -> None:
+        """Stop the server (if a test left it running) and remove the cluster."""
         try:
-            self.pg_ctl("stop", "-m", "immediate")
+            with suppress(subprocess.CalledProcessError):
+                self.pg_ctl("stop", "-m", "immediate")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)

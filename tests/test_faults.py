@@ -8,17 +8,20 @@ them itself; the machine's shared PostgreSQL and Redis are never touched.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -104,6 +107,116 @@ def test_requests_submitted_while_redis_is_down_are_stored_and_mailed_once_after
     )
 
 
+@contextmanager
+def gunicorn(app, smtp_sink, log: Path):
+    """ReturnDesk under a real gunicorn (one worker, so the in-memory limits of an outage are
+    one count) on a free loopback port, with the test app's services; yields its base URL."""
+    port = free_port()
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}"]
+            + ["--graceful-timeout", "1", "--no-control-socket", "app:create_app()"],
+            cwd=ROOT,
+            env=app_env(app, smtp_sink.port),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base + "/login"), timeout=30, interval=0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def csrf_token_of(page: requests.Response) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+
+
+def post(browser: requests.Session, target: str, form_page: str = "", **data) -> requests.Response:
+    """A form post as a browser sends it: with the CSRF token of the form's page (``target``
+    unless ``form_page`` says otherwise), not following the redirect."""
+    token = csrf_token_of(browser.get(form_page or target, timeout=10))
+    return browser.post(
+        target, data={**data, "csrf_token": token}, allow_redirects=False, timeout=10
+    )
+
+
+def submit_over_http(base: str, shop, order, reason) -> requests.Response:
+    """A customer's whole way through the portal: lookup, items, reason, resolution, submit."""
+    portal = f"{base}/returns/{shop.slug}"
+    customer = requests.Session()
+    line = order.lines[0].id
+    steps = [
+        ("/", {"order_number": order.number, "email_or_postcode": order.customer_email}),
+        ("/items", {f"line-{line}": "1", f"qty-{line}": "1"}),
+        ("/details", {f"reason-{line}": str(reason.id), f"comment-{line}": ""}),
+        ("/resolution", {"resolution": "refund", "exchange_note": ""}),
+    ]
+    for step, data in steps:
+        answer = post(customer, portal + step, **data)
+        assert answer.status_code == 302, (step, answer.status_code, answer.text[-500:])
+    review = customer.get(portal + "/review", timeout=10)
+    key = re.search(r'name="submission_key" value="([^"]+)"', review.text).group(1)
+    return post(customer, portal + "/review", submission_key=key)
+
+
+def test_portal_and_login_keep_working_while_redis_is_down(app, smtp_sink, tmp_path):
+    """Redis (jobs and rate limits) stops under a running gunicorn: lookups, the staff login,
+    customer replies and whole submissions are still answered, the limits still hold (counted
+    in memory meanwhile, which the log says), and the emails go out once Redis is back."""
+    redis_port = free_port()
+    use_private_redis(app, redis_port)
+    shop = make_shop()
+    reason = make_reason(shop)
+    make_user("anna@example.com", shop)
+    order = make_order(shop, lines=1, customer_email="sanne@example.nl")
+    other = make_order(shop, lines=1)
+    waiting = make_request(shop, language="en")
+    db.session.commit()
+    log = tmp_path / "gunicorn.log"
+
+    with gunicorn(app, smtp_sink, log) as base:
+        portal = f"{base}/returns/{shop.slug}/"
+        with redis_server(redis_port):
+            assert post(requests.Session(), portal, order_number="1", email_or_postcode="x").ok
+        # Redis is down from here on.
+        submitted = submit_over_http(base, shop, order, reason)
+        guesses = [
+            post(requests.Session(), portal, order_number=other.number, email_or_postcode="raad")
+            for _ in range(6)
+        ]
+        login = post(
+            requests.Session(), f"{base}/login", email="anna@example.com", password="secret-pw"
+        )
+        status_page = f"{portal}status/{waiting.public_token}"
+        reply = post(
+            requests.Session(), f"{status_page}/reply", status_page, body="De doos is onderweg"
+        )
+        assert "falling back to in-memory storage" in log.read_text()
+
+    assert submitted.status_code == 302 and "/status/" in submitted.headers["Location"]
+    assert [guess.status_code for guess in guesses] == [200] * 5 + [429]
+    assert login.status_code == 302 and login.headers["Location"].endswith("/admin/")
+    assert reply.status_code == 302
+    assert count(ReturnRequest, ReturnRequest.customer_email == "sanne@example.nl") == 1
+    assert smtp_sink.messages == [], "nothing could be handed to the workers"
+
+    with redis_server(redis_port):
+        assert tasks.sweep_outbox() == count(OutboundEmail) >= 2
+        run_worker_in_process()
+    assert len(smtp_sink.to("sanne@example.nl")) == 1
+    assert count(OutboundEmail, OutboundEmail.status == "sent") == count(OutboundEmail)
+
+
 def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     app, smtp_sink, client, auth
 ):
@@ -124,7 +237,7 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     assert "temporarily unavailable" in email.last_error
     assert tasks.sweep_outbox() == 0, "the backoff has not passed yet"
 
-    tasks.sweep_outbox(now=utcnow() + timedelta(seconds=tasks.RETRY_INTERVALS[0] + 1))
+    tasks.sweep_outbox(now=utcnow() + tasks.email_retry_delay(1) + timedelta(seconds=1))
     db.session.refresh(email)
     assert (email.status, email.attempts) == ("pending", 2)
     auth.login("support@returndesk.test")
@@ -132,7 +245,7 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     assert "temporarily unavailable" in outbox
 
     smtp_sink.fail_with = None
-    tasks.sweep_outbox(now=utcnow() + timedelta(seconds=tasks.RETRY_INTERVALS[1] + 1))
+    tasks.sweep_outbox(now=utcnow() + tasks.email_retry_delay(2) + timedelta(seconds=1))
     db.session.refresh(email)
     assert (email.status, email.attempts, email.last_error) == ("sent", 3, None)
     assert len(smtp_sink.to("sanne@example.nl")) == 1
@@ -140,40 +253,109 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     assert len(smtp_sink.to("sanne@example.nl")) == 1
 
 
+def test_emails_failed_in_a_long_smtp_outage_go_out_once_with_retry_now(app, tmp_path):
+    """The mail server is down for longer than the three-day retry window (the clock is
+    moved, not waited for): real workers fail the emails for good. Once it is back, the
+    shop's admin chooses "Retry now" over HTTP in gunicorn and a worker sends each once."""
+    from aiosmtpd.controller import Controller
+
+    sink = conftest.SmtpSink()
+    sink.port = free_port()  # nothing listens there yet: the mail server is down
+    redis_port = free_port()
+    use_private_redis(app, redis_port)
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    customers = ["a@example.nl", "b@example.nl"]
+    with redis_server(redis_port):
+        db.session.add_all(waiting_email(shop, customer) for customer in customers)
+        db.session.commit()
+        run_worker(app, sink)
+        assert count(OutboundEmail, OutboundEmail.status == "pending") == 2, "to be retried"
+        for email in db.session.scalars(select(OutboundEmail)):
+            email.created_at -= timedelta(days=3, hours=1)
+            email.next_attempt_at = utcnow()
+        db.session.commit()
+        assert tasks.sweep_outbox() == 2
+        run_worker(app, sink)
+        assert count(OutboundEmail, OutboundEmail.status == "failed") == 2
+
+        controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+        controller.start()  # the mail server is back
+        try:
+            assert tasks.sweep_outbox() == 0, "failed for good: only a person retries them"
+            with gunicorn(app, sink, tmp_path / "gunicorn.log") as base:
+                admin = requests.Session()
+                post(admin, f"{base}/login", email="admin@example.com", password="secret-pw")
+                outbox = f"{base}/admin/outbox/"
+                assert "2 failed for good" in admin.get(outbox, timeout=10).text
+                ids = [str(i) for i in db.session.scalars(select(OutboundEmail.id))]
+                retried = post(
+                    admin, f"{outbox}action/", outbox, action="retry", rowid=ids, url=outbox
+                )
+                assert retried.status_code == 302
+            run_worker(app, sink)
+        finally:
+            controller.stop()
+
+    assert emails_per_recipient(sink) == dict.fromkeys(customers, 1)
+    assert count(OutboundEmail, OutboundEmail.status == "sent") == 2
+
+
+def run_worker(app, smtp_sink) -> None:
+    """A real worker process that sends what the queue holds, then stops."""
+    worker = start_worker(app, smtp_sink, chunk=10)
+    _, errors = worker.communicate(timeout=120)
+    assert worker.returncode == 0, errors.decode()[-2000:]
+
+
 WORKER_SCRIPT = """
 import os
+from datetime import timedelta
 import workflow
-workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
-from rq import SimpleWorker
 import tasks
+if "BULK_CHUNK" in os.environ:
+    workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
+if "CLAIM_RENEWAL" in os.environ:
+    tasks.CLAIM_RENEWAL = timedelta(seconds=float(os.environ["CLAIM_RENEWAL"]))
+from rq import SimpleWorker
 from app import create_app
 app = create_app()
+burst = "KEEP_RUNNING" not in os.environ
 with app.app_context():
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    worker = SimpleWorker([tasks.queue()], connection=tasks.redis_connection())
+    worker.work(burst=burst, with_scheduler=not burst)
 """
+
+
+def app_env(app, smtp_port: int, **extra: str) -> dict[str, str]:
+    """The environment of a ReturnDesk process (worker, gunicorn, sweeper) that uses the same
+    database, Redis, queue, storage and SMTP server as the test's ``app``."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        RQ_QUEUE=app.config["RQ_QUEUE"],
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp_port),
+        STORAGE_DIR=app.config["STORAGE_DIR"],
+        SECRET_KEY="test-secret",
+        PUBLIC_URL=app.config["PUBLIC_URL"],
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    env.pop("REDIS_URL", None)
+    if app.config.get("REDIS_URL"):
+        env["REDIS_URL"] = app.config["REDIS_URL"]
+    return env
 
 
 def start_worker(app, smtp_sink, chunk: int) -> subprocess.Popen:
     """A real RQ worker process against the test's services. It runs each job itself
     (``SimpleWorker``): RQ's forking worker puts its work horse in a session of its own, which
     a SIGKILL of the worker would not reach."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=app.config["REDIS_URL"],
-        RQ_QUEUE=app.config["RQ_QUEUE"],
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp_sink.port),
-        STORAGE_DIR=app.config["STORAGE_DIR"],
-        SECRET_KEY="test-secret",
-        PUBLIC_URL=app.config["PUBLIC_URL"],
-        BULK_CHUNK=str(chunk),
-        PYTHONPATH=str(ROOT),
-    )
     return subprocess.Popen(
         [sys.executable, "-c", WORKER_SCRIPT],
         cwd=ROOT,
-        env=env,
+        env=app_env(app, smtp_sink.port, BULK_CHUNK=str(chunk)),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -241,12 +423,89 @@ class SlowSink(conftest.SmtpSink):
     """An SMTP server that keeps each message, then takes its time to say 250 OK: a worker
     killed meanwhile has had its email delivered without knowing it."""
 
+    def __init__(self, delay: float = 1.5) -> None:
+        super().__init__()
+        self.delay = delay
+
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
         answer = await super().handle_DATA(server, session, envelope)
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(self.delay)
         return answer
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM (a worker finishes its job first), then SIGKILL what is left after 10 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def slow_sink(delay: float):
+    """A ``SlowSink`` on a free loopback port for the duration of the block."""
+    from aiosmtpd.controller import Controller
+
+    sink = SlowSink(delay)
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def test_slow_mail_server_gets_every_email_of_a_long_batch_exactly_once(app, monkeypatch, tmp_path):
+    """A mail server that takes its time over each email, two real workers and a sweeper:
+    the batch runs longer than RQ's default job timeout and than a claim stays fresh, yet
+    no email is interrupted in flight (its job's timeout is sized from the SMTP timeout and
+    the batch) nor taken for a dead worker's (the worker renews its claims).
+
+    Time is scaled down: the server takes 1 s per email, RQ's default job timeout is 3 s
+    (180 s), a claim goes stale after 3 s (10 minutes) and workers renew theirs every 0.5 s
+    (a minute)."""
+    from rq import Queue
+
+    monkeypatch.setattr(Queue, "DEFAULT_TIMEOUT", 3)
+    monkeypatch.setattr(tasks, "STALE_CLAIM", timedelta(seconds=3))
+    port = free_port()
+    use_private_redis(app, port)
+    shop = make_shop()
+    db.session.commit()
+    customers = [f"klant{i}@example.nl" for i in range(8)]
+    with slow_sink(delay=1.0) as sink, redis_server(port), ExitStack() as logs:
+        app.config["MAIL_PORT"] = sink.port
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER_SCRIPT],
+                cwd=ROOT,
+                env=app_env(app, sink.port, KEEP_RUNNING="1", CLAIM_RENEWAL="0.5"),
+                stdout=logs.enter_context((tmp_path / f"worker{n}.log").open("wb")),
+                stderr=subprocess.STDOUT,
+            )
+            for n in range(2)
+        ]
+        try:
+            db.session.add_all(waiting_email(shop, customer) for customer in customers)
+            db.session.commit()  # one batch, handed to the workers after the commit
+            wait_until(lambda: sink.messages, timeout=30)
+            deadline = time.monotonic() + 30
+            sent = OutboundEmail.status == "sent"
+            while count(OutboundEmail, sent) < len(customers) and time.monotonic() < deadline:
+                tasks.sweep_outbox()  # as ``flask outbox sweep --every`` does
+                time.sleep(0.5)
+        finally:
+            stop_processes(workers)
+
+    received = Counter(m["X-Envelope-To"] for m in sink.messages)
+    assert received == dict.fromkeys(customers, 1)
 
 
 def test_worker_killed_while_sending_email_resends_only_the_claimed_ones(app, smtp_sink):
@@ -353,6 +612,71 @@ def test_app_recovers_by_itself_after_postgresql_restarts_under_load(smtp_sink, 
             assert half_written == 0
             assert count(ReturnRequestLine) == stored
             assert count(OutboundEmail) > 0
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        postgres.stop()
+
+
+def waiting_email(shop, to: str, **fields) -> OutboundEmail:
+    """An email as ``emails.queue_email`` writes it, waiting in the outbox."""
+    return OutboundEmail(
+        shop=shop,
+        template="request_received",
+        to_address=to,
+        subject=fields.pop("subject", "Your return request"),
+        body_text="We received your return request.",
+        **fields,
+    )
+
+
+def wait_for_log(log: Path, text: str, times: int = 1, timeout: float = 45) -> None:
+    """Wait until a process's log says ``text`` so many times; fail with its end if not."""
+    try:
+        wait_until(lambda: log.read_text().count(text) >= times, timeout=timeout, interval=0.2)
+    except TimeoutError:
+        pytest.fail(f"{text!r} not logged {times} times; the log ends:\n{log.read_text()[-3000:]}")
+
+
+def test_sweeper_outlives_a_postgresql_outage_and_then_sends_what_waits(smtp_sink, tmp_path):
+    """``flask outbox sweep --every 1`` as a real process: PostgreSQL stops under it for a
+    few sweeps and comes back; the sweeper logs each failure, keeps going and sends the
+    emails that wait in the outbox afterwards."""
+    from flask_migrate import upgrade
+
+    postgres = PrivatePostgres().start()
+    log = tmp_path / "sweeper.log"
+    smtp_sink.clear()
+    try:
+        config = conftest.test_config(postgres.url, smtp_sink, tmp_path / "storage")
+        config.update(REDIS_URL=None, MAIL_SERVER=None)  # here, emails wait in the outbox
+        app = create_app(config)
+        with app.app_context(), log.open("wb") as output:
+            upgrade()
+            shop = make_shop()
+            db.session.commit()
+            sweeper = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "app", "outbox", "sweep", "--every", "1"],
+                cwd=ROOT,
+                env=app_env(app, smtp_sink.port, PYTHONUNBUFFERED="1"),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_for_log(log, "outbox rows handed")
+                postgres.pg_ctl("stop", "-m", "fast")
+                wait_for_log(log, "sweeping the outbox failed", times=2)
+                postgres.pg_ctl("start")
+                customers = [f"klant{i}@example.nl" for i in range(3)]
+                db.session.add_all(waiting_email(shop, customer) for customer in customers)
+                db.session.commit()
+                wait_until(lambda: len(smtp_sink.messages) == 3, timeout=30)
+                assert sweeper.poll() is None, "the sweeper is still running"
+            finally:
+                sweeper.terminate()
+                sweeper.wait(timeout=10)
+            assert sorted(m["X-Envelope-To"] for m in smtp_sink.messages) == customers
+            assert "OperationalError" in log.read_text()
             db.session.remove()
             db.engine.dispose()
     finally:

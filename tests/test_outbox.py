@@ -6,6 +6,7 @@ Without ``REDIS_URL`` jobs run in-process at commit; with it they go through RQ 
 """
 
 import os
+import re
 import socket
 import time
 from datetime import timedelta
@@ -24,8 +25,10 @@ from conftest import make_shop, make_user, need_service
 from emails import queue_email
 from extensions import db
 from factories import make_order, make_request
+from formatting import shop_time
 from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, utcnow
-from staff_helpers import emails_to, link_in
+from staff_helpers import csrf_token_in, emails_to, link_in
+from submission import aware
 
 CUSTOMER = "jan.jansen@example.nl"
 SUBJECT = "Your return request R-2026-00042 for Demo Winkel"
@@ -65,9 +68,9 @@ def reload(email_id: int) -> OutboundEmail:
 
 
 def make_due_for_retry(email_id: int) -> None:
-    """Move the last claim back past every backoff interval instead of waiting for it."""
+    """Move the next attempt to now instead of waiting for it."""
     email = reload(email_id)
-    email.claimed_at = utcnow() - timedelta(hours=2)
+    email.next_attempt_at = utcnow()
     db.session.commit()
 
 
@@ -485,3 +488,220 @@ def test_password_reset_link_reaches_the_user_but_not_even_support_reads_it(
     for url, text in pages.items():
         assert token_of(link) not in text, f"support reads the reset link at {url}"
         assert "/password/reset/" not in text, f"support reads the reset link at {url}"
+
+
+# --- retries over a long outage, failed for good, "Retry now" ---------------------------------
+
+
+def sweep_and_run(runner) -> None:
+    result = runner.invoke(args=["outbox", "sweep"])
+    assert result.exit_code == 0, result.output
+    run_jobs()
+
+
+def test_email_refused_for_longer_than_six_attempts_keeps_being_retried_then_delivered(
+    app, smtp_sink, runner
+):
+    smtp_sink.fail_with = "451 4.3.0 Mail server temporarily unavailable"
+    email = queue_check_email(make_shop())
+    db.session.commit()
+    run_jobs()
+
+    for attempt in range(2, 13):
+        make_due_for_retry(email.id)
+        sweep_and_run(runner)
+        refused = reload(email.id)
+        assert (refused.status, refused.attempts) == ("pending", attempt)
+        wait = aware(refused.next_attempt_at) - utcnow()
+        expected = min(timedelta(seconds=10 * 2 ** (attempt - 1)), timedelta(hours=1))
+        assert expected - timedelta(seconds=5) < wait <= expected
+    assert tasks.due_for_retry() == [], "the sweeper waits for the next attempt"
+
+    smtp_sink.fail_with = None
+    make_due_for_retry(email.id)
+    sweep_and_run(runner)
+
+    assert len(smtp_sink.to(CUSTOMER)) == 1
+    assert (reload(email.id).status, reload(email.id).attempts) == ("sent", 13)
+
+
+def written_days_ago(email_id: int, days: float) -> None:
+    email = reload(email_id)
+    email.created_at = utcnow() - timedelta(days=days)
+    db.session.commit()
+
+
+def test_email_still_refused_three_days_after_it_was_written_fails_for_good(app, smtp_sink, runner):
+    smtp_sink.fail_with = "451 try later"
+    email = queue_check_email(make_shop())
+    db.session.commit()
+    run_jobs()
+    written_days_ago(email.id, 2.9)
+    make_due_for_retry(email.id)
+    sweep_and_run(runner)
+    assert reload(email.id).status == "pending", "under three days old: retried"
+
+    written_days_ago(email.id, 3.1)
+    make_due_for_retry(email.id)
+    sweep_and_run(runner)
+    smtp_sink.fail_with = None
+    sweep_and_run(runner)
+
+    failed = reload(email.id)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == ("failed", 3, None)
+    assert "451" in failed.last_error
+    assert smtp_sink.to(CUSTOMER) == []
+
+
+@pytest.fixture
+def failed_email(app, smtp_sink, runner) -> OutboundEmail:
+    """An email of shop "demo" the mail server still refused when it was three days old."""
+    smtp_sink.fail_with = "451 try later"
+    email = queue_check_email(make_shop())
+    db.session.commit()
+    run_jobs()
+    written_days_ago(email.id, 3.1)
+    make_due_for_retry(email.id)
+    sweep_and_run(runner)
+    smtp_sink.fail_with = None
+    assert reload(email.id).status == "failed"
+    return reload(email.id)
+
+
+def log_in_with_csrf(app, client, email: str) -> str:
+    """Log in as the browser does with CSRF on (as in production); returns the token."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    token = csrf_token_in(client.get("/login").data)
+    client.post("/login", data={"email": email, "password": "secret-pw", "csrf_token": token})
+    return token
+
+
+def test_shop_admin_retries_a_failed_email_from_the_outbox_and_it_is_delivered(
+    app, client, failed_email, smtp_sink
+):
+    make_user("admin@example.com", failed_email.shop, role="admin")
+    db.session.commit()
+    token = log_in_with_csrf(app, client, "admin@example.com")
+
+    listing = client.get("/admin/outbox/").get_data(as_text=True)
+    assert "0 are being retried, 1 failed for good" in listing
+    assert "Retry now" in listing
+    retry = {"action": "retry", "rowid": str(failed_email.id), "url": "/admin/outbox/"}
+    assert client.post("/admin/outbox/action/", data=retry).status_code == 400, "no CSRF token"
+    response = client.post("/admin/outbox/action/", data={**retry, "csrf_token": token})
+    assert response.status_code == 302
+    run_jobs()
+
+    assert len(smtp_sink.to(CUSTOMER)) == 1
+    assert reload(failed_email.id).status == "sent"
+    listing = client.get("/admin/outbox/").get_data(as_text=True)
+    assert "1 emails handed to the job runner." in listing
+    assert "could not be sent" not in listing
+
+
+def outbox_row(shop, status: str, error: str | None = None, to: str = CUSTOMER) -> OutboundEmail:
+    """An outbox row in this state; commit it with ``commit_without_delivery``."""
+    email = OutboundEmail(
+        shop=shop,
+        template="outbox_check",
+        to_address=to,
+        subject=SUBJECT,
+        body_text="We received your return request.",
+        status=status,
+        attempts=1 if error else 0,
+        last_error=error,
+        next_attempt_at=utcnow() + timedelta(minutes=5) if error else None,
+    )
+    db.session.add(email)
+    return email
+
+
+def commit_without_delivery() -> None:
+    """Commit new outbox rows without handing them to the job runner (as if Redis were down)."""
+    db.session.flush()
+    db.session.info.pop("returndesk_outbox", None)
+    db.session.commit()
+
+
+def test_retry_now_in_bulk_sends_the_failing_and_failed_emails_of_the_admins_shops_only(
+    app, client, auth, smtp_sink
+):
+    shop, other = make_shop(), make_shop("fashion", "Mode Huis")
+    make_user("admin@example.com", shop, role="admin")
+    failing = outbox_row(shop, "pending", "451 try later", "a@example.nl")
+    failed = outbox_row(shop, "failed", "451 try later", "b@example.nl")
+    not_theirs = outbox_row(other, "failed", "451 try later", "c@example.nl")
+    commit_without_delivery()
+    auth.login("admin@example.com")
+
+    ids = [str(email.id) for email in (failing, failed, not_theirs)]
+    client.post("/admin/outbox/action/", data={"action": "retry", "rowid": ids})
+    run_jobs()
+
+    assert [len(smtp_sink.to(a)) for a in ("a@example.nl", "b@example.nl", "c@example.nl")] == [
+        1,
+        1,
+        0,
+    ]
+    assert reload(not_theirs.id).status == "failed"
+
+
+def test_agents_can_neither_see_nor_retry_failing_emails(app, client, auth, smtp_sink):
+    shop = make_shop()
+    make_user("agent@example.com", shop)
+    failed = outbox_row(shop, "failed", "451 try later")
+    commit_without_delivery()
+    auth.login("agent@example.com")
+
+    assert client.get("/admin/outbox/").status_code == 403
+    client.post("/admin/outbox/action/", data={"action": "retry", "rowid": [str(failed.id)]})
+    run_jobs()
+
+    assert smtp_sink.to(CUSTOMER) == []
+    assert reload(failed.id).status == "failed"
+
+
+def test_outbox_says_when_a_failing_email_is_tried_next(app, client, auth):
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    failing = outbox_row(shop, "pending", "451 try later")
+    commit_without_delivery()
+    auth.login("admin@example.com")
+
+    listing = client.get("/admin/outbox/").get_data(as_text=True)
+    assert f"Failing, next attempt {shop_time(failing.next_attempt_at, shop)}" in listing
+
+
+def emails_figure(client, query: str = "") -> str | None:
+    page = client.get(f"/admin/{query}").get_data(as_text=True)
+    found = re.search(r'id="emails-failing">(.*?)</dd>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split()) if found else None
+
+
+def test_dashboard_counts_the_emails_not_sent_for_the_shops_admins_and_for_support(
+    app, client, auth
+):
+    shop, other = make_shop(), make_shop("fashion", "Mode Huis")
+    make_user("admin@example.com", shop, role="admin")
+    make_user("agent@example.com", shop)
+    make_user("other-admin@example.com", other, role="admin")
+    make_user("support@example.com", is_support=True)
+    outbox_row(shop, "pending", "451 try later")
+    outbox_row(shop, "failed", "550 no such user")
+    outbox_row(shop, "pending")  # waiting for its first attempt: not a failure
+    outbox_row(shop, "sent")
+    outbox_row(None, "failed", "451 try later", "new-colleague@example.com")  # an invitation
+    commit_without_delivery()
+
+    auth.login("admin@example.com")
+    assert emails_figure(client) == "1 being retried, 1 failed"
+    auth.logout()
+    auth.login("agent@example.com")
+    assert emails_figure(client) is None
+    auth.logout()
+    auth.login("other-admin@example.com")
+    assert emails_figure(client) == "0"
+    auth.logout()
+    auth.login("support@example.com")
+    assert emails_figure(client) == "1 being retried, 2 failed"
+    assert emails_figure(client, f"?shop={shop.id}") == "1 being retried, 1 failed"
