@@ -14,6 +14,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import formatting
+import sqlite_transactions
 from extensions import babel, csrf, db, limiter, login, migrate
 from formatting import money
 from models import include_in_schema_comparison
@@ -128,6 +129,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if proxies := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
+    with app.app_context():
+        sqlite_transactions.install(db.engine)
     migrate.init_app(
         app,
         db,
