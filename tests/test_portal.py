@@ -18,7 +18,6 @@ from conftest import AuthActions, make_shop, make_user
 from extensions import db
 from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest, utcnow
 from portal_helpers import (
-    HEIC_BYTES,
     image_bytes,
     jpeg_bytes,
     make_order,
@@ -380,7 +379,7 @@ def test_photo_larger_than_10_mb_is_refused_without_storing(app, client, order, 
     [
         ("photo.png", image_bytes("PNG"), "image/png"),
         ("photo.webp", image_bytes("WEBP"), "image/webp"),
-        ("IMG_0001.HEIC", HEIC_BYTES, "image/heic"),
+        ("IMG_0001.HEIC", image_bytes("HEIF"), "image/heic"),
         ("named-wrongly.txt", jpeg_bytes(), "image/jpeg"),
     ],
 )
