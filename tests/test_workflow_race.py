@@ -5,16 +5,17 @@ They run on SQLite and on PostgreSQL alike (``DATABASE_URL``): on both, exactly 
 
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import workflow
-from conftest import make_shop, make_user
+from conftest import AuthActions, make_shop, make_user
 from extensions import db
 from factories import make_request
 from models import (
     APPROVED,
     ON_HOLD,
     AuditEvent,
+    Membership,
     Order,
     OutboundEmail,
     ReturnRequest,
@@ -197,3 +198,33 @@ def test_two_agents_holding_at_once_give_one_hold_by_one_of_them(app):
             .where(AuditEvent.request_id == request.id, AuditEvent.action == "hold")
         )
         assert holds == 1
+
+
+def test_two_admins_demoting_each_other_at_once_leave_the_shop_one_admin(client, app):
+    shop = make_shop()
+    admins = [make_user(f"admin{n}@example.com", shop, role="admin") for n in (1, 2)]
+    db.session.commit()
+    for _ in range(5):
+        browsers = []
+        for admin in admins:
+            browser = app.test_client()
+            assert AuthActions(browser).login(admin.email).status_code == 302
+            browsers.append(browser)
+        memberships = [
+            db.session.scalar(select(Membership.id).filter_by(user_id=a.id)) for a in admins
+        ]
+
+        at_once(
+            *(
+                lambda b=browser, m=other: b.post(
+                    "/admin/team/role", data={"membership_id": m, "role": "agent"}
+                )
+                for browser, other in zip(browsers, reversed(memberships), strict=True)
+            )
+        )
+
+        db.session.expire_all()
+        roles = db.session.scalars(select(Membership.role).filter_by(shop_id=shop.id)).all()
+        assert sorted(roles) == ["admin", "agent"]
+        db.session.execute(update(Membership).values(role="admin"))
+        db.session.commit()
