@@ -174,7 +174,7 @@ def client(app):
 
 def client_at(app, address: str) -> FlaskClient:
     """A browser of its own at client address ``address`` (another customer, a stranger)."""
-    browser = app.test_client()
+    browser = FreshContextClient(app, app.response_class, use_cookies=True)
     browser.environ_base["REMOTE_ADDR"] = address
     browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return browser
