@@ -650,7 +650,7 @@ def request_out(req: ReturnRequest) -> RequestOut:
 def attachment_out(attachment: Attachment) -> AttachmentOut:
     return AttachmentOut(
         id=attachment.id,
-        name=attachment.original_name,
+        name=storage.download_name(attachment),
         content_type=attachment.content_type,
         size=attachment.size,
     )

@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import formatting
+import sqlite_transactions
 from csp import content_security_policy, csp_nonce
 from extensions import babel, csrf, db, limiter, login, mail, migrate
 from formatting import money
@@ -83,8 +84,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        # Failed logins to one account from one client address before that address must
+        # wait; see throttling.py for the slowdown per account from every address.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # Every limit of a request is checked, so a refused client is told its longest wait.
+        "RATELIMIT_FAIL_ON_FIRST_BREACH": False,
         # How many reverse proxies (load balancer, nginx) stand before the app and set
         # X-Forwarded-For/-Proto/-Host; 0 trusts no such header.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
@@ -152,6 +157,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if proxies := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
+    with app.app_context():
+        sqlite_transactions.install(db.engine)
     migrate.init_app(
         app,
         db,

@@ -1,18 +1,19 @@
 """Staff accounts: login with throttling, logout, password reset, invite acceptance, profile.
 
-Login is throttled twice: per account (``LOGIN_MAX_FAILURES`` wrong passwords lock it for
-``LOGIN_LOCK_MINUTES``) and per IP address (Flask-Limiter). Every failure shows the same
+Login is throttled with Flask-Limiter (see throttling.py): per client address and account
+together (``LOGIN_MAX_FAILURES`` failures stop that address for ``LOGIN_LOCK_MINUTES``, while
+the agent elsewhere still logs in), per account from every address (a slowdown that grows
+but never locks the agent out), and per client address. Every failure shows the same
 message, so the page never tells whether an email address has an account.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -24,14 +25,15 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import staff_tokens
+import throttling
 from emails import queue_email
 from extensions import db, limiter
 from extensions import login as login_manager
-from models import User, utcnow
+from models import User
 from same_site import safe_next
 from staff_forms import (
     PASSWORD_MIN_LENGTH,
@@ -45,6 +47,8 @@ from staff_forms import (
 bp = Blueprint("auth", __name__)
 
 LOGIN_RATE_LIMIT = "20/minute"
+# The scope of the limit on failed logins per client address and account, to forget them by.
+LOGIN_FAILURES = "login-failures"
 FORGOT_RATE_LIMIT = "10/hour"
 # Checked against when the email is unknown, so a miss costs as long as a wrong password.
 _UNUSABLE_HASH = generate_password_hash("unusable-password")
@@ -76,46 +80,42 @@ def home():
     return redirect(url_for("admin.index"))
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything is stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def is_locked(user: User) -> bool:
-    return user.locked_until is not None and as_utc(user.locked_until) > utcnow()
-
-
-def record_failed_login(user: User) -> None:
-    """Count a wrong password; the ``LOGIN_MAX_FAILURES``-th in a row locks the account."""
-    db.session.execute(
-        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-    )
-    db.session.refresh(user)
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-        user.locked_until = utcnow() + timedelta(minutes=minutes)
-        user.failed_logins = 0
-    db.session.commit()
-
-
-def clear_failed_logins(user: User) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
-
-
 def authenticate(email: str, password: str) -> User | None:
-    """The user with this email and password, unless the account is locked or inactive."""
+    """The user with this email and password, unless the account is inactive."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.password_hash:
         check_password_hash(_UNUSABLE_HASH, password)
         return None
-    password_ok = user.check_password(password)  # always, so a lock does not show in timing
-    if is_locked(user) or not user.is_active:
-        return None
-    if not password_ok:
-        record_failed_login(user)
-        return None
-    return user
+    password_ok = user.check_password(password)
+    return user if password_ok and user.is_active else None
+
+
+def login_failed(response) -> bool:
+    """Only failed logins count against the account's limits."""
+    return bool(g.get("login_failed"))
+
+
+def account_key(email: str | None = None) -> str:
+    """The limit key of the account logged in to: ``email``, else the one in the form."""
+    email = request.form.get("email", "") if email is None else email
+    return "login:" + email.strip().lower()
+
+
+def client_and_account_key(email: str | None = None) -> str:
+    return throttling.client_and(account_key(email))
+
+
+def forget_failed_logins(user: User) -> None:
+    """A good login, or a new password chosen from the emailed link, forgives this address's
+    earlier failed logins to the account."""
+    limit = client_and_account_limit()
+    throttling.forget(limit, client_and_account_key(user.email), LOGIN_FAILURES)
+
+
+def client_and_account_limit() -> str:
+    """Failed logins to one account from one client address."""
+    config = current_app.config
+    return f"{config['LOGIN_MAX_FAILURES']} per {config['LOGIN_LOCK_MINUTES']} minutes"
 
 
 def failed_login_message() -> str:
@@ -129,16 +129,26 @@ def failed_login_message() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_RATE_LIMIT, methods=["POST"])
+@limiter.shared_limit(
+    client_and_account_limit,
+    LOGIN_FAILURES,
+    key_func=client_and_account_key,
+    methods=["POST"],
+    deduct_when=login_failed,
+)
+@limiter.limit(
+    throttling.slowdown, key_func=account_key, methods=["POST"], deduct_when=login_failed
+)
 def login():
     """Log in with email and password, then go on to a same-host ``next``."""
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            clear_failed_logins(user)
-            db.session.commit()
+            forget_failed_logins(user)
             login_user(user)
             return redirect(safe_next(form.next.data, url_for("admin.index")))
+        g.login_failed = True
         flash(failed_login_message(), "danger")
     return render_template("auth/login.html", form=form)
 
@@ -205,8 +215,8 @@ def set_password_page(token: str, purpose: str, template: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)
-        clear_failed_logins(user)
         db.session.commit()
+        forget_failed_logins(user)
         logout_user()
         flash(_("Your password has been set. You can log in now."), "success")
         return redirect(url_for("auth.login"))
@@ -249,7 +259,7 @@ def language_switch() -> dict:
 @bp.app_errorhandler(429)
 def too_many_requests(error):
     """A friendly page (or JSON for API clients) when a rate limit is hit."""
-    message = _("Too many attempts. Please wait a minute and try again.")
+    message = throttling.try_again_message()
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(error="too_many_requests", message=message), 429
-    return render_template("errors/429.html", message=message), 429
+        return throttling.refusal(jsonify(error="too_many_requests", message=message))
+    return throttling.refusal(render_template("errors/429.html", message=message))

@@ -3,15 +3,12 @@ downloading the files of the thread, both only with the request's unguessable to
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -25,6 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import conversation
 import portal
 import storage
+import throttling
 from extensions import db, limiter
 from models import ReturnRequest, Shop
 
@@ -118,7 +116,5 @@ def form_expired(error):
 
 @bp.errorhandler(429)
 def too_many_replies(error):
-    limit = limiter.current_limit
-    seconds = limit.reset_at - time.time() if limit else 60
-    minutes = max(1, round(seconds / 60))
-    return make_response(render_template("portal/limited.html", minutes=minutes), 429)
+    page = render_template("portal/limited.html", message=throttling.try_again_message())
+    return throttling.refusal(page)

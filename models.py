@@ -159,8 +159,6 @@ class User(UserMixin, Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(5))
     notify_new_requests: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Part of every session's user id (``get_id``): raising it ends all sessions of the user.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from datetime import datetime
 
 from flask import (
@@ -34,6 +33,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import formatting
 import storage
 import submission
+import throttling
 from extensions import db, limiter
 from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from refunds import refund_breakdown
@@ -262,27 +262,35 @@ def order_number_key() -> str:
     return f"portal-order:{g.get('shop_slug')}:{number}"
 
 
+def client_and_order_key() -> str:
+    return throttling.client_and(order_number_key())
+
+
 def ip_limit() -> str:
     return current_app.config.get("PORTAL_LOOKUP_LIMIT_PER_IP", "20 per 15 minutes")
 
 
 def order_limit() -> str:
+    """Failed lookups of one order number from one client address."""
     return current_app.config.get("PORTAL_LOOKUP_LIMIT_PER_ORDER", "5 per 15 minutes")
 
 
 @bp.errorhandler(429)
 def too_many_lookups(error):
-    """The friendly "try again in N minutes" page, in the customer's language."""
+    """The friendly "try again in …" page, in the customer's language."""
     load_shop()
-    limit = limiter.current_limit
-    seconds = limit.reset_at - time.time() if limit else 60
-    minutes = max(1, round(seconds / 60))
-    return make_response(render_template("portal/limited.html", minutes=minutes), 429)
+    page = render_template("portal/limited.html", message=throttling.try_again_message())
+    return throttling.refusal(page)
 
 
 @bp.route("/", methods=["GET", "POST"])
 @limiter.limit(ip_limit, methods=["POST"], deduct_when=lookup_failed)
-@limiter.limit(order_limit, key_func=order_number_key, methods=["POST"], deduct_when=lookup_failed)
+@limiter.limit(
+    order_limit, key_func=client_and_order_key, methods=["POST"], deduct_when=lookup_failed
+)
+@limiter.limit(
+    throttling.slowdown, key_func=order_number_key, methods=["POST"], deduct_when=lookup_failed
+)
 def lookup():
     """Step 1: order number plus the email address or postcode used for it."""
     intent = request.values.get("intent", "")

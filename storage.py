@@ -13,15 +13,39 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import filetype
+import pillow_heif
 from flask import current_app, send_file
+from PIL import Image
 from sqlalchemy import delete, select
 from werkzeug.utils import secure_filename
 
 from extensions import db
 from models import Attachment, utcnow
 
+# Pillow reads HEIC (iPhone photos) through pillow-heif.
+pillow_heif.register_heif_opener()
+
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
 DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf", "text/plain"}
+# The name Pillow gives each image type: a photo must open as the type its bytes were sniffed as.
+PILLOW_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/heic": "HEIF",
+}
+# For these the sniffed signature is only a container header (an ISO-BMFF "ftyp" box) that any
+# bytes may follow, so only decoding the whole picture proves the file is one.
+DECODED_TYPES = {"image/heic"}
+# A downloaded file always ends in the extension of its checked type, never the uploaded one.
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+}
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # Larger images are refused before decoding: a small PNG can claim gigapixels (a
 # decompression bomb) and exhaust memory when a thumbnail or viewer decodes it.
@@ -74,22 +98,36 @@ def check_upload(data: bytes, allowed: set[str], max_bytes: int) -> str:
     content_type = sniff_type(data)
     if content_type not in allowed:
         raise UploadRejected("type")
-    if content_type in IMAGE_TYPES and content_type != "image/heic" and _too_many_pixels(data):
-        raise UploadRejected("dimensions")
+    if content_type in IMAGE_TYPES:
+        _check_image(data, content_type)
     return content_type
 
 
-def _too_many_pixels(data: bytes) -> bool:
-    """Whether an image claims more pixels than ``MAX_IMAGE_PIXELS`` (or cannot be read);
-    only the header is parsed, nothing is decoded."""
-    from PIL import Image
+def _check_image(data: bytes, content_type: str) -> None:
+    """Refuse an image that Pillow cannot read as ``content_type`` or that claims more than
+    ``MAX_IMAGE_PIXELS``. The size comes from the header, so a decompression bomb is refused
+    before anything is decoded; the types in ``DECODED_TYPES`` are then decoded in full."""
+    pillow_format, pixels = _read_image(data)
+    if pixels > MAX_IMAGE_PIXELS:
+        raise UploadRejected("dimensions")
+    if pillow_format != PILLOW_FORMATS[content_type]:
+        raise UploadRejected("type")
+    if content_type in DECODED_TYPES:
+        _read_image(data, decode=True)
 
+
+def _read_image(data: bytes, decode: bool = False) -> tuple[str | None, int]:
+    """Pillow's name for the image's format and its pixel count; with ``decode`` every pixel
+    is decoded too. An image Pillow cannot read (or decode) is refused as not a photo."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return True
-    return width * height > MAX_IMAGE_PIXELS
+            if decode:
+                image.load()
+            return image.format, image.width * image.height
+    except Image.DecompressionBombError as bomb:
+        raise UploadRejected("dimensions") from bomb
+    except (OSError, ValueError, SyntaxError) as unreadable:
+        raise UploadRejected("type") from unreadable
 
 
 def save(
@@ -123,6 +161,14 @@ def attachments_by_id(ids: list[int], session=None) -> list[Attachment]:
     return list(session.scalars(select(Attachment).where(Attachment.id.in_(ids))))
 
 
+def download_name(attachment: Attachment) -> str:
+    """The name a stored file is downloaded (or emailed) under: the uploaded name with the
+    extension of the type found in its content, so a JPEG uploaded as "x.html" saves as
+    "x.jpg" and never opens as a page."""
+    stem = Path(attachment.original_name).stem or attachment.storage_key
+    return stem + EXTENSIONS.get(attachment.content_type, ".bin")
+
+
 def send(attachment: Attachment, always_download: bool = False):
     """Serve a stored file with its recorded type: raster images inline (unless
     ``always_download``), anything else as a download, never as a page that could run script."""
@@ -131,7 +177,7 @@ def send(attachment: Attachment, always_download: bool = False):
         root() / attachment.storage_key,
         mimetype=attachment.content_type,
         as_attachment=not inline,
-        download_name=attachment.original_name,
+        download_name=download_name(attachment),
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -224,7 +224,7 @@ def _mail_message(email: OutboundEmail, session: Session) -> mailer.Message:
     import storage
 
     attachments = [
-        (attachment.original_name, attachment.content_type, storage.read(attachment))
+        (storage.download_name(attachment), attachment.content_type, storage.read(attachment))
         for attachment in storage.attachments_by_id(email.attachment_ids, session)
     ]
     return mailer.message(

@@ -172,6 +172,14 @@ def client(app):
     return app.test_client()
 
 
+def client_at(app, address: str) -> FlaskClient:
+    """A browser of its own at client address ``address`` (another customer, a stranger)."""
+    browser = FreshContextClient(app, app.response_class, use_cookies=True)
+    browser.environ_base["REMOTE_ADDR"] = address
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return browser
+
+
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pillow_heif
 from PIL import Image
 
 from extensions import db
@@ -82,6 +83,7 @@ def make_question(shop: Shop, kind: str = "text", required: bool = True, **field
 
 
 def image_bytes(kind: str = "JPEG") -> bytes:
+    """A small real image; ``"HEIF"`` gives an iPhone-style HEIC photo (through pillow-heif)."""
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(buffer, kind)
     return buffer.getvalue()
@@ -91,5 +93,8 @@ def jpeg_bytes() -> bytes:
     return image_bytes("JPEG")
 
 
-# The start of an HEIC file (an ISO-BMFF "ftyp" box with the heic brand); enough to sniff.
-HEIC_BYTES = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+pillow_heif.register_heif_opener()  # as storage.py does, so the tests can write HEIC photos
+
+# Only the start of an HEIC file (an ISO-BMFF "ftyp" box with the heic brand): it sniffs as
+# HEIC, but there is no picture behind it.
+HEIC_HEADER = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"

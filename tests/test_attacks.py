@@ -27,7 +27,7 @@ from app import create_app
 from conftest import make_shop, make_user
 from extensions import db, limiter
 from models import Attachment, ReturnRequest
-from portal_helpers import jpeg_bytes, make_order, make_reasons
+from portal_helpers import HEIC_HEADER, image_bytes, jpeg_bytes, make_order, make_reasons
 from test_portal import at_details, give_details, lookup, stored_files
 from test_tenancy import database_snapshot
 
@@ -271,6 +271,8 @@ HOSTILE_UPLOADS = {
     "notes.exe": b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64,
     "bomb.png": png_claiming(100_000, 100_000),
     "../../etc/passwd.jpg": b"root:x:0:0:root:/root:/bin/bash\n",
+    "IMG_0001.HEIC": HEIC_HEADER + b"<html><script>alert(1)</script></html>" * 20,
+    "empty.heic": HEIC_HEADER + b"\x00" * 64,
 }
 
 
@@ -533,3 +535,81 @@ def test_schemathesis_api_fuzzing_runs_in_this_suite():
 def test_nul_bytes_in_a_form_are_refused_not_a_500(client, order):
     assert lookup(client, "10\x0001", "klant@example.com").status_code == 400
     assert client.get("/returns/demo/?intent=\x00").status_code == 400
+
+
+POLYGLOT = jpeg_bytes() + b"<html><script>alert(1)</script></html>"
+
+
+def test_real_heic_photo_is_decoded_and_accepted(app, client, order, reasons):
+    line_id = at_details(client, order)
+    response = give_details(
+        client, [line_id], reasons["damaged"], "Kapot", [("IMG_0002.HEIC", image_bytes("HEIF"))]
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(Attachment.content_type)) == "image/heic"
+
+
+def test_polyglot_photo_uploaded_as_html_is_shown_as_a_jpeg_named_jpg(
+    app, client, auth, shop, order, reasons
+):
+    line_id = at_details(client, order)
+    response = give_details(client, [line_id], reasons["damaged"], "Kapot", [("x.html", POLYGLOT)])
+    assert response.status_code == 302
+    photo = db.session.scalar(select(Attachment))
+    photo.request_id = submitted_request(shop, order).id
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    auth.login("agent@example.com")
+
+    served = client.get(f"/admin/requests/{photo.request_id}/photo/{photo.id}")
+
+    assert served.mimetype == "image/jpeg"
+    assert served.headers["Content-Disposition"] == "inline; filename=x.jpg"
+
+
+def test_polyglot_sent_as_html_in_a_reply_downloads_as_a_jpg_attachment(
+    app, client, auth, shop, order
+):
+    req = submitted_request(shop, order)
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    reply = client.post(
+        f"/returns/demo/status/{req.public_token}/reply",
+        data={"body": "See the photo", "files": [(io.BytesIO(POLYGLOT), "x.html")]},
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 302
+    attachment = db.session.scalar(select(Attachment))
+    auth.login("agent@example.com")
+
+    served = client.get(f"/admin/requests/{req.id}/attachment/{attachment.id}")
+
+    assert served.mimetype == "image/jpeg"
+    assert served.headers["Content-Disposition"] == "attachment; filename=x.jpg"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_polyglot_a_colleague_sends_as_html_reaches_the_customer_as_a_jpg(
+    app, client, auth, shop, order, smtp_sink
+):
+    req = submitted_request(shop, order)
+    make_user("agent@example.com", shop)
+    db.session.commit()
+    auth.login("agent@example.com")
+    sent = client.post(
+        f"/admin/requests/{req.id}/message",
+        data={
+            "body": "Your label",
+            "kind": "customer",
+            "files": [(io.BytesIO(POLYGLOT), "x.html")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+
+    (email,) = smtp_sink.to(req.customer_email)
+    (attached,) = list(email.iter_attachments())
+    assert (attached.get_filename(), attached.get_content_type()) == ("x.jpg", "image/jpeg")
+    attachment = db.session.scalar(select(Attachment))
+    download = client.get(f"/returns/demo/status/{req.public_token}/attachment/{attachment.id}")
+    assert download.headers["Content-Disposition"] == "attachment; filename=x.jpg"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,11 +15,10 @@ from sqlalchemy import func, select
 
 import notices
 import submission
-from conftest import AuthActions, make_shop, make_user
+from conftest import AuthActions, client_at, make_shop, make_user
 from extensions import db
 from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest, utcnow
 from portal_helpers import (
-    HEIC_BYTES,
     image_bytes,
     jpeg_bytes,
     make_order,
@@ -233,6 +233,45 @@ def test_failed_lookups_are_limited_per_ip(client, order):
     assert lookup(client, "1001", "klant@example.com").status_code == 429
 
 
+def test_a_stranger_guessing_cannot_lock_the_customer_out_of_their_order(app, client, order):
+    stranger = client_at(app, "203.0.113.7")
+
+    answers = [lookup(stranger, "1001", f"guess{n}@example.com").status_code for n in range(10)]
+
+    assert answers == [200] * 5 + [429] * 5
+    customer = client_at(app, "198.51.100.23")
+    assert lookup(customer).status_code == 302
+    assert lookup(stranger).status_code == 429
+
+
+def test_guessing_from_many_addresses_slows_the_order_down_for_seconds_not_a_lock(app, order):
+    for attempt in range(1, 60):
+        refused = lookup(client_at(app, f"203.0.113.{attempt}"), "1001", "guess@example.com")
+        if refused.status_code == 429:
+            break
+    assert attempt > 10, "the first ten failures from anywhere are not slowed down"
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert wait < 60 and b" second" in refused.data and b"minute" not in refused.data
+
+    time.sleep(wait + 1)
+
+    assert lookup(client_at(app, "198.51.100.23")).status_code == 302
+
+
+def test_throttled_lookups_answer_the_same_whether_or_not_the_order_exists(app, order):
+    def answers(number: str, address: str) -> list[tuple[int, str]]:
+        stranger = client_at(app, address)
+        responses = [lookup(stranger, number, "x@example.com") for _ in range(7)]
+        return [(r.status_code, without_csrf_token(r.text).replace(number, "N")) for r in responses]
+
+    assert answers("1001", "203.0.113.7") == answers("999999", "203.0.113.8")
+
+
+def without_csrf_token(page: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", page)
+
+
 def test_successful_lookups_do_not_count_against_the_limit(client, order):
     for _attempt in range(8):
         assert lookup(client).status_code == 302
@@ -380,7 +419,7 @@ def test_photo_larger_than_10_mb_is_refused_without_storing(app, client, order, 
     [
         ("photo.png", image_bytes("PNG"), "image/png"),
         ("photo.webp", image_bytes("WEBP"), "image/webp"),
-        ("IMG_0001.HEIC", HEIC_BYTES, "image/heic"),
+        ("IMG_0001.HEIC", image_bytes("HEIF"), "image/heic"),
         ("named-wrongly.txt", jpeg_bytes(), "image/jpeg"),
     ],
 )
