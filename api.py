@@ -310,6 +310,7 @@ def _write(produce: Callable[[], Any]) -> Response:
                 key=key,
                 method=request.method,
                 path=request.path,
+                fingerprint=request_fingerprint(),
                 response_status=status,
                 response_body=body,
             )
@@ -330,10 +331,22 @@ def _stored_response(key: str) -> IdempotencyKey | None:
     )
 
 
+def request_fingerprint() -> str:
+    """sha256 of the method, the path and the JSON body with sorted keys and no spacing, so a
+    retry that writes the same JSON differently is still the same request."""
+    body = json.dumps(request.get_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
 def _replay(stored: IdempotencyKey) -> Response:
-    if (stored.method, stored.path) != (request.method, request.path):
+    """The stored response, when this is the request it answered (IETF idempotency-key draft:
+    a key reused for another request is 422, and nothing is done)."""
+    if not secrets.compare_digest(stored.fingerprint, request_fingerprint()):
         raise ApiProblem(
-            422, "Idempotency-Key reused", "This key was used for a different request."
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used for a different request (another body, path or "
+            "method); send a new key for a new request.",
         )
     return _json(stored.response_body, stored.response_status, {"Idempotent-Replayed": "true"})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -359,15 +360,38 @@ def test_retried_post_with_the_same_idempotency_key_replays_the_first_response(c
     headers = bearer(key) | {"Idempotency-Key": "sync-42"}
 
     first = client.post("/api/v1/orders", json=order_body(), headers=headers)
-    retry = client.post(
-        "/api/v1/orders", json=order_body(customer_name="Someone Else"), headers=headers
-    )
+    retry = client.post("/api/v1/orders", json=order_body(), headers=headers)
     assert first.status_code == retry.status_code == 201
     assert retry.json == first.json
     assert retry.headers["Idempotent-Replayed"] == "true"
-    order = db.session.scalar(select(Order))
-    assert order.customer_name == "Anna de Vries"
     assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+def test_retry_with_the_same_body_written_differently_is_still_a_replay(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Idempotency-Key": "sync-43", "Content-Type": "application/json"}
+    body = order_body()
+    client.post("/api/v1/orders", data=json.dumps(body), headers=headers)
+    reordered = json.dumps(dict(reversed(body.items())), indent=2)
+    retry = client.post("/api/v1/orders", data=reordered, headers=headers)
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_idempotency_key_reused_for_another_order_is_refused(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Idempotency-Key": "sync-44"}
+    client.post("/api/v1/orders", json=order_body(), headers=headers)
+    other = client.post(
+        "/api/v1/orders", json=order_body(customer_name="Someone Else"), headers=headers
+    )
+    assert other.status_code == 422
+    assert other.mimetype == "application/problem+json"
+    assert db.session.scalar(select(Order)).customer_name == "Anna de Vries"
 
 
 def test_idempotency_keys_are_per_shop(client):
@@ -728,6 +752,32 @@ def test_retried_action_with_the_same_idempotency_key_acts_once(client):
     assert retry.json == first.json
     approvals = select(func.count()).select_from(AuditEvent).filter_by(action="approve")
     assert db.session.scalar(approvals) == 1
+
+
+def test_idempotency_key_of_an_approval_cannot_cancel_and_still_replays_the_approval(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    same_key = {"Idempotency-Key": "decision-1"}
+    approved = act(client, key, req.number, {"action": "approve"}, **same_key)
+    cancel = {"action": "cancel", "reason": "Out of stock"}
+
+    refused = act(client, key, req.number, cancel, **same_key)
+
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    assert refused.status_code == 422
+    assert refused.mimetype == "application/problem+json"
+    assert "Idempotency-Key" in refused.json["title"]
+    assert "different request" in refused.json["detail"]
+    db.session.expire_all()
+    assert db.session.get(ReturnRequest, req.id).status == "approved"
+    cancels = select(func.count()).select_from(AuditEvent).filter_by(action="cancel")
+    assert db.session.scalar(cancels) == 0
+    replay = act(client, key, req.number, {"action": "approve"}, **same_key)
+    assert replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json == approved.json
 
 
 # --- Return events ------------------------------------------------------------------------
