@@ -12,6 +12,8 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
@@ -25,6 +27,7 @@ import emails
 import notices
 from extensions import db
 from formatting import TIME_ZONES, language
+from int_args import MAX_INT, parse_ids, parse_int, query_int
 from models import (
     CarrierAccount,
     Order,
@@ -69,7 +72,7 @@ def visible_shops():
 
 def row_ids(ids) -> list[int]:
     """Row ids from a form (``rowid`` of a bulk action) as integers; anything else is dropped."""
-    return [int(i) for i in ids if str(i).isdigit()]
+    return parse_ids(ids)
 
 
 def status_badge(status: str) -> Markup:
@@ -95,7 +98,62 @@ class SupportOnly(StaffOnly):
         return super().is_accessible() and current_user.is_support
 
 
-class ShopScopedView(StaffOnly, ModelView):
+def bounded(filter_class: type) -> type:
+    """Flask-Admin's integer filter ``filter_class``, refusing a value out of the columns'
+    range as it refuses one that is not a number (the filter is dropped with a message)."""
+
+    def clean(self, value: str):
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(parse_int(part, -MAX_INT) is not None for part in parts):
+            raise ValueError(value)
+        return filter_class.clean(self, value)
+
+    return type(filter_class.__name__, (filter_class,), {"clean": clean})
+
+
+class BoundedFilterConverter(FilterConverter):
+    int_filters = tuple(
+        bounded(f) if issubclass(f, BaseIntFilter | BaseIntListFilter) else f
+        for f in FilterConverter.int_filters
+    )
+
+
+class BoundedModelView(ModelView):
+    """A model view whose row ids, page numbers and integer filters are read with
+    ``int_args``: a number the database cannot hold is a 404 or a 400, never a 500.
+    ``scope()`` narrows every query (``ShopScopedView`` to the user's shops)."""
+
+    filter_converter = BoundedFilterConverter()
+
+    def scope(self, query):
+        return query
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        args.page = query_int("page", 0)
+        return args
+
+    @action(
+        "delete",
+        admin_lazy_gettext("Delete"),
+        admin_lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids):
+        """Flask-Admin's bulk delete, given integer ids: psycopg 3 won't compare text to them."""
+        return super().action_delete(row_ids(ids))
+
+    def get_one(self, id):
+        """A row outside ``scope()``, or an id no row can have, is simply not found."""
+        row_id = parse_int(id, minimum=1)
+        if row_id is None:
+            abort(404)
+        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
+        if obj is None:
+            abort(404)
+        return obj
+
+
+class ShopScopedView(StaffOnly, BoundedModelView):
     """A model view that only ever shows or changes the current user's shops' rows.
 
     ``shop_column`` names how to reach the owning shop: the model's own ``shop_id`` by
@@ -124,26 +182,6 @@ class ShopScopedView(StaffOnly, ModelView):
 
     def get_count_query(self):
         return self.scope(super().get_count_query())
-
-    @action(
-        "delete",
-        admin_lazy_gettext("Delete"),
-        admin_lazy_gettext("Are you sure you want to delete selected records?"),
-    )
-    def action_delete(self, ids):
-        """Flask-Admin's bulk delete, given integer ids: psycopg 3 won't compare text to them."""
-        return super().action_delete(row_ids(ids))
-
-    def get_one(self, id):
-        """A row of another shop is simply not found, whatever the URL says."""
-        try:
-            row_id = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
-        if obj is None:
-            abort(404)
-        return obj
 
     def may_edit(self) -> bool:
         if current_user.is_support:
@@ -324,7 +362,7 @@ class OutboxView(ShopScopedView):
         return query.filter(OutboundEmail.shop_id.in_(shop_ids))
 
 
-class ShopView(SupportOnly, ModelView):
+class ShopView(SupportOnly, BoundedModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
     form_excluded_columns = ("memberships", "created_at")
     form_choices = {"time_zone": [(zone, zone) for zone in TIME_ZONES]}
@@ -336,7 +374,7 @@ class ShopView(SupportOnly, ModelView):
             db.session.commit()
 
 
-class UserView(SupportOnly, ModelView):
+class UserView(SupportOnly, BoundedModelView):
     column_list = ("email", "name", "is_support", "active", "created_at")
     column_searchable_list = ("email", "name")
     form_columns = ("email", "name", "is_support", "active", "language")

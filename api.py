@@ -40,6 +40,7 @@ import storage
 import submission
 import workflow
 from extensions import csrf, db
+from int_args import MAX_INT, parse_int
 from models import (
     LINE_CONDITIONS,
     REQUEST_STATUSES,
@@ -68,7 +69,6 @@ KEY_PREFIX = "rd_"
 # last_used_at is written at most this often per key, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 
 
 # --- Problems (RFC 9457) ---------------------------------------------------------------
@@ -280,7 +280,11 @@ def _json_body() -> bytes:
         raise ApiProblem(
             415, "Unsupported Media Type", "Send JSON (Content-Type: application/json)."
         )
-    if request.get_json(silent=True) is None:
+    try:
+        parsed = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiProblem(400, "Bad Request", "The body's JSON is nested too deeply.") from None
+    if parsed is None:
         raise ApiProblem(400, "Bad Request", "The body is not valid JSON.")
     return request.get_data()
 
@@ -489,7 +493,7 @@ class RequestLineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    order_line_id: Whole(1, MAX_ID)
+    order_line_id: Whole(1, MAX_INT)
     quantity: Whole(1, 100_000) = 1
     reason: text(40) | None = Field(
         None,
@@ -504,7 +508,7 @@ class AnswerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question_id: Whole(1, MAX_ID)
+    question_id: Whole(1, MAX_INT)
     answer: text(MAX_TEXT)
 
 
@@ -550,7 +554,7 @@ class InspectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    order_line_id: Whole(1, MAX_ID)
+    order_line_id: Whole(1, MAX_INT)
     condition: Literal[LINE_CONDITIONS]
     received_quantity: Whole(0, 100_000)
 
@@ -703,7 +707,7 @@ def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, s
     if query.updated_since:
         stmt = stmt.where(model.updated_at >= as_utc(query.updated_since).astimezone(UTC))
     if query.cursor:
-        stmt = stmt.where(model.id > min(int(query.cursor), MAX_ID))
+        stmt = stmt.where(model.id > min(int(query.cursor), MAX_INT))
     rows = db.session.scalars(stmt.order_by(model.id).limit(query.limit + 1)).all()
     if len(rows) <= query.limit:
         return rows, None
@@ -1041,9 +1045,8 @@ def get_attachment(number: str, attachment_id: str):
     """A file of a message in the thread (the ``id`` a message lists), with its bytes.
     Files of internal notes are not available."""
     req = _one(ReturnRequest, number)
-    attachment = None
-    if attachment_id.isdigit():
-        attachment = conversation.customer_attachment(req, int(attachment_id))
+    file_id = parse_int(attachment_id, minimum=1)
+    attachment = conversation.customer_attachment(req, file_id) if file_id is not None else None
     if attachment is None:
         raise ApiProblem(404, "Not Found", f"No file {attachment_id} in this thread.")
     content = base64.b64encode(storage.read(attachment)).decode()

@@ -26,8 +26,9 @@ import api
 import order_import
 import tasks
 import webhooks
-from admin_views import ShopScopedView, StaffOnly, visible_shops
+from admin_views import ShopScopedView, StaffOnly, row_ids, visible_shops
 from extensions import db
+from int_args import parse_int
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 
 ADMIN_ROLES = ("support", "admin")
@@ -124,7 +125,7 @@ class ApiKeyView(ShopAdminsOnly, ShopScopedView):
     )
     def action_revoke(self, ids: list[str]) -> None:
         keys = self.scope(db.session.query(ApiKey)).filter(
-            ApiKey.id.in_([int(i) for i in ids]), ApiKey.revoked_at.is_(None)
+            ApiKey.id.in_(row_ids(ids)), ApiKey.revoked_at.is_(None)
         )
         key_ids = [key.id for key in keys]
         db.session.execute(update(ApiKey).where(ApiKey.id.in_(key_ids)).values(revoked_at=utcnow()))
@@ -203,7 +204,7 @@ class WebhookDeliveryView(ShopAdminsOnly, ShopScopedView):
     @action("retry", _l("Retry now"))
     def action_retry(self, ids: list[str]) -> None:
         deliveries = self.scope(db.session.query(WebhookDelivery)).filter(
-            WebhookDelivery.id.in_([int(i) for i in ids]),
+            WebhookDelivery.id.in_(row_ids(ids)),
             WebhookDelivery.status.in_(("failed", "pending")),
         )
         delivery_ids = [d.id for d in deliveries]
@@ -295,12 +296,11 @@ class OrderImportView(StaffOnly, BaseView):
         return redirect(url_for("orders.index_view"))
 
     def _chosen_shop(self, shop_id: str | None) -> Shop | None:
-        if not shop_id or not shop_id.isdigit():
-            return None
+        number = parse_int(shop_id)
         allowed = administered_shop_ids()
-        if allowed is not None and int(shop_id) not in allowed:
+        if number is None or (allowed is not None and number not in allowed):
             return None
-        return db.session.scalar(select(Shop).where(Shop.id == int(shop_id)))
+        return db.session.scalar(select(Shop).where(Shop.id == number))
 
     def _upload_path(self, token: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", token):

@@ -14,6 +14,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import formatting
+import int_args
 from extensions import babel, csrf, db, limiter, login, migrate
 from formatting import money
 from models import include_in_schema_comparison
@@ -124,6 +125,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(default_config(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    int_args.bound_url_ints(app)
 
     if proxies := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -118,15 +118,8 @@ class EditorView(ShopScopedView):
         return [shop for shop in shops if may_edit_shop(shop.id)]
 
     def get_one(self, id):
-        """Reading is scoped; changing a row needs the right to edit its shop. The id from the
-        URL is an integer first (PostgreSQL refuses to compare an integer column with text)."""
-        try:
-            row_id = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
-        if obj is None:
-            abort(404)
+        """Reading is scoped; changing a row needs the right to edit its shop."""
+        obj = super().get_one(id)
         if request.method == "POST" and not may_edit_shop(obj.shop_id):
             abort(403)
         return obj

@@ -215,6 +215,21 @@ def test_missing_field_is_named_in_the_problem(client):
     ]
 
 
+@pytest.mark.parametrize(
+    "body", ["[" * 10_000 + "]" * 10_000, '{"a":' * 10_000 + "1" + "}" * 10_000]
+)
+def test_deeply_nested_json_is_a_bad_request_not_a_crash(app, client, body):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as in production: a crash is a 500
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Content-Type": "application/json"}
+    response = client.post("/api/v1/orders", data=body, headers=headers)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "nested" in response.json["detail"]
+
+
 def test_body_that_is_not_json_is_a_problem(client):
     shop = make_shop()
     key = make_key(shop)
@@ -948,6 +963,19 @@ def test_files_of_internal_notes_and_other_shops_are_not_served(client):
         client.get(url.replace(str(note.attachments[0].id), "x1"), headers=bearer(key)).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize("attachment_id", [str(2**31), str(2**63), str(2**64), "-5", "²", "1e9"])
+def test_attachment_id_no_file_can_have_is_not_found(app, client, attachment_id):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as in production: a crash is a 500
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    url = f"/api/v1/return-requests/{req.number}/attachments/{attachment_id}"
+    response = client.get(url, headers=bearer(key))
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
 
 
 def test_key_of_another_shop_cannot_read_or_write_the_thread(client):
