@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from functools import wraps
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, current_app, g, json, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -39,7 +42,7 @@ import labels
 import storage
 import submission
 import workflow
-from extensions import csrf, db
+from extensions import csrf, db, limiter
 from int_args import MAX_INT, parse_int
 from models import (
     LINE_CONDITIONS,
@@ -148,6 +151,22 @@ def _answer_http_error(error: HTTPException):
     return problem_response(Problem(status=error.code or 500, title=error.name), headers)
 
 
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_calls(error: RateLimitExceeded) -> Response:
+    """429 with ``Retry-After``: the seconds until the limit's window lets a call through
+    (before the app's friendly 429 page for people)."""
+    limit = limiter.current_limit
+    wait = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    caller = "this API key" if presented_key() else "this address without a valid API key"
+    problem = Problem(
+        status=429,
+        title="Too Many Requests",
+        detail=f"Too many calls from {caller}: at most {error.description}. "
+        f"Retry after {wait} seconds.",
+    )
+    return problem_response(problem, headers={"Retry-After": str(wait)})
+
+
 # --- Keys -------------------------------------------------------------------------------
 
 
@@ -166,19 +185,34 @@ def _unauthorized(detail: str) -> Response:
     return problem_response(problem, headers={"WWW-Authenticate": 'Bearer realm="ReturnDesk"'})
 
 
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def presented_key() -> ApiKey | None:
+    """The live API key the request sends, looked up once per request: the rate limits ask
+    for it before ``authenticate`` does."""
+    if "presented_key" not in g:
+        token = bearer_token()
+        g.presented_key = None
+        if token is not None:
+            g.presented_key = db.session.scalar(
+                select(ApiKey).where(
+                    ApiKey.key_hash == hash_key(token), ApiKey.revoked_at.is_(None)
+                )
+            )
+    return g.presented_key
+
+
 @bp.before_request
 def authenticate():
     """Every call but the documentation needs ``Authorization: Bearer <key>``."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if bearer_token() is None:
         return _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    key = db.session.scalar(
-        select(ApiKey).where(
-            ApiKey.key_hash == hash_key(token.strip()), ApiKey.revoked_at.is_(None)
-        )
-    )
+    key = presented_key()
     if key is None:
         return _unauthorized("This API key is unknown or revoked.")
     g.api_key, g.shop = key, key.shop
@@ -198,6 +232,32 @@ def _touch(key: ApiKey) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+# --- Rate limits ------------------------------------------------------------------------
+# Checked before ``authenticate``: a call with a live key counts against that key, whichever
+# address sends it; any other call (no key, a wrong one, the documentation) counts against
+# the address it comes from (TRUSTED_PROXIES decides which address that is).
+
+
+def per_key_limit() -> str:
+    return current_app.config["API_RATE_LIMIT_PER_KEY"]
+
+
+def per_address_limit() -> str:
+    return current_app.config["API_RATE_LIMIT_PER_ADDRESS"]
+
+
+def key_bucket() -> str:
+    return f"api-key:{presented_key().id}"
+
+
+limiter.shared_limit(
+    per_key_limit, scope="api-key", key_func=key_bucket, exempt_when=lambda: not presented_key()
+)(bp)
+limiter.shared_limit(
+    per_address_limit, scope="api-address", exempt_when=lambda: bool(presented_key())
+)(bp)
 
 
 # --- Operations -------------------------------------------------------------------------
@@ -1139,6 +1199,17 @@ ERROR_STATUSES = {
     415: "The body is not JSON",
     409: "Refused by the shop's rules or the item's state; errors names the field if any",
     422: "Invalid input; errors names the failing fields",
+    429: "Too many calls: per API key, or per address for calls without a valid key; "
+    "wait Retry-After seconds",
+}
+RESPONSE_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the next call is let through",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
 }
 
 
@@ -1189,7 +1260,11 @@ def _operation_document(op: Operation) -> dict:
         for code in op.status
     }
     errors = {
-        str(code): {"description": text, "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}}}
+        str(code): {
+            "description": text,
+            "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}},
+        }
+        | ({"headers": RESPONSE_HEADERS[code]} if code in RESPONSE_HEADERS else {})
         for code, text in ERROR_STATUSES.items()
         if (code != 415 or op.body is not None) and (code != 409 or op.method == "POST")
     }

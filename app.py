@@ -80,6 +80,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # How many reverse proxies (load balancer, nginx) stand before the app and set
         # X-Forwarded-For/-Proto/-Host; 0 trusts no such header.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # API calls allowed per key, and per address for calls without a valid key.
+        "API_RATE_LIMIT_PER_KEY": os.environ.get("API_RATE_LIMIT_PER_KEY", "600 per minute"),
+        "API_RATE_LIMIT_PER_ADDRESS": os.environ.get("API_RATE_LIMIT_PER_ADDRESS", "60 per minute"),
     }
 
 

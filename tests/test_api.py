@@ -429,6 +429,49 @@ def test_failed_post_is_not_remembered_under_its_idempotency_key(client):
     assert (bad.status_code, good.status_code) == (422, 201)
 
 
+# --- Rate limits --------------------------------------------------------------------------
+
+
+def test_each_key_is_rate_limited_with_429_and_retry_after(app, client):
+    app.config["API_RATE_LIMIT_PER_KEY"] = "3 per minute"
+    shop = make_shop()
+    busy, quiet = make_key(shop, "busy"), make_key(shop, "quiet")
+    db.session.commit()
+
+    answers = [client.get("/api/v1/returns", headers=bearer(busy)) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    limited = answers[-1]
+    assert limited.mimetype == "application/problem+json"
+    assert limited.json["status"] == 429
+    assert "3 per 1 minute" in limited.json["detail"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert client.get("/api/v1/returns", headers=bearer(quiet)).status_code == 200
+
+
+def test_calls_without_a_valid_key_are_rate_limited_per_address(app, client):
+    app.config["API_RATE_LIMIT_PER_ADDRESS"] = "2 per minute"
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+
+    guesses = [client.get("/api/v1/returns", headers=bearer(f"rd_guess-{n}")) for n in range(3)]
+
+    assert [g.status_code for g in guesses] == [401, 401, 429]
+    assert guesses[-1].mimetype == "application/problem+json"
+    assert int(guesses[-1].headers["Retry-After"]) >= 1
+    assert client.get("/api/v1/returns", headers=bearer(key)).status_code == 200
+
+
+def test_openapi_document_promises_429_with_retry_after_on_every_operation(client):
+    document = client.get("/api/v1/openapi.json").json
+    for path in document["paths"].values():
+        for operation in path.values():
+            limited = operation["responses"]["429"]
+            assert "application/problem+json" in limited["content"]
+            assert limited["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
 # --- Documentation ------------------------------------------------------------------------
 
 
