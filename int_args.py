@@ -4,8 +4,8 @@ digits within the range of the database's integer columns.
 Every id and count column is a 32-bit ``integer`` in PostgreSQL, which answers a larger number
 with an error, and SQLite's driver cannot send one past 2**63. ``str.isdigit()`` says yes to
 "²", which ``int()`` refuses, and ``int()`` takes underscores, spaces and other scripts' digits.
-A number out of range is "not found" (404) in a path and "bad request" (400) in a query,
-never a 500.
+A number out of range is "not found" (404) in a path, "bad request" (400) in a query and
+left out of a list of ids; never a 500.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from flask import Flask, abort, request
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 MAX_INT = 2**31 - 1  # PostgreSQL's integer: every id and count column
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}")
@@ -53,7 +53,14 @@ class IdConverter(IntegerConverter):
 
     regex = r"[0-9]+"
 
-    def __init__(self, map, fixed_digits=0, min=None, max=MAX_INT, signed=False) -> None:
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_INT,
+        signed: bool = False,
+    ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
 
 
