@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin_views import visible_shops
+from int_args import parse_int
 
 
 class KeyedFilter(BaseSQLAFilter):
@@ -45,7 +46,8 @@ class ShopFilter(KeyedFilter):
         return [(str(shop.id), shop.name) for shop in visible_shops()]
 
     def apply(self, query, value, alias=None):
-        return query.filter(self.column == int(value)) if value.isdigit() else query
+        shop_id = parse_int(value)
+        return query if shop_id is None else query.filter(self.column == shop_id)
 
 
 class CreatedFilter(DateTimeBetweenFilter):

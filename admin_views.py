@@ -19,6 +19,8 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
@@ -36,6 +38,7 @@ import tasks
 from csp import csp_nonce
 from extensions import db
 from formatting import TIME_ZONES, language, shop_time
+from int_args import MAX_INT, parse_ids, parse_int, query_int
 from models import (
     CarrierAccount,
     Order,
@@ -86,7 +89,7 @@ def shops_among(shop_ids: list[int] | None) -> list[Shop]:
 
 def row_ids(ids) -> list[int]:
     """Row ids from a form (``rowid`` of a bulk action) as integers; anything else is dropped."""
-    return [int(i) for i in ids if str(i).isdigit()]
+    return parse_ids(ids)
 
 
 def status_badge(status: str) -> Markup:
@@ -112,7 +115,62 @@ class SupportOnly(StaffOnly):
         return super().is_accessible() and current_user.is_support
 
 
-class ShopScopedView(StaffOnly, ModelView):
+def bounded(filter_class: type) -> type:
+    """Flask-Admin's integer filter ``filter_class``, refusing a value out of the columns'
+    range as it refuses one that is not a number (the filter is dropped with a message)."""
+
+    def clean(self, value: str):
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(parse_int(part, -MAX_INT) is not None for part in parts):
+            raise ValueError(value)
+        return filter_class.clean(self, value)
+
+    return type(filter_class.__name__, (filter_class,), {"clean": clean})
+
+
+class BoundedFilterConverter(FilterConverter):
+    int_filters = tuple(
+        bounded(f) if issubclass(f, BaseIntFilter | BaseIntListFilter) else f
+        for f in FilterConverter.int_filters
+    )
+
+
+class BoundedModelView(ModelView):
+    """A model view whose row ids, page numbers and integer filters are read with
+    ``int_args``: a number the database cannot hold is a 404 or a 400, never a 500.
+    ``scope()`` narrows every query (``ShopScopedView`` to the user's shops)."""
+
+    filter_converter = BoundedFilterConverter()
+
+    def scope(self, query):
+        return query
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        args.page = query_int("page", 0)
+        return args
+
+    @action(
+        "delete",
+        admin_lazy_gettext("Delete"),
+        admin_lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids):
+        """Flask-Admin's bulk delete, given integer ids: psycopg 3 won't compare text to them."""
+        return super().action_delete(row_ids(ids))
+
+    def get_one(self, id):
+        """A row outside ``scope()``, or an id no row can have, is simply not found."""
+        row_id = parse_int(id, minimum=1)
+        if row_id is None:
+            abort(404)
+        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
+        if obj is None:
+            abort(404)
+        return obj
+
+
+class ShopScopedView(StaffOnly, BoundedModelView):
     """A model view that only ever shows or changes rows of shops where the user has the role.
 
     ``read_role`` may list and read a shop's rows here, ``change_role`` may create, edit and
@@ -188,25 +246,11 @@ class ShopScopedView(StaffOnly, ModelView):
         query = self.changeable(db.session.query(self.model.id))
         return [str(row_id) for (row_id,) in query.filter(self.model.id.in_(row_ids(ids)))]
 
-    @action(
-        "delete",
-        admin_lazy_gettext("Delete"),
-        admin_lazy_gettext("Are you sure you want to delete selected records?"),
-    )
-    def action_delete(self, ids):
-        """Flask-Admin's bulk delete, given integer ids: psycopg 3 won't compare text to them."""
-        return super().action_delete(row_ids(ids))
-
     def get_one(self, id):
-        """A row of another shop is simply not found, whatever the URL says; a row fetched to
-        be changed (the edit page, any POST) must be of a shop where the user may change it."""
-        try:
-            row_id = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
-        if obj is None:
-            abort(404)
+        """A row of another shop is simply not found, whatever the URL says (``scope``); a row
+        fetched to be changed (the edit page, any POST) must be of a shop where the user may
+        change it."""
+        obj = super().get_one(id)
         being_changed = request.method == "POST" or request.endpoint == f"{self.endpoint}.edit_view"
         if being_changed and not self.may_change(self.owning_shop_id(obj)):
             abort(403)
@@ -465,7 +509,7 @@ class OutboxView(ShopScopedView):
         flash(_("%(count)s emails handed to the job runner.", count=len(retried)), "success")
 
 
-class ShopView(SupportOnly, ModelView):
+class ShopView(SupportOnly, BoundedModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
     form_excluded_columns = ("memberships", "created_at")
     form_choices = {"time_zone": [(zone, zone) for zone in TIME_ZONES]}
@@ -477,7 +521,7 @@ class ShopView(SupportOnly, ModelView):
             db.session.commit()
 
 
-class UserView(SupportOnly, ModelView):
+class UserView(SupportOnly, BoundedModelView):
     column_list = ("email", "name", "is_support", "active", "created_at")
     column_searchable_list = ("email", "name")
     form_columns = ("email", "name", "is_support", "active", "language")

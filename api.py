@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from functools import wraps
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, current_app, g, json, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -39,7 +42,8 @@ import labels
 import storage
 import submission
 import workflow
-from extensions import csrf, db
+from extensions import csrf, db, limiter
+from int_args import MAX_INT, parse_int
 from models import (
     LINE_CONDITIONS,
     REQUEST_STATUSES,
@@ -68,7 +72,6 @@ KEY_PREFIX = "rd_"
 # last_used_at is written at most this often per key, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 
 
 # --- Problems (RFC 9457) ---------------------------------------------------------------
@@ -148,6 +151,22 @@ def _answer_http_error(error: HTTPException):
     return problem_response(Problem(status=error.code or 500, title=error.name), headers)
 
 
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_calls(error: RateLimitExceeded) -> Response:
+    """429 with ``Retry-After``: the seconds until the limit's window lets a call through
+    (before the app's friendly 429 page for people)."""
+    limit = limiter.current_limit
+    wait = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    caller = "this API key" if presented_key() else "this address without a valid API key"
+    problem = Problem(
+        status=429,
+        title="Too Many Requests",
+        detail=f"Too many calls from {caller}: at most {error.description}. "
+        f"Retry after {wait} seconds.",
+    )
+    return problem_response(problem, headers={"Retry-After": str(wait)})
+
+
 # --- Keys -------------------------------------------------------------------------------
 
 
@@ -166,19 +185,34 @@ def _unauthorized(detail: str) -> Response:
     return problem_response(problem, headers={"WWW-Authenticate": 'Bearer realm="ReturnDesk"'})
 
 
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def presented_key() -> ApiKey | None:
+    """The live API key the request sends, looked up once per request: the rate limits ask
+    for it before ``authenticate`` does."""
+    if "presented_key" not in g:
+        token = bearer_token()
+        g.presented_key = None
+        if token is not None:
+            g.presented_key = db.session.scalar(
+                select(ApiKey).where(
+                    ApiKey.key_hash == hash_key(token), ApiKey.revoked_at.is_(None)
+                )
+            )
+    return g.presented_key
+
+
 @bp.before_request
 def authenticate():
     """Every call but the documentation needs ``Authorization: Bearer <key>``."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if bearer_token() is None:
         return _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    key = db.session.scalar(
-        select(ApiKey).where(
-            ApiKey.key_hash == hash_key(token.strip()), ApiKey.revoked_at.is_(None)
-        )
-    )
+    key = presented_key()
     if key is None:
         return _unauthorized("This API key is unknown or revoked.")
     g.api_key, g.shop = key, key.shop
@@ -198,6 +232,32 @@ def _touch(key: ApiKey) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+# --- Rate limits ------------------------------------------------------------------------
+# Checked before ``authenticate``: a call with a live key counts against that key, whichever
+# address sends it; any other call (no key, a wrong one, the documentation) counts against
+# the address it comes from (TRUSTED_PROXIES decides which address that is).
+
+
+def per_key_limit() -> str:
+    return current_app.config["API_RATE_LIMIT_PER_KEY"]
+
+
+def per_address_limit() -> str:
+    return current_app.config["API_RATE_LIMIT_PER_ADDRESS"]
+
+
+def key_bucket() -> str:
+    return f"api-key:{presented_key().id}"
+
+
+limiter.shared_limit(
+    per_key_limit, scope="api-key", key_func=key_bucket, exempt_when=lambda: not presented_key()
+)(bp)
+limiter.shared_limit(
+    per_address_limit, scope="api-address", exempt_when=lambda: bool(presented_key())
+)(bp)
 
 
 # --- Operations -------------------------------------------------------------------------
@@ -280,7 +340,11 @@ def _json_body() -> bytes:
         raise ApiProblem(
             415, "Unsupported Media Type", "Send JSON (Content-Type: application/json)."
         )
-    if request.get_json(silent=True) is None:
+    try:
+        parsed = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiProblem(400, "Bad Request", "The body's JSON is nested too deeply.") from None
+    if parsed is None:
         raise ApiProblem(400, "Bad Request", "The body is not valid JSON.")
     return request.get_data()
 
@@ -310,6 +374,7 @@ def _write(produce: Callable[[], Any]) -> Response:
                 key=key,
                 method=request.method,
                 path=request.path,
+                fingerprint=request_fingerprint(),
                 response_status=status,
                 response_body=body,
             )
@@ -330,10 +395,22 @@ def _stored_response(key: str) -> IdempotencyKey | None:
     )
 
 
+def request_fingerprint() -> str:
+    """sha256 of the method, the path and the JSON body with sorted keys and no spacing, so a
+    retry that writes the same JSON differently is still the same request."""
+    body = json.dumps(request.get_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
 def _replay(stored: IdempotencyKey) -> Response:
-    if (stored.method, stored.path) != (request.method, request.path):
+    """The stored response, when this is the request it answered (IETF idempotency-key draft:
+    a key reused for another request is 422, and nothing is done)."""
+    if not secrets.compare_digest(stored.fingerprint, request_fingerprint()):
         raise ApiProblem(
-            422, "Idempotency-Key reused", "This key was used for a different request."
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used for a different request (another body, path or "
+            "method); send a new key for a new request.",
         )
     return _json(stored.response_body, stored.response_status, {"Idempotent-Replayed": "true"})
 
@@ -476,7 +553,7 @@ class RequestLineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    order_line_id: Whole(1, MAX_ID)
+    order_line_id: Whole(1, MAX_INT)
     quantity: Whole(1, 100_000) = 1
     reason: text(40) | None = Field(
         None,
@@ -491,7 +568,7 @@ class AnswerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question_id: Whole(1, MAX_ID)
+    question_id: Whole(1, MAX_INT)
     answer: text(MAX_TEXT)
 
 
@@ -537,7 +614,7 @@ class InspectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    order_line_id: Whole(1, MAX_ID)
+    order_line_id: Whole(1, MAX_INT)
     condition: Literal[LINE_CONDITIONS]
     received_quantity: Whole(0, 100_000)
 
@@ -690,7 +767,7 @@ def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, s
     if query.updated_since:
         stmt = stmt.where(model.updated_at >= as_utc(query.updated_since).astimezone(UTC))
     if query.cursor:
-        stmt = stmt.where(model.id > min(int(query.cursor), MAX_ID))
+        stmt = stmt.where(model.id > min(int(query.cursor), MAX_INT))
     rows = db.session.scalars(stmt.order_by(model.id).limit(query.limit + 1)).all()
     if len(rows) <= query.limit:
         return rows, None
@@ -1028,9 +1105,8 @@ def get_attachment(number: str, attachment_id: str):
     """A file of a message in the thread (the ``id`` a message lists), with its bytes.
     Files of internal notes are not available."""
     req = _one(ReturnRequest, number)
-    attachment = None
-    if attachment_id.isdigit():
-        attachment = conversation.customer_attachment(req, int(attachment_id))
+    file_id = parse_int(attachment_id, minimum=1)
+    attachment = conversation.customer_attachment(req, file_id) if file_id is not None else None
     if attachment is None:
         raise ApiProblem(404, "Not Found", f"No file {attachment_id} in this thread.")
     content = base64.b64encode(storage.read(attachment)).decode()
@@ -1123,6 +1199,17 @@ ERROR_STATUSES = {
     415: "The body is not JSON",
     409: "Refused by the shop's rules or the item's state; errors names the field if any",
     422: "Invalid input; errors names the failing fields",
+    429: "Too many calls: per API key, or per address for calls without a valid key; "
+    "wait Retry-After seconds",
+}
+RESPONSE_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the next call is let through",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
 }
 
 
@@ -1173,7 +1260,11 @@ def _operation_document(op: Operation) -> dict:
         for code in op.status
     }
     errors = {
-        str(code): {"description": text, "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}}}
+        str(code): {
+            "description": text,
+            "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}},
+        }
+        | ({"headers": RESPONSE_HEADERS[code]} if code in RESPONSE_HEADERS else {})
         for code, text in ERROR_STATUSES.items()
         if (code != 415 or op.body is not None) and (code != 409 or op.method == "POST")
     }

@@ -27,8 +27,9 @@ import order_import
 import outbound
 import tasks
 import webhooks
-from admin_views import ShopScopedView, StaffOnly, visible_shops
+from admin_views import ShopScopedView, StaffOnly, row_ids, visible_shops
 from extensions import db
+from int_args import parse_int
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 
 MAX_PREVIEW_ERRORS = 200
@@ -99,7 +100,7 @@ class ApiKeyView(ShopScopedView):
     )
     def action_revoke(self, ids: list[str]) -> None:
         keys = self.scope(db.session.query(ApiKey)).filter(
-            ApiKey.id.in_([int(i) for i in ids]), ApiKey.revoked_at.is_(None)
+            ApiKey.id.in_(row_ids(ids)), ApiKey.revoked_at.is_(None)
         )
         key_ids = [key.id for key in keys]
         db.session.execute(update(ApiKey).where(ApiKey.id.in_(key_ids)).values(revoked_at=utcnow()))
@@ -186,7 +187,7 @@ class WebhookDeliveryView(ShopScopedView):
     @action("retry", _l("Retry now"))
     def action_retry(self, ids: list[str]) -> None:
         deliveries = self.scope(db.session.query(WebhookDelivery)).filter(
-            WebhookDelivery.id.in_([int(i) for i in ids]),
+            WebhookDelivery.id.in_(row_ids(ids)),
             WebhookDelivery.status.in_(("failed", "pending")),
         )
         delivery_ids = [d.id for d in deliveries]
@@ -278,11 +279,10 @@ class OrderImportView(StaffOnly, BaseView):
         return redirect(url_for("orders.index_view"))
 
     def _chosen_shop(self, shop_id: str | None) -> Shop | None:
-        if not shop_id or not shop_id.isdigit():
+        number = parse_int(shop_id)
+        if number is None or not current_user.has_role(number, "admin"):
             return None
-        if not current_user.has_role(int(shop_id), "admin"):
-            return None
-        return db.session.scalar(select(Shop).where(Shop.id == int(shop_id)))
+        return db.session.scalar(select(Shop).where(Shop.id == number))
 
     def _upload_path(self, token: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", token):

@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import formatting
+import int_args
 import sqlite_transactions
 from csp import content_security_policy, csp_nonce
 from extensions import babel, csrf, db, limiter, login, mail, migrate
@@ -96,6 +97,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Loopback and private addresses as webhook and carrier targets, for development
         # and tests only (see outbound.py).
         "OUTBOUND_ALLOW_PRIVATE": os.environ.get("OUTBOUND_ALLOW_PRIVATE", "") == "1",
+        # API calls allowed per key, and per address for calls without a valid key.
+        "API_RATE_LIMIT_PER_KEY": os.environ.get("API_RATE_LIMIT_PER_KEY", "600 per minute"),
+        "API_RATE_LIMIT_PER_ADDRESS": os.environ.get("API_RATE_LIMIT_PER_ADDRESS", "60 per minute"),
     }
 
 
@@ -153,6 +157,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(default_config(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    int_args.bound_url_ints(app)
 
     if proxies := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

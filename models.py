@@ -840,7 +840,11 @@ class ApiKey(Timestamped, db.Model):
 
 
 class IdempotencyKey(Timestamped, db.Model):
-    """The first response to a POST sent with an ``Idempotency-Key``, replayed on retries."""
+    """The first response to a POST sent with an ``Idempotency-Key``, replayed on retries.
+
+    ``fingerprint`` is the sha256 of the method, path and canonical JSON body: a retry must
+    send the same request, a different one under the same key is refused.
+    """
 
     __tablename__ = "idempotency_key"
     __table_args__ = (UniqueConstraint("shop_id", "key"),)
@@ -850,6 +854,7 @@ class IdempotencyKey(Timestamped, db.Model):
     key: Mapped[str] = mapped_column(String(255))
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(500))
+    fingerprint: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[dict] = mapped_column(JSON)
 

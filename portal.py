@@ -35,6 +35,7 @@ import storage
 import submission
 import throttling
 from extensions import db, limiter
+from int_args import parse_int
 from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from refunds import refund_breakdown
 
@@ -317,13 +318,6 @@ def lookup():
 
 
 # --- step 2: choose items ---------------------------------------------------------------------
-
-
-def parse_int(raw: str | None) -> int | None:
-    try:
-        return int((raw or "").strip())
-    except ValueError:
-        return None
 
 
 @bp.route("/items", methods=["GET", "POST"])

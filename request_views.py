@@ -29,6 +29,7 @@ from admin_filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilte
 from admin_views import STATUS_LABELS, ShopScopedView, status_badge
 from extensions import db
 from formatting import language, money, shop_time
+from int_args import parse_ids, parse_int
 from models import (
     OPEN_STATUSES,
     REQUEST_STATUSES,
@@ -167,8 +168,9 @@ class StatusFilter(RequestFilter):
     def apply(self, query, value, alias=None):
         if value == "open":
             return query.filter(open_condition())
-        if value.startswith("stage-") and value[6:].isdigit():
-            return query.filter(ReturnRequest.stage_id == int(value[6:]))
+        stage_id = parse_int(value.removeprefix("stage-")) if value.startswith("stage-") else None
+        if stage_id is not None:
+            return query.filter(ReturnRequest.stage_id == stage_id)
         return query.filter(ReturnRequest.status == value)
 
 
@@ -450,7 +452,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         """The ticked rows (``ids``), or with ``scope=filter`` every request the filter matches."""
         if request.args.get("scope") == "filter":
             return self.matching_ids()
-        return [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()]
+        return parse_ids(request.args.get("ids", ""))
 
     @expose("/bulk", methods=("GET", "POST"))
     def bulk(self):
@@ -482,8 +484,8 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @staticmethod
     def chosen_bulk_stage() -> ReviewStage | None:
-        stage_id = request.form.get("stage_id", "")
-        stage = db.session.get(ReviewStage, int(stage_id)) if stage_id.isdigit() else None
+        stage_id = parse_int(request.form.get("stage_id"))
+        stage = db.session.get(ReviewStage, stage_id) if stage_id is not None else None
         return stage if stage in visible_stages() else None
 
     def run_bulk(self, chosen: str, ids: list[int], reason: str | None):
@@ -536,7 +538,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     @expose("/changes")
     def changes(self):
         """JSON of the listed rows changed since ``since``: their cells, rendered as in the list."""
-        ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:200]
+        ids = parse_ids(request.args.get("ids", ""))[:200]
         since = _parse_time(request.args.get("since"))
         now = utcnow()
         query = self.get_query().filter(ReturnRequest.id.in_(ids))
@@ -600,10 +602,10 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         """Every button of the request page and the list's rows posts here."""
         req = self.load_request(request_id)
         chosen = request.form.get("action", "")
-        seen = request.form.get("version", "")
+        seen = parse_int(request.form.get("version"))
         try:
-            if seen.isdigit() and chosen in ("approve", "approve_keep", "cancel"):
-                workflow.check_seen_version(req, int(seen))
+            if seen is not None and chosen in ("approve", "approve_keep", "cancel"):
+                workflow.check_seen_version(req, seen)
             message = self.perform(req, chosen)
             db.session.commit()
             flash(message, "success")
@@ -658,7 +660,8 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     def chosen_stage(req: ReturnRequest, stage_id: str | None) -> ReviewStage | None:
         if not stage_id:
             return None
-        stage = db.session.get(ReviewStage, int(stage_id)) if stage_id.isdigit() else None
+        number = parse_int(stage_id)
+        stage = db.session.get(ReviewStage, number) if number is not None else None
         if stage is None or stage.shop_id != req.shop_id:
             abort(400)
         return stage

@@ -22,9 +22,10 @@ import storage
 import tasks
 import workflow
 from admin_filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
-from admin_views import ShopScopedView
+from admin_views import ShopScopedView, row_ids
 from extensions import db
 from formatting import money, shop_time
+from int_args import parse_int
 from models import (
     LINE_CONDITIONS,
     RETURN_STATUSES,
@@ -237,7 +238,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
 
     def run_step_on(self, ids: list[str], step: str) -> None:
         user = current_user._get_current_object()
-        returns = self.get_query().filter(Return.id.in_([int(i) for i in ids])).all()
+        returns = self.get_query().filter(Return.id.in_(row_ids(ids))).all()
         done, refused = 0, []
         for return_ in returns:
             try:
@@ -353,12 +354,12 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             if line.decision == "rejected":
                 continue
             condition = request.form.get(f"condition-{line.id}", "")
-            quantity = request.form.get(f"quantity-{line.id}", "")
-            if condition not in LINE_CONDITIONS or not quantity.strip().isdigit():
+            quantity = parse_int(request.form.get(f"quantity-{line.id}"))
+            if condition not in LINE_CONDITIONS or quantity is None:
                 raise workflow.TransitionRefused(
                     _("Give the condition and received quantity of every item.")
                 )
-            inspections[line.id] = (condition, int(quantity))
+            inspections[line.id] = (condition, quantity)
         return inspections
 
     @expose("/<int:return_id>/label.pdf")

@@ -14,8 +14,17 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
+from int_args import MAX_INT
 from models import ROLES
 
 PASSWORD_MIN_LENGTH = 10
@@ -82,9 +91,9 @@ class InviteForm(FlaskForm):
 
 
 class ChangeRoleForm(FlaskForm):
-    membership_id = IntegerField(validators=[InputRequired()])
+    membership_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_INT)])
     role = SelectField(_l("Role"), choices=role_choices)
 
 
 class RemoveMemberForm(FlaskForm):
-    membership_id = IntegerField(validators=[InputRequired()])
+    membership_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_INT)])

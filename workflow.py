@@ -129,8 +129,14 @@ def as_actor(actor: User | Actor | None, label: str | None = None) -> Actor:
 
 
 def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
-    """Give the request a new customer link; the old one stops working at once."""
+    """Give the request a new customer link; the old one stops working at once.
+
+    The submission key goes too: the portal's submit form carries it, and posting it again
+    (a double click) leads to the request's current link, so a copy of the old form would
+    lead to the new one. Every other customer link (label, reply, files) hangs off the token.
+    """
     req.public_token = new_token()
+    req.submission_key = None
     record(req, actor, "link_renewed")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -214,6 +215,21 @@ def test_missing_field_is_named_in_the_problem(client):
     ]
 
 
+@pytest.mark.parametrize(
+    "body", ["[" * 10_000 + "]" * 10_000, '{"a":' * 10_000 + "1" + "}" * 10_000]
+)
+def test_deeply_nested_json_is_a_bad_request_not_a_crash(app, client, body):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as in production: a crash is a 500
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Content-Type": "application/json"}
+    response = client.post("/api/v1/orders", data=body, headers=headers)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "nested" in response.json["detail"]
+
+
 def test_body_that_is_not_json_is_a_problem(client):
     shop = make_shop()
     key = make_key(shop)
@@ -359,15 +375,38 @@ def test_retried_post_with_the_same_idempotency_key_replays_the_first_response(c
     headers = bearer(key) | {"Idempotency-Key": "sync-42"}
 
     first = client.post("/api/v1/orders", json=order_body(), headers=headers)
-    retry = client.post(
-        "/api/v1/orders", json=order_body(customer_name="Someone Else"), headers=headers
-    )
+    retry = client.post("/api/v1/orders", json=order_body(), headers=headers)
     assert first.status_code == retry.status_code == 201
     assert retry.json == first.json
     assert retry.headers["Idempotent-Replayed"] == "true"
-    order = db.session.scalar(select(Order))
-    assert order.customer_name == "Anna de Vries"
     assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+def test_retry_with_the_same_body_written_differently_is_still_a_replay(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Idempotency-Key": "sync-43", "Content-Type": "application/json"}
+    body = order_body()
+    client.post("/api/v1/orders", data=json.dumps(body), headers=headers)
+    reordered = json.dumps(dict(reversed(body.items())), indent=2)
+    retry = client.post("/api/v1/orders", data=reordered, headers=headers)
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_idempotency_key_reused_for_another_order_is_refused(client):
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+    headers = bearer(key) | {"Idempotency-Key": "sync-44"}
+    client.post("/api/v1/orders", json=order_body(), headers=headers)
+    other = client.post(
+        "/api/v1/orders", json=order_body(customer_name="Someone Else"), headers=headers
+    )
+    assert other.status_code == 422
+    assert other.mimetype == "application/problem+json"
+    assert db.session.scalar(select(Order)).customer_name == "Anna de Vries"
 
 
 def test_idempotency_keys_are_per_shop(client):
@@ -388,6 +427,49 @@ def test_failed_post_is_not_remembered_under_its_idempotency_key(client):
     bad = client.post("/api/v1/orders", json=order_body(customer_email="x"), headers=headers)
     good = client.post("/api/v1/orders", json=order_body(), headers=headers)
     assert (bad.status_code, good.status_code) == (422, 201)
+
+
+# --- Rate limits --------------------------------------------------------------------------
+
+
+def test_each_key_is_rate_limited_with_429_and_retry_after(app, client):
+    app.config["API_RATE_LIMIT_PER_KEY"] = "3 per minute"
+    shop = make_shop()
+    busy, quiet = make_key(shop, "busy"), make_key(shop, "quiet")
+    db.session.commit()
+
+    answers = [client.get("/api/v1/returns", headers=bearer(busy)) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    limited = answers[-1]
+    assert limited.mimetype == "application/problem+json"
+    assert limited.json["status"] == 429
+    assert "3 per 1 minute" in limited.json["detail"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert client.get("/api/v1/returns", headers=bearer(quiet)).status_code == 200
+
+
+def test_calls_without_a_valid_key_are_rate_limited_per_address(app, client):
+    app.config["API_RATE_LIMIT_PER_ADDRESS"] = "2 per minute"
+    shop = make_shop()
+    key = make_key(shop)
+    db.session.commit()
+
+    guesses = [client.get("/api/v1/returns", headers=bearer(f"rd_guess-{n}")) for n in range(3)]
+
+    assert [g.status_code for g in guesses] == [401, 401, 429]
+    assert guesses[-1].mimetype == "application/problem+json"
+    assert int(guesses[-1].headers["Retry-After"]) >= 1
+    assert client.get("/api/v1/returns", headers=bearer(key)).status_code == 200
+
+
+def test_openapi_document_promises_429_with_retry_after_on_every_operation(client):
+    document = client.get("/api/v1/openapi.json").json
+    for path in document["paths"].values():
+        for operation in path.values():
+            limited = operation["responses"]["429"]
+            assert "application/problem+json" in limited["content"]
+            assert limited["headers"]["Retry-After"]["schema"]["type"] == "integer"
 
 
 # --- Documentation ------------------------------------------------------------------------
@@ -730,6 +812,32 @@ def test_retried_action_with_the_same_idempotency_key_acts_once(client):
     assert db.session.scalar(approvals) == 1
 
 
+def test_idempotency_key_of_an_approval_cannot_cancel_and_still_replays_the_approval(client):
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    same_key = {"Idempotency-Key": "decision-1"}
+    approved = act(client, key, req.number, {"action": "approve"}, **same_key)
+    cancel = {"action": "cancel", "reason": "Out of stock"}
+
+    refused = act(client, key, req.number, cancel, **same_key)
+
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    assert refused.status_code == 422
+    assert refused.mimetype == "application/problem+json"
+    assert "Idempotency-Key" in refused.json["title"]
+    assert "different request" in refused.json["detail"]
+    db.session.expire_all()
+    assert db.session.get(ReturnRequest, req.id).status == "approved"
+    cancels = select(func.count()).select_from(AuditEvent).filter_by(action="cancel")
+    assert db.session.scalar(cancels) == 0
+    replay = act(client, key, req.number, {"action": "approve"}, **same_key)
+    assert replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json == approved.json
+
+
 # --- Return events ------------------------------------------------------------------------
 
 
@@ -898,6 +1006,19 @@ def test_files_of_internal_notes_and_other_shops_are_not_served(client):
         client.get(url.replace(str(note.attachments[0].id), "x1"), headers=bearer(key)).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize("attachment_id", [str(2**31), str(2**63), str(2**64), "-5", "²", "1e9"])
+def test_attachment_id_no_file_can_have_is_not_found(app, client, attachment_id):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as in production: a crash is a 500
+    shop = make_shop()
+    key = make_key(shop)
+    req = make_request(shop, make_order(shop))
+    db.session.commit()
+    url = f"/api/v1/return-requests/{req.number}/attachments/{attachment_id}"
+    response = client.get(url, headers=bearer(key))
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
 
 
 def test_key_of_another_shop_cannot_read_or_write_the_thread(client):

@@ -28,7 +28,15 @@ from conftest import make_shop, make_user
 from extensions import db, limiter
 from models import Attachment, ReturnRequest
 from portal_helpers import HEIC_HEADER, image_bytes, jpeg_bytes, make_order, make_reasons
-from test_portal import at_details, give_details, lookup, stored_files
+from test_portal import (
+    at_details,
+    fill_until_review,
+    give_details,
+    lookup,
+    stored_files,
+    submission_key,
+    submit,
+)
 from test_tenancy import database_snapshot
 
 SCRIPT = '<script>alert("x")</script>'
@@ -101,6 +109,33 @@ def test_staff_renew_the_customers_link_and_the_old_one_stops_working(client, au
     assert req.public_token != old and len(req.public_token) >= 43
     assert client.get(f"/returns/demo/status/{old}").status_code == 404
     assert client.get(f"/returns/demo/status/{req.public_token}").status_code == 200
+
+
+def test_renewing_the_link_retires_the_key_the_customer_submitted_with(
+    app, client, auth, shop, order, reasons
+):
+    fill_until_review(client, order, reasons)
+    key = submission_key(client)
+    submit(client, key)
+    req = db.session.scalar(select(ReturnRequest))
+    old = req.public_token
+    agent = make_user("agent@example.com", shop)
+    db.session.commit()
+    someone = app.test_client()  # whoever finds the old key in a browser's history
+    assert "/status/" in submit(someone, key).location  # before renewal the key leads there
+
+    auth.login(agent.email)
+    client.post(f"/admin/requests/{req.id}/act", data={"action": "renew_link"})
+
+    db.session.refresh(req)
+    for path in ("/returns/demo/review", "/returns/demo/withdraw"):
+        answer = someone.post(path, data={"submission_key": key})
+        assert "/status/" not in answer.headers.get("Location", "")
+        assert req.public_token not in answer.get_data(as_text=True)
+    assert someone.get(f"/returns/demo/status/{old}").status_code == 404
+    assert someone.get(f"/returns/demo/status/{old}/label").status_code == 404
+    assert someone.post(f"/returns/demo/status/{old}/reply", data={"body": "hi"}).status_code == 404
+    assert someone.get(f"/returns/demo/status/{req.public_token}").status_code == 200
 
 
 # --- redirects and back links: only to a path on this site ------------------------------------
