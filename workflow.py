@@ -481,12 +481,7 @@ def _email_customer(request: ReturnRequest, template: str) -> None:
     db.session.flush()
     db.session.refresh(request)
     emails.queue_email(
-        template,
-        request.customer_email,
-        request.language,
-        shop=request.shop,
-        request=request,
-        lines=request.lines,
+        template, request.customer_email, request.language, shop=request.shop, request=request
     )
 
 
