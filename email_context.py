@@ -221,9 +221,9 @@ def build(
 
     ``plain`` are the remaining names, given as plain values (a translated label may be lazy).
     """
+    about = request_data(request, language) if request is not None else None
     if request is not None:
         shop = shop or request.shop
-        about = request_data(request, language)
         plain = {
             "lines": about.lines,
             "status_url": status_url(request),
@@ -235,7 +235,7 @@ def build(
         language=language,
         public_url=public_url(),
         shop=shop_data(shop) if shop is not None else None,
-        request=about if request is not None else None,
+        request=about,
         message=message_data(message) if message is not None else None,
         attachments=tuple(attachment_data(attachment) for attachment in attachments),
         return_=return_data(return_) if return_ is not None else None,

@@ -604,18 +604,15 @@ def check_renders(template: EmailTemplate) -> None:
     what emails may not use, or calls what does not exist. (Delivery falls back to the
     default anyway; this tells the author now.)"""
     shop = template.shop or db.session.get(Shop, template.shop_id)
-    with force_locale(template.language):
-        try:
-            emails.render_strings(
-                template.subject,
-                template.body_text,
-                template.body_html,
-                email_context.example(shop, template.language),
-            )
-        except Exception as error:
-            raise FieldError(
-                gettext("The template cannot be used: %(error)s", error=str(error))
-            ) from error
+    try:
+        with force_locale(template.language):
+            example = email_context.example(shop, template.language)
+            emails.render_strings(template.subject, template.body_text, template.body_html, example)
+    except Exception as error:
+        # Said in the editor's language, not the template's.
+        raise FieldError(
+            gettext("The template cannot be used: %(error)s", error=str(error))
+        ) from error
 
 
 def latest_request(shop_id: int) -> ReturnRequest | None:
