@@ -73,6 +73,9 @@ def sandbox(autoescape: bool) -> EmailSandbox:
     return env
 
 
+# What the outbox can store; a longer subject would fail the transaction that writes the email.
+SUBJECT_LENGTH = OutboundEmail.subject.type.length
+
 TEXT_SANDBOX = sandbox(autoescape=False)
 HTML_SANDBOX = sandbox(autoescape=True)
 
@@ -105,13 +108,15 @@ def render_strings(
 ) -> tuple[str, str, str]:
     """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
     names = context.names()
-    rendered_subject = TEXT_SANDBOX.from_string(subject).render(names)
+    rendered_subject = " ".join(TEXT_SANDBOX.from_string(subject).render(names).split())
+    if len(rendered_subject) > SUBJECT_LENGTH:
+        raise ValueError(f"the subject is longer than {SUBJECT_LENGTH} characters")
     text = TEXT_SANDBOX.from_string(body_text).render(names)
     if body_html and body_html.strip():
         html = HTML_SANDBOX.from_string(body_html).render(names)
     else:
         html = text_as_html(text)
-    return " ".join(rendered_subject.split()), text, html
+    return rendered_subject, text, html
 
 
 def render_default(template: str, context: EmailContext) -> tuple[str, str, str]:

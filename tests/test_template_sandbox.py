@@ -120,10 +120,11 @@ def support_count() -> int:
 
 def override(name: str, payload: str) -> dict[str, str]:
     """Subject and bodies around ``payload``; each still names the request, so the email
-    identifies itself whether the override rendered or the default replaced it."""
+    identifies itself whether the override rendered or the default replaced it. (The subject
+    is cut short: one longer than the outbox stores is refused, see the test below.)"""
     return {
         "name": name,
-        "subject": "{{ request.number }} " + payload,
+        "subject": "{{ request.number }} {% filter truncate(250) %}" + payload + "{% endfilter %}",
         "body_text": payload + "\n{{ request.number }}",
         "body_html": "<p>" + payload + "</p><p>{{ request.number }}</p>",
     }
@@ -200,6 +201,37 @@ def test_saving_a_template_with_an_unknown_function_says_why(client, auth, world
     ).get_data(as_text=True)
     assert "The template cannot be used" in page and "get_locale" in page
     assert saved_overrides() == 0
+
+
+def test_override_whose_subject_is_too_long_is_refused_and_the_default_is_sent(
+    client, auth, world, smtp_sink
+):
+    long_subject = "{{ request.number }} {% for line in lines %}{{ request }}{% endfor %}"
+    auth.login("support@returndesk.test")
+    page = client.post(
+        "/admin/email_templates/new/",
+        data=editor_form(world.shop, "") | {"subject": long_subject},
+    ).get_data(as_text=True)
+    assert "the subject is longer than 300 characters" in page
+    assert saved_overrides() == 0
+
+    db.session.add(
+        EmailTemplate(
+            shop_id=world.shop.id,
+            name="request_approved",
+            language="nl",
+            subject=long_subject,
+            body_text="{{ request.number }}",
+        )
+    )
+    db.session.commit()
+    auth.login("owner@demo.example.com")
+    client.post(
+        f"/admin/requests/{world.request.id}/act",
+        data={"action": "approve", "version": str(world.request.version)},
+    )
+    [message] = emails_to(smtp_sink, world.request.customer_email)
+    assert message["Subject"] == f"Uw retour {world.request.number} bij Demo Winkel is goedgekeurd"
 
 
 # --- delivery --------------------------------------------------------------------------------
