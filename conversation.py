@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 from werkzeug.datastructures import FileStorage
@@ -222,16 +221,7 @@ def _notify_staff(request: ReturnRequest, message: Message) -> None:
         to, language = request.shop.notification_email, request.shop.default_language
     else:
         return
-    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
-    queue_email(
-        "reply_received",
-        to,
-        language,
-        shop=request.shop,
-        request=request,
-        message=message,
-        request_url=f"{public_url}/admin/requests/{request.id}",
-    )
+    queue_email("reply_received", to, language, shop=request.shop, request=request, message=message)
 
 
 def _webhook_payload(request: ReturnRequest, message: Message) -> dict:

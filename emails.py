@@ -3,8 +3,9 @@
 An email is first an ``OutboundEmail`` row in the caller's transaction; tasks.py delivers it
 after the commit. Each email ``NAME`` has three templates under ``templates/email/``:
 ``NAME.subject.txt``, ``NAME.txt`` and ``NAME.html``, rendered in the recipient's language.
-A shop may override them per language (``EmailTemplate``, edited by support); an override
-is rendered with the same context in a Jinja sandbox, so its author cannot reach the server.
+A shop may override them per language (``EmailTemplate``, edited by support). Default and
+override render from the same plain ``EmailContext`` (email_context.py); an override runs in
+an immutable Jinja sandbox besides, and one that fails for any reason gives way to the default.
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
-from jinja2 import FunctionLoader, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import FunctionLoader
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from sqlalchemy import JSON, DateTime, false, insert, literal, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
+import email_context
+from email_context import EmailContext
 from extensions import db
+from formatting import moment, money
 from models import EmailTemplate, OutboundEmail, ReturnRequest, ReturnRequestLine, Shop, utcnow
 
 log = logging.getLogger(__name__)
-
-
-# What an override may call besides the context: translation and the app's own helpers.
-# Never the whole Flask globals (``config`` holds the secret key).
-SHARED_GLOBALS = ("money", "get_locale")
-SHARED_FILTERS = ("moment",)
 
 
 # What an override may extend or import: the email layout and the refund breakdown macro.
@@ -44,13 +43,38 @@ def email_template_source(name: str):
     return env.loader.get_source(env, name)
 
 
-def sandbox(autoescape: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+class EmailSandbox(ImmutableSandboxedEnvironment):
+    """Where a shop's override runs: it can read its plain context and change nothing.
+
+    Reaching for an unsafe attribute (``__class__``, ``__globals__``…) is an error here, not
+    a silent blank, so the editor refuses such a template and delivery falls back at once.
+    """
+
+    def unsafe_undefined(self, obj: Any, attribute: str):
+        raise SecurityError(f"{attribute!r} of {type(obj).__name__} may not be used in an email")
+
+
+def sandbox(autoescape: bool) -> EmailSandbox:
+    env = EmailSandbox(
         autoescape=autoescape, loader=FunctionLoader(email_template_source), cache_size=0
     )
-    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+    # Jinja's own globals go: ``lipsum`` (a CPU sink), ``cycler``, ``joiner``, ``namespace``
+    # and ``dict`` are objects an override does not need and an attacker probes first. The
+    # sandbox's own ``range`` stays: it refuses more than MAX_RANGE items.
+    env.globals = {
+        "range": env.globals["range"],
+        "_": gettext,
+        "gettext": gettext,
+        "ngettext": ngettext,
+        "money": money,
+    }
+    # ``moment`` only reads a datetime and a zone name and returns text.
+    env.filters["moment"] = moment
     return env
 
+
+# What the outbox can store; a longer subject would fail the transaction that writes the email.
+SUBJECT_LENGTH = OutboundEmail.subject.type.length
 
 TEXT_SANDBOX = sandbox(autoescape=False)
 HTML_SANDBOX = sandbox(autoescape=True)
@@ -80,59 +104,55 @@ def text_as_html(text: str) -> str:
 
 
 def render_strings(
-    subject: str, body_text: str, body_html: str | None, context: dict[str, Any]
+    subject: str, body_text: str, body_html: str | None, context: EmailContext
 ) -> tuple[str, str, str]:
     """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
-    app_globals = current_app.jinja_env.globals
-    context = {name: app_globals[name] for name in SHARED_GLOBALS if name in app_globals} | context
-    for name in SHARED_FILTERS:
-        for env in (TEXT_SANDBOX, HTML_SANDBOX):
-            env.filters.setdefault(name, current_app.jinja_env.filters[name])
-    rendered_subject = TEXT_SANDBOX.from_string(subject).render(context)
-    text = TEXT_SANDBOX.from_string(body_text).render(context)
+    names = context.names()
+    rendered_subject = " ".join(TEXT_SANDBOX.from_string(subject).render(names).split())
+    if len(rendered_subject) > SUBJECT_LENGTH:
+        raise ValueError(f"the subject is longer than {SUBJECT_LENGTH} characters")
+    text = TEXT_SANDBOX.from_string(body_text).render(names)
     if body_html and body_html.strip():
-        html = HTML_SANDBOX.from_string(body_html).render(context)
+        html = HTML_SANDBOX.from_string(body_html).render(names)
     else:
         html = text_as_html(text)
-    return " ".join(rendered_subject.split()), text, html
+    return rendered_subject, text, html
 
 
-def render_default(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    subject = render_template(f"email/{template}.subject.txt", **context)
-    text = render_template(f"email/{template}.txt", **context)
-    html = render_template(f"email/{template}.html", **context)
+def render_default(template: str, context: EmailContext) -> tuple[str, str, str]:
+    names = context.names()
+    subject = render_template(f"email/{template}.subject.txt", **names)
+    text = render_template(f"email/{template}.txt", **names)
+    html = render_template(f"email/{template}.html", **names)
     return " ".join(subject.split()), text, html
 
 
-def status_url(request: ReturnRequest) -> str:
-    """The customer's status page of a request: the unguessable link in every email."""
-    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{public_url}/returns/{request.shop.slug}/status/{request.public_token}"
-
-
-def render_email(template: str, language: str, **context: Any) -> tuple[str, str, str]:
+def render_email(
+    template: str, language: str, *, shop: Shop | None = None, **about: Any
+) -> tuple[str, str, str]:
     """Render subject, text and HTML of an email in ``language``, as the shop has it."""
-    override = shop_override(context.get("shop"), template, language)
-    return render_with(override, template, language, context)
+    override = shop_override(shop, template, language)
+    return render_with(override, template, language, shop=shop, **about)
 
 
 def render_with(
-    override: EmailTemplate | None, template: str, language: str, context: dict[str, Any]
+    override: EmailTemplate | None, template: str, language: str, **about: Any
 ) -> tuple[str, str, str]:
     """Render an email from the shop's override, or the default when there is none.
 
-    A broken shop override must not stop the email: it falls back to the default.
+    ``about`` is what the email is about (the request, the message…), handed to
+    ``email_context.build``: the templates see only the plain context it makes. An override
+    that fails for any reason (an error, a forbidden name) must not stop the email: it
+    falls back to the default, and the failure is logged.
     """
-    context.setdefault("public_url", current_app.config["PUBLIC_URL"].rstrip("/"))
-    if context.get("request") is not None:
-        context.setdefault("status_url", status_url(context["request"]))
     with force_locale(language):
+        context = email_context.build(language, **about)
         if override is not None:
             try:
                 return render_strings(
                     override.subject, override.body_text, override.body_html, context
                 )
-            except TemplateError:
+            except Exception:
                 log.exception("override %s of shop %s failed", template, override.shop_id)
         return render_default(template, context)
 
@@ -145,10 +165,13 @@ def queue_email(
     shop: Shop | None = None,
     request: ReturnRequest | None = None,
     attachment_ids: list[int] | None = None,
-    **context: Any,
+    **about: Any,
 ) -> OutboundEmail:
-    """Write an email to the outbox in the current transaction; it is sent after commit."""
-    subject, text, html = render_email(template, language, shop=shop, request=request, **context)
+    """Write an email to the outbox in the current transaction; it is sent after commit.
+
+    ``about`` names what else the email is about, as ``email_context.build`` takes it.
+    """
+    subject, text, html = render_email(template, language, shop=shop, request=request, **about)
     email = OutboundEmail(
         template=template,
         language=language,
@@ -201,8 +224,7 @@ def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:
 
 def _render_from_request(email: OutboundEmail, override: EmailTemplate | None):
     request = email.request
-    context = {"shop": request.shop, "request": request, "lines": request.lines}
-    return render_with(override, email.template, email.language, context)
+    return render_with(override, email.template, email.language, shop=request.shop, request=request)
 
 
 def _overrides_for(session: Session, emails: list[OutboundEmail]) -> dict[tuple, EmailTemplate]:
@@ -226,9 +248,13 @@ def write_unwritten(session: Session, email_ids: list[int]) -> None:
         .where(OutboundEmail.id.in_(email_ids), OutboundEmail.written.is_(False))
         .options(
             selectinload(OutboundEmail.request).selectinload(ReturnRequest.shop),
+            selectinload(OutboundEmail.request).selectinload(ReturnRequest.order),
             selectinload(OutboundEmail.request)
             .selectinload(ReturnRequest.lines)
             .selectinload(ReturnRequestLine.order_line),
+            selectinload(OutboundEmail.request)
+            .selectinload(ReturnRequest.lines)
+            .selectinload(ReturnRequestLine.reason),
         )
     ).all()
     if not unwritten:

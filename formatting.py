@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import available_timezones
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import g
 from flask_babel import format_date, get_locale
 
-from models import Shop
+from models import DEFAULT_TIME_ZONE, Shop
 from refunds import format_money
+
+if TYPE_CHECKING:
+    from email_context import EmailShop
 
 # The zones a shop can choose: the IANA "Region/City" names, and UTC.
 TIME_ZONES = sorted(name for name in available_timezones() if "/" in name) + ["UTC"]
@@ -25,10 +29,14 @@ def money(cents: int | None, currency: str = "EUR") -> str:
     return format_money(cents or 0, currency, language())
 
 
-def in_zone(moment: datetime, shop: Shop | None) -> datetime:
-    """A stored moment (UTC; SQLite hands it back naive) in the shop's zone, else in UTC."""
+def in_zone(moment: datetime, shop: Shop | EmailShop | None) -> datetime:
+    """A stored moment (UTC; SQLite hands it back naive) in the shop's zone, else in UTC.
+
+    ``shop`` is a ``Shop`` or the plain shop an email sees: both name their zone.
+    """
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(shop.zone if shop is not None else UTC)
+    zone = ZoneInfo(shop.time_zone or DEFAULT_TIME_ZONE) if shop is not None else UTC
+    return aware.astimezone(zone)
 
 
 def shop_time(moment: datetime | None, shop: Shop, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -36,7 +44,7 @@ def shop_time(moment: datetime | None, shop: Shop, pattern: str = "%Y-%m-%d %H:%
     return "" if moment is None else in_zone(moment, shop).strftime(pattern)
 
 
-def moment(value: datetime, shop: Shop | None = None) -> str:
+def moment(value: datetime, shop: Shop | EmailShop | None = None) -> str:
     """Date and time stated explicitly, with the zone, as an acknowledgement states them:
     "26-11-2026 14:30 CET" in the zone of ``shop`` (in the portal: its shop), else UTC."""
     shop = shop or g.get("shop")

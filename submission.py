@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -341,11 +340,6 @@ def link_attachments(shop: Shop, ids: list[int], **links: int) -> None:
             setattr(attachment, name, value)
 
 
-def staff_url(request: ReturnRequest) -> str:
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{base}/admin/requests/{request.id}"
-
-
 def queue_submission_emails(request: ReturnRequest) -> None:
     """The customer's confirmation (or withdrawal acknowledgement) and the staff notifications."""
     shop = request.shop
@@ -358,7 +352,6 @@ def queue_submission_emails(request: ReturnRequest) -> None:
         request.language,
         shop=shop,
         request=request,
-        submitted_at=aware(request.created_at) or utcnow(),
     )
     for address, language in staff_recipients(shop):
         queue_email(
@@ -367,7 +360,6 @@ def queue_submission_emails(request: ReturnRequest) -> None:
             language,
             shop=shop,
             request=request,
-            staff_url=staff_url(request),
             refund_deadline=withdrawal_refund_deadline(request),
         )
 

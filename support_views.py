@@ -32,10 +32,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
+import email_context
 import emails
 import notices
 import refunds
 from admin_views import STATUS_LABELS, ShopScopedView, SupportOnly
+from email_context import EmailContext
 from extensions import db
 from models import (
     SEVERITIES,
@@ -551,6 +553,22 @@ def check_template(source: str | None) -> None:
         ) from error
 
 
+def check_renders(template: EmailTemplate) -> None:
+    """Refuse to save a template that fails on an example request: one that reaches for
+    what emails may not use, or calls what does not exist. (Delivery falls back to the
+    default anyway; this tells the author now.)"""
+    shop = template.shop or db.session.get(Shop, template.shop_id)
+    try:
+        with force_locale(template.language):
+            example = email_context.example(shop, template.language)
+            emails.render_strings(template.subject, template.body_text, template.body_html, example)
+    except Exception as error:
+        # Said in the editor's language, not the template's.
+        raise FieldError(
+            gettext("The template cannot be used: %(error)s", error=str(error))
+        ) from error
+
+
 def latest_request(shop_id: int) -> ReturnRequest | None:
     return db.session.scalar(
         select(ReturnRequest)
@@ -560,34 +578,33 @@ def latest_request(shop_id: int) -> ReturnRequest | None:
     )
 
 
+def sample_context(shop: Shop, sample: ReturnRequest, language: str) -> EmailContext:
+    """Every name an email may use, filled from a real request (call inside force_locale)."""
+    return email_context.build(
+        language,
+        shop=shop,
+        request=sample,
+        message=sample.messages[-1] if sample.messages else Message(body="…"),
+        refund_deadline=sample.created_at + timedelta(days=shop.withdrawal_window_days),
+        refund=refunds.refund_breakdown(sample),
+        return_=sample.returns[-1] if sample.returns else None,
+    )
+
+
 def preview(shop: Shop, language: str, subject: str, text: str, html: str | None) -> dict | None:
     """Render a template as typed with the shop's latest request; ``None`` without one.
 
-    The result holds the sample ``request`` and either ``subject``/``text``/``html`` or ``error``.
+    The result holds the sample ``request`` and either ``subject``/``text``/``html`` or
+    ``error``: a template that fails, for whatever reason, shows why.
     """
     sample = latest_request(shop.id)
     if sample is None:
         return None
-    public_url = current_app.config["PUBLIC_URL"].rstrip("/")
-    context = {
-        "shop": shop,
-        "request": sample,
-        "lines": list(sample.lines),
-        "public_url": public_url,
-        "status_url": emails.status_url(sample),
-        "message": sample.messages[-1] if sample.messages else Message(body="…"),
-        "attachments": [],
-        "request_url": f"{public_url}/admin/requests/{sample.id}",
-        "staff_url": f"{public_url}/admin/requests/{sample.id}",
-        "submitted_at": sample.created_at,
-        "refund_deadline": sample.created_at + timedelta(days=shop.withdrawal_window_days),
-        "refund": refunds.refund_breakdown(sample),
-        "return_": sample.returns[-1] if sample.returns else None,
-    }
     with force_locale(language):
+        context = sample_context(shop, sample, language)
         try:
             rendered = emails.render_strings(subject, text, html, context)
-        except TemplateError as error:
+        except Exception as error:
             return {"request": sample, "error": str(error)}
     return {"request": sample, "subject": rendered[0], "text": rendered[1], "html": rendered[2]}
 
@@ -645,6 +662,7 @@ class EmailTemplateView(EditorView):
         for source in (model.subject, model.body_text, model.body_html):
             check_template(source)
         super().on_model_change(form, model, is_created)
+        check_renders(model)
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
@@ -694,6 +712,7 @@ class EmailTemplateView(EditorView):
             "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
         )
         kwargs.setdefault("email_names", email_names())
+        kwargs.setdefault("template_names", email_context.documented_names())
         return super().render(template, **kwargs)
 
 

@@ -482,14 +482,12 @@ def complete(request: ReturnRequest, actor: User | Actor | None, note: str | Non
 
 
 def _email_customer(request: ReturnRequest, template: str) -> None:
+    # Flush first: refreshing re-runs the loader options the request was read with, and would
+    # put back the lines' old decisions over the ones just made (nothing listed, nothing saved).
+    db.session.flush()
     db.session.refresh(request)
     emails.queue_email(
-        template,
-        request.customer_email,
-        request.language,
-        shop=request.shop,
-        request=request,
-        lines=request.lines,
+        template, request.customer_email, request.language, shop=request.shop, request=request
     )
 
 
