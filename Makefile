@@ -26,7 +26,7 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -m "not services"
+	$(VENV)/bin/pytest -m "not services" -n auto
 
 worker: setup
 	$(FLASK) rq worker
