@@ -21,6 +21,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 import mailer
+import outbound
 from extensions import db, mail
 from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery, utcnow
 
@@ -332,7 +333,6 @@ def deliver_webhook(delivery_id: int) -> None:
     A URL that leads to a private address, or a receiver that redirects, fails the delivery
     at once: trying again would be refused again.
     """
-    import outbound
     import webhooks
 
     with app_context(), Session(db.engine) as session:
