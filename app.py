@@ -14,13 +14,14 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import formatting
-import int_args
-import sqlite_transactions
-from csp import content_security_policy, csp_nonce
-from extensions import babel, csrf, db, limiter, login, mail, migrate
-from formatting import money
+from domain import formatting
+from domain.formatting import money
+from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
+from services import sqlite_transactions
+from services.mailer import mail
+from web import int_args
+from web.csp import content_security_policy, csp_nonce
 
 LANGUAGES = ("nl", "en")
 
@@ -178,21 +179,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
 
     import admin_views
-    import api
-    import api_admin_views
-    import auth
     import cli
-    import conversation_portal
-    import label_portal
-    import portal
     import tasks
+    from web import auth
+    from web.admin import integration
+    from web.api import routes
+    from web.portal import messages, request_form, return_label
 
     app.register_blueprint(auth.bp)
-    app.register_blueprint(portal.bp)
-    app.register_blueprint(label_portal.bp)
-    app.register_blueprint(conversation_portal.bp)
-    app.register_blueprint(api.bp)
-    api_admin_views.register(admin_views.init_admin(app))
+    app.register_blueprint(request_form.bp)
+    app.register_blueprint(return_label.bp)
+    app.register_blueprint(messages.bp)
+    app.register_blueprint(routes.bp)
+    integration.register(admin_views.init_admin(app))
     cli.register(app)
     tasks.listen_for_commits()
     app.before_request(refuse_nul_bytes)

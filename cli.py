@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Load the demo shops, users, orders and requests (once; running it again changes nothing)."""
-    import demo
+    from seeding.seeding import seeding
 
-    click.echo(demo.seed())
+    click.echo(seeding.seed())
 
 
 # After a failed sweep the loop waits twice as long as before, at most this many seconds.
@@ -58,8 +58,8 @@ def sweep_once() -> bool:
 
     Returns whether all of them succeeded.
     """
-    import storage
     import tasks
+    from services import storage
 
     sweepers = (
         ("the outbox", "outbox rows handed to the job runner", tasks.sweep_outbox),
@@ -116,7 +116,7 @@ def orders_import(csv_file, shop_slug: str) -> None:
 
     Orders with a bad row are skipped and listed; the exit status is 1 when any row was bad.
     """
-    import order_import
+    from services import order_import
 
     shop = db.session.scalar(select(Shop).where(Shop.slug == shop_slug))
     if shop is None:

@@ -9,8 +9,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
-from mailer import Mail
-
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -29,5 +27,3 @@ csrf = CSRFProtect()
 # in each process's memory until Redis answers again: the portal and the login keep working
 # (with the limits counted per process) instead of answering 500.
 limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, swallow_errors=True)
-# Flask-Mail with ReturnDesk's adapter (mailer.py): a timeout, and SMTPUTF8 for zoë@example.nl.
-mail = Mail()

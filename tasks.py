@@ -20,10 +20,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
-import mailer
-import outbound
-from extensions import db, mail
+from extensions import db
 from models import BulkJob, OutboundEmail, Return, ReviewStage, WebhookDelivery, utcnow
+from services import mailer, outbound
+from services.mailer import mail
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def _claim_many(session: Session, model: type, row_ids: list[int]) -> list[int]:
 
 
 def _mail_message(email: OutboundEmail, session: Session) -> mailer.Message:
-    import storage
+    from services import storage
 
     attachments = [
         (storage.download_name(attachment), attachment.content_type, storage.read(attachment))
@@ -246,7 +246,7 @@ def email_retry_delay(attempts: int) -> timedelta:
 
 def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
     """Schedule the next attempt, or give up on an email older than the retry window."""
-    from submission import aware
+    from domain.submission import aware
 
     now = utcnow()
     gives_up = aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
@@ -293,7 +293,7 @@ def deliver_emails(email_ids: list[int]) -> None:
     emails still pending. Without ``MAIL_SERVER`` the rows stay pending, written and
     readable in the admin's Outbox.
     """
-    import emails
+    from domain import emails
 
     with app_context(), Session(db.engine, expire_on_commit=False) as session:
         emails.write_unwritten(session, email_ids)
@@ -333,7 +333,7 @@ def deliver_webhook(delivery_id: int) -> None:
     A URL that leads to a private address, or a receiver that redirects, fails the delivery
     at once: trying again would be refused again.
     """
-    import webhooks
+    from services import webhooks
 
     with app_context(), Session(db.engine) as session:
         if not _claim(session, WebhookDelivery, delivery_id):
@@ -430,7 +430,7 @@ def run_bulk_job(job_id: int) -> None:
     together, so a worker killed mid-way leaves a consistent state and a re-run resumes
     after the last committed chunk: every request is changed (and emailed) exactly once.
     """
-    import workflow
+    from domain import workflow
 
     with app_context():
         job = db.session.get(BulkJob, job_id)
@@ -513,7 +513,7 @@ def create_label(return_id: int) -> None:
     last attempt, and at once for a refusal, the label is "failed" with the carrier's message
     in ``label_error``, which the customer and support see.
     """
-    import labels
+    from services import labels
 
     with app_context():
         if not _claim_label(return_id):
@@ -540,7 +540,7 @@ def _label_failed(return_: Return, error: Exception, retry: bool) -> None:
     """Keep the carrier's message (in the customer's language) and the reference it gave."""
     from flask_babel import force_locale
 
-    import workflow
+    from domain import workflow
 
     with force_locale(return_.request.language):
         message = str(error)
@@ -559,9 +559,8 @@ def _label_failed(return_: Return, error: Exception, retry: bool) -> None:
 
 
 def _label_ready(return_: Return, result) -> None:
-    import emails
-    import storage
-    import workflow
+    from domain import emails, workflow
+    from services import storage
 
     request = return_.request
     attachment = storage.save(

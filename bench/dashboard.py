@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-import dashboard  # noqa: E402
 from app import create_app  # noqa: E402
 from extensions import db  # noqa: E402
 from models import ReturnRequest, Shop, utcnow  # noqa: E402
+from services import dashboard  # noqa: E402
 
 
 def biggest_shop() -> tuple[int, int] | None:

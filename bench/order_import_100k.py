@@ -22,7 +22,7 @@ from flask_migrate import upgrade  # noqa: E402
 from app import create_app  # noqa: E402
 from extensions import db  # noqa: E402
 from models import Shop  # noqa: E402
-from order_import import CSV_COLUMNS, import_csv  # noqa: E402
+from services.order_import import CSV_COLUMNS, import_csv  # noqa: E402
 
 LINES = 100_000
 

@@ -9,10 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-import api
-import conversation
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db
 from models import (
     ApiKey,
@@ -28,10 +26,12 @@ from models import (
     next_request_number,
 )
 from portal_helpers import jpeg_bytes
+from services import conversation
+from web.api import routes
 
 
 def make_key(shop, name: str = "webshop") -> str:
-    key, prefix, key_hash = api.new_key()
+    key, prefix, key_hash = routes.new_key()
     db.session.add(ApiKey(shop=shop, name=name, prefix=prefix, key_hash=key_hash))
     db.session.flush()
     return key

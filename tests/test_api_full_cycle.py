@@ -13,10 +13,11 @@ from urllib.parse import urlparse
 
 from sqlalchemy import select
 
-import webhooks
+from domain import webhook_events
 from extensions import db
 from models import AuditEvent, OutboundEmail, utcnow
 from return_flow import make_demo_shop, run_jobs
+from services import webhooks
 from test_api import bearer, make_key, order_body
 from test_webhooks import add_endpoint, receiver  # noqa: F401 - the receiver fixture
 
@@ -48,7 +49,7 @@ def received_events(calls: list, secret: str) -> list[tuple]:
 def test_a_return_goes_from_order_to_refund_through_the_api(app, client, receiver):  # noqa: F811
     shop = make_demo_shop()
     key = make_key(shop)
-    endpoint = add_endpoint(shop, receiver.url, events=webhooks.EVENTS)
+    endpoint = add_endpoint(shop, receiver.url, events=webhook_events.EVENTS)
     db.session.commit()
     delivered = (utcnow() - timedelta(days=2)).isoformat()
 

@@ -10,15 +10,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-import api
 from conftest import make_shop
 from extensions import db
 from models import ApiKey
 from test_api import make_order, make_request, make_return
+from web.api import routes
 
 KEY = "rd_schemathesis-test-key"
 config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": KEY}}}})
-schema = schemathesis.openapi.from_dict(api.openapi_document(), config=config)
+schema = schemathesis.openapi.from_dict(routes.openapi_document(), config=config)
 
 
 def unlimited(app) -> None:
@@ -34,7 +34,7 @@ def shop_with_data(app):
     shop = make_shop()
     req = make_request(shop, make_order(shop, "1001"))
     make_return(req, "RT-1")
-    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=api.hash_key(KEY)))
+    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
     db.session.commit()
     return shop
 
@@ -65,7 +65,7 @@ object_config = schemathesis.Config.from_dict(
     }
 )
 object_schema = schemathesis.openapi.from_dict(
-    api.openapi_document(), config=object_config
+    routes.openapi_document(), config=object_config
 ).include(path_regex=r"\{number\}")
 
 
@@ -77,7 +77,7 @@ def shop_with_numbered_data(app):
     req = make_request(shop, order)
     req.number = "FUZZ-1"
     make_return(make_request(shop, order, "label_created"), "FUZZ-1")
-    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=api.hash_key(KEY)))
+    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
     db.session.commit()
     return shop
 

@@ -21,13 +21,13 @@ from PIL import Image
 from sqlalchemy import func, select
 
 import conftest
-import storage
-import workflow
 from app import create_app
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db, limiter
 from models import Attachment, ReturnRequest
 from portal_helpers import HEIC_HEADER, image_bytes, jpeg_bytes, make_order, make_reasons
+from services import storage
 from test_portal import (
     at_details,
     fill_until_review,

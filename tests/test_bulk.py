@@ -5,10 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import notices
 import tasks
-import workflow
 from conftest import make_shop, make_user
+from domain import notices, workflow
 from extensions import db
 from factories import make_order, make_request
 from models import (

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import conversation
 from conftest import make_shop, make_user
 from extensions import db
 from factories import make_request
@@ -23,6 +22,7 @@ from models import (
     utcnow,
 )
 from portal_helpers import image_bytes
+from services import conversation
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 Upload = conversation.Upload

@@ -21,12 +21,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from seeding.seeding import seeding
 from sqlalchemy import func, select, update
 
-import dashboard
-import demo
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db, limiter
 from factories import make_order, make_reason, make_request
 from models import (
@@ -37,6 +36,7 @@ from models import (
     Shop,
     User,
 )
+from services import dashboard
 
 HOUR = 3600.0
 PERIOD = dashboard.Period(
@@ -304,7 +304,7 @@ def test_support_sees_all_shops_or_the_chosen_one(known, client, auth):
 
 
 def test_fashion_agent_dashboard_shows_no_figures_of_the_demo_shop(app, client):
-    demo.seed()
+    seeding.seed()
     db.session.commit()
     fashion = db.session.scalar(select(Shop).where(Shop.slug == "fashion"))
     bakker_skus = set(

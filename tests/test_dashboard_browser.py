@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_reason, make_request
 

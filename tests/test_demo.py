@@ -12,10 +12,10 @@ from datetime import UTC, timedelta
 
 import pytest
 from flask import Flask
+from seeding.seeding import seeding
 from sqlalchemy import func, select
 
 import conftest
-import demo
 from extensions import db, limiter
 from models import (
     REQUEST_STATUSES,
@@ -57,9 +57,9 @@ def seeded(migrated, smtp_sink, tmp_path_factory):
     storage = tmp_path_factory.mktemp("demo-storage")
     app = create_app(conftest.test_config(migrated, smtp_sink, storage))
     with app.app_context():
-        first = demo.seed()
+        first = seeding.seed()
         after_first = row_counts()
-        second = demo.seed()
+        second = seeding.seed()
         yield Seeded(app, first, second, after_first, row_counts())
         db.session.remove()
         conftest.empty_all_tables()

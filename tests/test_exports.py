@@ -14,12 +14,12 @@ from flask_login import login_user
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-import exports
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_order, make_request
 from models import APPROVED, ReturnRequest, ReviewStage
+from services import exports
 
 HEADERS_EN = [
     "Number",

@@ -26,12 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 import conftest
-import labels
-import submission
 import tasks
-import workflow
 from app import create_app
 from conftest import free_port, make_shop, make_user
+from domain import submission, workflow
 from extensions import db
 from factories import make_order, make_reason, make_request
 from models import (
@@ -46,6 +44,7 @@ from models import (
     utcnow,
 )
 from service_processes import PrivatePostgres, redis_server, wait_until
+from services import labels
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parent.parent
@@ -311,7 +310,7 @@ def run_worker(app, smtp_sink) -> None:
 WORKER_SCRIPT = """
 import os
 from datetime import timedelta
-import workflow
+from domain import workflow
 import tasks
 if "BULK_CHUNK" in os.environ:
     workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
@@ -720,8 +719,8 @@ class SlowCarrier(BaseHTTPRequestHandler):
 def slow_carrier(app, monkeypatch):
     """A hung carrier on loopback, a demo shop with a Sendcloud account and an approved
     request whose return waits for its label."""
-    from labels import SendcloudAdapter
     from models import CarrierAccount
+    from services.labels import SendcloudAdapter
 
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), SlowCarrier)
     server.calls, server.delay = [], 1.0

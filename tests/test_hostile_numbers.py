@@ -16,8 +16,8 @@ from itertools import product
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from int_args import MAX_INT
 from test_tenancy import DEMO_ID, shops  # noqa: F401  (the fixture: two shops with every row)
+from web.int_args import MAX_INT
 
 PAST_THE_COLUMNS = [str(MAX_INT + 1), str(2**63), str(2**64)]
 HOSTILE = ["-5", "0", *PAST_THE_COLUMNS, "x", "1e9", "\x00", "²"]

@@ -9,14 +9,14 @@ from http.server import ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-import labels
 import tasks
-import workflow
 from conftest import free_port, make_user
+from domain import workflow
 from extensions import db
 from factories import make_order, make_request
 from models import Attachment, CarrierAccount, Return
 from return_flow import emails_to, make_demo_shop, return_audit, run_jobs, staff
+from services import labels
 from test_labels import LABEL_PDF, PUBLIC_KEY, SECRET_KEY, SendcloudStandIn, errors
 
 
@@ -72,7 +72,7 @@ def stored_label(return_: Return) -> Attachment:
 
 
 def test_job_stores_the_pdf_and_tracking_and_emails_the_label(shop, agent, smtp_sink):
-    import storage
+    from services import storage
 
     return_ = new_return(shop, agent)
 
@@ -103,7 +103,7 @@ def test_running_the_job_twice_makes_one_label(shop, agent):
 
 
 def test_sendcloud_label_is_fetched_and_stored(shop, agent, sendcloud):
-    import storage
+    from services import storage
 
     return_ = new_return(shop, agent, "sendcloud")
 

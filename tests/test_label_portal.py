@@ -9,10 +9,10 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-import workflow
 from app import create_app
 from conftest import empty_all_tables, need_service
 from conftest import test_config as app_config
+from domain import workflow
 from extensions import db
 from factories import make_request
 from models import LABEL_CREATED, Return

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-import labels
 from conftest import free_port, need_service
 from extensions import db
-from labels import CarrierError, get_adapter
 from models import CarrierAccount
 from return_builders import make_order, make_request, make_return, make_return_shop
+from services import labels
+from services.labels import CarrierError, get_adapter
 
 A6_POINTS = (297.64, 419.53)  # 105 × 148 mm
 

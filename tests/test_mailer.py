@@ -4,8 +4,8 @@ server intact, over one connection, for ASCII and UTF-8 addresses alike."""
 import flask_mail
 import pytest
 
-import mailer
-from extensions import mail
+from services import mailer
+from services.mailer import mail
 
 PDF = b"%PDF-1.4 label\n"
 

@@ -5,9 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import notices
-import workflow
 from conftest import make_shop, make_user
+from domain import notices, workflow
 from extensions import db
 from factories import make_order, make_reason, make_request
 from models import (

@@ -6,10 +6,10 @@ import io
 
 from sqlalchemy import func, select
 
-import order_import
 from conftest import make_shop, make_user
 from extensions import db
 from models import Order, ReturnRequest, ReturnRequestLine, next_request_number
+from services import order_import
 
 HEADER = ",".join(order_import.CSV_COLUMNS)
 

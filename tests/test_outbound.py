@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import outbound
 from conftest import need_service
+from services import outbound
 
 NAME = "hooks.shop.example"
 

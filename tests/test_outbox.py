@@ -19,16 +19,16 @@ from sqlalchemy import func, select
 
 import conftest
 import tasks
-import workflow
 from app import create_app
 from conftest import make_shop, make_user, need_service
-from emails import queue_email
+from domain import workflow
+from domain.emails import queue_email
+from domain.formatting import shop_time
+from domain.submission import aware
 from extensions import db
 from factories import make_order, make_request
-from formatting import shop_time
 from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, User, utcnow
 from staff_helpers import csrf_token_in, emails_to, link_in
-from submission import aware
 
 CUSTOMER = "jan.jansen@example.nl"
 SUBJECT = "Your return request R-2026-00042 for Demo Winkel"

@@ -13,9 +13,8 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import func, select
 
-import notices
-import submission
 from conftest import AuthActions, client_at, make_shop, make_user
+from domain import notices, submission
 from extensions import db
 from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest, utcnow
 from portal_helpers import (

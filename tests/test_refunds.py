@@ -8,7 +8,7 @@ import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 
-from refunds import (
+from domain.refunds import (
     FEWER_RECEIVED,
     MISSING,
     REJECTED,

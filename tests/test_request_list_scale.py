@@ -3,12 +3,12 @@
 import pytest
 from sqlalchemy import select
 
-import request_views
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_order, make_request
 from models import CONCEPT, OutboundEmail
+from web.admin import requests
 
 
 @pytest.fixture
@@ -51,8 +51,8 @@ def test_search_wildcards_are_taken_literally(client, auth, shop, anna):
 
 
 def test_a_list_longer_than_the_cap_says_more_than(client, auth, shop, anna, monkeypatch):
-    monkeypatch.setattr(request_views, "COUNT_CAP", 3)
-    monkeypatch.setattr(request_views.RequestView, "page_size", 2)
+    monkeypatch.setattr(requests, "COUNT_CAP", 3)
+    monkeypatch.setattr(requests.RequestView, "page_size", 2)
     for _ in range(5):
         make_request(shop)
     db.session.commit()
@@ -61,14 +61,14 @@ def test_a_list_longer_than_the_cap_says_more_than(client, auth, shop, anna, mon
     assert "List (more than 3)" in page
     assert "2 of more than 3 requests are on this page." in page
     assert "Select all requests matching this filter" in page
-    monkeypatch.setattr(request_views, "COUNT_CAP", 10)
+    monkeypatch.setattr(requests, "COUNT_CAP", 10)
     assert "List (5)" in listing(client)
-    monkeypatch.setattr(request_views, "COUNT_CAP", 3)
+    monkeypatch.setattr(requests, "COUNT_CAP", 3)
     assert "List (5)" in listing(client, search="Eva"), "a search is counted exactly"
 
 
 def test_a_search_counts_its_matches_on_every_page(client, auth, shop, anna, monkeypatch):
-    monkeypatch.setattr(request_views.RequestView, "page_size", 2)
+    monkeypatch.setattr(requests.RequestView, "page_size", 2)
     other_shop = make_shop("other", "Andere Winkel")
     for name in ("Eva Jansen", "Bram Jansen", "Lotte Jansen-Smit", "Eva de Vries"):
         make_request(shop, order=make_order(shop, customer_name=name))

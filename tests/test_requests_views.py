@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_order, make_request
 from models import APPROVED, CANCELLED, CONCEPT, NEW, ON_HOLD, Notice, ReturnRequest, ReviewStage

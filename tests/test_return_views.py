@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import render_template_string
 
-import workflow
 from conftest import make_user
+from domain import workflow
 from extensions import db
 from models import COMPLETED, CarrierAccount
 from return_flow import (

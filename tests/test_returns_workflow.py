@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-import labels
-import refunds
-import workflow
+from domain import refunds, workflow
 from extensions import db
 from models import APPROVED, COMPLETED, LABEL_CREATED, Return, utcnow
 from return_flow import (
@@ -19,6 +17,7 @@ from return_flow import (
     run_jobs,
     staff,
 )
+from services import labels
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def assert_no_script_runs_without_the_nonce(response, url: str) -> None:
 def desk(app, client, auth):
     """A shop with a submitted request, an approved one with its return, a finished bulk
     job, an order, a webhook and a support user who sees every screen."""
-    import workflow
+    from domain import workflow
     from factories import make_order, make_request
     from models import BulkJob, Return
 

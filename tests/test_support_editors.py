@@ -5,13 +5,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import notices
-import support_views
-import workflow
 from conftest import make_shop, make_user
+from domain import notices, workflow
 from extensions import db
 from factories import make_order, make_reason, make_request
 from models import AuditEvent, EmailTemplate, FormQuestion, Message, NoticeRule, ReturnReason
+from web.admin import support as support_editors
 
 
 @pytest.fixture
@@ -402,18 +401,18 @@ def test_rule_form_is_refused_without_its_csrf_token(app, client, auth, shop, su
 EMAIL_NAMES = sorted(
     path.name.removesuffix(".subject.txt")
     for path in (Path(__file__).parent.parent / "templates" / "email").glob("*.subject.txt")
-    if path.name.removesuffix(".subject.txt") not in support_views.PLATFORM_EMAILS
+    if path.name.removesuffix(".subject.txt") not in support_editors.PLATFORM_EMAILS
 )
 
 
 @pytest.mark.parametrize("name", EMAIL_NAMES)
 def test_every_default_email_previews_from_a_real_request(app, name):
-    assert name in support_views.email_names()
+    assert name in support_editors.email_names()
     shop = make_shop()
     request = make_request(shop)
     request.messages.append(Message(direction="outbound", body="Kunt u een foto sturen?"))
     db.session.commit()
-    parts = [support_views.default_source(name, part) for part in ("subject.txt", "txt", "html")]
-    result = support_views.preview(shop, "nl", *parts)
+    parts = [support_editors.default_source(name, part) for part in ("subject.txt", "txt", "html")]
+    result = support_editors.preview(shop, "nl", *parts)
     assert "error" not in result, result.get("error")
     assert result["subject"]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import pytest
 from flask import url_for
 
-from admin_views import ShopScopedView
 from conftest import make_shop, make_user
 from extensions import db
 from models import (
@@ -35,6 +34,7 @@ from models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from web.admin.base import ShopScopedView
 
 # Every demo row has this id, in its own table, and no fashion row of any table has it: a
 # URL or form carrying it can only ever mean demo data, whatever the id names.
@@ -645,9 +645,9 @@ def readable(response) -> str:
 
 
 def api_key_hash() -> str:
-    import api
+    from web.api import routes
 
-    return api.hash_key(FASHION_KEY)
+    return routes.hash_key(FASHION_KEY)
 
 
 # --- one user, two roles: admin of fashion, agent of demo --------------------------------------

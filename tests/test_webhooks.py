@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 import tasks
-import webhooks
-import workflow
 from conftest import make_shop, make_user
+from domain import webhook_events, workflow
 from extensions import db
 from models import WebhookDelivery, WebhookEndpoint, utcnow
+from services import webhooks
 
 
 class Receiver:
@@ -89,7 +89,7 @@ def run_jobs(app) -> None:
     SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
 
 
-def add_endpoint(shop, url: str, events=(webhooks.REQUEST_CREATED,), active=True):
+def add_endpoint(shop, url: str, events=(webhook_events.REQUEST_CREATED,), active=True):
     endpoint = WebhookEndpoint(shop=shop, url=url, events=list(events), active=active)
     db.session.add(endpoint)
     db.session.flush()
@@ -106,7 +106,7 @@ def test_event_is_posted_after_commit_with_a_valid_signature(app, receiver):
     endpoint = add_endpoint(shop, receiver.url)
     db.session.commit()
 
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-2026-00001"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-2026-00001"})
     assert receiver.calls == []
     db.session.commit()
     run_jobs(app)
@@ -136,7 +136,7 @@ def test_rolled_back_event_is_never_sent(app, receiver):
     shop = make_shop()
     add_endpoint(shop, receiver.url)
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.rollback()
     run_jobs(app)
     assert receiver.calls == []
@@ -146,12 +146,12 @@ def test_rolled_back_event_is_never_sent(app, receiver):
 def test_only_active_endpoints_subscribed_to_the_event_receive_it(app, receiver):
     shop = make_shop()
     other_shop = make_shop("other", "Other")
-    add_endpoint(shop, receiver.url + "/subscribed", events=webhooks.EVENTS)
-    add_endpoint(shop, receiver.url + "/other-event", events=[webhooks.RETURN_CREATED])
+    add_endpoint(shop, receiver.url + "/subscribed", events=webhook_events.EVENTS)
+    add_endpoint(shop, receiver.url + "/other-event", events=[webhook_events.RETURN_CREATED])
     add_endpoint(shop, receiver.url + "/inactive", active=False)
     add_endpoint(other_shop, receiver.url + "/other-shop")
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
     assert len(receiver.calls) == 1
@@ -159,7 +159,7 @@ def test_only_active_endpoints_subscribed_to_the_event_receive_it(app, receiver)
 
 def test_unknown_event_is_refused():
     with pytest.raises(ValueError):
-        webhooks.emit(None, "request.exploded", {})
+        webhook_events.emit(None, "request.exploded", {})
 
 
 def test_delivery_answered_with_500_is_retried_after_backoff(app, receiver):
@@ -167,7 +167,7 @@ def test_delivery_answered_with_500_is_retried_after_backoff(app, receiver):
     shop = make_shop()
     add_endpoint(shop, receiver.url)
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
 
@@ -190,7 +190,7 @@ def test_unreachable_endpoint_keeps_the_delivery_pending_with_the_error(app):
     shop = make_shop()
     add_endpoint(shop, "http://127.0.0.1:9/closed")
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
     row = delivery()
@@ -207,7 +207,7 @@ def test_admin_sees_deliveries_with_response_codes_of_own_shop_only(app, client,
     add_endpoint(other, receiver.url + "/theirs")
     make_user("admin@example.com", shop, role="admin")
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
 
@@ -246,7 +246,7 @@ def test_endpoint_switched_off_before_delivery_gets_nothing(app, receiver):
     shop = make_shop()
     endpoint = add_endpoint(shop, receiver.url)
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     endpoint.active = False
     db.session.commit()
     run_jobs(app)
@@ -259,7 +259,7 @@ def test_bulk_approval_sends_one_status_change_per_approved_request(app, receive
 
     shop = make_shop()
     anna = make_user("anna@example.com", shop, name="Anna")
-    add_endpoint(shop, receiver.url, events=(webhooks.REQUEST_STATUS_CHANGED,))
+    add_endpoint(shop, receiver.url, events=(webhook_events.REQUEST_STATUS_CHANGED,))
     order = make_order(shop, lines=1)
     fresh, concept, done = (
         make_request(shop, status=status, order=order) for status in ("new", "concept", "approved")
@@ -365,7 +365,7 @@ def test_delivery_to_a_saved_private_url_is_refused_without_a_request(app, loopb
     shop = make_shop()
     add_endpoint(shop, loopback_receiver.url)
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
     assert loopback_receiver.calls == []
@@ -392,7 +392,7 @@ def test_name_that_turns_private_after_saving_is_refused_at_delivery(
     assert post_new_endpoint(client, shop_admin, url).status_code == 302
 
     answers["hooks.shop.example"] = "127.0.0.1"
-    webhooks.emit(shop_admin, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop_admin, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
 
@@ -421,7 +421,7 @@ def test_name_is_resolved_once_and_the_checked_address_is_the_one_connected(
     shop = make_shop()
     add_endpoint(shop, f"http://hooks.shop.example:{receiver.port}/hooks")
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
 
@@ -437,7 +437,7 @@ def test_redirect_is_not_followed_and_fails_the_delivery(app, receiver, second_r
     shop = make_shop()
     add_endpoint(shop, receiver.url)
     db.session.commit()
-    webhooks.emit(shop, webhooks.REQUEST_CREATED, {"number": "R-1"})
+    webhook_events.emit(shop, webhook_events.REQUEST_CREATED, {"number": "R-1"})
     db.session.commit()
     run_jobs(app)
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-import workflow
 from conftest import make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_request
 from models import (

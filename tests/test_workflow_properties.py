@@ -13,8 +13,8 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-import workflow
 from conftest import empty_all_tables, make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_order, make_request
 from models import ON_HOLD, AuditEvent, OutboundEmail, ReturnRequest

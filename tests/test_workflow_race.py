@@ -7,8 +7,8 @@ import threading
 
 from sqlalchemy import func, select, update
 
-import workflow
 from conftest import AuthActions, make_shop, make_user
+from domain import workflow
 from extensions import db
 from factories import make_request
 from models import (

@@ -1,0 +1,1 @@
+"""The demo shop: its data and ``flask demo seed``."""

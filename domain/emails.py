@@ -1,0 +1,270 @@
+"""Email templates and rendering (NL/EN), and writing them to the outbox.
+
+An email is first an ``OutboundEmail`` row in the caller's transaction; tasks.py delivers it
+after the commit. Each email ``NAME`` has three templates under ``templates/email/``:
+``NAME.subject.txt``, ``NAME.txt`` and ``NAME.html``, rendered in the recipient's language.
+A shop may override them per language (``EmailTemplate``, edited by support). Default and
+override render from the same plain ``EmailContext`` (email_context.py); an override runs in
+an immutable Jinja sandbox besides, and one that fails for any reason gives way to the default.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext, ngettext
+from jinja2 import FunctionLoader
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+from sqlalchemy import JSON, DateTime, false, insert, literal, select
+from sqlalchemy.orm import Session, object_session, selectinload
+
+from domain import email_context
+from domain.email_context import EmailContext
+from domain.formatting import moment, money
+from extensions import db
+from models import EmailTemplate, OutboundEmail, ReturnRequest, ReturnRequestLine, Shop, utcnow
+
+log = logging.getLogger(__name__)
+
+
+# What an override may extend or import: the email layout and the refund breakdown macro.
+SHARED_TEMPLATES = ("email/", "refunds/breakdown.html")
+
+
+def email_template_source(name: str):
+    """Lets an override extend the email layout or import the breakdown, read from the app."""
+    if not name.startswith(SHARED_TEMPLATES):
+        return None
+    env = current_app.jinja_env
+    return env.loader.get_source(env, name)
+
+
+class EmailSandbox(ImmutableSandboxedEnvironment):
+    """Where a shop's override runs: it can read its plain context and change nothing.
+
+    Reaching for an unsafe attribute (``__class__``, ``__globals__``…) is an error here, not
+    a silent blank, so the editor refuses such a template and delivery falls back at once.
+    """
+
+    def unsafe_undefined(self, obj: Any, attribute: str):
+        raise SecurityError(f"{attribute!r} of {type(obj).__name__} may not be used in an email")
+
+
+def sandbox(autoescape: bool) -> EmailSandbox:
+    env = EmailSandbox(
+        autoescape=autoescape, loader=FunctionLoader(email_template_source), cache_size=0
+    )
+    # Jinja's own globals go: ``lipsum`` (a CPU sink), ``cycler``, ``joiner``, ``namespace``
+    # and ``dict`` are objects an override does not need and an attacker probes first. The
+    # sandbox's own ``range`` stays: it refuses more than MAX_RANGE items.
+    env.globals = {
+        "range": env.globals["range"],
+        "_": gettext,
+        "gettext": gettext,
+        "ngettext": ngettext,
+        "money": money,
+    }
+    # ``moment`` only reads a datetime and a zone name and returns text.
+    env.filters["moment"] = moment
+    return env
+
+
+# What the outbox can store; a longer subject would fail the transaction that writes the email.
+SUBJECT_LENGTH = OutboundEmail.subject.type.length
+
+TEXT_SANDBOX = sandbox(autoescape=False)
+HTML_SANDBOX = sandbox(autoescape=True)
+
+
+def shop_override(shop: Shop | None, template: str, language: str) -> EmailTemplate | None:
+    """The shop's own version of an email in a language, if it has one.
+
+    Asked in the shop's own session: a delivery job renders in a session of its own.
+    """
+    if shop is None or shop.id is None:
+        return None
+    session = object_session(shop) or db.session
+    return session.scalar(
+        select(EmailTemplate).where(
+            EmailTemplate.shop_id == shop.id,
+            EmailTemplate.name == template,
+            EmailTemplate.language == language,
+        )
+    )
+
+
+def text_as_html(text: str) -> str:
+    """An HTML body for an override written as plain text only."""
+    paragraphs = [escape(part).replace("\n", Markup("<br>")) for part in text.split("\n\n")]
+    return str(Markup("").join(Markup("<p>{}</p>\n").format(p) for p in paragraphs))
+
+
+def render_strings(
+    subject: str, body_text: str, body_html: str | None, context: EmailContext
+) -> tuple[str, str, str]:
+    """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
+    names = context.names()
+    rendered_subject = " ".join(TEXT_SANDBOX.from_string(subject).render(names).split())
+    if len(rendered_subject) > SUBJECT_LENGTH:
+        raise ValueError(f"the subject is longer than {SUBJECT_LENGTH} characters")
+    text = TEXT_SANDBOX.from_string(body_text).render(names)
+    if body_html and body_html.strip():
+        html = HTML_SANDBOX.from_string(body_html).render(names)
+    else:
+        html = text_as_html(text)
+    return rendered_subject, text, html
+
+
+def render_default(template: str, context: EmailContext) -> tuple[str, str, str]:
+    names = context.names()
+    subject = render_template(f"email/{template}.subject.txt", **names)
+    text = render_template(f"email/{template}.txt", **names)
+    html = render_template(f"email/{template}.html", **names)
+    return " ".join(subject.split()), text, html
+
+
+def render_email(
+    template: str, language: str, *, shop: Shop | None = None, **about: Any
+) -> tuple[str, str, str]:
+    """Render subject, text and HTML of an email in ``language``, as the shop has it."""
+    override = shop_override(shop, template, language)
+    return render_with(override, template, language, shop=shop, **about)
+
+
+def render_with(
+    override: EmailTemplate | None, template: str, language: str, **about: Any
+) -> tuple[str, str, str]:
+    """Render an email from the shop's override, or the default when there is none.
+
+    ``about`` is what the email is about (the request, the message…), handed to
+    ``email_context.build``: the templates see only the plain context it makes. An override
+    that fails for any reason (an error, a forbidden name) must not stop the email: it
+    falls back to the default, and the failure is logged.
+    """
+    with force_locale(language):
+        context = email_context.build(language, **about)
+        if override is not None:
+            try:
+                return render_strings(
+                    override.subject, override.body_text, override.body_html, context
+                )
+            except Exception:
+                log.exception("override %s of shop %s failed", template, override.shop_id)
+        return render_default(template, context)
+
+
+def queue_email(
+    template: str,
+    to: str,
+    language: str,
+    *,
+    shop: Shop | None = None,
+    request: ReturnRequest | None = None,
+    attachment_ids: list[int] | None = None,
+    **about: Any,
+) -> OutboundEmail:
+    """Write an email to the outbox in the current transaction; it is sent after commit.
+
+    ``about`` names what else the email is about, as ``email_context.build`` takes it.
+    """
+    subject, text, html = render_email(template, language, shop=shop, request=request, **about)
+    email = OutboundEmail(
+        template=template,
+        language=language,
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        shop_id=shop.id if shop else None,
+        request_id=request.id if request else None,
+        attachment_ids=list(attachment_ids or []),
+    )
+    db.session.add(email)
+    return email
+
+
+def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
+    """Write one unwritten outbox email per request in one INSERT … SELECT; returns their ids.
+
+    For bulk actions: rendering three templates takes milliseconds per email, which over
+    thousands of requests would hold the bulk action's transaction for a minute. The
+    delivery job writes each email from its request (``write_unwritten``) right after the
+    commit, before sending; the Outbox shows an unwritten email as it would be written.
+    """
+    if not request_ids:
+        return []
+    unwritten = {
+        "template": literal(template),
+        "language": ReturnRequest.language,
+        "to_address": ReturnRequest.customer_email,
+        "shop_id": ReturnRequest.shop_id,
+        "request_id": ReturnRequest.id,
+        "subject": literal(""),
+        "body_text": literal(""),
+        "attachment_ids": literal([], JSON),
+        "written": false(),
+        "status": literal("pending"),
+        "attempts": literal(0),
+        "created_at": literal(utcnow(), DateTime(timezone=True)),
+    }
+    rows = select(*unwritten.values()).where(ReturnRequest.id.in_(request_ids))
+    inserted = insert(OutboundEmail).from_select(list(unwritten), rows)
+    return list(db.session.scalars(inserted.returning(OutboundEmail.id)))
+
+
+def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:
+    """Subject, text and HTML of an email a bulk action left unwritten, from its request now."""
+    override = shop_override(email.request.shop, email.template, email.language)
+    return _render_from_request(email, override)
+
+
+def _render_from_request(email: OutboundEmail, override: EmailTemplate | None):
+    request = email.request
+    return render_with(override, email.template, email.language, shop=request.shop, request=request)
+
+
+def _overrides_for(session: Session, emails: list[OutboundEmail]) -> dict[tuple, EmailTemplate]:
+    """The shop overrides these emails use, by (shop id, template, language): one query."""
+    found = session.scalars(
+        select(EmailTemplate).where(
+            EmailTemplate.shop_id.in_({email.shop_id for email in emails}),
+            EmailTemplate.name.in_({email.template for email in emails}),
+        )
+    )
+    return {(o.shop_id, o.name, o.language): o for o in found}
+
+
+def write_unwritten(session: Session, email_ids: list[int]) -> None:
+    """Render and store the unwritten emails among ``email_ids``, then commit.
+
+    An email whose request has been deleted meanwhile cannot be written: it fails.
+    """
+    unwritten = session.scalars(
+        select(OutboundEmail)
+        .where(OutboundEmail.id.in_(email_ids), OutboundEmail.written.is_(False))
+        .options(
+            selectinload(OutboundEmail.request).selectinload(ReturnRequest.shop),
+            selectinload(OutboundEmail.request).selectinload(ReturnRequest.order),
+            selectinload(OutboundEmail.request)
+            .selectinload(ReturnRequest.lines)
+            .selectinload(ReturnRequestLine.order_line),
+            selectinload(OutboundEmail.request)
+            .selectinload(ReturnRequest.lines)
+            .selectinload(ReturnRequestLine.reason),
+        )
+    ).all()
+    if not unwritten:
+        return
+    overrides = _overrides_for(session, unwritten)
+    for email in unwritten:
+        if email.request is None:
+            email.status, email.last_error = "failed", "the request no longer exists"
+            continue
+        override = overrides.get((email.shop_id, email.template, email.language))
+        email.subject, email.body_text, email.body_html = _render_from_request(email, override)
+        email.written = True
+    session.commit()

@@ -1,0 +1,1008 @@
+"""The one state machine of a return request: the only place a status changes.
+
+Every operation here checks the rule, updates the row only if nobody changed it in the
+meantime (a conditional UPDATE on ``version``, so two agents clicking at once give exactly one
+transition), writes an ``AuditEvent``, and writes its side effects (emails) as outbox rows in
+the same transaction. The caller commits. Bulk operations do the same in set-based SQL.
+
+An actor is a ``User``; rules, the customer and API keys act with ``actor=None`` and an
+``actor_label`` that says who they are ("rule 'Under €20'", "customer", "API key 'shop'").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.orm import selectinload
+
+import tasks
+from domain import emails, notices, refunds, webhook_events
+from domain.statuses import return_status_label, status_label
+from extensions import db
+from models import (
+    APPROVED,
+    CANCELLED,
+    COMPLETED,
+    CONCEPT,
+    DEFAULT_TIME_ZONE,
+    LABEL_CREATED,
+    LINE_CONDITIONS,
+    NEW,
+    ON_HOLD,
+    RESOLUTIONS,
+    RETURN_CANCELLED,
+    RETURN_DELIVERED,
+    RETURN_IN_TRANSIT,
+    RETURN_LABEL_CREATED,
+    RETURN_RECEIVED,
+    RETURN_RESOLVED,
+    AuditEvent,
+    OutboundEmail,
+    Return,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+    User,
+    new_token,
+    next_number,
+    utcnow,
+)
+from services import labels
+
+# A hold goes stale after the shop's number of working hours on these days and hours.
+WORKDAY_OPENS, WORKDAY_CLOSES = 9, 17
+DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+
+# (from, to) pairs the state machine allows; DESIGN.md "Request statuses".
+TRANSITIONS = {
+    (NEW, CONCEPT),
+    (NEW, ON_HOLD),
+    (NEW, APPROVED),
+    (NEW, CANCELLED),
+    (CONCEPT, NEW),
+    (CONCEPT, ON_HOLD),
+    (CONCEPT, APPROVED),
+    (CONCEPT, CANCELLED),
+    (ON_HOLD, NEW),
+    (ON_HOLD, CONCEPT),
+    (ON_HOLD, APPROVED),
+    (ON_HOLD, CANCELLED),
+    (APPROVED, LABEL_CREATED),
+    (APPROVED, CANCELLED),
+    (APPROVED, COMPLETED),
+    (CANCELLED, NEW),
+    (LABEL_CREATED, COMPLETED),
+}
+# Where a bulk action may start from (a held request only for its holder).
+BULK_SOURCES = {
+    "concept": (NEW,),
+    "approve": (NEW, CONCEPT, ON_HOLD),
+    "cancel": (NEW, CONCEPT, ON_HOLD),
+    "hold": (NEW, CONCEPT),
+    "release": (ON_HOLD,),
+    "free_shipping_on": (NEW, CONCEPT, ON_HOLD, APPROVED),
+    "free_shipping_off": (NEW, CONCEPT, ON_HOLD, APPROVED),
+    "stage": (NEW, CONCEPT, ON_HOLD),
+}
+ACTION_LABELS = {
+    "concept": _l("set to concept"),
+    "approve": _l("approved"),
+    "cancel": _l("cancelled"),
+    "hold": _l("held"),
+    "release": _l("released"),
+    "free_shipping_on": _l("free shipping on"),
+    "free_shipping_off": _l("free shipping off"),
+    "stage": _l("moved to the review stage"),
+}
+
+
+class TransitionRefused(Exception):
+    """The rule, a colleague's hold or a concurrent change refuses the operation.
+
+    The message is translated and meant for the person who asked.
+    """
+
+
+@dataclass
+class Actor:
+    """Who acts: a staff user, or a rule, the customer or an API key (``user`` None)."""
+
+    user: User | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.user.name if self.user else (self.label or "system")
+
+
+def as_actor(actor: User | Actor | None, label: str | None = None) -> Actor:
+    if isinstance(actor, Actor):
+        return actor
+    return Actor(user=actor, label=label)
+
+
+def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
+    """Give the request a new customer link; the old one stops working at once.
+
+    The submission key goes too: the portal's submit form carries it, and posting it again
+    (a double click) leads to the request's current link, so a copy of the old form would
+    lead to the new one. Every other customer link (label, reply, files) hangs off the token.
+    """
+    req.public_token = new_token()
+    req.submission_key = None
+    record(req, actor, "link_renewed")
+
+
+def record(
+    request: ReturnRequest,
+    actor: User | Actor | None,
+    action: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str | None = None,
+    return_id: int | None = None,
+) -> AuditEvent:
+    """Write the audit event of something done to a request (or its return)."""
+    who = as_actor(actor)
+    event = AuditEvent(
+        shop_id=request.shop_id,
+        request_id=request.id,
+        return_id=return_id,
+        actor_id=who.user.id if who.user else None,
+        actor_label=None if who.user else who.label,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    db.session.add(event)
+    return event
+
+
+def working_hours_ago(now: datetime, hours: int, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
+    """The moment that lies ``hours`` working hours before ``now``.
+
+    Working hours are Monday to Friday, 9:00 to 17:00 in the shop's time zone, so a hold
+    taken on Friday afternoon is not stale on Monday morning.
+    """
+    cursor = now.astimezone(zone)
+    left = timedelta(hours=hours)
+    while True:
+        opens = cursor.replace(hour=WORKDAY_OPENS, minute=0, second=0, microsecond=0)
+        closes = cursor.replace(hour=WORKDAY_CLOSES, minute=0, second=0, microsecond=0)
+        if cursor.weekday() < 5 and cursor > opens:
+            worked = min(cursor, closes) - opens
+            if worked >= left:
+                return (min(cursor, closes) - left).astimezone(UTC)
+            left -= worked
+        cursor = (opens - timedelta(days=1)).replace(hour=23, minute=59)
+
+
+def hold_is_stale(request: ReturnRequest, now: datetime | None = None) -> bool:
+    """A hold older than the shop's setting (in working hours) may be taken over by anyone."""
+    if request.status != ON_HOLD or request.held_since is None:
+        return False
+    now = now or utcnow()
+    held_since = request.held_since
+    if held_since.tzinfo is None:
+        held_since = held_since.replace(tzinfo=UTC)
+    return held_since < working_hours_ago(now, request.shop.hold_stale_hours, request.shop.zone)
+
+
+def has_label(request: ReturnRequest) -> bool:
+    return db.session.scalar(select(exists().where(Return.request_id == request.id))) or False
+
+
+def _check_not_held_by_other(request: ReturnRequest, who: Actor) -> None:
+    if request.status != ON_HOLD or request.held_by_id is None:
+        return
+    if who.user is None or request.held_by_id != who.user.id:
+        raise TransitionRefused(
+            _("Held by %(name)s. Take it over first.", name=request.held_by.name)
+        )
+
+
+def _check_transition(request: ReturnRequest, to_status: str) -> None:
+    if (request.status, to_status) in TRANSITIONS:
+        return
+    if request.status in (APPROVED, CANCELLED) and request.status == to_status:
+        raise TransitionRefused(_decided_message(request))
+    raise TransitionRefused(
+        _(
+            "A request that is %(current)s cannot become %(target)s.",
+            current=status_label(request.status),
+            target=status_label(to_status),
+        )
+    )
+
+
+def _update(request: ReturnRequest, who: Actor, **values) -> None:
+    """Write ``values`` only if the row is still the version we read; else refuse.
+
+    This is what makes two simultaneous clicks give exactly one change.
+    """
+    seen_version = request.version
+    changed = db.session.execute(
+        update(ReturnRequest)
+        .where(ReturnRequest.id == request.id, ReturnRequest.version == seen_version)
+        .values(version=seen_version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise TransitionRefused(_concurrent_change_message(request))
+    db.session.expire(request)
+
+
+def _last_actor_name(request: ReturnRequest) -> str:
+    last = db.session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.request_id == request.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return "?"
+    return last.actor.name if last.actor else (last.actor_label or "?")
+
+
+def _decided_message(request: ReturnRequest) -> str:
+    return _(
+        "Already %(status)s by %(name)s.",
+        status=status_label(request.status).lower(),
+        name=_last_actor_name(request),
+    )
+
+
+def check_seen_version(request: ReturnRequest, seen_version: int) -> None:
+    """Refuse a decision taken on a page that showed an older version of the request."""
+    if seen_version != request.version:
+        raise TransitionRefused(_concurrent_change_message(request))
+
+
+def _concurrent_change_message(request: ReturnRequest) -> str:
+    db.session.refresh(request)
+    if request.status in (APPROVED, CANCELLED):
+        return _decided_message(request)
+    return _(
+        "%(name)s changed this request just now. Look again and retry.",
+        name=_last_actor_name(request),
+    )
+
+
+def _transition(
+    request: ReturnRequest,
+    actor: User | Actor | None,
+    to_status: str,
+    action: str,
+    *,
+    note: str | None = None,
+    **values,
+) -> None:
+    who = as_actor(actor)
+    _check_not_held_by_other(request, who)
+    _check_transition(request, to_status)
+    from_status = request.status
+    if from_status == ON_HOLD and "held_by_id" not in values:
+        values.update(held_by_id=None, held_since=None, status_before_hold=None)
+    _update(request, who, status=to_status, **values)
+    record(request, who, action, from_status=from_status, to_status=to_status, note=note)
+    webhook_events.announce_request(request, from_status)
+
+
+def set_concept(request: ReturnRequest, actor: User | Actor | None) -> None:
+    """Mark a request as checked ("concept"), ready for a later approve-all."""
+    _transition(request, actor, CONCEPT, "concept", stage_id=None)
+
+
+def set_new(request: ReturnRequest, actor: User | Actor | None) -> None:
+    """Put a concept request back to new."""
+    _transition(request, actor, NEW, "back_to_new")
+
+
+def hold(request: ReturnRequest, actor: User) -> None:
+    """The orange "Hold" (Vasthouden): tell colleagues somebody works on this request."""
+    if request.status == ON_HOLD:
+        raise TransitionRefused(_("Already held by %(name)s.", name=request.held_by.name))
+    _transition(
+        request,
+        actor,
+        ON_HOLD,
+        "hold",
+        held_by_id=actor.id,
+        held_since=utcnow(),
+        status_before_hold=request.status,
+    )
+
+
+def release(request: ReturnRequest, actor: User | Actor | None) -> None:
+    """Release a hold: the request returns to the status it had before."""
+    if request.status != ON_HOLD:
+        raise TransitionRefused(_("This request is not on hold."))
+    _transition(request, actor, request.status_before_hold or NEW, "release")
+
+
+def may_take_over(request: ReturnRequest, user: User) -> bool:
+    """Shop admins may take over any hold, agents only a stale one."""
+    if request.status != ON_HOLD or request.held_by_id == user.id:
+        return False
+    return user.is_admin_of(request.shop_id) or hold_is_stale(request)
+
+
+def take_over(request: ReturnRequest, actor: User) -> None:
+    """Explicitly take a colleague's hold over; audited with whose hold it was."""
+    if not may_take_over(request, actor):
+        raise TransitionRefused(_("You cannot take over this hold yet."))
+    previous = request.held_by.name
+    who = as_actor(actor)
+    _update(request, who, held_by_id=actor.id, held_since=utcnow())
+    record(
+        request,
+        who,
+        "take_over",
+        from_status=ON_HOLD,
+        to_status=ON_HOLD,
+        note=_("Taken over from %(name)s", name=previous),
+    )
+
+
+def set_stage(
+    request: ReturnRequest, actor: User | Actor | None, stage: ReviewStage | None
+) -> None:
+    """Move an open request to one of the shop's own review stages (or out of any)."""
+    who = as_actor(actor)
+    _check_not_held_by_other(request, who)
+    if request.status not in (NEW, CONCEPT, ON_HOLD):
+        raise TransitionRefused(_("Only open requests can move between review stages."))
+    if stage is not None and stage.shop_id != request.shop_id:
+        raise TransitionRefused(_("That review stage belongs to another shop."))
+    _update(request, who, stage_id=stage.id if stage else None)
+    record(request, who, "stage", note=stage.name_en if stage else None)
+
+
+def set_free_shipping(request: ReturnRequest, actor: User | Actor | None, on: bool) -> None:
+    """The "gratis verzenden" toggle; possible until a return label exists."""
+    who = as_actor(actor)
+    _check_not_held_by_other(request, who)
+    if request.status in (LABEL_CREATED, COMPLETED, CANCELLED) or has_label(request):
+        raise TransitionRefused(_("Free shipping cannot change once a return label exists."))
+    if request.free_shipping == on:
+        return
+    _update(request, who, free_shipping=on)
+    record(request, who, "free_shipping_on" if on else "free_shipping_off")
+    notices.reevaluate(request)
+
+
+def decide_line(
+    request: ReturnRequest,
+    actor: User | Actor | None,
+    line: ReturnRequestLine,
+    approved: bool,
+    reason: str | None = None,
+) -> None:
+    """Approve or reject one line before the request is decided (a partial approval)."""
+    who = as_actor(actor)
+    _check_not_held_by_other(request, who)
+    if request.status not in (NEW, CONCEPT, ON_HOLD) or line.request_id != request.id:
+        raise TransitionRefused(_("Lines can only be decided while the request is open."))
+    if not approved and not (reason or "").strip():
+        raise TransitionRefused(_("Say why this item may not be returned."))
+    _update(request, who)
+    line.decision = "approved" if approved else "rejected"
+    line.decision_reason = None if approved else reason.strip()
+    record(
+        request,
+        who,
+        "line_approved" if approved else "line_rejected",
+        note=f"{line.order_line.product_name}: {line.decision_reason or ''}".strip(": "),
+    )
+
+
+def approve(
+    request: ReturnRequest, actor: User | Actor | None, *, keep_items: bool = False
+) -> None:
+    """The green "Approve" (Goedkeuren); the customer is emailed the next steps at once.
+
+    Lines still open are approved; lines an agent rejected stay rejected (partial approval).
+    With ``keep_items`` the customer keeps the goods: no label, straight to resolution.
+    """
+    lines = list(request.lines)
+    if lines and all(line.decision == "rejected" for line in lines):
+        raise TransitionRefused(_("Every item is rejected: cancel the request instead."))
+    who = as_actor(actor)
+    _transition(
+        request,
+        who,
+        APPROVED,
+        "approve_keep" if keep_items else "approve",
+        decided_by_id=who.user.id if who.user else None,
+        decided_at=utcnow(),
+        keep_items=keep_items,
+    )
+    for line in lines:
+        if line.decision == "open":
+            line.decision = "approved"
+    _email_customer(request, "request_approved")
+
+
+def cancel(request: ReturnRequest, actor: User | Actor | None, reason: str) -> None:
+    """The red "Cancel" (Annuleren); the customer is emailed the reason the agent typed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionRefused(_("Type the reason for the customer."))
+    if request.status == APPROVED and has_label(request):
+        raise TransitionRefused(_("A return label exists; cancel the return instead."))
+    who = as_actor(actor)
+    _transition(
+        request,
+        who,
+        CANCELLED,
+        "cancel",
+        note=reason,
+        decided_by_id=who.user.id if who.user else None,
+        decided_at=utcnow(),
+        cancel_reason=reason,
+    )
+    _email_customer(request, "request_cancelled")
+
+
+def reopen(request: ReturnRequest, actor: User) -> None:
+    """Reopen a cancelled request (shop admins only)."""
+    if not actor.is_admin_of(request.shop_id):
+        raise TransitionRefused(_("Only a shop admin can reopen a cancelled request."))
+    _transition(request, actor, NEW, "reopen", cancel_reason=None, decided_at=None)
+
+
+def mark_label_created(request: ReturnRequest, actor: User | Actor | None) -> None:
+    """The customer created the return label: "Requests" shows the request as handled."""
+    if request.keep_items:
+        raise TransitionRefused(_("The customer keeps the items; no label is needed."))
+    _transition(request, actor, LABEL_CREATED, "label_created")
+
+
+def complete(request: ReturnRequest, actor: User | Actor | None, note: str | None = None) -> None:
+    """The return was received and resolved (or the items were kept)."""
+    if request.status == APPROVED and not request.keep_items:
+        raise TransitionRefused(_("The items have not been returned yet."))
+    _transition(request, actor, COMPLETED, "complete", note=note)
+
+
+def _email_customer(request: ReturnRequest, template: str) -> None:
+    # Flush first: refreshing re-runs the loader options the request was read with, and would
+    # put back the lines' old decisions over the ones just made (nothing listed, nothing saved).
+    db.session.flush()
+    db.session.refresh(request)
+    emails.queue_email(
+        template, request.customer_email, request.language, shop=request.shop, request=request
+    )
+
+
+# Bulk: the same rules in set-based SQL, for "approve all concept" over thousands of requests.
+
+BULK_CHUNK = 500
+# A selection larger than this runs as an RQ job with visible progress.
+BULK_INLINE_LIMIT = 300
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: how many changed, and per reason how many were skipped."""
+
+    action: str
+    done: int = 0
+    skipped: dict[str, int] | None = None
+
+    def add(self, other: BulkOutcome) -> None:
+        self.done += other.done
+        for reason, n in (other.skipped or {}).items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def summary(self) -> str:
+        """ "118 approved, 2 skipped: held by Anna" """
+        text = _("%(count)d %(action)s", count=self.done, action=ACTION_LABELS[self.action])
+        for reason, n in sorted((self.skipped or {}).items()):
+            text += ", " + _("%(count)d skipped: %(reason)s", count=n, reason=reason)
+        return text
+
+
+def _skip_reason(action: str, status: str, holder: str | None, actor: User) -> str | None:
+    """Why a request is left alone by a bulk action, or None when it takes part."""
+    if status == ON_HOLD and holder is not None and holder != actor.name:
+        return _("held by %(name)s", name=holder)
+    if status not in BULK_SOURCES[action]:
+        return _("already %(status)s", status=status_label(status).lower())
+    return None
+
+
+def _bulk_values(
+    action: str, actor: User, reason: str | None, now: datetime, stage_id: int | None
+) -> dict:
+    clear_hold = {"held_by_id": None, "held_since": None, "status_before_hold": None}
+    values = {
+        "concept": {"status": CONCEPT, "stage_id": None},
+        "approve": {"status": APPROVED, "decided_by_id": actor.id, "decided_at": now, **clear_hold},
+        "cancel": {
+            "status": CANCELLED,
+            "decided_by_id": actor.id,
+            "decided_at": now,
+            "cancel_reason": reason,
+            **clear_hold,
+        },
+        "hold": {
+            "status": ON_HOLD,
+            "held_by_id": actor.id,
+            "held_since": now,
+            "status_before_hold": ReturnRequest.status,
+        },
+        "release": {
+            "status": func.coalesce(ReturnRequest.status_before_hold, NEW),
+            **clear_hold,
+        },
+        "free_shipping_on": {"free_shipping": True},
+        "free_shipping_off": {"free_shipping": False},
+        "stage": {"stage_id": stage_id},
+    }[action]
+    return {**values, "version": ReturnRequest.version + 1, "updated_at": now}
+
+
+def _select_chunk(ids: list[int], actor: User):
+    query = (
+        select(ReturnRequest.id, ReturnRequest.status, User.name, ReturnRequest.shop_id)
+        .outerjoin(User, User.id == ReturnRequest.held_by_id)
+        .where(ReturnRequest.id.in_(ids))
+    )
+    shop_ids = actor.shop_ids()
+    if shop_ids is not None:
+        query = query.where(ReturnRequest.shop_id.in_(shop_ids))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(of=ReturnRequest)
+    return db.session.execute(query).all()
+
+
+def _excluded_by_label_or_lines(action: str, ids: list[int]) -> set[int]:
+    """Requests a bulk action must leave alone for reasons beyond their status."""
+    if action.startswith("free_shipping"):
+        return set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
+    if action == "approve":
+        has_open_or_approved = (
+            select(ReturnRequestLine.id)
+            .where(
+                ReturnRequestLine.request_id == ReturnRequest.id,
+                ReturnRequestLine.decision != "rejected",
+            )
+            .exists()
+        )
+        has_lines = (
+            select(ReturnRequestLine.id)
+            .where(ReturnRequestLine.request_id == ReturnRequest.id)
+            .exists()
+        )
+        return set(
+            db.session.scalars(
+                select(ReturnRequest.id).where(
+                    ReturnRequest.id.in_(ids), has_lines, ~has_open_or_approved
+                )
+            )
+        )
+    return set()
+
+
+def bulk_apply_chunk(
+    action: str,
+    ids: list[int],
+    actor: User,
+    reason: str | None = None,
+    stage: ReviewStage | None = None,
+) -> BulkOutcome:
+    """Apply ``action`` to these requests in set-based SQL, with audit events and emails.
+
+    Requests of shops the actor may not see are ignored as if they did not exist. The
+    UPDATE re-checks each row's status, so a row changed by a colleague in between is
+    skipped, never changed twice.
+    """
+    if action == "cancel" and not (reason or "").strip():
+        raise TransitionRefused(_("Type the reason for the customer."))
+    if action == "stage" and stage is None:
+        raise TransitionRefused(_("Choose a review stage."))
+    outcome = BulkOutcome(action=action, skipped={})
+    rows = _select_chunk(ids, actor)
+    blocked = _excluded_by_label_or_lines(action, [row.id for row in rows])
+    eligible: dict[int, str] = {}
+    for request_id, status, holder, shop_id in rows:
+        why = _skip_reason(action, status, holder, actor)
+        if why is None and stage is not None and shop_id != stage.shop_id:
+            why = _("another shop")
+        if why is None and request_id in blocked:
+            why = (
+                _("a label exists")
+                if action.startswith("free_shipping")
+                else _("every item rejected")
+            )
+        if why is None:
+            eligible[request_id] = status
+        else:
+            outcome.skipped[why] = outcome.skipped.get(why, 0) + 1
+    if not eligible:
+        return outcome
+    now = utcnow()
+    changed_rows = db.session.execute(
+        update(ReturnRequest)
+        .where(
+            ReturnRequest.id.in_(list(eligible)),
+            ReturnRequest.status.in_(BULK_SOURCES[action]),
+            (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
+        )
+        .values(**_bulk_values(action, actor, reason, now, stage.id if stage else None))
+        .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    changed = [row.id for row in changed_rows]
+    if lost := len(eligible) - len(changed):
+        outcome.skipped[_("changed meanwhile")] = lost
+    outcome.done = len(changed_rows)
+    _bulk_audit(action, actor, reason, eligible, changed_rows, now)
+    _announce_bulk_changes(changed_rows, eligible)
+    if action == "approve":
+        db.session.execute(
+            update(ReturnRequestLine)
+            .where(ReturnRequestLine.request_id.in_(changed), ReturnRequestLine.decision == "open")
+            .values(decision="approved")
+            .execution_options(synchronize_session=False)
+        )
+    if action in ("approve", "cancel"):
+        _bulk_email(changed, "request_approved" if action == "approve" else "request_cancelled")
+    if action.startswith("free_shipping"):
+        _bulk_reevaluate_notices(changed)
+    return outcome
+
+
+def _bulk_reevaluate_notices(request_ids: list[int]) -> None:
+    """Free shipping is read by notice rules: run them again on the changed requests."""
+    requests = db.session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(request_ids))
+        .execution_options(populate_existing=True)
+    )
+    for request in requests:
+        notices.reevaluate(request)
+
+
+def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) -> None:
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "shop_id": shop_id,
+                "request_id": request_id,
+                "actor_id": actor.id,
+                "action": action,
+                "from_status": before[request_id],
+                "to_status": status,
+                "note": reason if action == "cancel" else _("bulk action"),
+                "created_at": now,
+            }
+            for request_id, status, shop_id in after_rows
+        ],
+    )
+
+
+def _announce_bulk_changes(after_rows, before: dict[int, str]) -> None:
+    """One ``request.status_changed`` webhook per request whose status the bulk action changed."""
+    moved = [row for row in after_rows if row.status != before[row.id]]
+    endpoints = webhook_events.active_endpoints({row.shop_id for row in moved})
+    announced = [row.id for row in moved if row.shop_id in endpoints]
+    if not announced:
+        return
+    requests = db.session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.id.in_(announced))
+        .options(selectinload(ReturnRequest.shop))
+        .order_by(ReturnRequest.id)
+        .execution_options(populate_existing=True)
+    )
+    for request in requests:
+        webhook_events.announce_request(request, before[request.id], endpoints[request.shop_id])
+
+
+def _bulk_email(request_ids: list[int], template: str) -> None:
+    """Unwritten outbox emails, written by the delivery job after the commit (see emails.py)."""
+    tasks.deliver_after_commit(OutboundEmail, emails.queue_request_emails(template, request_ids))
+
+
+def bulk_apply(
+    action: str,
+    ids: list[int],
+    actor: User,
+    reason: str | None = None,
+    stage: ReviewStage | None = None,
+) -> BulkOutcome:
+    """Apply a bulk action to a small selection in the caller's transaction."""
+    outcome = BulkOutcome(action=action, skipped={})
+    for start in range(0, len(ids), BULK_CHUNK):
+        chunk = ids[start : start + BULK_CHUNK]
+        outcome.add(bulk_apply_chunk(action, chunk, actor, reason, stage))
+    return outcome
+
+
+# Returns (shipments): the journey of the parcel, from label to resolution.
+#
+# A ``Return`` moves label_created → in_transit → delivered → received → resolved, or is
+# cancelled (its label voided). Each step updates the row only while it is still in a status
+# the step may start from (a conditional UPDATE), so two clicks give exactly one step, writes
+# an audit event with the return's id, and queues the customer's emails as outbox rows.
+
+RETURN_SOURCES = {
+    "in_transit": (RETURN_LABEL_CREATED,),
+    "delivered": (RETURN_LABEL_CREATED, RETURN_IN_TRANSIT),
+    "received": (RETURN_LABEL_CREATED, RETURN_IN_TRANSIT, RETURN_DELIVERED),
+    "resolved": (RETURN_RECEIVED,),
+    "cancelled": (RETURN_LABEL_CREATED,),
+    "label_created": (RETURN_LABEL_CREATED, RETURN_CANCELLED),
+}
+CUSTOMER = Actor(label="customer")
+
+
+def active_return(request: ReturnRequest) -> Return | None:
+    """The request's shipment that is not cancelled (there is at most one)."""
+    return db.session.scalar(
+        select(Return)
+        .where(Return.request_id == request.id, Return.status != RETURN_CANCELLED)
+        .order_by(Return.id.desc())
+        .limit(1)
+    )
+
+
+def latest_return(request: ReturnRequest) -> Return | None:
+    return db.session.scalar(
+        select(Return).where(Return.request_id == request.id).order_by(Return.id.desc()).limit(1)
+    )
+
+
+def _update_return(return_: Return, to_status: str, **values) -> str:
+    """Move the return to ``to_status`` only if it is still where that step may start.
+
+    Returns the status it came from; refuses (and rolls back) when a colleague was first.
+    """
+    sources = RETURN_SOURCES[to_status]
+    from_status = return_.status
+    if from_status not in sources:
+        raise TransitionRefused(_return_refusal(return_, to_status))
+    changed = db.session.execute(
+        update(Return)
+        .where(Return.id == return_.id, Return.status == from_status)
+        .values(status=to_status, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        db.session.refresh(return_)
+        raise TransitionRefused(_return_refusal(return_, to_status))
+    db.session.expire(return_)
+    if to_status != from_status:
+        webhook_events.announce_return(return_, from_status)
+    return from_status
+
+
+def _return_refusal(return_: Return, to_status: str) -> str:
+    return _(
+        "Return %(number)s is %(current)s and cannot become %(target)s.",
+        number=return_.number,
+        current=return_status_label(return_.status).lower(),
+        target=return_status_label(to_status).lower(),
+    )
+
+
+def _record_return(
+    return_: Return,
+    actor: User | Actor | None,
+    action: str,
+    from_status: str | None,
+    note: str | None = None,
+) -> None:
+    record(
+        return_.request,
+        actor,
+        action,
+        from_status=from_status,
+        to_status=return_.status,
+        note=note,
+        return_id=return_.id,
+    )
+
+
+def next_return_number(year: int | None = None) -> str:
+    year = year or utcnow().year
+    return f"RET-{year}-{next_number(f'return-{year}'):05d}"
+
+
+def create_return(request: ReturnRequest, carrier: str, actor: User | Actor | None) -> Return:
+    """The customer's "Create return label": one shipment per request, whatever is clicked.
+
+    Asking again gives the existing shipment; after a cancelled label the same return gets a
+    new one (``recreate_label``). The fee shown before (``refunds.label_fee_cents``) is
+    recorded on the return. The caller commits, then hands the return to the label job.
+    """
+    existing = active_return(request)
+    if existing is not None:
+        return existing
+    if request.status == LABEL_CREATED and (cancelled := latest_return(request)) is not None:
+        recreate_label(cancelled, actor, carrier=carrier)
+        return cancelled
+    if request.status != APPROVED:
+        raise TransitionRefused(_("A return label can only be created for an approved request."))
+    if carrier not in labels.enabled_carriers(request.shop):
+        raise TransitionRefused(_("This carrier is not available for this shop."))
+    mark_label_created(request, actor)
+    return_ = Return(
+        number=next_return_number(),
+        shop_id=request.shop_id,
+        request_id=request.id,
+        carrier=carrier,
+        cost_cents=refunds.label_fee_cents(request),
+        status=RETURN_LABEL_CREATED,
+        label_status="pending",
+    )
+    db.session.add(return_)
+    db.session.flush()
+    _record_return(return_, actor, "return_created", None, note=carrier)
+    webhook_events.announce_return(return_)
+    return return_
+
+
+def recreate_label(
+    return_: Return, actor: User | Actor | None, *, carrier: str | None = None
+) -> None:
+    """Make a new label for the same return: a lost label is printed again, a cancelled one
+    replaced (with a new tracking number), without a second return."""
+    if return_.label_status in ("pending", "working") and return_.status == RETURN_LABEL_CREATED:
+        raise TransitionRefused(_("The label is being created already."))
+    fresh = {}
+    if return_.status == RETURN_CANCELLED:
+        fresh = {
+            "carrier_reference": None,
+            "tracking_number": None,
+            "tracking_url": None,
+            "qr_payload": None,
+            "label_storage_key": None,
+            "carrier": carrier or return_.carrier,
+        }
+    from_status = _update_return(
+        return_,
+        RETURN_LABEL_CREATED,
+        label_status="pending",
+        label_error=None,
+        label_attempts=0,
+        **fresh,
+    )
+    _record_return(return_, actor, "label_recreated", from_status)
+
+
+def mark_in_transit(return_: Return, actor: User | Actor | None) -> None:
+    """The carrier has the parcel (a tracking event, or staff by hand)."""
+    from_status = _update_return(return_, RETURN_IN_TRANSIT)
+    _record_return(return_, actor, "in_transit", from_status)
+
+
+def mark_delivered(return_: Return, actor: User | Actor | None) -> None:
+    """The parcel arrived at the shop's return address, not yet unpacked."""
+    from_status = _update_return(return_, RETURN_DELIVERED)
+    _record_return(return_, actor, "delivered", from_status)
+
+
+def receive(
+    return_: Return,
+    actor: User | Actor | None,
+    inspections: dict[int, tuple[str, int]],
+) -> None:
+    """Unpacked and inspected: each line's condition and received quantity; customer emailed.
+
+    ``inspections`` maps every returned (not rejected) line's id to ``(condition, quantity)``.
+    """
+    request = return_.request
+    lines = {line.id: line for line in request.lines if line.decision != "rejected"}
+    _check_inspections(lines, inspections)
+    from_status = _update_return(return_, RETURN_RECEIVED)
+    for line_id, (condition, quantity) in inspections.items():
+        lines[line_id].condition = condition
+        lines[line_id].received_quantity = quantity
+    db.session.flush()
+    _record_return(return_, actor, "received", from_status, note=_inspection_note(lines))
+    _email_about_return(return_, "return_received")
+
+
+def _check_inspections(lines: dict, inspections: dict[int, tuple[str, int]]) -> None:
+    if set(inspections) != set(lines):
+        raise TransitionRefused(_("Inspect every returned item."))
+    for line_id, (condition, quantity) in inspections.items():
+        if condition not in LINE_CONDITIONS:
+            raise TransitionRefused(_("Choose the condition of every item."))
+        if not 0 <= quantity <= lines[line_id].quantity:
+            raise TransitionRefused(
+                _(
+                    "Received quantity of %(product)s must be between 0 and %(max)d.",
+                    product=lines[line_id].order_line.product_name,
+                    max=lines[line_id].quantity,
+                )
+            )
+
+
+def _inspection_note(lines: dict) -> str:
+    return "; ".join(
+        f"{line.order_line.product_name}: {line.condition} × {line.received_quantity}"
+        for line in lines.values()
+    )
+
+
+def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
+    """Settle a received return: refund (the breakdown's total), exchange or store credit.
+
+    The request is completed with it and the customer emailed the outcome.
+    """
+    if kind not in RESOLUTIONS:
+        raise TransitionRefused(_("Choose refund, exchange or store credit."))
+    request = return_.request
+    amount = refunds.refund_breakdown(request).total_cents if kind != "exchange" else None
+    from_status = _update_return(
+        return_, RETURN_RESOLVED, resolution=kind, refund_cents=amount, resolved_at=utcnow()
+    )
+    _record_return(return_, actor, f"resolved_{kind}", from_status)
+    complete(request, actor, note=kind)
+    _email_about_return(return_, "return_resolved")
+
+
+def cancel_return(return_: Return, actor: User | Actor | None) -> None:
+    """Void the label with the carrier; the request may then get a new label on this return."""
+    if return_.status not in RETURN_SOURCES[RETURN_CANCELLED]:
+        raise TransitionRefused(_return_refusal(return_, RETURN_CANCELLED))
+    if return_.label_status == "working":
+        raise TransitionRefused(_("The label is being created right now; try again in a moment."))
+    if return_.label_status == "ready":
+        try:
+            labels.get_adapter(return_.shop, return_.carrier).cancel_label(return_)
+        except labels.CarrierError as error:
+            raise TransitionRefused(str(error)) from error
+    from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
+    _record_return(return_, actor, "return_cancelled", from_status)
+
+
+def apply_tracking_event(
+    return_: Return, event: labels.TrackingEvent, actor: User | Actor | None
+) -> bool:
+    """Move a return along as a carrier's tracking event says; returns whether it moved.
+
+    Events arrive late, twice or out of order, so an event the return is already past is
+    old news and changes nothing. A label the carrier cancelled is cancelled here too,
+    without asking the carrier to void it again.
+    """
+    note = event.description or None
+    if event.status == RETURN_IN_TRANSIT and return_.status in RETURN_SOURCES[RETURN_IN_TRANSIT]:
+        from_status = _update_return(return_, RETURN_IN_TRANSIT)
+    elif event.status == RETURN_DELIVERED and return_.status in RETURN_SOURCES[RETURN_DELIVERED]:
+        from_status = _update_return(return_, RETURN_DELIVERED)
+    elif event.status == RETURN_CANCELLED and return_.status in RETURN_SOURCES[RETURN_CANCELLED]:
+        from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
+    else:
+        return False
+    _record_return(return_, actor, f"tracking_{event.status}", from_status, note=note)
+    return True
+
+
+def _email_about_return(return_: Return, template: str) -> None:
+    request = return_.request
+    db.session.refresh(request)
+    db.session.refresh(return_)
+    emails.queue_email(
+        template,
+        request.customer_email,
+        request.language,
+        shop=request.shop,
+        request=request,
+        return_=return_,
+        refund=refunds.refund_breakdown(request),
+    )

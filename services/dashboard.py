@@ -1,0 +1,562 @@
+"""The dashboard's figures: small aggregate queries over the chosen shops and period.
+
+Every function takes the shop ids to count, already limited by the caller to what the
+user may see, and returns plain numbers. Each is one ``GROUP BY`` query on an index
+(see models.py: ``ix_request_shop_created``, ``ix_request_shop_status_created``,
+``ix_audit_shop_action_created``, ``ix_audit_request_action_created``,
+``ix_order_shop_ordered``, ``ix_order_line_order_sku``, ``ix_order_line_sku``). All times
+are UTC. ``figures`` runs them without PostgreSQL's JIT (see ``switch_off_jit``); measure
+them with bench/dashboard.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    extract,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.orm import aliased
+
+from domain import workflow
+from extensions import db
+from models import (
+    ON_HOLD,
+    OPEN_STATUSES,
+    AuditEvent,
+    Order,
+    OrderLine,
+    OutboundEmail,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRequestLine,
+    Shop,
+)
+
+PERIOD_DAYS = (7, 30, 90)
+DEFAULT_DAYS = 30
+DECISIONS = ("approve", "approve_keep", "cancel")
+APPROVALS = ("approve", "approve_keep")
+TOP_PRODUCTS = 20
+
+
+@dataclass(frozen=True)
+class Period:
+    """``start`` inclusive, ``end`` exclusive; ``key`` is "7", "30", "90" or "custom"."""
+
+    start: datetime
+    end: datetime
+    key: str
+
+    @property
+    def first_day(self) -> date:
+        return self.start.date()
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(microseconds=1)).date()
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def period_from_args(args: Mapping[str, str], now: datetime) -> Period:
+    """The period of the dashboard's form: last 7/30/90 days (with today), or from/to dates.
+
+    Anything unreadable falls back to the last 30 days.
+    """
+    key = args.get("period", str(DEFAULT_DAYS))
+    if key == "custom":
+        first, last = _parse_day(args.get("from")), _parse_day(args.get("to"))
+        if first and last and first <= last:
+            return Period(midnight(first), midnight(last + timedelta(days=1)), "custom")
+    days = int(key) if key in {str(d) for d in PERIOD_DAYS} else DEFAULT_DAYS
+    tomorrow = midnight(now.date() + timedelta(days=1))
+    return Period(tomorrow - timedelta(days=days), tomorrow, str(days))
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def switch_off_jit() -> None:
+    """Run the rest of this transaction's queries without PostgreSQL's JIT compilation.
+
+    The dashboard's queries are many index probes whose estimated cost passes
+    ``jit_above_cost``; compiling them took 140–260 ms per query, longer than most of them
+    run (bench/dashboard.py at a million requests). ``SET LOCAL`` ends with the transaction.
+    """
+    if is_postgresql():
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
+def seconds_between(start, end):
+    """SQL for the seconds from ``start`` to ``end`` (two timestamp expressions)."""
+    if is_postgresql():
+        return extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def week_of(column):
+    """SQL for the Monday (UTC) of the week a timestamp falls in."""
+    if is_postgresql():
+        return func.date_trunc("week", func.timezone("UTC", column))
+    return func.date(column, "weekday 0", "-6 days")
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _as_date(value) -> date:
+    """A week bucket as the database returns it (a string on SQLite) as a date."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _requests_in(shop_ids: list[int], period: Period):
+    return and_(
+        ReturnRequest.shop_id.in_(shop_ids),
+        ReturnRequest.created_at >= period.start,
+        ReturnRequest.created_at < period.end,
+    )
+
+
+def open_counts(shop_ids: list[int]) -> dict[str, int]:
+    """Open requests per status right now (every open status, zero when none)."""
+    rows = db.session.execute(
+        select(ReturnRequest.status, func.count())
+        .where(ReturnRequest.shop_id.in_(shop_ids), ReturnRequest.status.in_(OPEN_STATUSES))
+        .group_by(ReturnRequest.status)
+    )
+    counts = dict.fromkeys(OPEN_STATUSES, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def new_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
+    """Requests submitted today and this week (since Monday), UTC days."""
+    today = midnight(now.date())
+    week = midnight(monday_of(now.date()))
+    row = db.session.execute(
+        select(
+            func.count(case((ReturnRequest.created_at >= today, 1))),
+            func.count(),
+        ).where(ReturnRequest.shop_id.in_(shop_ids), ReturnRequest.created_at >= week)
+    ).one()
+    return row[0], row[1]
+
+
+def hold_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
+    """Requests on hold, and how many of those holds are stale.
+
+    A hold is stale when older than its shop's ``hold_stale_hours`` working hours (as
+    ``workflow.hold_is_stale``); each shop's threshold is a parameter of one CASE.
+    """
+    thresholds = {
+        shop.id: workflow.working_hours_ago(now, shop.hold_stale_hours, shop.zone)
+        for shop in db.session.scalars(select(Shop).where(Shop.id.in_(shop_ids)))
+    }
+    if not thresholds:
+        return 0, 0
+    threshold = case(thresholds, value=ReturnRequest.shop_id)
+    row = db.session.execute(
+        select(func.count(), func.count(case((ReturnRequest.held_since < threshold, 1)))).where(
+            ReturnRequest.shop_id.in_(shop_ids), ReturnRequest.status == ON_HOLD
+        )
+    ).one()
+    return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class EmailTrouble:
+    """Emails that could not be sent: ``failing`` ones are being retried, ``failed`` ones
+    were given up after the retry window and wait for "Retry now" in the Outbox."""
+
+    failing: int
+    failed: int
+
+
+def email_trouble(shop_ids: list[int] | None) -> EmailTrouble:
+    """Failing and failed emails of these shops; ``None``: of the whole platform (support),
+    emails of no shop (password resets, invitations) included."""
+    query = select(
+        func.count(case((OutboundEmail.failing, 1))),
+        func.count(case((OutboundEmail.status == "failed", 1))),
+    ).where(OutboundEmail.status.in_(("pending", "failed")))
+    if shop_ids is not None:
+        query = query.where(OutboundEmail.shop_id.in_(shop_ids))
+    failing, failed = db.session.execute(query).one()
+    return EmailTrouble(failing=failing, failed=failed)
+
+
+def first_events(shop_ids: list[int], actions: tuple[str, ...], period: Period) -> Select:
+    """Events of ``actions`` in the period that are their request's first such event.
+
+    A request reopened and decided again is timed by its first decision only. The first
+    time is looked up per event on ``ix_audit_request_action_created``.
+    """
+    earlier = aliased(AuditEvent)
+    first_time = (
+        select(func.min(earlier.created_at))
+        .where(earlier.request_id == AuditEvent.request_id, earlier.action.in_(actions))
+        .scalar_subquery()
+    )
+    return select(AuditEvent.request_id, AuditEvent.created_at).where(
+        AuditEvent.shop_id.in_(shop_ids),
+        AuditEvent.action.in_(actions),
+        AuditEvent.created_at >= period.start,
+        AuditEvent.created_at < period.end,
+        AuditEvent.created_at == first_time,
+    )
+
+
+def decision_seconds(shop_ids: list[int], period: Period) -> Select:
+    """Seconds from submission to first decision (approve or cancel), decided in the period."""
+    decided = first_events(shop_ids, DECISIONS, period).subquery()
+    return select(
+        seconds_between(ReturnRequest.created_at, decided.c.created_at).label("seconds")
+    ).join_from(decided, ReturnRequest, ReturnRequest.id == decided.c.request_id)
+
+
+def label_seconds(shop_ids: list[int], period: Period) -> Select:
+    """Seconds from approval to the return label, for labels created in the period.
+
+    The approval is the last "approve" before the label (a reopened request was approved again).
+    """
+    labelled = first_events(shop_ids, ("label_created",), period).subquery()
+    approved_at = (
+        select(func.max(AuditEvent.created_at))
+        .where(
+            AuditEvent.request_id == labelled.c.request_id,
+            AuditEvent.action == "approve",
+            AuditEvent.created_at <= labelled.c.created_at,
+        )
+        .scalar_subquery()
+    )
+    return select(seconds_between(approved_at, labelled.c.created_at).label("seconds")).select_from(
+        labelled
+    )
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and 90th percentile of a duration, in seconds, over ``count`` cases."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+def percentiles(seconds: Select) -> Spread:
+    """Median and p90 of a one-column query named ``seconds`` (NULLs ignored).
+
+    PostgreSQL computes them (``percentile_cont``) over the durations computed once (a
+    materialised CTE: inlined, each of the four uses of the column would run the duration's
+    subqueries again); elsewhere (SQLite) the narrow column is read sorted and interpolated
+    the same way in Python.
+    """
+    if is_postgresql():
+        column = seconds.cte("durations").prefix_with("MATERIALIZED").c.seconds
+        present = column.is_not(None)
+        count, median, p90 = db.session.execute(
+            select(
+                func.count(column),
+                func.percentile_cont(0.5).within_group(column),
+                func.percentile_cont(0.9).within_group(column),
+            ).where(present)
+        ).one()
+        return Spread(count, median, p90)
+    column = seconds.subquery().c.seconds
+    present = column.is_not(None)
+    values = db.session.scalars(select(column).where(present).order_by(column)).all()
+    return Spread(len(values), interpolate(values, 0.5), interpolate(values, 0.9))
+
+
+def interpolate(ordered: list[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile of sorted values, as SQL's ``percentile_cont``."""
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    code: str
+    label: str
+    units: int
+
+
+def reasons_ranked(shop_ids: list[int], period: Period, language: str) -> list[Ranked]:
+    """Return reasons by items requested (requests submitted in the period), most first."""
+    label = ReturnReason.label_nl if language == "nl" else ReturnReason.label_en
+    units = func.sum(ReturnRequestLine.quantity)
+    rows = db.session.execute(
+        select(ReturnReason.code, func.min(label), units)
+        .select_from(ReturnRequestLine)
+        .join(ReturnRequest, ReturnRequest.id == ReturnRequestLine.request_id)
+        .join(ReturnReason, ReturnReason.id == ReturnRequestLine.reason_id)
+        .where(_requests_in(shop_ids, period))
+        .group_by(ReturnReason.code)
+        .order_by(units.desc(), ReturnReason.code)
+    )
+    return [Ranked(code, text, int(count)) for code, text, count in rows]
+
+
+def resolution_mix(shop_ids: list[int], period: Period) -> dict[str, int]:
+    """Requests submitted in the period per chosen resolution (refund, exchange, store credit)."""
+    rows = db.session.execute(
+        select(ReturnRequest.resolution, func.count())
+        .where(_requests_in(shop_ids, period))
+        .group_by(ReturnRequest.resolution)
+    )
+    return dict(rows.all())
+
+
+def shipping_mix(shop_ids: list[int], period: Period) -> tuple[int, int]:
+    """Requests submitted in the period with free return shipping, and with paid."""
+    row = db.session.execute(
+        select(
+            func.count(case((ReturnRequest.free_shipping.is_(True), 1))),
+            func.count(case((ReturnRequest.free_shipping.is_(False), 1))),
+        ).where(_requests_in(shop_ids, period))
+    ).one()
+    return row[0], row[1]
+
+
+@dataclass
+class ProductRate:
+    """One product (a shop's SKU): units sold in the period and how many were requested back."""
+
+    shop_id: int
+    sku: str
+    name: str
+    sold: int
+    requested: int
+    top_reason: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.requested / self.sold if self.sold else 0.0
+
+
+def _orders_in(shop_ids: list[int], period: Period):
+    return and_(
+        Order.shop_id.in_(shop_ids), Order.ordered_at >= period.start, Order.ordered_at < period.end
+    )
+
+
+def product_return_rates(
+    shop_ids: list[int], period: Period, language: str, limit: int = TOP_PRODUCTS
+) -> list[ProductRate]:
+    """The most returned products of the orders placed in the period, with their top reason.
+
+    The rate is a cohort: of the units sold on orders placed in the period, the share the
+    customers asked to return (so it never exceeds 100 %). Ranked by units requested.
+
+    One pass over the period's order lines (an index-only scan from ``ix_order_shop_ordered``
+    into ``ix_order_line_order_sku``) sums both units sold and units requested, each line's
+    requested units looked up on ``ix_return_request_line_order_line_id``. Products nobody
+    asked to return sum to NULL and sort last; they are dropped after the limit. The ranking
+    reads the totals from a subquery so that each line's lookup runs once.
+    """
+    requested_on_line = (
+        select(func.sum(ReturnRequestLine.quantity))
+        .where(ReturnRequestLine.order_line_id == OrderLine.id)
+        .scalar_subquery()
+    )
+    line = (
+        select(Order.shop_id, OrderLine.sku, OrderLine.quantity, requested_on_line.label("asked"))
+        .join(OrderLine.order)
+        .where(_orders_in(shop_ids, period))
+        .subquery()
+    )
+    totals = (
+        select(
+            line.c.shop_id,
+            line.c.sku,
+            func.sum(line.c.quantity).label("sold"),
+            func.sum(line.c.asked).label("requested"),
+        )
+        .group_by(line.c.shop_id, line.c.sku)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(totals)
+        .order_by(
+            totals.c.requested.desc().nulls_last(),
+            (totals.c.requested * literal_column("1.0") / totals.c.sold).desc(),
+            totals.c.sku,
+        )
+        .limit(limit)
+    )
+    products = [
+        ProductRate(shop_id, sku, sku, int(s), int(r))
+        for shop_id, sku, s, r in rows
+        if r is not None
+    ]
+    _add_names(products, shop_ids, period)
+    _add_top_reasons(products, shop_ids, period, language)
+    return products
+
+
+def _add_names(products: list[ProductRate], shop_ids: list[int], period: Period) -> None:
+    """Name the few ranked products (kept out of the ranking so it reads only an index)."""
+    if not products:
+        return
+    rows = db.session.execute(
+        select(Order.shop_id, OrderLine.sku, func.min(OrderLine.product_name))
+        .join(OrderLine.order)
+        .where(_orders_in(shop_ids, period), OrderLine.sku.in_({p.sku for p in products}))
+        .group_by(Order.shop_id, OrderLine.sku)
+    )
+    names = {(shop_id, sku): name for shop_id, sku, name in rows}
+    for product in products:
+        product.name = names.get((product.shop_id, product.sku), product.sku)
+
+
+def _add_top_reasons(
+    products: list[ProductRate], shop_ids: list[int], period: Period, language: str
+) -> None:
+    """Set each product's most given reason (most units; ties by reason code)."""
+    if not products:
+        return
+    label = ReturnReason.label_nl if language == "nl" else ReturnReason.label_en
+    units = func.sum(ReturnRequestLine.quantity)
+    rows = db.session.execute(
+        select(Order.shop_id, OrderLine.sku, ReturnReason.code, func.min(label), units)
+        .select_from(ReturnRequestLine)
+        .join(OrderLine, OrderLine.id == ReturnRequestLine.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(ReturnReason, ReturnReason.id == ReturnRequestLine.reason_id)
+        .where(_orders_in(shop_ids, period), OrderLine.sku.in_({p.sku for p in products}))
+        .group_by(Order.shop_id, OrderLine.sku, ReturnReason.code)
+        .order_by(units.desc(), ReturnReason.code)
+    )
+    by_product = {(p.shop_id, p.sku): p for p in products}
+    for shop_id, sku, _code, label_text, _units in rows:
+        product = by_product.get((shop_id, sku))
+        if product is not None and product.top_reason is None:
+            product.top_reason = label_text
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+    requests: int
+    approvals: int
+    cancellations: int
+
+
+def weekly_trend(shop_ids: list[int], period: Period) -> list[Week]:
+    """Per week of the period: requests submitted, approvals and cancellations (zeros included)."""
+    week = week_of(ReturnRequest.created_at)
+    submitted = dict(
+        (_as_date(monday), count)
+        for monday, count in db.session.execute(
+            select(week, func.count()).where(_requests_in(shop_ids, period)).group_by(week)
+        )
+    )
+    event_week = week_of(AuditEvent.created_at)
+    decided: dict[tuple[date, str], int] = {}
+    for monday, action, count in db.session.execute(
+        select(event_week, AuditEvent.action, func.count())
+        .where(
+            AuditEvent.shop_id.in_(shop_ids),
+            AuditEvent.action.in_(DECISIONS),
+            AuditEvent.created_at >= period.start,
+            AuditEvent.created_at < period.end,
+        )
+        .group_by(event_week, AuditEvent.action)
+    ):
+        kind = "cancel" if action == "cancel" else "approve"
+        key = (_as_date(monday), kind)
+        decided[key] = decided.get(key, 0) + count
+    return [
+        Week(
+            monday,
+            submitted.get(monday, 0),
+            decided.get((monday, "approve"), 0),
+            decided.get((monday, "cancel"), 0),
+        )
+        for monday in weeks_of(period)
+    ]
+
+
+def weeks_of(period: Period) -> list[date]:
+    """The Mondays of every week the period touches."""
+    monday, last = monday_of(period.first_day), period.last_day
+    weeks = []
+    while monday <= last:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+@dataclass
+class Figures:
+    """Everything the dashboard shows, for one selection of shops and one period."""
+
+    period: Period
+    open: dict[str, int]
+    new_today: int
+    new_this_week: int
+    held: int
+    stale_holds: int
+    to_decision: Spread
+    to_label: Spread
+    reasons: list[Ranked]
+    resolutions: dict[str, int]
+    free_shipping: int
+    paid_shipping: int
+    products: list[ProductRate]
+    weeks: list[Week] = field(default_factory=list)
+
+    @property
+    def requests_in_period(self) -> int:
+        return sum(self.resolutions.values())
+
+
+def figures(shop_ids: list[int], period: Period, now: datetime, language: str) -> Figures:
+    """Run every dashboard query for these shops and this period."""
+    switch_off_jit()
+    new_today, new_this_week = new_counts(shop_ids, now)
+    held, stale = hold_counts(shop_ids, now)
+    free, paid = shipping_mix(shop_ids, period)
+    return Figures(
+        period=period,
+        open=open_counts(shop_ids),
+        new_today=new_today,
+        new_this_week=new_this_week,
+        held=held,
+        stale_holds=stale,
+        to_decision=percentiles(decision_seconds(shop_ids, period)),
+        to_label=percentiles(label_seconds(shop_ids, period)),
+        reasons=reasons_ranked(shop_ids, period, language),
+        resolutions=resolution_mix(shop_ids, period),
+        free_shipping=free,
+        paid_shipping=paid,
+        products=product_return_rates(shop_ids, period, language),
+        weeks=weekly_trend(shop_ids, period),
+    )

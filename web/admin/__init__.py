@@ -1,0 +1,1 @@
+"""The staff's Flask-Admin views. ``admin_views.py`` (top level) builds the Admin from them."""

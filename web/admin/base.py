@@ -1,0 +1,262 @@
+"""Flask-Admin views. Tenancy is one mechanism here: ``ShopScopedView``.
+
+Every list, count, detail, edit, delete and export of a shop's data goes through
+``ShopScopedView.scope()``, which keeps only the shops where the user has the view's
+``read_role`` (support sees all); every edit, delete and list action is checked per row
+against the shops where the user has its ``change_role``. Both ask ``User.shop_ids``, the
+one tenancy rule. Row and bulk actions that change a status call workflow.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
+from flask_login import current_user
+from sqlalchemy import inspect, select
+from werkzeug.exceptions import HTTPException
+
+from extensions import db
+from models import (
+    Shop,
+)
+from web.int_args import MAX_INT, parse_ids, parse_int, query_int
+
+log = logging.getLogger(__name__)
+
+
+def visible_shops(min_role: str = "agent") -> list[Shop]:
+    """The shops where the current user has ``min_role`` or a stronger one, by name."""
+    return shops_among(current_user.shop_ids(min_role))
+
+
+def shops_among(shop_ids: list[int] | None) -> list[Shop]:
+    """These shops by name; ``None`` means every shop."""
+    query = select(Shop).order_by(Shop.name)
+    if shop_ids is not None:
+        query = query.where(Shop.id.in_(shop_ids))
+    return list(db.session.scalars(query))
+
+
+def row_ids(ids) -> list[int]:
+    """Row ids from a form (``rowid`` of a bulk action) as integers; anything else is dropped."""
+    return parse_ids(ids)
+
+
+class StaffOnly:
+    """Mixin: only logged-in, active staff; others are sent to the login page."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.is_active
+
+    def inaccessible_callback(self, name, **kwargs):
+        if current_user.is_authenticated:
+            abort(403)
+        return redirect(url_for("auth.login", next=request.url))
+
+
+class SupportOnly(StaffOnly):
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and current_user.is_support
+
+
+def bounded(filter_class: type) -> type:
+    """Flask-Admin's integer filter ``filter_class``, refusing a value out of the columns'
+    range as it refuses one that is not a number (the filter is dropped with a message)."""
+
+    def clean(self, value: str):
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(parse_int(part, -MAX_INT) is not None for part in parts):
+            raise ValueError(value)
+        return filter_class.clean(self, value)
+
+    return type(filter_class.__name__, (filter_class,), {"clean": clean})
+
+
+class BoundedFilterConverter(FilterConverter):
+    int_filters = tuple(
+        bounded(f) if issubclass(f, BaseIntFilter | BaseIntListFilter) else f
+        for f in FilterConverter.int_filters
+    )
+
+
+class BoundedModelView(ModelView):
+    """A model view whose row ids, page numbers and integer filters are read with
+    ``int_args``: a number the database cannot hold is a 404 or a 400, never a 500.
+    ``scope()`` narrows every query (``ShopScopedView`` to the user's shops)."""
+
+    filter_converter = BoundedFilterConverter()
+
+    def scope(self, query):
+        return query
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        args.page = query_int("page", 0)
+        return args
+
+    @action(
+        "delete",
+        admin_lazy_gettext("Delete"),
+        admin_lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids):
+        """Flask-Admin's bulk delete, given integer ids: psycopg 3 won't compare text to them."""
+        return super().action_delete(row_ids(ids))
+
+    def get_one(self, id):
+        """A row outside ``scope()``, or an id no row can have, is simply not found."""
+        row_id = parse_int(id, minimum=1)
+        if row_id is None:
+            abort(404)
+        obj = self.scope(db.session.query(self.model)).filter(self.model.id == row_id).one_or_none()
+        if obj is None:
+            abort(404)
+        return obj
+
+
+class ShopScopedView(StaffOnly, BoundedModelView):
+    """A model view that only ever shows or changes rows of shops where the user has the role.
+
+    ``read_role`` may list and read a shop's rows here, ``change_role`` may create, edit and
+    delete them and run the list's actions on them; both are checked per shop and per row
+    (``User.shop_ids``). ``shop_column`` names how to reach the owning shop: the model's own
+    ``shop_id`` by default; views of child rows set ``shop_join`` to the parent to join through.
+    """
+
+    shop_join = None
+    page_size = 50
+    can_view_details = True
+    named_filter_urls = True
+    read_role = "agent"
+    change_role = "admin"
+
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and self.readable_shop_ids() != []
+
+    def readable_shop_ids(self) -> list[int] | None:
+        """The shops whose rows the user reads here; ``None`` is every shop."""
+        return current_user.shop_ids(self.read_role)
+
+    def changeable_shop_ids(self) -> list[int] | None:
+        """The shops whose rows the user creates, edits, deletes and acts on here."""
+        return current_user.shop_ids(self.change_role)
+
+    def may_change(self, shop_id: int | None) -> bool:
+        shop_ids = self.changeable_shop_ids()
+        return shop_ids is None or shop_id in shop_ids
+
+    def shop_column(self):
+        return (self.shop_join or self.model).shop_id
+
+    def in_shops(self, query, shop_ids: list[int] | None):
+        if self.shop_join is not None:
+            query = query.join(self.shop_join)
+        if shop_ids is None:
+            return query
+        return query.filter(self.shop_column().in_(shop_ids))
+
+    def scope(self, query):
+        """Only the rows the user may read."""
+        return self.in_shops(query, self.readable_shop_ids())
+
+    def changeable(self, query):
+        """Only the rows the user may change."""
+        return self.in_shops(query, self.changeable_shop_ids())
+
+    def get_query(self):
+        return self.scope(super().get_query())
+
+    def get_count_query(self):
+        return self.scope(super().get_count_query())
+
+    def init_actions(self) -> None:
+        """Every list action (delete included) runs on the ticked rows the user may change;
+        the others are left out, whatever the form posted. (Flask-Admin keeps each action's
+        handler in ``_actions_data``; each is wrapped once, here.)"""
+        super().init_actions()
+        self._actions_data = {
+            name: (self.on_changeable_rows(handler), text, confirmation)
+            for name, (handler, text, confirmation) in self._actions_data.items()
+        }
+
+    def on_changeable_rows(self, handler):
+        @wraps(handler)
+        def run(ids):
+            return handler(self.changeable_ids(ids))
+
+        return run
+
+    def changeable_ids(self, ids) -> list[str]:
+        query = self.changeable(db.session.query(self.model.id))
+        return [str(row_id) for (row_id,) in query.filter(self.model.id.in_(row_ids(ids)))]
+
+    def get_one(self, id):
+        """A row of another shop is simply not found, whatever the URL says (``scope``); a row
+        fetched to be changed (the edit page, any POST) must be of a shop where the user may
+        change it."""
+        obj = super().get_one(id)
+        being_changed = request.method == "POST" or request.endpoint == f"{self.endpoint}.edit_view"
+        if being_changed and not self.may_change(self.owning_shop_id(obj)):
+            abort(403)
+        return obj
+
+    def may_edit(self) -> bool:
+        """Whether to offer creating, editing and deleting at all; each row is checked too."""
+        return self.changeable_shop_ids() != []
+
+    @property
+    def can_create(self) -> bool:
+        return self.may_edit()
+
+    @property
+    def can_edit(self) -> bool:
+        return self.may_edit()
+
+    @property
+    def can_delete(self) -> bool:
+        return self.may_edit()
+
+    def on_model_change(self, form, model, is_created) -> None:
+        """Refuse to save a row into a shop where the user may not change rows."""
+        if not self.may_change(self.owning_shop_id(model)):
+            abort(403)
+
+    def owning_shop_id(self, model) -> int | None:
+        """The row's shop, as its form may just have set it: a newly chosen ``shop`` (not yet
+        flushed into ``shop_id``), else ``shop_id``."""
+        if self.shop_join is not None:
+            parent = getattr(model, self.shop_join.__name__.lower(), None)
+            return parent.shop_id if parent else None
+        state = inspect(model)
+        chosen = state.attrs.shop.history.added if "shop" in state.attrs else ()
+        if chosen:
+            return chosen[0].id if chosen[0] is not None else None
+        return model.shop_id
+
+    def scoped_shops(self) -> list[Shop]:
+        """The shops a row may be put in: where the user may change rows."""
+        return shops_among(self.changeable_shop_ids())
+
+    def create_form(self, obj=None):
+        return self._limit_shop_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._limit_shop_choices(super().edit_form(obj))
+
+    def _limit_shop_choices(self, form):
+        if hasattr(form, "shop"):
+            form.shop.query_factory = self.scoped_shops
+        return form
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A refusal is an HTTP error, not a "failed to save" flash."""
+        if isinstance(exc, HTTPException):
+            raise exc
+        return super().handle_view_exception(exc)

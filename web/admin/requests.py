@@ -1,0 +1,698 @@
+"""The "Requests" (Aanvragen) screens: the list with row and bulk actions, and the request page.
+
+Every decision calls workflow.py; this module only parses, checks access and renders.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import Query, joinedload, selectinload
+
+import tasks
+from domain import workflow
+from domain.formatting import language, money, shop_time
+from domain.refunds import refund_breakdown
+from domain.statuses import AUDIT_LABELS, RESOLUTION_LABELS, STATUS_LABELS, status_badge
+from extensions import db
+from models import (
+    OPEN_STATUSES,
+    REQUEST_STATUSES,
+    RESOLUTIONS,
+    Attachment,
+    AuditEvent,
+    BulkJob,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+    utcnow,
+)
+from services import conversation, exports, storage
+from web.admin.base import ShopScopedView
+from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
+from web.int_args import parse_ids, parse_int
+from web.same_site import safe_next
+
+BULK_ACTIONS = {
+    "concept": _l("Set to concept"),
+    "approve": _l("Approve"),
+    "cancel": _l("Cancel"),
+    "hold": _l("Hold"),
+    "release": _l("Release"),
+    "free_shipping_on": _l("Free shipping on"),
+    "free_shipping_off": _l("Free shipping off"),
+    "stage": _l("Move to review stage"),
+}
+
+
+# Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
+COUNT_CAP = 10_000
+REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
+EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+
+
+def open_condition():
+    """Status is open, with the statuses inlined so PostgreSQL uses the partial indexes."""
+    return ReturnRequest.status.in_(
+        bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+    )
+
+
+def search_condition(search: str):
+    """What a search box term matches, in a form the indexes serve.
+
+    A request number or a whole email address is looked up exactly (any case); anything
+    else is an exact order number or request number, or a piece of the customer's name or
+    email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries"; with a
+    space in it, it cannot be part of an email address, so that index is not asked.
+    """
+    term = " ".join(search.split())
+    if REQUEST_NUMBER.match(term):
+        return ReturnRequest.number == term.upper()
+    if EMAIL_ADDRESS.match(term):
+        return func.lower(ReturnRequest.customer_email) == term.lower()
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    conditions = [
+        ReturnRequest.number == term.upper(),
+        ReturnRequest.order_number == term,
+        ReturnRequest.customer_name.ilike(pattern, escape="\\"),
+    ]
+    if " " not in term:
+        conditions.append(ReturnRequest.customer_email.ilike(pattern, escape="\\"))
+    return or_(*conditions)
+
+
+class CappedCount(int):
+    """A row count that stopped at its cap; wherever it is shown it says "more than N"."""
+
+    capped = True
+
+    def __new__(cls, value: int, cap: int):
+        count = super().__new__(cls, value)
+        count.cap = format_number(cap)
+        return count
+
+    def __str__(self) -> str:
+        return _("more than %(count)s", count=self.cap)
+
+
+class CappedCountQuery(Query):
+    """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
+
+    def scalar(self):
+        cap = COUNT_CAP
+        limited = self.order_by(None).limit(cap + 1).subquery()
+        count = self.session.query(func.count()).select_from(limited).scalar()
+        return CappedCount(count, cap) if count > cap else count
+
+
+class RequestFilter(KeyedFilter):
+    """A filter on the list's rows; subclasses say how in ``apply``."""
+
+    def __init__(self, name, options=None):
+        super().__init__(name, ReturnRequest.id, options)
+
+
+class StatusFilter(RequestFilter):
+    key = "status"
+
+    def options_for_user(self):
+        options = [("open", _("Open (new, concept, on hold)"))]
+        options += [(status, str(STATUS_LABELS[status])) for status in REQUEST_STATUSES]
+        options += [(f"stage-{stage.id}", stage.name(language())) for stage in visible_stages()]
+        return options
+
+    def apply(self, query, value, alias=None):
+        if value == "open":
+            return query.filter(open_condition())
+        stage_id = parse_int(value.removeprefix("stage-")) if value.startswith("stage-") else None
+        if stage_id is not None:
+            return query.filter(ReturnRequest.stage_id == stage_id)
+        return query.filter(ReturnRequest.status == value)
+
+
+class ResolutionFilter(RequestFilter):
+    key = "resolution"
+
+    def options_for_user(self):
+        return [(key, str(label)) for key, label in RESOLUTION_LABELS.items()]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(ReturnRequest.resolution == value) if value in RESOLUTIONS else query
+
+
+class ReasonFilter(RequestFilter):
+    key = "reason"
+
+    def options_for_user(self):
+        query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).distinct()
+        shop_ids = current_user.shop_ids()
+        if shop_ids is not None:
+            query = query.where(ReturnReason.shop_id.in_(shop_ids))
+        nl = language() == "nl"
+        return sorted(
+            {(code, nl_label if nl else en) for code, nl_label, en in db.session.execute(query)}
+        )
+
+    def apply(self, query, value, alias=None):
+        has_reason = (
+            select(ReturnRequestLine.id)
+            .join(ReturnReason, ReturnReason.id == ReturnRequestLine.reason_id)
+            .where(ReturnRequestLine.request_id == ReturnRequest.id, ReturnReason.code == value)
+            .exists()
+        )
+        return query.filter(has_reason)
+
+
+class YesFilter(RequestFilter):
+    """A filter that is either on ("yes") or absent."""
+
+    def options_for_user(self):
+        return [("1", _("yes"))]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.condition()) if value == "1" else query
+
+
+class HasNoticesFilter(YesFilter):
+    key = "notices"
+
+    def condition(self):
+        return ReturnRequest.notice_count > 0
+
+
+class HeldByMeFilter(YesFilter):
+    key = "held_by_me"
+
+    def condition(self):
+        return ReturnRequest.held_by_id == current_user.id
+
+
+class AwaitingCustomerFilter(YesFilter):
+    key = "awaiting_customer"
+
+    def condition(self):
+        return and_(
+            ReturnRequest.last_outbound_at.is_not(None),
+            or_(
+                ReturnRequest.last_inbound_at.is_(None),
+                ReturnRequest.last_inbound_at < ReturnRequest.last_outbound_at,
+            ),
+        )
+
+
+class CustomerRepliedFilter(YesFilter):
+    key = "customer_replied"
+
+    def condition(self):
+        return and_(
+            ReturnRequest.last_inbound_at.is_not(None),
+            or_(
+                ReturnRequest.last_outbound_at.is_(None),
+                ReturnRequest.last_inbound_at >= ReturnRequest.last_outbound_at,
+            ),
+        )
+
+
+def visible_stages() -> list[ReviewStage]:
+    query = select(ReviewStage).order_by(ReviewStage.shop_id, ReviewStage.position)
+    shop_ids = current_user.shop_ids()
+    if shop_ids is not None:
+        query = query.where(ReviewStage.shop_id.in_(shop_ids))
+    return list(db.session.scalars(query))
+
+
+def _status_cell(view, context, model, name):
+    badge = status_badge(model.status)
+    if model.stage is not None:
+        badge += Markup(' <span class="badge" style="background:{};color:#fff">{}</span>').format(
+            model.stage.color, model.stage.name(language())
+        )
+    return badge
+
+
+def _held_by_cell(view, context, model, name):
+    if model.held_by is None:
+        return ""
+    if workflow.hold_is_stale(model):
+        return Markup('{} <span class="badge badge-light">{}</span>').format(
+            model.held_by.name, _("stale")
+        )
+    return model.held_by.name
+
+
+def _number_cell(view, context, model, name):
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("requests.page", request_id=model.id), model.number
+    )
+
+
+def _notices_cell(view, context, model, name):
+    if not model.notice_count:
+        return ""
+    return Markup(
+        '<span class="badge badge-warning" title="{0}" aria-label="{0}">! {1}</span>'
+    ).format(_("Notices"), model.notice_count)
+
+
+def _yes_cell(flag, text):
+    if not flag:
+        return ""
+    return Markup('<span aria-label="{0}" title="{0}">✓</span>').format(text)
+
+
+class RequestView(KeyedFilterMenu, ShopScopedView):
+    """The "Requests" (Aanvragen) list. Statuses change only through workflow.py."""
+
+    change_role = "agent"  # the list's actions are review steps; workflow.py checks each
+    list_template = "admin/requests/list.html"
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = False
+    can_set_page_size = True
+    column_list = (
+        "number",
+        "created_at",
+        "customer_name",
+        "order_number",
+        "item_count",
+        "total_cents",
+        "resolution",
+        "status",
+        "held_by",
+        "notice_count",
+        "free_shipping",
+        "last_inbound_at",
+    )
+    column_sortable_list = ("number", "created_at", "customer_name", "total_cents", "status")
+    column_searchable_list = ("number", "order_number", "customer_email", "customer_name")
+    # Newest first, id as tie-breaker: walks an index, so deep pages need no sort.
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_labels = {
+        "number": _l("Number"),
+        "created_at": _l("Date"),
+        "customer_name": _l("Customer"),
+        "order_number": _l("Order"),
+        "item_count": _l("Items"),
+        "total_cents": _l("Value"),
+        "resolution": _l("Resolution"),
+        "status": _l("Status"),
+        "held_by": _l("Held by"),
+        "notice_count": _l("Notices"),
+        "free_shipping": _l("Free shipping"),
+        "last_inbound_at": _l("Customer replied"),
+    }
+    column_formatters = {
+        "number": _number_cell,
+        "created_at": lambda v, c, m, p: shop_time(m.created_at, m.shop),
+        "total_cents": lambda v, c, m, p: money(m.total_cents, m.shop.currency),
+        "resolution": lambda v, c, m, p: RESOLUTION_LABELS.get(m.resolution, m.resolution),
+        "status": _status_cell,
+        "held_by": _held_by_cell,
+        "notice_count": _notices_cell,
+        "free_shipping": lambda v, c, m, p: _yes_cell(m.free_shipping, _("Free shipping")),
+        "last_inbound_at": lambda v, c, m, p: _yes_cell(m.customer_replied, _("Customer replied")),
+    }
+    column_filters = (
+        StatusFilter(_l("Status")),
+        ShopFilter(_l("Shop"), ReturnRequest.shop_id),
+        ResolutionFilter(_l("Resolution")),
+        ReasonFilter(_l("Reason")),
+        CreatedFilter(ReturnRequest.created_at, _l("Date")),
+        HasNoticesFilter(_l("Has notices")),
+        HeldByMeFilter(_l("Held by me")),
+        AwaitingCustomerFilter(_l("Awaiting customer")),
+        CustomerRepliedFilter(_l("Customer replied")),
+    )
+
+    def get_query(self):
+        return (
+            super()
+            .get_query()
+            .options(
+                joinedload(ReturnRequest.held_by),
+                joinedload(ReturnRequest.stage),
+                joinedload(ReturnRequest.shop),
+            )
+        )
+
+    def get_count_query(self):
+        """The list's count, capped; a search is counted by its page's own query (``get_list``)."""
+        if request.args.get("search"):
+            return None
+        return self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """A searched page counts every match in its own query (``count(*) OVER ()``), so
+        the trigram indexes are read once, not once for the count and once for the page."""
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, False, page_size
+        )
+        if not execute:
+            return count, query
+        if count is not None:
+            return count, query.all()
+        rows = query.add_columns(func.count().over()).all()
+        if rows:
+            return rows[0][1], [row[0] for row in rows]
+        return query.limit(None).offset(None).order_by(None).count(), []
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Search with ``search_condition`` instead of ILIKE '%term%' over every column."""
+        condition = search_condition(search)
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+        g.request_search = True
+        return query.filter(condition), count_query, joins, count_joins
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """Search results sorted after the search's indexes found them.
+
+        Sorting by plain ``created_at`` lets PostgreSQL walk that index hoping to meet 50
+        matches soon; for a rare name it walks the whole table. The expression is the
+        same order, but no index serves it, so the (few) matches are found first.
+        """
+        if sort_column is None and g.get("request_search"):
+            newest = func.coalesce(ReturnRequest.created_at, ReturnRequest.created_at)
+            return query.order_by(newest.desc(), ReturnRequest.id.desc()), joins
+        return super()._apply_sorting(query, joins, sort_column, sort_desc)
+
+    def may_edit(self) -> bool:
+        return False
+
+    @expose("/")
+    def index_view(self):
+        """The list; without any filter it opens on the open requests."""
+        if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
+            return redirect(url_for(".index_view", flt0_status="open", **request.args))
+        self._template_args["poll_since"] = utcnow().isoformat()
+        return super().index_view()
+
+    # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count.
+
+    def matching_ids(self) -> list[int]:
+        """Every request matching the list's current filters and search, across all pages."""
+        query = exports.filtered_query(self).order_by(None)
+        return [row.id for row in query.with_entities(ReturnRequest.id).order_by(ReturnRequest.id)]
+
+    @expose("/export/<fmt>")
+    def export(self, fmt: str):
+        """The list as filtered, searched and sorted now, as CSV or Excel, streamed."""
+        if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
+            return redirect(url_for(".export", fmt=fmt, flt0_status="open", **request.args))
+        columns = exports.request_columns(self, STATUS_LABELS, RESOLUTION_LABELS, language())
+        rows = exports.request_rows(exports.filtered_query(self))
+        return exports.export_response(fmt, columns, rows, _("requests"))
+
+    def selected_ids(self) -> list[int]:
+        """The ticked rows (``ids``), or with ``scope=filter`` every request the filter matches."""
+        if request.args.get("scope") == "filter":
+            return self.matching_ids()
+        return parse_ids(request.args.get("ids", ""))
+
+    @expose("/bulk", methods=("GET", "POST"))
+    def bulk(self):
+        """Confirm a bulk action (the count is stated), then run it inline or as a job.
+
+        The selection and the list's filters travel in the query string, so the POST
+        recomputes exactly what the confirmation page counted.
+        """
+        ids = self.selected_ids()
+        chosen = request.values.get("action", "")
+        if request.method == "POST":
+            if chosen not in BULK_ACTIONS or not ids:
+                flash(_("Choose an action."), "danger")
+            elif chosen == "cancel" and not request.form.get("reason", "").strip():
+                flash(_("Type the reason for the customer."), "danger")
+            elif chosen == "stage" and self.chosen_bulk_stage() is None:
+                flash(_("Choose a review stage."), "danger")
+            else:
+                return self.run_bulk(chosen, ids, request.form.get("reason"))
+        return self.render(
+            "admin/requests/bulk.html",
+            count=len(ids),
+            chosen=chosen,
+            actions=BULK_ACTIONS,
+            stages=visible_stages(),
+            query_args={k: v for k, v in request.args.items() if k != "action"},
+            back=url_for(".index_view", **self.list_args_from(request.args)),
+        )
+
+    @staticmethod
+    def chosen_bulk_stage() -> ReviewStage | None:
+        stage_id = parse_int(request.form.get("stage_id"))
+        stage = db.session.get(ReviewStage, stage_id) if stage_id is not None else None
+        return stage if stage in visible_stages() else None
+
+    def run_bulk(self, chosen: str, ids: list[int], reason: str | None):
+        back = url_for(".index_view", **self.list_args_from(request.args))
+        stage = self.chosen_bulk_stage() if chosen == "stage" else None
+        if len(ids) > workflow.BULK_INLINE_LIMIT:
+            job = BulkJob(
+                actor=current_user,
+                action=chosen,
+                reason=reason,
+                stage_id=stage.id if stage else None,
+                request_ids=ids,
+                total=len(ids),
+            )
+            db.session.add(job)
+            db.session.commit()
+            tasks.start_bulk_job(job)
+            return redirect(url_for(".bulk_job", job_id=job.id, back=back))
+        outcome = workflow.bulk_apply(chosen, ids, current_user, reason, stage)
+        db.session.commit()
+        flash(outcome.summary(), "success" if outcome.done else "warning")
+        return redirect(back)
+
+    @staticmethod
+    def list_args_from(values) -> dict:
+        return {
+            k: v
+            for k, v in values.items()
+            if k.startswith("flt") or k in ("search", "sort", "desc")
+        }
+
+    @expose("/bulk/<int:job_id>")
+    def bulk_job(self, job_id: int):
+        """Progress of a bulk job; refreshes itself (and works without JavaScript)."""
+        job = db.session.get(BulkJob, job_id)
+        if job is None or (job.actor_id != current_user.id and not current_user.is_support):
+            abort(404)
+        outcome = workflow.BulkOutcome(
+            job.action, job.outcome.get("done", 0), job.outcome.get("skipped", {})
+        )
+        return self.render(
+            "admin/requests/bulk_job.html",
+            job=job,
+            outcome=outcome,
+            back=safe_next(request.args.get("back"), url_for(".index_view")),
+        )
+
+    # Live updates: an open list asks every few seconds which rows colleagues changed.
+
+    @expose("/changes")
+    def changes(self):
+        """JSON of the listed rows changed since ``since``: their cells, rendered as in the list."""
+        ids = parse_ids(request.args.get("ids", ""))[:200]
+        since = _parse_time(request.args.get("since"))
+        now = utcnow()
+        query = self.get_query().filter(ReturnRequest.id.in_(ids))
+        if since is not None:
+            query = query.filter(ReturnRequest.updated_at >= since)
+        rows = {
+            str(row.id): {
+                name: str(self.get_list_value(None, row, name))
+                for name, _label in self._list_columns
+            }
+            for row in query
+        }
+        return jsonify(since=now.isoformat(), rows=rows)
+
+    # The request page.
+
+    def load_request(self, request_id: int) -> ReturnRequest:
+        req = (
+            self.get_query()
+            .filter(ReturnRequest.id == request_id)
+            .options(
+                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
+                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.reason),
+                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.photos),
+                selectinload(ReturnRequest.notices),
+                selectinload(ReturnRequest.messages),
+                joinedload(ReturnRequest.order),
+            )
+            .one_or_none()
+        )
+        if req is None:
+            abort(404)
+        return req
+
+    @expose("/<int:request_id>")
+    def page(self, request_id: int):
+        req = self.load_request(request_id)
+        timeline = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.request_id == req.id)
+            .options(joinedload(AuditEvent.actor))
+            .order_by(AuditEvent.id)
+        ).all()
+        stages = [s for s in visible_stages() if s.shop_id == req.shop_id]
+        return self.render(
+            "admin/requests/page.html",
+            req=req,
+            timeline=timeline,
+            stages=stages,
+            stale=workflow.hold_is_stale(req),
+            may_take_over=workflow.may_take_over(req, current_user),
+            status_badge=status_badge,
+            resolution_labels=RESOLUTION_LABELS,
+            refund=refund_breakdown(req),
+            audit_labels=AUDIT_LABELS,
+            status_labels=STATUS_LABELS,
+        )
+
+    @expose("/<int:request_id>/act", methods=("POST",))
+    def act(self, request_id: int):
+        """Every button of the request page and the list's rows posts here."""
+        req = self.load_request(request_id)
+        chosen = request.form.get("action", "")
+        seen = parse_int(request.form.get("version"))
+        try:
+            if seen is not None and chosen in ("approve", "approve_keep", "cancel"):
+                workflow.check_seen_version(req, seen)
+            message = self.perform(req, chosen)
+            db.session.commit()
+            flash(message, "success")
+        except workflow.TransitionRefused as refused:
+            db.session.rollback()
+            flash(str(refused), "danger")
+        return redirect(
+            safe_next(request.form.get("next"), url_for(".page", request_id=request_id))
+        )
+
+    def perform(self, req: ReturnRequest, chosen: str) -> str:
+        form = request.form
+        user = current_user._get_current_object()
+        operations = {
+            "hold": lambda: workflow.hold(req, user),
+            "release": lambda: workflow.release(req, user),
+            "take_over": lambda: workflow.take_over(req, user),
+            "concept": lambda: workflow.set_concept(req, user),
+            "new": lambda: workflow.set_new(req, user),
+            "approve": lambda: workflow.approve(req, user),
+            "approve_keep": lambda: workflow.approve(req, user, keep_items=True),
+            "cancel": lambda: workflow.cancel(req, user, form.get("reason", "")),
+            "reopen": lambda: workflow.reopen(req, user),
+            "free_shipping": lambda: workflow.set_free_shipping(req, user, form.get("on") == "1"),
+            "renew_link": lambda: workflow.revoke_public_token(req, user),
+            "stage": lambda: workflow.set_stage(
+                req, user, self.chosen_stage(req, form.get("stage_id"))
+            ),
+            "line": lambda: workflow.decide_line(
+                req,
+                user,
+                self.chosen_line(req, form.get("line_id")),
+                form.get("decision") == "approved",
+                form.get("reason"),
+            ),
+        }
+        if chosen not in operations:
+            abort(400)
+        operations[chosen]()
+        return _("%(number)s: done.", number=req.number)
+
+    @expose("/<int:request_id>/photo/<int:attachment_id>")
+    def photo(self, request_id: int, attachment_id: int):
+        """A photo of one of this request's lines, for staff of the request's shop only."""
+        req = self.load_request(request_id)
+        attachment = db.session.get(Attachment, attachment_id)
+        if attachment is None or attachment.request_id != req.id:
+            abort(404)
+        return storage.send(attachment)
+
+    @staticmethod
+    def chosen_stage(req: ReturnRequest, stage_id: str | None) -> ReviewStage | None:
+        if not stage_id:
+            return None
+        number = parse_int(stage_id)
+        stage = db.session.get(ReviewStage, number) if number is not None else None
+        if stage is None or stage.shop_id != req.shop_id:
+            abort(400)
+        return stage
+
+    @staticmethod
+    def chosen_line(req: ReturnRequest, line_id: str | None) -> ReturnRequestLine:
+        line = next((line for line in req.lines if str(line.id) == line_id), None)
+        if line is None:
+            abort(400)
+        return line
+
+    # Communication with customer (conversation.py does the work).
+
+    @expose("/<int:request_id>/message", methods=("POST",))
+    def message(self, request_id: int):
+        """Send a message to the customer or add an internal note; errors show by the form."""
+        req = self.load_request(request_id)
+        user = current_user._get_current_object()
+        body = request.form.get("body", "")
+        files = conversation.uploads_from(request.files.getlist("files"))
+        internal = request.form.get("kind") == "internal"
+        try:
+            if internal:
+                conversation.add_internal_note(req, user, body, files)
+            else:
+                conversation.send_message(req, user, body, files)
+            db.session.commit()
+        except conversation.MessageRefused as refused:
+            db.session.rollback()
+            g.thread_errors, g.thread_form = refused.errors, request.form
+            return self.page(request_id), 400
+        flash(_("Internal note added.") if internal else _("Message sent."), "success")
+        return redirect(url_for(".page", request_id=request_id, _anchor="thread-heading"))
+
+    @expose("/<int:request_id>/attachment/<int:attachment_id>")
+    def attachment(self, request_id: int, attachment_id: int):
+        """A file of this request's thread, for staff of the request's shop only."""
+        found = conversation.staff_attachment(self.load_request(request_id), attachment_id)
+        if found is None:
+            abort(404)
+        return storage.send(found, always_download=True)
+
+
+def bulk_action_handler(name: str, label):
+    """A Flask-Admin "With selected" action that asks for confirmation on the bulk page."""
+
+    @action(name, label)
+    def handler(self, ids):
+        list_args = dict(parse_qsl(urlsplit(request.form.get("url", "")).query))
+        return redirect(
+            url_for(".bulk", ids=",".join(ids), action=name, **self.list_args_from(list_args))
+        )
+
+    return handler
+
+
+for _name, _label in BULK_ACTIONS.items():
+    setattr(RequestView, f"action_{_name}", bulk_action_handler(_name, _label))
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,196 @@
+"""The shop's settings page in the admin, for the shop's admins and platform support.
+
+Branding, languages, return and withdrawal windows, resolutions, shipping policy, return
+address and the notification address. The portal reads the shop row on every request, so
+a saved change shows there at once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    URLField,
+)
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from domain.formatting import TIME_ZONES
+from extensions import db
+from models import Shop
+from web.admin.base import StaffOnly, visible_shops
+
+LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
+RESOLUTION_CHOICES = [
+    SelectChoice("refund", _l("Refund")),
+    SelectChoice("exchange", _l("Exchange")),
+    SelectChoice("store_credit", _l("Store credit")),
+]
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as checkboxes (usable without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def at_least_one(form, field) -> None:
+    if not field.data:
+        raise ValidationError(_("Choose at least one."))
+
+
+class ShopSettingsForm(FlaskForm):
+    name = StringField(_l("Shop name"), validators=[DataRequired(), Length(max=120)])
+    logo_url = URLField(
+        _l("Logo URL"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
+    )
+    brand_color = StringField(
+        _l("Brand colour"),
+        validators=[
+            DataRequired(),
+            Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Use a colour like #1a2b3c.")),
+        ],
+    )
+    languages = CheckboxesField(
+        _l("Languages of the portal"), choices=LANGUAGE_CHOICES, validators=[at_least_one]
+    )
+    default_language = SelectField(_l("Default language"), choices=LANGUAGE_CHOICES)
+    return_window_days = IntegerField(
+        _l("Return window (days after delivery)"), validators=[NumberRange(min=0, max=365)]
+    )
+    withdrawal_window_days = IntegerField(
+        _l("Withdrawal period (days after delivery)"),
+        validators=[NumberRange(min=14, max=365)],
+        description=_l("EU law asks for at least 14 days."),
+    )
+    offered_resolutions = CheckboxesField(
+        _l("Resolutions offered"), choices=RESOLUTION_CHOICES, validators=[at_least_one]
+    )
+    free_shipping_resolutions = CheckboxesField(
+        _l("Free return shipping for"), choices=RESOLUTION_CHOICES
+    )
+    return_fee = DecimalField(
+        _l("Return fee otherwise"), places=2, validators=[NumberRange(min=0, max=1000)]
+    )
+    return_address_name = StringField(_l("Return address: name"), validators=[Length(max=120)])
+    return_address_street = StringField(_l("Street and number"), validators=[Length(max=200)])
+    return_address_postcode = StringField(_l("Postcode"), validators=[Length(max=20)])
+    return_address_city = StringField(_l("City"), validators=[Length(max=100)])
+    return_address_country = StringField(
+        _l("Country code"),
+        validators=[Regexp(r"^[A-Za-z]{2}$", message=_l("Use a two-letter code like NL."))],
+    )
+    time_zone = SelectField(
+        _l("Time zone"),
+        choices=TIME_ZONES,
+        description=_l("Times are shown, and working hours for stale holds counted, in this zone."),
+    )
+    notification_email = EmailField(
+        _l("Notify new requests to"),
+        validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
+    )
+
+    def validate_default_language(self, field) -> None:
+        if self.languages.data and field.data not in self.languages.data:
+            raise ValidationError(_("The default language must be one of the portal's languages."))
+
+
+def form_for(shop: Shop) -> ShopSettingsForm:
+    """The form filled from the shop, or from the posted data."""
+    form = ShopSettingsForm(obj=shop)
+    if request.method == "GET":
+        form.languages.data = shop.language_list
+        form.offered_resolutions.data = shop.resolution_list
+        form.free_shipping_resolutions.data = [
+            r for r in shop.free_shipping_resolutions.split(",") if r
+        ]
+        form.return_fee.data = Decimal(shop.return_fee_cents) / 100
+    return form
+
+
+def in_order(choices: list, chosen: list[str] | None) -> str:
+    """The chosen codes, comma-separated, in the order of the choices."""
+    return ",".join(choice.value for choice in choices if choice.value in (chosen or []))
+
+
+def apply(form: ShopSettingsForm, shop: Shop) -> None:
+    """Copy the validated form onto the shop."""
+    for name in (
+        "name",
+        "brand_color",
+        "default_language",
+        "return_window_days",
+        "withdrawal_window_days",
+        "return_address_name",
+        "return_address_street",
+        "return_address_postcode",
+        "return_address_city",
+        "time_zone",
+    ):
+        setattr(shop, name, getattr(form, name).data)
+    shop.logo_url = form.logo_url.data or None
+    shop.notification_email = (form.notification_email.data or "").strip().lower() or None
+    shop.return_address_country = form.return_address_country.data.upper()
+    shop.languages = in_order(LANGUAGE_CHOICES, form.languages.data)
+    shop.offered_resolutions = in_order(RESOLUTION_CHOICES, form.offered_resolutions.data)
+    shop.free_shipping_resolutions = in_order(
+        RESOLUTION_CHOICES, form.free_shipping_resolutions.data
+    )
+    shop.return_fee_cents = int((form.return_fee.data * 100).to_integral_value())
+
+
+class ShopSettingsView(StaffOnly, BaseView):
+    """Settings of the shops the user administers (support: every shop)."""
+
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and bool(self.editable_shops())
+
+    def editable_shops(self) -> list[Shop]:
+        return visible_shops("admin")
+
+    @expose("/")
+    def index(self):
+        shops = self.editable_shops()
+        if len(shops) == 1:
+            return redirect(url_for(".edit", shop_id=shops[0].id))
+        return self.render("admin/shop_settings_list.html", shops=shops)
+
+    @expose("/<int:shop_id>", methods=["GET", "POST"])
+    def edit(self, shop_id: int):
+        shop = next((s for s in self.editable_shops() if s.id == shop_id), None)
+        if shop is None:
+            abort(404)
+        form = form_for(shop)
+        if form.validate_on_submit():
+            apply(form, shop)
+            db.session.commit()
+            flash(_("The settings of %(shop)s were saved.", shop=shop.name), "success")
+            return redirect(url_for(".edit", shop_id=shop.id))
+        return self.render(
+            "admin/shop_settings.html",
+            shop=shop,
+            form=form,
+            portal_url=url_for("portal.lookup", slug=shop.slug),
+        )

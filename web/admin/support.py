@@ -1,0 +1,757 @@
+"""Support's editors: the shop's return form, notice rules, manual notices, email templates.
+
+Platform support edits everything. A shop's admins may read their shop's settings, and edit
+them only when support granted the shop ``admins_edit_form``; agents have no access. Every
+change writes an ``AuditEvent`` and is read by the portal on its next request.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_admin.form import FormOpts, rules
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from jinja2 import TemplateError
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    Form,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError as FieldError
+
+from domain import email_context, emails, notices, refunds
+from domain.email_context import EmailContext
+from domain.statuses import STATUS_LABELS
+from extensions import db
+from models import (
+    SEVERITIES,
+    AuditEvent,
+    EmailTemplate,
+    FormQuestion,
+    Message,
+    Notice,
+    NoticeRule,
+    ReturnReason,
+    ReturnRequest,
+    ReviewStage,
+    Shop,
+)
+from web.admin.base import ShopScopedView, SupportOnly
+
+LANGUAGE_CHOICES = [("nl", _l("Dutch")), ("en", _l("English"))]
+QUESTION_KINDS = [
+    ("text", _l("Text")),
+    ("choice", _l("Choice")),
+    ("yes_no", _l("Yes or no")),
+    ("file", _l("File")),
+]
+
+
+def editable_shop_ids() -> list[int] | None:
+    """Shops whose settings here the user may change: ``None`` is every shop and the global
+    rules (support); an admin only the shops they administer that support granted
+    ``admins_edit_form``."""
+    shop_ids = current_user.shop_ids("admin")
+    if not shop_ids:
+        return shop_ids
+    granted = select(Shop.id).where(Shop.id.in_(shop_ids), Shop.admins_edit_form.is_(True))
+    return list(db.session.scalars(granted))
+
+
+def may_edit_shop(shop_id: int | None) -> bool:
+    """Support edits any shop and the global rules; an admin only a granted shop."""
+    shop_ids = editable_shop_ids()
+    return shop_ids is None or shop_id in shop_ids
+
+
+def record_change(action: str, shop_id: int | None, note: str) -> None:
+    """Audit an editor change in the transaction that saves it."""
+    db.session.add(
+        AuditEvent(
+            shop_id=shop_id,
+            actor_id=current_user.id,
+            actor_label=current_user.name,
+            action=action,
+            note=note,
+        )
+    )
+
+
+class EditorView(ShopScopedView):
+    """A settings editor: support edits, admins read (or edit when granted), agents 403."""
+
+    audit_noun = "setting"
+    details_modal = False
+    read_role = "admin"
+
+    def changeable_shop_ids(self) -> list[int] | None:
+        return editable_shop_ids()
+
+    def on_model_change(self, form, model, is_created) -> None:
+        super().on_model_change(form, model, is_created)
+        verb = "created" if is_created else "changed"
+        record_change(f"{self.audit_noun}_{verb}", self.owning_shop_id(model), str(model))
+
+    def on_model_delete(self, model) -> None:
+        record_change(f"{self.audit_noun}_deleted", model.shop_id, str(model))
+
+
+class ReturnReasonView(EditorView):
+    audit_noun = "reason"
+    column_list = (
+        "shop",
+        "position",
+        "code",
+        "label_nl",
+        "label_en",
+        "requires_photo",
+        "requires_comment",
+        "active",
+    )
+    column_default_sort = "position"
+    column_filters = ("active",)
+    form_columns = (
+        "shop",
+        "code",
+        "label_nl",
+        "label_en",
+        "requires_photo",
+        "requires_comment",
+        "position",
+        "active",
+    )
+    column_labels = {
+        "shop": _l("Shop"),
+        "position": _l("Order"),
+        "code": _l("Code"),
+        "label_nl": _l("Label (Dutch)"),
+        "label_en": _l("Label (English)"),
+        "requires_photo": _l("Photo required"),
+        "requires_comment": _l("Comment required"),
+        "active": _l("Active"),
+    }
+
+
+class FormQuestionView(EditorView):
+    audit_noun = "question"
+    column_list = ("shop", "position", "kind", "label_nl", "label_en", "required", "active")
+    column_default_sort = "position"
+    form_columns = (
+        "shop",
+        "kind",
+        "label_nl",
+        "label_en",
+        "choices",
+        "required",
+        "position",
+        "active",
+    )
+    form_choices = {"kind": QUESTION_KINDS}
+    form_overrides = {"choices": TextAreaField}
+    form_args = {"choices": {"description": _l("For a choice question: one option per line.")}}
+    column_labels = {
+        "shop": _l("Shop"),
+        "position": _l("Order"),
+        "kind": _l("Kind"),
+        "label_nl": _l("Question (Dutch)"),
+        "label_en": _l("Question (English)"),
+        "choices": _l("Choices"),
+        "required": _l("Required"),
+        "active": _l("Active"),
+    }
+
+    def on_model_change(self, form, model, is_created) -> None:
+        if model.kind == "choice" and not (model.choices or "").strip():
+            raise FieldError(gettext("A choice question needs at least one choice."))
+        super().on_model_change(form, model, is_created)
+
+
+def condition_field_name(kind: str, param: str | None = None) -> str:
+    return f"cond_{kind}" if param is None else f"cond_{kind}__{param}"
+
+
+def param_field(param: notices.Param):
+    if param.kind == "money":
+        return DecimalField(param.label, places=2, validators=[Optional(), NumberRange(min=0)])
+    if param.kind == "int":
+        return IntegerField(param.label, validators=[Optional(), NumberRange(min=0)])
+    if param.kind == "reasons":
+        return SelectMultipleField(param.label, choices=[], validators=[Optional()])
+    return StringField(param.label, validators=[Optional()])
+
+
+def param_to_stored(param: notices.Param, value):
+    if param.kind == "money":
+        return int((value * 100).to_integral_value())
+    if param.kind == "words":
+        return [word.strip() for word in value.split(",") if word.strip()]
+    return value
+
+
+def param_to_form(param: notices.Param, value):
+    if param.kind == "money":
+        return Decimal(int(value)) / 100
+    if param.kind == "words":
+        return ", ".join(value)
+    return value
+
+
+def param_is_empty(value) -> bool:
+    return value is None or value == "" or value == []
+
+
+class RuleFormBase(Form):
+    """The notice rule form; the condition fields are added from ``notices.CONDITIONS``.
+
+    ``stage_shops`` (stage id → shop id) is set by the view, to check a stage action.
+    """
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    shop_id = SelectField(_l("Shop"), choices=[], validate_choice=True)
+    severity = SelectField(
+        _l("Severity"), choices=[(s, notices.SEVERITY_LABELS[s]) for s in SEVERITIES]
+    )
+    message_nl = TextAreaField(_l("Message (Dutch)"), validators=[DataRequired()])
+    message_en = TextAreaField(_l("Message (English)"), validators=[DataRequired()])
+    action = SelectField(
+        _l("Action"),
+        choices=[("", _l("None: only show the notice")), *notices.ACTION_LABELS.items()],
+    )
+    action_stage_id = SelectField(_l("Review stage (for that action)"), choices=[])
+    active = BooleanField(_l("Active"), default=True)
+
+    stage_shops: dict[int, int] = {}
+
+    def chosen_conditions(self) -> list[dict]:
+        chosen = []
+        for kind, condition in notices.CONDITIONS.items():
+            if not self[condition_field_name(kind)].data:
+                continue
+            stored = {"kind": kind}
+            for param in condition.params:
+                value = self[condition_field_name(kind, param.name)].data
+                stored[param.name] = param_to_stored(param, value)
+            chosen.append(stored)
+        return chosen
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        used = 0
+        for kind, condition in notices.CONDITIONS.items():
+            if not self[condition_field_name(kind)].data:
+                continue
+            used += 1
+            for param in condition.params:
+                field = self[condition_field_name(kind, param.name)]
+                if param_is_empty(field.data):
+                    field.errors.append(gettext("Needed for this condition."))
+                    valid = False
+        if not used:
+            self.name.errors.append(gettext("Choose at least one condition."))
+            valid = False
+        return self.check_stage_action() and valid
+
+    def check_stage_action(self) -> bool:
+        if self.action.data != notices.MOVE_TO_STAGE:
+            return True
+        stage_id = int(self.action_stage_id.data or 0)
+        if not stage_id or str(self.stage_shops.get(stage_id)) != self.shop_id.data:
+            self.action_stage_id.errors.append(gettext("Choose a review stage of the rule's shop."))
+            return False
+        return True
+
+    def populate_obj(self, rule: NoticeRule) -> None:
+        rule.name = self.name.data.strip()
+        rule.shop_id = int(self.shop_id.data) if self.shop_id.data else None
+        rule.severity = self.severity.data
+        rule.message_nl = self.message_nl.data
+        rule.message_en = self.message_en.data
+        rule.action = self.action.data or None
+        stage_id = self.action_stage_id.data
+        rule.action_stage_id = int(stage_id) if stage_id and rule.action else None
+        rule.active = self.active.data
+        rule.conditions = self.chosen_conditions()
+
+    def load(self, rule: NoticeRule) -> None:
+        """Fill the form from a saved rule (edit page, first load)."""
+        self.shop_id.data = str(rule.shop_id or "")
+        self.action.data = rule.action or ""
+        self.action_stage_id.data = str(rule.action_stage_id or "")
+        for stored in rule.conditions or []:
+            condition = notices.CONDITIONS.get(stored.get("kind"))
+            if condition is None:
+                continue
+            self[condition_field_name(condition.kind)].data = True
+            for param in condition.params:
+                if param.name in stored:
+                    field = self[condition_field_name(condition.kind, param.name)]
+                    field.data = param_to_form(param, stored[param.name])
+
+
+def build_rule_form() -> type[RuleFormBase]:
+    """The rule form class: fixed fields plus a checkbox and parameters per condition."""
+    fields = {}
+    for kind, condition in notices.CONDITIONS.items():
+        fields[condition_field_name(kind)] = BooleanField(condition.label)
+        for param in condition.params:
+            fields[condition_field_name(kind, param.name)] = param_field(param)
+    return type("RuleForm", (RuleFormBase,), fields)
+
+
+def condition_rules() -> list:
+    names = []
+    for kind, condition in notices.CONDITIONS.items():
+        names.append(condition_field_name(kind))
+        names.extend(condition_field_name(kind, p.name) for p in condition.params)
+    return names
+
+
+def describe_conditions(rule: NoticeRule) -> str:
+    """A rule's conditions in words, for the list."""
+    parts = []
+    for stored in rule.conditions or []:
+        condition = notices.CONDITIONS.get(stored.get("kind"))
+        if condition is None:
+            parts.append(str(stored.get("kind")))
+            continue
+        values = [
+            f"{param.label}: {param_to_form(param, stored[param.name])}"
+            for param in condition.params
+            if param.name in stored
+        ]
+        parts.append(f"{condition.label} ({', '.join(values)})" if values else str(condition.label))
+    return " + ".join(parts)
+
+
+class NoticeRuleView(EditorView):
+    """Notice rules, with a dry run over the shop's last 100 requests before saving."""
+
+    audit_noun = "rule"
+    form = build_rule_form()
+    create_template = "support/rule_form.html"
+    edit_template = "support/rule_form.html"
+    column_list = ("name", "shop", "conditions", "severity", "action", "active")
+    column_filters = ("active", "severity")
+    column_searchable_list = ("name",)
+    column_formatters = {
+        "shop": lambda v, c, m, p: m.shop.name if m.shop else gettext("All shops"),
+        "conditions": lambda v, c, m, p: describe_conditions(m),
+        "severity": lambda v, c, m, p: notices.SEVERITY_LABELS.get(m.severity, m.severity),
+        "action": lambda v, c, m, p: notices.ACTION_LABELS.get(m.action, "") if m.action else "",
+    }
+    column_labels = {
+        "name": _l("Name"),
+        "shop": _l("Shop"),
+        "conditions": _l("Conditions (all must hold)"),
+        "severity": _l("Severity"),
+        "action": _l("Action"),
+        "action_stage": _l("Review stage (for that action)"),
+        "message_nl": _l("Message (Dutch)"),
+        "message_en": _l("Message (English)"),
+        "active": _l("Active"),
+        "created_at": _l("Created"),
+    }
+    form_rules = [
+        rules.Header(_l("Rule")),
+        "name",
+        "shop_id",
+        "active",
+        rules.Header(_l("Conditions (all must hold)")),
+        *condition_rules(),
+        rules.Header(_l("Notice")),
+        "severity",
+        "message_nl",
+        "message_en",
+        rules.Header(_l("Action")),
+        "action",
+        "action_stage_id",
+    ]
+
+    def scope(self, query):
+        """Admins read their shops' rules and the global ones, which apply to them too."""
+        shop_ids = self.readable_shop_ids()
+        if shop_ids is None:
+            return query
+        return query.filter(NoticeRule.shop_id.in_(shop_ids) | NoticeRule.shop_id.is_(None))
+
+    def create_form(self, obj=None):
+        return self.fill_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self.fill_choices(super().edit_form(obj))
+
+    def fill_choices(self, form):
+        shops = self.scoped_shops()
+        shop_ids = [shop.id for shop in shops]
+        global_choice = [("", gettext("All shops (global)"))] if current_user.is_support else []
+        form.shop_id.choices = global_choice + [(str(s.id), s.name) for s in shops]
+        stages = db.session.scalars(
+            select(ReviewStage).where(ReviewStage.shop_id.in_(shop_ids)).order_by(ReviewStage.id)
+        ).all()
+        names = {shop.id: shop.name for shop in shops}
+        form.action_stage_id.choices = [("", "—")] + [
+            (str(stage.id), f"{names[stage.shop_id]}: {stage.name_en}") for stage in stages
+        ]
+        form.stage_shops = {stage.id: stage.shop_id for stage in stages}
+        codes = db.session.scalars(
+            select(ReturnReason.code)
+            .where(ReturnReason.shop_id.in_(shop_ids))
+            .distinct()
+            .order_by(ReturnReason.code)
+        ).all()
+        form[condition_field_name("reason_in", "codes")].choices = [(c, c) for c in codes]
+        return form
+
+    def on_form_prefill(self, form, id) -> None:
+        if request.method == "GET":
+            form.load(self.get_one(id))
+
+    def on_model_delete(self, model) -> None:
+        """The rule's notices go with it; the requests' notice counts follow."""
+        super().on_model_delete(model)
+        raised = db.session.scalars(select(Notice).where(Notice.rule_id == model.id)).all()
+        for notice in raised:
+            owner = notice.request
+            owner.notices.remove(notice)
+            owner.notice_count = len(owner.notices)
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if request.method == "POST" and "dry_run" in request.form and self.can_create:
+            return self.dry_run_page(self.create_form(), self.create_template)
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        if request.method == "POST" and "dry_run" in request.form and self.can_edit:
+            model = self.get_one(request.args.get("id"))
+            return self.dry_run_page(self.edit_form(obj=model), self.edit_template, model=model)
+        return super().edit_view()
+
+    def dry_run_page(self, form, template, **context):
+        """Show which recent requests the rule as typed would flag; save nothing."""
+        results = None
+        if form.validate():
+            rule = NoticeRule()
+            form.populate_obj(rule)
+            if not may_edit_shop(rule.shop_id):
+                abort(403)
+            shops = [db.session.get(Shop, rule.shop_id)] if rule.shop_id else self.scoped_shops()
+            results = [(shop, notices.dry_run(rule, shop)) for shop in shops]
+        return self.render(
+            template,
+            form=form,
+            form_opts=FormOpts(widget_args=self.form_widget_args, form_rules=self._form_edit_rules),
+            return_url=self.get_url(".index_view"),
+            dry_run_results=results,
+            **context,
+        )
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("action_labels", notices.ACTION_LABELS)
+        kwargs.setdefault("status_labels", STATUS_LABELS)
+        kwargs.setdefault(
+            "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
+        )
+        return super().render(template, **kwargs)
+
+
+class ManualNoticeForm(FlaskForm):
+    severity = SelectField(
+        _l("Severity"), choices=[(s, notices.SEVERITY_LABELS[s]) for s in SEVERITIES]
+    )
+    text_nl = TextAreaField(_l("Notice (Dutch)"), validators=[InputRequired()])
+    text_en = TextAreaField(_l("Notice (English)"), validators=[InputRequired()])
+
+
+class ManualNoticeView(SupportOnly, BaseView):
+    """Support adds a one-off notice to a single request, or removes one added by hand."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        number = (request.values.get("request") or "").strip()
+        found = self.find_request(number) if number else None
+        form = ManualNoticeForm()
+        if found is not None and form.validate_on_submit():
+            notices.add_manual_notice(
+                found, current_user, form.severity.data, form.text_nl.data, form.text_en.data
+            )
+            db.session.commit()
+            flash(gettext("Notice added to %(number)s.", number=found.number), "success")
+            return redirect(url_for(".index", request=found.number))
+        if number and found is None:
+            flash(gettext("No request with number %(number)s.", number=number), "warning")
+        return self.render(
+            "support/manual_notice.html",
+            form=form,
+            number=number,
+            found=found,
+            severity_labels=notices.SEVERITY_LABELS,
+        )
+
+    @expose("/remove/<int:notice_id>", methods=("POST",))
+    def remove(self, notice_id: int):
+        notice = db.session.get(Notice, notice_id)
+        if notice is None or notice.rule_id is not None:
+            abort(404)
+        number = notice.request.number
+        notices.remove_manual_notice(notice, current_user)
+        db.session.commit()
+        flash(gettext("Notice removed."), "success")
+        return redirect(url_for(".index", request=number))
+
+    @staticmethod
+    def find_request(number: str) -> ReturnRequest | None:
+        return db.session.scalar(select(ReturnRequest).where(ReturnRequest.number == number))
+
+
+# Emails to staff about their own account: the platform's wording, not a shop's.
+PLATFORM_EMAILS = ("invite", "password_reset")
+
+
+def email_names() -> list[str]:
+    """Every email a shop sends in its own words (each has ``email/NAME.subject.txt``)."""
+    suffix = ".subject.txt"
+    return sorted(
+        name[len("email/") : -len(suffix)]
+        for name in current_app.jinja_env.list_templates()
+        if name.startswith("email/")
+        and name.endswith(suffix)
+        and name[len("email/") : -len(suffix)] not in PLATFORM_EMAILS
+    )
+
+
+def default_source(name: str, part: str) -> str:
+    """The default template's source (``part``: ``subject.txt``, ``txt`` or ``html``)."""
+    env = current_app.jinja_env
+    source, _filename, _uptodate = env.loader.get_source(env, f"email/{name}.{part}")
+    return source
+
+
+def check_template(source: str | None) -> None:
+    """Refuse to save a template that does not compile in the sandbox."""
+    try:
+        emails.TEXT_SANDBOX.parse(source or "")
+    except TemplateError as error:
+        raise FieldError(
+            gettext("The template has an error: %(error)s", error=str(error))
+        ) from error
+
+
+def check_renders(template: EmailTemplate) -> None:
+    """Refuse to save a template that fails on an example request: one that reaches for
+    what emails may not use, or calls what does not exist. (Delivery falls back to the
+    default anyway; this tells the author now.)"""
+    shop = template.shop or db.session.get(Shop, template.shop_id)
+    try:
+        with force_locale(template.language):
+            example = email_context.example(shop, template.language)
+            emails.render_strings(template.subject, template.body_text, template.body_html, example)
+    except Exception as error:
+        # Said in the editor's language, not the template's.
+        raise FieldError(
+            gettext("The template cannot be used: %(error)s", error=str(error))
+        ) from error
+
+
+def latest_request(shop_id: int) -> ReturnRequest | None:
+    return db.session.scalar(
+        select(ReturnRequest)
+        .where(ReturnRequest.shop_id == shop_id)
+        .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())
+        .limit(1)
+    )
+
+
+def sample_context(shop: Shop, sample: ReturnRequest, language: str) -> EmailContext:
+    """Every name an email may use, filled from a real request (call inside force_locale)."""
+    return email_context.build(
+        language,
+        shop=shop,
+        request=sample,
+        message=sample.messages[-1] if sample.messages else Message(body="…"),
+        refund_deadline=sample.created_at + timedelta(days=shop.withdrawal_window_days),
+        refund=refunds.refund_breakdown(sample),
+        return_=sample.returns[-1] if sample.returns else None,
+    )
+
+
+def preview(shop: Shop, language: str, subject: str, text: str, html: str | None) -> dict | None:
+    """Render a template as typed with the shop's latest request; ``None`` without one.
+
+    The result holds the sample ``request`` and either ``subject``/``text``/``html`` or
+    ``error``: a template that fails, for whatever reason, shows why.
+    """
+    sample = latest_request(shop.id)
+    if sample is None:
+        return None
+    with force_locale(language):
+        context = sample_context(shop, sample, language)
+        try:
+            rendered = emails.render_strings(subject, text, html, context)
+        except Exception as error:
+            return {"request": sample, "error": str(error)}
+    return {"request": sample, "subject": rendered[0], "text": rendered[1], "html": rendered[2]}
+
+
+class EmailTemplateView(EditorView):
+    """A shop's own wording of an email per language, with a live preview and a reset."""
+
+    audit_noun = "email_template"
+    create_template = "support/email_template_form.html"
+    edit_template = "support/email_template_form.html"
+    column_list = ("shop", "name", "language", "subject", "updated_at")
+    column_filters = ("name", "language")
+    form_columns = ("shop", "name", "language", "subject", "body_text", "body_html")
+    form_overrides = {"name": SelectField, "language": SelectField, "body_html": TextAreaField}
+    form_args = {
+        "name": {"choices": []},
+        "language": {"choices": LANGUAGE_CHOICES},
+        "body_html": {
+            "description": _l("Leave empty to send the text version as simple HTML."),
+            "validators": [Optional()],
+        },
+    }
+    form_widget_args = {"body_text": {"rows": 14}, "body_html": {"rows": 14}}
+    column_labels = {
+        "shop": _l("Shop"),
+        "name": _l("Email"),
+        "language": _l("Language"),
+        "subject": _l("Subject"),
+        "body_text": _l("Text"),
+        "body_html": _l("HTML"),
+        "updated_at": _l("Changed"),
+    }
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.name.choices = [(name, name) for name in email_names()]
+        if request.method == "GET" and request.args.get("name") in email_names():
+            self.fill_defaults(form, request.args["name"], request.args.get("language", "nl"))
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form.name.choices = [(name, name) for name in email_names()]
+        return form
+
+    @staticmethod
+    def fill_defaults(form, name: str, language: str) -> None:
+        form.name.data = name
+        form.language.data = language
+        form.subject.data = default_source(name, "subject.txt")
+        form.body_text.data = default_source(name, "txt")
+        form.body_html.data = default_source(name, "html")
+
+    def on_model_change(self, form, model, is_created) -> None:
+        for source in (model.subject, model.body_text, model.body_html):
+            check_template(source)
+        super().on_model_change(form, model, is_created)
+        check_renders(model)
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if request.method == "POST" and "preview" in request.form and self.can_create:
+            return self.preview_page(self.create_form(), self.create_template)
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        if request.method == "POST" and "preview" in request.form and self.can_edit:
+            model = self.get_one(request.args.get("id"))
+            return self.preview_page(self.edit_form(obj=model), self.edit_template, model=model)
+        return super().edit_view()
+
+    def preview_page(self, form, template, **context):
+        shop = form.shop.data
+        if shop is None or not may_edit_shop(shop.id):
+            abort(403)
+        result = preview(
+            shop,
+            form.language.data,
+            form.subject.data or "",
+            form.body_text.data or "",
+            form.body_html.data,
+        )
+        return self.render(
+            template,
+            form=form,
+            form_opts=FormOpts(widget_args=self.form_widget_args),
+            return_url=self.get_url(".index_view"),
+            preview=result,
+            **context,
+        )
+
+    @expose("/reset/", methods=("POST",))
+    def reset_view(self):
+        """Back to the default wording: the override is removed, and the reset audited."""
+        override = self.get_one(request.args.get("id"))
+        record_change("email_template_reset", override.shop_id, str(override))
+        db.session.delete(override)
+        db.session.commit()
+        flash(gettext("The default email is used again."), "success")
+        return redirect(self.get_url(".index_view"))
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault(
+            "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
+        )
+        kwargs.setdefault("email_names", email_names())
+        kwargs.setdefault("template_names", email_context.documented_names())
+        return super().render(template, **kwargs)
+
+
+def register(admin) -> None:
+    """Add support's editors to the admin (called by admin_views.init_admin)."""
+    settings = _l("Return form & notices")
+    admin.add_view(
+        ReturnReasonView(
+            ReturnReason,
+            db,
+            name=_l("Return reasons"),
+            endpoint="reasons",
+            category=settings,
+        )
+    )
+    admin.add_view(
+        FormQuestionView(
+            FormQuestion,
+            db,
+            name=_l("Form questions"),
+            endpoint="questions",
+            category=settings,
+        )
+    )
+    admin.add_view(
+        NoticeRuleView(NoticeRule, db, name=_l("Notice rules"), endpoint="rules", category=settings)
+    )
+    admin.add_view(
+        ManualNoticeView(
+            name=_l("Add a notice"),
+            endpoint="manual_notice",
+            url="manual-notice",
+            category=settings,
+        )
+    )
+    admin.add_view(
+        EmailTemplateView(
+            EmailTemplate,
+            db,
+            name=_l("Email templates"),
+            endpoint="email_templates",
+            category=settings,
+        )
+    )

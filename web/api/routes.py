@@ -1,0 +1,1337 @@
+"""REST API v1: the webshop's systems talk to ReturnDesk here, with a per-shop API key.
+
+Every route is declared with ``@operation``, which validates the query and the JSON body with
+pydantic, turns failures into RFC 9457 ``application/problem+json`` responses, commits POSTs
+(replaying the first response of a repeated ``Idempotency-Key``) and records the route for
+``/api/v1/openapi.json``, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, Response, current_app, g, json, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from pydantic.json_schema import models_json_schema
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from domain import submission, workflow
+from extensions import csrf, db, limiter
+from models import (
+    LINE_CONDITIONS,
+    REQUEST_STATUSES,
+    RESOLUTIONS,
+    RETURN_DELIVERED,
+    RETURN_IN_TRANSIT,
+    RETURN_STATUSES,
+    ApiKey,
+    Attachment,
+    FormQuestion,
+    IdempotencyKey,
+    Order,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRequestLine,
+    utcnow,
+)
+from models import Return as ReturnShipment
+from services import conversation, labels, storage
+from services.order_import import Language, OrderData, Whole, as_utc, text, upsert_orders
+from web.int_args import MAX_INT, parse_int
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+PROBLEM_TYPE = "application/problem+json"
+KEY_PREFIX = "rd_"
+# last_used_at is written at most this often per key, so reads do not turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
+
+
+# --- Problems (RFC 9457) ---------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    """One failing field: ``field`` is a dotted path (``lines.0.quantity``)."""
+
+    field: str
+    pointer: str = Field(description="JSON Pointer into the request, e.g. /lines/0/quantity")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error response, RFC 9457; ``errors`` lists the failing fields of invalid input."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ApiProblem(Exception):
+    """Raised by a view to answer with a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str | None = None, errors: list | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.problem = Problem(status=status, title=title, detail=detail, errors=errors)
+
+
+def refused(detail: str, field: str | None = None, status: int = 409) -> ApiProblem:
+    """Well-formed input the shop's rules or the item's state refuse (409; 404 for an object
+    the body names that the shop does not have), naming the field."""
+    errors = None
+    if field is not None:
+        pointer = "/" + field.replace(".", "/")
+        errors = [FieldError(field=field, pointer=pointer, message=detail)]
+    title = {404: "Not Found", 409: "Conflict"}[status]
+    return ApiProblem(status, title, detail, errors)
+
+
+def problem_response(problem: Problem, headers: dict | None = None) -> Response:
+    body = json.dumps(problem.model_dump(mode="json", exclude_none=True))
+    return Response(body, problem.status, headers=headers, mimetype=PROBLEM_TYPE)
+
+
+def field_errors(error: ValidationError, location: str) -> list[FieldError]:
+    """pydantic errors as problem fields; ``location`` is ``body`` or ``query``."""
+    fields = []
+    for item in error.errors(include_url=False):
+        path = [str(part) for part in item["loc"]]
+        fields.append(
+            FieldError(
+                field=".".join(path) or location,
+                pointer="/" + "/".join(path),
+                message=item["msg"],
+            )
+        )
+    return fields
+
+
+@bp.errorhandler(ApiProblem)
+def _answer_problem(error: ApiProblem) -> Response:
+    db.session.rollback()
+    return problem_response(error.problem)
+
+
+@bp.app_errorhandler(HTTPException)
+def _answer_http_error(error: HTTPException):
+    """Errors under /api/ are problem documents; elsewhere Flask's own pages."""
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return error
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return problem_response(Problem(status=error.code or 500, title=error.name), headers)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_calls(error: RateLimitExceeded) -> Response:
+    """429 with ``Retry-After``: the seconds until the limit's window lets a call through
+    (before the app's friendly 429 page for people)."""
+    limit = limiter.current_limit
+    wait = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    caller = "this API key" if presented_key() else "this address without a valid API key"
+    problem = Problem(
+        status=429,
+        title="Too Many Requests",
+        detail=f"Too many calls from {caller}: at most {error.description}. "
+        f"Retry after {wait} seconds.",
+    )
+    return problem_response(problem, headers={"Retry-After": str(wait)})
+
+
+# --- Keys -------------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> tuple[str, str, str]:
+    """A fresh API key: ``(full key, display prefix, sha256 to store)``."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return key, key[: len(KEY_PREFIX) + 6], hash_key(key)
+
+
+def _unauthorized(detail: str) -> Response:
+    problem = Problem(status=401, title="Unauthorized", detail=detail)
+    return problem_response(problem, headers={"WWW-Authenticate": 'Bearer realm="ReturnDesk"'})
+
+
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def presented_key() -> ApiKey | None:
+    """The live API key the request sends, looked up once per request: the rate limits ask
+    for it before ``authenticate`` does."""
+    if "presented_key" not in g:
+        token = bearer_token()
+        g.presented_key = None
+        if token is not None:
+            g.presented_key = db.session.scalar(
+                select(ApiKey).where(
+                    ApiKey.key_hash == hash_key(token), ApiKey.revoked_at.is_(None)
+                )
+            )
+    return g.presented_key
+
+
+@bp.before_request
+def authenticate():
+    """Every call but the documentation needs ``Authorization: Bearer <key>``."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if bearer_token() is None:
+        return _unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    key = presented_key()
+    if key is None:
+        return _unauthorized("This API key is unknown or revoked.")
+    g.api_key, g.shop = key, key.shop
+    _touch(key)
+    return None
+
+
+def _touch(key: ApiKey) -> None:
+    now = utcnow()
+    db.session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key.id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+# --- Rate limits ------------------------------------------------------------------------
+# Checked before ``authenticate``: a call with a live key counts against that key, whichever
+# address sends it; any other call (no key, a wrong one, the documentation) counts against
+# the address it comes from (TRUSTED_PROXIES decides which address that is).
+
+
+def per_key_limit() -> str:
+    return current_app.config["API_RATE_LIMIT_PER_KEY"]
+
+
+def per_address_limit() -> str:
+    return current_app.config["API_RATE_LIMIT_PER_ADDRESS"]
+
+
+def key_bucket() -> str:
+    return f"api-key:{presented_key().id}"
+
+
+limiter.shared_limit(
+    per_key_limit, scope="api-key", key_func=key_bucket, exempt_when=lambda: not presented_key()
+)(bp)
+limiter.shared_limit(
+    per_address_limit, scope="api-address", exempt_when=lambda: bool(presented_key())
+)(bp)
+
+
+# --- Operations -------------------------------------------------------------------------
+
+
+@dataclass
+class Operation:
+    """One documented route: what it takes and what it answers."""
+
+    method: str
+    rule: str
+    endpoint: str
+    summary: str
+    description: str
+    tag: str
+    response: type[BaseModel]
+    status: tuple[int, ...]
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    response: type[BaseModel],
+    status: tuple[int, ...] = (200,),
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+) -> Callable:
+    """Register a view as an API route. The view gets ``query=``/``body=`` as validated
+    models and returns a response model, or ``(model, status)``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def route(**path_args: Any):
+            if query is not None:
+                path_args["query"] = _validate(query, request.args.to_dict(), "query")
+            if body is not None:
+                path_args["body"] = _validate(body, _json_body(), "body")
+            if method == "POST":
+                return _write(lambda: view(**path_args))
+            return _json(*_result(view(**path_args)))
+
+        OPERATIONS.append(
+            Operation(
+                method, rule, view.__name__, summary, (view.__doc__ or "").strip(), tag,
+                response, status, query, body,
+            )
+        )  # fmt: skip
+        bp.add_url_rule(rule, view.__name__, route, methods=[method])
+        return route
+
+    return decorator
+
+
+def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
+    """A body (raw JSON bytes) is checked against the JSON itself, so strict models accept
+    a date string but not ``false`` as a number; a query is a dict of strings."""
+    try:
+        if isinstance(data, bytes):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ApiProblem(
+            422,
+            "Invalid input",
+            f"The {location} has invalid fields.",
+            field_errors(error, location),
+        ) from None
+
+
+def _json_body() -> bytes:
+    if not request.is_json:
+        raise ApiProblem(
+            415, "Unsupported Media Type", "Send JSON (Content-Type: application/json)."
+        )
+    try:
+        parsed = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiProblem(400, "Bad Request", "The body's JSON is nested too deeply.") from None
+    if parsed is None:
+        raise ApiProblem(400, "Bad Request", "The body is not valid JSON.")
+    return request.get_data()
+
+
+def _result(result: Any) -> tuple[dict, int]:
+    model, status = result if isinstance(result, tuple) else (result, 200)
+    return model.model_dump(mode="json"), status
+
+
+def _json(body: dict, status: int, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body), status, headers=headers, mimetype="application/json")
+
+
+def _write(produce: Callable[[], Any]) -> Response:
+    """Run a POST in one transaction; with an ``Idempotency-Key`` the first response is stored
+    in that same transaction, so a retry replays it and never creates a second object."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise ApiProblem(400, "Bad Request", "Idempotency-Key must be 1 to 255 characters.")
+    if key and (stored := _stored_response(key)):
+        return _replay(stored)
+    body, status = _result(produce())
+    if key:
+        db.session.add(
+            IdempotencyKey(
+                shop_id=g.shop.id,
+                key=key,
+                method=request.method,
+                path=request.path,
+                fingerprint=request_fingerprint(),
+                response_status=status,
+                response_body=body,
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if key and (stored := _stored_response(key)):
+            return _replay(stored)
+        raise ApiProblem(409, "Conflict", "A concurrent request changed this; retry.") from None
+    return _json(body, status)
+
+
+def _stored_response(key: str) -> IdempotencyKey | None:
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.shop_id == g.shop.id, IdempotencyKey.key == key)
+    )
+
+
+def request_fingerprint() -> str:
+    """sha256 of the method, the path and the JSON body with sorted keys and no spacing, so a
+    retry that writes the same JSON differently is still the same request."""
+    body = json.dumps(request.get_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _replay(stored: IdempotencyKey) -> Response:
+    """The stored response, when this is the request it answered (IETF idempotency-key draft:
+    a key reused for another request is 422, and nothing is done)."""
+    if not secrets.compare_digest(stored.fingerprint, request_fingerprint()):
+        raise ApiProblem(
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used for a different request (another body, path or "
+            "method); send a new key for a new request.",
+        )
+    return _json(stored.response_body, stored.response_status, {"Idempotent-Replayed": "true"})
+
+
+# --- Shapes -----------------------------------------------------------------------------
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+class OrderLineOut(BaseModel):
+    id: int
+    sku: str
+    product_name: str
+    variant: str | None
+    quantity: int
+    unit_price_cents: int
+    discount_cents: int
+    image_url: str | None
+
+
+class OrderOut(BaseModel):
+    number: str
+    customer_name: str
+    customer_email: str
+    customer_postcode: str | None
+    customer_street: str | None
+    customer_city: str | None
+    customer_country: str
+    customer_language: str
+    ordered_at: UtcDatetime
+    delivered_at: UtcDatetime | None
+    currency: str
+    created_at: UtcDatetime
+    lines: list[OrderLineOut]
+
+
+class RequestLineOut(BaseModel):
+    order_line_id: int
+    sku: str
+    product_name: str
+    variant: str | None
+    quantity: int
+    reason: str | None = Field(description="The return reason's code")
+    comment: str | None
+    decision: str
+    received_quantity: int | None
+    condition: str | None
+
+
+class RequestOut(BaseModel):
+    """A return request (Aanvraag)."""
+
+    number: str
+    status: Literal[REQUEST_STATUSES]
+    order_number: str
+    customer_name: str
+    customer_email: str
+    language: str
+    resolution: str
+    free_shipping: bool
+    keep_items: bool
+    is_withdrawal: bool
+    cancel_reason: str | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    decided_at: UtcDatetime | None
+    lines: list[RequestLineOut]
+    returns: list[str] = Field(description="Numbers of the returns (shipments) made from it")
+    status_url: str = Field(
+        description="The customer's status page (decision, return label, refund): show it to "
+        "the customer; it is also in the confirmation email"
+    )
+
+
+class ReturnOut(BaseModel):
+    """A return (Retour): the shipment made from an approved request."""
+
+    number: str
+    request_number: str
+    status: Literal[RETURN_STATUSES]
+    carrier: str
+    tracking_number: str | None
+    tracking_url: str | None
+    label_status: str
+    cost_cents: int
+    refund_cents: int | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    resolved_at: UtcDatetime | None
+
+
+class RequestPage(BaseModel):
+    data: list[RequestOut]
+    next: str | None = Field(description="URL of the next page; null on the last page")
+
+
+class ReturnPage(BaseModel):
+    data: list[ReturnOut]
+    next: str | None = Field(description="URL of the next page; null on the last page")
+
+
+def iso_text_only(value: Any) -> Any:
+    """A query's date must be written as one (RFC 3339), not as a number of seconds."""
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 date-time")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-03-01T12:00:00Z") from None
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    updated_since: Annotated[AwareDatetime, BeforeValidator(iso_text_only)] | None = Field(
+        None, description="Only items changed at or after this moment"
+    )
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
+        None, description="Where the previous page ended; take it from its next link"
+    )
+    limit: int = Field(50, ge=1, le=100)
+
+
+class RequestListQuery(ListQuery):
+    status: Literal[REQUEST_STATUSES] | None = None
+
+
+class ReturnListQuery(ListQuery):
+    status: Literal[RETURN_STATUSES] | None = None
+
+
+MAX_TEXT = 1000  # the portal's limit on comments and notes
+
+RequestAction = Literal["hold", "release", "concept", "approve", "cancel"]
+ReturnEvent = Literal["in_transit", "delivered", "received", "resolved"]
+
+
+class RequestLineIn(BaseModel):
+    """One item the customer sends back: an order line (its ``id`` in the order), how many, why."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_line_id: Whole(1, MAX_INT)
+    quantity: Whole(1, 100_000) = 1
+    reason: text(40) | None = Field(
+        None,
+        description="A return reason's code (Admin → Return reasons); required when the shop "
+        "has active reasons",
+    )
+    comment: text(MAX_TEXT) | None = None
+
+
+class AnswerIn(BaseModel):
+    """The answer to one of the shop's form questions (Admin → Form questions)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question_id: Whole(1, MAX_INT)
+    answer: text(MAX_TEXT)
+
+
+class RequestIn(BaseModel):
+    """A return request made on the customer's behalf, with the portal's rules."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_number: text(64, 1)
+    lines: Annotated[list[RequestLineIn], Field(min_length=1, max_length=1000)]
+    resolution: Literal[RESOLUTIONS] = Field(
+        "refund", description="One of the shop's offered resolutions"
+    )
+    exchange_note: text(MAX_TEXT) | None = Field(
+        None, description="Required for an exchange: the wanted size or colour"
+    )
+    language: Language | None = Field(
+        None, description="The customer's language; default the order's, if the shop speaks it"
+    )
+    answers: Annotated[list[AnswerIn], Field(max_length=100)] = Field(
+        default_factory=list,
+        description="Answers to the shop's form questions; file questions cannot be answered "
+        "through the API",
+    )
+
+
+class ActionIn(BaseModel):
+    """A decision on a request, taken as the API key."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    action: RequestAction
+    reason: text(MAX_TEXT) | None = Field(
+        None, description="Required for cancel: the reason the customer is emailed"
+    )
+    keep_items: bool = Field(
+        False, description="approve only: the customer keeps the items (no label needed)"
+    )
+
+
+class InspectionIn(BaseModel):
+    """What the warehouse found for one returned line."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_line_id: Whole(1, MAX_INT)
+    condition: Literal[LINE_CONDITIONS]
+    received_quantity: Whole(0, 100_000)
+
+
+class ReturnEventIn(BaseModel):
+    """A tracking event (carrier) or a warehouse step for a return."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    event: ReturnEvent
+    occurred_at: AwareDatetime | None = None
+    description: text(500) | None = None
+    lines: Annotated[list[InspectionIn], Field(max_length=1000)] | None = Field(
+        None, description="received only: every returned line's condition and quantity"
+    )
+    resolution: Literal[RESOLUTIONS] | None = Field(
+        None, description="resolved only; default the resolution the customer chose"
+    )
+
+
+class FileIn(BaseModel):
+    """A file sent with a message: its name and its bytes, base64-encoded."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: text(255, 1)
+    content_base64: str = Field(description="the file's bytes in base64 (RFC 4648, padded)")
+
+
+class MessageIn(BaseModel):
+    """A message in the thread with the customer: text, files, or both."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    body: text(conversation.MAX_BODY) = ""
+    direction: Literal["outbound", "inbound"] = Field(
+        "outbound",
+        description="outbound: the shop writes to the customer, who is emailed; inbound: the "
+        "customer's reply, received by the webshop (e.g. in the customer's account)",
+    )
+    files: Annotated[list[FileIn], Field(max_length=conversation.MAX_FILES)] = Field(
+        default_factory=list,
+        description="PDFs and images (outbound also plain text), at most "
+        f"{conversation.MAX_FILES} of {conversation.MAX_FILE_BYTES // 2**20} MB each",
+    )
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    name: str
+    content_type: str
+    size: int
+
+
+class AttachmentContent(AttachmentOut):
+    """A file of a message with its bytes."""
+
+    content_base64: str = Field(description="the file's bytes in base64 (RFC 4648, padded)")
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: Literal["outbound", "inbound"]
+    author: str | None = Field(
+        description="The colleague who wrote it; null for the customer or the API"
+    )
+    body: str
+    created_at: UtcDatetime
+    attachments: list[AttachmentOut]
+
+
+class MessageThread(BaseModel):
+    """The conversation with the customer, oldest first; internal notes are not in it."""
+
+    data: list[MessageOut]
+
+
+# --- Serialisation ----------------------------------------------------------------------
+
+
+def order_out(order: Order) -> OrderOut:
+    lines = [OrderLineOut.model_validate(line, from_attributes=True) for line in order.lines]
+    fields = {name: getattr(order, name) for name in OrderOut.model_fields if name != "lines"}
+    return OrderOut(**fields, lines=lines)
+
+
+def request_out(req: ReturnRequest) -> RequestOut:
+    lines = [
+        RequestLineOut(
+            order_line_id=line.order_line_id,
+            sku=line.order_line.sku,
+            product_name=line.order_line.product_name,
+            variant=line.order_line.variant,
+            quantity=line.quantity,
+            reason=line.reason.code if line.reason else None,
+            comment=line.comment,
+            decision=line.decision,
+            received_quantity=line.received_quantity,
+            condition=line.condition,
+        )
+        for line in req.lines
+    ]
+    skip = {"lines", "returns", "status_url"}
+    fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
+    return RequestOut(
+        **fields, lines=lines, returns=[r.number for r in req.returns], status_url=status_url(req)
+    )
+
+
+def attachment_out(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.id,
+        name=storage.download_name(attachment),
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )
+
+
+def message_out(message) -> MessageOut:
+    attachments = [attachment_out(a) for a in message.attachments]
+    return MessageOut(
+        id=message.id,
+        direction=message.direction,
+        author=message.author.name if message.author else None,
+        body=message.body,
+        created_at=message.created_at,
+        attachments=attachments,
+    )
+
+
+def status_url(req: ReturnRequest) -> str:
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/returns/{req.shop.slug}/status/{req.public_token}"
+
+
+def return_out(shipment: ReturnShipment) -> ReturnOut:
+    names = [name for name in ReturnOut.model_fields if name != "request_number"]
+    fields = {name: getattr(shipment, name) for name in names}
+    return ReturnOut(**fields, request_number=shipment.request.number)
+
+
+# --- Pagination -------------------------------------------------------------------------
+
+
+def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, str | None]:
+    """One page of the shop's rows in id order (stable: new rows go to the end), filtered."""
+    stmt = select(model).where(model.shop_id == g.shop.id).options(*options)
+    if query.status:
+        stmt = stmt.where(model.status == query.status)
+    if query.updated_since:
+        stmt = stmt.where(model.updated_at >= as_utc(query.updated_since).astimezone(UTC))
+    if query.cursor:
+        stmt = stmt.where(model.id > min(int(query.cursor), MAX_INT))
+    rows = db.session.scalars(stmt.order_by(model.id).limit(query.limit + 1)).all()
+    if len(rows) <= query.limit:
+        return rows, None
+    rows = rows[: query.limit]
+    args = query.model_dump(mode="json", exclude_none=True) | {"cursor": str(rows[-1].id)}
+    return rows, url_for(request.endpoint, _external=True, **args)
+
+
+def _one(model: type, number: str, options: tuple = ()) -> Any:
+    found = db.session.scalar(
+        select(model).where(model.shop_id == g.shop.id, model.number == number).options(*options)
+    )
+    if found is None:
+        raise ApiProblem(404, "Not Found", f"No {model.__name__.lower()} with number {number}.")
+    return found
+
+
+REQUEST_LOADING = (
+    selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
+    selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.reason),
+    selectinload(ReturnRequest.returns),
+)
+RETURN_LOADING = (selectinload(ReturnShipment.request),)
+
+
+# --- Orders -----------------------------------------------------------------------------
+
+
+@operation(
+    "POST",
+    "/orders",
+    summary="Create or update an order",
+    tag="Orders",
+    body=OrderData,
+    response=OrderOut,
+    status=(200, 201),
+)
+def upsert_order(body: OrderData):
+    """Creates the order, or updates the shop's order with this number (201 or 200). Lines
+    are matched by SKU and variant; a line a return request refers to is kept."""
+    created = upsert_orders(g.shop.id, [body]).created
+    db.session.expire_all()  # the upsert wrote past the ORM's identity map
+    order = _one(Order, body.number, (selectinload(Order.lines),))
+    return order_out(order), 201 if created else 200
+
+
+@operation("GET", "/orders/<number>", summary="An order", tag="Orders", response=OrderOut)
+def get_order(number: str):
+    """The shop's order with this number, with its lines."""
+    return order_out(_one(Order, number, (selectinload(Order.lines),)))
+
+
+# --- Return requests --------------------------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/return-requests",
+    summary="List return requests",
+    tag="Return requests",
+    query=RequestListQuery,
+    response=RequestPage,
+)
+def list_return_requests(query: RequestListQuery):
+    """Oldest first, in a stable order; follow ``next`` until it is null. With
+    ``updated_since`` this is how a shop keeps its own copy in sync."""
+    rows, next_url = page_of(ReturnRequest, query, REQUEST_LOADING)
+    return RequestPage(data=[request_out(r) for r in rows], next=next_url)
+
+
+@operation(
+    "GET",
+    "/return-requests/<number>",
+    summary="A return request",
+    tag="Return requests",
+    response=RequestOut,
+)
+def get_return_request(number: str):
+    """The request with its lines and the numbers of its returns."""
+    return request_out(_one(ReturnRequest, number, REQUEST_LOADING))
+
+
+@operation(
+    "POST",
+    "/return-requests",
+    summary="Create a return request (headless portal)",
+    tag="Return requests",
+    body=RequestIn,
+    response=RequestOut,
+    status=(201,),
+)
+def create_return_request(body: RequestIn):
+    """Creates a request on the customer's behalf with the portal's rules: the return window,
+    the units still returnable, the shop's reasons, resolutions and required questions. The
+    customer and the shop's staff are emailed as after the portal. An order that is not the
+    shop's is 404; what the shop's rules refuse is 409, with the field in ``errors``."""
+    order = db.session.scalar(
+        select(Order).where(Order.shop_id == g.shop.id, Order.number == body.order_number)
+    )
+    if order is None:
+        raise refused(f"No order with number {body.order_number}.", "order_number", 404)
+    try:
+        req = submission.build_request(
+            g.shop,
+            order,
+            chosen_lines(body, order),
+            resolution=checked_resolution(body),
+            language=request_language(body, order),
+            submission_key="api-" + secrets.token_urlsafe(24),
+            exchange_note=body.exchange_note or "",
+            answers=readable_answers(body),
+            answer_attachment_ids=[],
+            is_withdrawal=False,
+        )
+    except submission.SubmissionRefused as refusal:
+        raise submission_problem(str(refusal), body, order) from None
+    return request_out(req), 201
+
+
+def active_reasons() -> dict[str, ReturnReason]:
+    rows = db.session.scalars(
+        select(ReturnReason).where(ReturnReason.shop_id == g.shop.id, ReturnReason.active)
+    )
+    return {reason.code: reason for reason in rows}
+
+
+def chosen_lines(body: RequestIn, order: Order) -> list[submission.ChosenLine]:
+    """The lines as the portal's items and details steps would accept them."""
+    reasons = active_reasons()
+    line_ids = {line.id for line in order.lines}
+    seen: set[int] = set()
+    chosen = []
+    for index, line in enumerate(body.lines):
+        at = f"lines.{index}"
+        if line.order_line_id not in line_ids:
+            raise refused("This line is not a line of the order.", f"{at}.order_line_id")
+        if line.order_line_id in seen:
+            raise refused("Each order line may appear once.", f"{at}.order_line_id")
+        seen.add(line.order_line_id)
+        reason = reasons.get(line.reason) if line.reason else None
+        if reason is None and (line.reason or reasons):
+            raise refused(f"Choose one of the shop's reasons: {sorted(reasons)}.", f"{at}.reason")
+        if reason and reason.requires_comment and not (line.comment or "").strip():
+            raise refused("This reason needs a comment.", f"{at}.comment")
+        if reason and reason.requires_photo:
+            raise refused(
+                "This reason needs a photo; photos cannot be sent through the API.",
+                f"{at}.reason",
+            )
+        chosen.append(
+            submission.ChosenLine(
+                order_line_id=line.order_line_id,
+                quantity=line.quantity,
+                reason_id=reason.id if reason else None,
+                comment=(line.comment or "").strip(),
+            )
+        )
+    return chosen
+
+
+def checked_resolution(body: RequestIn) -> str:
+    if body.resolution not in g.shop.resolution_list:
+        raise refused(f"The shop offers {g.shop.resolution_list}.", "resolution")
+    if body.resolution == "exchange" and not (body.exchange_note or "").strip():
+        raise refused("Say which size or colour the customer wants.", "exchange_note")
+    return body.resolution
+
+
+def request_language(body: RequestIn, order: Order) -> str:
+    languages = g.shop.language_list
+    if body.language is not None and body.language not in languages:
+        raise refused(f"The shop speaks {languages}.", "language")
+    if body.language:
+        return body.language
+    return order.customer_language if order.customer_language in languages else languages[0]
+
+
+def readable_answers(body: RequestIn) -> dict:
+    """The answers stored as the portal stores them; required questions must be answered."""
+    questions = db.session.scalars(
+        select(FormQuestion)
+        .where(FormQuestion.shop_id == g.shop.id, FormQuestion.active)
+        .order_by(FormQuestion.position, FormQuestion.id)
+    ).all()
+    given: dict[int, str] = {}
+    known = {question.id: question for question in questions}
+    for index, item in enumerate(body.answers):
+        question = known.get(item.question_id)
+        if question is None or item.question_id in given:
+            raise refused(
+                "Not an active question of the shop, or answered twice.",
+                f"answers.{index}.question_id",
+            )
+        if question.kind == "file":
+            raise refused("Files cannot be sent through the API.", f"answers.{index}.answer")
+        given[item.question_id] = item.answer.strip()
+    answers = {}
+    for question in questions:
+        value = given.get(question.id, "")
+        if question.required and not value:
+            raise refused(f"Answer the required question '{question.label_en}'.", "answers")
+        answers[str(question.id)] = {
+            "question": question.label_en,
+            "kind": question.kind,
+            "value": value,
+        }
+    return answers
+
+
+def submission_problem(code: str, body: RequestIn, order: Order) -> ApiProblem:
+    """What ``check_quantities`` refused, said for the field it concerns."""
+    if code == "window":
+        if order.delivered_at is None:
+            return refused("The order has not been delivered yet.", "order_number")
+        return refused("The return window of this order has closed.", "order_number")
+    returnable = {s.line.id: s.returnable for s in submission.line_states(order, g.shop)}
+    for index, line in enumerate(body.lines):
+        if line.quantity > returnable.get(line.order_line_id, 0):
+            return refused(
+                f"At most {returnable.get(line.order_line_id, 0)} can still be returned.",
+                f"lines.{index}.quantity",
+            )
+    return refused("These items can no longer be returned.", "lines")
+
+
+def api_actor() -> workflow.Actor:
+    """Who the audit trail names for what a key does."""
+    return workflow.Actor(label=f"API key '{g.api_key.name}'")
+
+
+def perform(req: ReturnRequest, body: ActionIn) -> None:
+    actor = api_actor()
+    if body.action == "hold":
+        raise refused(
+            "An API key cannot hold a request: a hold names the colleague working on it.",
+            "action",
+        )
+    if body.action == "release":
+        workflow.release(req, actor)
+    elif body.action == "concept":
+        workflow.set_concept(req, actor)
+    elif body.action == "approve":
+        workflow.approve(req, actor, keep_items=body.keep_items)
+    elif not (body.reason or "").strip():
+        raise refused("Give the reason the customer is emailed.", "reason")
+    else:
+        workflow.cancel(req, actor, body.reason)
+
+
+@operation(
+    "POST",
+    "/return-requests/<number>/actions",
+    summary="Decide on a return request",
+    tag="Return requests",
+    body=ActionIn,
+    response=RequestOut,
+)
+def act_on_return_request(number: str, body: ActionIn):
+    """``approve``, ``cancel`` (with ``reason``), ``concept`` or ``release``, with the same
+    rules and customer emails as the buttons in the admin, audited as the API key. What the
+    workflow refuses (already decided, held by a colleague) is 409 with its message.
+    ``hold`` is always refused (409): a hold names the colleague working on the request."""
+    req = _one(ReturnRequest, number)
+    try:
+        perform(req, body)
+    except workflow.TransitionRefused as refusal:
+        raise refused(str(refusal)) from None
+    db.session.flush()
+    db.session.expire_all()
+    return request_out(_one(ReturnRequest, number, REQUEST_LOADING))
+
+
+@operation(
+    "GET",
+    "/return-requests/<number>/messages",
+    summary="The conversation with the customer",
+    tag="Return requests",
+    response=MessageThread,
+)
+def list_messages(number: str):
+    """Messages to and from the customer, oldest first; internal notes stay in the admin."""
+    req = _one(ReturnRequest, number)
+    return MessageThread(data=[message_out(m) for m in conversation.visible_to_customer(req)])
+
+
+@operation(
+    "POST",
+    "/return-requests/<number>/messages",
+    summary="Write to the customer, or pass on their reply",
+    tag="Return requests",
+    body=MessageIn,
+    response=MessageOut,
+    status=(201,),
+)
+def post_message(number: str, body: MessageIn):
+    """``outbound`` emails the customer, as "Communication with customer" in the admin does,
+    audited as the API key. ``inbound`` adds the customer's reply (received by the webshop);
+    the colleague holding the request is told and ``message.received`` is sent. Files are
+    checked by their content as in the admin and the portal. A message with neither text
+    nor files, or a file refused, is 409."""
+    req = _one(ReturnRequest, number)
+    files = uploads_of(body.files)
+    try:
+        if body.direction == "outbound":
+            message = conversation.send_message(req, api_actor(), body.body.strip(), files)
+        else:
+            message = conversation.receive_reply(req, body.body.strip(), files)
+    except conversation.MessageRefused as refusal:
+        field = next(iter(refusal.errors))
+        raise refused(refusal.errors[field], field) from None
+    return message_out(message), 201
+
+
+def uploads_of(files: list[FileIn]) -> list[conversation.Upload]:
+    uploads = []
+    for index, file in enumerate(files):
+        try:
+            data = base64.b64decode(file.content_base64, validate=True)
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            raise refused(
+                f"{file.name} is not valid base64.", f"files.{index}.content_base64"
+            ) from None
+        uploads.append(conversation.Upload(name=file.name, data=data))
+    return uploads
+
+
+@operation(
+    "GET",
+    "/return-requests/<number>/attachments/<attachment_id>",
+    summary="A file of a message",
+    tag="Return requests",
+    response=AttachmentContent,
+)
+def get_attachment(number: str, attachment_id: str):
+    """A file of a message in the thread (the ``id`` a message lists), with its bytes.
+    Files of internal notes are not available."""
+    req = _one(ReturnRequest, number)
+    file_id = parse_int(attachment_id, minimum=1)
+    attachment = conversation.customer_attachment(req, file_id) if file_id is not None else None
+    if attachment is None:
+        raise ApiProblem(404, "Not Found", f"No file {attachment_id} in this thread.")
+    content = base64.b64encode(storage.read(attachment)).decode()
+    return AttachmentContent(**attachment_out(attachment).model_dump(), content_base64=content)
+
+
+# --- Returns ----------------------------------------------------------------------------
+
+
+@operation(
+    "GET", "/returns", summary="List returns", tag="Returns", query=ReturnListQuery,
+    response=ReturnPage,
+)  # fmt: skip
+def list_returns(query: ReturnListQuery):
+    """Oldest first, in a stable order; follow ``next`` until it is null."""
+    rows, next_url = page_of(ReturnShipment, query, RETURN_LOADING)
+    return ReturnPage(data=[return_out(r) for r in rows], next=next_url)
+
+
+@operation("GET", "/returns/<number>", summary="A return", tag="Returns", response=ReturnOut)
+def get_return(number: str):
+    """The shipment: carrier, tracking, label and status."""
+    return return_out(_one(ReturnShipment, number, RETURN_LOADING))
+
+
+def inspections(return_: ReturnShipment, body: ReturnEventIn) -> dict[int, tuple[str, int]]:
+    """``{request line id: (condition, quantity)}`` for ``workflow.receive``."""
+    if body.lines is None:
+        raise refused("A received event lists every returned line.", "lines")
+    lines = {line.order_line_id: line for line in return_.request.lines}
+    found = {}
+    for index, item in enumerate(body.lines):
+        line = lines.get(item.order_line_id)
+        if line is None or line.decision == "rejected" or line.id in found:
+            raise refused(
+                "Not a returned line of this request, or listed twice.",
+                f"lines.{index}.order_line_id",
+            )
+        found[line.id] = (item.condition, item.received_quantity)
+    return found
+
+
+def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
+    actor = api_actor()
+    if body.event in (RETURN_IN_TRANSIT, RETURN_DELIVERED):
+        event = labels.TrackingEvent(
+            tracking_number=return_.tracking_number or "",
+            status=body.event,
+            occurred_at=body.occurred_at or utcnow(),
+            description=body.description or "",
+        )
+        workflow.apply_tracking_event(return_, event, actor)
+    elif body.event == "received":
+        workflow.receive(return_, actor, inspections(return_, body))
+    else:
+        workflow.resolve(return_, actor, body.resolution or return_.request.resolution)
+
+
+@operation(
+    "POST",
+    "/returns/<number>/events",
+    summary="Record a tracking or warehouse event",
+    tag="Returns",
+    body=ReturnEventIn,
+    response=ReturnOut,
+)
+def record_return_event(number: str, body: ReturnEventIn):
+    """``in_transit`` and ``delivered`` come from the carrier: late, repeated or
+    out-of-order events the return is already past change nothing (200, unchanged).
+    ``received`` is the warehouse's inspection: every returned line's ``condition`` and
+    ``received_quantity``; the customer is emailed. ``resolved`` settles a received return
+    (refund, exchange or store credit; default the customer's choice) and completes the
+    request. A step the return cannot take is 409 with the reason."""
+    return_ = _one(ReturnShipment, number, RETURN_LOADING)
+    try:
+        apply_return_event(return_, body)
+    except workflow.TransitionRefused as refusal:
+        raise refused(str(refusal)) from None
+    db.session.flush()
+    db.session.expire_all()
+    return return_out(_one(ReturnShipment, number, RETURN_LOADING))
+
+
+# --- OpenAPI ----------------------------------------------------------------------------
+
+ERROR_STATUSES = {
+    400: "Bad request",
+    401: "Missing, unknown or revoked API key",
+    404: "Not found",
+    415: "The body is not JSON",
+    409: "Refused by the shop's rules or the item's state; errors names the field if any",
+    422: "Invalid input; errors names the failing fields",
+    429: "Too many calls: per API key, or per address for calls without a valid key; "
+    "wait Retry-After seconds",
+}
+RESPONSE_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the next call is let through",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
+}
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", bp.url_prefix + rule)
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _parameters(op: Operation) -> list[dict]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"<(?:\w+:)?(\w+)>", op.rule)
+    ]
+    if op.query is not None:
+        schema = op.query.model_json_schema()
+        for name, prop in schema["properties"].items():
+            params.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in schema.get("required", []),
+                    "description": prop.get("description", ""),
+                    "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+                }
+            )
+    if op.method == "POST":
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Retrying with the same key returns the first response.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    return params
+
+
+def _operation_document(op: Operation) -> dict:
+    success = {
+        str(code): {
+            "description": "Created" if code == 201 else "OK",
+            "content": {"application/json": {"schema": _ref(op.response)}},
+        }
+        for code in op.status
+    }
+    errors = {
+        str(code): {
+            "description": text,
+            "content": {PROBLEM_TYPE: {"schema": _ref(Problem)}},
+        }
+        | ({"headers": RESPONSE_HEADERS[code]} if code in RESPONSE_HEADERS else {})
+        for code, text in ERROR_STATUSES.items()
+        if (code != 415 or op.body is not None) and (code != 409 or op.method == "POST")
+    }
+    document = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "description": op.description,
+        "tags": [op.tag],
+        "parameters": _parameters(op),
+        "responses": success | errors,
+    }
+    if op.body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(op.body)}},
+        }
+    return document
+
+
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 description of every ``@operation``, schemas from the pydantic models."""
+    models = [(m, "validation") for m in {op.body for op in OPERATIONS if op.body}]
+    models += [(m, "serialization") for m in {op.response for op in OPERATIONS} | {Problem}]
+    _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        paths.setdefault(_openapi_path(op.rule), {})[op.method.lower()] = _operation_document(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ReturnDesk API",
+            "version": "1",
+            "description": "Orders in, return requests and returns out. Every call needs a "
+            "shop's API key (Admin → API keys) as 'Authorization: Bearer <key>'. Errors are "
+            "RFC 9457 problem documents.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return _json(openapi_document(), 200)
+
+
+def describe_type(schema: dict) -> str:
+    """A short readable type of a JSON schema, for the docs page."""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " | ".join(describe_type(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    if schema.get("type") == "array":
+        return f"list of {describe_type(schema.get('items', {}))}"
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    kind = schema.get("type", "any")
+    return f"{kind} ({schema['format']})" if "format" in schema else kind
+
+
+@bp.get("/docs")
+def docs():
+    """The OpenAPI document as a plain page: no scripts, no CDN."""
+    return render_template(
+        "api/docs.html", document=openapi_document(), describe_type=describe_type
+    )

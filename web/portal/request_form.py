@@ -1,0 +1,713 @@
+"""The customer's return portal at ``/returns/<shop-slug>/``: find the order, ask, follow.
+
+Every step is a plain server-side form, so the portal works without JavaScript. The draft
+lives in Flask's signed session cookie; photos and files are checked and stored as they are
+uploaded and only linked to the request on submission.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from domain import formatting, submission
+from domain.refunds import refund_breakdown
+from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
+from extensions import db, limiter
+from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
+from services import storage
+from web import throttling
+from web.int_args import parse_int
+
+bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
+
+DRAFT_KEY = "portal_draft"
+MAX_PHOTOS_PER_LINE = 5
+MAX_TEXT = 1000
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# What the customer reads on the status page: the status in words and what happens next.
+
+
+# --- shop, language and draft --------------------------------------------------------------
+
+
+@bp.url_value_preprocessor
+def pull_slug(endpoint, values) -> None:
+    g.shop_slug = values.pop("slug", None) if values else None
+
+
+@bp.url_defaults
+def add_slug(endpoint, values) -> None:
+    """Links stay in the shop of the page (its slug as the URL had it: reading ``g.shop``
+    after a commit would load the shop again)."""
+    if "slug" not in values and g.get("shop_slug"):
+        values["slug"] = g.shop_slug
+
+
+@bp.before_request
+def load_shop() -> None:
+    """Find the shop of the URL and fix the page language for this request."""
+    if getattr(g, "shop", None) is not None:
+        return
+    shop = db.session.scalar(select(Shop).where(Shop.slug == g.shop_slug))
+    if shop is None:
+        abort(404)
+    g.shop = shop
+    g.locale = portal_language(shop)
+
+
+def portal_language(shop: Shop) -> str:
+    """The visible switch (``?lang=``) wins, then an earlier switch, then Accept-Language."""
+    offered = shop.language_list or ["nl", "en"]
+    chosen = request.args.get("lang")
+    if chosen in offered:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in offered:
+        return session["lang"]
+    return request.accept_languages.best_match(offered) or (
+        shop.default_language if shop.default_language in offered else offered[0]
+    )
+
+
+@bp.context_processor
+def portal_context() -> dict:
+    shop = getattr(g, "shop", None)
+    colour = shop.brand_color if shop and HEX_COLOUR.fullmatch(shop.brand_color or "") else None
+    return {
+        "shop": shop,
+        "brand_color": colour or "#0d6efd",
+        "resolution_labels": RESOLUTION_LABELS,
+        "money": money,
+        "lang": getattr(g, "locale", "en"),
+        "lang_url": lang_url,
+    }
+
+
+def lang_url(code: str) -> str:
+    """This page in another language, keeping its other query arguments."""
+    args = {key: value for key, value in request.args.items() if key != "lang"}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, lang=code)
+
+
+def money(cents: int) -> str:
+    return formatting.money(cents, g.shop.currency)
+
+
+def get_draft() -> dict:
+    """The customer's draft for this shop (a new, empty one after switching shops)."""
+    draft = session.get(DRAFT_KEY)
+    if not draft or draft.get("shop") != g.shop.slug:
+        return {"shop": g.shop.slug}
+    return dict(draft)
+
+
+def save_draft(draft: dict) -> None:
+    session[DRAFT_KEY] = draft
+
+
+def draft_order(draft: dict) -> Order | None:
+    """The order the customer found, only ever looked up within this shop."""
+    order_id = draft.get("order_id")
+    if not order_id:
+        return None
+    return db.session.scalar(select(Order).where(Order.id == order_id, Order.shop_id == g.shop.id))
+
+
+def require_order():
+    """``(draft, order, None)``, or ``(draft, None, redirect)`` before the order is found."""
+    draft = get_draft()
+    order = draft_order(draft)
+    if order is None:
+        return draft, None, redirect(url_for("portal.lookup"))
+    return draft, order, None
+
+
+def chosen_lines(draft: dict) -> list[submission.ChosenLine]:
+    return [
+        submission.ChosenLine(
+            order_line_id=int(line_id),
+            quantity=entry["quantity"],
+            reason_id=entry.get("reason_id"),
+            comment=entry.get("comment", ""),
+            photo_ids=entry.get("photo_ids", []),
+        )
+        for line_id, entry in draft.get("lines", {}).items()
+    ]
+
+
+def active_questions() -> list[FormQuestion]:
+    return list(
+        db.session.scalars(
+            select(FormQuestion)
+            .where(FormQuestion.shop_id == g.shop.id, FormQuestion.active.is_(True))
+            .order_by(FormQuestion.position, FormQuestion.id)
+        )
+    )
+
+
+def active_reasons() -> list[ReturnReason]:
+    return list(
+        db.session.scalars(
+            select(ReturnReason)
+            .where(ReturnReason.shop_id == g.shop.id, ReturnReason.active.is_(True))
+            .order_by(ReturnReason.position, ReturnReason.id)
+        )
+    )
+
+
+def steps() -> list[tuple[str, str]]:
+    """The progress indicator: ``(endpoint, label)`` of each step of this shop's form."""
+    items = [
+        ("portal.lookup", _("Your order")),
+        ("portal.items", _("Items")),
+        ("portal.details", _("Details")),
+    ]
+    if active_questions():
+        items.append(("portal.questions", _("Questions")))
+    items += [("portal.resolution", _("Resolution")), ("portal.review", _("Review"))]
+    return items
+
+
+def missing_step(draft: dict, before: str) -> str | None:
+    """The first step before ``before`` the customer has not completed, if any.
+
+    Going back and changing an earlier step sends the customer through the later ones again.
+    """
+    done = {
+        "portal.items": bool(draft.get("lines")),
+        "portal.details": bool(draft.get("details_done")),
+        "portal.questions": bool(draft.get("questions_done")),
+        "portal.resolution": bool(draft.get("resolution_done")),
+    }
+    for endpoint, _label in steps():
+        if endpoint == before:
+            return None
+        if not done.get(endpoint, True):
+            return endpoint
+    return None
+
+
+def render_step(template: str, **context):
+    return render_template(template, steps=steps(), current=request.endpoint, **context)
+
+
+@bp.errorhandler(CSRFError)
+def session_expired(error):
+    """An expired form (the customer left it open too long): start the step again."""
+    flash(_("This page was open for too long. Please fill it in again."), "warning")
+    return redirect(request.path)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """All files of one form together exceed the server's limit."""
+    load_shop()
+    page = render_template("portal/too_large.html")
+    return make_response(page, 413)
+
+
+# --- step 1: find the order -------------------------------------------------------------------
+
+
+def lookup_failed(response) -> bool:
+    """Only failed lookups count against the limits; a customer who finds the order is fine."""
+    return bool(g.get("lookup_failed"))
+
+
+def order_number_key() -> str:
+    number = request.form.get("order_number", "").strip().lstrip("#").strip().lower()
+    return f"portal-order:{g.get('shop_slug')}:{number}"
+
+
+def client_and_order_key() -> str:
+    return throttling.client_and(order_number_key())
+
+
+def ip_limit() -> str:
+    return current_app.config.get("PORTAL_LOOKUP_LIMIT_PER_IP", "20 per 15 minutes")
+
+
+def order_limit() -> str:
+    """Failed lookups of one order number from one client address."""
+    return current_app.config.get("PORTAL_LOOKUP_LIMIT_PER_ORDER", "5 per 15 minutes")
+
+
+@bp.errorhandler(429)
+def too_many_lookups(error):
+    """The friendly "try again in …" page, in the customer's language."""
+    load_shop()
+    page = render_template("portal/limited.html", message=throttling.try_again_message())
+    return throttling.refusal(page)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(ip_limit, methods=["POST"], deduct_when=lookup_failed)
+@limiter.limit(
+    order_limit, key_func=client_and_order_key, methods=["POST"], deduct_when=lookup_failed
+)
+@limiter.limit(
+    throttling.slowdown, key_func=order_number_key, methods=["POST"], deduct_when=lookup_failed
+)
+def lookup():
+    """Step 1: order number plus the email address or postcode used for it."""
+    intent = request.values.get("intent", "")
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        number = request.form.get("order_number", "").strip()
+        secret = request.form.get("email_or_postcode", "").strip()
+        if not number:
+            errors["order_number"] = _("Please enter your order number.")
+        if not secret:
+            errors["email_or_postcode"] = _("Please enter your email address or postcode.")
+        if not errors:
+            order = submission.find_order(g.shop, number, secret)
+            if order is not None:
+                save_draft({"shop": g.shop.slug, "order_id": order.id})
+                target = "portal.withdraw" if intent == "withdraw" else "portal.items"
+                return redirect(url_for(target))
+            g.lookup_failed = True
+            errors["form"] = _(
+                "We could not find an order with these details. Please check the order number "
+                "and the email address or postcode."
+            )
+    return render_step("portal/lookup.html", errors=errors, intent=intent)
+
+
+# --- step 2: choose items ---------------------------------------------------------------------
+
+
+@bp.route("/items", methods=["GET", "POST"])
+def items():
+    """Step 2: which order lines, and how many of each, within what is still returnable."""
+    draft, order, back = require_order()
+    if back:
+        return back
+    states = submission.line_states(order, g.shop)
+    errors: dict[str, str] = {}
+    if request.method == "POST" and order.delivered_at is not None:
+        chosen, errors = read_item_choices(states)
+        if not errors:
+            previous = draft.get("lines", {})
+            draft["lines"] = {
+                str(line_id): {**previous.get(str(line_id), {}), "quantity": quantity}
+                for line_id, quantity in chosen.items()
+            }
+            draft.pop("submission_key", None)
+            draft["details_done"] = False
+            save_draft(draft)
+            return redirect(url_for("portal.details"))
+    return render_step(
+        "portal/items.html",
+        order=order,
+        states=states,
+        errors=errors,
+        withdrawal=submission.withdrawal_possible(order, g.shop),
+    )
+
+
+def read_item_choices(states: list[submission.LineState]) -> tuple[dict[int, int], dict[str, str]]:
+    """``({order_line_id: quantity}, errors)`` from the items form."""
+    chosen: dict[int, int] = {}
+    errors: dict[str, str] = {}
+    for state in states:
+        line_id = state.line.id
+        if request.form.get(f"line-{line_id}") != "1":
+            continue
+        if not state.selectable:
+            errors[f"qty-{line_id}"] = _("This item can no longer be returned.")
+            continue
+        quantity = parse_int(request.form.get(f"qty-{line_id}"))
+        if quantity is None or quantity < 1:
+            errors[f"qty-{line_id}"] = _("Please enter a quantity of at least 1.")
+        elif quantity > state.returnable:
+            errors[f"qty-{line_id}"] = _(
+                "You can return at most %(count)d of this item.", count=state.returnable
+            )
+        else:
+            chosen[line_id] = quantity
+    if not chosen and not errors:
+        errors["form"] = _("Please choose at least one item to return.")
+    return chosen, errors
+
+
+# --- step 3: reason, comment and photos per item ----------------------------------------------
+
+
+@bp.route("/details", methods=["GET", "POST"])
+def details():
+    """Step 3: per chosen item the reason, a comment and photos where the reason asks for them."""
+    draft, order, back = require_order()
+    if back:
+        return back
+    if not draft.get("lines"):
+        return redirect(url_for("portal.items"))
+    reasons = {reason.id: reason for reason in active_reasons()}
+    order_lines = {line.id: line for line in order.lines}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        for line_id, entry in draft["lines"].items():
+            read_line_details(line_id, entry, reasons, errors)
+        draft["details_done"] = not errors
+        save_draft(draft)
+        db.session.commit()
+        if not errors:
+            return redirect(url_for(step_after("portal.details")))
+    return render_step(
+        "portal/details.html",
+        lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
+        reasons=list(reasons.values()),
+        photos=photos_by_id(draft),
+        errors=errors,
+    )
+
+
+def read_line_details(line_id: str, entry: dict, reasons: dict, errors: dict[str, str]) -> None:
+    """Read one item's reason, comment and photos into ``entry``, adding errors by field."""
+    reason_id = parse_int(request.form.get(f"reason-{line_id}"))
+    entry["reason_id"] = reason_id
+    entry["comment"] = request.form.get(f"comment-{line_id}", "").strip()
+    removed = {parse_int(v) for v in request.form.getlist(f"remove-photo-{line_id}")}
+    entry["photo_ids"] = [pid for pid in entry.get("photo_ids", []) if pid not in removed]
+    photo_error = store_photos(line_id, entry)
+    reason = reasons.get(reason_id)
+    if reason is None:
+        errors[f"reason-{line_id}"] = _("Please choose a reason.")
+    if len(entry["comment"]) > MAX_TEXT:
+        errors[f"comment-{line_id}"] = _(
+            "Please keep your comment under %(count)d characters.", count=MAX_TEXT
+        )
+    elif reason is not None and reason.requires_comment and not entry["comment"]:
+        errors[f"comment-{line_id}"] = _("Please tell us more about this reason.")
+    if photo_error:
+        errors[f"photos-{line_id}"] = photo_error
+    elif reason is not None and reason.requires_photo and not entry["photo_ids"]:
+        errors[f"photos-{line_id}"] = _("Please add at least one photo for this reason.")
+
+
+def store_photos(line_id: str, entry: dict) -> str | None:
+    """Check and store the item's new photos; refused files are never stored."""
+    problems = []
+    for upload in request.files.getlist(f"photos-{line_id}"):
+        if not upload or not upload.filename:
+            continue
+        if len(entry["photo_ids"]) >= MAX_PHOTOS_PER_LINE:
+            problems.append(_("At most %(count)d photos per item.", count=MAX_PHOTOS_PER_LINE))
+            break
+        data = upload.read(storage.MAX_PHOTO_BYTES + 1)
+        try:
+            content_type = storage.check_upload(data, storage.IMAGE_TYPES, storage.MAX_PHOTO_BYTES)
+        except storage.UploadRejected as rejected:
+            problems.append(upload_problem(upload.filename, str(rejected)))
+            continue
+        attachment = storage.save(data, upload.filename, content_type, g.shop.id)
+        db.session.flush()
+        entry["photo_ids"].append(attachment.id)
+    return " ".join(problems) or None
+
+
+def upload_problem(filename: str, reason: str) -> str:
+    if reason == "too_large":
+        return _("“%(name)s” is larger than 10 MB.", name=filename)
+    if reason == "empty":
+        return _("“%(name)s” is empty.", name=filename)
+    if reason == "dimensions":
+        return _("“%(name)s” has too many pixels; please send a smaller photo.", name=filename)
+    return _("“%(name)s” is not a JPEG, PNG, WebP or HEIC photo.", name=filename)
+
+
+def photos_by_id(draft: dict) -> dict:
+    ids = [pid for entry in draft.get("lines", {}).values() for pid in entry.get("photo_ids", [])]
+    ids += [a["attachment_id"] for a in draft.get("answer_files", {}).values()]
+    return {a.id: a for a in storage.attachments_by_id(ids) if a.shop_id == g.shop.id}
+
+
+def step_after(endpoint: str) -> str:
+    names = [name for name, _label in steps()]
+    return names[names.index(endpoint) + 1]
+
+
+# --- step 4: the shop's extra questions -------------------------------------------------------
+
+
+def question_choices(question: FormQuestion) -> list[str]:
+    """A choice question's options: one per line (a semicolon also separates)."""
+    return [c.strip() for c in re.split(r"[\n;]", question.choices or "") if c.strip()]
+
+
+@bp.route("/questions", methods=["GET", "POST"])
+def questions():
+    """Step 4: the shop's ``FormQuestion``s (text, choice, yes/no, file)."""
+    draft, order, back = require_order()
+    if back:
+        return back
+    if missing := missing_step(draft, before="portal.questions"):
+        return redirect(url_for(missing))
+    form_questions = active_questions()
+    if not form_questions:
+        return redirect(url_for("portal.resolution"))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        answers = dict(draft.get("answers", {}))
+        files = dict(draft.get("answer_files", {}))
+        for question in form_questions:
+            error = read_answer(question, answers, files)
+            if error:
+                errors[f"q-{question.id}"] = error
+        draft.update(answers=answers, answer_files=files, questions_done=not errors)
+        save_draft(draft)
+        db.session.commit()
+        if not errors:
+            return redirect(url_for("portal.resolution"))
+    return render_step(
+        "portal/questions.html",
+        questions=form_questions,
+        choices={q.id: question_choices(q) for q in form_questions},
+        errors=errors,
+    )
+
+
+def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | None:
+    """Read one answer into ``answers``/``files``; return the error to show, if any."""
+    key = str(question.id)
+    if question.kind == "file":
+        upload = request.files.get(f"q-{question.id}")
+        if upload and upload.filename:
+            data = upload.read(storage.MAX_PHOTO_BYTES + 1)
+            try:
+                content_type = storage.check_upload(
+                    data, storage.DOCUMENT_TYPES, storage.MAX_PHOTO_BYTES
+                )
+            except storage.UploadRejected as rejected:
+                if rejected.args[0] == "type":
+                    return _("“%(name)s” is not a photo, PDF or text file.", name=upload.filename)
+                return upload_problem(upload.filename, str(rejected))
+            attachment = storage.save(data, upload.filename, content_type, g.shop.id)
+            db.session.flush()
+            files[key] = {"attachment_id": attachment.id, "name": attachment.original_name}
+        if question.required and key not in files:
+            return _("Please add a file.")
+        return None
+    value = request.form.get(f"q-{question.id}", "").strip()
+    if question.kind == "choice" and value and value not in question_choices(question):
+        value = ""
+    if question.kind == "yes_no" and value not in ("yes", "no"):
+        value = ""
+    answers[key] = value
+    if len(value) > MAX_TEXT:
+        return _("Please keep your answer under %(count)d characters.", count=MAX_TEXT)
+    if question.required and not value:
+        return _("Please answer this question.")
+    return None
+
+
+# --- step 5: resolution -----------------------------------------------------------------------
+
+
+@bp.route("/resolution", methods=["GET", "POST"])
+def resolution():
+    """Step 5: refund, exchange (with a note on the wanted size or colour) or store credit."""
+    draft, order, back = require_order()
+    if back:
+        return back
+    if missing := missing_step(draft, before="portal.resolution"):
+        return redirect(url_for(missing))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        chosen = request.form.get("resolution", "")
+        note = request.form.get("exchange_note", "").strip()
+        draft.update(resolution=chosen, exchange_note=note)
+        if chosen not in g.shop.resolution_list:
+            errors["resolution"] = _("Please choose what you would like instead.")
+        elif chosen == "exchange" and not note:
+            errors["exchange_note"] = _("Please tell us which size or colour you would like.")
+        elif len(note) > MAX_TEXT:
+            errors["exchange_note"] = _(
+                "Please keep your note under %(count)d characters.", count=MAX_TEXT
+            )
+        draft["resolution_done"] = not errors
+        save_draft(draft)
+        if not errors:
+            return redirect(url_for("portal.review"))
+    return render_step("portal/resolution.html", errors=errors)
+
+
+# --- step 6: review and submit ----------------------------------------------------------------
+
+
+@bp.route("/review", methods=["GET", "POST"])
+def review():
+    """Step 6: the summary with the shipping cost, then submit (a double submit creates one)."""
+    key = request.form.get("submission_key", "")
+    if request.method == "POST" and (done := submission.request_for_key(g.shop, key)):
+        return redirect(url_for("portal.status", token=done.public_token))
+    draft, order, back = require_order()
+    if back:
+        return back
+    if missing := missing_step(draft, before="portal.review"):
+        return redirect(url_for(missing))
+    if request.method == "POST" and key and key == draft.get("submission_key"):
+        return submit(draft, order, key)
+    draft.setdefault("submission_key", secrets.token_urlsafe(24))
+    save_draft(draft)
+    order_lines = {line.id: line for line in order.lines}
+    reasons = {reason.id: reason for reason in active_reasons()}
+    return render_step(
+        "portal/review.html",
+        order=order,
+        lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
+        reasons=reasons,
+        questions=active_questions(),
+        photos=photos_by_id(draft),
+        free=g.shop.ships_free(draft.get("resolution")),
+    )
+
+
+def submit(draft: dict, order: Order, key: str):
+    try:
+        created = submission.create_request(
+            g.shop,
+            order,
+            chosen_lines(draft),
+            resolution=draft["resolution"],
+            exchange_note=draft.get("exchange_note", ""),
+            answers=readable_answers(draft),
+            answer_attachment_ids=[
+                a["attachment_id"] for a in draft.get("answer_files", {}).values()
+            ],
+            language=g.locale,
+            submission_key=key,
+        )
+    except submission.SubmissionRefused:
+        db.session.rollback()
+        flash(_("Some items can no longer be returned. Please choose again."), "danger")
+        draft.pop("submission_key", None)
+        save_draft({**draft, "details_done": False})
+        return redirect(url_for("portal.items"))
+    session.pop(DRAFT_KEY, None)
+    flash(_("Thank you! We have received your return request."), "success")
+    return redirect(url_for("portal.status", token=created.public_token))
+
+
+def readable_answers(draft: dict) -> dict:
+    """The answers as staff read them: the question in the customer's language, the answer."""
+    answers = {}
+    for question in active_questions():
+        key = str(question.id)
+        if key in draft.get("answer_files", {}):
+            value = draft["answer_files"][key]["name"]
+        else:
+            value = draft.get("answers", {}).get(key, "")
+        answers[key] = {"question": question.label(g.locale), "kind": question.kind, "value": value}
+    return answers
+
+
+# --- the EU withdrawal function ---------------------------------------------------------------
+
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+def withdraw():
+    """ "Withdraw from contract": choose the items, confirm once, acknowledged by email at once."""
+    key = request.form.get("submission_key", "")
+    if request.method == "POST" and (done := submission.request_for_key(g.shop, key)):
+        return redirect(url_for("portal.status", token=done.public_token))
+    draft = get_draft()
+    order = draft_order(draft)
+    if order is None:
+        return redirect(url_for("portal.lookup", intent="withdraw"))
+    possible = submission.withdrawal_possible(order, g.shop)
+    quantities = submission.withdrawable_quantities(order)
+    errors: dict[str, str] = {}
+    if request.method == "POST" and possible and key == draft.get("withdrawal_key"):
+        chosen = [
+            submission.ChosenLine(order_line_id=line.id, quantity=quantities[line.id])
+            for line in order.lines
+            if request.form.get(f"line-{line.id}") == "1" and quantities[line.id] > 0
+        ]
+        if chosen:
+            return submit_withdrawal(draft, order, chosen, key)
+        errors["form"] = _("Please choose at least one item.")
+    draft.setdefault("withdrawal_key", secrets.token_urlsafe(24))
+    save_draft(draft)
+    return render_template(
+        "portal/withdraw.html",
+        order=order,
+        possible=possible,
+        quantities=quantities,
+        errors=errors,
+        key=draft["withdrawal_key"],
+    )
+
+
+def submit_withdrawal(draft: dict, order: Order, chosen: list, key: str):
+    try:
+        created = submission.create_request(
+            g.shop,
+            order,
+            chosen,
+            resolution="refund",
+            language=g.locale,
+            submission_key=key,
+            is_withdrawal=True,
+        )
+    except submission.SubmissionRefused:
+        db.session.rollback()
+        flash(_("These items can no longer be withdrawn."), "danger")
+        return redirect(url_for("portal.withdraw"))
+    session.pop(DRAFT_KEY, None)
+    flash(
+        _(
+            "We received your withdrawal on %(moment)s. The acknowledgement is on its way to "
+            "your email address.",
+            moment=formatting.moment(created.created_at, g.shop),
+        ),
+        "success",
+    )
+    return redirect(url_for("portal.status", token=created.public_token))
+
+
+# --- the status page --------------------------------------------------------------------------
+
+
+@bp.route("/status/<token>")
+def status(token: str):
+    """The request by its unguessable token, only within this shop."""
+    found = db.session.scalar(
+        select(ReturnRequest).where(
+            ReturnRequest.public_token == token, ReturnRequest.shop_id == g.shop.id
+        )
+    )
+    if found is None:
+        abort(404)
+    words, next_step = CUSTOMER_STATUS_WORDS.get(found.status, (found.status, ""))
+    return render_template(
+        "portal/status.html",
+        req=found,
+        status_words=words,
+        next_step=next_step,
+        refund=refund_breakdown(found),
+    )
+
+
+@bp.app_template_global("withdrawal_refund_deadline")
+def refund_deadline_global(request: ReturnRequest) -> datetime | None:
+    return submission.withdrawal_refund_deadline(request)

@@ -1,0 +1,199 @@
+"""The customer's return label: choose a carrier, see the fee, create the label, download it.
+
+Reached only through the request's unguessable status link (``/returns/<shop>/status/<token>``)
+under ``/label``; anything else is a 404. Pages speak the request's language. Creating the label
+asks workflow.py (which gives one return however often it is asked) and hands the return to the
+label job after the commit; the progress page refreshes itself until the label is ready.
+"""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+import tasks
+from domain import refunds, workflow
+from extensions import db
+from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
+from services import labels, storage
+
+bp = Blueprint("label_portal", __name__, url_prefix="/returns/<shop_slug>/status/<token>/label")
+
+# The progress page asks again this often (seconds) while the label is being made.
+REFRESH_SECONDS = 3
+
+
+def load_request(shop_slug: str, token: str) -> ReturnRequest:
+    """The request behind a status link; the shop slug must match too. Sets the page language."""
+    req = db.session.scalar(
+        select(ReturnRequest)
+        .join(Shop, Shop.id == ReturnRequest.shop_id)
+        .where(ReturnRequest.public_token == token, Shop.slug == shop_slug)
+    )
+    if req is None:
+        abort(404)
+    g.locale = req.language
+    return req
+
+
+def may_create_label(req: ReturnRequest) -> bool:
+    """Approved and shipping the items back, or its earlier label was cancelled."""
+    if req.status == LABEL_CREATED:
+        return workflow.active_return(req) is None
+    return req.status == APPROVED and not req.keep_items
+
+
+def carrier_choices(req: ReturnRequest) -> list[dict]:
+    """The shop's enabled carriers, with how the parcel is handed over where the carrier says."""
+    choices = []
+    for code in labels.enabled_carriers(req.shop):
+        account = labels.carrier_account(req.shop, code)
+        settings = (account.settings or {}) if account else {}
+        option = settings.get("delivery_option", "drop_off_point")
+        choices.append(
+            {
+                "code": code,
+                "name": str(labels.ADAPTERS[code].name),
+                "handover": handover_text(option),
+            }
+        )
+    return choices
+
+
+def handover_text(delivery_option: str) -> str:
+    """How the parcel reaches the carrier (Sendcloud's ``delivery_option`` setting)."""
+    if delivery_option == "pickup":
+        return _("The carrier picks the parcel up at your address.")
+    return _("Drop the parcel off at a service point.")
+
+
+def fee_text(req: ReturnRequest) -> str:
+    fee = refunds.label_fee_cents(req)
+    if not fee:
+        return _("The return label is free.")
+    amount = refunds.format_money(fee, req.order.currency, req.language)
+    return _("%(fee)s deducted from your refund.", fee=amount)
+
+
+def status_url(req: ReturnRequest) -> str:
+    return f"/returns/{req.shop.slug}/status/{req.public_token}"
+
+
+@bp.get("")
+def index(shop_slug: str, token: str):
+    """The label page: the carrier choice before, the label's progress and links after."""
+    req = load_request(shop_slug, token)
+    return_ = workflow.active_return(req)
+    if return_ is None and may_create_label(req):
+        return render_template(
+            "label_portal/choose.html",
+            req=req,
+            carriers=carrier_choices(req),
+            fee=fee_text(req),
+            status_url=status_url(req),
+        )
+    if return_ is None:
+        return render_template("label_portal/unavailable.html", req=req, status_url=status_url(req))
+    busy = return_.label_status in ("pending", "working")
+    return render_template(
+        "label_portal/label.html",
+        req=req,
+        return_=return_,
+        busy=busy,
+        refresh=REFRESH_SECONDS if busy else None,
+        accepts_qr=accepts_qr(return_),
+        status_url=status_url(req),
+    )
+
+
+@bp.post("")
+def create(shop_slug: str, token: str):
+    """Create the label; a second submit (double click, back button) finds the same return."""
+    req = load_request(shop_slug, token)
+    try:
+        return_ = workflow.create_return(req, request.form.get("carrier", ""), workflow.CUSTOMER)
+        db.session.commit()
+    except workflow.TransitionRefused as refused:
+        db.session.rollback()
+        if workflow.active_return(req) is None:
+            flash(str(refused), "danger")
+        return redirect(url_for(".index", shop_slug=shop_slug, token=token))
+    if return_.label_status == "pending":
+        tasks.start_label_job(return_.id)
+    return redirect(url_for(".index", shop_slug=shop_slug, token=token))
+
+
+@bp.post("/again")
+def again(shop_slug: str, token: str):
+    """Make the label again on the same return (it failed, or the customer lost it)."""
+    req = load_request(shop_slug, token)
+    return_ = workflow.active_return(req) or abort(404)
+    try:
+        workflow.recreate_label(return_, workflow.CUSTOMER)
+        db.session.commit()
+        tasks.start_label_job(return_.id)
+    except workflow.TransitionRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "danger")
+    return redirect(url_for(".index", shop_slug=shop_slug, token=token))
+
+
+def ready_return(req: ReturnRequest) -> Return:
+    return_ = workflow.active_return(req)
+    if return_ is None or return_.label_status != "ready":
+        abort(404)
+    return return_
+
+
+@bp.get("/pdf")
+def pdf(shop_slug: str, token: str):
+    """The label PDF as a download."""
+    from web.admin.returns import label_attachment
+
+    attachment = label_attachment(ready_return(load_request(shop_slug, token)))
+    if attachment is None:
+        abort(404)
+    return storage.send(attachment)
+
+
+def accepts_qr(return_: Return) -> bool:
+    adapter = labels.ADAPTERS.get(return_.carrier)
+    return bool(adapter and adapter.accepts_qr and return_.qr_payload)
+
+
+@bp.get("/qr")
+def qr(shop_slug: str, token: str):
+    """ "No printer?": a QR code to show at the drop-off point instead of a printed label."""
+    req = load_request(shop_slug, token)
+    return_ = ready_return(req)
+    if not accepts_qr(return_):
+        abort(404)
+    return render_template("label_portal/qr.html", req=req, return_=return_)
+
+
+@bp.get("/qr.png")
+def qr_png(shop_slug: str, token: str):
+    return_ = ready_return(load_request(shop_slug, token))
+    if not accepts_qr(return_):
+        abort(404)
+    image = qrcode.make(return_.qr_payload, box_size=10, border=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    response = make_response(buffer.getvalue())
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
