@@ -14,14 +14,19 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import admin_views
+import cli
 from domain import formatting
 from domain.formatting import money
 from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
-from services import sqlite_transactions
+from services import outbox, sqlite_transactions
 from services.mailer import mail
-from web import int_args
+from web import auth, int_args
+from web.admin import integration
+from web.api import routes
 from web.csp import content_security_policy, csp_nonce
+from web.portal import messages, request_form, return_label
 
 LANGUAGES = ("nl", "en")
 
@@ -70,7 +75,7 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Seconds to wait for the mail server (connect, each reply) before the attempt fails.
         "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
         # Flask-Mail sends nothing under TESTING by default; the outbox would then call an
-        # unsent email sent. Without MAIL_SERVER emails stay pending instead (tasks.py).
+        # unsent email sent. Without MAIL_SERVER emails stay pending instead (services/outbox.py).
         "MAIL_SUPPRESS_SEND": False,
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "storage")),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
@@ -178,14 +183,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    import admin_views
-    import cli
-    import tasks
-    from web import auth
-    from web.admin import integration
-    from web.api import routes
-    from web.portal import messages, request_form, return_label
-
     app.register_blueprint(auth.bp)
     app.register_blueprint(request_form.bp)
     app.register_blueprint(return_label.bp)
@@ -193,7 +190,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(routes.bp)
     integration.register(admin_views.init_admin(app))
     cli.register(app)
-    tasks.listen_for_commits()
+    outbox.listen_for_commits()
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(get_locale=get_locale, money=money, csp_nonce=csp_nonce)

@@ -11,8 +11,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from demo import seeding
 from extensions import db
 from models import Shop, User
+from services import bulk_jobs, jobs, label_jobs, order_import, outbox, storage
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
@@ -25,8 +27,6 @@ log = logging.getLogger(__name__)
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Load the demo shops, users, orders and requests (once; running it again changes nothing)."""
-    from seeding.seeding import seeding
-
     click.echo(seeding.seed())
 
 
@@ -58,13 +58,10 @@ def sweep_once() -> bool:
 
     Returns whether all of them succeeded.
     """
-    import tasks
-    from services import storage
-
     sweepers = (
-        ("the outbox", "outbox rows handed to the job runner", tasks.sweep_outbox),
-        ("bulk jobs", "interrupted bulk jobs resumed", tasks.sweep_bulk_jobs),
-        ("labels", "return labels handed to the label job", tasks.sweep_labels),
+        ("the outbox", "outbox rows handed to the job runner", outbox.sweep_outbox),
+        ("bulk jobs", "interrupted bulk jobs resumed", bulk_jobs.sweep_bulk_jobs),
+        ("labels", "return labels handed to the label job", label_jobs.sweep_labels),
         ("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
     )
     succeeded = True
@@ -84,11 +81,9 @@ def rq_worker(burst: bool) -> None:
     """Run an RQ worker for ReturnDesk's queue (needs REDIS_URL)."""
     from rq import Worker
 
-    import tasks
-
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed.")
-    worker = Worker([tasks.queue()], connection=tasks.redis_connection())
+    worker = Worker([jobs.queue()], connection=jobs.redis_connection())
     worker.work(burst=burst, with_scheduler=True)
 
 
@@ -116,8 +111,6 @@ def orders_import(csv_file, shop_slug: str) -> None:
 
     Orders with a bad row are skipped and listed; the exit status is 1 when any row was bad.
     """
-    from services import order_import
-
     shop = db.session.scalar(select(Shop).where(Shop.slug == shop_slug))
     if shop is None:
         raise click.ClickException(f"No shop with slug {shop_slug!r}.")

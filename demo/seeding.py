@@ -21,7 +21,6 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw
 from sqlalchemy import exists, select
 
-import tasks
 from domain import submission, workflow
 from extensions import db
 from models import (
@@ -44,7 +43,7 @@ from models import (
     User,
     utcnow,
 )
-from services import storage
+from services import label_jobs, labels, storage
 
 PASSWORD = "demo"
 ORDERS_PER_SHOP = 200
@@ -489,7 +488,7 @@ def create_pending_labels() -> None:
     """Make the demo returns' label PDFs, as the label job does after a customer's click."""
     pending = db.session.scalars(select(Return.id).where(Return.label_status == "pending")).all()
     for return_id in pending:
-        tasks.start_label_job(return_id)
+        label_jobs.start_label_job(return_id)
 
 
 def ensure_users() -> list[User]:
@@ -875,7 +874,7 @@ def play(
     elif op == "cancel":
         workflow.cancel(request, who, pick(rng.choice(CANCEL_REASONS), request.language))
     elif op == "label":
-        workflow.create_return(request, "own", workflow.Actor(label="customer"))
+        labels.create_return(request, "own", workflow.Actor(label="customer"))
     elif op == "complete" and request.keep_items:
         workflow.complete(request, who)
     elif op == "complete":

@@ -27,6 +27,7 @@ from flask_babel.speaklater import LazyString
 
 from domain.formatting import money
 from domain.refunds import RefundBreakdown, RefundLine, label_fee_cents
+from domain.statuses import status_label
 from models import (
     DEFAULT_TIME_ZONE,
     Attachment,
@@ -295,7 +296,6 @@ def shop_data(shop: Shop) -> EmailShop:
 
 def request_data(request: ReturnRequest, language: str) -> EmailRequest:
     """The request as an email tells it: the same items whichever path writes the email."""
-    from domain.workflow import status_label  # workflow writes emails: imported when one is built
 
     currency = request.order.currency
     return EmailRequest(

@@ -4,7 +4,7 @@ A ``NoticeRule`` holds a list of conditions (``{"kind": ..., params}`` dicts) th
 hold. ``CONDITIONS`` is the registry of kinds: each one a small function, a label for the
 editor and the parameters the editor asks for. Evaluating a request keeps its rule-raised
 ``Notice`` rows in step with the rules (manual notices are left alone); a rule that starts to
-match may also act on the request, always through workflow.py.
+match may also act on the request: ``workflow.run_notice_rules`` performs its action.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from domain import workflow
+from domain import audit
 from extensions import db
 from models import (
     CONCEPT,
@@ -25,7 +25,6 @@ from models import (
     Notice,
     NoticeRule,
     ReturnRequest,
-    ReviewStage,
     Shop,
     User,
 )
@@ -233,7 +232,11 @@ def rule_label(rule: NoticeRule) -> str:
     return f"rule '{rule.name}'"
 
 
-def apply_rules(request: ReturnRequest, actor_label: str | None = None) -> list[Notice]:
+def apply_rules(
+    request: ReturnRequest,
+    actor_label: str | None,
+    act: Callable[[NoticeRule, ReturnRequest], None],
+) -> list[Notice]:
     """Bring the request's rule notices in step with the rules, then let new matches act.
 
     Idempotent: a matching rule keeps exactly one notice, a rule that no longer matches (or
@@ -241,6 +244,7 @@ def apply_rules(request: ReturnRequest, actor_label: str | None = None) -> list[
     *starts* matching acts, so re-evaluating never undoes what an agent changed since; what
     the acts changed is then read once more, without acting again.
     ``actor_label`` says what triggered the evaluation; it is noted on the audit events.
+    ``act`` performs a rule's action: ``workflow.run_notice_rules`` passes the workflow's.
     Returns the notices raised by this evaluation.
     """
     raised = sync_notices(request, actor_label)
@@ -261,7 +265,7 @@ def sync_notices(request: ReturnRequest, trigger: str | None) -> list[Notice]:
     for notice in list(request.notices):
         if notice.rule_id is not None and notice.rule_id not in matched_ids:
             request.notices.remove(notice)
-            audit(request, "notice_cleared", notice.rule, trigger)
+            audit_notice(request, "notice_cleared", notice.rule, trigger)
     standing = {notice.rule_id: notice for notice in request.notices if notice.rule_id}
     raised = []
     for rule in matched:
@@ -272,7 +276,7 @@ def sync_notices(request: ReturnRequest, trigger: str | None) -> list[Notice]:
         copy_rule_text(rule, notice)
         request.notices.append(notice)
         raised.append(notice)
-        audit(request, "notice_raised", rule, trigger)
+        audit_notice(request, "notice_raised", rule, trigger)
     request.notice_count = len(request.notices)
     db.session.flush()
     return raised
@@ -284,50 +288,16 @@ def copy_rule_text(rule: NoticeRule, notice: Notice) -> None:
     notice.text_en = rule.message_en
 
 
-def audit(
+def audit_notice(
     request: ReturnRequest, action: str, rule: NoticeRule | None, trigger: str | None
 ) -> None:
-    actor = workflow.Actor(label=rule_label(rule) if rule else None)
-    workflow.record(request, actor, action, note=trigger)
+    actor = audit.Actor(label=rule_label(rule) if rule else None)
+    audit.record(request, actor, action, note=trigger)
 
 
 def has_blocking_notice(request: ReturnRequest) -> bool:
     """A warning or danger notice stands: a person must look before it is approved."""
     return any(notice.severity in BLOCKING_SEVERITIES for notice in request.notices)
-
-
-def act(rule: NoticeRule, request: ReturnRequest) -> None:
-    """Perform the rule's action through workflow.py, audited as done by the rule.
-
-    A refusal (say, a colleague changed the request meanwhile) leaves the notice standing and
-    is logged; the rule does not retry.
-    """
-    if not rule.action or request.status not in ACTIONABLE_STATUSES or request.held_by_id:
-        return
-    actor = workflow.Actor(label=rule_label(rule))
-    try:
-        if rule.action == FREE_SHIPPING_ON:
-            workflow.set_free_shipping(request, actor, True)
-        elif rule.action == FREE_SHIPPING_OFF:
-            workflow.set_free_shipping(request, actor, False)
-        elif rule.action == MOVE_TO_CONCEPT and request.status == NEW:
-            workflow.set_concept(request, actor)
-        elif rule.action == MOVE_TO_STAGE and rule.action_stage_id:
-            workflow.set_stage(request, actor, db.session.get(ReviewStage, rule.action_stage_id))
-        elif rule.action == APPROVE and not has_blocking_notice(request):
-            workflow.approve(request, actor)
-    except workflow.TransitionRefused as refused:
-        log.info("rule %s could not act on %s: %s", rule.id, request.number, refused)
-
-
-def evaluate_on_submit(request: ReturnRequest) -> list[Notice]:
-    """Run the rules on a freshly submitted request."""
-    return apply_rules(request, actor_label="submitted")
-
-
-def reevaluate(request: ReturnRequest) -> list[Notice]:
-    """Run the rules again after free shipping, the resolution or the lines changed."""
-    return apply_rules(request, actor_label="changed")
 
 
 def add_manual_notice(
@@ -337,7 +307,7 @@ def add_manual_notice(
     notice = Notice(author=author, severity=severity, text_nl=text_nl, text_en=text_en)
     request.notices.append(notice)
     request.notice_count = len(request.notices)
-    workflow.record(request, author, "notice_added", note=text_en)
+    audit.record(request, author, "notice_added", note=text_en)
     return notice
 
 
@@ -345,7 +315,7 @@ def remove_manual_notice(notice: Notice, actor: User) -> None:
     request = notice.request
     request.notices.remove(notice)
     request.notice_count = len(request.notices)
-    workflow.record(request, actor, "notice_removed", note=notice.text_en)
+    audit.record(request, actor, "notice_removed", note=notice.text_en)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from domain import notices, webhook_events, workflow
+from domain import webhook_events, workflow
 from domain.emails import queue_email
 from extensions import db
 from models import (
@@ -266,7 +266,7 @@ def build_request(
     customer = workflow.Actor(label=f"{order.customer_name} <{order.customer_email}>")
     action = "withdrawal" if is_withdrawal else "submitted"
     workflow.record(request, customer, action, to_status=NEW)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     queue_submission_emails(request)
     webhook_events.announce_request(request)
     return request

@@ -9,15 +9,15 @@ or who is removed is logged out everywhere (``User.end_sessions``).
 from __future__ import annotations
 
 from flask import current_app, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from domain import staff_tokens
 from domain.emails import queue_email
+from domain.statuses import ROLE_LABELS
 from extensions import db
 from models import Membership, Shop, User
-from web.auth import user_language
-from web.staff_forms import ROLE_LABELS
 
 
 class TeamError(Exception):
@@ -147,3 +147,8 @@ def _refuse_last_admin(membership: Membership) -> None:
     )
     if admins <= 1:
         raise TeamError(_("A shop needs at least one admin."))
+
+
+def user_language(user: User) -> str:
+    """The language to write to a user in: their choice, else the current page's."""
+    return user.language or str(get_locale() or "en")

@@ -11,6 +11,8 @@ An actor is a ``User``; rules, the customer and API keys act with ``actor=None``
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,8 +22,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-import tasks
-from domain import emails, notices, refunds, webhook_events
+from domain import emails, notices, outbox_rows, refunds, webhook_events
+from domain.audit import Actor, as_actor, record
 from domain.statuses import return_status_label, status_label
 from extensions import db
 from models import (
@@ -42,6 +44,8 @@ from models import (
     RETURN_RECEIVED,
     RETURN_RESOLVED,
     AuditEvent,
+    Notice,
+    NoticeRule,
     OutboundEmail,
     Return,
     ReturnRequest,
@@ -52,7 +56,6 @@ from models import (
     next_number,
     utcnow,
 )
-from services import labels
 
 # A hold goes stale after the shop's number of working hours on these days and hours.
 WORKDAY_OPENS, WORKDAY_CLOSES = 9, 17
@@ -101,29 +104,24 @@ ACTION_LABELS = {
 }
 
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    """What a carrier says happened to a parcel (``services.labels`` parses it)."""
+
+    tracking_number: str
+    status: str
+    occurred_at: datetime
+    description: str = ""
+
+
 class TransitionRefused(Exception):
     """The rule, a colleague's hold or a concurrent change refuses the operation.
 
     The message is translated and meant for the person who asked.
     """
-
-
-@dataclass
-class Actor:
-    """Who acts: a staff user, or a rule, the customer or an API key (``user`` None)."""
-
-    user: User | None = None
-    label: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.user.name if self.user else (self.label or "system")
-
-
-def as_actor(actor: User | Actor | None, label: str | None = None) -> Actor:
-    if isinstance(actor, Actor):
-        return actor
-    return Actor(user=actor, label=label)
 
 
 def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
@@ -136,33 +134,6 @@ def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
     req.public_token = new_token()
     req.submission_key = None
     record(req, actor, "link_renewed")
-
-
-def record(
-    request: ReturnRequest,
-    actor: User | Actor | None,
-    action: str,
-    *,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    note: str | None = None,
-    return_id: int | None = None,
-) -> AuditEvent:
-    """Write the audit event of something done to a request (or its return)."""
-    who = as_actor(actor)
-    event = AuditEvent(
-        shop_id=request.shop_id,
-        request_id=request.id,
-        return_id=return_id,
-        actor_id=who.user.id if who.user else None,
-        actor_label=None if who.user else who.label,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-    )
-    db.session.add(event)
-    return event
 
 
 def working_hours_ago(now: datetime, hours: int, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
@@ -376,7 +347,7 @@ def set_free_shipping(request: ReturnRequest, actor: User | Actor | None, on: bo
         return
     _update(request, who, free_shipping=on)
     record(request, who, "free_shipping_on" if on else "free_shipping_off")
-    notices.reevaluate(request)
+    run_notice_rules(request, "changed")
 
 
 def decide_line(
@@ -670,7 +641,7 @@ def _bulk_reevaluate_notices(request_ids: list[int]) -> None:
         .execution_options(populate_existing=True)
     )
     for request in requests:
-        notices.reevaluate(request)
+        run_notice_rules(request, "changed")
 
 
 def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) -> None:
@@ -712,7 +683,8 @@ def _announce_bulk_changes(after_rows, before: dict[int, str]) -> None:
 
 def _bulk_email(request_ids: list[int], template: str) -> None:
     """Unwritten outbox emails, written by the delivery job after the commit (see emails.py)."""
-    tasks.deliver_after_commit(OutboundEmail, emails.queue_request_emails(template, request_ids))
+    written = emails.queue_request_emails(template, request_ids)
+    outbox_rows.note_written(db.session, [(OutboundEmail, email_id) for email_id in written])
 
 
 def bulk_apply(
@@ -745,7 +717,6 @@ RETURN_SOURCES = {
     "cancelled": (RETURN_LABEL_CREATED,),
     "label_created": (RETURN_LABEL_CREATED, RETURN_CANCELLED),
 }
-CUSTOMER = Actor(label="customer")
 
 
 def active_return(request: ReturnRequest) -> Return | None:
@@ -821,12 +792,19 @@ def next_return_number(year: int | None = None) -> str:
     return f"RET-{year}-{next_number(f'return-{year}'):05d}"
 
 
-def create_return(request: ReturnRequest, carrier: str, actor: User | Actor | None) -> Return:
+def create_return(
+    request: ReturnRequest,
+    carrier: str,
+    actor: User | Actor | None,
+    offered_carriers: Collection[str],
+) -> Return:
     """The customer's "Create return label": one shipment per request, whatever is clicked.
 
     Asking again gives the existing shipment; after a cancelled label the same return gets a
     new one (``recreate_label``). The fee shown before (``refunds.label_fee_cents``) is
-    recorded on the return. The caller commits, then hands the return to the label job.
+    recorded on the return. ``offered_carriers``: the carriers the shop offers now
+    (``labels.create_return`` passes them). The caller commits, then hands the return to the
+    label job.
     """
     existing = active_return(request)
     if existing is not None:
@@ -836,7 +814,7 @@ def create_return(request: ReturnRequest, carrier: str, actor: User | Actor | No
         return cancelled
     if request.status != APPROVED:
         raise TransitionRefused(_("A return label can only be created for an approved request."))
-    if carrier not in labels.enabled_carriers(request.shop):
+    if carrier not in offered_carriers:
         raise TransitionRefused(_("This carrier is not available for this shop."))
     mark_label_created(request, actor)
     return_ = Return(
@@ -956,24 +934,23 @@ def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
     _email_about_return(return_, "return_resolved")
 
 
-def cancel_return(return_: Return, actor: User | Actor | None) -> None:
-    """Void the label with the carrier; the request may then get a new label on this return."""
+def cancel_return(
+    return_: Return, actor: User | Actor | None, void_label: Callable[[Return], None]
+) -> None:
+    """Void the label (``void_label`` asks the carrier: ``labels.cancel_return`` passes it);
+    the request may then get a new label on this return. A ``TransitionRefused`` from
+    ``void_label`` leaves the return as it was."""
     if return_.status not in RETURN_SOURCES[RETURN_CANCELLED]:
         raise TransitionRefused(_return_refusal(return_, RETURN_CANCELLED))
     if return_.label_status == "working":
         raise TransitionRefused(_("The label is being created right now; try again in a moment."))
     if return_.label_status == "ready":
-        try:
-            labels.get_adapter(return_.shop, return_.carrier).cancel_label(return_)
-        except labels.CarrierError as error:
-            raise TransitionRefused(str(error)) from error
+        void_label(return_)
     from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")
     _record_return(return_, actor, "return_cancelled", from_status)
 
 
-def apply_tracking_event(
-    return_: Return, event: labels.TrackingEvent, actor: User | Actor | None
-) -> bool:
+def apply_tracking_event(return_: Return, event: TrackingEvent, actor: User | Actor | None) -> bool:
     """Move a return along as a carrier's tracking event says; returns whether it moved.
 
     Events arrive late, twice or out of order, so an event the return is already past is
@@ -1006,3 +983,33 @@ def _email_about_return(return_: Return, template: str) -> None:
         return_=return_,
         refund=refunds.refund_breakdown(request),
     )
+
+
+def run_notice_rules(request: ReturnRequest, trigger: str) -> list[Notice]:
+    """Run the shop's notice rules on the request (``trigger``: "submitted" or "changed"); a
+    rule that starts matching acts through ``act_on_rule``. Returns the notices raised."""
+    return notices.apply_rules(request, trigger, act_on_rule)
+
+
+def act_on_rule(rule: NoticeRule, request: ReturnRequest) -> None:
+    """Perform a notice rule's action, audited as done by the rule.
+
+    A refusal (say, a colleague changed the request meanwhile) leaves the notice standing and
+    is logged; the rule does not retry.
+    """
+    if not rule.action or request.status not in notices.ACTIONABLE_STATUSES or request.held_by_id:
+        return
+    actor = Actor(label=notices.rule_label(rule))
+    try:
+        if rule.action == notices.FREE_SHIPPING_ON:
+            set_free_shipping(request, actor, True)
+        elif rule.action == notices.FREE_SHIPPING_OFF:
+            set_free_shipping(request, actor, False)
+        elif rule.action == notices.MOVE_TO_CONCEPT and request.status == NEW:
+            set_concept(request, actor)
+        elif rule.action == notices.MOVE_TO_STAGE and rule.action_stage_id:
+            set_stage(request, actor, db.session.get(ReviewStage, rule.action_stage_id))
+        elif rule.action == notices.APPROVE and not notices.has_blocking_notice(request):
+            approve(request, actor)
+    except TransitionRefused as refused:
+        log.info("rule %s could not act on %s: %s", rule.id, request.number, refused)

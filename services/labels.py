@@ -36,8 +36,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
 
+from domain import workflow
+from domain.workflow import TrackingEvent
 from extensions import db
-from models import CarrierAccount, Return, ReturnRequest, Shop, next_number, utcnow
+from models import CarrierAccount, Return, ReturnRequest, Shop, User, next_number, utcnow
 from services import outbound
 
 log = logging.getLogger(__name__)
@@ -73,14 +75,6 @@ class LabelResult:
     pdf_bytes: bytes
     qr_payload: str | None
     carrier_reference: str | None = None
-
-
-@dataclass(frozen=True)
-class TrackingEvent:
-    tracking_number: str
-    status: str
-    occurred_at: datetime
-    description: str = ""
 
 
 class CarrierAdapter(Protocol):
@@ -130,6 +124,25 @@ def enabled_carriers(shop: Shop) -> list[str]:
         for code, adapter in ADAPTERS.items()
         if adapter.is_enabled(carrier_account(shop, code))
     ]
+
+
+def create_return(
+    request: ReturnRequest, carrier: str, actor: User | workflow.Actor | None
+) -> Return:
+    """The customer's "Create return label" with one of the carriers the shop offers now."""
+    return workflow.create_return(request, carrier, actor, enabled_carriers(request.shop))
+
+
+def cancel_return(return_: Return, actor: User | workflow.Actor | None) -> None:
+    """Cancel a return, voiding its label with the carrier first when it has one."""
+    workflow.cancel_return(return_, actor, void_label_with_carrier)
+
+
+def void_label_with_carrier(return_: Return) -> None:
+    try:
+        get_adapter(return_.shop, return_.carrier).cancel_label(return_)
+    except CarrierError as error:
+        raise workflow.TransitionRefused(str(error)) from error
 
 
 def get_adapter(shop: Shop, code: str) -> CarrierAdapter:

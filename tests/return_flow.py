@@ -11,6 +11,7 @@ from extensions import db
 from factories import make_request
 from models import AuditEvent, OutboundEmail, Return, ReturnRequest, User
 from return_builders import ADDRESS
+from services import label_jobs, labels
 
 
 def make_demo_shop(slug: str = "demo", name: str = "Demo Winkel", **fields):
@@ -31,19 +32,18 @@ def run_jobs() -> None:
         return
     from rq import SimpleWorker
 
-    import tasks
+    from services import jobs
 
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
     db.session.expire_all()
 
 
 def create_label(request: ReturnRequest, carrier: str = "own") -> Return:
     """The customer creates the label; committed, then the label job runs."""
-    import tasks
 
-    return_ = workflow.create_return(request, carrier, workflow.CUSTOMER)
+    return_ = labels.create_return(request, carrier, workflow.CUSTOMER)
     db.session.commit()
-    tasks.start_label_job(return_.id)
+    label_jobs.start_label_job(return_.id)
     run_jobs()
     db.session.refresh(return_)
     return return_

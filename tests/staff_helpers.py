@@ -14,9 +14,9 @@ def emails_to(smtp_sink, address: str) -> list:
     if current_app.config.get("REDIS_URL"):
         from rq import SimpleWorker
 
-        import tasks
+        from services import jobs
 
-        SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+        SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
     return smtp_sink.to(address)
 
 

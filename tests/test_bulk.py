@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import tasks
 from conftest import make_shop, make_user
 from domain import notices, workflow
 from extensions import db
@@ -23,6 +22,7 @@ from models import (
     ReviewStage,
     utcnow,
 )
+from services import bulk_jobs
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_large_bulk_job_runs_in_chunks_and_resumes_after_a_dead_worker(
     db.session.commit()
     job.updated_at = utcnow() - timedelta(minutes=10)
     db.session.commit()
-    assert tasks.sweep_bulk_jobs() == 1
+    assert bulk_jobs.sweep_bulk_jobs() == 1
     db.session.refresh(job)
     assert (job.status, job.done, job.outcome["done"]) == ("done", 100, 100)
     assert count(ReturnRequest, ReturnRequest.status == APPROVED) == 100

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from seeding.seeding import seeding
 from sqlalchemy import func, select, update
 
 from conftest import make_shop, make_user
+from demo import seeding
 from domain import workflow
 from extensions import db, limiter
 from factories import make_order, make_reason, make_request

@@ -12,10 +12,10 @@ from datetime import UTC, timedelta
 
 import pytest
 from flask import Flask
-from seeding.seeding import seeding
 from sqlalchemy import func, select
 
 import conftest
+from demo import seeding
 from extensions import db, limiter
 from models import (
     REQUEST_STATUSES,

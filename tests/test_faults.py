@@ -44,7 +44,7 @@ from models import (
     utcnow,
 )
 from service_processes import PrivatePostgres, redis_server, wait_until
-from services import labels
+from services import bulk_jobs, jobs, label_jobs, labels, outbox
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def use_private_redis(app, port: int) -> None:
 def run_worker_in_process() -> None:
     from rq import SimpleWorker
 
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
 
 
 def submit(shop, order, reason, key: str) -> ReturnRequest:
@@ -94,7 +94,7 @@ def test_requests_submitted_while_redis_is_down_are_stored_and_mailed_once_after
     assert smtp_sink.messages == []
 
     with redis_server(port):
-        assert tasks.sweep_outbox() == count(OutboundEmail)
+        assert outbox.sweep_outbox() == count(OutboundEmail)
         run_worker_in_process()
 
     received = emails_per_recipient(smtp_sink)
@@ -210,7 +210,7 @@ def test_portal_and_login_keep_working_while_redis_is_down(app, smtp_sink, tmp_p
     assert smtp_sink.messages == [], "nothing could be handed to the workers"
 
     with redis_server(redis_port):
-        assert tasks.sweep_outbox() == count(OutboundEmail) >= 2
+        assert outbox.sweep_outbox() == count(OutboundEmail) >= 2
         run_worker_in_process()
     assert len(smtp_sink.to("sanne@example.nl")) == 1
     assert count(OutboundEmail, OutboundEmail.status == "sent") == count(OutboundEmail)
@@ -234,21 +234,21 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     ).one()
     assert (email.status, email.attempts) == ("pending", 1)
     assert "temporarily unavailable" in email.last_error
-    assert tasks.sweep_outbox() == 0, "the backoff has not passed yet"
+    assert outbox.sweep_outbox() == 0, "the backoff has not passed yet"
 
-    tasks.sweep_outbox(now=utcnow() + tasks.email_retry_delay(1) + timedelta(seconds=1))
+    outbox.sweep_outbox(now=utcnow() + outbox.email_retry_delay(1) + timedelta(seconds=1))
     db.session.refresh(email)
     assert (email.status, email.attempts) == ("pending", 2)
     auth.login("support@returndesk.test")
-    outbox = client.get(f"/admin/outbox/details/?id={email.id}").get_data(as_text=True)
-    assert "temporarily unavailable" in outbox
+    outbox_page = client.get(f"/admin/outbox_page/details/?id={email.id}").get_data(as_text=True)
+    assert "temporarily unavailable" in outbox_page
 
     smtp_sink.fail_with = None
-    tasks.sweep_outbox(now=utcnow() + tasks.email_retry_delay(2) + timedelta(seconds=1))
+    outbox.sweep_outbox(now=utcnow() + outbox.email_retry_delay(2) + timedelta(seconds=1))
     db.session.refresh(email)
     assert (email.status, email.attempts, email.last_error) == ("sent", 3, None)
     assert len(smtp_sink.to("sanne@example.nl")) == 1
-    tasks.sweep_outbox(now=utcnow() + timedelta(hours=3))
+    outbox.sweep_outbox(now=utcnow() + timedelta(hours=3))
     assert len(smtp_sink.to("sanne@example.nl")) == 1
 
 
@@ -274,22 +274,27 @@ def test_emails_failed_in_a_long_smtp_outage_go_out_once_with_retry_now(app, tmp
             email.created_at -= timedelta(days=3, hours=1)
             email.next_attempt_at = utcnow()
         db.session.commit()
-        assert tasks.sweep_outbox() == 2
+        assert outbox.sweep_outbox() == 2
         run_worker(app, sink)
         assert count(OutboundEmail, OutboundEmail.status == "failed") == 2
 
         controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
         controller.start()  # the mail server is back
         try:
-            assert tasks.sweep_outbox() == 0, "failed for good: only a person retries them"
+            assert outbox.sweep_outbox() == 0, "failed for good: only a person retries them"
             with gunicorn(app, sink, tmp_path / "gunicorn.log") as base:
                 admin = requests.Session()
                 post(admin, f"{base}/login", email="admin@example.com", password="secret-pw")
-                outbox = f"{base}/admin/outbox/"
-                assert "2 failed for good" in admin.get(outbox, timeout=10).text
+                outbox_url = f"{base}/admin/outbox/"
+                assert "2 failed for good" in admin.get(outbox_url, timeout=10).text
                 ids = [str(i) for i in db.session.scalars(select(OutboundEmail.id))]
                 retried = post(
-                    admin, f"{outbox}action/", outbox, action="retry", rowid=ids, url=outbox
+                    admin,
+                    f"{outbox_url}action/",
+                    outbox_url,
+                    action="retry",
+                    rowid=ids,
+                    url=outbox_url,
                 )
                 assert retried.status_code == 302
             run_worker(app, sink)
@@ -315,13 +320,13 @@ import tasks
 if "BULK_CHUNK" in os.environ:
     workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
 if "CLAIM_RENEWAL" in os.environ:
-    tasks.CLAIM_RENEWAL = timedelta(seconds=float(os.environ["CLAIM_RENEWAL"]))
+    outbox.CLAIM_RENEWAL = timedelta(seconds=float(os.environ["CLAIM_RENEWAL"]))
 from rq import SimpleWorker
 from app import create_app
 app = create_app()
 burst = "KEEP_RUNNING" not in os.environ
 with app.app_context():
-    worker = SimpleWorker([tasks.queue()], connection=tasks.redis_connection())
+    worker = SimpleWorker([jobs.queue()], connection=jobs.redis_connection())
     worker.work(burst=burst, with_scheduler=not burst)
 """
 
@@ -391,7 +396,7 @@ def test_worker_killed_mid_bulk_approval_resumes_and_approves_and_mails_each_onc
     db.session.commit()
 
     with redis_server(port):
-        tasks.start_bulk_job(job)
+        bulk_jobs.start_bulk_job(job)
         worker = start_worker(app, smtp_sink, chunk=10)
         try:
             wait_until(lambda: bulk_progress(job.id) >= 30, timeout=120, interval=0.01)
@@ -402,9 +407,9 @@ def test_worker_killed_mid_bulk_approval_resumes_and_approves_and_mails_each_onc
         duplicate_window = count(OutboundEmail, OutboundEmail.status == "sending")
         assert 0 < done_at_kill < 300, "the worker died in the middle of the job"
 
-        later = utcnow() + tasks.STALE_BULK_JOB + tasks.STALE_CLAIM + timedelta(minutes=1)
-        assert tasks.sweep_bulk_jobs(now=later) == 1
-        tasks.sweep_outbox(now=later)
+        later = utcnow() + bulk_jobs.STALE_BULK_JOB + outbox.STALE_CLAIM + timedelta(minutes=1)
+        assert bulk_jobs.sweep_bulk_jobs(now=later) == 1
+        outbox.sweep_outbox(now=later)
         second = start_worker(app, smtp_sink, chunk=10)
         _, errors = second.communicate(timeout=240)
         assert second.returncode == 0, errors.decode()[-2000:]
@@ -473,7 +478,7 @@ def test_slow_mail_server_gets_every_email_of_a_long_batch_exactly_once(app, mon
     from rq import Queue
 
     monkeypatch.setattr(Queue, "DEFAULT_TIMEOUT", 3)
-    monkeypatch.setattr(tasks, "STALE_CLAIM", timedelta(seconds=3))
+    monkeypatch.setattr(outbox, "STALE_CLAIM", timedelta(seconds=3))
     port = free_port()
     use_private_redis(app, port)
     shop = make_shop()
@@ -498,7 +503,7 @@ def test_slow_mail_server_gets_every_email_of_a_long_batch_exactly_once(app, mon
             deadline = time.monotonic() + 30
             sent = OutboundEmail.status == "sent"
             while count(OutboundEmail, sent) < len(customers) and time.monotonic() < deadline:
-                tasks.sweep_outbox()  # as ``flask outbox sweep --every`` does
+                outbox.sweep_outbox()  # as ``flask outbox sweep --every`` does
                 time.sleep(0.5)
         finally:
             stop_processes(workers)
@@ -536,8 +541,8 @@ def test_worker_killed_while_sending_email_resends_only_the_claimed_ones(app, sm
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=10)
             claimed_at_kill = count(OutboundEmail, OutboundEmail.status == "sending")
-            later = utcnow() + tasks.STALE_CLAIM + timedelta(minutes=1)
-            tasks.sweep_outbox(now=later)
+            later = utcnow() + outbox.STALE_CLAIM + timedelta(minutes=1)
+            outbox.sweep_outbox(now=later)
             second = start_worker(app, sink, chunk=10)
             _, errors = second.communicate(timeout=120)
             assert second.returncode == 0, errors.decode()[-2000:]
@@ -767,7 +772,7 @@ def test_carrier_that_hangs_on_announcing_gets_one_announce_and_support_is_told(
 
     tasks.create_label(return_.id)
     tasks.create_label(return_.id)
-    tasks.sweep_labels(now=utcnow() + timedelta(hours=2))
+    label_jobs.sweep_labels(now=utcnow() + timedelta(hours=2))
 
     db.session.refresh(return_)
     assert return_.label_status == "failed"
@@ -782,7 +787,7 @@ def test_label_job_against_a_carrier_that_times_out_is_retried_then_failed_never
     slow_carrier, client, auth
 ):
     return_ = slow_carrier.return_
-    for attempt in range(1, len(tasks.RETRY_INTERVALS) + 1):
+    for attempt in range(1, len(jobs.RETRY_INTERVALS) + 1):
         with pytest.raises(labels.CarrierError):
             tasks.create_label(return_.id)
         db.session.refresh(return_)

@@ -16,7 +16,7 @@ from extensions import db
 from factories import make_order, make_request
 from models import Attachment, CarrierAccount, Return
 from return_flow import emails_to, make_demo_shop, return_audit, run_jobs, staff
-from services import labels
+from services import jobs, label_jobs, labels
 from test_labels import LABEL_PDF, PUBLIC_KEY, SECRET_KEY, SendcloudStandIn, errors
 
 
@@ -60,7 +60,7 @@ def new_return(shop, agent, carrier: str = "own") -> Return:
     order = make_order(shop, customer_street="Kerkstraat 12", customer_city="Amsterdam")
     request = make_request(shop, order=order, language="en")
     workflow.approve(request, agent)
-    return_ = workflow.create_return(request, carrier, workflow.CUSTOMER)
+    return_ = labels.create_return(request, carrier, workflow.CUSTOMER)
     db.session.commit()
     return return_
 
@@ -139,7 +139,7 @@ def test_after_the_last_retry_the_label_fails_and_support_sees_it(
     shop, agent, sendcloud, client, auth
 ):
     return_ = new_return(shop, agent, "sendcloud")
-    return_.label_attempts = len(tasks.RETRY_INTERVALS)
+    return_.label_attempts = len(jobs.RETRY_INTERVALS)
     db.session.commit()
     sendcloud["fail_with"] = (503, errors("503", "unavailable", "Service unavailable"))
 
@@ -178,8 +178,8 @@ def test_sweeper_hands_a_pending_label_to_the_job_again(shop, agent, sendcloud):
 
     failed_at = return_.updated_at.replace(tzinfo=UTC)
 
-    assert tasks.sweep_labels(now=failed_at + timedelta(seconds=1)) == 0  # backoff not over
-    assert tasks.sweep_labels(now=failed_at + timedelta(minutes=1)) == 1
+    assert label_jobs.sweep_labels(now=failed_at + timedelta(seconds=1)) == 0  # backoff not over
+    assert label_jobs.sweep_labels(now=failed_at + timedelta(minutes=1)) == 1
     run_jobs()
 
     db.session.refresh(return_)

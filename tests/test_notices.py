@@ -161,7 +161,7 @@ def test_seeded_free_exchange_rule_puts_an_info_notice_on_submit(shop):
     rule = notices.seed_default_rules(shop)
     assert notices.seed_default_rules(shop) is rule
     request = make_request(shop, resolution="exchange", free_shipping=True)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     [notice] = request.notices
     assert notice.rule == rule and notice.severity == "info"
     assert "gratis ruilen" in notice.text("nl")
@@ -171,7 +171,7 @@ def test_seeded_free_exchange_rule_puts_an_info_notice_on_submit(shop):
 def test_reevaluating_does_not_duplicate_notices(shop):
     notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange", free_shipping=True)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     notices.reevaluate(request)
     notices.reevaluate(request)
     db.session.commit()
@@ -184,7 +184,7 @@ def test_notice_goes_away_when_its_rule_no_longer_matches_but_manual_notice_stay
     support = make_user("support@returndesk.test", is_support=True)
     notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange", free_shipping=True)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     notices.add_manual_notice(request, support, "warning", "Bel eerst", "Call first")
     assert request.notice_count == 2
     request.resolution = "refund"
@@ -197,7 +197,7 @@ def test_notice_goes_away_when_its_rule_no_longer_matches_but_manual_notice_stay
 def test_switching_a_rule_off_clears_its_notices(shop):
     rule = notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange", free_shipping=True)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     rule.active = False
     notices.reevaluate(request)
     assert request.notices == [] and request.notice_count == 0
@@ -208,7 +208,7 @@ def test_global_rule_applies_to_every_shop(shop):
     make_rule(None, [{"kind": "more_items_than", "count": 1}], name="Many items")
     for each in (shop, fashion):
         request = make_request(each)
-        notices.evaluate_on_submit(request)
+        workflow.run_notice_rules(request, "submitted")
         assert [n.text_en for n in request.notices] == ["EN: Many items"]
 
 
@@ -257,7 +257,7 @@ def test_rule_approves_automatically_and_says_so(shop, smtp_sink):
         action="approve",
     )
     request = make_request(shop)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     db.session.commit()
     assert request.status == APPROVED
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "approve"))
@@ -269,7 +269,7 @@ def test_no_automatic_approval_while_a_warning_stands(shop):
     make_rule(shop, [{"kind": "more_items_than", "count": 0}], name="Auto", action="approve")
     make_rule(shop, [{"kind": "order_value_above", "amount": 100}], severity="warning")
     request = make_request(shop)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     db.session.commit()
     assert request.status == NEW
     assert db.session.scalar(select(OutboundEmail)) is None
@@ -285,7 +285,7 @@ def test_rule_turns_free_shipping_on_and_the_free_exchange_notice_follows(shop):
     notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange")
     request.lines[0].reason = make_reason(shop, "damaged")
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     db.session.commit()
     assert request.free_shipping is True
     assert sorted(n.rule.name for n in request.notices) == [
@@ -301,7 +301,7 @@ def test_reevaluating_does_not_undo_what_an_agent_changed_since(shop):
     agent = make_user("agent@example.com", shop)
     make_rule(shop, [{"kind": "more_items_than", "count": 0}], action="free_shipping_on")
     request = make_request(shop)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     workflow.set_free_shipping(request, agent, False)
     notices.reevaluate(request)
     db.session.commit()
@@ -321,7 +321,7 @@ def test_rule_moves_request_to_concept_or_a_review_stage(shop):
     )
     request = make_request(shop)
     request.lines[0].comment = "kapot"
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     db.session.commit()
     assert request.status == CONCEPT
     assert request.stage_id == stage.id
@@ -342,7 +342,7 @@ def test_agent_switching_free_shipping_on_raises_the_free_exchange_notice(shop):
     agent = make_user("agent@example.com", shop)
     notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange")
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     assert request.notices == []
     workflow.set_free_shipping(request, agent, True)
     db.session.commit()

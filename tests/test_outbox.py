@@ -28,6 +28,7 @@ from domain.submission import aware
 from extensions import db
 from factories import make_order, make_request
 from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, User, utcnow
+from services import jobs, outbox
 from staff_helpers import csrf_token_in, emails_to, link_in
 
 CUSTOMER = "jan.jansen@example.nl"
@@ -63,7 +64,7 @@ def run_jobs() -> None:
         return
     from rq import SimpleWorker
 
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
 
 
 def reload(email_id: int) -> OutboundEmail:
@@ -273,7 +274,7 @@ def test_email_travels_through_rq_and_a_worker_to_smtp(app, smtp_sink):
     need_service("Redis", bool(os.environ.get("REDIS_URL")))
     from rq import SimpleWorker
 
-    queue = tasks.queue()
+    queue = jobs.queue()
     queue.empty()
     email = queue_check_email(make_shop())
     db.session.flush()
@@ -283,7 +284,7 @@ def test_email_travels_through_rq_and_a_worker_to_smtp(app, smtp_sink):
     assert queue.count == 1
     assert smtp_sink.to(CUSTOMER) == [], "the web process does not send; the worker does"
 
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
 
     [message] = smtp_sink.to(CUSTOMER)
     assert message["Subject"] == SUBJECT
@@ -517,7 +518,7 @@ def test_email_refused_for_longer_than_six_attempts_keeps_being_retried_then_del
         wait = aware(refused.next_attempt_at) - utcnow()
         expected = min(timedelta(seconds=10 * 2 ** (attempt - 1)), timedelta(hours=1))
         assert expected - timedelta(seconds=5) < wait <= expected
-    assert tasks.due_for_retry() == [], "the sweeper waits for the next attempt"
+    assert outbox.due_for_retry() == [], "the sweeper waits for the next attempt"
 
     smtp_sink.fail_with = None
     make_due_for_retry(email.id)

@@ -46,7 +46,7 @@ def received(return_, condition="ok"):
 
 
 def test_creating_a_label_makes_one_return_and_marks_the_request(request_):
-    return_ = workflow.create_return(request_, "own", workflow.CUSTOMER)
+    return_ = labels.create_return(request_, "own", workflow.CUSTOMER)
     db.session.commit()
 
     assert return_.number.startswith("RET-")
@@ -56,9 +56,9 @@ def test_creating_a_label_makes_one_return_and_marks_the_request(request_):
 
 
 def test_creating_twice_gives_the_same_return(request_):
-    first = workflow.create_return(request_, "own", workflow.CUSTOMER)
+    first = labels.create_return(request_, "own", workflow.CUSTOMER)
     db.session.commit()
-    second = workflow.create_return(request_, "own", workflow.CUSTOMER)
+    second = labels.create_return(request_, "own", workflow.CUSTOMER)
     db.session.commit()
 
     assert first.id == second.id
@@ -69,8 +69,8 @@ def test_fee_shown_before_is_recorded_on_the_return(shop, agent):
     paid = approved_request(shop, agent)
     free = approved_request(shop, agent, free_shipping=True)
 
-    assert workflow.create_return(paid, "own", workflow.CUSTOMER).cost_cents == 595
-    assert workflow.create_return(free, "own", workflow.CUSTOMER).cost_cents == 0
+    assert labels.create_return(paid, "own", workflow.CUSTOMER).cost_cents == 595
+    assert labels.create_return(free, "own", workflow.CUSTOMER).cost_cents == 0
 
 
 @pytest.mark.parametrize("status", ["new", "concept", "cancelled"])
@@ -79,7 +79,7 @@ def test_no_label_for_a_request_that_is_not_approved(shop, agent, status):
 
     request = make_request(shop, status=status)
     with pytest.raises(workflow.TransitionRefused):
-        workflow.create_return(request, "own", workflow.CUSTOMER)
+        labels.create_return(request, "own", workflow.CUSTOMER)
     assert count_returns(request) == 0
 
 
@@ -90,13 +90,13 @@ def test_no_label_when_the_customer_keeps_the_items(shop, agent):
     workflow.approve(request, agent, keep_items=True)
     db.session.commit()
     with pytest.raises(workflow.TransitionRefused):
-        workflow.create_return(request, "own", workflow.CUSTOMER)
+        labels.create_return(request, "own", workflow.CUSTOMER)
     assert request.status == APPROVED
 
 
 def test_no_label_with_a_carrier_the_shop_does_not_offer(request_):
     with pytest.raises(workflow.TransitionRefused):
-        workflow.create_return(request_, "sendcloud", workflow.CUSTOMER)
+        labels.create_return(request_, "sendcloud", workflow.CUSTOMER)
 
 
 def test_the_whole_journey_is_audited(request_, agent):
@@ -249,7 +249,7 @@ def test_emails_are_written_in_the_customers_language(shop, agent):
 def test_cancelling_voids_the_label_and_recreating_keeps_the_return(request_, agent):
     return_ = create_label(request_)
     old_tracking = return_.tracking_number
-    workflow.cancel_return(return_, agent)
+    labels.cancel_return(return_, agent)
     db.session.commit()
     assert return_.status == "cancelled" and return_.label_status == "cancelled"
     assert request_.status == LABEL_CREATED
@@ -268,13 +268,13 @@ def test_cancelling_voids_the_label_and_recreating_keeps_the_return(request_, ag
 
 
 def test_a_lost_label_is_made_again_on_the_same_return(request_, agent):
-    import tasks
+    from services import label_jobs
 
     return_ = create_label(request_)
     tracking = return_.tracking_number
     workflow.recreate_label(return_, agent)
     db.session.commit()
-    tasks.start_label_job(return_.id)
+    label_jobs.start_label_job(return_.id)
     run_jobs()
     db.session.refresh(return_)
 
@@ -286,16 +286,16 @@ def test_a_received_return_cannot_be_cancelled(request_, agent):
     return_ = create_label(request_)
     workflow.receive(return_, agent, received(return_))
     with pytest.raises(workflow.TransitionRefused):
-        workflow.cancel_return(return_, agent)
+        labels.cancel_return(return_, agent)
 
 
 def test_cancelling_while_the_label_is_being_made_is_refused(request_, agent):
-    return_ = workflow.create_return(request_, "own", workflow.CUSTOMER)
+    return_ = labels.create_return(request_, "own", workflow.CUSTOMER)
     return_.label_status = "working"
     db.session.commit()
 
     with pytest.raises(workflow.TransitionRefused):
-        workflow.cancel_return(return_, agent)
+        labels.cancel_return(return_, agent)
     assert return_.status == "label_created"
 
 

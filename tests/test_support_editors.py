@@ -64,8 +64,8 @@ def test_support_adds_rule_through_the_form_and_next_matching_submission_carries
     assert "rule_created" in audit_actions()
     cheap = make_request(shop, order=make_order(shop, lines=1))
     dear = make_request(shop, order=make_order(shop, lines=3))
-    notices.evaluate_on_submit(cheap)
-    notices.evaluate_on_submit(dear)
+    workflow.run_notice_rules(cheap, "submitted")
+    workflow.run_notice_rules(dear, "submitted")
     db.session.commit()
     assert cheap.notices == []
     [notice] = dear.notices
@@ -354,7 +354,7 @@ def test_new_shop_gets_the_free_exchange_rule(client, auth, support):
 def test_deleting_a_rule_takes_its_notices_off_the_requests(client, auth, shop, support):
     rule = notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange", free_shipping=True)
-    notices.evaluate_on_submit(request)
+    workflow.run_notice_rules(request, "submitted")
     db.session.commit()
     auth.login(support.email)
     client.post("/admin/rules/delete/", data={"id": str(rule.id)})

@@ -11,12 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-import tasks
 from conftest import make_shop, make_user
 from domain import webhook_events, workflow
 from extensions import db
 from models import WebhookDelivery, WebhookEndpoint, utcnow
-from services import webhooks
+from services import jobs, outbox, webhooks
 
 
 class Receiver:
@@ -86,7 +85,7 @@ def run_jobs(app) -> None:
         return
     from rq import SimpleWorker
 
-    SimpleWorker([tasks.queue()], connection=tasks.redis_connection()).work(burst=True)
+    SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
 
 
 def add_endpoint(shop, url: str, events=(webhook_events.REQUEST_CREATED,), active=True):
@@ -173,10 +172,10 @@ def test_delivery_answered_with_500_is_retried_after_backoff(app, receiver):
 
     failed = delivery()
     assert (failed.status, failed.attempts, failed.last_status_code) == ("pending", 1, 500)
-    assert tasks.due_for_retry(model=WebhookDelivery) == []
+    assert outbox.due_for_retry(model=WebhookDelivery) == []
 
-    later = utcnow() + timedelta(seconds=tasks.RETRY_INTERVALS[0] + 1)
-    assert tasks.sweep_outbox(now=later) == 1
+    later = utcnow() + timedelta(seconds=jobs.RETRY_INTERVALS[0] + 1)
+    assert outbox.sweep_outbox(now=later) == 1
     run_jobs(app)
 
     done = delivery()

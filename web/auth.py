@@ -21,7 +21,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -30,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from domain import staff_tokens
 from domain.emails import queue_email
+from domain.team import user_language
 from extensions import db, limiter
 from extensions import login as login_manager
 from models import User
@@ -189,11 +189,6 @@ def send_password_reset(user: User) -> None:
     link = staff_tokens.link_for(user, staff_tokens.RESET)
     queue_email("password_reset", user.email, user_language(user), user=user, link=link)
     db.session.commit()
-
-
-def user_language(user: User) -> str:
-    """The language to write to a user in: their choice, else the current page's."""
-    return user.language or str(get_locale() or "en")
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])

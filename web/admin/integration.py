@@ -22,11 +22,10 @@ from sqlalchemy import select, update
 from wtforms import SelectMultipleField
 from wtforms.validators import URL, DataRequired, ValidationError
 
-import tasks
 from domain import webhook_events
 from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
-from services import order_import, outbound, webhooks
+from services import jobs, order_import, outbound, webhooks
 from web.admin.base import ShopScopedView, StaffOnly, row_ids, visible_shops
 from web.api import routes
 from web.int_args import parse_int
@@ -199,7 +198,7 @@ class WebhookDeliveryView(ShopScopedView):
         )
         db.session.commit()
         for delivery_id in delivery_ids:
-            tasks.enqueue("deliver_webhook", delivery_id, job_id=f"webhook-{delivery_id}")
+            jobs.enqueue("deliver_webhooks", [delivery_id], job_id=f"webhook-{delivery_id}")
         flash(_("%(count)s deliveries handed to the job runner.", count=len(delivery_ids)))
 
 

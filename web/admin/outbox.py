@@ -12,14 +12,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-import tasks
 from domain import emails
 from domain.formatting import shop_time
 from domain.statuses import EMAIL_STATUS_BADGES, EMAIL_STATUS_LABELS
 from models import (
     OutboundEmail,
 )
-from services import dashboard
+from services import dashboard, outbox
 from web.admin.base import ShopScopedView, row_ids
 
 log = logging.getLogger(__name__)
@@ -144,6 +143,6 @@ class OutboxView(ShopScopedView):
     def action_retry(self, ids: list[str]) -> None:
         """Send the chosen failed or failing emails again now, with a fresh schedule (the ids
         are those of shops the user administers: ``init_actions`` narrowed them)."""
-        retried = tasks.retry_emails_now(row_ids(ids))
+        retried = outbox.retry_emails_now(row_ids(ids))
         log.info("%s chose Retry now for emails %s", current_user.email, retried)
         flash(_("%(count)s emails handed to the job runner.", count=len(retried)), "success")

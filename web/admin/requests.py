@@ -20,7 +20,6 @@ from markupsafe import Markup
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Query, joinedload, selectinload
 
-import tasks
 from domain import workflow
 from domain.formatting import language, money, shop_time
 from domain.refunds import refund_breakdown
@@ -39,7 +38,7 @@ from models import (
     ReviewStage,
     utcnow,
 )
-from services import conversation, exports, storage
+from services import bulk_jobs, conversation, exports, storage
 from web.admin.base import ShopScopedView
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from web.int_args import parse_ids, parse_int
@@ -471,7 +470,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             )
             db.session.add(job)
             db.session.commit()
-            tasks.start_bulk_job(job)
+            bulk_jobs.start_bulk_job(job)
             return redirect(url_for(".bulk_job", job_id=job.id, back=back))
         outcome = workflow.bulk_apply(chosen, ids, current_user, reason, stage)
         db.session.commit()

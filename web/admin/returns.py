@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
 
-import tasks
 from domain import workflow
 from domain.formatting import money, shop_time
 from domain.refunds import refund_breakdown
@@ -32,13 +31,12 @@ from extensions import db
 from models import (
     LINE_CONDITIONS,
     RETURN_STATUSES,
-    Attachment,
     AuditEvent,
     Return,
     ReturnRequest,
     ReturnRequestLine,
 )
-from services import labels, storage
+from services import label_jobs, labels, storage
 from web.admin.base import ShopScopedView, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from web.int_args import parse_int
@@ -70,7 +68,7 @@ def perform_step(return_: Return, step: str, actor) -> None:
         "delivered": lambda: workflow.mark_delivered(return_, actor),
         "received": lambda: workflow.receive(return_, actor, all_inspected_ok(return_)),
         "refund": lambda: workflow.resolve(return_, actor, "refund"),
-        "cancel": lambda: workflow.cancel_return(return_, actor),
+        "cancel": lambda: labels.cancel_return(return_, actor),
     }
     steps[step]()
 
@@ -305,7 +303,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
                 abort(400)
             db.session.commit()
             if chosen == "recreate":
-                tasks.start_label_job(return_.id)
+                label_jobs.start_label_job(return_.id)
             flash(_("%(number)s: done.", number=return_.number), "success")
         except workflow.TransitionRefused as refused:
             db.session.rollback()
@@ -332,19 +330,10 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
     def label(self, return_id: int):
         """The label PDF, for staff of the return's shop only."""
         return_ = self.load_return(return_id)
-        attachment = label_attachment(return_)
+        attachment = label_jobs.label_attachment(return_)
         if attachment is None:
             abort(404)
         return storage.send(attachment)
-
-
-def label_attachment(return_: Return) -> Attachment | None:
-    """The stored label PDF of a return, once its label is ready."""
-    if return_.label_status != "ready" or not return_.label_storage_key:
-        return None
-    return db.session.scalar(
-        select(Attachment).where(Attachment.storage_key == return_.label_storage_key)
-    )
 
 
 def _carrier_name(code: str) -> str:

@@ -25,11 +25,10 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-import tasks
 from domain import refunds, workflow
 from extensions import db
 from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
-from services import labels, storage
+from services import label_jobs, labels, storage
 
 bp = Blueprint("label_portal", __name__, url_prefix="/returns/<shop_slug>/status/<token>/label")
 
@@ -125,7 +124,7 @@ def create(shop_slug: str, token: str):
     """Create the label; a second submit (double click, back button) finds the same return."""
     req = load_request(shop_slug, token)
     try:
-        return_ = workflow.create_return(req, request.form.get("carrier", ""), workflow.CUSTOMER)
+        return_ = labels.create_return(req, request.form.get("carrier", ""), workflow.CUSTOMER)
         db.session.commit()
     except workflow.TransitionRefused as refused:
         db.session.rollback()
@@ -133,7 +132,7 @@ def create(shop_slug: str, token: str):
             flash(str(refused), "danger")
         return redirect(url_for(".index", shop_slug=shop_slug, token=token))
     if return_.label_status == "pending":
-        tasks.start_label_job(return_.id)
+        label_jobs.start_label_job(return_.id)
     return redirect(url_for(".index", shop_slug=shop_slug, token=token))
 
 
@@ -145,7 +144,7 @@ def again(shop_slug: str, token: str):
     try:
         workflow.recreate_label(return_, workflow.CUSTOMER)
         db.session.commit()
-        tasks.start_label_job(return_.id)
+        label_jobs.start_label_job(return_.id)
     except workflow.TransitionRefused as refused:
         db.session.rollback()
         flash(str(refused), "danger")
@@ -162,9 +161,7 @@ def ready_return(req: ReturnRequest) -> Return:
 @bp.get("/pdf")
 def pdf(shop_slug: str, token: str):
     """The label PDF as a download."""
-    from web.admin.returns import label_attachment
-
-    attachment = label_attachment(ready_return(load_request(shop_slug, token)))
+    attachment = label_jobs.label_attachment(ready_return(load_request(shop_slug, token)))
     if attachment is None:
         abort(404)
     return storage.send(attachment)

@@ -1,0 +1,60 @@
+"""The audit trail: who did what to which request or return, and when.
+
+Every change the workflow, the notice rules or the label job make is recorded here, so a
+request's history tells the whole story (``AuditEvent`` rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from extensions import db
+from models import AuditEvent, ReturnRequest, User
+
+
+@dataclass
+class Actor:
+    """Who acts: a staff user, or a rule, the customer or an API key (``user`` None)."""
+
+    user: User | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.user.name if self.user else (self.label or "system")
+
+
+def as_actor(actor: User | Actor | None, label: str | None = None) -> Actor:
+    if isinstance(actor, Actor):
+        return actor
+    return Actor(user=actor, label=label)
+
+
+CUSTOMER = Actor(label="customer")
+
+
+def record(
+    request: ReturnRequest,
+    actor: User | Actor | None,
+    action: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str | None = None,
+    return_id: int | None = None,
+) -> AuditEvent:
+    """Write the audit event of something done to a request (or its return)."""
+    who = as_actor(actor)
+    event = AuditEvent(
+        shop_id=request.shop_id,
+        request_id=request.id,
+        return_id=return_id,
+        actor_id=who.user.id if who.user else None,
+        actor_label=None if who.user else who.label,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    db.session.add(event)
+    return event
