@@ -22,9 +22,13 @@ from domain.statuses import RESOLUTION_LABELS, STATUS_LABELS
 from extensions import db
 from models import (
     CarrierAccount,
+    EmailTemplate,
+    FormQuestion,
+    NoticeRule,
     Order,
     OutboundEmail,
     Return,
+    ReturnReason,
     ReturnRequest,
     ReviewStage,
     Shop,
@@ -32,10 +36,12 @@ from models import (
     utcnow,
 )
 from services import dashboard
-from web.admin import support
 from web.admin.base import StaffOnly, visible_shops
+from web.admin.email_templates import EmailTemplateView
+from web.admin.notice_rules import ManualNoticeView, NoticeRuleView
 from web.admin.outbox import OutboxView
 from web.admin.requests import RequestView
+from web.admin.return_form import FormQuestionView, ReturnReasonView
 from web.admin.returns import CarrierAccountView, ReturnView
 from web.admin.shop_settings import ShopSettingsView
 from web.admin.tables import OrderView, ReviewStageView, ShopView, UserView
@@ -162,5 +168,43 @@ def init_admin(app) -> Admin:
     )
     admin.add_view(ShopView(Shop, db, name=_l("Shops"), endpoint="shops", category=_l("Platform")))
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", category=_l("Platform")))
-    support.register(admin)
+    settings = _l("Return form & notices")
+    admin.add_view(
+        ReturnReasonView(
+            ReturnReason,
+            db,
+            name=_l("Return reasons"),
+            endpoint="reasons",
+            category=settings,
+        )
+    )
+    admin.add_view(
+        FormQuestionView(
+            FormQuestion,
+            db,
+            name=_l("Form questions"),
+            endpoint="questions",
+            category=settings,
+        )
+    )
+    admin.add_view(
+        NoticeRuleView(NoticeRule, db, name=_l("Notice rules"), endpoint="rules", category=settings)
+    )
+    admin.add_view(
+        ManualNoticeView(
+            name=_l("Add a notice"),
+            endpoint="manual_notice",
+            url="manual-notice",
+            category=settings,
+        )
+    )
+    admin.add_view(
+        EmailTemplateView(
+            EmailTemplate,
+            db,
+            name=_l("Email templates"),
+            endpoint="email_templates",
+            category=settings,
+        )
+    )
     return admin

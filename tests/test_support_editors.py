@@ -10,7 +10,7 @@ from domain import notices, workflow
 from extensions import db
 from factories import make_order, make_reason, make_request
 from models import AuditEvent, EmailTemplate, FormQuestion, Message, NoticeRule, ReturnReason
-from web.admin import support as support_editors
+from web.admin import email_templates
 
 
 @pytest.fixture
@@ -240,7 +240,7 @@ def test_support_adds_and_removes_a_manual_notice(client, auth, shop, support):
     db.session.refresh(request)
     [notice] = request.notices
     assert notice.author_id == support.id and request.notice_count == 1
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
     assert request.notices == [notice]
     client.post(f"/admin/manual-notice/remove/{notice.id}")
     db.session.expire_all()
@@ -401,18 +401,18 @@ def test_rule_form_is_refused_without_its_csrf_token(app, client, auth, shop, su
 EMAIL_NAMES = sorted(
     path.name.removesuffix(".subject.txt")
     for path in (Path(__file__).parent.parent / "templates" / "email").glob("*.subject.txt")
-    if path.name.removesuffix(".subject.txt") not in support_editors.PLATFORM_EMAILS
+    if path.name.removesuffix(".subject.txt") not in email_templates.PLATFORM_EMAILS
 )
 
 
 @pytest.mark.parametrize("name", EMAIL_NAMES)
 def test_every_default_email_previews_from_a_real_request(app, name):
-    assert name in support_editors.email_names()
+    assert name in email_templates.email_names()
     shop = make_shop()
     request = make_request(shop)
     request.messages.append(Message(direction="outbound", body="Kunt u een foto sturen?"))
     db.session.commit()
-    parts = [support_editors.default_source(name, part) for part in ("subject.txt", "txt", "html")]
-    result = support_editors.preview(shop, "nl", *parts)
+    parts = [email_templates.default_source(name, part) for part in ("subject.txt", "txt", "html")]
+    result = email_templates.preview(shop, "nl", *parts)
     assert "error" not in result, result.get("error")
     assert result["subject"]

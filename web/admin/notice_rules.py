@@ -1,23 +1,16 @@
-"""Support's editors: the shop's return form, notice rules, manual notices, email templates.
-
-Platform support edits everything. A shop's admins may read their shop's settings, and edit
-them only when support granted the shop ``admins_edit_form``; agents have no access. Every
-change writes an ``AuditEvent`` and is read by the portal on its next request.
-"""
+"""The notice rules editor (conditions, message, action, dry run) and support's manual notice."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import FormOpts, rules
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from jinja2 import TemplateError
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -30,18 +23,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.validators import ValidationError as FieldError
 
-from domain import email_context, emails, notices, refunds
-from domain.email_context import EmailContext
+from domain import notices
 from domain.statuses import STATUS_LABELS
 from extensions import db
 from models import (
     SEVERITIES,
-    AuditEvent,
-    EmailTemplate,
-    FormQuestion,
-    Message,
     Notice,
     NoticeRule,
     ReturnReason,
@@ -49,134 +36,11 @@ from models import (
     ReviewStage,
     Shop,
 )
-from web.admin.base import ShopScopedView, SupportOnly
-
-LANGUAGE_CHOICES = [("nl", _l("Dutch")), ("en", _l("English"))]
-QUESTION_KINDS = [
-    ("text", _l("Text")),
-    ("choice", _l("Choice")),
-    ("yes_no", _l("Yes or no")),
-    ("file", _l("File")),
-]
-
-
-def editable_shop_ids() -> list[int] | None:
-    """Shops whose settings here the user may change: ``None`` is every shop and the global
-    rules (support); an admin only the shops they administer that support granted
-    ``admins_edit_form``."""
-    shop_ids = current_user.shop_ids("admin")
-    if not shop_ids:
-        return shop_ids
-    granted = select(Shop.id).where(Shop.id.in_(shop_ids), Shop.admins_edit_form.is_(True))
-    return list(db.session.scalars(granted))
-
-
-def may_edit_shop(shop_id: int | None) -> bool:
-    """Support edits any shop and the global rules; an admin only a granted shop."""
-    shop_ids = editable_shop_ids()
-    return shop_ids is None or shop_id in shop_ids
-
-
-def record_change(action: str, shop_id: int | None, note: str) -> None:
-    """Audit an editor change in the transaction that saves it."""
-    db.session.add(
-        AuditEvent(
-            shop_id=shop_id,
-            actor_id=current_user.id,
-            actor_label=current_user.name,
-            action=action,
-            note=note,
-        )
-    )
-
-
-class EditorView(ShopScopedView):
-    """A settings editor: support edits, admins read (or edit when granted), agents 403."""
-
-    audit_noun = "setting"
-    details_modal = False
-    read_role = "admin"
-
-    def changeable_shop_ids(self) -> list[int] | None:
-        return editable_shop_ids()
-
-    def on_model_change(self, form, model, is_created) -> None:
-        super().on_model_change(form, model, is_created)
-        verb = "created" if is_created else "changed"
-        record_change(f"{self.audit_noun}_{verb}", self.owning_shop_id(model), str(model))
-
-    def on_model_delete(self, model) -> None:
-        record_change(f"{self.audit_noun}_deleted", model.shop_id, str(model))
-
-
-class ReturnReasonView(EditorView):
-    audit_noun = "reason"
-    column_list = (
-        "shop",
-        "position",
-        "code",
-        "label_nl",
-        "label_en",
-        "requires_photo",
-        "requires_comment",
-        "active",
-    )
-    column_default_sort = "position"
-    column_filters = ("active",)
-    form_columns = (
-        "shop",
-        "code",
-        "label_nl",
-        "label_en",
-        "requires_photo",
-        "requires_comment",
-        "position",
-        "active",
-    )
-    column_labels = {
-        "shop": _l("Shop"),
-        "position": _l("Order"),
-        "code": _l("Code"),
-        "label_nl": _l("Label (Dutch)"),
-        "label_en": _l("Label (English)"),
-        "requires_photo": _l("Photo required"),
-        "requires_comment": _l("Comment required"),
-        "active": _l("Active"),
-    }
-
-
-class FormQuestionView(EditorView):
-    audit_noun = "question"
-    column_list = ("shop", "position", "kind", "label_nl", "label_en", "required", "active")
-    column_default_sort = "position"
-    form_columns = (
-        "shop",
-        "kind",
-        "label_nl",
-        "label_en",
-        "choices",
-        "required",
-        "position",
-        "active",
-    )
-    form_choices = {"kind": QUESTION_KINDS}
-    form_overrides = {"choices": TextAreaField}
-    form_args = {"choices": {"description": _l("For a choice question: one option per line.")}}
-    column_labels = {
-        "shop": _l("Shop"),
-        "position": _l("Order"),
-        "kind": _l("Kind"),
-        "label_nl": _l("Question (Dutch)"),
-        "label_en": _l("Question (English)"),
-        "choices": _l("Choices"),
-        "required": _l("Required"),
-        "active": _l("Active"),
-    }
-
-    def on_model_change(self, form, model, is_created) -> None:
-        if model.kind == "choice" and not (model.choices or "").strip():
-            raise FieldError(gettext("A choice question needs at least one choice."))
-        super().on_model_change(form, model, is_created)
+from web.admin.base import SupportOnly
+from web.admin.editor_base import (
+    EditorView,
+    may_edit_shop,
+)
 
 
 def condition_field_name(kind: str, param: str | None = None) -> str:
@@ -516,242 +380,3 @@ class ManualNoticeView(SupportOnly, BaseView):
     @staticmethod
     def find_request(number: str) -> ReturnRequest | None:
         return db.session.scalar(select(ReturnRequest).where(ReturnRequest.number == number))
-
-
-# Emails to staff about their own account: the platform's wording, not a shop's.
-PLATFORM_EMAILS = ("invite", "password_reset")
-
-
-def email_names() -> list[str]:
-    """Every email a shop sends in its own words (each has ``email/NAME.subject.txt``)."""
-    suffix = ".subject.txt"
-    return sorted(
-        name[len("email/") : -len(suffix)]
-        for name in current_app.jinja_env.list_templates()
-        if name.startswith("email/")
-        and name.endswith(suffix)
-        and name[len("email/") : -len(suffix)] not in PLATFORM_EMAILS
-    )
-
-
-def default_source(name: str, part: str) -> str:
-    """The default template's source (``part``: ``subject.txt``, ``txt`` or ``html``)."""
-    env = current_app.jinja_env
-    source, _filename, _uptodate = env.loader.get_source(env, f"email/{name}.{part}")
-    return source
-
-
-def check_template(source: str | None) -> None:
-    """Refuse to save a template that does not compile in the sandbox."""
-    try:
-        emails.TEXT_SANDBOX.parse(source or "")
-    except TemplateError as error:
-        raise FieldError(
-            gettext("The template has an error: %(error)s", error=str(error))
-        ) from error
-
-
-def check_renders(template: EmailTemplate) -> None:
-    """Refuse to save a template that fails on an example request: one that reaches for
-    what emails may not use, or calls what does not exist. (Delivery falls back to the
-    default anyway; this tells the author now.)"""
-    shop = template.shop or db.session.get(Shop, template.shop_id)
-    try:
-        with force_locale(template.language):
-            example = email_context.example(shop, template.language)
-            emails.render_strings(template.subject, template.body_text, template.body_html, example)
-    except Exception as error:
-        # Said in the editor's language, not the template's.
-        raise FieldError(
-            gettext("The template cannot be used: %(error)s", error=str(error))
-        ) from error
-
-
-def latest_request(shop_id: int) -> ReturnRequest | None:
-    return db.session.scalar(
-        select(ReturnRequest)
-        .where(ReturnRequest.shop_id == shop_id)
-        .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())
-        .limit(1)
-    )
-
-
-def sample_context(shop: Shop, sample: ReturnRequest, language: str) -> EmailContext:
-    """Every name an email may use, filled from a real request (call inside force_locale)."""
-    return email_context.build(
-        language,
-        shop=shop,
-        request=sample,
-        message=sample.messages[-1] if sample.messages else Message(body="…"),
-        refund_deadline=sample.created_at + timedelta(days=shop.withdrawal_window_days),
-        refund=refunds.refund_breakdown(sample),
-        return_=sample.returns[-1] if sample.returns else None,
-    )
-
-
-def preview(shop: Shop, language: str, subject: str, text: str, html: str | None) -> dict | None:
-    """Render a template as typed with the shop's latest request; ``None`` without one.
-
-    The result holds the sample ``request`` and either ``subject``/``text``/``html`` or
-    ``error``: a template that fails, for whatever reason, shows why.
-    """
-    sample = latest_request(shop.id)
-    if sample is None:
-        return None
-    with force_locale(language):
-        context = sample_context(shop, sample, language)
-        try:
-            rendered = emails.render_strings(subject, text, html, context)
-        except Exception as error:
-            return {"request": sample, "error": str(error)}
-    return {"request": sample, "subject": rendered[0], "text": rendered[1], "html": rendered[2]}
-
-
-class EmailTemplateView(EditorView):
-    """A shop's own wording of an email per language, with a live preview and a reset."""
-
-    audit_noun = "email_template"
-    create_template = "support/email_template_form.html"
-    edit_template = "support/email_template_form.html"
-    column_list = ("shop", "name", "language", "subject", "updated_at")
-    column_filters = ("name", "language")
-    form_columns = ("shop", "name", "language", "subject", "body_text", "body_html")
-    form_overrides = {"name": SelectField, "language": SelectField, "body_html": TextAreaField}
-    form_args = {
-        "name": {"choices": []},
-        "language": {"choices": LANGUAGE_CHOICES},
-        "body_html": {
-            "description": _l("Leave empty to send the text version as simple HTML."),
-            "validators": [Optional()],
-        },
-    }
-    form_widget_args = {"body_text": {"rows": 14}, "body_html": {"rows": 14}}
-    column_labels = {
-        "shop": _l("Shop"),
-        "name": _l("Email"),
-        "language": _l("Language"),
-        "subject": _l("Subject"),
-        "body_text": _l("Text"),
-        "body_html": _l("HTML"),
-        "updated_at": _l("Changed"),
-    }
-
-    def create_form(self, obj=None):
-        form = super().create_form(obj)
-        form.name.choices = [(name, name) for name in email_names()]
-        if request.method == "GET" and request.args.get("name") in email_names():
-            self.fill_defaults(form, request.args["name"], request.args.get("language", "nl"))
-        return form
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        form.name.choices = [(name, name) for name in email_names()]
-        return form
-
-    @staticmethod
-    def fill_defaults(form, name: str, language: str) -> None:
-        form.name.data = name
-        form.language.data = language
-        form.subject.data = default_source(name, "subject.txt")
-        form.body_text.data = default_source(name, "txt")
-        form.body_html.data = default_source(name, "html")
-
-    def on_model_change(self, form, model, is_created) -> None:
-        for source in (model.subject, model.body_text, model.body_html):
-            check_template(source)
-        super().on_model_change(form, model, is_created)
-        check_renders(model)
-
-    @expose("/new/", methods=("GET", "POST"))
-    def create_view(self):
-        if request.method == "POST" and "preview" in request.form and self.can_create:
-            return self.preview_page(self.create_form(), self.create_template)
-        return super().create_view()
-
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        if request.method == "POST" and "preview" in request.form and self.can_edit:
-            model = self.get_one(request.args.get("id"))
-            return self.preview_page(self.edit_form(obj=model), self.edit_template, model=model)
-        return super().edit_view()
-
-    def preview_page(self, form, template, **context):
-        shop = form.shop.data
-        if shop is None or not may_edit_shop(shop.id):
-            abort(403)
-        result = preview(
-            shop,
-            form.language.data,
-            form.subject.data or "",
-            form.body_text.data or "",
-            form.body_html.data,
-        )
-        return self.render(
-            template,
-            form=form,
-            form_opts=FormOpts(widget_args=self.form_widget_args),
-            return_url=self.get_url(".index_view"),
-            preview=result,
-            **context,
-        )
-
-    @expose("/reset/", methods=("POST",))
-    def reset_view(self):
-        """Back to the default wording: the override is removed, and the reset audited."""
-        override = self.get_one(request.args.get("id"))
-        record_change("email_template_reset", override.shop_id, str(override))
-        db.session.delete(override)
-        db.session.commit()
-        flash(gettext("The default email is used again."), "success")
-        return redirect(self.get_url(".index_view"))
-
-    def render(self, template, **kwargs):
-        kwargs.setdefault(
-            "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
-        )
-        kwargs.setdefault("email_names", email_names())
-        kwargs.setdefault("template_names", email_context.documented_names())
-        return super().render(template, **kwargs)
-
-
-def register(admin) -> None:
-    """Add support's editors to the admin (called by admin_views.init_admin)."""
-    settings = _l("Return form & notices")
-    admin.add_view(
-        ReturnReasonView(
-            ReturnReason,
-            db,
-            name=_l("Return reasons"),
-            endpoint="reasons",
-            category=settings,
-        )
-    )
-    admin.add_view(
-        FormQuestionView(
-            FormQuestion,
-            db,
-            name=_l("Form questions"),
-            endpoint="questions",
-            category=settings,
-        )
-    )
-    admin.add_view(
-        NoticeRuleView(NoticeRule, db, name=_l("Notice rules"), endpoint="rules", category=settings)
-    )
-    admin.add_view(
-        ManualNoticeView(
-            name=_l("Add a notice"),
-            endpoint="manual_notice",
-            url="manual-notice",
-            category=settings,
-        )
-    )
-    admin.add_view(
-        EmailTemplateView(
-            EmailTemplate,
-            db,
-            name=_l("Email templates"),
-            endpoint="email_templates",
-            category=settings,
-        )
-    )
