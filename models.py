@@ -700,8 +700,8 @@ CREDENTIAL_EMAILS = ("invite", "password_reset")
 class OutboundEmail(Timestamped, db.Model):
     """The outbox: an email is a row first, written in the caller's transaction.
 
-    ``deliver_emails`` (tasks.py) claims pending rows, sends each once and marks it sent.
-    One that could not be sent waits for ``next_attempt_at`` (tasks.py: the retry policy).
+    ``deliver_emails`` (services/outbox.py) claims pending rows, sends each once and marks it sent.
+    One that could not be sent waits for ``next_attempt_at`` (services/outbox.py: the retry policy).
     A bulk action writes its rows unwritten (``written`` false, subject and bodies empty):
     the delivery job renders them from the request first, so that a transaction approving
     thousands of requests does not render thousands of templates.
@@ -878,7 +878,7 @@ class WebhookEndpoint(Timestamped, db.Model):
 
 
 class WebhookDelivery(Timestamped, db.Model):
-    """The outbox row of one event for one endpoint; ``deliver_webhook`` (tasks.py) posts it."""
+    """The outbox row of one event for one endpoint; ``services.outbox.deliver_webhook`` posts it."""
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (Index("ix_webhook_delivery_status_created", "status", "created_at"),)

@@ -1,6 +1,6 @@
 """Email templates and rendering (NL/EN), and writing them to the outbox.
 
-An email is first an ``OutboundEmail`` row in the caller's transaction; tasks.py delivers it
+An email is first an ``OutboundEmail`` row in the caller's transaction; services/outbox.py delivers it
 after the commit. Each email ``NAME`` has three templates under ``templates/email/``:
 ``NAME.subject.txt``, ``NAME.txt`` and ``NAME.html``, rendered in the recipient's language.
 A shop may override them per language (``EmailTemplate``, edited by support). Default and

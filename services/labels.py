@@ -5,7 +5,7 @@ tracking event. Adapters are registered by code ("own", "sendcloud"); ``get_adap
 hands out the one a shop has enabled, built with the shop's ``CarrierAccount``.
 
 Adapters only talk to the carrier and build documents; they never change a status. The label
-job (tasks.py) stores the result on the ``Return`` and asks workflow.py for the transition.
+job (services/label_jobs.py) stores the result on the ``Return`` and asks workflow.py for the transition.
 """
 
 from __future__ import annotations

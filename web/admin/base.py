@@ -1,4 +1,4 @@
-"""Flask-Admin views. Tenancy is one mechanism here: ``ShopScopedView``.
+"""What every staff view shares. Tenancy is one mechanism here: ``ShopScopedView``.
 
 Every list, count, detail, edit, delete and export of a shop's data goes through
 ``ShopScopedView.scope()``, which keeps only the shops where the user has the view's
