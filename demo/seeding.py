@@ -47,7 +47,7 @@ from demo.data import (
     USERS,
     ShopSpec,
 )
-from domain import submission, workflow
+from domain import audit, submission, workflow
 from extensions import db
 from models import (
     NEW,
@@ -182,9 +182,9 @@ class Team:
     agent: User
     lead: User
 
-    def __getitem__(self, who: str) -> User | workflow.Actor:
+    def __getitem__(self, who: str) -> User | audit.Actor:
         if who == "customer":
-            return workflow.Actor(label="customer")
+            return audit.Actor(label="customer")
         return self.agent if who == "agent" else self.lead
 
 
@@ -504,7 +504,7 @@ def pick(texts: tuple[str, str], language: str) -> str:
 def play(
     request: ReturnRequest,
     op: str,
-    who: User | workflow.Actor,
+    who: User | audit.Actor,
     rng: random.Random,
     stage: ReviewStage,
 ) -> None:
@@ -530,7 +530,7 @@ def play(
     elif op == "cancel":
         workflow.cancel(request, who, pick(rng.choice(CANCEL_REASONS), request.language))
     elif op == "label":
-        labels.create_return(request, "own", workflow.Actor(label="customer"))
+        labels.create_return(request, "own", audit.Actor(label="customer"))
     elif op == "complete" and request.keep_items:
         workflow.complete(request, who)
     elif op == "complete":
@@ -542,8 +542,8 @@ def play(
 def receive_and_resolve(request: ReturnRequest, who: User) -> None:
     """The parcel travels, arrives in good order and is settled as the customer asked."""
     return_ = workflow.active_return(request)
-    workflow.mark_in_transit(return_, workflow.Actor(label="carrier"))
-    workflow.mark_delivered(return_, workflow.Actor(label="carrier"))
+    workflow.mark_in_transit(return_, audit.Actor(label="carrier"))
+    workflow.mark_delivered(return_, audit.Actor(label="carrier"))
     approved = [line for line in request.lines if line.decision == "approved"]
     workflow.receive(return_, who, {line.id: ("ok", line.quantity) for line in approved})
     workflow.resolve(return_, who, request.resolution)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from domain import webhook_events, workflow
+from domain import audit, webhook_events, workflow
 from domain.emails import queue_email
 from extensions import db
 from models import (
@@ -263,9 +263,9 @@ def build_request(
     db.session.flush()
     add_lines(request, order, chosen)
     link_attachments(shop, answer_attachment_ids or [], request_id=request.id)
-    customer = workflow.Actor(label=f"{order.customer_name} <{order.customer_email}>")
+    customer = audit.Actor(label=f"{order.customer_name} <{order.customer_email}>")
     action = "withdrawal" if is_withdrawal else "submitted"
-    workflow.record(request, customer, action, to_status=NEW)
+    audit.record(request, customer, action, to_status=NEW)
     workflow.run_notice_rules(request, "submitted")
     queue_submission_emails(request)
     webhook_events.announce_request(request)

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
-from domain import emails, workflow
+from domain import audit, emails
 from extensions import db
 from models import Attachment, Return, utcnow
 from services import labels, storage
@@ -75,9 +75,9 @@ def _label_failed(return_: Return, error: Exception, retry: bool) -> None:
     return_.label_error = message
     return_.label_status = "pending" if retry else "failed"
     if not retry:
-        workflow.record(
+        audit.record(
             return_.request,
-            workflow.Actor(label=return_.carrier),
+            audit.Actor(label=return_.carrier),
             "label_failed",
             note=message,
             return_id=return_.id,
@@ -103,9 +103,9 @@ def _label_ready(return_: Return, result) -> None:
     return_.label_status = "ready"
     return_.label_error = None
     db.session.flush()
-    workflow.record(
+    audit.record(
         request,
-        workflow.Actor(label=return_.carrier),
+        audit.Actor(label=return_.carrier),
         "label_ready",
         note=result.tracking_number,
         return_id=return_.id,

@@ -36,7 +36,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
 
-from domain import workflow
+from domain import audit, workflow
 from domain.workflow import TrackingEvent
 from extensions import db
 from models import CarrierAccount, Return, ReturnRequest, Shop, User, next_number, utcnow
@@ -126,14 +126,12 @@ def enabled_carriers(shop: Shop) -> list[str]:
     ]
 
 
-def create_return(
-    request: ReturnRequest, carrier: str, actor: User | workflow.Actor | None
-) -> Return:
+def create_return(request: ReturnRequest, carrier: str, actor: User | audit.Actor | None) -> Return:
     """The customer's "Create return label" with one of the carriers the shop offers now."""
     return workflow.create_return(request, carrier, actor, enabled_carriers(request.shop))
 
 
-def cancel_return(return_: Return, actor: User | workflow.Actor | None) -> None:
+def cancel_return(return_: Return, actor: User | audit.Actor | None) -> None:
     """Cancel a return, voiding its label with the carrier first when it has one."""
     workflow.cancel_return(return_, actor, void_label_with_carrier)
 

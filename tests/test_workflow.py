@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import make_shop, make_user
-from domain import workflow
+from domain import audit, workflow
 from extensions import db
 from factories import make_request
 from models import (
@@ -206,7 +206,7 @@ def test_label_then_completion(shop, anna):
     workflow.approve(request, anna)
     with pytest.raises(workflow.TransitionRefused):
         workflow.complete(request, anna)
-    workflow.mark_label_created(request, workflow.Actor(label="customer"))
+    workflow.mark_label_created(request, audit.Actor(label="customer"))
     workflow.complete(request, anna)
     db.session.commit()
     assert request.status == COMPLETED

@@ -14,7 +14,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from conftest import empty_all_tables, make_shop, make_user
-from domain import workflow
+from domain import audit, workflow
 from extensions import db
 from factories import make_order, make_request
 from models import ON_HOLD, AuditEvent, OutboundEmail, ReturnRequest
@@ -48,7 +48,7 @@ def perform(action, request, user):
         "reopen": lambda: workflow.reopen(request, user),
         "free_on": lambda: workflow.set_free_shipping(request, user, True),
         "free_off": lambda: workflow.set_free_shipping(request, user, False),
-        "label": lambda: workflow.mark_label_created(request, workflow.Actor(label="customer")),
+        "label": lambda: workflow.mark_label_created(request, audit.Actor(label="customer")),
         "complete": lambda: workflow.complete(request, user),
     }
     operations[action]()

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from domain import submission, workflow
+from domain import audit, submission, workflow
 from extensions import csrf, db, limiter
 from models import (
     LINE_CONDITIONS,
@@ -990,9 +990,9 @@ def submission_problem(code: str, body: RequestIn, order: Order) -> ApiProblem:
     return refused("These items can no longer be returned.", "lines")
 
 
-def api_actor() -> workflow.Actor:
+def api_actor() -> audit.Actor:
     """Who the audit trail names for what a key does."""
-    return workflow.Actor(label=f"API key '{g.api_key.name}'")
+    return audit.Actor(label=f"API key '{g.api_key.name}'")
 
 
 def perform(req: ReturnRequest, body: ActionIn) -> None:
