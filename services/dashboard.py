@@ -11,7 +11,7 @@ them with bench/dashboard.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -291,7 +291,7 @@ def percentiles(seconds: Select) -> Spread:
     return Spread(len(values), interpolate(values, 0.5), interpolate(values, 0.9))
 
 
-def interpolate(ordered: list[float], fraction: float) -> float | None:
+def interpolate(ordered: Sequence[float], fraction: float) -> float | None:
     """The ``fraction`` percentile of sorted values, as SQL's ``percentile_cont``."""
     if not ordered:
         return None
@@ -331,7 +331,7 @@ def resolution_mix(shop_ids: list[int], period: Period) -> dict[str, int]:
         .where(_requests_in(shop_ids, period))
         .group_by(ReturnRequest.resolution)
     )
-    return dict(rows.all())
+    return dict(rows.tuples().all())
 
 
 def shipping_mix(shop_ids: list[int], period: Period) -> tuple[int, int]:

@@ -52,10 +52,12 @@ def filtered_query(view):
 
 def model_columns(view) -> list[Column]:
     """The view's list columns and headers, reading each as a plain attribute."""
-    return [
-        Column(str(label), lambda row, name=name: getattr(row, name))
-        for name, label in view.get_list_columns()
-    ]
+    return [Column(str(label), _attribute_reader(name)) for name, label in view.get_list_columns()]
+
+
+def _attribute_reader(name: str) -> Callable[[object], object]:
+    """Reads the attribute ``name`` itself (a dotted name is not followed)."""
+    return lambda row: getattr(row, name)
 
 
 def export_view(view, fmt: str, name: str, columns: list[Column] | None = None) -> Response:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from domain import audit, emails
 from extensions import db
@@ -28,14 +29,16 @@ def start_label_job(return_id: int) -> None:
 
 
 def _claim_label(return_id: int) -> bool:
-    claimed = db.session.execute(
+    result = db.session.execute(
         update(Return)
         .where(Return.id == return_id, Return.label_status == "pending")
         .values(
             label_status="working", label_attempts=Return.label_attempts + 1, updated_at=utcnow()
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    # An UPDATE hands back a CursorResult, which counts the rows; Session.execute says Result.
+    claimed = cast(CursorResult[Any], result).rowcount
     db.session.commit()
     return claimed == 1
 
@@ -51,6 +54,8 @@ def create_label(return_id: int) -> None:
     if not _claim_label(return_id):
         return
     return_ = db.session.get(Return, return_id)
+    if return_ is None:  # deleted since it was claimed
+        return
     request = return_.request
     try:
         result = labels.get_adapter(return_.shop, return_.carrier).create_label(
@@ -86,7 +91,7 @@ def _label_failed(return_: Return, error: Exception, retry: bool) -> None:
     log.warning("label of return %s failed (retry: %s): %s", return_.number, retry, message)
 
 
-def _label_ready(return_: Return, result) -> None:
+def _label_ready(return_: Return, result: labels.LabelResult) -> None:
     request = return_.request
     attachment = storage.save(
         result.pdf_bytes,

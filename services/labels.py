@@ -180,9 +180,9 @@ def next_tracking_number(shop: Shop) -> str:
 class OwnLabelAdapter:
     """The "Own label" carrier: no external service; we print the label, tracking is by hand/API."""
 
-    code = "own"
-    name = _l("Own label")
-    accepts_qr = True
+    code: ClassVar[str] = "own"
+    name: ClassVar[Any] = _l("Own label")
+    accepts_qr: ClassVar[bool] = True
 
     def __init__(self, account: CarrierAccount | None = None) -> None:
         self.account = account
@@ -366,7 +366,8 @@ ANNOUNCE_UNANSWERED = "unanswered"
 
 # Parcel status ids of Sendcloud's "parcel_status_changed" webhook that we map; every other
 # status is a step on the way ("in_transit"), with the carrier's message kept as description.
-SENDCLOUD_STATUSES = {1: "label_created", 11: "delivered", 2000: "cancelled"}
+# Looked up with whatever id the webhook carries, hence the ``object`` keys.
+SENDCLOUD_STATUSES: dict[object, str] = {1: "label_created", 11: "delivered", 2000: "cancelled"}
 
 
 @register
@@ -402,9 +403,9 @@ class SendcloudAdapter:
     announcing a second parcel.
     """
 
-    code = "sendcloud"
-    name = _l("Sendcloud")
-    accepts_qr = False
+    code: ClassVar[str] = "sendcloud"
+    name: ClassVar[Any] = _l("Sendcloud")
+    accepts_qr: ClassVar[bool] = False
     timeout = 30
 
     def __init__(self, account: CarrierAccount | None) -> None:
@@ -493,6 +494,8 @@ class SendcloudAdapter:
 
     def signature_is_valid(self, body: bytes, signature: str) -> bool:
         """Whether a webhook body carries Sendcloud's HMAC-SHA256 signature for our secret."""
+        if not self.account.secret_key:
+            return False  # nothing to check a signature against
         expected = hmac.new(self.account.secret_key.encode(), body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, (signature or "").strip())
 

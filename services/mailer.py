@@ -52,15 +52,15 @@ class Message(flask_mail.Message):
     def needs_smtputf8(self) -> bool:
         """True when an address itself (not a display name) is not ASCII: zoë@example.nl."""
         addresses = [self.sender, *self.send_to, *([self.reply_to] if self.reply_to else [])]
-        return not all(parseaddr(address)[1].isascii() for address in addresses)
+        return not all(parseaddr(_address_text(address))[1].isascii() for address in addresses)
 
-    def _message(self) -> EmailMessage:
+    def _message(self) -> EmailMessage:  # type: ignore[override]  # EmailMessage (UTF-8), not MIMEBase
         email = EmailMessage(policy=policy.SMTPUTF8 if self.needs_smtputf8 else policy.SMTP)
         email["Subject"] = self.subject
         email["From"] = self.sender
-        email["To"] = ", ".join(self.recipients)
+        email["To"] = ", ".join(map(_address_text, self.recipients))
         if self.cc:
-            email["Cc"] = ", ".join(self.cc)
+            email["Cc"] = ", ".join(map(_address_text, self.cc))
         if self.reply_to:
             email["Reply-To"] = self.reply_to
         email["Date"] = formatdate(self.date)
@@ -73,6 +73,14 @@ class Message(flask_mail.Message):
         for attachment in self.attachments:
             _attach(email, attachment)
         return email
+
+
+def _address_text(address: str | tuple[str, str]) -> str:
+    """An address of a ``Message``, which holds strings; Flask-Mail's types also allow a
+    ``(name, address)`` pair, which this adapter does not take."""
+    if not isinstance(address, str):
+        raise TypeError(f"mailer.Message takes addresses as strings, not {address!r}")
+    return address
 
 
 def _attach(email: EmailMessage, attachment: flask_mail.Attachment) -> None:
@@ -102,26 +110,30 @@ class Connection(flask_mail.Connection):
             host.login(self.mail.username, self.mail.password)
         return host
 
-    def send(self, message: Message, envelope_from: str | None = None) -> None:
-        """Flask-Mail's send; with a non-ASCII address, the same with SMTPUTF8.
+    def send(
+        self, message: flask_mail.Message, envelope_from: str | tuple[str, str] | None = None
+    ) -> None:
+        """Flask-Mail's send; with a non-ASCII address (in a ``Message`` above), the same with
+        SMTPUTF8.
 
         Flask-Mail 0.10 would pass the envelope addresses through ``sanitize_address``, which
         cannot encode zoë@example.nl, so such an email goes to smtplib with them as they are.
         """
-        if not message.needs_smtputf8:
+        if not (isinstance(message, Message) and message.needs_smtputf8):
             super().send(message, envelope_from)
             return
         if message.has_bad_headers():
             raise flask_mail.BadHeaderError
         if self.host is not None:
             self.host.sendmail(
-                envelope_from or message.sender,
-                sorted(message.send_to),
+                _address_text(envelope_from or message.sender),
+                sorted(map(_address_text, message.send_to)),
                 message.as_bytes(),
                 [*message.mail_options, "SMTPUTF8"],
                 message.rcpt_options,
             )
-        flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
+        flask_mail.email_dispatched.send(app, message=message)
 
 
 class Mail(flask_mail.Mail):
@@ -130,7 +142,7 @@ class Mail(flask_mail.Mail):
     def init_mail(self, config: dict[str, Any], debug: bool | int = False, testing: bool = False):
         """Flask-Mail's settings, and ``MAIL_TIMEOUT`` (seconds) for ``configure_host``."""
         state = super().init_mail(config, debug, testing)
-        state.timeout = config["MAIL_TIMEOUT"]
+        state.timeout = config["MAIL_TIMEOUT"]  # type: ignore[attr-defined]  # our setting on Flask-Mail's state
         return state
 
     def connect(self) -> Connection:

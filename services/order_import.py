@@ -64,8 +64,13 @@ EMAIL_PATTERN = r"^[^@ \t\r\n\x00]+@[^@ \t\r\n\x00]+\.[^@ \t\r\n\x00]+$"
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 
 
+def text_limits(max_length: int, min_length: int = 0) -> Any:
+    """The ``Field`` of a text of this length that PostgreSQL can store."""
+    return Field(min_length=min_length, max_length=max_length, pattern=NO_NUL)
+
+
 def text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[str, Field(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+    return Annotated[str, text_limits(max_length, min_length)]
 
 
 def whole_float_as_int(value: Any) -> Any:
@@ -73,16 +78,23 @@ def whole_float_as_int(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-Text64 = text(64, 1)
-Text200 = text(200, 1)
+def Whole(low: int, high: int) -> Any:  # noqa: N802 - reads like the types beside it
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(whole_float_as_int)]
+
+
+# Written out rather than made by text() and Whole(), so that type checkers read them as types.
+Text64 = Annotated[str, text_limits(64, 1)]
+Text200 = Annotated[str, text_limits(200, 1)]
+Postcode = Annotated[str, text_limits(20)]
+Street = Annotated[str, text_limits(200)]
+City = Annotated[str, text_limits(100)]
+Variant = Annotated[str, text_limits(120)]
+Quantity = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_float_as_int)]
+Cents = Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(whole_float_as_int)]
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Language = Literal["nl", "en"]
 Url = Annotated[str, Field(max_length=500, pattern=r"^https?://[^ \t\r\n\x00]+$")]
-
-
-def Whole(low: int, high: int) -> Any:  # noqa: N802 - reads like the types beside it
-    return Annotated[int, Field(ge=low, le=high), BeforeValidator(whole_float_as_int)]
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -106,10 +118,10 @@ class OrderLineData(BaseModel):
 
     sku: Text64
     product_name: Text200
-    variant: text(120) | None = None
-    quantity: Whole(1, 100_000) = 1
-    unit_price_cents: Whole(0, 100_000_000)
-    discount_cents: Whole(0, 100_000_000) = 0
+    variant: Variant | None = None
+    quantity: Quantity = 1
+    unit_price_cents: Cents
+    discount_cents: Cents = 0
     image_url: Url | None = None
 
 
@@ -121,9 +133,9 @@ class OrderData(BaseModel):
     number: Text64
     customer_name: Text200
     customer_email: Email
-    customer_postcode: text(20) | None = None
-    customer_street: text(200) | None = None
-    customer_city: text(100) | None = None
+    customer_postcode: Postcode | None = None
+    customer_street: Street | None = None
+    customer_city: City | None = None
     customer_country: Country = "NL"
     customer_language: Language = "nl"
     ordered_at: AwareDatetime
@@ -224,7 +236,7 @@ def parse_csv(stream: TextIO) -> ParsedImport:
         parsed.row_count += 1
         row, problems = _check_row({c: raw.get(c) or "" for c in CSV_COLUMNS}, rows_by_order)
         number = (raw.get("order_number") or "").strip()
-        if problems:
+        if row is None:
             parsed.errors.append(RowError(line_number, number, problems))
             parsed.skipped_orders.add(number)
         else:
@@ -249,6 +261,7 @@ def _sniff(stream: TextIO) -> type[csv.Dialect] | str:
 def _check_row(
     raw: dict[str, str], rows_by_order: dict[str, list[CsvRow]]
 ) -> tuple[CsvRow | None, list[tuple[str, str]]]:
+    """The checked row and no problems, or ``None`` and what is wrong with it."""
     try:
         row = CsvRow.model_validate(raw)
     except ValidationError as error:
@@ -388,7 +401,7 @@ def _upsert_batch(
             insert(Order).returning(Order.number, Order.id),
             [_order_values(shop_id, order) for order in new],
         )
-        ids.update(dict(inserted.all()))
+        ids.update(dict(inserted.tuples().all()))
     _update_rows(Order, [{"id": ids[o.number], **_order_values(shop_id, o)} for o in old])
     line_inserts = [_line_values(ids[o.number], line) for o in new for line in o.lines]
     updates, more_inserts, deletes = _plan_line_changes({ids[o.number]: o for o in old})
@@ -399,7 +412,7 @@ def _upsert_batch(
     return len(new), len(old)
 
 
-def _insert_rows(model: type, rows: list[dict]) -> None:
+def _insert_rows(model: type[Order] | type[OrderLine], rows: list[dict]) -> None:
     """Insert many rows without reading anything back: COPY on PostgreSQL, else executemany.
 
     Only for tables whose columns all come in ``rows`` (COPY skips Python-side defaults).
@@ -413,7 +426,7 @@ def _insert_rows(model: type, rows: list[dict]) -> None:
     _copy(connection, connection.dialect.identifier_preparer.format_table(model.__table__), rows)
 
 
-def _update_rows(model: type, rows: list[dict]) -> None:
+def _update_rows(model: type[Order] | type[OrderLine], rows: list[dict]) -> None:
     """Update many rows by ``id``. On PostgreSQL one UPDATE ... FROM a temporary table
     filled by COPY per set of columns; elsewhere executemany (fast enough in-process)."""
     if not rows:
@@ -449,7 +462,9 @@ def _copy(connection, table: str, rows: list[dict]) -> None:
             copy.write_row([row[c] for c in columns])
 
 
-def _plan_line_changes(orders_by_id: dict[int, OrderData]) -> tuple[list, list, list]:
+def _plan_line_changes(
+    orders_by_id: dict[int, OrderData],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
     """Match new lines to stored ones by (sku, variant, occurrence); returns the updates,
     inserts and deletes. A stored line a return request points to is never deleted."""
     if not orders_by_id:
@@ -470,7 +485,9 @@ def _plan_line_changes(orders_by_id: dict[int, OrderData]) -> tuple[list, list, 
             .where(OrderLine.order_id.in_(list(orders_by_id)))
         )
     )
-    updates, inserts, deletes = [], [], []
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    deletes: list[int] = []
     for order_id, order in orders_by_id.items():
         keep = stored[order_id]
         occurrences: Counter = Counter()

@@ -129,7 +129,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = []
     for _family, _type, _proto, _name, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        address_text = str(sockaddr[0])  # a str for SOCK_STREAM; typeshed also allows an int
+        address = ipaddress.ip_address(address_text.split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     return addresses
@@ -192,7 +193,11 @@ def pinned_connection(
     else:
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
 
-    def connect_to_checked_address(_address, timeout, source_address=None):
+    def connect_to_checked_address(
+        _address: tuple[str, int],
+        timeout: float | None,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
         last_error: OSError | None = None
         for address in addresses:
             try:
@@ -201,7 +206,7 @@ def pinned_connection(
                 last_error = error
         raise last_error or OSError(f"no address for {host}")
 
-    connection._create_connection = connect_to_checked_address
+    connection._create_connection = connect_to_checked_address  # type: ignore[attr-defined]  # http.client's private socket hook
     return connection
 
 

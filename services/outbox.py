@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import ColumnElement, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import emails, outbox_rows
@@ -56,6 +56,10 @@ CLAIM_RENEWAL = timedelta(minutes=1)
 EMAIL_JOB_MARGIN = 120
 
 
+# The tables that hold outbox rows.
+OutboxModel = type[OutboundEmail] | type[WebhookDelivery]
+
+
 @dataclass(frozen=True)
 class OutboxKind:
     """A table of outbox rows and the job that delivers a batch of them, e.g. emails or webhooks.
@@ -64,7 +68,7 @@ class OutboxKind:
     so claiming, handing over after commit and sweeping work the same for all of them.
     """
 
-    model: type
+    model: OutboxModel
     job: str
     job_prefix: str
     batch_size: int = 1
@@ -93,16 +97,19 @@ def email_job_timeout(emails: int) -> int:
     return mailer.longest_send(emails) + EMAIL_JOB_MARGIN
 
 
-OUTBOX_KINDS = (
-    OutboxKind(
-        OutboundEmail,
-        "deliver_emails",
-        "email",
-        batch_size=EMAIL_BATCH,
-        job_timeout=email_job_timeout,
-    ),
-    OutboxKind(WebhookDelivery, "deliver_webhooks", "webhook"),
+EMAILS = OutboxKind(
+    OutboundEmail,
+    "deliver_emails",
+    "email",
+    batch_size=EMAIL_BATCH,
+    job_timeout=email_job_timeout,
 )
+
+
+WEBHOOKS = OutboxKind(WebhookDelivery, "deliver_webhooks", "webhook")
+
+
+OUTBOX_KINDS = (EMAILS, WEBHOOKS)
 
 
 def _kind_of(model: type) -> OutboxKind | None:
@@ -135,12 +142,12 @@ def listen_for_commits() -> None:
     event.listen(Session, "after_rollback", _forget_after_rollback)
 
 
-def _claim(session: Session, model: type, row_id: int) -> bool:
+def _claim(session: Session, model: OutboxModel, row_id: int) -> bool:
     """Take a pending outbox row for this worker; False when another one has it or it is done."""
     return _claim_many(session, model, [row_id]) == [row_id]
 
 
-def _claim_many(session: Session, model: type, row_ids: list[int]) -> list[int]:
+def _claim_many(session: Session, model: OutboxModel, row_ids: list[int]) -> list[int]:
     """Take the pending rows among ``row_ids`` for this worker; returns the ids it got."""
     claimed = session.scalars(
         update(model)
@@ -176,13 +183,15 @@ def email_retry_delay(attempts: int) -> timedelta:
 def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
     """Schedule the next attempt, or give up on an email older than the retry window."""
     now = utcnow()
-    gives_up = aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
+    created_at = aware(email.created_at)
+    assert created_at is not None  # created_at is NOT NULL; aware() keeps a datetime one
+    gives_up = created_at <= now - EMAIL_RETRY_WINDOW
     email.status = "failed" if gives_up else "pending"
     email.next_attempt_at = None if gives_up else now + email_retry_delay(email.attempts)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _renew_claims(session: Session, emails: list[OutboundEmail]) -> None:
+def _renew_claims(session: Session, emails: Sequence[OutboundEmail]) -> None:
     session.execute(
         update(OutboundEmail)
         .where(OutboundEmail.id.in_([email.id for email in emails]))
@@ -193,7 +202,7 @@ def _renew_claims(session: Session, emails: list[OutboundEmail]) -> None:
     session.commit()
 
 
-def _send_batch(session: Session, batch: list[OutboundEmail]) -> int:
+def _send_batch(session: Session, batch: Sequence[OutboundEmail]) -> int:
     """Send each email over one SMTP connection, committing each outcome; returns failures."""
     failures = 0
     renewed = time.monotonic()
@@ -256,6 +265,8 @@ def deliver_webhook(delivery_id: int) -> None:
         if not _claim(session, WebhookDelivery, delivery_id):
             return
         delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:  # deleted (with its endpoint) since it was claimed
+            return
         if not delivery.endpoint.active:
             delivery.status = "skipped"
             session.commit()
@@ -281,20 +292,22 @@ def deliver_webhook(delivery_id: int) -> None:
         session.commit()
 
 
-def due_for_retry(now: datetime | None = None, model: type = OutboundEmail) -> list[int]:
+def due_for_retry(now: datetime | None = None, model: OutboxModel = OutboundEmail) -> list[int]:
     """Pending rows of one outbox table whose backoff has passed, and rows claimed by a
     worker that died."""
     now = now or utcnow()
     stale = update(model).where(model.status == "sending", model.claimed_at < now - STALE_CLAIM)
     db.session.execute(stale.values(status="pending"))
-    return db.session.scalars(
-        select(model.id)
-        .where(model.status == "pending", _backoff_passed(model, now))
-        .order_by(model.id)
-    ).all()
+    return list(
+        db.session.scalars(
+            select(model.id)
+            .where(model.status == "pending", _backoff_passed(model, now))
+            .order_by(model.id)
+        )
+    )
 
 
-def _backoff_passed(model: type, now: datetime):
+def _backoff_passed(model: OutboxModel, now: datetime) -> ColumnElement[bool]:
     """Emails say when they are due; webhook deliveries wait RETRY_INTERVALS after a claim."""
     if model is OutboundEmail:
         return or_(OutboundEmail.next_attempt_at.is_(None), OutboundEmail.next_attempt_at <= now)
@@ -322,7 +335,7 @@ def retry_emails_now(email_ids: list[int]) -> list[int]:
     db.session.commit()
     retried = sorted(retried)
     if retried:
-        _kind_of(OutboundEmail).enqueue(retried)
+        EMAILS.enqueue(retried)
     return retried
 
 
