@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
-from models import ReturnRequest, Shop, utcnow  # noqa: E402
-from services import dashboard  # noqa: E402
+from app import create_app
+from extensions import db
+from models import ReturnRequest, Shop, utcnow
+from services import dashboard
 
 
 def biggest_shop() -> tuple[int, int] | None:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import upgrade
 
-from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
-from models import Shop  # noqa: E402
-from services.order_import import CSV_COLUMNS, import_csv  # noqa: E402
+from app import create_app
+from extensions import db
+from models import Shop
+from services.order_import import CSV_COLUMNS, import_csv
 
 LINES = 100_000
 

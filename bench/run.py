@@ -228,7 +228,7 @@ def throughput(session: requests.Session, url: str, total: int, clients: int = 2
     cookies = session.cookies.get_dict()
 
     def one(_):
-        check_page(requests.get(url, cookies=cookies))
+        check_page(requests.get(url, cookies=cookies, timeout=60))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:

@@ -24,14 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select, text
 
-from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
-from models import Membership, ReturnReason, ReviewStage, Shop, User  # noqa: E402
+from app import create_app
+from extensions import db
+from models import Membership, ReturnReason, ReviewStage, Shop, User
 
 PASSWORD = "bench-pw"
 AGENT = "agent@bench.invalid"
@@ -306,7 +307,7 @@ def pick_statuses(size: int, rng: random.Random, bulk: int) -> list[str]:
 class Rows:
     """Row tuples for each big table, filled one shop at a time."""
 
-    COLUMNS = {
+    COLUMNS: ClassVar[dict[str, str]] = {
         "order": (
             "id shop_id number customer_name customer_email customer_postcode customer_street "
             "customer_city customer_country customer_language ordered_at delivered_at currency "

@@ -509,34 +509,32 @@ def play(
     stage: ReviewStage,
 ) -> None:
     """Do one step of a plan through workflow.py, as a member of staff would."""
-    if op == "concept":
-        workflow.set_concept(request, who)
-    elif op == "hold":
-        workflow.hold(request, who)
-    elif op == "release":
-        workflow.release(request, who)
-    elif op == "stage":
-        workflow.set_stage(request, who, stage)
-    elif op == "reject_line":
-        workflow.decide_line(
-            request,
-            who,
-            request.lines[-1],
-            approved=False,
-            reason=pick(REJECT_REASON, request.language),
-        )
-    elif op in ("approve", "approve_keep"):
-        workflow.approve(request, who, keep_items=op == "approve_keep")
-    elif op == "cancel":
-        workflow.cancel(request, who, pick(rng.choice(CANCEL_REASONS), request.language))
-    elif op == "label":
-        labels.create_return(request, "own", audit.Actor(label="customer"))
-    elif op == "complete" and request.keep_items:
-        workflow.complete(request, who)
-    elif op == "complete":
-        receive_and_resolve(request, who)
-    else:
+    language = request.language
+    steps = {
+        "concept": lambda: workflow.set_concept(request, who),
+        "hold": lambda: workflow.hold(request, who),
+        "release": lambda: workflow.release(request, who),
+        "stage": lambda: workflow.set_stage(request, who, stage),
+        "reject_line": lambda: workflow.decide_line(
+            request, who, request.lines[-1], approved=False, reason=pick(REJECT_REASON, language)
+        ),
+        "approve": lambda: workflow.approve(request, who),
+        "approve_keep": lambda: workflow.approve(request, who, keep_items=True),
+        "cancel": lambda: workflow.cancel(request, who, pick(rng.choice(CANCEL_REASONS), language)),
+        "label": lambda: labels.create_return(request, "own", audit.Actor(label="customer")),
+        "complete": lambda: complete(request, who),
+    }
+    if op not in steps:
         raise ValueError(f"unknown demo step {op!r}")
+    steps[op]()
+
+
+def complete(request: ReturnRequest, who: User | audit.Actor) -> None:
+    """Settle the request: kept items at once, a shipment once it is received."""
+    if request.keep_items:
+        workflow.complete(request, who)
+    else:
+        receive_and_resolve(request, who)
 
 
 def receive_and_resolve(request: ReturnRequest, who: User) -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from domain.email_context import EmailShop
 
 # The zones a shop can choose: the IANA "Region/City" names, and UTC.
-TIME_ZONES = sorted(name for name in available_timezones() if "/" in name) + ["UTC"]
+TIME_ZONES = [*sorted(name for name in available_timezones() if "/" in name), "UTC"]
 
 
 def language() -> str:

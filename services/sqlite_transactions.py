@@ -54,8 +54,7 @@ def _begin_before_writing(
 ) -> None:
     """Emit ``BEGIN IMMEDIATE`` before the transaction's first write or row lock."""
     sqlite_connection = conn.connection.dbapi_connection
-    assert sqlite_connection is not None  # None only once detached; a statement runs on it now
-    if sqlite_connection.in_transaction:
+    if sqlite_connection is None or sqlite_connection.in_transaction:
         return
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
