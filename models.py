@@ -78,6 +78,8 @@ REQUEST_STATUSES = (NEW, CONCEPT, ON_HOLD, APPROVED, CANCELLED, LABEL_CREATED, C
 OPEN_STATUSES = (NEW, CONCEPT, ON_HOLD)
 
 RESOLUTIONS = ("refund", "exchange", "store_credit")
+# The agent's decision on one request line; "open" until accepted or rejected.
+LINE_DECISIONS = ("open", "approved", "rejected")
 
 # How a return fee is paid when shipping is not free: taken off the refund (the default);
 # a payment-provider step may come later behind the same setting.
@@ -572,7 +574,12 @@ RETURN_STATUSES = (
 
 # A request line's inspection once the parcel is received; only "ok" is refunded.
 CONDITION_OK = "ok"
-LINE_CONDITIONS = (CONDITION_OK, "damaged", "wrong_item", "missing")
+CONDITION_DAMAGED = "damaged"
+CONDITION_WRONG_ITEM = "wrong_item"
+CONDITION_MISSING = "missing"
+LINE_CONDITIONS = (CONDITION_OK, CONDITION_DAMAGED, CONDITION_WRONG_ITEM, CONDITION_MISSING)
+# The label job's progress on a return (``Return.label_status``); "cancelled" once voided.
+LABEL_STATUSES = ("pending", "working", "ready", "failed", "cancelled")
 
 
 class Return(Timestamped, db.Model):
@@ -695,6 +702,8 @@ class EmailTemplate(db.Model):
 
 # Emails whose link lets the reader into a staff account: the Outbox never shows their body.
 CREDENTIAL_EMAILS = ("invite", "password_reset")
+# An outbox email's progress (``OutboundEmail.status``).
+EMAIL_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 class OutboundEmail(Timestamped, db.Model):
@@ -875,6 +884,11 @@ class WebhookEndpoint(Timestamped, db.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+# A webhook delivery's progress (``WebhookDelivery.status``); "skipped" when the endpoint was
+# switched off before it went.
+WEBHOOK_DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed", "skipped")
 
 
 class WebhookDelivery(Timestamped, db.Model):

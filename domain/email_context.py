@@ -29,6 +29,7 @@ from domain.formatting import money
 from domain.refunds import RefundBreakdown, RefundLine, label_fee_cents
 from domain.statuses import status_label
 from models import (
+    APPROVED,
     DEFAULT_TIME_ZONE,
     Attachment,
     Message,
@@ -415,7 +416,7 @@ def example(shop: Shop, language: str) -> EmailContext:
         order_number="1001",
         customer_name="Eva de Vries",
         status="approved",
-        status_label=str(_l("Approved")),
+        status_label=status_label(APPROVED),
         resolution="refund",
         exchange_note="",
         free_shipping=False,

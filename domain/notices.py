@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from domain import audit
+from domain.statuses import APPROVE
 from extensions import db
 from models import (
     CONCEPT,
@@ -31,21 +32,9 @@ from models import (
 
 log = logging.getLogger(__name__)
 
-SEVERITY_LABELS = {"info": _l("Info"), "warning": _l("Warning"), "danger": _l("Danger")}
+# A warning or danger notice asks for a person: a rule does not approve past it. The words of
+# the severities and of the rules' actions (``FREE_SHIPPING_ON``…) are in statuses.py.
 BLOCKING_SEVERITIES = ("warning", "danger")
-
-FREE_SHIPPING_ON = "free_shipping_on"
-FREE_SHIPPING_OFF = "free_shipping_off"
-MOVE_TO_STAGE = "move_to_stage"
-MOVE_TO_CONCEPT = "move_to_concept"
-APPROVE = "approve"
-ACTION_LABELS = {
-    FREE_SHIPPING_ON: _l("Set free shipping on"),
-    FREE_SHIPPING_OFF: _l("Set free shipping off"),
-    MOVE_TO_STAGE: _l("Move to a review stage"),
-    MOVE_TO_CONCEPT: _l("Move to concept"),
-    APPROVE: _l("Approve automatically"),
-}
 # Rules act only on requests nobody is working on yet; a held request belongs to its holder.
 ACTIONABLE_STATUSES = (NEW, CONCEPT)
 

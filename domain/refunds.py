@@ -12,24 +12,9 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
-from models import CONDITION_OK, FEE_DEDUCTED, ReturnRequest, ReturnRequestLine
-
-# Why a line is not (fully) refunded; the views translate these codes.
-REJECTED = "rejected"
-DAMAGED = "damaged"
-WRONG_ITEM = "wrong_item"
-MISSING = "missing"
-FEWER_RECEIVED = "fewer_received"
-
-NOTE_TEXTS = {
-    REJECTED: _l("Not approved for return"),
-    DAMAGED: _l("Received damaged"),
-    WRONG_ITEM: _l("Not the right item"),
-    MISSING: _l("Not received"),
-    FEWER_RECEIVED: _l("Fewer received than requested"),
-}
+from domain.statuses import FEWER_RECEIVED, REFUND_NOTE_LABELS, REJECTED
+from models import CONDITION_MISSING, CONDITION_OK, FEE_DEDUCTED, ReturnRequest, ReturnRequestLine
 
 
 @dataclass(frozen=True)
@@ -43,6 +28,7 @@ class RefundLine:
     unit_price_cents: int
     discount_cents: int
     amount_cents: int
+    # Why not all is refunded: a code of statuses.REFUND_NOTE_LABELS, or None.
     note: str | None = None
 
     @property
@@ -52,7 +38,7 @@ class RefundLine:
     @property
     def note_text(self) -> str:
         """The reason in the reader's language, or "" when the line is refunded in full."""
-        return str(NOTE_TEXTS[self.note]) if self.note else ""
+        return str(REFUND_NOTE_LABELS[self.note]) if self.note else ""
 
 
 @dataclass(frozen=True)
@@ -130,7 +116,7 @@ def refunded_quantity(line: ReturnRequestLine) -> tuple[int, str | None]:
     received = line.quantity if line.received_quantity is None else line.received_quantity
     received = max(0, min(received, line.quantity))
     if received < line.quantity:
-        return received, MISSING if received == 0 else FEWER_RECEIVED
+        return received, CONDITION_MISSING if received == 0 else FEWER_RECEIVED
     return received, None
 
 

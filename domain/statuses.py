@@ -1,72 +1,104 @@
-"""Every status, resolution, condition, role and audit action in words (NL/EN through
-Flask-Babel) with its badge colour: screens, emails, exports and the API read them here.
+"""Every status, decision, condition, resolution, role, severity and action in words (NL/EN
+through Flask-Babel), with its badge colour: the screens, the emails, the exports and a
+request's history read them here, and no other module writes such a word.
 
-The names themselves are the column values in ``models`` (``APPROVED``, ``RETURN_RECEIVED``…).
+The names themselves are the column values in ``models`` (``APPROVED``, ``RETURN_RECEIVED``,
+``LINE_CONDITIONS``…), and the dicts are keyed by them: tests/test_statuses.py checks that
+every value a column may hold, and every action the audit trail writes, has its words here.
+The API answers with the codes, never with these words.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from models import (
+    APPROVED,
+    CANCELLED,
+    COMPLETED,
+    CONCEPT,
+    CONDITION_DAMAGED,
+    CONDITION_MISSING,
+    CONDITION_OK,
+    CONDITION_WRONG_ITEM,
+    LABEL_CREATED,
+    NEW,
+    ON_HOLD,
+    RETURN_CANCELLED,
+    RETURN_DELIVERED,
+    RETURN_IN_TRANSIT,
+    RETURN_LABEL_CREATED,
+    RETURN_RECEIVED,
+    RETURN_RESOLVED,
+)
+
+if TYPE_CHECKING:
+    from models import AuditEvent
+
 # A return request (Aanvraag), as staff read it.
 STATUS_LABELS = {
-    "new": _l("New"),
-    "concept": _l("Concept"),
-    "on_hold": _l("On hold"),
-    "approved": _l("Approved"),
-    "cancelled": _l("Cancelled"),
-    "label_created": _l("Label created"),
-    "completed": _l("Completed"),
+    NEW: _l("New"),
+    CONCEPT: _l("Concept"),
+    ON_HOLD: _l("On hold"),
+    APPROVED: _l("Approved"),
+    CANCELLED: _l("Cancelled"),
+    LABEL_CREATED: _l("Label created"),
+    COMPLETED: _l("Completed"),
 }
 
 STATUS_BADGES = {
-    "new": "primary",
-    "concept": "secondary",
-    "on_hold": "warning",
-    "approved": "success",
-    "cancelled": "danger",
-    "label_created": "info",
-    "completed": "dark",
+    NEW: "primary",
+    CONCEPT: "secondary",
+    ON_HOLD: "warning",
+    APPROVED: "success",
+    CANCELLED: "danger",
+    LABEL_CREATED: "info",
+    COMPLETED: "dark",
 }
 
 # What the customer reads on the status page: the status in words and what happens next.
 CUSTOMER_STATUS_WORDS = {
-    "new": (_l("Received"), _l("We have received your request. The shop will review it soon.")),
-    "concept": (_l("In review"), _l("The shop is reviewing your request.")),
-    "on_hold": (_l("In review"), _l("The shop is reviewing your request.")),
-    "approved": (
+    NEW: (_l("Received"), _l("We have received your request. The shop will review it soon.")),
+    CONCEPT: (_l("In review"), _l("The shop is reviewing your request.")),
+    ON_HOLD: (_l("In review"), _l("The shop is reviewing your request.")),
+    APPROVED: (
         _l("Approved"),
         _l("Your return is approved. Create your return label and send the items back."),
     ),
-    "cancelled": (
+    CANCELLED: (
         _l("Not approved"),
         _l("The shop did not approve this request. We have emailed you why."),
     ),
-    "label_created": (
+    LABEL_CREATED: (
         _l("Return label created"),
         _l("Pack the items, stick the label on the parcel and hand it to the carrier."),
     ),
-    "completed": (_l("Completed"), _l("Your return has been handled.")),
+    COMPLETED: (_l("Completed"), _l("Your return has been handled.")),
 }
 
 # A return (Retour, the shipment).
 RETURN_STATUS_LABELS = {
-    "label_created": _l("Label created"),
-    "in_transit": _l("In transit"),
-    "delivered": _l("Delivered"),
-    "received": _l("Received"),
-    "resolved": _l("Resolved"),
-    "cancelled": _l("Cancelled"),
+    RETURN_LABEL_CREATED: _l("Label created"),
+    RETURN_IN_TRANSIT: _l("In transit"),
+    RETURN_DELIVERED: _l("Delivered"),
+    RETURN_RECEIVED: _l("Received"),
+    RETURN_RESOLVED: _l("Resolved"),
+    RETURN_CANCELLED: _l("Cancelled"),
 }
 
 RETURN_STATUS_BADGES = {
-    "label_created": "info",
-    "in_transit": "primary",
-    "delivered": "secondary",
-    "received": "warning",
-    "resolved": "success",
-    "cancelled": "danger",
+    RETURN_LABEL_CREATED: "info",
+    RETURN_IN_TRANSIT: "primary",
+    RETURN_DELIVERED: "secondary",
+    RETURN_RECEIVED: "warning",
+    RETURN_RESOLVED: "success",
+    RETURN_CANCELLED: "danger",
 }
 
+# The label job's progress on a return (``Return.label_status``).
 LABEL_STATUS_LABELS = {
     "pending": _l("Label being created"),
     "working": _l("Label being created"),
@@ -75,12 +107,42 @@ LABEL_STATUS_LABELS = {
     "cancelled": _l("Label voided"),
 }
 
+LABEL_STATUS_BADGES = {
+    "pending": "light",
+    "working": "light",
+    "ready": "info",
+    "failed": "danger",
+    "cancelled": "danger",
+}
+
+# The agent's decision on one request line.
+LINE_DECISION_LABELS = {
+    "open": _l("open"),
+    "approved": _l("may be returned"),
+    "rejected": _l("rejected"),
+}
+
+LINE_DECISION_BADGES = {"open": "light", "approved": "success", "rejected": "danger"}
+
 # What was found in the parcel, line by line.
 CONDITION_LABELS = {
-    "ok": _l("OK"),
-    "damaged": _l("Damaged"),
-    "wrong_item": _l("Wrong item"),
-    "missing": _l("Missing"),
+    CONDITION_OK: _l("OK"),
+    CONDITION_DAMAGED: _l("Damaged"),
+    CONDITION_WRONG_ITEM: _l("Wrong item"),
+    CONDITION_MISSING: _l("Missing"),
+}
+
+# Why a refund line is not (fully) refunded (``refunds.RefundLine.note``): the line was
+# rejected, it came back in a condition other than OK (the condition's code), or fewer units
+# came back than were asked for.
+REJECTED = "rejected"
+FEWER_RECEIVED = "fewer_received"
+REFUND_NOTE_LABELS = {
+    REJECTED: _l("Not approved for return"),
+    CONDITION_DAMAGED: _l("Received damaged"),
+    CONDITION_WRONG_ITEM: _l("Not the right item"),
+    CONDITION_MISSING: _l("Not received"),
+    FEWER_RECEIVED: _l("Fewer received than requested"),
 }
 
 # What the customer gets for a return.
@@ -88,31 +150,6 @@ RESOLUTION_LABELS = {
     "refund": _l("Refund"),
     "exchange": _l("Exchange"),
     "store_credit": _l("Store credit"),
-}
-
-# What a request's history says someone did.
-AUDIT_LABELS = {
-    "submitted": _l("submitted"),
-    "concept": _l("set to concept"),
-    "back_to_new": _l("back to new"),
-    "hold": _l("held"),
-    "release": _l("released"),
-    "take_over": _l("took the hold over"),
-    "stage": _l("moved to review stage"),
-    "free_shipping_on": _l("free shipping on"),
-    "link_renewed": _l("renewed the customer's link"),
-    "free_shipping_off": _l("free shipping off"),
-    "line_approved": _l("accepted an item"),
-    "line_rejected": _l("rejected an item"),
-    "approve": _l("approved"),
-    "approve_keep": _l("approved, customer keeps the items"),
-    "cancel": _l("cancelled"),
-    "reopen": _l("reopened"),
-    "label_created": _l("created the return label"),
-    "complete": _l("completed"),
-    "message_sent": _l("sent a message to the customer"),
-    "note_added": _l("added an internal note"),
-    "customer_replied": _l("replied"),
 }
 
 # A staff member's role in a shop.
@@ -133,6 +170,134 @@ EMAIL_STATUS_BADGES = {
     "failed": "danger",
 }
 
+# A webhook delivery, as the shop's admins read it under "Webhook deliveries".
+WEBHOOK_DELIVERY_STATUS_LABELS = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Failed"),
+    "skipped": _l("Skipped"),
+}
+
+WEBHOOK_DELIVERY_STATUS_BADGES = {
+    "pending": "secondary",
+    "sending": "info",
+    "delivered": "success",
+    "failed": "danger",
+    "skipped": "light",
+}
+
+# A notice (melding) on a request: its weight; a warning or danger notice blocks automatic
+# approval. The codes are Bootstrap's alert colours.
+SEVERITY_LABELS = {"info": _l("Info"), "warning": _l("Warning"), "danger": _l("Danger")}
+SEVERITY_BADGES = {"info": "info", "warning": "warning", "danger": "danger"}
+
+# What a notice rule may do to a request it starts to match (``NoticeRule.action``).
+FREE_SHIPPING_ON = "free_shipping_on"
+FREE_SHIPPING_OFF = "free_shipping_off"
+MOVE_TO_STAGE = "move_to_stage"
+MOVE_TO_CONCEPT = "move_to_concept"
+APPROVE = "approve"
+NOTICE_ACTION_LABELS = {
+    FREE_SHIPPING_ON: _l("Set free shipping on"),
+    FREE_SHIPPING_OFF: _l("Set free shipping off"),
+    MOVE_TO_STAGE: _l("Move to a review stage"),
+    MOVE_TO_CONCEPT: _l("Move to concept"),
+    APPROVE: _l("Approve automatically"),
+}
+
+# What staff can do to a request: the buttons of its page and of the list, and the bulk
+# actions (``workflow.BULK_SOURCES`` names the ones that run in bulk).
+REQUEST_ACTION_LABELS = {
+    "hold": _l("Hold"),
+    "release": _l("Release"),
+    "take_over": _l("Take over"),
+    "approve": _l("Approve"),
+    "approve_keep": _l("Approve, customer keeps the items"),
+    "concept": _l("Set to concept"),
+    "new": _l("Back to new"),
+    "cancel": _l("Cancel"),
+    "reopen": _l("Reopen"),
+    "free_shipping_on": _l("Free shipping on"),
+    "free_shipping_off": _l("Free shipping off"),
+    "stage": _l("Move to review stage"),
+}
+
+# What staff can do to a return, in the order of the journey: the buttons of its page and
+# of the list, and the list's bulk actions.
+RETURN_STEP_LABELS = {
+    "in_transit": _l("In transit"),
+    "delivered": _l("Delivered"),
+    "received": _l("Received (all items OK)"),
+    "refund": _l("Resolve: refund"),
+    "cancel": _l("Cancel return"),
+}
+
+# What a request's history says someone did: every ``AuditEvent.action`` written anywhere.
+# Read after the actor's name ("Anna · approved"); a bulk action's summary reads them too
+# ("118 approved").
+AUDIT_LABELS = {
+    # The customer, on the portal.
+    "submitted": _l("submitted"),
+    "withdrawal": _l("withdrew from the contract"),
+    # Staff, the API and notice rules on the request.
+    "concept": _l("set to concept"),
+    "back_to_new": _l("back to new"),
+    "hold": _l("held"),
+    "release": _l("released"),
+    "take_over": _l("took the hold over"),
+    "stage": _l("moved to the review stage"),
+    "free_shipping_on": _l("free shipping on"),
+    "free_shipping_off": _l("free shipping off"),
+    "link_renewed": _l("renewed the customer's link"),
+    "line_approved": _l("accepted an item"),
+    "line_rejected": _l("rejected an item"),
+    "approve": _l("approved"),
+    "approve_keep": _l("approved, customer keeps the items"),
+    "cancel": _l("cancelled"),
+    "reopen": _l("reopened"),
+    "label_created": _l("created the return label"),
+    "complete": _l("completed"),
+    # The conversation with the customer.
+    "message_sent": _l("sent a message to the customer"),
+    "note_added": _l("added an internal note"),
+    "customer_replied": _l("replied"),
+    # Notices.
+    "notice_raised": _l("raised a notice"),
+    "notice_cleared": _l("cleared a notice"),
+    "notice_added": _l("added a notice"),
+    "notice_removed": _l("removed a notice"),
+    # The return (shipment): its label, the carrier's tracking and the staff steps.
+    "return_created": _l("asked for a return label"),
+    "label_ready": _l("made the return label"),
+    "label_failed": _l("could not make the return label"),
+    "label_recreated": _l("asked for the return label again"),
+    "tracking_in_transit": _l("reported the parcel in transit"),
+    "tracking_delivered": _l("reported the parcel delivered"),
+    "tracking_cancelled": _l("reported the label cancelled"),
+    "in_transit": _l("marked in transit"),
+    "delivered": _l("marked delivered"),
+    "received": _l("received and inspected the parcel"),
+    "resolved_refund": _l("resolved with a refund"),
+    "resolved_exchange": _l("resolved with an exchange"),
+    "resolved_store_credit": _l("resolved with store credit"),
+    "return_cancelled": _l("cancelled the return"),
+    # Support's editors (no request: kept for the record).
+    "reason_created": _l("added a return reason"),
+    "reason_changed": _l("changed a return reason"),
+    "reason_deleted": _l("deleted a return reason"),
+    "question_created": _l("added a form question"),
+    "question_changed": _l("changed a form question"),
+    "question_deleted": _l("deleted a form question"),
+    "rule_created": _l("added a notice rule"),
+    "rule_changed": _l("changed a notice rule"),
+    "rule_deleted": _l("deleted a notice rule"),
+    "email_template_created": _l("added an email template"),
+    "email_template_changed": _l("changed an email template"),
+    "email_template_deleted": _l("deleted an email template"),
+    "email_template_reset": _l("reset an email template to the default"),
+}
+
 
 def status_label(status: str) -> str:
     """A request's status in the reader's language."""
@@ -142,6 +307,20 @@ def status_label(status: str) -> str:
 def return_status_label(status: str) -> str:
     """A return's status in the reader's language."""
     return str(RETURN_STATUS_LABELS.get(status, status))
+
+
+def audit_label(action: str) -> str:
+    """What an audit event says was done, in the reader's language."""
+    return str(AUDIT_LABELS.get(action, action))
+
+
+def event_status_label(event: AuditEvent, status: str | None) -> str:
+    """A status an audit event moved from or to: a return's event names the return's."""
+    if status is None:
+        return "–"
+    if event.return_id is not None:
+        return return_status_label(status)
+    return status_label(status)
 
 
 def badge(status: str, labels: dict, badges: dict) -> Markup:
@@ -157,3 +336,11 @@ def status_badge(status: str) -> Markup:
 
 def return_badge(status: str) -> Markup:
     return badge(status, RETURN_STATUS_LABELS, RETURN_STATUS_BADGES)
+
+
+def label_badge(label_status: str) -> Markup:
+    return badge(label_status, LABEL_STATUS_LABELS, LABEL_STATUS_BADGES)
+
+
+def decision_badge(decision: str) -> Markup:
+    return badge(decision, LINE_DECISION_LABELS, LINE_DECISION_BADGES)

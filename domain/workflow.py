@@ -18,11 +18,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from domain import emails, notices, outbox_rows, refunds, webhook_events
+from domain import emails, notices, outbox_rows, refunds, statuses, webhook_events
 from domain.audit import Actor, as_actor, record
 from domain.statuses import return_status_label, status_label
 from extensions import db
@@ -81,7 +80,8 @@ TRANSITIONS = {
     (CANCELLED, NEW),
     (LABEL_CREATED, COMPLETED),
 }
-# Where a bulk action may start from (a held request only for its holder).
+# Where a bulk action may start from (a held request only for its holder). Its words are in
+# statuses.py: REQUEST_ACTION_LABELS for the button, AUDIT_LABELS for what was done.
 BULK_SOURCES = {
     "concept": (NEW,),
     "approve": (NEW, CONCEPT, ON_HOLD),
@@ -91,16 +91,6 @@ BULK_SOURCES = {
     "free_shipping_on": (NEW, CONCEPT, ON_HOLD, APPROVED),
     "free_shipping_off": (NEW, CONCEPT, ON_HOLD, APPROVED),
     "stage": (NEW, CONCEPT, ON_HOLD),
-}
-ACTION_LABELS = {
-    "concept": _l("set to concept"),
-    "approve": _l("approved"),
-    "cancel": _l("cancelled"),
-    "hold": _l("held"),
-    "release": _l("released"),
-    "free_shipping_on": _l("free shipping on"),
-    "free_shipping_off": _l("free shipping off"),
-    "stage": _l("moved to the review stage"),
 }
 
 
@@ -476,7 +466,7 @@ class BulkOutcome:
 
     def summary(self) -> str:
         """ "118 approved, 2 skipped: held by Anna" """
-        text = _("%(count)d %(action)s", count=self.done, action=ACTION_LABELS[self.action])
+        text = _("%(count)d %(action)s", count=self.done, action=statuses.audit_label(self.action))
         for reason, n in sorted((self.skipped or {}).items()):
             text += ", " + _("%(count)d skipped: %(reason)s", count=n, reason=reason)
         return text
@@ -911,8 +901,10 @@ def _check_inspections(lines: dict, inspections: dict[int, tuple[str, int]]) -> 
 
 
 def _inspection_note(lines: dict) -> str:
+    """What was found, in the words of whoever inspected: "Blouse: Damaged × 1"."""
     return "; ".join(
-        f"{line.order_line.product_name}: {line.condition} × {line.received_quantity}"
+        f"{line.order_line.product_name}: "
+        f"{statuses.CONDITION_LABELS[line.condition]} × {line.received_quantity}"
         for line in lines.values()
     )
 
@@ -930,7 +922,7 @@ def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
         return_, RETURN_RESOLVED, resolution=kind, refund_cents=amount, resolved_at=utcnow()
     )
     _record_return(return_, actor, f"resolved_{kind}", from_status)
-    complete(request, actor, note=kind)
+    complete(request, actor, note=str(statuses.RESOLUTION_LABELS[kind]))
     _email_about_return(return_, "return_resolved")
 
 
@@ -1001,15 +993,15 @@ def act_on_rule(rule: NoticeRule, request: ReturnRequest) -> None:
         return
     actor = Actor(label=notices.rule_label(rule))
     try:
-        if rule.action == notices.FREE_SHIPPING_ON:
+        if rule.action == statuses.FREE_SHIPPING_ON:
             set_free_shipping(request, actor, True)
-        elif rule.action == notices.FREE_SHIPPING_OFF:
+        elif rule.action == statuses.FREE_SHIPPING_OFF:
             set_free_shipping(request, actor, False)
-        elif rule.action == notices.MOVE_TO_CONCEPT and request.status == NEW:
+        elif rule.action == statuses.MOVE_TO_CONCEPT and request.status == NEW:
             set_concept(request, actor)
-        elif rule.action == notices.MOVE_TO_STAGE and rule.action_stage_id:
+        elif rule.action == statuses.MOVE_TO_STAGE and rule.action_stage_id:
             set_stage(request, actor, db.session.get(ReviewStage, rule.action_stage_id))
-        elif rule.action == notices.APPROVE and not notices.has_blocking_notice(request):
+        elif rule.action == statuses.APPROVE and not notices.has_blocking_notice(request):
             approve(request, actor)
     except TransitionRefused as refused:
         log.info("rule %s could not act on %s: %s", rule.id, request.number, refused)

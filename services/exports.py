@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy.orm import aliased
 
+from domain.statuses import RESOLUTION_LABELS, STATUS_LABELS
 from models import ReturnRequest, ReviewStage, User, utcnow
 
 BATCH = 1000
@@ -170,10 +171,10 @@ def request_rows(query):
     )
 
 
-def request_columns(view, statuses: dict, resolutions: dict, language: str) -> list[Column]:
+def request_columns(view, language: str) -> list[Column]:
     """The Requests list's columns in its order, with its headers, as plain values."""
-    statuses = {key: str(label) for key, label in statuses.items()}
-    resolutions = {key: str(label) for key, label in resolutions.items()}
+    statuses = {key: str(label) for key, label in STATUS_LABELS.items()}
+    resolutions = {key: str(label) for key, label in RESOLUTION_LABELS.items()}
     yes = _("yes")
 
     def status(row) -> str:

@@ -8,14 +8,9 @@ import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 
-from domain.refunds import (
-    FEWER_RECEIVED,
-    MISSING,
-    REJECTED,
-    format_money,
-    label_fee_cents,
-    refund_breakdown,
-)
+from domain.refunds import format_money, label_fee_cents, refund_breakdown
+from domain.statuses import FEWER_RECEIVED, REJECTED
+from models import CONDITION_MISSING
 from return_builders import make_order, make_request, make_return, make_return_shop
 
 SHIRT = {"product_name": "Overhemd", "unit_price_cents": 4000, "quantity": 2}
@@ -158,7 +153,9 @@ def test_fee_never_makes_the_refund_negative(app):
         pytest.param(
             {"condition": "ok", "received_quantity": 5}, 2, None, id="more received than asked"
         ),
-        pytest.param({"condition": "ok", "received_quantity": 0}, 0, MISSING, id="none received"),
+        pytest.param(
+            {"condition": "ok", "received_quantity": 0}, 0, CONDITION_MISSING, id="none received"
+        ),
         pytest.param({"condition": "damaged", "received_quantity": 2}, 0, "damaged", id="damaged"),
         pytest.param(
             {"condition": "wrong_item", "received_quantity": 2}, 0, "wrong_item", id="wrong item"

@@ -6,7 +6,7 @@ import pytest
 from flask import render_template_string
 
 from conftest import make_user
-from domain import workflow
+from domain import statuses, workflow
 from extensions import db
 from models import COMPLETED, CarrierAccount
 from return_flow import (
@@ -199,7 +199,10 @@ def test_staff_download_the_label(logged_in, shipment):
 def test_request_page_include_links_to_its_return(app, shipment):
     with app.test_request_context():
         html = render_template_string(
-            "{% include 'admin/requests/_returns.html' %}", req=shipment.request
+            "{% include 'admin/requests/_returns.html' %}",
+            req=shipment.request,
+            return_badge=statuses.return_badge,
+            label_badge=statuses.label_badge,
         )
 
     assert f'href="/admin/returns/{shipment.id}"' in html and "Label ready" in html

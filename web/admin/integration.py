@@ -23,6 +23,7 @@ from wtforms import SelectMultipleField
 from wtforms.validators import URL, DataRequired, ValidationError
 
 from domain import webhook_events
+from domain.statuses import WEBHOOK_DELIVERY_STATUS_BADGES, WEBHOOK_DELIVERY_STATUS_LABELS, badge
 from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 from services import jobs, order_import, outbound, webhooks
@@ -169,8 +170,14 @@ class WebhookDeliveryView(ShopScopedView):
     column_details_list = (*column_list, "payload")
     column_filters = ("status", "event", "last_status_code")
     column_default_sort = ("id", True)
+    column_formatters = {
+        "status": lambda v, c, m, p: badge(
+            m.status, WEBHOOK_DELIVERY_STATUS_LABELS, WEBHOOK_DELIVERY_STATUS_BADGES
+        )
+    }
     column_formatters_detail = {
-        "payload": lambda v, c, m, p: Markup("<pre>{}</pre>").format(webhooks.body_of(m).decode())
+        "status": column_formatters["status"],
+        "payload": lambda v, c, m, p: Markup("<pre>{}</pre>").format(webhooks.body_of(m).decode()),
     }
     column_labels = {
         "created_at": _l("Created"),

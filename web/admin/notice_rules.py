@@ -25,7 +25,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from domain import notices
-from domain.statuses import STATUS_LABELS
+from domain.statuses import (
+    MOVE_TO_STAGE,
+    NOTICE_ACTION_LABELS,
+    SEVERITY_BADGES,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+)
 from extensions import db
 from models import (
     SEVERITIES,
@@ -85,14 +91,12 @@ class RuleFormBase(Form):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     shop_id = SelectField(_l("Shop"), choices=[], validate_choice=True)
-    severity = SelectField(
-        _l("Severity"), choices=[(s, notices.SEVERITY_LABELS[s]) for s in SEVERITIES]
-    )
+    severity = SelectField(_l("Severity"), choices=[(s, SEVERITY_LABELS[s]) for s in SEVERITIES])
     message_nl = TextAreaField(_l("Message (Dutch)"), validators=[DataRequired()])
     message_en = TextAreaField(_l("Message (English)"), validators=[DataRequired()])
     action = SelectField(
         _l("Action"),
-        choices=[("", _l("None: only show the notice")), *notices.ACTION_LABELS.items()],
+        choices=[("", _l("None: only show the notice")), *NOTICE_ACTION_LABELS.items()],
     )
     action_stage_id = SelectField(_l("Review stage (for that action)"), choices=[])
     active = BooleanField(_l("Active"), default=True)
@@ -129,7 +133,7 @@ class RuleFormBase(Form):
         return self.check_stage_action() and valid
 
     def check_stage_action(self) -> bool:
-        if self.action.data != notices.MOVE_TO_STAGE:
+        if self.action.data != MOVE_TO_STAGE:
             return True
         stage_id = int(self.action_stage_id.data or 0)
         if not stage_id or str(self.stage_shops.get(stage_id)) != self.shop_id.data:
@@ -213,8 +217,8 @@ class NoticeRuleView(EditorView):
     column_formatters = {
         "shop": lambda v, c, m, p: m.shop.name if m.shop else gettext("All shops"),
         "conditions": lambda v, c, m, p: describe_conditions(m),
-        "severity": lambda v, c, m, p: notices.SEVERITY_LABELS.get(m.severity, m.severity),
-        "action": lambda v, c, m, p: notices.ACTION_LABELS.get(m.action, "") if m.action else "",
+        "severity": lambda v, c, m, p: SEVERITY_LABELS.get(m.severity, m.severity),
+        "action": lambda v, c, m, p: NOTICE_ACTION_LABELS.get(m.action, "") if m.action else "",
     }
     column_labels = {
         "name": _l("Name"),
@@ -325,7 +329,7 @@ class NoticeRuleView(EditorView):
         )
 
     def render(self, template, **kwargs):
-        kwargs.setdefault("action_labels", notices.ACTION_LABELS)
+        kwargs.setdefault("action_labels", NOTICE_ACTION_LABELS)
         kwargs.setdefault("status_labels", STATUS_LABELS)
         kwargs.setdefault(
             "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
@@ -334,9 +338,7 @@ class NoticeRuleView(EditorView):
 
 
 class ManualNoticeForm(FlaskForm):
-    severity = SelectField(
-        _l("Severity"), choices=[(s, notices.SEVERITY_LABELS[s]) for s in SEVERITIES]
-    )
+    severity = SelectField(_l("Severity"), choices=[(s, SEVERITY_LABELS[s]) for s in SEVERITIES])
     text_nl = TextAreaField(_l("Notice (Dutch)"), validators=[InputRequired()])
     text_en = TextAreaField(_l("Notice (English)"), validators=[InputRequired()])
 
@@ -363,7 +365,8 @@ class ManualNoticeView(SupportOnly, BaseView):
             form=form,
             number=number,
             found=found,
-            severity_labels=notices.SEVERITY_LABELS,
+            severity_labels=SEVERITY_LABELS,
+            severity_badges=SEVERITY_BADGES,
         )
 
     @expose("/remove/<int:notice_id>", methods=("POST",))

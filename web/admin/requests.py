@@ -23,7 +23,19 @@ from sqlalchemy.orm import Query, joinedload, selectinload
 from domain import workflow
 from domain.formatting import language, money, shop_time
 from domain.refunds import refund_breakdown
-from domain.statuses import AUDIT_LABELS, RESOLUTION_LABELS, STATUS_LABELS, status_badge
+from domain.statuses import (
+    LINE_DECISION_LABELS,
+    REQUEST_ACTION_LABELS,
+    RESOLUTION_LABELS,
+    SEVERITY_BADGES,
+    STATUS_LABELS,
+    audit_label,
+    decision_badge,
+    event_status_label,
+    label_badge,
+    return_badge,
+    status_badge,
+)
 from extensions import db
 from models import (
     OPEN_STATUSES,
@@ -44,16 +56,8 @@ from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopF
 from web.int_args import parse_ids, parse_int
 from web.same_site import safe_next
 
-BULK_ACTIONS = {
-    "concept": _l("Set to concept"),
-    "approve": _l("Approve"),
-    "cancel": _l("Cancel"),
-    "hold": _l("Hold"),
-    "release": _l("Release"),
-    "free_shipping_on": _l("Free shipping on"),
-    "free_shipping_off": _l("Free shipping off"),
-    "stage": _l("Move to review stage"),
-}
+# The bulk actions, in the words of their buttons.
+BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
 
 
 # Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
@@ -398,6 +402,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
             return redirect(url_for(".index_view", flt0_status="open", **request.args))
         self._template_args["poll_since"] = utcnow().isoformat()
+        self._template_args["action_labels"] = REQUEST_ACTION_LABELS
         return super().index_view()
 
     # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count.
@@ -412,7 +417,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         """The list as filtered, searched and sorted now, as CSV or Excel, streamed."""
         if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
             return redirect(url_for(".export", fmt=fmt, flt0_status="open", **request.args))
-        columns = exports.request_columns(self, STATUS_LABELS, RESOLUTION_LABELS, language())
+        columns = exports.request_columns(self, language())
         rows = exports.request_rows(exports.filtered_query(self))
         return exports.export_response(fmt, columns, rows, _("requests"))
 
@@ -561,8 +566,14 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
             refund=refund_breakdown(req),
-            audit_labels=AUDIT_LABELS,
-            status_labels=STATUS_LABELS,
+            action_labels=REQUEST_ACTION_LABELS,
+            severity_badges=SEVERITY_BADGES,
+            decision_badge=decision_badge,
+            decision_labels=LINE_DECISION_LABELS,
+            return_badge=return_badge,
+            label_badge=label_badge,
+            audit_label=audit_label,
+            event_status_label=event_status_label,
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))

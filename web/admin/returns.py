@@ -25,6 +25,10 @@ from domain.statuses import (
     LABEL_STATUS_LABELS,
     RESOLUTION_LABELS,
     RETURN_STATUS_LABELS,
+    RETURN_STEP_LABELS,
+    audit_label,
+    decision_badge,
+    event_status_label,
     return_badge,
 )
 from extensions import db
@@ -42,15 +46,6 @@ from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopF
 from web.int_args import parse_int
 from web.same_site import safe_next
 
-# The staff steps, in the order of the journey: what the buttons and bulk actions do.
-STEPS = {
-    "in_transit": _l("In transit"),
-    "delivered": _l("Delivered"),
-    "received": _l("Received (all items OK)"),
-    "refund": _l("Resolve: refund"),
-    "cancel": _l("Cancel return"),
-}
-
 
 def all_inspected_ok(return_: Return) -> dict[int, tuple[str, int]]:
     """The inspection of a parcel that held exactly what was asked, all in good condition."""
@@ -62,7 +57,7 @@ def all_inspected_ok(return_: Return) -> dict[int, tuple[str, int]]:
 
 
 def perform_step(return_: Return, step: str, actor) -> None:
-    """One staff step on one return, through workflow.py."""
+    """One staff step on one return (``RETURN_STEP_LABELS`` names them), through workflow.py."""
     steps = {
         "in_transit": lambda: workflow.mark_in_transit(return_, actor),
         "delivered": lambda: workflow.mark_delivered(return_, actor),
@@ -195,6 +190,12 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
     def get_query(self):
         return super().get_query().options(joinedload(Return.request), joinedload(Return.shop))
 
+    @expose("/")
+    def index_view(self):
+        """The list, whose rows offer the first staff steps."""
+        self._template_args["step_labels"] = RETURN_STEP_LABELS
+        return super().index_view()
+
     def may_edit(self) -> bool:
         return False
 
@@ -213,33 +214,33 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
                 db.session.rollback()
                 refused.append(str(refusal))
         flash(
-            _("%(count)d returns: %(step)s.", count=done, step=STEPS[step]),
+            _("%(count)d returns: %(step)s.", count=done, step=RETURN_STEP_LABELS[step]),
             "success" if done else "warning",
         )
         for message in refused:
             flash(message, "danger")
 
-    @action("in_transit", _l("In transit"))
+    @action("in_transit", RETURN_STEP_LABELS["in_transit"])
     def action_in_transit(self, ids):
         self.run_step_on(ids, "in_transit")
 
-    @action("delivered", _l("Delivered"))
+    @action("delivered", RETURN_STEP_LABELS["delivered"])
     def action_delivered(self, ids):
         self.run_step_on(ids, "delivered")
 
     @action(
         "received",
-        _l("Received (all items OK)"),
+        RETURN_STEP_LABELS["received"],
         _l("Mark the selected returns received, with every item OK?"),
     )
     def action_received(self, ids):
         self.run_step_on(ids, "received")
 
-    @action("refund", _l("Resolve: refund"), _l("Refund the selected returns?"))
+    @action("refund", RETURN_STEP_LABELS["refund"], _l("Refund the selected returns?"))
     def action_refund(self, ids):
         self.run_step_on(ids, "refund")
 
-    @action("cancel", _l("Cancel return"), _l("Void the labels of the selected returns?"))
+    @action("cancel", RETURN_STEP_LABELS["cancel"], _l("Void the labels of the selected returns?"))
     def action_cancel(self, ids):
         self.run_step_on(ids, "cancel")
 
@@ -280,6 +281,11 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             condition_labels=CONDITION_LABELS,
             conditions=LINE_CONDITIONS,
             resolve_labels=RESOLUTION_LABELS,
+            return_status_labels=RETURN_STATUS_LABELS,
+            step_labels=RETURN_STEP_LABELS,
+            decision_badge=decision_badge,
+            audit_label=audit_label,
+            event_status_label=event_status_label,
             carrier_name=_carrier_name(return_.carrier),
             sources=workflow.RETURN_SOURCES,
         )

@@ -37,16 +37,13 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from domain.formatting import TIME_ZONES
+from domain.statuses import RESOLUTION_LABELS
 from extensions import db
 from models import Shop
 from web.admin.base import StaffOnly, visible_shops
 
 LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
-RESOLUTION_CHOICES = [
-    SelectChoice("refund", _l("Refund")),
-    SelectChoice("exchange", _l("Exchange")),
-    SelectChoice("store_credit", _l("Store credit")),
-]
+RESOLUTION_CHOICES = [SelectChoice(code, label) for code, label in RESOLUTION_LABELS.items()]
 
 
 class CheckboxesField(SelectMultipleField):

@@ -44,7 +44,6 @@ DRAFT_KEY = "portal_draft"
 MAX_PHOTOS_PER_LINE = 5
 MAX_TEXT = 1000
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-# What the customer reads on the status page: the status in words and what happens next.
 
 
 # --- shop, language and draft --------------------------------------------------------------
