@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 import notices
 import tasks
 import workflow
-from conftest import make_shop, make_user
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
 from models import (
     APPROVED,
     CONCEPT,
@@ -24,16 +23,6 @@ from models import (
     ReviewStage,
     utcnow,
 )
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def anna(shop):
-    return make_user("anna@example.com", shop, name="Anna")
 
 
 def make_requests(shop, n, status=NEW):

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-import conftest
 import demo
+import harness
 from extensions import db, limiter
 from models import (
     REQUEST_STATUSES,
@@ -55,14 +55,14 @@ def seeded(migrated, smtp_sink, tmp_path_factory):
     from app import create_app
 
     storage = tmp_path_factory.mktemp("demo-storage")
-    app = create_app(conftest.test_config(migrated, smtp_sink, storage))
+    app = create_app(harness.app_config(migrated, smtp_sink, storage))
     with app.app_context():
         first = demo.seed()
         after_first = row_counts()
         second = demo.seed()
         yield Seeded(app, first, second, after_first, row_counts())
         db.session.remove()
-        conftest.empty_all_tables()
+        harness.empty_all_tables()
         db.engine.dispose()
 
 

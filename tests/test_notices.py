@@ -2,14 +2,12 @@
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 import notices
 import workflow
-from conftest import make_shop, make_user
 from extensions import db
-from factories import make_order, make_reason, make_request
+from factories import make_order, make_reason, make_request, make_shop, make_user
 from models import (
     APPROVED,
     CONCEPT,
@@ -22,11 +20,6 @@ from models import (
     ReviewStage,
     utcnow,
 )
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
 
 
 def make_rule(shop, conditions, name="Rule", severity="info", action=None, **fields):

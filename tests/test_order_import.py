@@ -7,8 +7,8 @@ import io
 from sqlalchemy import func, select
 
 import order_import
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_shop, make_user
 from models import Order, ReturnRequest, ReturnRequestLine, next_request_number
 
 HEADER = ",".join(order_import.CSV_COLUMNS)

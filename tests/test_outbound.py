@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import outbound
-from conftest import need_service
+from harness import need_service
 
 NAME = "hooks.shop.example"
 

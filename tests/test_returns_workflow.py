@@ -9,31 +9,12 @@ import labels
 import refunds
 import workflow
 from extensions import db
+from factories import RETURN_ADDRESS
 from models import APPROVED, COMPLETED, LABEL_CREATED, Return, utcnow
-from return_flow import (
-    approved_request,
-    create_label,
-    emails_to,
-    make_demo_shop,
-    return_audit,
-    run_jobs,
-    staff,
-)
+from return_flow import approved_request, create_label, emails_to, return_audit, run_jobs
 
-
-@pytest.fixture
-def shop(app):
-    return make_demo_shop()
-
-
-@pytest.fixture
-def agent(shop):
-    return staff(shop)
-
-
-@pytest.fixture
-def request_(shop, agent):
-    return approved_request(shop, agent)
+# The labels go back to the shop's return address.
+pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
 
 def count_returns(request) -> int:

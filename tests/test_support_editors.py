@@ -8,20 +8,9 @@ from sqlalchemy import select
 import notices
 import support_views
 import workflow
-from conftest import make_shop, make_user
 from extensions import db
-from factories import make_order, make_reason, make_request
+from factories import make_order, make_reason, make_request, make_shop, make_user
 from models import AuditEvent, EmailTemplate, FormQuestion, Message, NoticeRule, ReturnReason
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def support(app):
-    return make_user("support@returndesk.test", is_support=True, name="Sanne Support")
 
 
 def rule_form(**fields):

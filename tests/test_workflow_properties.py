@@ -14,9 +14,9 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 import workflow
-from conftest import empty_all_tables, make_shop, make_user
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
+from harness import empty_all_tables
 from models import ON_HOLD, AuditEvent, OutboundEmail, ReturnRequest
 
 ACTIONS = [
