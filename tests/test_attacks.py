@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import func, select
 
-import harness
 import storage
 import workflow
 from app import create_app
 from extensions import db, limiter
 from factories import make_order, make_request, make_shop, make_user
+from harness import FreshContextClient, app_config, empty_all_tables
 from models import Attachment, ReturnRequest
 from portal_helpers import (
     HEIC_HEADER,
@@ -134,8 +134,8 @@ FOREIGN_TARGETS = [
 
 
 @pytest.fixture
-def agent_on_request(client, auth, shop, order):
-    agent = make_user("agent@example.com", shop)
+def agent_on_request(client, auth, shop, order, agent):
+    """The ``agent``, logged in, and a request on the ``order``."""
     req = submitted_request(shop, order)
     db.session.commit()
     auth.login(agent.email)
@@ -228,14 +228,14 @@ def test_order_lookup_is_rate_limited(client, order):
 @pytest.fixture
 def app_behind_proxy(migrated, smtp_sink, tmp_path):
     """The app behind one reverse proxy, which sets X-Forwarded-For."""
-    config = harness.app_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config["TRUSTED_PROXIES"] = 1
     app = create_app(config)
     with app.app_context():
         limiter.reset()
         yield app
         db.session.remove()
-        harness.empty_all_tables()
+        empty_all_tables()
 
 
 def guesses_until_limited(client, forwarded_for: str | None) -> int:
@@ -414,14 +414,14 @@ def test_csv_export_neutralises_formulas(client, auth, shop, order):
 @pytest.fixture
 def csrf_app(migrated, smtp_sink, tmp_path):
     """The app as in production: CSRF on, Secure cookies."""
-    config = harness.app_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config.update(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
     app = create_app(config)
-    app.test_client_class = harness.FreshContextClient
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
-        harness.empty_all_tables()
+        empty_all_tables()
 
 
 def test_every_state_changing_form_needs_the_csrf_token(csrf_app):

@@ -17,7 +17,6 @@ from flask import current_app
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import func, select
 
-import harness
 import tasks
 import workflow
 from app import create_app
@@ -25,7 +24,7 @@ from emails import queue_email
 from extensions import db
 from factories import make_order, make_request, make_shop, make_user
 from formatting import shop_time
-from harness import need_service
+from harness import app_config, need_service
 from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, User, utcnow
 from staff_helpers import csrf_token_in, emails_to, link_in
 from submission import aware
@@ -122,7 +121,7 @@ def hung_mail_server():
 
 @pytest.fixture
 def app_with_hung_mail_server(migrated, smtp_sink, hung_mail_server, tmp_path):
-    config = harness.app_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config.update(MAIL_PORT=hung_mail_server, MAIL_TIMEOUT=2, REDIS_URL=None)
     hung = create_app(config)
     use_test_email_templates(hung)
@@ -235,7 +234,7 @@ def test_delivering_the_same_email_twice_sends_it_once(app, smtp_sink):
 
 @pytest.fixture
 def app_without_mail_server(migrated, smtp_sink, tmp_path):
-    config = harness.app_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config["MAIL_SERVER"] = None
     config["RQ_ASYNC"] = True
     mailless = create_app(config)

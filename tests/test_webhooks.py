@@ -247,8 +247,8 @@ def post_new_endpoint(client, shop, url: str):
 
 
 @pytest.fixture
-def shop_admin(app, client, auth):
-    shop = make_shop()
+def shop_admin(shop, auth):
+    """The ``shop``, with its admin logged in."""
     make_user("admin@example.com", shop, role="admin")
     db.session.commit()
     auth.login("admin@example.com")
