@@ -37,7 +37,7 @@ from harness import (
     need_service,
 )
 from label_standins import running_sendcloud
-from models import Membership, Order, ReturnReason, ReturnRequest, Shop, User
+from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
 from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
@@ -252,7 +252,9 @@ def request_(shop, agent) -> ReturnRequest:
 
 
 @pytest.fixture
-def portal_demo(shop, order, reasons, agent) -> tuple:
+def portal_demo(
+    shop, order, reasons, agent
+) -> tuple[Shop, Order, dict[str, ReturnReason], FormQuestion]:
     """What the browser tests' customer meets: the ``shop``, her ``order``, the ``reasons``
     and one required text question; the ``agent`` finds her request. ``(shop, order,
     reasons, question)``, committed."""
