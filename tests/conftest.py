@@ -1,81 +1,58 @@
-"""Test fixtures: the app on a migrated database, a real SMTP sink, Redis when configured.
+"""Test fixtures: the app on a migrated database, a real SMTP sink, Redis when configured, and
+the shops, staff and orders that many test modules start from.
 
 By default tests run on a SQLite file with in-process jobs. With ``DATABASE_URL`` (a
 PostgreSQL server) a fresh database is created for the run; with ``REDIS_URL`` jobs go
 through RQ. ``REQUIRE_SERVICES=1`` (set by .ci/run) turns "service missing" skips into
 failures, so CI cannot pass by skipping.
+
+Only fixtures live here. What they are built from is in helper modules that tests import
+too (harness.py, factories.py, portal_helpers.py, …); no test module imports conftest.py or
+another test module (test_foundation_smoke.py checks that).
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import uuid
-from email import message_from_bytes, policy
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from extensions import db, limiter
-from models import Membership, Shop, User
-
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def need_service(name: str, available: bool) -> None:
-    """Skip a test that needs a missing service, or fail when CI requires every service."""
-    if available:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{name} is required (REQUIRE_SERVICES=1) but not configured")
-    pytest.skip(f"{name} not configured")
-
-
-class SmtpSink:
-    """A real SMTP server on loopback that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-        self._lock = threading.Lock()
-        self.fail_with: str | None = None
-        self.refused: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            return "550 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.fail_with:
-            return self.fail_with
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        with self._lock:
-            self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list:
-        with self._lock:
-            return [m for m in self.messages if address in m["X-Envelope-To"]]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.messages.clear()
-        self.fail_with = None
-        self.refused = set()
+from factories import make_order, make_question, make_reasons, make_shop, make_user
+from harness import (
+    AuthActions,
+    FreshContextClient,
+    SmtpSink,
+    app_config,
+    empty_all_tables,
+    free_port,
+    need_service,
+)
+from label_standins import running_sendcloud
+from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
+from portal_helpers import PORTAL_ORDER
+from return_flow import approved_request
+from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
+from webhook_helpers import Receiver, serve
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "shop(prepare=None, **fields): what the `shop` fixture's shop differs in for this "
+        "test or module: Shop fields, and `prepare`, called with the new shop",
+    )
+
+
+# --- the app ------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -111,34 +88,15 @@ def migrated(database_uri, smtp_sink, tmp_path_factory):
     """Apply the Alembic migrations once; every test then starts from empty tables."""
     from flask_migrate import upgrade
 
-    app = create_app(test_config(database_uri, smtp_sink, tmp_path_factory.mktemp("storage")))
+    app = create_app(app_config(database_uri, smtp_sink, tmp_path_factory.mktemp("storage")))
     with app.app_context():
         upgrade()
     return database_uri
 
 
-def test_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_uri,
-        "WTF_CSRF_ENABLED": False,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp_sink.port,
-        "MAIL_DEFAULT_SENDER": "ReturnDesk <no-reply@returndesk.test>",
-        "STORAGE_DIR": str(storage),
-        "PUBLIC_URL": "http://returndesk.test",
-        "RQ_QUEUE": f"returndesk-test-{uuid.uuid4().hex[:8]}",
-        # With REDIS_URL, jobs go through Redis and run at once; test_outbox.py runs a real
-        # worker against an asynchronous queue.
-        "RQ_ASYNC": False,
-        "RATELIMIT_STORAGE_URI": "memory://",
-    }
-
-
 @pytest.fixture
 def app(migrated, smtp_sink, tmp_path):
-    app = create_app(test_config(migrated, smtp_sink, tmp_path / "storage"))
+    app = create_app(app_config(migrated, smtp_sink, tmp_path / "storage"))
     smtp_sink.clear()
     with app.app_context():
         limiter.reset()
@@ -148,69 +106,15 @@ def app(migrated, smtp_sink, tmp_path):
         db.engine.dispose()
 
 
-def empty_all_tables() -> None:
-    with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
-class FreshContextClient(FlaskClient):
-    """A test client whose every request runs in its own app context, as in production.
-
-    The ``app`` fixture keeps an app context open for the test's own queries; without
-    this, requests would share its ``g`` (the logged-in user, the locale) and its session.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 @pytest.fixture
 def client(app):
     app.test_client_class = FreshContextClient
     return app.test_client()
 
 
-def client_at(app, address: str) -> FlaskClient:
-    """A browser of its own at client address ``address`` (another customer, a stranger)."""
-    browser = FreshContextClient(app, app.response_class, use_cookies=True)
-    browser.environ_base["REMOTE_ADDR"] = address
-    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return browser
-
-
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def make_shop(slug: str = "demo", name: str = "Demo Winkel", **fields) -> Shop:
-    shop = Shop(slug=slug, name=name, notification_email=f"returns@{slug}.example.com", **fields)
-    db.session.add(shop)
-    db.session.flush()
-    return shop
-
-
-def make_user(email: str, shop: Shop | None = None, role: str = "agent", **fields) -> User:
-    user = User(email=email, name=fields.pop("name", email.split("@")[0].title()), **fields)
-    user.set_password("secret-pw")
-    if shop is not None:
-        user.memberships.append(Membership(shop=shop, role=role))
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
-class AuthActions:
-    def __init__(self, client) -> None:
-        self._client = client
-
-    def login(self, email: str, password: str = "secret-pw"):
-        return self._client.post("/login", data={"email": email, "password": password})
-
-    def logout(self):
-        return self._client.post("/logout")
 
 
 @pytest.fixture
@@ -257,3 +161,159 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --- a shop and its people ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(request, app) -> Shop:
+    """Shop "demo" (Demo Winkel), committed, so every client and thread sees it.
+
+    A module or test whose shop differs says how with a marker, which shows at its top:
+    ``pytestmark = pytest.mark.shop(default_language="en")`` gives Shop fields, and
+    ``prepare=notices.seed_default_rules`` is called with the new shop before the commit.
+    """
+    marker = request.node.get_closest_marker("shop")
+    fields = dict(marker.kwargs) if marker else {}
+    prepare = fields.pop("prepare", None)
+    shop = make_shop(**fields)
+    if prepare:
+        prepare(shop)
+    db.session.commit()
+    return shop
+
+
+@pytest.fixture
+def anna(shop) -> User:
+    """Anna, agent of the ``shop`` (anna@example.com)."""
+    return make_user("anna@example.com", shop, name="Anna")
+
+
+@pytest.fixture
+def agent(shop) -> User:
+    """An agent of the ``shop`` (agent@example.com)."""
+    return make_user("agent@example.com", shop)
+
+
+@pytest.fixture
+def support(app) -> User:
+    """Sanne, platform support (support@returndesk.test): every shop, every screen."""
+    return make_user("support@returndesk.test", is_support=True, name="Sanne Support")
+
+
+@dataclass
+class ShopStaff:
+    shop: Shop
+    admin: User
+    agent: User
+    support: User
+
+
+@pytest.fixture
+def shop_staff(shop, client) -> ShopStaff:
+    """The ``shop`` with its admin (admin@example.com, Anna Admin) and agent
+    (agent@example.com, Bram Agent), and a platform support user (support@example.com);
+    committed. (``client`` makes every ``app.test_client()`` run each request in its own app
+    context, as browsers do.)"""
+    staff = ShopStaff(
+        shop,
+        admin=make_user("admin@example.com", shop, role="admin", name="Anna Admin"),
+        agent=make_user("agent@example.com", shop, name="Bram Agent"),
+        support=make_user("support@example.com", is_support=True),
+    )
+    db.session.commit()
+    return staff
+
+
+# --- what the customer returns ------------------------------------------------------------------
+
+
+@pytest.fixture
+def order(shop) -> Order:
+    """The portal customer's order #1001 (``PORTAL_ORDER``), delivered three days ago."""
+    order = make_order(shop, **PORTAL_ORDER)
+    db.session.commit()
+    return order
+
+
+@pytest.fixture
+def reasons(shop) -> dict[str, ReturnReason]:
+    """The ``shop``'s reasons ``too_big`` and ``damaged`` (which needs a photo and a comment)."""
+    reasons = make_reasons(shop)
+    db.session.commit()
+    return reasons
+
+
+@pytest.fixture
+def request_(shop, agent) -> ReturnRequest:
+    """A request of two lines (€49.95 and €59.95), approved by the ``agent`` and committed."""
+    return approved_request(shop, agent)
+
+
+@pytest.fixture
+def portal_demo(
+    shop, order, reasons, agent
+) -> tuple[Shop, Order, dict[str, ReturnReason], FormQuestion]:
+    """What the browser tests' customer meets: the ``shop``, her ``order``, the ``reasons``
+    and one required text question; the ``agent`` finds her request. ``(shop, order,
+    reasons, question)``, committed."""
+    question = make_question(shop, "text", label_nl="Waarom retour?", label_en="Why return?")
+    db.session.commit()
+    return shop, order, reasons, question
+
+
+# --- the outside world on loopback --------------------------------------------------------------
+
+
+@pytest.fixture
+def sendcloud(app):
+    """Sendcloud's stand-in (label_standins.py) on loopback, with the app pointed at it: its
+    state, with the ``calls`` it got and ``announced``/``fail_with`` to steer it."""
+    with running_sendcloud() as (port, state):
+        app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
+        app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{port}/api/v3"
+        yield state
+
+
+@pytest.fixture
+def receiver(app):
+    """A webhook receiver on loopback that the app may post to, as in development
+    (``OUTBOUND_ALLOW_PRIVATE``)."""
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True
+    yield from serve(Receiver())
+
+
+# --- two tenants --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tenants(app) -> dict[str, ShopData]:
+    """``fashion`` with its staff, and ``demo`` whose data they must never reach (every demo
+    row has the id ``DEMO_ID``); a support user reaches both."""
+    fashion = shop_with_data(
+        "fashion",
+        "Mode Huis",
+        "Fenna Fashionista",
+        "fenna@mode.example.nl",
+        "MH-1001",
+        "R-2026-00001",
+    )
+    make_user("agent@fashion.example.com", fashion.shop, "agent")
+    make_user("admin@fashion.example.com", fashion.shop, "admin")
+    make_user("support@example.com", is_support=True)
+    demo = shop_with_data(
+        "demo",
+        "Demo Winkel",
+        "Griet van Demohuizen",
+        "griet@demo.example.nl",
+        "DW-7001",
+        "R-2026-00002",
+        row_id=DEMO_ID,
+    )
+    demo_admin = make_user("admin@example.com", id=DEMO_ID, name="Daan Demobaas")
+    membership = Membership(id=DEMO_ID, user=demo_admin, shop=demo.shop, role="admin")
+    db.session.add(membership)
+    demo.rows.update({User: demo_admin, Membership: membership})
+    db.session.commit()
+    return {"fashion": fashion, "demo": demo}

@@ -1,85 +1,123 @@
-"""Shared setup for portal tests: an order delivered a few days ago, reasons and questions."""
+"""The customer's side of the portal tests: her order, the steps through the portal, photos."""
 
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 import pillow_heif
+from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
 
-from extensions import db
-from models import FormQuestion, Order, OrderLine, ReturnReason, Shop, utcnow
+from models import Order, ReturnReason
+
+# The portal customer's order (``make_order(shop, **PORTAL_ORDER)``): #1001, which she finds
+# with klant@example.com or 1234 AB; a linen blouse (two) and a woollen scarf (one).
+PORTAL_ORDER: dict[str, Any] = {
+    "number": "1001",
+    "customer_name": "Sanne de Vries",
+    "customer_email": "klant@example.com",
+    "customer_postcode": "1234 AB",
+    "lines": [
+        {
+            "product_name": "Linnen blouse",
+            "variant": "M / wit",
+            "quantity": 2,
+            "unit_price_cents": 4995,
+        },
+        {"product_name": "Wollen sjaal", "quantity": 1, "unit_price_cents": 2995},
+    ],
+}
 
 
-def make_order(
-    shop: Shop,
-    number: str = "1001",
-    *,
-    email: str = "klant@example.com",
-    postcode: str = "1234 AB",
-    delivered_days_ago: int | None = 3,
-    language: str = "nl",
-    lines: tuple = (("Linnen blouse", "M / wit", 2, 4995), ("Wollen sjaal", None, 1, 2995)),
-) -> Order:
-    delivered = utcnow() - timedelta(days=delivered_days_ago) if delivered_days_ago else None
-    order = Order(
-        shop_id=shop.id,
-        number=number,
-        customer_name="Sanne de Vries",
-        customer_email=email,
-        customer_postcode=postcode,
-        customer_language=language,
-        ordered_at=utcnow() - timedelta(days=(delivered_days_ago or 0) + 2),
-        delivered_at=delivered,
+# --- the steps, through the Flask test client -------------------------------------------------
+
+
+def lookup(client: FlaskClient, number: str = "1001", secret: str = "klant@example.com", **extra):
+    """Step 1: find the order by its number and the email address or postcode."""
+    return client.post(
+        "/returns/demo/", data={"order_number": number, "email_or_postcode": secret, **extra}
     )
-    for index, (name, variant, quantity, price) in enumerate(lines):
-        order.lines.append(
-            OrderLine(
-                sku=f"SKU-{index}",
-                product_name=name,
-                variant=variant,
-                quantity=quantity,
-                unit_price_cents=price,
-            )
-        )
-    db.session.add(order)
-    db.session.flush()
-    return order
 
 
-def make_reasons(shop: Shop) -> dict[str, ReturnReason]:
-    reasons = {
-        "too_big": ReturnReason(
-            shop_id=shop.id, code="too_big", label_nl="Te groot", label_en="Too big", position=1
-        ),
-        "damaged": ReturnReason(
-            shop_id=shop.id,
-            code="damaged",
-            label_nl="Beschadigd",
-            label_en="Damaged",
-            requires_photo=True,
-            requires_comment=True,
-            position=2,
-        ),
-    }
-    db.session.add_all(reasons.values())
-    db.session.flush()
-    return reasons
+def choose(client: FlaskClient, quantities: Mapping[int, int]):
+    """Step 2: return ``{order line id: quantity}``."""
+    data = {}
+    for line_id, quantity in quantities.items():
+        data[f"line-{line_id}"] = "1"
+        data[f"qty-{line_id}"] = str(quantity)
+    return client.post("/returns/demo/items", data=data)
 
 
-def make_question(shop: Shop, kind: str = "text", required: bool = True, **fields) -> FormQuestion:
-    question = FormQuestion(
-        shop_id=shop.id,
-        kind=kind,
-        label_nl=fields.pop("label_nl", "Heeft u het artikel gedragen?"),
-        label_en=fields.pop("label_en", "Did you wear the item?"),
-        required=required,
-        **fields,
+def give_details(
+    client: FlaskClient,
+    line_ids: Iterable[int],
+    reason: ReturnReason,
+    comment: str = "",
+    photos: list[tuple[str, bytes]] | None = None,
+):
+    """Step 3: the same reason, comment and photos (``(name, bytes)``) for every line."""
+    data = {}
+    for line_id in line_ids:
+        data[f"reason-{line_id}"] = str(reason.id)
+        data[f"comment-{line_id}"] = comment
+        if photos:
+            data[f"photos-{line_id}"] = [(io.BytesIO(b), name) for name, b in photos]
+    return client.post("/returns/demo/details", data=data, content_type="multipart/form-data")
+
+
+def choose_resolution(client: FlaskClient, resolution: str = "refund", note: str = ""):
+    return client.post(
+        "/returns/demo/resolution", data={"resolution": resolution, "exchange_note": note}
     )
-    db.session.add(question)
-    db.session.flush()
-    return question
+
+
+def submission_key(client: FlaskClient) -> str:
+    """The one-time key of the review page's form (a second submit with it changes nothing)."""
+    page = client.get("/returns/demo/review")
+    assert page.status_code == 200
+    return re.search(rb'name="submission_key" value="([^"]+)"', page.data).group(1).decode()
+
+
+def submit(client: FlaskClient, key: str):
+    return client.post("/returns/demo/review", data={"submission_key": key})
+
+
+def fill_until_review(
+    client: FlaskClient,
+    order: Order,
+    reasons: Mapping[str, ReturnReason],
+    quantities: Mapping[int, int] | None = None,
+    resolution: str = "refund",
+    note: str = "",
+) -> None:
+    """Every step up to the review page: one blouse unless ``quantities`` says otherwise,
+    returned because it is too big."""
+    quantities = quantities or {order.lines[0].id: 1}
+    assert lookup(client).status_code == 302
+    assert choose(client, quantities).status_code == 302
+    assert give_details(client, quantities, reasons["too_big"]).status_code == 302
+    assert choose_resolution(client, resolution, note).status_code == 302
+
+
+def at_details(client: FlaskClient, order: Order) -> int:
+    """Up to step 3 with one unit of the first line; that line's id."""
+    lookup(client)
+    choose(client, {order.lines[0].id: 1})
+    return order.lines[0].id
+
+
+def stored_files(app: Flask) -> list[Path]:
+    """The files in the app's storage (uploads that were kept)."""
+    root = Path(app.config["STORAGE_DIR"])
+    return list(root.iterdir()) if root.exists() else []
+
+
+# --- photos ---------------------------------------------------------------------------------------
 
 
 def image_bytes(kind: str = "JPEG") -> bytes:

@@ -1,24 +1,18 @@
-"""Shared setup for the return tests: a shop, its staff and an approved request (real rows)."""
+"""The return tests' steps: an approved request, its label, the jobs, and what they left."""
 
 from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
 from domain import audit, workflow
 from extensions import db
 from factories import make_request
-from models import AuditEvent, OutboundEmail, Return, ReturnRequest, User
-from return_builders import ADDRESS
-from services import label_jobs, labels
+from models import AuditEvent, OutboundEmail, Return, ReturnRequest, Shop, User
+from services import jobs, label_jobs, labels
 
 
-def make_demo_shop(slug: str = "demo", name: str = "Demo Winkel", **fields):
-    return make_shop(slug, name, **{**ADDRESS, **fields})
-
-
-def approved_request(shop, agent: User, language: str = "en", **fields) -> ReturnRequest:
+def approved_request(shop: Shop, agent: User, language: str = "en", **fields) -> ReturnRequest:
     """A request of two lines (one unit each: €49.95 and €59.95), approved and committed."""
     request = make_request(shop, language=language, **fields)
     workflow.approve(request, agent)
@@ -31,8 +25,6 @@ def run_jobs() -> None:
     if not current_app.config.get("REDIS_URL"):
         return
     from rq import SimpleWorker
-
-    from services import jobs
 
     SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
     db.session.expire_all()
@@ -50,6 +42,7 @@ def create_label(request: ReturnRequest, carrier: str = "own") -> Return:
 
 
 def emails_to(address: str, template: str) -> list[OutboundEmail]:
+    """The outbox rows of ``template`` written to ``address``."""
     return list(
         db.session.scalars(
             select(OutboundEmail).where(
@@ -66,7 +59,3 @@ def return_audit(return_: Return) -> list[tuple[str, str | None, str | None]]:
             select(AuditEvent).where(AuditEvent.return_id == return_.id).order_by(AuditEvent.id)
         )
     ]
-
-
-def staff(shop, email: str = "agent@example.com", role: str = "agent") -> User:
-    return make_user(email, shop, role)

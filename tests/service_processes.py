@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from conftest import free_port, need_service
+from harness import free_port, need_service
 
 
 def wait_until(check, timeout: float = 30.0, interval: float = 0.05) -> None:

@@ -9,94 +9,33 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_shop, make_user
+from api_helpers import (
+    API_ORDER,
+    bearer,
+    delivered_order,
+    make_key,
+    order_body,
+    post_request,
+    request_body,
+)
+from app import create_app
 from domain import workflow
 from extensions import db
+from factories import make_order, make_request, make_return, make_shop, make_user
+from harness import app_config, empty_all_tables
 from models import (
     ApiKey,
     Attachment,
     AuditEvent,
     Order,
-    OrderLine,
     OutboundEmail,
     Return,
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
-    next_request_number,
 )
 from portal_helpers import jpeg_bytes
 from services import conversation
-from web.api import routes
-
-
-def make_key(shop, name: str = "webshop") -> str:
-    key, prefix, key_hash = routes.new_key()
-    db.session.add(ApiKey(shop=shop, name=name, prefix=prefix, key_hash=key_hash))
-    db.session.flush()
-    return key
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def order_body(number: str = "1001", **changes) -> dict:
-    body = {
-        "number": number,
-        "customer_name": "Anna de Vries",
-        "customer_email": "anna@example.com",
-        "customer_postcode": "1234 AB",
-        "customer_country": "NL",
-        "customer_language": "nl",
-        "ordered_at": "2026-03-01T10:00:00+01:00",
-        "delivered_at": "2026-03-03T12:00:00Z",
-        "lines": [
-            {"sku": "SHIRT", "product_name": "Shirt", "variant": "M", "unit_price_cents": 2995},
-            {"sku": "SOCKS", "product_name": "Socks", "quantity": 2, "unit_price_cents": 595},
-        ],
-    }
-    return body | changes
-
-
-def make_order(shop, number: str = "1001") -> Order:
-    order = Order(
-        shop=shop,
-        number=number,
-        customer_name="Anna de Vries",
-        customer_email="anna@example.com",
-        lines=[OrderLine(sku="SHIRT", product_name="Shirt", unit_price_cents=2995)],
-    )
-    db.session.add(order)
-    db.session.flush()
-    return order
-
-
-def make_request(shop, order, status: str = "new") -> ReturnRequest:
-    """A stored request in a given status: test data, not a transition."""
-    req = ReturnRequest(
-        number=next_request_number(),
-        shop=shop,
-        order=order,
-        order_number=order.number,
-        customer_name=order.customer_name,
-        customer_email=order.customer_email,
-        status=status,
-        lines=[ReturnRequestLine(order_line=order.lines[0], quantity=1)],
-    )
-    db.session.add(req)
-    db.session.flush()
-    return req
-
-
-def make_return(req, number: str, status: str = "in_transit") -> Return:
-    shipment = Return(
-        number=number, shop_id=req.shop_id, request=req, carrier="postnl", status=status
-    )
-    db.session.add(shipment)
-    db.session.flush()
-    return shipment
-
 
 # --- Keys ---------------------------------------------------------------------------------
 
@@ -168,7 +107,7 @@ def test_posted_order_is_created_then_updated_by_its_number(client):
 def test_order_update_keeps_a_line_that_a_request_refers_to(client):
     shop = make_shop()
     key = make_key(shop)
-    order = make_order(shop)
+    order = make_order(shop, **API_ORDER)
     req = make_request(shop, order)
     db.session.commit()
     body = order_body(lines=[{"sku": "HAT", "product_name": "Hat", "unit_price_cents": 1000}])
@@ -248,8 +187,8 @@ def test_body_that_is_not_json_is_a_problem(client):
 def test_key_of_one_shop_never_sees_another_shops_data(client):
     shop_a = make_shop("a", "Shop A")
     shop_b = make_shop("b", "Shop B")
-    req = make_request(shop_a, make_order(shop_a, "A-1"))
-    make_return(req, "RT-A-1")
+    req = make_request(shop_a, make_order(shop_a, **API_ORDER | {"number": "A-1"}))
+    make_return(req, "RT-A-1", "in_transit")
     key_b = make_key(shop_b)
     db.session.commit()
 
@@ -268,8 +207,8 @@ def test_key_of_one_shop_never_sees_another_shops_data(client):
 
 def test_key_sees_its_own_request_and_return(client):
     shop = make_shop()
-    req = make_request(shop, make_order(shop))
-    make_return(req, "RT-1")
+    req = make_request(shop, make_order(shop, **API_ORDER))
+    make_return(req, "RT-1", "in_transit")
     key = make_key(shop)
     db.session.commit()
     got = client.get(f"/api/v1/return-requests/{req.number}", headers=bearer(key))
@@ -300,7 +239,7 @@ def follow_pages(client, url: str, headers: dict, between=None) -> list[str]:
 
 def test_request_pages_stay_stable_while_new_requests_arrive(client):
     shop = make_shop()
-    order = make_order(shop)
+    order = make_order(shop, **API_ORDER)
     existing = [make_request(shop, order).number for _ in range(5)]
     key = make_key(shop)
     db.session.commit()
@@ -318,7 +257,7 @@ def test_request_pages_stay_stable_while_new_requests_arrive(client):
 
 def test_request_list_filters_by_status_and_updated_since(client):
     shop = make_shop()
-    order = make_order(shop)
+    order = make_order(shop, **API_ORDER)
     old = make_request(shop, order, status="approved")
     old.updated_at = datetime.now(UTC) - timedelta(days=2)
     fresh_new = make_request(shop, order, status="new")
@@ -356,7 +295,7 @@ def test_bad_list_query_is_a_problem_naming_the_parameter(client, query, field):
 
 def test_return_list_filters_by_status(client):
     shop = make_shop()
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     make_return(req, "RT-1", status="in_transit")
     make_return(req, "RT-2", status="received")
     key = make_key(shop)
@@ -549,10 +488,7 @@ def test_admin_sees_only_keys_of_shops_they_administer(client, auth):
 
 
 def test_api_posts_need_no_csrf_token_even_with_csrf_on(migrated, smtp_sink, tmp_path):
-    import conftest
-    from app import create_app
-
-    config = conftest.test_config(migrated, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": True}
+    config = app_config(migrated, smtp_sink, tmp_path) | {"WTF_CSRF_ENABLED": True}
     csrf_app = create_app(config)
     with csrf_app.app_context():
         try:
@@ -564,27 +500,10 @@ def test_api_posts_need_no_csrf_token_even_with_csrf_on(migrated, smtp_sink, tmp
             assert client.post("/login", data={"email": "x@example.com"}).status_code == 400
         finally:
             db.session.remove()
-            conftest.empty_all_tables()
+            empty_all_tables()
 
 
 # --- Creating requests (the headless portal) ----------------------------------------------
-
-
-def delivered_order(client, key: str, days_ago: int = 2, number: str = "1001") -> dict:
-    delivered = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
-    body = order_body(number, delivered_at=delivered)
-    response = client.post("/api/v1/orders", json=body, headers=bearer(key))
-    assert response.status_code == 201
-    return response.json
-
-
-def request_body(order: dict, **changes) -> dict:
-    lines = [{"order_line_id": order["lines"][1]["id"], "quantity": 2}]
-    return {"order_number": order["number"], "lines": lines} | changes
-
-
-def post_request(client, key: str, body: dict, **headers):
-    return client.post("/api/v1/return-requests", json=body, headers=bearer(key) | headers)
 
 
 def refused_field(response, status: int = 409) -> str:
@@ -716,7 +635,7 @@ def act(client, key: str, number: str, body: dict, **headers):
 def test_approval_by_api_emails_the_customer_and_is_audited_as_the_key(client):
     shop = make_shop()
     key = make_key(shop, "Webshop sync")
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
 
     response = act(client, key, req.number, {"action": "approve"})
@@ -732,7 +651,7 @@ def test_approval_by_api_emails_the_customer_and_is_audited_as_the_key(client):
 def test_deciding_twice_is_refused_with_the_workflows_message(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     assert act(client, key, req.number, {"action": "approve"}).status_code == 200
     again = act(client, key, req.number, {"action": "approve"})
@@ -744,7 +663,7 @@ def test_deciding_twice_is_refused_with_the_workflows_message(client):
 def test_cancel_needs_the_reason_for_the_customer(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     assert refused_field(act(client, key, req.number, {"action": "cancel"})) == "reason"
     done = act(client, key, req.number, {"action": "cancel", "reason": "Worn"})
@@ -755,7 +674,7 @@ def test_a_key_cannot_hold_nor_release_a_colleagues_hold(client):
     shop = make_shop()
     key = make_key(shop)
     agent = make_user("anna@shop.example", shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     assert refused_field(act(client, key, req.number, {"action": "hold"})) == "action"
     workflow.hold(req, agent)
@@ -769,7 +688,7 @@ def test_a_key_cannot_hold_nor_release_a_colleagues_hold(client):
 def test_concept_then_approve_through_the_api(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     assert act(client, key, req.number, {"action": "concept"}).json["status"] == "concept"
     assert act(client, key, req.number, {"action": "approve"}).json["status"] == "approved"
@@ -778,7 +697,7 @@ def test_concept_then_approve_through_the_api(client):
 def test_unknown_action_is_a_problem_naming_the_field(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     assert refused_field(act(client, key, req.number, {"action": "delete"}), 422) == "action"
 
@@ -786,7 +705,7 @@ def test_unknown_action_is_a_problem_naming_the_field(client):
 def test_key_of_another_shop_cannot_act_on_a_request(client):
     shop, other = make_shop("a", "A"), make_shop("b", "B")
     other_key = make_key(other)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     shipment = make_return(req, "RET-1", status="label_created")
     db.session.commit()
     assert act(client, other_key, req.number, {"action": "approve"}).status_code == 404
@@ -801,7 +720,7 @@ def test_key_of_another_shop_cannot_act_on_a_request(client):
 def test_retried_action_with_the_same_idempotency_key_acts_once(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     first = act(client, key, req.number, {"action": "approve"}, **{"Idempotency-Key": "a-1"})
     retry = act(client, key, req.number, {"action": "approve"}, **{"Idempotency-Key": "a-1"})
@@ -815,7 +734,7 @@ def test_retried_action_with_the_same_idempotency_key_acts_once(client):
 def test_idempotency_key_of_an_approval_cannot_cancel_and_still_replays_the_approval(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     same_key = {"Idempotency-Key": "decision-1"}
     approved = act(client, key, req.number, {"action": "approve"}, **same_key)
@@ -849,7 +768,7 @@ def test_late_carrier_event_changes_nothing(client):
     shop = make_shop()
     key = make_key(shop)
     shipment = make_return(
-        make_request(shop, make_order(shop), "label_created"), "RET-1", "delivered"
+        make_request(shop, make_order(shop, **API_ORDER), "label_created"), "RET-1", "delivered"
     )
     db.session.commit()
     response = post_event(client, key, shipment.number, {"event": "in_transit"})
@@ -859,7 +778,7 @@ def test_late_carrier_event_changes_nothing(client):
 def test_received_needs_every_returned_line_with_its_condition(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop), "label_created")
+    req = make_request(shop, make_order(shop, **API_ORDER), "label_created")
     shipment = make_return(req, "RET-1", "delivered")
     line_id = req.lines[0].order_line_id
     db.session.commit()
@@ -882,7 +801,9 @@ def test_received_needs_every_returned_line_with_its_condition(client):
 def test_resolving_a_return_that_was_not_received_is_refused(client):
     shop = make_shop()
     key = make_key(shop)
-    shipment = make_return(make_request(shop, make_order(shop), "label_created"), "RET-1")
+    shipment = make_return(
+        make_request(shop, make_order(shop, **API_ORDER), "label_created"), "RET-1", "in_transit"
+    )
     db.session.commit()
     response = post_event(client, key, shipment.number, {"event": "resolved"})
     assert response.status_code == 409
@@ -901,7 +822,7 @@ def test_message_from_the_api_emails_the_customer_and_joins_the_thread(client):
     shop = make_shop()
     key = make_key(shop, "Webshop sync")
     agent = make_user("anna@shop.example", shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     conversation.add_internal_note(req, agent, "Regular customer", [])
     db.session.commit()
 
@@ -923,7 +844,7 @@ def test_message_from_the_api_emails_the_customer_and_joins_the_thread(client):
 def test_empty_message_is_refused_naming_the_body(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     assert refused_field(post_message(client, key, req.number, {"body": "   "})) == "body"
     assert refused_field(post_message(client, key, req.number, {"body": ""})) == "body"
@@ -936,7 +857,7 @@ def encoded(data: bytes) -> str:
 def test_files_go_both_ways_through_the_api(client, smtp_sink):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     photo, receipt = jpeg_bytes(), b"%PDF-1.4 receipt"
     reply = post_message(
@@ -976,7 +897,7 @@ def test_files_go_both_ways_through_the_api(client, smtp_sink):
 def test_a_file_the_shop_would_not_accept_is_refused_naming_it(client):
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     program = {"name": "invoice.exe", "content_base64": encoded(b"MZ\x90\x00 not a document")}
 
@@ -994,7 +915,7 @@ def test_files_of_internal_notes_and_other_shops_are_not_served(client):
     shop, other = make_shop("a", "A"), make_shop("b", "B")
     key, other_key = make_key(shop), make_key(other)
     agent = make_user("anna@shop.example", shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     note = conversation.add_internal_note(
         req, agent, "", [conversation.Upload("margin.pdf", b"%PDF-1.4 cost price")]
     )
@@ -1013,7 +934,7 @@ def test_attachment_id_no_file_can_have_is_not_found(app, client, attachment_id)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as in production: a crash is a 500
     shop = make_shop()
     key = make_key(shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     url = f"/api/v1/return-requests/{req.number}/attachments/{attachment_id}"
     response = client.get(url, headers=bearer(key))
@@ -1024,7 +945,7 @@ def test_attachment_id_no_file_can_have_is_not_found(app, client, attachment_id)
 def test_key_of_another_shop_cannot_read_or_write_the_thread(client):
     shop, other = make_shop("a", "A"), make_shop("b", "B")
     other_key = make_key(other)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     url = f"/api/v1/return-requests/{req.number}/messages"
     assert client.get(url, headers=bearer(other_key)).status_code == 404
@@ -1036,7 +957,7 @@ def test_staff_see_a_message_the_api_sent_under_the_shops_name(client, auth):
     shop = make_shop(name="Demo Winkel")
     key = make_key(shop)
     make_user("anna@shop.example", shop)
-    req = make_request(shop, make_order(shop))
+    req = make_request(shop, make_order(shop, **API_ORDER))
     db.session.commit()
     post_message(client, key, req.number, {"body": "Your parcel is on its way back"})
     auth.login("anna@shop.example")

@@ -13,13 +13,14 @@ from urllib.parse import urlparse
 
 from sqlalchemy import select
 
+from api_helpers import bearer, make_key, order_body
 from domain import webhook_events
 from extensions import db
+from factories import RETURN_ADDRESS, make_shop
 from models import AuditEvent, OutboundEmail, utcnow
-from return_flow import make_demo_shop, run_jobs
+from return_flow import run_jobs
 from services import webhooks
-from test_api import bearer, make_key, order_body
-from test_webhooks import add_endpoint, receiver  # noqa: F401 - the receiver fixture
+from webhook_helpers import add_endpoint
 
 
 def api(client, key: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -46,8 +47,8 @@ def received_events(calls: list, secret: str) -> list[tuple]:
     return events
 
 
-def test_a_return_goes_from_order_to_refund_through_the_api(app, client, receiver):  # noqa: F811
-    shop = make_demo_shop()
+def test_a_return_goes_from_order_to_refund_through_the_api(app, client, receiver):
+    shop = make_shop(**RETURN_ADDRESS)
     key = make_key(shop)
     endpoint = add_endpoint(shop, receiver.url, events=webhook_events.EVENTS)
     db.session.commit()

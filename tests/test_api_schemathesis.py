@@ -10,10 +10,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from conftest import make_shop
+from api_helpers import API_ORDER
 from extensions import db
+from factories import make_order, make_request, make_return, make_shop
 from models import ApiKey
-from test_api import make_order, make_request, make_return
 from web.api import routes
 
 KEY = "rd_schemathesis-test-key"
@@ -32,8 +32,8 @@ def unlimited(app) -> None:
 def shop_with_data(app):
     unlimited(app)
     shop = make_shop()
-    req = make_request(shop, make_order(shop, "1001"))
-    make_return(req, "RT-1")
+    req = make_request(shop, make_order(shop, **API_ORDER))
+    make_return(req, "RT-1", "in_transit")
     db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
     db.session.commit()
     return shop
@@ -73,10 +73,10 @@ object_schema = schemathesis.openapi.from_dict(
 def shop_with_numbered_data(app):
     unlimited(app)
     shop = make_shop()
-    order = make_order(shop, "FUZZ-1")
+    order = make_order(shop, **API_ORDER | {"number": "FUZZ-1"})
     req = make_request(shop, order)
     req.number = "FUZZ-1"
-    make_return(make_request(shop, order, "label_created"), "FUZZ-1")
+    make_return(make_request(shop, order, "label_created"), "FUZZ-1", "in_transit")
     db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
     db.session.commit()
     return shop

@@ -20,52 +20,32 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import func, select
 
-import conftest
 from app import create_app
-from conftest import make_shop, make_user
 from domain import workflow
 from extensions import db, limiter
+from factories import make_order, make_request, make_shop, make_user
+from harness import FreshContextClient, app_config, empty_all_tables
 from models import Attachment, ReturnRequest
-from portal_helpers import HEIC_HEADER, image_bytes, jpeg_bytes, make_order, make_reasons
-from services import storage
-from test_portal import (
+from portal_helpers import (
+    HEIC_HEADER,
+    PORTAL_ORDER,
     at_details,
     fill_until_review,
     give_details,
+    image_bytes,
+    jpeg_bytes,
     lookup,
     stored_files,
     submission_key,
     submit,
 )
-from test_tenancy import database_snapshot
+from services import storage
+from tenancy_helpers import database_snapshot
 
 SCRIPT = '<script>alert("x")</script>'
 
 
-@pytest.fixture
-def shop(app):
-    shop = make_shop()
-    db.session.commit()
-    return shop
-
-
-@pytest.fixture
-def order(shop):
-    order = make_order(shop)
-    db.session.commit()
-    return order
-
-
-@pytest.fixture
-def reasons(shop):
-    reasons = make_reasons(shop)
-    db.session.commit()
-    return reasons
-
-
 def submitted_request(shop, order, customer_name: str | None = None, **fields) -> ReturnRequest:
-    from factories import make_request
-
     request = make_request(shop, order=order, **fields)
     request.customer_name = customer_name or request.customer_name
     return request
@@ -154,8 +134,8 @@ FOREIGN_TARGETS = [
 
 
 @pytest.fixture
-def agent_on_request(client, auth, shop, order):
-    agent = make_user("agent@example.com", shop)
+def agent_on_request(client, auth, shop, order, agent):
+    """The ``agent``, logged in, and a request on the ``order``."""
     req = submitted_request(shop, order)
     db.session.commit()
     auth.login(agent.email)
@@ -248,14 +228,14 @@ def test_order_lookup_is_rate_limited(client, order):
 @pytest.fixture
 def app_behind_proxy(migrated, smtp_sink, tmp_path):
     """The app behind one reverse proxy, which sets X-Forwarded-For."""
-    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config["TRUSTED_PROXIES"] = 1
     app = create_app(config)
     with app.app_context():
         limiter.reset()
         yield app
         db.session.remove()
-        conftest.empty_all_tables()
+        empty_all_tables()
 
 
 def guesses_until_limited(client, forwarded_for: str | None) -> int:
@@ -400,8 +380,8 @@ SQL_METACHARACTERS = ["' OR 1=1 --", '"; DROP TABLE return_request; --', "%", "_
 @pytest.mark.parametrize("term", SQL_METACHARACTERS)
 def test_search_and_filters_with_sql_metacharacters_behave(client, auth, shop, term):
     other = make_shop("fashion", "Mode Huis")
-    submitted_request(other, make_order(other, "F-1"))
-    submitted_request(shop, make_order(shop, "1001"))
+    submitted_request(other, make_order(other, **PORTAL_ORDER | {"number": "F-1"}))
+    submitted_request(shop, make_order(shop, **PORTAL_ORDER))
     make_user("agent@example.com", shop)
     db.session.commit()
     auth.login("agent@example.com")
@@ -434,20 +414,20 @@ def test_csv_export_neutralises_formulas(client, auth, shop, order):
 @pytest.fixture
 def csrf_app(migrated, smtp_sink, tmp_path):
     """The app as in production: CSRF on, Secure cookies."""
-    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config.update(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
     app = create_app(config)
-    app.test_client_class = conftest.FreshContextClient
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
-        conftest.empty_all_tables()
+        empty_all_tables()
 
 
 def test_every_state_changing_form_needs_the_csrf_token(csrf_app):
     shop = make_shop()
     make_user("admin@example.com", shop, role="admin", is_support=True)
-    customer_token = submitted_request(shop, make_order(shop)).public_token
+    customer_token = submitted_request(shop, make_order(shop, **PORTAL_ORDER)).public_token
     db.session.commit()
     client = csrf_app.test_client()
     login_page = client.get("/login").text

@@ -9,10 +9,10 @@ import pytest
 from flask_babel import refresh
 from itsdangerous.timed import TimestampSigner
 
-import conftest
 from app import create_app
-from conftest import client_at, make_shop, make_user
 from extensions import db
+from factories import make_shop, make_user
+from harness import app_config, client_at
 from models import User, utcnow
 from staff_helpers import csrf_token_in, emails_to, link_in
 
@@ -241,7 +241,7 @@ def test_account_page_needs_login(client):
 @pytest.fixture
 def csrf_client(app, migrated, smtp_sink, tmp_path):
     """A client of the app as deployed: CSRF protection on."""
-    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage-csrf")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage-csrf")
     config["WTF_CSRF_ENABLED"] = True
     return create_app(config).test_client()
 

@@ -1,7 +1,7 @@
 import pytest
 
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_shop, make_user
 
 
 @pytest.mark.browser

@@ -5,10 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from conftest import make_shop, make_user
 from domain import notices, workflow
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
 from models import (
     APPROVED,
     CONCEPT,
@@ -23,16 +22,6 @@ from models import (
     utcnow,
 )
 from services import bulk_jobs
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def anna(shop):
-    return make_user("anna@example.com", shop, name="Anna")
 
 
 def make_requests(shop, n, status=NEW):

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
 from extensions import db
-from factories import make_request
+from factories import make_request, make_shop, make_user
 from models import (
     ON_HOLD,
     AuditEvent,
@@ -28,16 +27,16 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 Upload = conversation.Upload
 
 
-@pytest.fixture
-def shop(app):
-    return make_shop("demo", "Demo Winkel", default_language="en")
+# The shop, its customers and its agent speak English here.
+pytestmark = pytest.mark.shop(default_language="en")
 
 
 @pytest.fixture
-def agent(shop):
-    user = make_user("anna@example.com", shop, name="Anna", language="en")
+def english_agent(anna):
+    """The shared ``anna``, who reads ReturnDesk in English."""
+    anna.language = "en"
     db.session.commit()
-    return user
+    return anna
 
 
 @pytest.fixture
@@ -65,10 +64,10 @@ def actions(request) -> list[str]:
 
 
 def test_message_to_customer_is_emailed_in_their_language_with_file_and_reply_link(
-    app, req, agent, smtp_sink
+    app, req, english_agent, smtp_sink
 ):
     conversation.send_message(
-        req, agent, "Could you send a photo of the label?", [Upload("invoice.pdf", PDF)]
+        req, english_agent, "Could you send a photo of the label?", [Upload("invoice.pdf", PDF)]
     )
     db.session.commit()
 
@@ -84,17 +83,21 @@ def test_message_to_customer_is_emailed_in_their_language_with_file_and_reply_li
     assert actions(req) == ["message_sent"]
 
 
-def test_message_email_is_written_in_the_customers_language(app, shop, agent):
+def test_message_email_is_written_in_the_customers_language(app, shop, english_agent):
     request = make_request(shop, language="nl")
-    conversation.send_message(request, agent, "Hoi!", [])
+    conversation.send_message(request, english_agent, "Hoi!", [])
     db.session.commit()
     email = db.session.scalar(select(OutboundEmail))
     assert (email.to_address, email.language) == (request.customer_email, "nl")
 
 
-def test_large_files_are_linked_in_the_email_instead_of_attached(app, req, agent, monkeypatch):
+def test_large_files_are_linked_in_the_email_instead_of_attached(
+    app, req, english_agent, monkeypatch
+):
     monkeypatch.setattr(conversation, "MAX_ATTACHED_BYTES", 10)
-    message = conversation.send_message(req, agent, "See the file", [Upload("big.pdf", PDF)])
+    message = conversation.send_message(
+        req, english_agent, "See the file", [Upload("big.pdf", PDF)]
+    )
     db.session.commit()
     email = db.session.scalar(select(OutboundEmail))
     assert email.attachment_ids == []
@@ -103,9 +106,9 @@ def test_large_files_are_linked_in_the_email_instead_of_attached(app, req, agent
 
 
 def test_internal_note_is_never_emailed_nor_shown_on_the_status_page(
-    app, client, req, agent, smtp_sink
+    app, client, req, english_agent, smtp_sink
 ):
-    conversation.add_internal_note(req, agent, "Customer sounds annoyed, be kind", [])
+    conversation.add_internal_note(req, english_agent, "Customer sounds annoyed, be kind", [])
     db.session.commit()
     assert smtp_sink.messages == []
     assert db.session.scalar(select(OutboundEmail)) is None
@@ -116,9 +119,9 @@ def test_internal_note_is_never_emailed_nor_shown_on_the_status_page(
     assert "No messages yet" in page
 
 
-def test_customer_reply_notifies_the_agent_holding_the_request(app, shop, agent, smtp_sink):
-    request = make_request(shop, status=ON_HOLD, held_by=agent, held_since=utcnow())
-    conversation.send_message(request, agent, "Which size?", [])
+def test_customer_reply_notifies_the_agent_holding_the_request(app, shop, english_agent, smtp_sink):
+    request = make_request(shop, status=ON_HOLD, held_by=english_agent, held_since=utcnow())
+    conversation.send_message(request, english_agent, "Which size?", [])
     db.session.commit()
     conversation.receive_reply(request, "Size M, see photo", [Upload("me.png", image_bytes("PNG"))])
     db.session.commit()
@@ -164,10 +167,10 @@ def test_customer_reply_emits_the_message_received_webhook(app, shop, req):
     ],
 )
 def test_staff_files_are_checked_by_content_and_size_and_refused_without_storing(
-    app, req, agent, upload, problem
+    app, req, english_agent, upload, problem
 ):
     with pytest.raises(conversation.MessageRefused) as refused:
-        conversation.send_message(req, agent, "Look", [Upload("ok.pdf", PDF), upload])
+        conversation.send_message(req, english_agent, "Look", [Upload("ok.pdf", PDF), upload])
     assert problem in refused.value.errors["files"]
     db.session.rollback()
     assert db.session.scalar(select(Message)) is None
@@ -180,9 +183,9 @@ def test_customer_may_not_send_plain_text_files(app, req):
     assert "is not a PDF or an image" in refused.value.errors["files"]
 
 
-def test_an_empty_message_is_refused(app, req, agent):
+def test_an_empty_message_is_refused(app, req, english_agent):
     with pytest.raises(conversation.MessageRefused) as refused:
-        conversation.send_message(req, agent, "   ", [])
+        conversation.send_message(req, english_agent, "   ", [])
     assert "Please write a message" in refused.value.errors["body"]
 
 
@@ -197,9 +200,9 @@ def post_message(client, request, body, files=(), kind="customer", **extra):
 
 
 def test_agent_sends_a_message_and_a_note_from_the_request_page(
-    app, client, auth, req, agent, smtp_sink
+    app, client, auth, req, english_agent, smtp_sink
 ):
-    auth.login(agent.email)
+    auth.login(english_agent.email)
     sent = post_message(client, req, "Please send a photo", [("question.pdf", PDF)])
     assert sent.status_code == 302
     noted = post_message(client, req, "Waiting for the photo", kind="internal")
@@ -214,9 +217,9 @@ def test_agent_sends_a_message_and_a_note_from_the_request_page(
 
 
 def test_a_refused_message_shows_the_problem_next_to_the_field_and_keeps_the_text(
-    app, client, auth, req, agent
+    app, client, auth, req, english_agent
 ):
-    auth.login(agent.email)
+    auth.login(english_agent.email)
     response = post_message(client, req, "Here you go", [("evil.html", b"<html>hi</html>")])
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -226,12 +229,12 @@ def test_a_refused_message_shows_the_problem_next_to_the_field_and_keeps_the_tex
 
 
 def test_staff_download_a_thread_file_as_an_attachment_with_its_recorded_type(
-    app, client, auth, req, agent
+    app, client, auth, req, english_agent
 ):
     message = conversation.receive_reply(req, "photo", [Upload("me.png", image_bytes("PNG"))])
     db.session.commit()
     attachment = message.attachments[0]
-    auth.login(agent.email)
+    auth.login(english_agent.email)
     response = client.get(f"/admin/requests/{req.id}/attachment/{attachment.id}")
     assert response.status_code == 200
     assert response.mimetype == "image/png"
@@ -239,8 +242,8 @@ def test_staff_download_a_thread_file_as_an_attachment_with_its_recorded_type(
     assert "me.png" in response.headers["Content-Disposition"]
 
 
-def test_a_fashion_agent_gets_404_for_a_demo_attachment(app, client, auth, req, agent):
-    message = conversation.send_message(req, agent, "file", [Upload("demo.pdf", PDF)])
+def test_a_fashion_agent_gets_404_for_a_demo_attachment(app, client, auth, req, english_agent):
+    message = conversation.send_message(req, english_agent, "file", [Upload("demo.pdf", PDF)])
     fashion = make_shop("fashion", "Fashion")
     make_user("fay@fashion.example.com", fashion)
     db.session.commit()
@@ -251,11 +254,13 @@ def test_a_fashion_agent_gets_404_for_a_demo_attachment(app, client, auth, req, 
     assert db.session.scalar(select(Message).where(Message.body == "sneaky")) is None
 
 
-def test_an_attachment_of_another_request_is_404_on_this_request(app, client, auth, shop, agent):
+def test_an_attachment_of_another_request_is_404_on_this_request(
+    app, client, auth, shop, english_agent
+):
     first, second = make_request(shop), make_request(shop)
-    message = conversation.send_message(first, agent, "file", [Upload("a.pdf", PDF)])
+    message = conversation.send_message(first, english_agent, "file", [Upload("a.pdf", PDF)])
     db.session.commit()
-    auth.login(agent.email)
+    auth.login(english_agent.email)
     url = f"/admin/requests/{second.id}/attachment/{message.attachments[0].id}"
     assert client.get(url).status_code == 404
 
@@ -264,10 +269,12 @@ def test_an_attachment_of_another_request_is_404_on_this_request(app, client, au
 
 
 def test_customer_sees_messages_but_not_notes_and_replies_with_a_photo(
-    app, client, req, agent, smtp_sink
+    app, client, req, english_agent, smtp_sink
 ):
-    conversation.send_message(req, agent, "Which colour was it?", [Upload("info.pdf", PDF)])
-    conversation.add_internal_note(req, agent, "secret remark", [Upload("internal.pdf", PDF)])
+    conversation.send_message(req, english_agent, "Which colour was it?", [Upload("info.pdf", PDF)])
+    conversation.add_internal_note(
+        req, english_agent, "secret remark", [Upload("internal.pdf", PDF)]
+    )
     db.session.commit()
     page = client.get(status_path(req)).get_data(as_text=True)
     assert "Which colour was it?" in page and "info.pdf" in page
@@ -300,9 +307,11 @@ def test_customer_reply_with_a_wrong_file_shows_the_problem_and_stores_nothing(a
     assert db.session.scalar(select(Message)) is None
 
 
-def test_customer_downloads_a_file_of_a_message_but_never_of_a_note(app, client, req, agent):
-    shared = conversation.send_message(req, agent, "x", [Upload("shared.pdf", PDF)])
-    note = conversation.add_internal_note(req, agent, "y", [Upload("note.pdf", PDF)])
+def test_customer_downloads_a_file_of_a_message_but_never_of_a_note(
+    app, client, req, english_agent
+):
+    shared = conversation.send_message(req, english_agent, "x", [Upload("shared.pdf", PDF)])
+    note = conversation.add_internal_note(req, english_agent, "y", [Upload("note.pdf", PDF)])
     db.session.commit()
     response = client.get(f"{status_path(req)}/attachment/{shared.attachments[0].id}")
     assert response.status_code == 200
@@ -312,8 +321,8 @@ def test_customer_downloads_a_file_of_a_message_but_never_of_a_note(app, client,
     assert client.get(f"{status_path(req)}/attachment/{note.attachments[0].id}").status_code == 404
 
 
-def test_a_wrong_token_or_shop_gets_404(app, client, req, agent):
-    shared = conversation.send_message(req, agent, "x", [Upload("shared.pdf", PDF)])
+def test_a_wrong_token_or_shop_gets_404(app, client, req, english_agent):
+    shared = conversation.send_message(req, english_agent, "x", [Upload("shared.pdf", PDF)])
     make_shop("fashion", "Fashion")
     db.session.commit()
     file_id = shared.attachments[0].id
@@ -345,9 +354,9 @@ def csrf_token_of(html: str) -> str:
 
 
 def test_the_staff_message_form_refuses_a_post_without_its_csrf_token(
-    app, client, auth, req, agent
+    app, client, auth, req, english_agent
 ):
-    auth.login(agent.email)
+    auth.login(english_agent.email)
     app.config["WTF_CSRF_ENABLED"] = True
     assert post_message(client, req, "no token").status_code == 400
     page = client.get(f"/admin/requests/{req.id}").get_data(as_text=True)

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from conftest import make_shop, make_user
+from browser_helpers import log_in
 from extensions import db
-from factories import make_request
+from factories import make_request, make_shop, make_user
 from models import ON_HOLD, utcnow
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -24,14 +24,6 @@ def tiny_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), "blue").save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def log_in(page, base, email):
-    page.goto(base + "/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill("secret-pw")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
 
 
 @pytest.mark.browser

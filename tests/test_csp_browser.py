@@ -9,12 +9,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
+from browser_helpers import go_through_the_portal, log_in
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
 from models import APPROVED, CONCEPT, ON_HOLD, Message, ReturnRequest
-from test_portal_browser import demo, go_through_the_portal  # noqa: F401 - the demo fixture
-from test_requests_browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -106,10 +104,10 @@ def test_request_page_hold_approve_and_message(watched, live_server):
     assert_no_violations(page)
 
 
-def test_portal_form_with_a_photo_is_submitted(watched, live_server, demo, tmp_path):  # noqa: F811
+def test_portal_form_with_a_photo_is_submitted(watched, live_server, portal_demo, tmp_path):
     page = watched
     page.goto(live_server.url + "/returns/demo/")
-    request = go_through_the_portal(page, demo, tmp_path)
+    request = go_through_the_portal(page, portal_demo, tmp_path)
     assert len(request.lines[0].photos) == 1
     assert_no_violations(page)
 

@@ -23,11 +23,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from conftest import make_shop, make_user
 from demo import seeding
 from domain import workflow
 from extensions import db, limiter
-from factories import make_order, make_reason, make_request
+from factories import make_order, make_reason, make_request, make_shop, make_user
 from models import (
     AuditEvent,
     Order,
@@ -50,13 +49,11 @@ def at(day: int, hour: int, month: int = 10) -> datetime:
 
 
 def order_of(shop: Shop, placed: datetime, items: dict[str, int]) -> Order:
-    order = make_order(shop, lines=0, ordered_at=placed)
-    for sku, quantity in items.items():
-        order.lines.append(
-            OrderLine(sku=sku, product_name=sku.title(), quantity=quantity, unit_price_cents=1000)
-        )
-    db.session.flush()
-    return order
+    lines = [
+        {"sku": sku, "product_name": sku.title(), "quantity": quantity, "unit_price_cents": 1000}
+        for sku, quantity in items.items()
+    ]
+    return make_order(shop, lines, ordered_at=placed)
 
 
 def request_on(order: Order, submitted: datetime, items: dict, **fields) -> ReturnRequest:

@@ -3,18 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
-from conftest import make_shop, make_user
+from browser_helpers import log_in
 from domain import workflow
 from extensions import db
-from factories import make_reason, make_request
-
-
-def log_in(page, base, email):
-    page.goto(base + "/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill("secret-pw")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
+from factories import make_reason, make_request, make_shop, make_user
 
 
 def chart_drawn(page, key: str) -> dict:

@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-import conftest
 from demo import seeding
 from extensions import db, limiter
+from harness import app_config, empty_all_tables
 from models import (
     REQUEST_STATUSES,
     AuditEvent,
@@ -55,14 +55,14 @@ def seeded(migrated, smtp_sink, tmp_path_factory):
     from app import create_app
 
     storage = tmp_path_factory.mktemp("demo-storage")
-    app = create_app(conftest.test_config(migrated, smtp_sink, storage))
+    app = create_app(app_config(migrated, smtp_sink, storage))
     with app.app_context():
         first = seeding.seed()
         after_first = row_counts()
         second = seeding.seed()
         yield Seeded(app, first, second, after_first, row_counts())
         db.session.remove()
-        conftest.empty_all_tables()
+        empty_all_tables()
         db.engine.dispose()
 
 

@@ -14,10 +14,9 @@ from flask_login import login_user
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-from conftest import make_shop, make_user
 from domain import workflow
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop
 from models import APPROVED, ReturnRequest, ReviewStage
 from services import exports
 
@@ -35,16 +34,6 @@ HEADERS_EN = [
     "Free shipping",
     "Customer replied",
 ]
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def anna(shop):
-    return make_user("anna@example.com", shop, name="Anna")
 
 
 def read_csv(response) -> list[list[str]]:

@@ -25,13 +25,12 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-import conftest
 import tasks
 from app import create_app
-from conftest import free_port, make_shop, make_user
 from domain import submission, workflow
 from extensions import db
-from factories import make_order, make_reason, make_request
+from factories import make_order, make_reason, make_request, make_shop, make_user
+from harness import FreshContextClient, SmtpSink, app_config, free_port
 from models import (
     APPROVED,
     CONCEPT,
@@ -240,7 +239,7 @@ def test_email_refused_by_smtp_is_retried_with_backoff_and_delivered_once(
     db.session.refresh(email)
     assert (email.status, email.attempts) == ("pending", 2)
     auth.login("support@returndesk.test")
-    outbox_page = client.get(f"/admin/outbox_page/details/?id={email.id}").get_data(as_text=True)
+    outbox_page = client.get(f"/admin/outbox/details/?id={email.id}").get_data(as_text=True)
     assert "temporarily unavailable" in outbox_page
 
     smtp_sink.fail_with = None
@@ -258,7 +257,7 @@ def test_emails_failed_in_a_long_smtp_outage_go_out_once_with_retry_now(app, tmp
     shop's admin chooses "Retry now" over HTTP in gunicorn and a worker sends each once."""
     from aiosmtpd.controller import Controller
 
-    sink = conftest.SmtpSink()
+    sink = SmtpSink()
     sink.port = free_port()  # nothing listens there yet: the mail server is down
     redis_port = free_port()
     use_private_redis(app, redis_port)
@@ -423,7 +422,7 @@ def test_worker_killed_mid_bulk_approval_resumes_and_approves_and_mails_each_onc
     assert all(received[r.customer_email] == 1 for r in requests)
 
 
-class SlowSink(conftest.SmtpSink):
+class SlowSink(SmtpSink):
     """An SMTP server that keeps each message, then takes its time to say 250 OK: a worker
     killed meanwhile has had its email delivered without knowing it."""
 
@@ -567,7 +566,7 @@ def test_app_recovers_by_itself_after_postgresql_restarts_under_load(smtp_sink, 
 
     postgres = PrivatePostgres().start()
     try:
-        config = conftest.test_config(postgres.url, smtp_sink, tmp_path / "storage")
+        config = app_config(postgres.url, smtp_sink, tmp_path / "storage")
         config["REDIS_URL"] = None
         app = create_app(config)
         with app.app_context():
@@ -580,7 +579,7 @@ def test_app_recovers_by_itself_after_postgresql_restarts_under_load(smtp_sink, 
             db.session.commit()
             shop_id, reason_id = shop.id, reason.id
             order_ids = [o.id for o in orders]
-            app.test_client_class = conftest.FreshContextClient
+            app.test_client_class = FreshContextClient
             client = app.test_client()
             client.post("/login", data={"email": "agent@example.com", "password": "secret-pw"})
 
@@ -652,7 +651,7 @@ def test_sweeper_outlives_a_postgresql_outage_and_then_sends_what_waits(smtp_sin
     log = tmp_path / "sweeper.log"
     smtp_sink.clear()
     try:
-        config = conftest.test_config(postgres.url, smtp_sink, tmp_path / "storage")
+        config = app_config(postgres.url, smtp_sink, tmp_path / "storage")
         config.update(REDIS_URL=None, MAIL_SERVER=None)  # here, emails wait in the outbox
         app = create_app(config)
         with app.app_context(), log.open("wb") as output:

@@ -16,7 +16,7 @@ from itertools import product
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from test_tenancy import DEMO_ID, shops  # noqa: F401  (the fixture: two shops with every row)
+from tenancy_helpers import DEMO_ID
 from web.int_args import MAX_INT
 
 PAST_THE_COLUMNS = [str(MAX_INT + 1), str(2**63), str(2**64)]
@@ -75,52 +75,53 @@ def query_probes(app, rule) -> list[dict]:
 
 
 @pytest.fixture
-def support(app, client, auth, shops):  # noqa: F811
-    """Platform support, who reaches every admin screen; crashes answer 500 as in production."""
+def support_client(app, client, auth, tenants):
+    """Platform support, logged in, with the ``tenants`` (two shops with a row in every
+    table): every admin screen is in reach; crashes answer 500 as in production."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert auth.login("support@example.com").status_code == 302
     return client
 
 
-def test_numbers_past_the_id_columns_in_an_admin_path_are_not_found(app, support):
+def test_numbers_past_the_id_columns_in_an_admin_path_are_not_found(app, support_client):
     problems = []
     for rule in admin_rules(app):
         for name in int_arguments(rule):
             for value in HOSTILE:
                 url = url_of(rule, **{name: value})
                 for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                    status = support.open(url, method=method).status_code
+                    status = support_client.open(url, method=method).status_code
                     if status >= 500 or (value in PAST_THE_COLUMNS and status != 404):
                         problems.append(f"{method} {url!r} answers {status}")
     assert not problems, "\n".join(problems)
 
 
-def test_hostile_numbers_in_admin_query_strings_never_crash(app, support):
+def test_hostile_numbers_in_admin_query_strings_never_crash(app, support_client):
     problems = []
     for rule in admin_rules(app):
         if "GET" not in rule.methods:
             continue
         for query in query_probes(app, rule):
-            status = support.get(url_of(rule), query_string=query).status_code
+            status = support_client.get(url_of(rule), query_string=query).status_code
             if status >= 500:
                 problems.append(f"GET {url_of(rule)} {query!r} answers {status}")
     assert not problems, "\n".join(problems)
 
 
-def test_hostile_numbers_in_admin_forms_never_crash(app, support):
+def test_hostile_numbers_in_admin_forms_never_crash(app, support_client):
     problems = []
     for rule in admin_rules(app):
         if "POST" not in rule.methods:
             continue
         for value, action in product(HOSTILE, ("approve", "delete")):
             form = dict.fromkeys(FORM_ID_FIELDS, value) | {"action": action}
-            status = support.post(url_of(rule), data=form).status_code
+            status = support_client.post(url_of(rule), data=form).status_code
             if status >= 500:
                 problems.append(f"POST {url_of(rule)} {action} {value!r} answers {status}")
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("value", PAST_THE_COLUMNS + ["-5", "x"])
-def test_list_page_out_of_range_is_a_bad_request(support, value):
-    answer = support.get("/admin/requests/", query_string={"all": "1", "page": value})
+def test_list_page_out_of_range_is_a_bad_request(support_client, value):
+    answer = support_client.get("/admin/requests/", query_string={"all": "1", "page": value})
     assert answer.status_code == 400

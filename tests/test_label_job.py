@@ -2,57 +2,37 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, timedelta
-from http.server import ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
 
 import tasks
-from conftest import free_port, make_user
 from domain import audit, workflow
 from extensions import db
-from factories import make_order, make_request
+from factories import RETURN_ADDRESS, make_order, make_request, make_user
+from label_standins import LABEL_PDF, PUBLIC_KEY, SECRET_KEY, errors
 from models import Attachment, CarrierAccount, Return
-from return_flow import emails_to, make_demo_shop, return_audit, run_jobs, staff
+from return_flow import emails_to, return_audit, run_jobs
 from services import jobs, label_jobs, labels
-from test_labels import LABEL_PDF, PUBLIC_KEY, SECRET_KEY, SendcloudStandIn, errors
+
+# The labels go back to the shop's return address.
+pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
 
 @pytest.fixture
-def shop(app):
-    return make_demo_shop()
-
-
-@pytest.fixture
-def agent(shop):
-    return staff(shop)
-
-
-@pytest.fixture
-def sendcloud(app, shop):
-    """Sendcloud's stand-in on loopback, and the shop's Sendcloud account pointing at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), SendcloudStandIn)
-    server.state = {"calls": [], "announced": True, "fail_with": None}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
-    app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
-    db.session.add(
-        CarrierAccount(
-            shop_id=shop.id,
-            carrier="sendcloud",
-            public_key=PUBLIC_KEY,
-            secret_key=SECRET_KEY,
-            settings={"shipping_option_code": "postnl:return/standard"},
-        )
+def sendcloud_account(shop, sendcloud) -> CarrierAccount:
+    """The shop's Sendcloud account, its keys those the stand-in (``sendcloud``) accepts."""
+    account = CarrierAccount(
+        shop_id=shop.id,
+        carrier="sendcloud",
+        public_key=PUBLIC_KEY,
+        secret_key=SECRET_KEY,
+        settings={"shipping_option_code": "postnl:return/standard"},
     )
+    db.session.add(account)
     db.session.commit()
-    yield server.state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    return account
 
 
 def new_return(shop, agent, carrier: str = "own") -> Return:
@@ -102,6 +82,7 @@ def test_running_the_job_twice_makes_one_label(shop, agent):
     assert len(emails_to(return_.request.customer_email, "return_label")) == 1
 
 
+@pytest.mark.usefixtures("sendcloud_account")
 def test_sendcloud_label_is_fetched_and_stored(shop, agent, sendcloud):
     from services import storage
 
@@ -116,6 +97,7 @@ def test_sendcloud_label_is_fetched_and_stored(shop, agent, sendcloud):
     assert storage.read(stored_label(return_)) == LABEL_PDF
 
 
+@pytest.mark.usefixtures("sendcloud_account")
 def test_carrier_down_is_retried_until_it_answers(shop, agent, sendcloud):
     return_ = new_return(shop, agent, "sendcloud")
     sendcloud["fail_with"] = (503, errors("503", "unavailable", "Service unavailable"))
@@ -135,6 +117,7 @@ def test_carrier_down_is_retried_until_it_answers(shop, agent, sendcloud):
     assert return_.label_attempts == 2
 
 
+@pytest.mark.usefixtures("sendcloud_account")
 def test_after_the_last_retry_the_label_fails_and_support_sees_it(
     shop, agent, sendcloud, client, auth
 ):
@@ -156,6 +139,7 @@ def test_after_the_last_retry_the_label_fails_and_support_sees_it(
     assert "Sendcloud refused the request: Service unavailable" in page
 
 
+@pytest.mark.usefixtures("sendcloud_account")
 def test_a_refusal_fails_at_once_with_the_carriers_message(shop, agent, sendcloud):
     return_ = new_return(shop, agent, "sendcloud")
     sendcloud["fail_with"] = (422, {"error": {"code": 422, "message": "Unknown shipping option"}})
@@ -169,6 +153,7 @@ def test_a_refusal_fails_at_once_with_the_carriers_message(shop, agent, sendclou
     assert emails_to(return_.request.customer_email, "return_label") == []
 
 
+@pytest.mark.usefixtures("sendcloud_account")
 def test_sweeper_hands_a_pending_label_to_the_job_again(shop, agent, sendcloud):
     return_ = new_return(shop, agent, "sendcloud")
     sendcloud["fail_with"] = (503, errors("503", "unavailable", "Service unavailable"))
@@ -196,6 +181,7 @@ def test_a_label_made_again_is_emailed_again(shop, agent):
     assert len(emails_to(return_.request.customer_email, "return_label")) == 2
 
 
+@pytest.mark.usefixtures("sendcloud_account")
 def test_carrier_address_in_a_private_network_is_refused_without_a_call(
     app, shop, agent, sendcloud
 ):

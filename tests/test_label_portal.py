@@ -10,29 +10,16 @@ from flask import render_template_string
 from sqlalchemy import func, select
 
 from app import create_app
-from conftest import empty_all_tables, need_service
-from conftest import test_config as app_config
 from domain import audit, workflow
 from extensions import db
-from factories import make_request
+from factories import RETURN_ADDRESS, make_request, make_shop, make_user
+from harness import app_config, empty_all_tables, need_service
 from models import LABEL_CREATED, Return
-from return_flow import approved_request, make_demo_shop, run_jobs, staff
+from return_flow import approved_request, run_jobs
 from services import labels
 
-
-@pytest.fixture
-def shop(app):
-    return make_demo_shop()
-
-
-@pytest.fixture
-def agent(shop):
-    return staff(shop)
-
-
-@pytest.fixture
-def request_(shop, agent):
-    return approved_request(shop, agent)
+# The labels go back to the shop's return address.
+pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
 
 def label_url(req, slug: str | None = None, token: str | None = None, tail: str = "") -> str:
@@ -47,7 +34,7 @@ def returns_of(req) -> int:
 
 @pytest.mark.parametrize("tail", ["", "/pdf", "/qr", "/qr.png"])
 def test_a_wrong_token_or_shop_is_not_found(client, shop, request_, tail):
-    other = make_demo_shop("fashion", "Fashion")
+    other = make_shop("fashion", "Fashion", **RETURN_ADDRESS)
     db.session.commit()
 
     assert client.get(label_url(request_, token="not-the-token", tail=tail)).status_code == 404
@@ -190,8 +177,8 @@ def test_creating_needs_the_csrf_token(migrated, smtp_sink, tmp_path):
     app = create_app({**app_config(migrated, smtp_sink, tmp_path), "WTF_CSRF_ENABLED": True})
     with app.app_context():
         try:
-            shop = make_demo_shop()
-            req = approved_request(shop, staff(shop))
+            shop = make_shop(**RETURN_ADDRESS)
+            req = approved_request(shop, make_user("agent@example.com", shop))
             response = app.test_client().post(label_url(req), data={"carrier": "own"})
             assert response.status_code == 400
             assert returns_of(req) == 0

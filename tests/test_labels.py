@@ -5,26 +5,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import shutil
 import subprocess
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from flask_babel import force_locale
 
-from conftest import free_port, need_service
 from extensions import db
+from factories import RETURN_ADDRESS, make_order, make_request, make_return, make_shop
+from harness import free_port, need_service
+from label_standins import LABEL_PDF, PUBLIC_KEY, SECRET_KEY, errors
 from models import CarrierAccount
-from return_builders import make_order, make_request, make_return, make_return_shop
 from services import labels
 from services.labels import CarrierError, get_adapter
 
 A6_POINTS = (297.64, 419.53)  # 105 × 148 mm
+# The customer of order #1001, whose address the label shows as the sender's.
+CUSTOMER_AT_HOME = {
+    "number": "1001",
+    "customer_name": "Anna de Vries",
+    "customer_email": "anna@example.com",
+    "customer_street": "Kerkstraat 12",
+    "customer_postcode": "1017 GC",
+    "customer_city": "Amsterdam",
+    "delivered_days_ago": None,
+}
 
 
 def message_of(error: CarrierError, language: str = "en") -> str:
@@ -36,16 +44,17 @@ def message_of(error: CarrierError, language: str = "en") -> str:
 @pytest.fixture
 def shipment(app):
     """A shop, an approved request of three units on two lines, and its return."""
-    shop = make_return_shop()
+    shop = make_shop(**RETURN_ADDRESS)
     order = make_order(
         shop,
         [
             {"product_name": "Linnen overhemd", "unit_price_cents": 4995, "quantity": 2},
             {"product_name": "Sokken", "unit_price_cents": 995},
         ],
+        **CUSTOMER_AT_HOME,
     )
     request = make_request(
-        shop, order, [{"order_line": 0, "quantity": 2}, {"order_line": 1, "quantity": 1}]
+        shop, order, lines=[{"order_line": 0, "quantity": 2}, {"order_line": 1, "quantity": 1}]
     )
     return shop, request, make_return(request, number="RET-2026-00042")
 
@@ -170,7 +179,8 @@ def test_own_label_shows_both_addresses_and_the_item_count(shipment, tmp_path):
 
 
 def test_own_tracking_numbers_follow_a_sequence_per_shop(app):
-    first_shop, second_shop = make_return_shop("een"), make_return_shop("twee")
+    first_shop = make_shop("een", "Shop een", **RETURN_ADDRESS)
+    second_shop = make_shop("twee", "Shop twee", **RETURN_ADDRESS)
 
     numbers = [labels.next_tracking_number(first_shop) for _ in range(25)]
     other = labels.next_tracking_number(second_shop)
@@ -220,7 +230,7 @@ def test_own_label_refuses_a_malformed_tracking_event(app, payload):
 
 
 def test_shop_offers_own_label_until_it_switches_it_off(app):
-    shop = make_return_shop()
+    shop = make_shop(**RETURN_ADDRESS)
     assert labels.enabled_carriers(shop) == ["own"]
 
     db.session.add(CarrierAccount(shop_id=shop.id, carrier="own", enabled=False))
@@ -232,7 +242,7 @@ def test_shop_offers_own_label_until_it_switches_it_off(app):
 
 
 def test_sendcloud_is_offered_only_with_both_keys(app):
-    shop = make_return_shop()
+    shop = make_shop(**RETURN_ADDRESS)
     account = CarrierAccount(shop_id=shop.id, carrier="sendcloud", public_key="pub")
     db.session.add(account)
     db.session.flush()
@@ -245,108 +255,6 @@ def test_sendcloud_is_offered_only_with_both_keys(app):
 
 
 # --- Sendcloud against a local stand-in ---------------------------------------------------------
-
-PUBLIC_KEY, SECRET_KEY = "pk_test_123", "sk_test_456"
-LABEL_PDF = b"%PDF-1.4\n% stand-in label\n%%EOF\n"
-REQUIRED_ADDRESS_FIELDS = ("name", "address_line_1", "postal_code", "city", "country_code")
-
-
-class SendcloudStandIn(BaseHTTPRequestHandler):
-    """Answers like Sendcloud's Returns API v3 does, after checking what the adapter sent."""
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.handle_call()
-
-    def do_POST(self):
-        self.handle_call()
-
-    def do_PATCH(self):
-        self.handle_call()
-
-    def handle_call(self):
-        state = self.server.state
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        state["calls"].append((self.command, self.path, body))
-        expected = "Basic " + base64.b64encode(f"{PUBLIC_KEY}:{SECRET_KEY}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
-            return self.answer(401, errors("401", "authentication_failed", "Invalid credentials."))
-        if state.get("fail_with"):
-            return self.answer(*state["fail_with"])
-        route = (self.command, self.path)
-        if route in (
-            ("POST", "/api/v3/returns/validate"),
-            ("POST", "/api/v3/returns/announce-synchronously"),
-        ):
-            if problem := missing_field(body):
-                return self.answer(400, errors("400", "invalid", problem))
-            if route[1].endswith("validate"):
-                return self.answer(200, body)
-            return self.answer(200, {"return_id": 12345, "parcel_id": 67880, "multi_collo_ids": []})
-        if route == ("GET", "/api/v3/returns/12345"):
-            announced = state["announced"]
-            return self.answer(
-                200,
-                {
-                    "tracking_number": "3SSEND12345678" if announced else None,
-                    "tracking_url": "https://tracking.example/3SSEND12345678"
-                    if announced
-                    else None,
-                    "is_cancellable": True,
-                    "status_history": [],
-                },
-            )
-        if route == ("GET", "/api/v3/parcels/67880/documents/label"):
-            return self.answer(200, LABEL_PDF, "application/pdf")
-        if route == ("PATCH", "/api/v3/returns/12345/cancel"):
-            return self.answer(200, {"message": "Cancellation requested successfully"})
-        return self.answer(404, errors("404", "not_found", "Not found."))
-
-    def answer(self, status, payload, content_type="application/json"):
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def errors(status: str, code: str, detail: str) -> dict:
-    return {"errors": [{"status": status, "code": code, "detail": detail}]}
-
-
-def missing_field(body: dict | None) -> str | None:
-    """The first required field of a create/validate body that is absent or empty."""
-    if not body:
-        return "A JSON body is required."
-    for side in ("from_address", "to_address"):
-        for name in REQUIRED_ADDRESS_FIELDS:
-            if not (body.get(side) or {}).get(name):
-                return f"{side}.{name}: This field is required."
-    if not body.get("ship_with", {}).get("shipping_option_code"):
-        return "ship_with.shipping_option_code: This field is required."
-    weight = body.get("weight") or {}
-    if not weight.get("value") or weight.get("unit") not in ("kg", "g", "lb", "oz"):
-        return "weight: A value and unit are required."
-    return None
-
-
-@pytest.fixture
-def sendcloud(app):
-    """The stand-in on 127.0.0.1, with the app pointed at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), SendcloudStandIn)
-    server.state = {"calls": [], "announced": True, "fail_with": None}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
-    app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
-    yield server.state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ import logging
 
 import pytest
 
-import conftest
 from app import create_app
-from conftest import free_port, make_shop, make_user
 from extensions import db, limiter
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
+from harness import FreshContextClient, app_config, empty_all_tables, free_port
 
 FALLBACK_LOGGED = "falling back to in-memory storage"
 
@@ -23,14 +22,14 @@ FALLBACK_LOGGED = "falling back to in-memory storage"
 @pytest.fixture
 def app_without_limit_store(migrated, smtp_sink, tmp_path):
     """The app with its limits kept in a Redis nobody listens to."""
-    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config["RATELIMIT_STORAGE_URI"] = f"redis://127.0.0.1:{free_port()}/0"
     app = create_app(config)
-    app.test_client_class = conftest.FreshContextClient
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
-        conftest.empty_all_tables()
+        empty_all_tables()
         db.engine.dispose()
     # Every app shares the one limiter and its "store is down" flag: the next test's app
     # starts on its own, live store.

@@ -2,13 +2,11 @@
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from conftest import make_shop, make_user
 from domain import notices, workflow
 from extensions import db
-from factories import make_order, make_reason, make_request
+from factories import make_order, make_reason, make_request, make_shop, make_user
 from models import (
     APPROVED,
     CONCEPT,
@@ -21,11 +19,6 @@ from models import (
     ReviewStage,
     utcnow,
 )
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
 
 
 def make_rule(shop, conditions, name="Rule", severity="info", action=None, **fields):

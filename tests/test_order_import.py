@@ -6,8 +6,8 @@ import io
 
 from sqlalchemy import func, select
 
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_shop, make_user
 from models import Order, ReturnRequest, ReturnRequestLine, next_request_number
 from services import order_import
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import need_service
+from harness import need_service
 from services import outbound
 
 NAME = "hooks.shop.example"

@@ -17,16 +17,15 @@ from flask import current_app
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import func, select
 
-import conftest
 import tasks
 from app import create_app
-from conftest import make_shop, make_user, need_service
 from domain import workflow
 from domain.emails import queue_email
 from domain.formatting import shop_time
 from domain.submission import aware
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
+from harness import app_config, need_service
 from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, User, utcnow
 from services import jobs, outbox
 from staff_helpers import csrf_token_in, emails_to, link_in
@@ -123,7 +122,7 @@ def hung_mail_server():
 
 @pytest.fixture
 def app_with_hung_mail_server(migrated, smtp_sink, hung_mail_server, tmp_path):
-    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config.update(MAIL_PORT=hung_mail_server, MAIL_TIMEOUT=2, REDIS_URL=None)
     hung = create_app(config)
     use_test_email_templates(hung)
@@ -236,7 +235,7 @@ def test_delivering_the_same_email_twice_sends_it_once(app, smtp_sink):
 
 @pytest.fixture
 def app_without_mail_server(migrated, smtp_sink, tmp_path):
-    config = conftest.test_config(migrated, smtp_sink, tmp_path / "storage")
+    config = app_config(migrated, smtp_sink, tmp_path / "storage")
     config["MAIL_SERVER"] = None
     config["RQ_ASYNC"] = True
     mailless = create_app(config)
@@ -297,7 +296,7 @@ def approve_in_bulk(shop, customers: list[str]) -> list[ReturnRequest]:
     agent = make_user("anna@example.com", shop, name="Anna")
     requests = [
         make_request(
-            shop, CONCEPT, make_order(shop, lines=1, customer_email=customer), language="en"
+            shop, make_order(shop, lines=1, customer_email=customer), CONCEPT, language="en"
         )
         for customer in customers
     ]
@@ -403,17 +402,6 @@ def test_bulk_approval_emails_follow_the_shops_own_template(app, smtp_sink):
 # --- emails that carry a credential (invites, password resets) ------------------------------
 
 
-@pytest.fixture
-def shop_staff(app, client):
-    """Shop "demo" with an admin and an agent, and a platform support user."""
-    shop = make_shop()
-    make_user("admin@example.com", shop, role="admin", name="Anna Admin")
-    make_user("agent@example.com", shop, name="Bram Agent")
-    make_user("support@example.com", is_support=True)
-    db.session.commit()
-    return shop
-
-
 def outbox_pages(client, email_id: int) -> dict[str, str]:
     """Every Outbox page that could show an email: list, search, details, edit, export."""
     urls = (
@@ -431,7 +419,7 @@ def token_of(link: str) -> str:
 
 
 def test_agent_cannot_open_the_outbox(client, auth, shop_staff):
-    email = queue_check_email(shop_staff)
+    email = queue_check_email(shop_staff.shop)
     db.session.commit()
     auth.login("agent@example.com")
 
@@ -449,7 +437,7 @@ def test_invite_link_reaches_the_invitee_but_no_outbox_page_shows_it(
         data={
             "email": "new@example.com",
             "name": "Noor",
-            "shop_id": shop_staff.id,
+            "shop_id": shop_staff.shop.id,
             "role": "admin",
         },
     )

@@ -6,27 +6,38 @@ import io
 import re
 import time
 from datetime import timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
 from sqlalchemy import func, select
 
-from conftest import AuthActions, client_at, make_shop, make_user
 from domain import notices, submission
 from extensions import db
+from factories import make_order, make_question, make_shop, make_user
+from harness import AuthActions, client_at
 from models import Attachment, AuditEvent, Notice, OutboundEmail, ReturnRequest, utcnow
 from portal_helpers import (
+    PORTAL_ORDER,
+    at_details,
+    choose,
+    choose_resolution,
+    fill_until_review,
+    give_details,
     image_bytes,
     jpeg_bytes,
-    make_order,
-    make_question,
-    make_reasons,
+    lookup,
+    stored_files,
+    submission_key,
+    submit,
 )
 
 NEUTRAL = b"We could not find an order with these details"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# The shop has the example notice a new shop gets (a free exchange), which submissions here
+# raise; its €5.95 return fee shows on the review page.
+pytestmark = pytest.mark.shop(return_fee_cents=595, prepare=notices.seed_default_rules)
 
 
 @pytest.fixture
@@ -34,76 +45,6 @@ def client(client):
     """A customer whose browser asks for English, unless a test says otherwise."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
-
-
-@pytest.fixture
-def shop(app):
-    shop = make_shop(return_fee_cents=595)
-    notices.seed_default_rules(shop)
-    db.session.commit()
-    return shop
-
-
-@pytest.fixture
-def order(shop):
-    order = make_order(shop)
-    db.session.commit()
-    return order
-
-
-@pytest.fixture
-def reasons(shop):
-    reasons = make_reasons(shop)
-    db.session.commit()
-    return reasons
-
-
-def lookup(client, number="1001", secret="klant@example.com", **extra):
-    return client.post(
-        "/returns/demo/", data={"order_number": number, "email_or_postcode": secret, **extra}
-    )
-
-
-def choose(client, quantities: dict[int, int]):
-    data = {}
-    for line_id, quantity in quantities.items():
-        data[f"line-{line_id}"] = "1"
-        data[f"qty-{line_id}"] = str(quantity)
-    return client.post("/returns/demo/items", data=data)
-
-
-def give_details(client, line_ids, reason, comment="", photos=None):
-    data = {}
-    for line_id in line_ids:
-        data[f"reason-{line_id}"] = str(reason.id)
-        data[f"comment-{line_id}"] = comment
-        if photos:
-            data[f"photos-{line_id}"] = [(io.BytesIO(b), name) for name, b in photos]
-    return client.post("/returns/demo/details", data=data, content_type="multipart/form-data")
-
-
-def choose_resolution(client, resolution="refund", note=""):
-    return client.post(
-        "/returns/demo/resolution", data={"resolution": resolution, "exchange_note": note}
-    )
-
-
-def submission_key(client) -> str:
-    page = client.get("/returns/demo/review")
-    assert page.status_code == 200
-    return re.search(rb'name="submission_key" value="([^"]+)"', page.data).group(1).decode()
-
-
-def submit(client, key):
-    return client.post("/returns/demo/review", data={"submission_key": key})
-
-
-def fill_until_review(client, order, reasons, quantities=None, resolution="refund", note=""):
-    quantities = quantities or {order.lines[0].id: 1}
-    assert lookup(client).status_code == 302
-    assert choose(client, quantities).status_code == 302
-    assert give_details(client, quantities, reasons["too_big"]).status_code == 302
-    assert choose_resolution(client, resolution, note).status_code == 302
 
 
 def requests_count() -> int:
@@ -197,7 +138,7 @@ def test_empty_lookup_fields_get_errors_next_to_them_and_keep_what_was_typed(cli
 def test_order_of_another_shop_is_not_found_in_this_portal(client, app):
     other = make_shop("other", "Andere Winkel")
     make_shop()
-    make_order(other)
+    make_order(other, **PORTAL_ORDER)
     db.session.commit()
     assert NEUTRAL in lookup(client).data
 
@@ -342,7 +283,7 @@ def app_client(client):
 
 
 def test_lines_past_the_return_window_are_shown_disabled_with_the_closing_date(client, shop):
-    make_order(shop, delivered_days_ago=40)
+    make_order(shop, **PORTAL_ORDER, delivered_days_ago=40)
     db.session.commit()
     lookup(client, lang="en")
     page = client.get("/returns/demo/items")
@@ -358,7 +299,7 @@ def test_lines_past_the_return_window_are_shown_disabled_with_the_closing_date(c
 
 
 def test_an_order_not_yet_delivered_cannot_be_returned(client, shop):
-    make_order(shop, delivered_days_ago=None)
+    make_order(shop, **PORTAL_ORDER, delivered_days_ago=None)
     db.session.commit()
     lookup(client)
     page = client.get("/returns/demo/items", headers={"Accept-Language": "en"})
@@ -367,17 +308,6 @@ def test_an_order_not_yet_delivered_cannot_be_returned(client, shop):
 
 
 # --- step 3: reason, comment and photos ---------------------------------------------------------
-
-
-def at_details(client, order):
-    lookup(client)
-    choose(client, {order.lines[0].id: 1})
-    return order.lines[0].id
-
-
-def stored_files(app) -> list[Path]:
-    root = Path(app.config["STORAGE_DIR"])
-    return list(root.iterdir()) if root.exists() else []
 
 
 def test_reason_is_required(client, order, reasons):
@@ -685,14 +615,14 @@ def test_staff_see_the_refund_deadline_of_a_withdrawal(app, client, order, shop)
 
 
 def test_withdrawal_is_possible_before_delivery(client, shop):
-    make_order(shop, delivered_days_ago=None)
+    make_order(shop, **PORTAL_ORDER, delivered_days_ago=None)
     db.session.commit()
     lookup(client, intent="withdraw")
     assert b"Confirm withdrawal" in client.get("/returns/demo/withdraw?lang=en").data
 
 
 def test_withdrawal_is_refused_after_the_withdrawal_period(client, shop):
-    make_order(shop, delivered_days_ago=20)
+    make_order(shop, **PORTAL_ORDER, delivered_days_ago=20)
     db.session.commit()
     lookup(client)
     page = client.get("/returns/demo/withdraw?lang=en")
@@ -741,6 +671,6 @@ def test_uploads_too_large_together_get_a_friendly_page(app, client, order, reas
 
 
 def test_order_number_is_found_whatever_the_case(client, shop):
-    make_order(shop, "WEB-1001")
+    make_order(shop, **PORTAL_ORDER | {"number": "WEB-1001"})
     db.session.commit()
     assert lookup(client, "web-1001").status_code == 302

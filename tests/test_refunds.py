@@ -10,17 +10,17 @@ from flask_babel import force_locale
 
 from domain.refunds import format_money, label_fee_cents, refund_breakdown
 from domain.statuses import FEWER_RECEIVED, REJECTED
+from factories import RETURN_ADDRESS, make_order, make_request, make_return, make_shop
 from models import CONDITION_MISSING
-from return_builders import make_order, make_request, make_return, make_return_shop
 
 SHIRT = {"product_name": "Overhemd", "unit_price_cents": 4000, "quantity": 2}
 SHOES = {"product_name": "Schoenen", "unit_price_cents": 8995, "quantity": 1}
 
 
 def breakdown_for(order_lines, request_lines, shop_fields=None, **request_fields):
-    shop = make_return_shop(**(shop_fields or {}))
+    shop = make_shop(**RETURN_ADDRESS, **(shop_fields or {}))
     order = make_order(shop, order_lines)
-    return refund_breakdown(make_request(shop, order, request_lines, **request_fields))
+    return refund_breakdown(make_request(shop, order, lines=request_lines, **request_fields))
 
 
 @pytest.mark.parametrize(
@@ -125,8 +125,8 @@ def test_return_fee_is_deducted_only_when_shipping_is_not_free(
 
 
 def test_fee_recorded_on_the_return_wins_over_the_shops_current_fee(app):
-    shop = make_return_shop(return_fee_cents=595)
-    request = make_request(shop, make_order(shop, [SHOES]), [{"quantity": 1}])
+    shop = make_shop(**RETURN_ADDRESS, return_fee_cents=595)
+    request = make_request(shop, make_order(shop, [SHOES]), lines=[{"quantity": 1}])
     make_return(request, cost_cents=495)
     make_return(request, number="RET-VOID", cost_cents=999, status="cancelled")
     shop.return_fee_cents = 795
@@ -226,8 +226,10 @@ def test_money_is_formatted_the_way_the_locale_writes_it(cents, currency, locale
     ],
 )
 def test_label_fee_shown_before_the_label_follows_free_shipping(app, request_fields, fee):
-    shop = make_return_shop(return_fee_cents=595)
-    request = make_request(shop, make_order(shop, [SHOES]), [{"quantity": 1}], **request_fields)
+    shop = make_shop(**RETURN_ADDRESS, return_fee_cents=595)
+    request = make_request(
+        shop, make_order(shop, [SHOES]), lines=[{"quantity": 1}], **request_fields
+    )
 
     assert label_fee_cents(request) == fee
 

@@ -1,24 +1,12 @@
 """The Requests list at scale: indexed search, capped counts, bulk emails rendered at delivery."""
 
-import pytest
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
 from domain import workflow
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop
 from models import CONCEPT, OutboundEmail
 from web.admin import requests
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def anna(shop):
-    return make_user("anna@example.com", shop, name="Anna")
 
 
 def listing(client, **args) -> str:

@@ -6,18 +6,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from conftest import make_shop, make_user
+from browser_helpers import log_in
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
 from models import APPROVED, ON_HOLD, ReturnRequest
-
-
-def log_in(page, base, email):
-    page.goto(base + "/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill("secret-pw")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
 
 
 def statuses():

@@ -1,23 +1,11 @@
 """The Requests list, its row and bulk actions, live updates, and the request page."""
 
-import pytest
 from sqlalchemy import func, select
 
-from conftest import make_shop, make_user
 from domain import workflow
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
 from models import APPROVED, CANCELLED, CONCEPT, NEW, ON_HOLD, Notice, ReturnRequest, ReviewStage
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def anna(shop):
-    return make_user("anna@example.com", shop, name="Anna")
 
 
 def statuses():

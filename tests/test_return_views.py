@@ -5,29 +5,14 @@ from __future__ import annotations
 import pytest
 from flask import render_template_string
 
-from conftest import make_user
 from domain import statuses, workflow
 from extensions import db
+from factories import RETURN_ADDRESS, make_shop, make_user
 from models import COMPLETED, CarrierAccount
-from return_flow import (
-    approved_request,
-    create_label,
-    emails_to,
-    make_demo_shop,
-    return_audit,
-    run_jobs,
-    staff,
-)
+from return_flow import approved_request, create_label, emails_to, return_audit, run_jobs
 
-
-@pytest.fixture
-def shop(app):
-    return make_demo_shop()
-
-
-@pytest.fixture
-def agent(shop):
-    return staff(shop, "anna@example.com")
+# The labels go back to the shop's return address.
+pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
 
 @pytest.fixture
@@ -88,7 +73,7 @@ def test_search_finds_a_return_by(logged_in, shipment, shop, agent, term):
 
 
 def test_other_shops_staff_see_no_returns_and_get_404(client, auth, shipment):
-    fashion = make_demo_shop("fashion", "Fashion")
+    fashion = make_shop("fashion", "Fashion", **RETURN_ADDRESS)
     make_user("fleur@fashion.example", fashion, "admin")
     db.session.commit()
     auth.login("fleur@fashion.example")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_service
 from extensions import db
-from factories import make_request
+from factories import RETURN_ADDRESS, make_request, make_shop, make_user
+from harness import need_service
 from models import Return
-from return_flow import make_demo_shop, run_jobs, staff
+from return_flow import run_jobs
 
 
 def status_in_list(page, base: str, path: str, number: str) -> str:
@@ -35,8 +35,8 @@ def returns_status(page, base, number):
 
 @pytest.mark.browser
 def test_request_goes_from_approval_through_the_label_to_refunded(page, browser, live_server):
-    shop = make_demo_shop()
-    agent = staff(shop, "anna@example.com")
+    shop = make_shop(**RETURN_ADDRESS)
+    agent = make_user("anna@example.com", shop)
     req = make_request(shop, language="en")
     db.session.commit()
     base = live_server.url

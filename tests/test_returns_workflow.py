@@ -7,32 +7,13 @@ from sqlalchemy import func, select, update
 
 from domain import audit, refunds, workflow
 from extensions import db
+from factories import RETURN_ADDRESS
 from models import APPROVED, COMPLETED, LABEL_CREATED, Return, utcnow
-from return_flow import (
-    approved_request,
-    create_label,
-    emails_to,
-    make_demo_shop,
-    return_audit,
-    run_jobs,
-    staff,
-)
-from services import labels
+from return_flow import approved_request, create_label, emails_to, return_audit, run_jobs
+from services import label_jobs, labels
 
-
-@pytest.fixture
-def shop(app):
-    return make_demo_shop()
-
-
-@pytest.fixture
-def agent(shop):
-    return staff(shop)
-
-
-@pytest.fixture
-def request_(shop, agent):
-    return approved_request(shop, agent)
+# The labels go back to the shop's return address.
+pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
 
 def count_returns(request) -> int:
@@ -268,7 +249,6 @@ def test_cancelling_voids_the_label_and_recreating_keeps_the_return(request_, ag
 
 
 def test_a_lost_label_is_made_again_on_the_same_return(request_, agent):
-    from services import label_jobs
 
     return_ = create_label(request_)
     tracking = return_.tracking_number

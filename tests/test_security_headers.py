@@ -4,8 +4,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_order, make_reasons, make_request, make_return, make_shop, make_user
 
 
 def test_login_page_carries_security_headers(client):
@@ -75,8 +75,7 @@ def desk(app, client, auth):
     """A shop with a submitted request, an approved one with its return, a finished bulk
     job, an order, a webhook and a support user who sees every screen."""
     from domain import workflow
-    from factories import make_order, make_request
-    from models import BulkJob, Return
+    from models import BulkJob
 
     shop = make_shop()
     support = make_user("support@example.com", is_support=True)
@@ -84,9 +83,9 @@ def desk(app, client, auth):
     submitted = make_request(shop, order=order)
     approved = make_request(shop, order=make_order(shop, number="1002"))
     workflow.approve(approved, support)
-    return_ = Return(number="RT-1", shop=shop, request=approved, carrier="own")
+    return_ = make_return(approved, "RT-1")
     job = BulkJob(actor=support, action="approve", request_ids=[submitted.id], total=1)
-    db.session.add_all([return_, job])
+    db.session.add(job)
     db.session.commit()
     return {"shop": shop, "order": order, "request": submitted, "return": return_, "job": job}
 
@@ -131,8 +130,6 @@ def test_every_script_on_the_staff_pages_is_ours_or_carries_the_nonce(client, au
 
 
 def test_every_script_on_the_customer_pages_is_ours_or_carries_the_nonce(client, desk):
-    from portal_helpers import make_reasons
-
     make_reasons(desk["shop"])
     db.session.commit()
     token = desk["request"].public_token

@@ -3,24 +3,9 @@ reset, a role change, removal from a shop and deactivation, as the user would ex
 
 from __future__ import annotations
 
-import pytest
-
-from conftest import make_shop, make_user
 from extensions import db
 from models import Membership, User
 from staff_helpers import emails_to, link_in
-
-
-@pytest.fixture
-def staff(app, client):
-    """Shop "demo" with an admin, an agent and a support user. (``client`` makes every
-    ``app.test_client()`` run each request in its own app context, as browsers do.)"""
-    shop = make_shop()
-    admin = make_user("admin@example.com", shop, role="admin")
-    agent = make_user("agent@example.com", shop)
-    make_user("support@example.com", is_support=True)
-    db.session.commit()
-    return shop, admin, agent
 
 
 def log_in(app, email: str):
@@ -46,7 +31,7 @@ def membership_of(user: User) -> Membership:
     return db.session.query(Membership).filter_by(user_id=user.id).one()
 
 
-def test_a_copied_session_stops_working_after_logout(app, staff):
+def test_a_copied_session_stops_working_after_logout(app, shop_staff):
     agent = log_in(app, "agent@example.com")
     thief = copy_of_session(app, agent)
     assert reaches_admin(thief)
@@ -57,14 +42,14 @@ def test_a_copied_session_stops_working_after_logout(app, staff):
     assert not reaches_admin(thief)
 
 
-def test_logging_in_again_after_logout_works(app, staff):
+def test_logging_in_again_after_logout_works(app, shop_staff):
     agent = log_in(app, "agent@example.com")
     agent.post("/logout")
     again = log_in(app, "agent@example.com")
     assert reaches_admin(again)
 
 
-def test_a_copied_session_stops_working_after_a_password_reset(app, staff, smtp_sink):
+def test_a_copied_session_stops_working_after_a_password_reset(app, shop_staff, smtp_sink):
     agent = log_in(app, "agent@example.com")
     thief = copy_of_session(app, agent)
 
@@ -81,8 +66,8 @@ def test_a_copied_session_stops_working_after_a_password_reset(app, staff, smtp_
     assert reaches_admin(owner)
 
 
-def test_a_copied_session_stops_working_after_a_role_change(app, staff):
-    _, _, agent_user = staff
+def test_a_copied_session_stops_working_after_a_role_change(app, shop_staff):
+    agent_user = shop_staff.agent
     agent = log_in(app, "agent@example.com")
     thief = copy_of_session(app, agent)
 
@@ -97,8 +82,8 @@ def test_a_copied_session_stops_working_after_a_role_change(app, staff):
     assert reaches_admin(admin), "the admin who changed the role stays logged in"
 
 
-def test_a_copied_session_stops_working_after_removal_from_the_shop(app, staff):
-    _, _, agent_user = staff
+def test_a_copied_session_stops_working_after_removal_from_the_shop(app, shop_staff):
+    agent_user = shop_staff.agent
     agent = log_in(app, "agent@example.com")
     thief = copy_of_session(app, agent)
 
@@ -110,8 +95,8 @@ def test_a_copied_session_stops_working_after_removal_from_the_shop(app, staff):
     assert not reaches_admin(agent)
 
 
-def test_a_session_does_not_come_back_when_a_deactivated_user_is_activated_again(app, staff):
-    _, _, agent_user = staff
+def test_a_session_does_not_come_back_when_a_deactivated_user_is_activated_again(app, shop_staff):
+    agent_user = shop_staff.agent
     agent = log_in(app, "agent@example.com")
     thief = copy_of_session(app, agent)
     support = log_in(app, "support@example.com")

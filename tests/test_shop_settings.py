@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import make_shop, make_user
 from extensions import db
-from factories import make_request
+from factories import make_request, make_shop
 from models import Shop
 
 VALID = {
@@ -33,14 +32,11 @@ VALID = {
 
 
 @pytest.fixture
-def shops(app):
-    demo = make_shop()
+def shops(shop_staff):
+    """The demo shop with its ``shop_staff``, and another shop they do not work for."""
     other = make_shop("other", "Andere Winkel")
-    make_user("admin@example.com", demo, role="admin")
-    make_user("agent@example.com", demo, role="agent")
-    make_user("support@example.com", is_support=True)
     db.session.commit()
-    return demo, other
+    return shop_staff.shop, other
 
 
 def settings_url(shop: Shop) -> str:

@@ -16,11 +16,12 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 import models
-from domain import statuses, workflow
+from domain import audit, statuses, workflow
 from extensions import db
+from factories import RETURN_ADDRESS, make_shop, make_user
 from models import AuditEvent, User
-from return_flow import approved_request, create_label, make_demo_shop, staff
-from test_translations import dutch_catalog, source_messages
+from return_flow import approved_request, create_label
+from translation_helpers import dutch_catalog, source_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUSES_PY = "domain/statuses.py"
@@ -360,11 +361,11 @@ def history_of(page: str) -> str:
 @pytest.fixture
 def shipment_delivered(app):
     """A request whose return got its label, a tracking event and a staff step."""
-    shop = make_demo_shop()
-    agent = staff(shop, "anna@example.com")
+    shop = make_shop(**RETURN_ADDRESS)
+    agent = make_user("anna@example.com", shop)
     return_ = create_label(approved_request(shop, agent))
     event = workflow.TrackingEvent(return_.tracking_number, "in_transit", return_.created_at)
-    assert workflow.apply_tracking_event(return_, event, workflow.Actor(label="Sendcloud"))
+    assert workflow.apply_tracking_event(return_, event, audit.Actor(label="Sendcloud"))
     workflow.mark_delivered(return_, agent)
     db.session.commit()
     return return_

@@ -5,22 +5,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
 from domain import notices, workflow
 from extensions import db
-from factories import make_order, make_reason, make_request
+from factories import make_order, make_reason, make_request, make_shop, make_user
 from models import AuditEvent, EmailTemplate, FormQuestion, Message, NoticeRule, ReturnReason
 from web.admin import email_templates
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def support(app):
-    return make_user("support@returndesk.test", is_support=True, name="Sanne Support")
 
 
 def rule_form(**fields):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_shop, make_user
 from models import Membership, User
 from staff_helpers import emails_to, link_in
 

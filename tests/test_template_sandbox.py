@@ -14,13 +14,19 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-import factories
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_order, make_reasons, make_request, make_shop, make_user
 from models import EmailTemplate, Order, ReturnReason, ReturnRequest, Shop, User
-from portal_helpers import make_order, make_reasons
+from portal_helpers import (
+    PORTAL_ORDER,
+    choose,
+    choose_resolution,
+    give_details,
+    lookup,
+    submission_key,
+    submit,
+)
 from staff_helpers import emails_to
-from test_portal import choose, choose_resolution, give_details, lookup, submission_key, submit
 
 CUSTOMER = "klant@example.com"
 VICTIM = "victim@fashion.example"
@@ -90,17 +96,15 @@ class World:
 
 
 @pytest.fixture
-def world(app) -> World:
+def world(shop, support) -> World:
     """Shop "demo" with an admin, support staff, an order the portal finds and a request to
     approve; and shop "fashion", whose customer the demo shop's emails must never name."""
-    shop = make_shop(return_fee_cents=595)
     reason = make_reasons(shop)["too_big"]
-    order = make_order(shop, email=CUSTOMER)
+    order = make_order(shop, **PORTAL_ORDER | {"customer_email": CUSTOMER})
     admin = make_user("owner@demo.example.com", shop, role="admin")
-    support = make_user("support@returndesk.test", is_support=True, name="Sanne Support")
     other = make_shop("fashion", "Mode Huis")
-    factories.make_request(other, order=factories.make_order(other, customer_email=VICTIM))
-    request = factories.make_request(shop)
+    make_request(other, order=make_order(other, customer_email=VICTIM))
+    request = make_request(shop)
     db.session.commit()
     database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
     secrets = (admin.password_hash, support.password_hash, "scrypt:", "pbkdf2:", database)

@@ -6,202 +6,28 @@ too) and aims it at the ``demo`` shop's rows while logged in as ``fashion`` staf
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from flask import url_for
 
-from conftest import make_shop, make_user
 from extensions import db
+from factories import make_user
 from models import (
     ApiKey,
-    CarrierAccount,
-    EmailTemplate,
-    FormQuestion,
     Membership,
-    NoticeRule,
     Order,
     OrderLine,
-    OutboundEmail,
     Return,
     ReturnReason,
     ReturnRequest,
-    ReturnRequestLine,
     ReviewStage,
     Shop,
     User,
-    WebhookDelivery,
     WebhookEndpoint,
 )
+from tenancy_helpers import DEMO_ID, ShopData, database_snapshot
 from web.admin.base import ShopScopedView
-
-# Every demo row has this id, in its own table, and no fashion row of any table has it: a
-# URL or form carrying it can only ever mean demo data, whatever the id names.
-DEMO_ID = 90001
-
-
-@dataclass
-class ShopData:
-    """One shop's rows, and strings that only appear in that shop's data."""
-
-    shop: Shop
-    rows: dict[type, object] = field(default_factory=dict)
-    markers: tuple[str, ...] = ()
-
-
-def shop_with_data(
-    slug: str,
-    name: str,
-    customer: str,
-    email: str,
-    order_number: str,
-    request_number: str,
-    row_id: int | None = None,
-) -> ShopData:
-    """A shop with an order and its line, a return reason, a review stage, a request and an
-    email: a row for every shop-scoped admin view (a new view's model belongs here too)."""
-    shop = make_shop(slug, name, id=row_id)
-    line = OrderLine(
-        id=row_id, sku=f"{slug}-1", product_name="Linnen blouse", unit_price_cents=4995
-    )
-    order = Order(
-        id=row_id,
-        shop=shop,
-        number=order_number,
-        customer_name=customer,
-        customer_email=email,
-        lines=[line],
-    )
-    reason = ReturnReason(
-        id=row_id,
-        shop=shop,
-        code=f"{slug}-size",
-        label_nl=f"Te klein ({name})",
-        label_en=f"Too small ({name})",
-    )
-    stage = ReviewStage(
-        id=row_id, shop=shop, name_nl=f"Foto's gevraagd ({name})", name_en=f"Photos asked ({name})"
-    )
-    request_line = ReturnRequestLine(id=row_id, order_line=line, reason=reason)
-    request = ReturnRequest(
-        id=row_id,
-        number=request_number,
-        shop=shop,
-        order=order,
-        order_number=order_number,
-        customer_name=customer,
-        customer_email=email,
-        lines=[request_line],
-    )
-    outbound = OutboundEmail(
-        id=row_id,
-        shop=shop,
-        template="request_received",
-        to_address=email,
-        subject=f"Uw retouraanvraag {request_number}",
-        body_text=f"Beste {customer}",
-        body_html=f"<p>Beste {customer}</p>",
-        status="sent",
-    )
-    shipment = Return(
-        id=row_id,
-        number=f"RT-{request_number}",
-        shop=shop,
-        request=request,
-        carrier="own",
-        tracking_number=f"TRK-{order_number}",
-    )
-    carrier = CarrierAccount(
-        id=row_id, shop=shop, carrier="sendcloud", public_key=f"pk-{slug}", secret_key=f"sk-{slug}"
-    )
-    template = EmailTemplate(
-        id=row_id,
-        shop=shop,
-        name="request_approved",
-        language="nl",
-        subject=f"Goedgekeurd: {request_number}",
-        body_text=f"Beste {customer}",
-    )
-    question = FormQuestion(
-        id=row_id, shop=shop, label_nl=f"Verpakking ({name})?", label_en=f"Packaging ({name})?"
-    )
-    rule = NoticeRule(
-        id=row_id,
-        shop=shop,
-        name=f"Regel van {name}",
-        message_nl=f"Let op ({name})",
-        message_en=f"Note ({name})",
-    )
-    api_key = ApiKey(
-        id=row_id,
-        shop=shop,
-        name=f"Koppeling {name}",
-        prefix=f"rd_{slug[:4]}",
-        key_hash=hashlib.sha256(slug.encode()).hexdigest(),
-    )
-    endpoint = WebhookEndpoint(id=row_id, shop=shop, url=f"https://{slug}.example.com/hook")
-    delivery = WebhookDelivery(
-        id=row_id, endpoint=endpoint, event="request.created", payload={"number": request_number}
-    )
-    db.session.add_all(
-        [order, reason, stage, request, outbound, shipment, carrier, template, question, rule]
-        + [api_key, endpoint, delivery]
-    )
-    db.session.flush()
-    outbound.request_id = request.id
-    rows = {
-        Return: shipment,
-        CarrierAccount: carrier,
-        EmailTemplate: template,
-        FormQuestion: question,
-        NoticeRule: rule,
-        ApiKey: api_key,
-        WebhookEndpoint: endpoint,
-        WebhookDelivery: delivery,
-        Shop: shop,
-        Order: order,
-        OrderLine: line,
-        ReturnReason: reason,
-        ReturnRequest: request,
-        ReturnRequestLine: request_line,
-        ReviewStage: stage,
-        OutboundEmail: outbound,
-    }
-    markers = (customer, email, order_number, request_number, name, endpoint.url)
-    return ShopData(shop, rows, markers)
-
-
-@pytest.fixture
-def shops(app):
-    """``fashion`` with its staff, and ``demo`` whose data they must never reach."""
-    fashion = shop_with_data(
-        "fashion",
-        "Mode Huis",
-        "Fenna Fashionista",
-        "fenna@mode.example.nl",
-        "MH-1001",
-        "R-2026-00001",
-    )
-    make_user("agent@fashion.example.com", fashion.shop, "agent")
-    make_user("admin@fashion.example.com", fashion.shop, "admin")
-    make_user("support@example.com", is_support=True)
-    demo = shop_with_data(
-        "demo",
-        "Demo Winkel",
-        "Griet van Demohuizen",
-        "griet@demo.example.nl",
-        "DW-7001",
-        "R-2026-00002",
-        row_id=DEMO_ID,
-    )
-    demo_admin = make_user("admin@example.com", id=DEMO_ID, name="Daan Demobaas")
-    membership = Membership(id=DEMO_ID, user=demo_admin, shop=demo.shop, role="admin")
-    db.session.add(membership)
-    demo.rows.update({User: demo_admin, Membership: membership})
-    db.session.commit()
-    return {"fashion": fashion, "demo": demo}
-
 
 # Flask-Admin's own pages of one row: they must refuse a row of another shop.
 ROW_PAGES = {
@@ -287,14 +113,6 @@ def probes_against(app, demo: ShopData, own_shop: Shop) -> list[Probe]:
     return probes
 
 
-def database_snapshot() -> dict[str, list]:
-    db.session.expire_all()
-    return {
-        table.name: sorted(map(repr, db.session.execute(table.select()).all()))
-        for table in db.metadata.sorted_tables
-    }
-
-
 def leaked_markers(text: str, demo: ShopData, searched: str | None = None) -> list[str]:
     return [m for m in demo.markers if m in text and m != searched]
 
@@ -320,8 +138,10 @@ def problems_with(probe: Probe, response, client, demo: ShopData) -> list[str]:
 
 
 @pytest.mark.parametrize("login", ["agent@fashion.example.com", "admin@fashion.example.com"])
-def test_fashion_staff_never_reach_demo_data_through_any_admin_url(app, client, auth, shops, login):
-    demo, fashion = shops["demo"], shops["fashion"]
+def test_fashion_staff_never_reach_demo_data_through_any_admin_url(
+    app, client, auth, tenants, login
+):
+    demo, fashion = tenants["demo"], tenants["fashion"]
     assert auth.login(login).status_code == 302
     before = database_snapshot()
 
@@ -342,8 +162,8 @@ def scoped_views(app, shop: ShopData) -> list[ShopScopedView]:
     return views
 
 
-def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, shops):
-    demo, fashion = shops["demo"], shops["fashion"]
+def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, tenants):
+    demo, fashion = tenants["demo"], tenants["fashion"]
     auth.login("admin@fashion.example.com")
     endpoints = [f"{view.endpoint}.index_view" for view in scoped_views(app, fashion)]
     for endpoint in endpoints + ["admin.index"]:
@@ -355,9 +175,9 @@ def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, sho
         assert leaked_markers(page.text, demo) == [], url
 
 
-def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, shops):
+def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, tenants):
     """The probe is no vacuous 404 hunt: the demo admin reads each demo row at its URL."""
-    demo = shops["demo"]
+    demo = tenants["demo"]
     auth.login("admin@example.com")
     for view in scoped_views(app, demo):
         if not view.can_view_details:
@@ -369,8 +189,8 @@ def test_the_probed_urls_do_show_the_data_to_its_own_shop(app, client, auth, sho
         assert any(marker in page.text for marker in demo.markers), url
 
 
-def test_bulk_delete_removes_own_rows_and_skips_other_shops_rows(app, client, auth, shops):
-    demo, fashion = shops["demo"], shops["fashion"]
+def test_bulk_delete_removes_own_rows_and_skips_other_shops_rows(app, client, auth, tenants):
+    demo, fashion = tenants["demo"], tenants["fashion"]
     spare = ReturnReason(shop=fashion.shop, code="spare", label_nl="Reserve", label_en="Spare")
     fashion.shop.admins_edit_form = True  # support lets this shop's admins edit its form
     db.session.add(spare)
@@ -389,9 +209,9 @@ def test_bulk_delete_removes_own_rows_and_skips_other_shops_rows(app, client, au
 
 
 def test_order_line_id_of_another_shop_in_own_order_form_leaves_that_line_alone(
-    app, client, auth, shops
+    app, client, auth, tenants
 ):
-    demo, fashion = shops["demo"], shops["fashion"]
+    demo, fashion = tenants["demo"], tenants["fashion"]
     own_order, demo_line = fashion.rows[Order], demo.rows[OrderLine]
     demo_line_before = (demo_line.order_id, demo_line.sku, demo_line.product_name)
     auth.login("admin@fashion.example.com")
@@ -593,8 +413,8 @@ def demo_rows_state(demo: ShopData) -> dict[str, dict]:
     }
 
 
-def test_every_route_of_the_app_refuses_another_shops_data(app, client, auth, shops):
-    demo, fashion = shops["demo"], shops["fashion"]
+def test_every_route_of_the_app_refuses_another_shops_data(app, client, auth, tenants):
+    demo, fashion = tenants["demo"], tenants["fashion"]
     db.session.add(
         ApiKey(shop=fashion.shop, name="probe", prefix=FASHION_KEY[:9], key_hash=api_key_hash())
     )
@@ -658,9 +478,9 @@ REVIEW_STEP_VIEWS = {"requests", "returns"}
 
 
 @pytest.fixture
-def admin_here_agent_there(shops):
+def admin_here_agent_there(tenants):
     """Admin of fashion and agent of demo; both shops let their admins edit the return form."""
-    demo, fashion = shops["demo"], shops["fashion"]
+    demo, fashion = tenants["demo"], tenants["fashion"]
     make_user("mixed@example.com", fashion.shop, "admin")
     user = db.session.query(User).filter_by(email="mixed@example.com").one()
     db.session.add(Membership(user=user, shop=demo.shop, role="agent"))

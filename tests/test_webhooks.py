@@ -4,60 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
 from domain import webhook_events, workflow
 from extensions import db
+from factories import make_shop, make_user
 from models import WebhookDelivery, WebhookEndpoint, utcnow
 from services import jobs, outbox, webhooks
-
-
-class Receiver:
-    """A webshop's webhook URL: records every POST and answers with the next planned status
-    (with ``location`` as its Location header, for redirects)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-        self.statuses: list[int] = []
-        self.location: str | None = None
-        self.lock = threading.Lock()
-
-    def handler(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.calls.append((self.headers, body))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
-def serve(receiver: Receiver):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    receiver.port = server.server_address[1]
-    receiver.url = f"http://127.0.0.1:{receiver.port}/hooks"
-    yield receiver
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+from webhook_helpers import Receiver, add_endpoint, serve
 
 
 @pytest.fixture
@@ -67,15 +24,8 @@ def loopback_receiver():
 
 
 @pytest.fixture
-def receiver(app):
-    """A receiver on loopback that the app may post to, as in development
-    (``OUTBOUND_ALLOW_PRIVATE``)."""
-    app.config["OUTBOUND_ALLOW_PRIVATE"] = True
-    yield from serve(Receiver())
-
-
-@pytest.fixture
 def second_receiver():
+    """Another receiver on loopback (the ``receiver`` fixture is the first)."""
     yield from serve(Receiver())
 
 
@@ -86,13 +36,6 @@ def run_jobs(app) -> None:
     from rq import SimpleWorker
 
     SimpleWorker([jobs.queue()], connection=jobs.redis_connection()).work(burst=True)
-
-
-def add_endpoint(shop, url: str, events=(webhook_events.REQUEST_CREATED,), active=True):
-    endpoint = WebhookEndpoint(shop=shop, url=url, events=list(events), active=active)
-    db.session.add(endpoint)
-    db.session.flush()
-    return endpoint
 
 
 def delivery() -> WebhookDelivery:
@@ -303,8 +246,8 @@ def post_new_endpoint(client, shop, url: str):
 
 
 @pytest.fixture
-def shop_admin(app, client, auth):
-    shop = make_shop()
+def shop_admin(shop, auth):
+    """The ``shop``, with its admin logged in."""
     make_user("admin@example.com", shop, role="admin")
     db.session.commit()
     auth.login("admin@example.com")

@@ -6,10 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from conftest import make_shop, make_user
 from domain import audit, workflow
 from extensions import db
-from factories import make_request
+from factories import make_request, make_user
 from models import (
     APPROVED,
     CANCELLED,
@@ -22,16 +21,6 @@ from models import (
     Return,
     utcnow,
 )
-
-
-@pytest.fixture
-def shop(app):
-    return make_shop()
-
-
-@pytest.fixture
-def anna(shop):
-    return make_user("anna@example.com", shop, name="Anna")
 
 
 @pytest.fixture

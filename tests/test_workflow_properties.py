@@ -13,10 +13,10 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from conftest import empty_all_tables, make_shop, make_user
 from domain import audit, workflow
 from extensions import db
-from factories import make_order, make_request
+from factories import make_order, make_request, make_shop, make_user
+from harness import empty_all_tables
 from models import ON_HOLD, AuditEvent, OutboundEmail, ReturnRequest
 
 ACTIONS = [

@@ -7,10 +7,11 @@ import threading
 
 from sqlalchemy import func, select, update
 
-from conftest import AuthActions, make_shop, make_user
+from api_helpers import delivered_order, make_key, post_request, request_body
 from domain import workflow
 from extensions import db
-from factories import make_request
+from factories import make_order, make_reasons, make_request, make_shop, make_user
+from harness import AuthActions
 from models import (
     APPROVED,
     ON_HOLD,
@@ -22,9 +23,15 @@ from models import (
     ReturnRequestLine,
     User,
 )
-from portal_helpers import make_order, make_reasons
-from test_api import delivered_order, make_key, post_request, request_body
-from test_portal import choose, choose_resolution, give_details, lookup, submission_key, submit
+from portal_helpers import (
+    PORTAL_ORDER,
+    choose,
+    choose_resolution,
+    give_details,
+    lookup,
+    submission_key,
+    submit,
+)
 
 
 def click_approve(app, request_id, user_id, barrier, outcomes):
@@ -128,7 +135,8 @@ def test_two_customers_submitting_the_last_unit_at_once_get_one_request(client, 
     reasons = make_reasons(shop)
     db.session.commit()
     for round_ in range(5):
-        order = make_order(shop, f"LAST-{round_}", lines=(("Wollen sjaal", None, 1, 2995),))
+        scarf = {"product_name": "Wollen sjaal", "quantity": 1, "unit_price_cents": 2995}
+        order = make_order(shop, **PORTAL_ORDER | {"number": f"LAST-{round_}", "lines": [scarf]})
         db.session.commit()
         tabs = [app.test_client(), app.test_client()]
         keys = []

@@ -1,0 +1,136 @@
+"""What the fixtures are made of, for tests that need an app or a client of their own.
+
+conftest.py builds the usual fixtures from these; a test that needs the app configured
+otherwise (CSRF on, another mail server, a proxy in front) builds one with ``app_config()``.
+Test modules import these from here: conftest.py holds fixtures only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from extensions import db
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def need_service(name: str, available: bool) -> None:
+    """Skip a test that needs a missing service, or fail when CI requires every service."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required (REQUIRE_SERVICES=1) but not configured")
+    pytest.skip(f"{name} not configured")
+
+
+class SmtpSink:
+    """A real SMTP server on loopback that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self._lock = threading.Lock()
+        self.fail_with: str | None = None
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fail_with:
+            return self.fail_with
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        with self._lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        with self._lock:
+            return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+        self.fail_with = None
+        self.refused = set()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
+    """The configuration of a test app: this run's database, the SMTP sink, its own storage.
+
+    (Not ``test_config``: pytest would collect that name as a test wherever it is imported.)
+    """
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_sink.port,
+        "MAIL_DEFAULT_SENDER": "ReturnDesk <no-reply@returndesk.test>",
+        "STORAGE_DIR": str(storage),
+        "PUBLIC_URL": "http://returndesk.test",
+        "RQ_QUEUE": f"returndesk-test-{uuid.uuid4().hex[:8]}",
+        # With REDIS_URL, jobs go through Redis and run at once; test_outbox.py runs a real
+        # worker against an asynchronous queue.
+        "RQ_ASYNC": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def empty_all_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test's own queries; without
+    this, requests would share its ``g`` (the logged-in user, the locale) and its session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def client_at(app: Flask, address: str) -> FlaskClient:
+    """A browser of its own at client address ``address`` (another customer, a stranger)."""
+    browser = FreshContextClient(app, app.response_class, use_cookies=True)
+    browser.environ_base["REMOTE_ADDR"] = address
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return browser
+
+
+class AuthActions:
+    """Logging a client in and out through the login form (every test user's password is
+    ``secret-pw``)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = "secret-pw"):
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
