@@ -21,10 +21,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from domain import links
 from domain.formatting import money
 from domain.refunds import RefundBreakdown, RefundLine, label_fee_cents
 from domain.statuses import status_label
@@ -228,14 +228,14 @@ def build(
         shop = shop or request.shop
         plain = {
             "lines": about.lines,
-            "status_url": status_url(request),
-            "staff_url": staff_url(request),
-            "request_url": staff_url(request),
+            "status_url": links.status_url(request),
+            "staff_url": links.staff_url(request.id),
+            "request_url": links.staff_url(request.id),
             "submitted_at": request.created_at or utcnow(),
         } | plain
     return EmailContext(
         language=language,
-        public_url=public_url(),
+        public_url=links.public_url(),
         shop=shop_data(shop) if shop is not None else None,
         request=about,
         message=message_data(message) if message is not None else None,
@@ -259,20 +259,6 @@ def plain_value(value: Any) -> Any:
 def utc(moment: datetime) -> datetime:
     """A stored moment in UTC (SQLite hands it back naive; it is stored as UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def public_url() -> str:
-    return current_app.config["PUBLIC_URL"].rstrip("/")
-
-
-def status_url(request: ReturnRequest) -> str:
-    """The customer's status page of a request: the unguessable link in every email."""
-    return f"{public_url()}/returns/{request.shop.slug}/status/{request.public_token}"
-
-
-def staff_url(request: ReturnRequest) -> str:
-    """The request's page in the admin, for the shop's staff."""
-    return f"{public_url()}/admin/requests/{request.id}"
 
 
 def shop_data(shop: Shop) -> EmailShop:
@@ -429,16 +415,15 @@ def example(shop: Shop, language: str) -> EmailContext:
     )
     now = datetime.now(UTC)
     file = EmailAttachment(id=1, original_name="photo.jpg")
-    base = public_url()
     return EmailContext(
         language=language,
-        public_url=base,
+        public_url=links.public_url(),
         shop=shop_data(shop),
         request=request,
         lines=request.lines,
-        status_url=f"{base}/returns/{shop.slug}/status/example",
-        staff_url=f"{base}/admin/requests/1",
-        request_url=f"{base}/admin/requests/1",
+        status_url=links.public_url() + links.status_path(shop.slug, "example"),
+        staff_url=links.staff_url(1),
+        request_url=links.staff_url(1),
         submitted_at=now,
         refund_deadline=now,
         message=EmailMessage(body="…", attachments=(file,)),

@@ -187,22 +187,59 @@ def queue_email(
     return email
 
 
+# Whom an email about a request goes to: its customer, in the request's language. A single
+# decision reads these columns from the request, a bulk action selects them in its INSERT …
+# SELECT, so both address the same row.
+TO_THE_CUSTOMER = {
+    "language": ReturnRequest.language,
+    "to_address": ReturnRequest.customer_email,
+    "shop_id": ReturnRequest.shop_id,
+    "request_id": ReturnRequest.id,
+}
+
+
+def render_request_email(
+    template: str, request: ReturnRequest, override: EmailTemplate | None
+) -> tuple[str, str, str]:
+    """The one builder of an email about a decision on a request (approved, cancelled).
+
+    A single decision writes it at once (``queue_request_email``), a bulk action's delivery
+    job later (``write_unwritten``): both build it here, from the request alone, so the
+    customer reads the same email whichever way the decision was taken.
+    """
+    return render_with(override, template, request.language, shop=request.shop, request=request)
+
+
+def queue_request_email(template: str, request: ReturnRequest) -> OutboundEmail:
+    """Write the email about a decision on ``request`` to its customer, in this transaction."""
+    override = shop_override(request.shop, template, request.language)
+    subject, text, html = render_request_email(template, request, override)
+    email = OutboundEmail(
+        template=template,
+        **{name: getattr(request, column.key) for name, column in TO_THE_CUSTOMER.items()},
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        attachment_ids=[],
+    )
+    db.session.add(email)
+    return email
+
+
 def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
     """Write one unwritten outbox email per request in one INSERT … SELECT; returns their ids.
 
     For bulk actions: rendering three templates takes milliseconds per email, which over
     thousands of requests would hold the bulk action's transaction for a minute. The
     delivery job writes each email from its request (``write_unwritten``) right after the
-    commit, before sending; the Outbox shows an unwritten email as it would be written.
+    commit, before sending, with the builder a single decision uses; the Outbox shows an
+    unwritten email as it would be written.
     """
     if not request_ids:
         return []
     unwritten = {
         "template": literal(template),
-        "language": ReturnRequest.language,
-        "to_address": ReturnRequest.customer_email,
-        "shop_id": ReturnRequest.shop_id,
-        "request_id": ReturnRequest.id,
+        **TO_THE_CUSTOMER,
         "subject": literal(""),
         "body_text": literal(""),
         "attachment_ids": literal([], JSON),
@@ -219,12 +256,7 @@ def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
 def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:
     """Subject, text and HTML of an email a bulk action left unwritten, from its request now."""
     override = shop_override(email.request.shop, email.template, email.language)
-    return _render_from_request(email, override)
-
-
-def _render_from_request(email: OutboundEmail, override: EmailTemplate | None):
-    request = email.request
-    return render_with(override, email.template, email.language, shop=request.shop, request=request)
+    return render_request_email(email.template, email.request, override)
 
 
 def _overrides_for(session: Session, emails: list[OutboundEmail]) -> dict[tuple, EmailTemplate]:
@@ -265,6 +297,8 @@ def write_unwritten(session: Session, email_ids: list[int]) -> None:
             email.status, email.last_error = "failed", "the request no longer exists"
             continue
         override = overrides.get((email.shop_id, email.template, email.language))
-        email.subject, email.body_text, email.body_html = _render_from_request(email, override)
+        email.subject, email.body_text, email.body_html = render_request_email(
+            email.template, email.request, override
+        )
         email.written = True
     session.commit()

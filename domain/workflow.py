@@ -394,9 +394,7 @@ def approve(
 
 def cancel(request: ReturnRequest, actor: User | Actor | None, reason: str) -> None:
     """The red "Cancel" (Annuleren); the customer is emailed the reason the agent typed."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise TransitionRefused(_("Type the reason for the customer."))
+    reason = cancel_reason(reason)
     if request.status == APPROVED and has_label(request):
         raise TransitionRefused(_("A return label exists; cancel the return instead."))
     who = as_actor(actor)
@@ -411,6 +409,15 @@ def cancel(request: ReturnRequest, actor: User | Actor | None, reason: str) -> N
         cancel_reason=reason,
     )
     _email_customer(request, "request_cancelled")
+
+
+def cancel_reason(typed: str | None) -> str:
+    """The reason a cancellation gives the customer, as the agent meant it: without the
+    spaces and newlines around a pasted text, in every email and audit note alike."""
+    reason = (typed or "").strip()
+    if not reason:
+        raise TransitionRefused(_("Type the reason for the customer."))
+    return reason
 
 
 def reopen(request: ReturnRequest, actor: User) -> None:
@@ -439,9 +446,7 @@ def _email_customer(request: ReturnRequest, template: str) -> None:
     # put back the lines' old decisions over the ones just made (nothing listed, nothing saved).
     db.session.flush()
     db.session.refresh(request)
-    emails.queue_email(
-        template, request.customer_email, request.language, shop=request.shop, request=request
-    )
+    emails.queue_request_email(template, request)
 
 
 # Bulk: the same rules in set-based SQL, for "approve all concept" over thousands of requests.
@@ -567,8 +572,8 @@ def bulk_apply_chunk(
     UPDATE re-checks each row's status, so a row changed by a colleague in between is
     skipped, never changed twice.
     """
-    if action == "cancel" and not (reason or "").strip():
-        raise TransitionRefused(_("Type the reason for the customer."))
+    if action == "cancel":
+        reason = cancel_reason(reason)
     if action == "stage" and stage is None:
         raise TransitionRefused(_("Choose a review stage."))
     outcome = BulkOutcome(action=action, skipped={})

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from domain import audit, submission, workflow
+from domain import audit, links, submission, workflow
 from extensions import csrf, db, limiter
 from models import (
     LINE_CONDITIONS,
@@ -717,7 +717,10 @@ def request_out(req: ReturnRequest) -> RequestOut:
     skip = {"lines", "returns", "status_url"}
     fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
     return RequestOut(
-        **fields, lines=lines, returns=[r.number for r in req.returns], status_url=status_url(req)
+        **fields,
+        lines=lines,
+        returns=[r.number for r in req.returns],
+        status_url=links.status_url(req),
     )
 
 
@@ -740,11 +743,6 @@ def message_out(message) -> MessageOut:
         created_at=message.created_at,
         attachments=attachments,
     )
-
-
-def status_url(req: ReturnRequest) -> str:
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{base}/returns/{req.shop.slug}/status/{req.public_token}"
 
 
 def return_out(shipment: ReturnShipment) -> ReturnOut:

@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from domain import audit, refunds, workflow
+from domain import audit, links, refunds, workflow
 from extensions import db
 from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
 from services import label_jobs, labels, storage
@@ -88,8 +88,8 @@ def fee_text(req: ReturnRequest) -> str:
     return _("%(fee)s deducted from your refund.", fee=amount)
 
 
-def status_url(req: ReturnRequest) -> str:
-    return f"/returns/{req.shop.slug}/status/{req.public_token}"
+def status_path(req: ReturnRequest) -> str:
+    return links.status_path(req.shop.slug, req.public_token)
 
 
 @bp.get("")
@@ -103,10 +103,12 @@ def index(shop_slug: str, token: str):
             req=req,
             carriers=carrier_choices(req),
             fee=fee_text(req),
-            status_url=status_url(req),
+            status_url=status_path(req),
         )
     if return_ is None:
-        return render_template("label_portal/unavailable.html", req=req, status_url=status_url(req))
+        return render_template(
+            "label_portal/unavailable.html", req=req, status_url=status_path(req)
+        )
     busy = return_.label_status in ("pending", "working")
     return render_template(
         "label_portal/label.html",
@@ -115,7 +117,7 @@ def index(shop_slug: str, token: str):
         busy=busy,
         refresh=REFRESH_SECONDS if busy else None,
         accepts_qr=accepts_qr(return_),
-        status_url=status_url(req),
+        status_url=status_path(req),
     )
 
 
