@@ -315,7 +315,7 @@ WORKER_SCRIPT = """
 import os
 from datetime import timedelta
 from domain import workflow
-import tasks
+from services import jobs, outbox
 if "BULK_CHUNK" in os.environ:
     workflow.BULK_CHUNK = int(os.environ["BULK_CHUNK"])
 if "CLAIM_RENEWAL" in os.environ:
