@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from werkzeug.datastructures import FileStorage
 
-from domain import audit, webhook_events, workflow
+from domain import webhook_events, workflow
 from domain.emails import queue_email
 from extensions import db
 from models import Attachment, Message, ReturnRequest, User, utcnow
@@ -86,7 +86,7 @@ def receive_reply(request: ReturnRequest, body: str, files: Sequence[Upload]) ->
     """The customer answers on the status page; the agent holding the request is told."""
     message = _write(request, INBOUND, None, body, files, CUSTOMER_TYPES)
     _stamp(request, last_inbound_at=message.created_at)
-    workflow.record(request, audit.CUSTOMER, "customer_replied")
+    workflow.record(request, workflow.CUSTOMER, "customer_replied")
     _notify_staff(request, message)
     webhook_events.emit(
         request.shop, webhook_events.MESSAGE_RECEIVED, _webhook_payload(request, message)
