@@ -23,6 +23,7 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from domain import emails, notices, outbox_rows, refunds, webhook_events
+from domain.audit import CUSTOMER as CUSTOMER  # re-exported: callers name the customer so
 from domain.audit import Actor, as_actor, record
 from domain.statuses import return_status_label, status_label
 from extensions import db
