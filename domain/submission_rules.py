@@ -311,24 +311,11 @@ def reason_problems(
     if reason is not None:
         return []
     if line.reason_id is not None or line.reason_code:
-        return [
-            Problem(
-                f"{at}.reason",
-                "unknown_reason",
-                _(
-                    "Please choose one of these reasons: %(reasons)s.",
-                    reasons=reason_names(reasons),
-                ),
-            )
-        ]
+        message = _("The shop does not offer this reason. Please choose another one.")
+        return [Problem(f"{at}.reason", "unknown_reason", message)]
     if reasons and not is_withdrawal:
         return [Problem(f"{at}.reason", "reason_required", _("Please choose a reason."))]
     return []
-
-
-def reason_names(reasons: list[ReturnReason]) -> str:
-    """The reasons as a list to choose from: their codes, which the API sends."""
-    return ", ".join(reason.code for reason in reasons) or "-"
 
 
 def comment_problems(at: str, line: ChosenLine, reason: ReturnReason | None) -> list[Problem]:

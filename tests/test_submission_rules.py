@@ -102,10 +102,16 @@ def through_portal(customer, order: Order, line_id: int, **changes):
     return customer.get("/returns/demo/review")
 
 
-def submit_in_portal(customer) -> None:
+def submission_key(customer) -> str:
     review = customer.get("/returns/demo/review")
-    key = re.search(rb'name="submission_key" value="([^"]+)"', review.data).group(1).decode()
-    assert customer.post("/returns/demo/review", data={"submission_key": key}).status_code == 302
+    return re.search(rb'name="submission_key" value="([^"]+)"', review.data).group(1).decode()
+
+
+def submit_in_portal(customer, key: str | None = None):
+    key = key or submission_key(customer)
+    response = customer.post("/returns/demo/review", data={"submission_key": key})
+    assert response.status_code == 302
+    return response
 
 
 def message_next_to(page, field: str) -> str | None:
@@ -215,6 +221,25 @@ def test_units_claimed_since_are_refused_by_both(customer, webshop, shop):
     assert (
         message_next_to(page, f"qty-{blouse}") == "Dit artikel kan niet meer geretourneerd worden."
     )
+
+
+def test_a_reason_the_shop_withdrew_meanwhile_is_refused_by_both(customer, webshop, shop):
+    order = make_order(shop)
+    db.session.commit()
+    blouse = order.lines[0].id
+    assert through_portal(customer, order, blouse).status_code == 200
+    key = submission_key(customer)
+    db.session.get(ReturnReason, reason_id("too_big")).active = False
+    db.session.commit()
+
+    api = api_problems(webshop.post("/api/v1/return-requests", json=api_body(order, blouse)))
+    submitted = submit_in_portal(customer, key)
+
+    message = "De winkel biedt deze reden niet aan. Kies een andere."
+    assert api == {"lines.0.reason": ("unknown_reason", message)}
+    assert submitted.location.endswith("/returns/demo/details")
+    assert message in html.unescape(customer.get("/returns/demo/details").get_data(as_text=True))
+    assert db.session.scalars(select(ReturnRequest)).all() == []
 
 
 # --- the same good submission, stored the same way ---------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import (
@@ -198,7 +199,7 @@ def draft_submission(draft: dict) -> submission_rules.Submission:
     )
 
 
-def form_field(field: str, lines: list[ChosenLine], answers: list[Answer]) -> str:
+def form_field(field: str, lines: Sequence[ChosenLine], answers: Sequence[Answer]) -> str:
     """The form field next to which the portal shows a problem the rule book names."""
     parts = field.split(".")
     if parts[0] == "lines" and len(parts) == 3:
@@ -213,19 +214,21 @@ def form_field(field: str, lines: list[ChosenLine], answers: list[Answer]) -> st
 def add_problems(
     errors: dict[str, str],
     problems: list[Problem],
-    lines: list[ChosenLine] = (),
-    answers: list[Answer] = (),
+    lines: Sequence[ChosenLine] = (),
+    answers: Sequence[Answer] = (),
 ) -> dict[str, str]:
     """The rule book's problems as the step's errors; a field keeps its first message (an
     upload the portal refused explains more than the rule that a photo is missing)."""
     for problem in problems:
-        errors.setdefault(form_field(problem.field, list(lines), list(answers)), problem.message)
+        errors.setdefault(form_field(problem.field, lines, answers), problem.message)
     return errors
 
 
 def step_of(problem: Problem) -> str:
-    """The step where the customer can mend what the problem names."""
-    return FIELD_STEPS.get(problem.field.split(".")[-1], FIELD_STEPS[problem.field.split(".")[0]])
+    """The step where the customer can mend what the problem names (``lines.0.reason``: the
+    details step; ``lines``: the items step)."""
+    parts = problem.field.split(".")
+    return FIELD_STEPS.get(parts[-1], FIELD_STEPS[parts[0]])
 
 
 def active_questions() -> list[FormQuestion]:
