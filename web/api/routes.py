@@ -1141,7 +1141,8 @@ ERROR_STATUSES = {
     401: "Missing, unknown or revoked API key",
     404: "Not found",
     415: "The body is not JSON",
-    409: "Refused by the shop's rules or the item's state; errors names the field if any",
+    409: "Refused by the shop's rules or the item's state; errors names the field if any "
+    "and, for a return request, the rule's code",
     422: "Invalid input; errors names the failing fields",
     429: "Too many calls: per API key, or per address for calls without a valid key; "
     "wait Retry-After seconds",
