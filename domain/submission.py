@@ -1,78 +1,41 @@
-"""Creating a return request from the portal: what is still returnable, and the submission.
+"""Creating a return request, from the portal or the API, once the rule book accepts it.
 
+What may still be returned and every rule a submission follows live in submission_rules.py.
 Creating a request in status ``new`` is creation, not a transition, so it happens here;
 every later status change goes through workflow.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from domain import audit, webhook_events, workflow
 from domain.emails import queue_email
+from domain.submission_rules import (
+    ChosenLine,
+    Submission,
+    SubmissionRefused,
+    aware,
+    check_submission,
+)
 from extensions import db
 from models import (
-    APPROVED,
-    COMPLETED,
-    LABEL_CREATED,
     NEW,
-    OPEN_STATUSES,
     Attachment,
     Order,
     OrderLine,
-    ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
     Shop,
     next_request_number,
     users_of_shop,
-    utcnow,
 )
 
-# Requests in these statuses claim their units: a second request cannot return them again.
-CLAIMING_STATUSES = (*OPEN_STATUSES, APPROVED, LABEL_CREATED, COMPLETED)
 # The EU Consumer Rights Directive: the shop refunds within 14 days of the withdrawal.
 WITHDRAWAL_REFUND_DAYS = 14
-
-
-class SubmissionRefused(ValueError):
-    """The chosen lines are no longer returnable (changed since the customer chose them)."""
-
-
-@dataclass
-class LineState:
-    """One order line as the portal shows it: how many units may still go back, and until when."""
-
-    line: OrderLine
-    returnable: int
-    window_closes_at: datetime | None
-    window_closed: bool
-
-    @property
-    def selectable(self) -> bool:
-        return self.returnable > 0 and not self.window_closed
-
-
-@dataclass
-class ChosenLine:
-    """A line of the customer's draft: the order line, how many, why, and the stored photos."""
-
-    order_line_id: int
-    quantity: int
-    reason_id: int | None = None
-    comment: str = ""
-    photo_ids: list[int] = field(default_factory=list)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything is stored as UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def normalize_postcode(value: str) -> str:
@@ -104,57 +67,6 @@ def find_order(shop: Shop, number: str, email_or_postcode: str) -> Order | None:
     return order if matches else None
 
 
-def claimed_quantities(order: Order) -> dict[int, int]:
-    """``{order_line_id: units}`` already claimed by the order's open, approved or done requests."""
-    rows = db.session.execute(
-        select(ReturnRequestLine.order_line_id, func.sum(ReturnRequestLine.quantity))
-        .join(ReturnRequest)
-        .where(ReturnRequest.order_id == order.id, ReturnRequest.status.in_(CLAIMING_STATUSES))
-        .group_by(ReturnRequestLine.order_line_id)
-    )
-    return {line_id: int(total or 0) for line_id, total in rows}
-
-
-def return_window_closes_at(order: Order, shop: Shop) -> datetime | None:
-    """The end of the shop's return window, counted from delivery; ``None`` before delivery."""
-    delivered = aware(order.delivered_at)
-    if delivered is None:
-        return None
-    return delivered + timedelta(days=shop.return_window_days)
-
-
-def line_states(order: Order, shop: Shop, now: datetime | None = None) -> list[LineState]:
-    """Every line of the order with its returnable quantity and return window."""
-    now = now or utcnow()
-    claimed = claimed_quantities(order)
-    closes_at = return_window_closes_at(order, shop)
-    delivered = order.delivered_at is not None
-    return [
-        LineState(
-            line=line,
-            returnable=max(0, line.quantity - claimed.get(line.id, 0)) if delivered else 0,
-            window_closes_at=closes_at,
-            window_closed=closes_at is not None and now > closes_at,
-        )
-        for line in order.lines
-    ]
-
-
-def withdrawable_quantities(order: Order) -> dict[int, int]:
-    """``{order_line_id: units}`` a withdrawal may still cover: delivered or not, minus claims."""
-    claimed = claimed_quantities(order)
-    return {line.id: max(0, line.quantity - claimed.get(line.id, 0)) for line in order.lines}
-
-
-def withdrawal_possible(order: Order, shop: Shop, now: datetime | None = None) -> bool:
-    """Inside the withdrawal period: not yet delivered, or delivered at most N days ago."""
-    now = now or utcnow()
-    delivered = aware(order.delivered_at)
-    if delivered is None:
-        return True
-    return now <= delivered + timedelta(days=shop.withdrawal_window_days)
-
-
 def withdrawal_refund_deadline(request: ReturnRequest) -> datetime | None:
     """The date by which the shop must refund a withdrawal (14 days after it was made)."""
     if not request.is_withdrawal:
@@ -173,59 +85,17 @@ def request_for_key(shop: Shop, submission_key: str) -> ReturnRequest | None:
     )
 
 
-def check_quantities(
-    order: Order, shop: Shop, chosen: list[ChosenLine], *, withdrawal: bool = False
-) -> None:
-    """Refuse lines that are not the order's, or more units than are still returnable."""
-    if not chosen:
-        raise SubmissionRefused("no_lines")
-    if withdrawal and not withdrawal_possible(order, shop):
-        raise SubmissionRefused("withdrawal_period")
-    closes_at = return_window_closes_at(order, shop)
-    if not withdrawal and (closes_at is None or utcnow() > closes_at):
-        raise SubmissionRefused("window")
-    claimed = claimed_quantities(order)
-    lines = {line.id: line for line in order.lines}
-    for choice in chosen:
-        line = lines.get(choice.order_line_id)
-        if line is None or choice.quantity < 1:
-            raise SubmissionRefused("unknown_line")
-        delivered = line.quantity if (order.delivered_at or withdrawal) else 0
-        if choice.quantity > delivered - claimed.get(line.id, 0):
-            raise SubmissionRefused("quantity")
-
-
 def create_request(
-    shop: Shop,
-    order: Order,
-    chosen: list[ChosenLine],
-    *,
-    resolution: str,
-    language: str,
-    submission_key: str,
-    exchange_note: str = "",
-    answers: dict | None = None,
-    answer_attachment_ids: list[int] | None = None,
-    is_withdrawal: bool = False,
+    shop: Shop, order: Order, submission: Submission, *, submission_key: str
 ) -> ReturnRequest:
-    """Create and commit the request, its lines, photos, audit event, notices and emails.
+    """Check the submission against the rule book, then create and commit the request, its
+    lines, photos, audit event, notices and emails; raises ``SubmissionRefused``.
 
     Submitting twice with the same ``submission_key`` (back button, double click) returns the
     request the first submission created instead of creating a second one.
     """
     try:
-        request = build_request(
-            shop,
-            order,
-            chosen,
-            resolution=resolution,
-            language=language,
-            submission_key=submission_key,
-            exchange_note=exchange_note,
-            answers=answers,
-            answer_attachment_ids=answer_attachment_ids,
-            is_withdrawal=is_withdrawal,
-        )
+        request = build_request(shop, order, submission, submission_key=submission_key)
         db.session.commit()
     except (IntegrityError, SubmissionRefused):
         # A simultaneous submission of the same form may have won the race: show its request.
@@ -237,34 +107,26 @@ def create_request(
 
 
 def build_request(
-    shop: Shop,
-    order: Order,
-    chosen: list[ChosenLine],
-    *,
-    resolution: str,
-    language: str,
-    submission_key: str,
-    exchange_note: str,
-    answers: dict | None,
-    answer_attachment_ids: list[int] | None,
-    is_withdrawal: bool,
+    shop: Shop, order: Order, submission: Submission, *, submission_key: str
 ) -> ReturnRequest:
     """Add the request and everything that comes with it to the session, uncommitted."""
     # Lock the order so two submissions at once cannot both claim the last unit.
     db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     if existing := request_for_key(shop, submission_key):
         return existing
-    check_quantities(order, shop, chosen, withdrawal=is_withdrawal)
-    request = new_request(shop, order, chosen, resolution, language, submission_key)
-    request.exchange_note = (exchange_note or None) if resolution == "exchange" else None
-    request.answers = answers or {}
-    request.is_withdrawal = is_withdrawal
+    valid = check_submission(shop, order, submission)
+    request = new_request(
+        shop, order, valid.lines, valid.resolution, valid.language, submission_key
+    )
+    request.exchange_note = valid.exchange_note
+    request.answers = valid.answers
+    request.is_withdrawal = valid.is_withdrawal
     db.session.add(request)
     db.session.flush()
-    add_lines(request, order, chosen)
-    link_attachments(shop, answer_attachment_ids or [], request_id=request.id)
+    add_lines(request, valid.lines)
+    link_attachments(shop, valid.answer_attachment_ids, request_id=request.id)
     customer = audit.Actor(label=f"{order.customer_name} <{order.customer_email}>")
-    action = "withdrawal" if is_withdrawal else "submitted"
+    action = "withdrawal" if valid.is_withdrawal else "submitted"
     audit.record(request, customer, action, to_status=NEW)
     workflow.run_notice_rules(request, "submitted")
     queue_submission_emails(request)
@@ -303,16 +165,14 @@ def line_value(line: OrderLine, quantity: int) -> int:
     return round(line.total_cents * quantity / line.quantity) if line.quantity else 0
 
 
-def add_lines(request: ReturnRequest, order: Order, chosen: list[ChosenLine]) -> None:
-    reasons = set(
-        db.session.scalars(select(ReturnReason.id).where(ReturnReason.shop_id == order.shop_id))
-    )
-    for choice in chosen:
+def add_lines(request: ReturnRequest, lines: list[ChosenLine]) -> None:
+    """The request's lines with their photos (the rule book has checked reasons and photos)."""
+    for choice in lines:
         line = ReturnRequestLine(
             request_id=request.id,
             order_line_id=choice.order_line_id,
             quantity=choice.quantity,
-            reason_id=choice.reason_id if choice.reason_id in reasons else None,
+            reason_id=choice.reason_id,
             comment=choice.comment or None,
         )
         request.lines.append(line)

@@ -68,9 +68,8 @@ def run_worker_in_process() -> None:
 
 def submit(shop, order, reason, key: str) -> ReturnRequest:
     chosen = [submission.ChosenLine(order.lines[0].id, 1, reason.id)]
-    return submission.create_request(
-        shop, order, chosen, resolution="refund", language="nl", submission_key=key
-    )
+    asked = submission.Submission(lines=chosen, resolution="refund", language="nl")
+    return submission.create_request(shop, order, asked, submission_key=key)
 
 
 def emails_per_recipient(smtp_sink) -> Counter:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from domain import audit, links, submission, workflow
+from domain import audit, links, submission, submission_rules, workflow
 from extensions import csrf, db, limiter
 from models import (
     LINE_CONDITIONS,
@@ -48,10 +48,8 @@ from models import (
     RETURN_STATUSES,
     ApiKey,
     Attachment,
-    FormQuestion,
     IdempotencyKey,
     Order,
-    ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
     utcnow,
@@ -80,6 +78,11 @@ class FieldError(BaseModel):
     field: str
     pointer: str = Field(description="JSON Pointer into the request, e.g. /lines/0/quantity")
     message: str
+    code: str | None = Field(
+        None,
+        description="Which of the shop's rules refused the field, e.g. reason_required, "
+        "quantity_too_high (the portal refuses with the same codes)",
+    )
 
 
 class Problem(BaseModel):
@@ -111,6 +114,21 @@ def refused(detail: str, field: str | None = None, status: int = 409) -> ApiProb
         errors = [FieldError(field=field, pointer=pointer, message=detail)]
     title = {404: "Not Found", 409: "Conflict"}[status]
     return ApiProblem(status, title, detail, errors)
+
+
+def rules_refused(refusal: submission_rules.SubmissionRefused) -> ApiProblem:
+    """The rule book's refusal as a 409 naming every failing field with its rule's code."""
+    errors = [
+        FieldError(
+            field=problem.field,
+            pointer="/" + problem.field.replace(".", "/"),
+            message=problem.message,
+            code=problem.code,
+        )
+        for problem in refusal.problems
+    ]
+    detail = " ".join(problem.message for problem in refusal.problems)
+    return ApiProblem(409, "Conflict", detail, errors)
 
 
 def problem_response(problem: Problem, headers: dict | None = None) -> Response:
@@ -539,7 +557,7 @@ class ReturnListQuery(ListQuery):
     status: Literal[RETURN_STATUSES] | None = None
 
 
-MAX_TEXT = 1000  # the portal's limit on comments and notes
+MAX_TEXT = submission_rules.MAX_TEXT
 
 RequestAction = Literal["hold", "release", "concept", "approve", "cancel"]
 ReturnEvent = Literal["in_transit", "delivered", "received", "resolved"]
@@ -555,7 +573,8 @@ class RequestLineIn(BaseModel):
     reason: text(40) | None = Field(
         None,
         description="A return reason's code (Admin → Return reasons); required when the shop "
-        "has active reasons",
+        "has active reasons, except for a withdrawal. A reason that needs photos cannot be "
+        "chosen through the API (lines.N.photos, photo_required).",
     )
     comment: text(MAX_TEXT) | None = None
 
@@ -589,6 +608,12 @@ class RequestIn(BaseModel):
         default_factory=list,
         description="Answers to the shop's form questions; file questions cannot be answered "
         "through the API",
+    )
+    is_withdrawal: bool = Field(
+        False,
+        description="The customer withdraws from the contract (EU right of withdrawal): "
+        "within the shop's withdrawal period, delivered or not, without reasons or questions, "
+        "refunded",
     )
 
 
@@ -858,7 +883,8 @@ def create_return_request(body: RequestIn):
     """Creates a request on the customer's behalf with the portal's rules: the return window,
     the units still returnable, the shop's reasons, resolutions and required questions. The
     customer and the shop's staff are emailed as after the portal. An order that is not the
-    shop's is 404; what the shop's rules refuse is 409, with the field in ``errors``."""
+    shop's is 404; what the shop's rules refuse is 409, every failing field in ``errors`` with
+    the rule's ``code``. Answers are stored with the question in the request's language."""
     order = db.session.scalar(
         select(Order).where(Order.shop_id == g.shop.id, Order.number == body.order_number)
     )
@@ -868,124 +894,45 @@ def create_return_request(body: RequestIn):
         req = submission.build_request(
             g.shop,
             order,
-            chosen_lines(body, order),
-            resolution=checked_resolution(body),
-            language=request_language(body, order),
+            submission_of(body, order),
             submission_key="api-" + secrets.token_urlsafe(24),
-            exchange_note=body.exchange_note or "",
-            answers=readable_answers(body),
-            answer_attachment_ids=[],
-            is_withdrawal=False,
         )
-    except submission.SubmissionRefused as refusal:
-        raise submission_problem(str(refusal), body, order) from None
+    except submission_rules.SubmissionRefused as refusal:
+        raise rules_refused(refusal) from None
     return request_out(req), 201
 
 
-def active_reasons() -> dict[str, ReturnReason]:
-    rows = db.session.scalars(
-        select(ReturnReason).where(ReturnReason.shop_id == g.shop.id, ReturnReason.active)
-    )
-    return {reason.code: reason for reason in rows}
-
-
-def chosen_lines(body: RequestIn, order: Order) -> list[submission.ChosenLine]:
-    """The lines as the portal's items and details steps would accept them."""
-    reasons = active_reasons()
-    line_ids = {line.id for line in order.lines}
-    seen: set[int] = set()
-    chosen = []
-    for index, line in enumerate(body.lines):
-        at = f"lines.{index}"
-        if line.order_line_id not in line_ids:
-            raise refused("This line is not a line of the order.", f"{at}.order_line_id")
-        if line.order_line_id in seen:
-            raise refused("Each order line may appear once.", f"{at}.order_line_id")
-        seen.add(line.order_line_id)
-        reason = reasons.get(line.reason) if line.reason else None
-        if reason is None and (line.reason or reasons):
-            raise refused(f"Choose one of the shop's reasons: {sorted(reasons)}.", f"{at}.reason")
-        if reason and reason.requires_comment and not (line.comment or "").strip():
-            raise refused("This reason needs a comment.", f"{at}.comment")
-        if reason and reason.requires_photo:
-            raise refused(
-                "This reason needs a photo; photos cannot be sent through the API.",
-                f"{at}.reason",
-            )
-        chosen.append(
-            submission.ChosenLine(
-                order_line_id=line.order_line_id,
-                quantity=line.quantity,
-                reason_id=reason.id if reason else None,
-                comment=(line.comment or "").strip(),
-            )
+def submission_of(body: RequestIn, order: Order) -> submission_rules.Submission:
+    """The body as the rule book reads a submission."""
+    lines = [
+        submission_rules.ChosenLine(
+            order_line_id=line.order_line_id,
+            quantity=line.quantity,
+            reason_code=line.reason,
+            comment=line.comment or "",
         )
-    return chosen
-
-
-def checked_resolution(body: RequestIn) -> str:
-    if body.resolution not in g.shop.resolution_list:
-        raise refused(f"The shop offers {g.shop.resolution_list}.", "resolution")
-    if body.resolution == "exchange" and not (body.exchange_note or "").strip():
-        raise refused("Say which size or colour the customer wants.", "exchange_note")
-    return body.resolution
+        for line in body.lines
+    ]
+    answers = [
+        submission_rules.Answer(question_id=item.question_id, value=item.answer)
+        for item in body.answers
+    ]
+    return submission_rules.Submission(
+        lines=lines,
+        resolution=body.resolution,
+        language=request_language(body, order),
+        exchange_note=body.exchange_note or "",
+        answers=answers,
+        is_withdrawal=body.is_withdrawal,
+    )
 
 
 def request_language(body: RequestIn, order: Order) -> str:
-    languages = g.shop.language_list
-    if body.language is not None and body.language not in languages:
-        raise refused(f"The shop speaks {languages}.", "language")
+    """The language given, else the order's if the shop speaks it, else the shop's first."""
     if body.language:
         return body.language
+    languages = submission_rules.offered_languages(g.shop)
     return order.customer_language if order.customer_language in languages else languages[0]
-
-
-def readable_answers(body: RequestIn) -> dict:
-    """The answers stored as the portal stores them; required questions must be answered."""
-    questions = db.session.scalars(
-        select(FormQuestion)
-        .where(FormQuestion.shop_id == g.shop.id, FormQuestion.active)
-        .order_by(FormQuestion.position, FormQuestion.id)
-    ).all()
-    given: dict[int, str] = {}
-    known = {question.id: question for question in questions}
-    for index, item in enumerate(body.answers):
-        question = known.get(item.question_id)
-        if question is None or item.question_id in given:
-            raise refused(
-                "Not an active question of the shop, or answered twice.",
-                f"answers.{index}.question_id",
-            )
-        if question.kind == "file":
-            raise refused("Files cannot be sent through the API.", f"answers.{index}.answer")
-        given[item.question_id] = item.answer.strip()
-    answers = {}
-    for question in questions:
-        value = given.get(question.id, "")
-        if question.required and not value:
-            raise refused(f"Answer the required question '{question.label_en}'.", "answers")
-        answers[str(question.id)] = {
-            "question": question.label_en,
-            "kind": question.kind,
-            "value": value,
-        }
-    return answers
-
-
-def submission_problem(code: str, body: RequestIn, order: Order) -> ApiProblem:
-    """What ``check_quantities`` refused, said for the field it concerns."""
-    if code == "window":
-        if order.delivered_at is None:
-            return refused("The order has not been delivered yet.", "order_number")
-        return refused("The return window of this order has closed.", "order_number")
-    returnable = {s.line.id: s.returnable for s in submission.line_states(order, g.shop)}
-    for index, line in enumerate(body.lines):
-        if line.quantity > returnable.get(line.order_line_id, 0):
-            return refused(
-                f"At most {returnable.get(line.order_line_id, 0)} can still be returned.",
-                f"lines.{index}.quantity",
-            )
-    return refused("These items can no longer be returned.", "lines")
 
 
 def api_actor() -> audit.Actor:
@@ -1192,7 +1139,8 @@ ERROR_STATUSES = {
     401: "Missing, unknown or revoked API key",
     404: "Not found",
     415: "The body is not JSON",
-    409: "Refused by the shop's rules or the item's state; errors names the field if any",
+    409: "Refused by the shop's rules or the item's state; errors names the field if any "
+    "and, for a return request, the rule's code",
     422: "Invalid input; errors names the failing fields",
     429: "Too many calls: per API key, or per address for calls without a valid key; "
     "wait Retry-After seconds",

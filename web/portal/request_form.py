@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import (
@@ -29,9 +30,10 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from domain import formatting, submission
+from domain import formatting, submission, submission_rules
 from domain.refunds import refund_breakdown
 from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
+from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
 from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from services import storage
@@ -41,9 +43,29 @@ from web.int_args import parse_int
 bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
 
 DRAFT_KEY = "portal_draft"
-MAX_PHOTOS_PER_LINE = 5
-MAX_TEXT = 1000
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# The form field of each part of a chosen line the rule book names (``lines.0.reason``).
+LINE_FIELDS = {
+    "order_line_id": "qty",
+    "quantity": "qty",
+    "reason": "reason",
+    "comment": "comment",
+    "photos": "photos",
+}
+# The step where the customer fills in each field the rule book names.
+FIELD_STEPS = {
+    "lines": "portal.items",
+    "order_number": "portal.items",
+    "order_line_id": "portal.items",
+    "quantity": "portal.items",
+    "reason": "portal.details",
+    "comment": "portal.details",
+    "photos": "portal.details",
+    "answers": "portal.questions",
+    "resolution": "portal.resolution",
+    "exchange_note": "portal.resolution",
+    "language": "portal.resolution",
+}
 
 
 # --- shop, language and draft --------------------------------------------------------------
@@ -141,9 +163,9 @@ def require_order():
     return draft, order, None
 
 
-def chosen_lines(draft: dict) -> list[submission.ChosenLine]:
+def chosen_lines(draft: dict) -> list[ChosenLine]:
     return [
-        submission.ChosenLine(
+        ChosenLine(
             order_line_id=int(line_id),
             quantity=entry["quantity"],
             reason_id=entry.get("reason_id"),
@@ -154,24 +176,67 @@ def chosen_lines(draft: dict) -> list[submission.ChosenLine]:
     ]
 
 
-def active_questions() -> list[FormQuestion]:
-    return list(
-        db.session.scalars(
-            select(FormQuestion)
-            .where(FormQuestion.shop_id == g.shop.id, FormQuestion.active.is_(True))
-            .order_by(FormQuestion.position, FormQuestion.id)
+def draft_answers(draft: dict) -> list[Answer]:
+    """One answer per active question: the text typed, or the file stored for it."""
+    files = draft.get("answer_files", {})
+    return [
+        Answer(
+            question_id=question.id,
+            value=draft.get("answers", {}).get(str(question.id), ""),
+            attachment_id=files.get(str(question.id), {}).get("attachment_id"),
         )
+        for question in active_questions()
+    ]
+
+
+def draft_submission(draft: dict) -> submission_rules.Submission:
+    return submission_rules.Submission(
+        lines=chosen_lines(draft),
+        resolution=draft.get("resolution", ""),
+        language=g.locale,
+        exchange_note=draft.get("exchange_note", ""),
+        answers=draft_answers(draft),
     )
+
+
+def form_field(field: str, lines: Sequence[ChosenLine], answers: Sequence[Answer]) -> str:
+    """The form field next to which the portal shows a problem the rule book names."""
+    parts = field.split(".")
+    if parts[0] == "lines" and len(parts) == 3:
+        return f"{LINE_FIELDS[parts[2]]}-{lines[int(parts[1])].order_line_id}"
+    if parts[0] == "answers" and len(parts) == 3:
+        return f"q-{answers[int(parts[1])].question_id}"
+    if parts[0] in ("resolution", "exchange_note"):
+        return parts[0]
+    return "form"
+
+
+def add_problems(
+    errors: dict[str, str],
+    problems: list[Problem],
+    lines: Sequence[ChosenLine] = (),
+    answers: Sequence[Answer] = (),
+) -> dict[str, str]:
+    """The rule book's problems as the step's errors; a field keeps its first message (an
+    upload the portal refused explains more than the rule that a photo is missing)."""
+    for problem in problems:
+        errors.setdefault(form_field(problem.field, lines, answers), problem.message)
+    return errors
+
+
+def step_of(problem: Problem) -> str:
+    """The step where the customer can mend what the problem names (``lines.0.reason``: the
+    details step; ``lines``: the items step)."""
+    parts = problem.field.split(".")
+    return FIELD_STEPS.get(parts[-1], FIELD_STEPS[parts[0]])
+
+
+def active_questions() -> list[FormQuestion]:
+    return submission_rules.active_questions(g.shop)
 
 
 def active_reasons() -> list[ReturnReason]:
-    return list(
-        db.session.scalars(
-            select(ReturnReason)
-            .where(ReturnReason.shop_id == g.shop.id, ReturnReason.active.is_(True))
-            .order_by(ReturnReason.position, ReturnReason.id)
-        )
-    )
+    return submission_rules.active_reasons(g.shop)
 
 
 def steps() -> list[tuple[str, str]]:
@@ -301,15 +366,18 @@ def items():
     draft, order, back = require_order()
     if back:
         return back
-    states = submission.line_states(order, g.shop)
+    states = submission_rules.line_states(order, g.shop)
     errors: dict[str, str] = {}
     if request.method == "POST" and order.delivered_at is not None:
-        chosen, errors = read_item_choices(states)
+        chosen, errors = read_item_choices(order)
         if not errors:
             previous = draft.get("lines", {})
             draft["lines"] = {
-                str(line_id): {**previous.get(str(line_id), {}), "quantity": quantity}
-                for line_id, quantity in chosen.items()
+                str(line.order_line_id): {
+                    **previous.get(str(line.order_line_id), {}),
+                    "quantity": line.quantity,
+                }
+                for line in chosen
             }
             draft.pop("submission_key", None)
             draft["details_done"] = False
@@ -320,33 +388,21 @@ def items():
         order=order,
         states=states,
         errors=errors,
-        withdrawal=submission.withdrawal_possible(order, g.shop),
+        withdrawal=submission_rules.withdrawal_possible(order, g.shop),
     )
 
 
-def read_item_choices(states: list[submission.LineState]) -> tuple[dict[int, int], dict[str, str]]:
-    """``({order_line_id: quantity}, errors)`` from the items form."""
-    chosen: dict[int, int] = {}
-    errors: dict[str, str] = {}
-    for state in states:
-        line_id = state.line.id
-        if request.form.get(f"line-{line_id}") != "1":
-            continue
-        if not state.selectable:
-            errors[f"qty-{line_id}"] = _("This item can no longer be returned.")
-            continue
-        quantity = parse_int(request.form.get(f"qty-{line_id}"))
-        if quantity is None or quantity < 1:
-            errors[f"qty-{line_id}"] = _("Please enter a quantity of at least 1.")
-        elif quantity > state.returnable:
-            errors[f"qty-{line_id}"] = _(
-                "You can return at most %(count)d of this item.", count=state.returnable
-            )
-        else:
-            chosen[line_id] = quantity
-    if not chosen and not errors:
-        errors["form"] = _("Please choose at least one item to return.")
-    return chosen, errors
+def read_item_choices(order: Order) -> tuple[list[ChosenLine], dict[str, str]]:
+    """The ticked lines with their quantities, and the rule book's errors by form field."""
+    chosen = [
+        ChosenLine(
+            order_line_id=line.id, quantity=parse_int(request.form.get(f"qty-{line.id}")) or 0
+        )
+        for line in order.lines
+        if request.form.get(f"line-{line.id}") == "1"
+    ]
+    problems = submission_rules.quantity_problems(order, g.shop, chosen)
+    return chosen, add_problems({}, problems, chosen)
 
 
 # --- step 3: reason, comment and photos per item ----------------------------------------------
@@ -360,12 +416,14 @@ def details():
         return back
     if not draft.get("lines"):
         return redirect(url_for("portal.items"))
-    reasons = {reason.id: reason for reason in active_reasons()}
+    reasons = active_reasons()
     order_lines = {line.id: line for line in order.lines}
     errors: dict[str, str] = {}
     if request.method == "POST":
         for line_id, entry in draft["lines"].items():
-            read_line_details(line_id, entry, reasons, errors)
+            read_line_details(line_id, entry, errors)
+        lines = chosen_lines(draft)
+        add_problems(errors, submission_rules.detail_problems(g.shop, lines), lines)
         draft["details_done"] = not errors
         save_draft(draft)
         db.session.commit()
@@ -374,33 +432,21 @@ def details():
     return render_step(
         "portal/details.html",
         lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
-        reasons=list(reasons.values()),
+        reasons=reasons,
         photos=photos_by_id(draft),
         errors=errors,
     )
 
 
-def read_line_details(line_id: str, entry: dict, reasons: dict, errors: dict[str, str]) -> None:
-    """Read one item's reason, comment and photos into ``entry``, adding errors by field."""
-    reason_id = parse_int(request.form.get(f"reason-{line_id}"))
-    entry["reason_id"] = reason_id
+def read_line_details(line_id: str, entry: dict, errors: dict[str, str]) -> None:
+    """Read one item's reason, comment and photos into ``entry``; a refused upload is an error
+    of its photos field (the rule book judges the rest)."""
+    entry["reason_id"] = parse_int(request.form.get(f"reason-{line_id}"))
     entry["comment"] = request.form.get(f"comment-{line_id}", "").strip()
     removed = {parse_int(v) for v in request.form.getlist(f"remove-photo-{line_id}")}
     entry["photo_ids"] = [pid for pid in entry.get("photo_ids", []) if pid not in removed]
-    photo_error = store_photos(line_id, entry)
-    reason = reasons.get(reason_id)
-    if reason is None:
-        errors[f"reason-{line_id}"] = _("Please choose a reason.")
-    if len(entry["comment"]) > MAX_TEXT:
-        errors[f"comment-{line_id}"] = _(
-            "Please keep your comment under %(count)d characters.", count=MAX_TEXT
-        )
-    elif reason is not None and reason.requires_comment and not entry["comment"]:
-        errors[f"comment-{line_id}"] = _("Please tell us more about this reason.")
-    if photo_error:
+    if photo_error := store_photos(line_id, entry):
         errors[f"photos-{line_id}"] = photo_error
-    elif reason is not None and reason.requires_photo and not entry["photo_ids"]:
-        errors[f"photos-{line_id}"] = _("Please add at least one photo for this reason.")
 
 
 def store_photos(line_id: str, entry: dict) -> str | None:
@@ -409,8 +455,9 @@ def store_photos(line_id: str, entry: dict) -> str | None:
     for upload in request.files.getlist(f"photos-{line_id}"):
         if not upload or not upload.filename:
             continue
-        if len(entry["photo_ids"]) >= MAX_PHOTOS_PER_LINE:
-            problems.append(_("At most %(count)d photos per item.", count=MAX_PHOTOS_PER_LINE))
+        if len(entry["photo_ids"]) >= submission_rules.MAX_PHOTOS_PER_LINE:
+            limit = submission_rules.MAX_PHOTOS_PER_LINE
+            problems.append(_("At most %(count)d photos per item.", count=limit))
             break
         data = upload.read(storage.MAX_PHOTO_BYTES + 1)
         try:
@@ -448,11 +495,6 @@ def step_after(endpoint: str) -> str:
 # --- step 4: the shop's extra questions -------------------------------------------------------
 
 
-def question_choices(question: FormQuestion) -> list[str]:
-    """A choice question's options: one per line (a semicolon also separates)."""
-    return [c.strip() for c in re.split(r"[\n;]", question.choices or "") if c.strip()]
-
-
 @bp.route("/questions", methods=["GET", "POST"])
 def questions():
     """Step 4: the shop's ``FormQuestion``s (text, choice, yes/no, file)."""
@@ -469,10 +511,12 @@ def questions():
         answers = dict(draft.get("answers", {}))
         files = dict(draft.get("answer_files", {}))
         for question in form_questions:
-            error = read_answer(question, answers, files)
-            if error:
+            if error := read_answer(question, answers, files):
                 errors[f"q-{question.id}"] = error
-        draft.update(answers=answers, answer_files=files, questions_done=not errors)
+        draft.update(answers=answers, answer_files=files)
+        given = draft_answers(draft)
+        add_problems(errors, submission_rules.answer_problems(g.shop, given), answers=given)
+        draft["questions_done"] = not errors
         save_draft(draft)
         db.session.commit()
         if not errors:
@@ -480,13 +524,14 @@ def questions():
     return render_step(
         "portal/questions.html",
         questions=form_questions,
-        choices={q.id: question_choices(q) for q in form_questions},
+        choices={q.id: submission_rules.question_choices(q) for q in form_questions},
         errors=errors,
     )
 
 
 def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | None:
-    """Read one answer into ``answers``/``files``; return the error to show, if any."""
+    """Read one answer into ``answers``/``files``; return the error of a refused upload (the
+    rule book judges the answers)."""
     key = str(question.id)
     if question.kind == "file":
         upload = request.files.get(f"q-{question.id}")
@@ -503,19 +548,8 @@ def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | Non
             attachment = storage.save(data, upload.filename, content_type, g.shop.id)
             db.session.flush()
             files[key] = {"attachment_id": attachment.id, "name": attachment.original_name}
-        if question.required and key not in files:
-            return _("Please add a file.")
         return None
-    value = request.form.get(f"q-{question.id}", "").strip()
-    if question.kind == "choice" and value and value not in question_choices(question):
-        value = ""
-    if question.kind == "yes_no" and value not in ("yes", "no"):
-        value = ""
-    answers[key] = value
-    if len(value) > MAX_TEXT:
-        return _("Please keep your answer under %(count)d characters.", count=MAX_TEXT)
-    if question.required and not value:
-        return _("Please answer this question.")
+    answers[key] = request.form.get(f"q-{question.id}", "").strip()
     return None
 
 
@@ -535,14 +569,7 @@ def resolution():
         chosen = request.form.get("resolution", "")
         note = request.form.get("exchange_note", "").strip()
         draft.update(resolution=chosen, exchange_note=note)
-        if chosen not in g.shop.resolution_list:
-            errors["resolution"] = _("Please choose what you would like instead.")
-        elif chosen == "exchange" and not note:
-            errors["exchange_note"] = _("Please tell us which size or colour you would like.")
-        elif len(note) > MAX_TEXT:
-            errors["exchange_note"] = _(
-                "Please keep your note under %(count)d characters.", count=MAX_TEXT
-            )
+        add_problems(errors, submission_rules.resolution_problems(g.shop, chosen, note))
         draft["resolution_done"] = not errors
         save_draft(draft)
         if not errors:
@@ -584,40 +611,32 @@ def review():
 def submit(draft: dict, order: Order, key: str):
     try:
         created = submission.create_request(
-            g.shop,
-            order,
-            chosen_lines(draft),
-            resolution=draft["resolution"],
-            exchange_note=draft.get("exchange_note", ""),
-            answers=readable_answers(draft),
-            answer_attachment_ids=[
-                a["attachment_id"] for a in draft.get("answer_files", {}).values()
-            ],
-            language=g.locale,
-            submission_key=key,
+            g.shop, order, draft_submission(draft), submission_key=key
         )
-    except submission.SubmissionRefused:
-        db.session.rollback()
-        flash(_("Some items can no longer be returned. Please choose again."), "danger")
-        draft.pop("submission_key", None)
-        save_draft({**draft, "details_done": False})
-        return redirect(url_for("portal.items"))
+    except submission_rules.SubmissionRefused as refusal:
+        return back_to_step(draft, refusal.problems[0])
     session.pop(DRAFT_KEY, None)
     flash(_("Thank you! We have received your return request."), "success")
     return redirect(url_for("portal.status", token=created.public_token))
 
 
-def readable_answers(draft: dict) -> dict:
-    """The answers as staff read them: the question in the customer's language, the answer."""
-    answers = {}
-    for question in active_questions():
-        key = str(question.id)
-        if key in draft.get("answer_files", {}):
-            value = draft["answer_files"][key]["name"]
-        else:
-            value = draft.get("answers", {}).get(key, "")
-        answers[key] = {"question": question.label(g.locale), "kind": question.kind, "value": value}
-    return answers
+def back_to_step(draft: dict, problem: Problem):
+    """Something changed since the customer filled in a step (units claimed by another
+    request, a reason withdrawn by the shop): send them back to that step to choose again."""
+    step = step_of(problem)
+    if step == "portal.items":
+        flash(_("Some items can no longer be returned. Please choose again."), "danger")
+    else:
+        flash(problem.message, "danger")
+    done_flags = {
+        "portal.items": "details_done",
+        "portal.details": "details_done",
+        "portal.questions": "questions_done",
+        "portal.resolution": "resolution_done",
+    }
+    draft.pop("submission_key", None)
+    save_draft({**draft, done_flags[step]: False})
+    return redirect(url_for(step))
 
 
 # --- the EU withdrawal function ---------------------------------------------------------------
@@ -633,18 +652,19 @@ def withdraw():
     order = draft_order(draft)
     if order is None:
         return redirect(url_for("portal.lookup", intent="withdraw"))
-    possible = submission.withdrawal_possible(order, g.shop)
-    quantities = submission.withdrawable_quantities(order)
+    possible = submission_rules.withdrawal_possible(order, g.shop)
+    quantities = submission_rules.withdrawable_quantities(order)
     errors: dict[str, str] = {}
     if request.method == "POST" and possible and key == draft.get("withdrawal_key"):
         chosen = [
-            submission.ChosenLine(order_line_id=line.id, quantity=quantities[line.id])
+            ChosenLine(order_line_id=line.id, quantity=quantities[line.id])
             for line in order.lines
             if request.form.get(f"line-{line.id}") == "1" and quantities[line.id] > 0
         ]
-        if chosen:
-            return submit_withdrawal(draft, order, chosen, key)
-        errors["form"] = _("Please choose at least one item.")
+        problems = submission_rules.quantity_problems(order, g.shop, chosen, is_withdrawal=True)
+        if not problems:
+            return submit_withdrawal(order, chosen, key)
+        add_problems(errors, problems, chosen)
     draft.setdefault("withdrawal_key", secrets.token_urlsafe(24))
     save_draft(draft)
     return render_template(
@@ -657,19 +677,13 @@ def withdraw():
     )
 
 
-def submit_withdrawal(draft: dict, order: Order, chosen: list, key: str):
+def submit_withdrawal(order: Order, chosen: list[ChosenLine], key: str):
+    withdrawal = submission_rules.Submission(
+        lines=chosen, resolution="refund", language=g.locale, is_withdrawal=True
+    )
     try:
-        created = submission.create_request(
-            g.shop,
-            order,
-            chosen,
-            resolution="refund",
-            language=g.locale,
-            submission_key=key,
-            is_withdrawal=True,
-        )
-    except submission.SubmissionRefused:
-        db.session.rollback()
+        created = submission.create_request(g.shop, order, withdrawal, submission_key=key)
+    except submission_rules.SubmissionRefused:
         flash(_("These items can no longer be withdrawn."), "danger")
         return redirect(url_for("portal.withdraw"))
     session.pop(DRAFT_KEY, None)
