@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -129,6 +130,10 @@ class LineState:
 # --- what is still returnable ------------------------------------------------------------------
 
 
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
 def aware(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything is stored as UTC."""
     if moment is not None and moment.tzinfo is None:

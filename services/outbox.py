@@ -183,9 +183,7 @@ def email_retry_delay(attempts: int) -> timedelta:
 def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
     """Schedule the next attempt, or give up on an email older than the retry window."""
     now = utcnow()
-    created_at = aware(email.created_at)
-    assert created_at is not None  # created_at is NOT NULL; aware() keeps a datetime one
-    gives_up = created_at <= now - EMAIL_RETRY_WINDOW
+    gives_up = aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
     email.status = "failed" if gives_up else "pending"
     email.next_attempt_at = None if gives_up else now + email_retry_delay(email.attempts)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -139,8 +139,21 @@ def shop_with_data(
         id=row_id, endpoint=endpoint, event="request.created", payload={"number": request_number}
     )
     db.session.add_all(
-        [order, reason, stage, request, outbound, shipment, carrier, template, question, rule]
-        + [api_key, endpoint, delivery]
+        [
+            order,
+            reason,
+            stage,
+            request,
+            outbound,
+            shipment,
+            carrier,
+            template,
+            question,
+            rule,
+            api_key,
+            endpoint,
+            delivery,
+        ]
     )
     db.session.flush()
     outbound.request_id = request.id

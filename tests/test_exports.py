@@ -67,8 +67,20 @@ def test_csv_has_the_lists_columns_and_the_filtered_requests(client, auth, shop,
 
     assert rows[0] == HEADERS_EN
     assert rows[1:] == [
-        [held.number, "2026-10-06 09:30", "Eva de Vries", "WEB-1", "2", "109.90", "Refund"]
-        + ["On hold", "Anna", "0", "", ""]
+        [
+            held.number,
+            "2026-10-06 09:30",
+            "Eva de Vries",
+            "WEB-1",
+            "2",
+            "109.90",
+            "Refund",
+            "On hold",
+            "Anna",
+            "0",
+            "",
+            "",
+        ]
     ]
 
 

@@ -111,8 +111,19 @@ def gunicorn(app, smtp_sink, log: Path):
     port = free_port()
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}"]
-            + ["--graceful-timeout", "1", "--no-control-socket", "app:create_app()"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "1",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--graceful-timeout",
+                "1",
+                "--no-control-socket",
+                "app:create_app()",
+            ],
             cwd=ROOT,
             env=app_env(app, smtp_sink.port),
             stdout=output,

@@ -380,7 +380,7 @@ def test_retried_sendcloud_job_fetches_the_announced_return_instead_of_a_second(
 
 
 def test_sendcloud_cancel_requests_cancellation_of_the_return(sendcloud, sendcloud_shipment):
-    shop, request, return_ = sendcloud_shipment
+    shop, _request, return_ = sendcloud_shipment
     return_.carrier_reference = "12345:67880"
 
     get_adapter(shop, "sendcloud").cancel_label(return_)

@@ -103,7 +103,7 @@ def test_agent_has_no_settings_page(client, auth, shops):
 
 
 def test_support_chooses_among_every_shop(client, auth, shops):
-    demo, other = shops
+    _demo, other = shops
     auth.login("support@example.com")
     listing = client.get("/admin/shop_settings/")
     assert b"Demo Winkel" in listing.data and b"Andere Winkel" in listing.data

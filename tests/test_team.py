@@ -161,7 +161,7 @@ def test_anonymous_visitor_is_sent_to_login(client, demo):
 
 
 def test_admin_of_one_shop_cannot_see_or_change_another_shops_team(client, auth, demo):
-    shop, other, people = demo
+    _shop, other, people = demo
     auth.login("admin@example.com")
     page = client.get("/admin/team/")
     assert b"agent@example.com" in page.data

@@ -166,7 +166,7 @@ def test_admin_lists_show_only_rows_of_the_users_own_shop(app, client, auth, ten
     demo, fashion = tenants["demo"], tenants["fashion"]
     auth.login("admin@fashion.example.com")
     endpoints = [f"{view.endpoint}.index_view" for view in scoped_views(app, fashion)]
-    for endpoint in endpoints + ["admin.index"]:
+    for endpoint in [*endpoints, "admin.index"]:
         with app.test_request_context():
             url = url_for(endpoint)
         page = client.get(url, follow_redirects=True)
@@ -541,7 +541,7 @@ def test_admin_of_one_shop_cannot_edit_delete_or_act_on_rows_of_a_shop_where_the
 def test_the_same_user_edits_and_deletes_rows_of_the_shop_they_administer(
     app, client, auth, admin_here_agent_there
 ):
-    demo, fashion = admin_here_agent_there
+    _demo, fashion = admin_here_agent_there
     stage_id, key_id = fashion.rows[ReviewStage].id, fashion.rows[ApiKey].id
     endpoint_id = fashion.rows[WebhookEndpoint].id
     auth.login("mixed@example.com")

@@ -498,7 +498,7 @@ def step_after(endpoint: str) -> str:
 @bp.route("/questions", methods=["GET", "POST"])
 def questions():
     """Step 4: the shop's ``FormQuestion``s (text, choice, yes/no, file)."""
-    draft, order, back = require_order()
+    draft, _order, back = require_order()
     if back:
         return back
     if missing := missing_step(draft, before="portal.questions"):
@@ -559,7 +559,7 @@ def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | Non
 @bp.route("/resolution", methods=["GET", "POST"])
 def resolution():
     """Step 5: refund, exchange (with a note on the wanted size or colour) or store credit."""
-    draft, order, back = require_order()
+    draft, _order, back = require_order()
     if back:
         return back
     if missing := missing_step(draft, before="portal.resolution"):
