@@ -200,34 +200,6 @@ def hold_is_stale(request: ReturnRequest, now: datetime | None = None) -> bool:
     return held_since < working_hours_ago(now, request.shop.hold_stale_hours, request.shop.zone)
 
 
-def ids_with_label(ids: Collection[int]) -> set[int]:
-    """Those of these requests that have a return (shipment), even a cancelled one."""
-    if not ids:
-        return set()
-    return set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
-
-
-def line_decisions(ids: Collection[int]) -> dict[int, tuple[int, int, int]]:
-    """Per request that has lines: how many, how many rejected, how many still open."""
-    if not ids:
-        return {}
-    rejected = func.count().filter(ReturnRequestLine.decision == "rejected")
-    still_open = func.count().filter(ReturnRequestLine.decision == "open")
-    rows = db.session.execute(
-        select(ReturnRequestLine.request_id, func.count(), rejected, still_open)
-        .where(ReturnRequestLine.request_id.in_(ids))
-        .group_by(ReturnRequestLine.request_id)
-    )
-    return {
-        request_id: (lines, n_rejected, n_open) for request_id, lines, n_rejected, n_open in rows
-    }
-
-
-def ids_with_every_item_rejected(ids: Collection[int]) -> set[int]:
-    """Those of these requests that have lines and rejected every one of them."""
-    return {i for i, (lines, rejected, _open) in line_decisions(ids).items() if lines == rejected}
-
-
 @dataclass(frozen=True)
 class RequestFacts:
     """What the action rules read beyond the request's own row."""
@@ -237,10 +209,12 @@ class RequestFacts:
     has_open_line: bool = False
 
 
-def request_facts(requests: Collection[ReturnRequest]) -> dict[int, RequestFacts]:
+def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
     """The facts of these requests by id, in two queries however many there are."""
-    ids = [request.id for request in requests]
-    labelled, lines = ids_with_label(ids), line_decisions(ids)
+    if not ids:
+        return {}
+    labelled = set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
+    lines = _line_counts(ids)
     return {
         i: RequestFacts(
             has_label=i in labelled,
@@ -248,6 +222,20 @@ def request_facts(requests: Collection[ReturnRequest]) -> dict[int, RequestFacts
             has_open_line=i in lines and lines[i][2] > 0,
         )
         for i in ids
+    }
+
+
+def _line_counts(ids: Collection[int]) -> dict[int, tuple[int, int, int]]:
+    """Per request that has lines: how many, how many rejected, how many still open."""
+    rejected = func.count().filter(ReturnRequestLine.decision == "rejected")
+    still_open = func.count().filter(ReturnRequestLine.decision == "open")
+    rows = db.session.execute(
+        select(ReturnRequestLine.request_id, func.count(), rejected, still_open)
+        .where(ReturnRequestLine.request_id.in_(ids))
+        .group_by(ReturnRequestLine.request_id)
+    )
+    return {
+        request_id: (lines, n_rejected, n_open) for request_id, lines, n_rejected, n_open in rows
     }
 
 
@@ -412,7 +400,7 @@ def allowed_actions(
     """
     who = as_actor(actor)
     if facts is None:
-        facts = request_facts([request])[request.id]
+        facts = request_facts([request.id])[request.id]
     return frozenset(
         action for action, rule in ACTION_RULES.items() if rule(action, request, who, facts) is None
     )
@@ -420,7 +408,7 @@ def allowed_actions(
 
 def _enforce(action: str, request: ReturnRequest, who: Actor) -> None:
     """Refuse ``action`` unless its rule (the one ``allowed_actions`` asks) lets ``who`` do it."""
-    facts = request_facts([request])[request.id]
+    facts = request_facts([request.id])[request.id]
     refusal = ACTION_RULES[action](action, request, who, facts)
     if refusal is not None:
         raise TransitionRefused(refusal())
@@ -788,11 +776,12 @@ def _select_chunk(ids: list[int], actor: User):
 
 
 def _excluded_by_label_or_lines(action: str, ids: list[int]) -> set[int]:
-    """Requests a bulk action must leave alone for reasons beyond their status."""
+    """Requests a bulk action must leave alone for reasons beyond their status (the facts the
+    rule of the same action reads)."""
     if action.startswith("free_shipping"):
-        return ids_with_label(ids)
+        return {i for i, facts in request_facts(ids).items() if facts.has_label}
     if action == "approve":
-        return ids_with_every_item_rejected(ids)
+        return {i for i, facts in request_facts(ids).items() if facts.every_item_rejected}
     return set()
 
 

@@ -402,7 +402,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     @staticmethod
     def allowed_by_row(rows: list[ReturnRequest]) -> dict[int, frozenset[str]]:
         user = current_user._get_current_object()
-        facts = workflow.request_facts(rows)
+        facts = workflow.request_facts([row.id for row in rows])
         return {row.id: workflow.allowed_actions(row, user, facts[row.id]) for row in rows}
 
     @expose("/")

@@ -853,7 +853,7 @@ def list_return_requests(query: RequestListQuery):
     """Oldest first, in a stable order; follow ``next`` until it is null. With
     ``updated_since`` this is how a shop keeps its own copy in sync."""
     rows, next_url = page_of(ReturnRequest, query, REQUEST_LOADING)
-    facts = workflow.request_facts(rows)
+    facts = workflow.request_facts([r.id for r in rows])
     return RequestPage(data=[request_out(r, facts[r.id]) for r in rows], next=next_url)
 
 
