@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from werkzeug.datastructures import FileStorage
 
-from domain import webhook_events, workflow
+from domain import audit, webhook_events
 from domain.emails import queue_email
 from extensions import db
 from models import Attachment, Message, ReturnRequest, User, utcnow
@@ -61,14 +61,14 @@ def uploads_from(files: Iterable[FileStorage]) -> list[Upload]:
 
 
 def send_message(
-    request: ReturnRequest, author: User | workflow.Actor, body: str, files: Sequence[Upload]
+    request: ReturnRequest, author: User | audit.Actor, body: str, files: Sequence[Upload]
 ) -> Message:
     """An agent (or the shop's systems, as an API key) writes to the customer, who is
     emailed in their language."""
-    who = workflow.as_actor(author)
+    who = audit.as_actor(author)
     message = _write(request, OUTBOUND, who.user, body, files, STAFF_TYPES)
     _stamp(request, last_outbound_at=message.created_at)
-    workflow.record(request, who, "message_sent")
+    audit.record(request, who, "message_sent")
     _email_customer(request, message)
     return message
 
@@ -78,7 +78,7 @@ def add_internal_note(
 ) -> Message:
     """A note for colleagues only: never emailed, never on the customer's status page."""
     message = _write(request, INTERNAL, author, body, files, STAFF_TYPES)
-    workflow.record(request, author, "note_added")
+    audit.record(request, author, "note_added")
     return message
 
 
@@ -86,7 +86,7 @@ def receive_reply(request: ReturnRequest, body: str, files: Sequence[Upload]) ->
     """The customer answers on the status page; the agent holding the request is told."""
     message = _write(request, INBOUND, None, body, files, CUSTOMER_TYPES)
     _stamp(request, last_inbound_at=message.created_at)
-    workflow.record(request, workflow.CUSTOMER, "customer_replied")
+    audit.record(request, audit.CUSTOMER, "customer_replied")
     _notify_staff(request, message)
     webhook_events.emit(
         request.shop, webhook_events.MESSAGE_RECEIVED, _webhook_payload(request, message)

@@ -172,8 +172,8 @@ def test_reevaluating_does_not_duplicate_notices(shop):
     notices.seed_default_rules(shop)
     request = make_request(shop, resolution="exchange", free_shipping=True)
     workflow.run_notice_rules(request, "submitted")
-    notices.reevaluate(request)
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
+    workflow.run_notice_rules(request, "changed")
     db.session.commit()
     count = db.session.scalar(select(func.count(Notice.id)).where(Notice.request_id == request.id))
     assert count == 1
@@ -188,7 +188,7 @@ def test_notice_goes_away_when_its_rule_no_longer_matches_but_manual_notice_stay
     notices.add_manual_notice(request, support, "warning", "Bel eerst", "Call first")
     assert request.notice_count == 2
     request.resolution = "refund"
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
     db.session.commit()
     assert [n.text_en for n in request.notices] == ["Call first"]
     assert request.notice_count == 1
@@ -199,7 +199,7 @@ def test_switching_a_rule_off_clears_its_notices(shop):
     request = make_request(shop, resolution="exchange", free_shipping=True)
     workflow.run_notice_rules(request, "submitted")
     rule.active = False
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
     assert request.notices == [] and request.notice_count == 0
 
 
@@ -303,7 +303,7 @@ def test_reevaluating_does_not_undo_what_an_agent_changed_since(shop):
     request = make_request(shop)
     workflow.run_notice_rules(request, "submitted")
     workflow.set_free_shipping(request, agent, False)
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
     db.session.commit()
     assert request.free_shipping is False
 
@@ -332,7 +332,7 @@ def test_rule_does_not_act_on_a_request_someone_holds(shop):
     request = make_request(shop)
     workflow.hold(request, agent)
     make_rule(shop, [{"kind": "more_items_than", "count": 0}], action="approve")
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
     db.session.commit()
     assert request.status == "on_hold"
     assert request.notice_count == 1
