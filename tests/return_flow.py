@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from conftest import make_shop, make_user
-from domain import workflow
+from domain import audit, workflow
 from extensions import db
 from factories import make_request
 from models import AuditEvent, OutboundEmail, Return, ReturnRequest, User
@@ -41,7 +41,7 @@ def run_jobs() -> None:
 def create_label(request: ReturnRequest, carrier: str = "own") -> Return:
     """The customer creates the label; committed, then the label job runs."""
 
-    return_ = labels.create_return(request, carrier, workflow.CUSTOMER)
+    return_ = labels.create_return(request, carrier, audit.CUSTOMER)
     db.session.commit()
     label_jobs.start_label_job(return_.id)
     run_jobs()

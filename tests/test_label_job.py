@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import tasks
 from conftest import free_port, make_user
-from domain import workflow
+from domain import audit, workflow
 from extensions import db
 from factories import make_order, make_request
 from models import Attachment, CarrierAccount, Return
@@ -60,7 +60,7 @@ def new_return(shop, agent, carrier: str = "own") -> Return:
     order = make_order(shop, customer_street="Kerkstraat 12", customer_city="Amsterdam")
     request = make_request(shop, order=order, language="en")
     workflow.approve(request, agent)
-    return_ = labels.create_return(request, carrier, workflow.CUSTOMER)
+    return_ = labels.create_return(request, carrier, audit.CUSTOMER)
     db.session.commit()
     return return_
 

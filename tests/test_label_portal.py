@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app import create_app
 from conftest import empty_all_tables, need_service
 from conftest import test_config as app_config
-from domain import workflow
+from domain import audit, workflow
 from extensions import db
 from factories import make_request
 from models import LABEL_CREATED, Return
@@ -123,7 +123,7 @@ def test_no_download_before_the_label_exists(client, request_):
 
 
 def test_the_progress_page_refreshes_itself_until_the_label_is_ready(client, request_):
-    labels.create_return(request_, "own", workflow.CUSTOMER)
+    labels.create_return(request_, "own", audit.CUSTOMER)
     db.session.commit()  # the job has not run yet
 
     page = client.get(label_url(request_)).get_data(as_text=True)
@@ -133,7 +133,7 @@ def test_the_progress_page_refreshes_itself_until_the_label_is_ready(client, req
 
 
 def test_a_carrier_that_is_retried_or_failed_is_explained(client, request_):
-    return_ = labels.create_return(request_, "own", workflow.CUSTOMER)
+    return_ = labels.create_return(request_, "own", audit.CUSTOMER)
     return_.label_error = "The carrier cannot be reached right now. We will try again."
     db.session.commit()
     retrying = client.get(label_url(request_)).get_data(as_text=True)
@@ -146,7 +146,7 @@ def test_a_carrier_that_is_retried_or_failed_is_explained(client, request_):
 
 
 def test_try_again_makes_the_label_on_the_same_return(client, request_):
-    return_ = labels.create_return(request_, "own", workflow.CUSTOMER)
+    return_ = labels.create_return(request_, "own", audit.CUSTOMER)
     return_.label_status = "failed"
     db.session.commit()
 
@@ -204,7 +204,7 @@ def test_status_block_offers_the_label_then_its_download(app, request_):
     block = "{% include 'label_portal/_status_block.html' %}"
     with app.test_request_context():
         before = render_template_string(block, req=request_)
-    return_ = labels.create_return(request_, "own", workflow.CUSTOMER)
+    return_ = labels.create_return(request_, "own", audit.CUSTOMER)
     db.session.commit()
     import tasks
 

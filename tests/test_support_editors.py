@@ -240,7 +240,7 @@ def test_support_adds_and_removes_a_manual_notice(client, auth, shop, support):
     db.session.refresh(request)
     [notice] = request.notices
     assert notice.author_id == support.id and request.notice_count == 1
-    notices.reevaluate(request)
+    workflow.run_notice_rules(request, "changed")
     assert request.notices == [notice]
     client.post(f"/admin/manual-notice/remove/{notice.id}")
     db.session.expire_all()

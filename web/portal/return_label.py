@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from domain import refunds, workflow
+from domain import audit, refunds, workflow
 from extensions import db
 from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
 from services import label_jobs, labels, storage
@@ -124,7 +124,7 @@ def create(shop_slug: str, token: str):
     """Create the label; a second submit (double click, back button) finds the same return."""
     req = load_request(shop_slug, token)
     try:
-        return_ = labels.create_return(req, request.form.get("carrier", ""), workflow.CUSTOMER)
+        return_ = labels.create_return(req, request.form.get("carrier", ""), audit.CUSTOMER)
         db.session.commit()
     except workflow.TransitionRefused as refused:
         db.session.rollback()
@@ -142,7 +142,7 @@ def again(shop_slug: str, token: str):
     req = load_request(shop_slug, token)
     return_ = workflow.active_return(req) or abort(404)
     try:
-        workflow.recreate_label(return_, workflow.CUSTOMER)
+        workflow.recreate_label(return_, audit.CUSTOMER)
         db.session.commit()
         label_jobs.start_label_job(return_.id)
     except workflow.TransitionRefused as refused:
