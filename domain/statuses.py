@@ -215,7 +215,7 @@ REQUEST_ACTION_LABELS = {
     "approve": _l("Approve"),
     "approve_keep": _l("Approve, customer keeps the items"),
     "concept": _l("Set to concept"),
-    "new": _l("Back to new"),
+    "back_to_new": _l("Back to new"),
     "cancel": _l("Cancel"),
     "reopen": _l("Reopen"),
     "free_shipping_on": _l("Free shipping on"),

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from domain import emails, notices, outbox_rows, refunds, statuses, webhook_events
@@ -35,6 +35,8 @@ from models import (
     LINE_CONDITIONS,
     NEW,
     ON_HOLD,
+    OPEN_STATUSES,
+    REQUEST_STATUSES,
     RESOLUTIONS,
     RETURN_CANCELLED,
     RETURN_DELIVERED,
@@ -80,8 +82,39 @@ TRANSITIONS = {
     (CANCELLED, NEW),
     (LABEL_CREATED, COMPLETED),
 }
-# Where a bulk action may start from (a held request only for its holder). Its words are in
-# statuses.py: REQUEST_ACTION_LABELS for the button, AUDIT_LABELS for what was done.
+# What a user may do to one request, and where each action may start from; an action that
+# changes the status leads to its ``ACTION_TARGETS`` entry, a pair TRANSITIONS allows.
+# ``allowed_actions`` answers from this table and the rules below; the buttons, the bulk form
+# and the API read that answer, the operations enforce the same rules.
+ACTION_SOURCES = {
+    "hold": (NEW, CONCEPT),
+    "release": (ON_HOLD,),
+    "take_over": (ON_HOLD,),
+    "concept": (NEW, ON_HOLD),
+    "back_to_new": (CONCEPT,),
+    "approve": OPEN_STATUSES,
+    "approve_keep": OPEN_STATUSES,
+    "cancel": (*OPEN_STATUSES, APPROVED),
+    "reopen": (CANCELLED,),
+    "free_shipping_on": (*OPEN_STATUSES, APPROVED),
+    "free_shipping_off": (*OPEN_STATUSES, APPROVED),
+    "stage": OPEN_STATUSES,
+    "decide_line": OPEN_STATUSES,
+    "renew_link": REQUEST_STATUSES,
+    "message": REQUEST_STATUSES,
+}
+ACTION_TARGETS = {
+    "hold": ON_HOLD,
+    "concept": CONCEPT,
+    "back_to_new": NEW,
+    "approve": APPROVED,
+    "approve_keep": APPROVED,
+    "cancel": CANCELLED,
+    "reopen": NEW,
+}
+# Where a bulk action may start from (a held request only for its holder): each a part of the
+# action's ``ACTION_SOURCES``, narrower where the set-based UPDATE cannot do what one does.
+# Its words are in statuses.py: REQUEST_ACTION_LABELS for the button, AUDIT_LABELS for what was done.
 BULK_SOURCES = {
     "concept": (NEW,),
     "approve": (NEW, CONCEPT, ON_HOLD),
@@ -121,6 +154,7 @@ def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
     (a double click) leads to the request's current link, so a copy of the old form would
     lead to the new one. Every other customer link (label, reply, files) hangs off the token.
     """
+    _enforce("renew_link", req, as_actor(actor))
     req.public_token = new_token()
     req.submission_key = None
     record(req, actor, "link_renewed")
@@ -156,30 +190,238 @@ def hold_is_stale(request: ReturnRequest, now: datetime | None = None) -> bool:
     return held_since < working_hours_ago(now, request.shop.hold_stale_hours, request.shop.zone)
 
 
-def has_label(request: ReturnRequest) -> bool:
-    return db.session.scalar(select(exists().where(Return.request_id == request.id))) or False
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the action rules read beyond the request's own row."""
+
+    has_label: bool = False
+    every_item_rejected: bool = False
+    has_open_line: bool = False
+
+
+def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
+    """The facts of these requests by id, in two queries however many there are."""
+    if not ids:
+        return {}
+    labelled = set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
+    lines = _line_counts(ids)
+    return {
+        i: RequestFacts(
+            has_label=i in labelled,
+            every_item_rejected=i in lines and lines[i][0] == lines[i][1],
+            has_open_line=i in lines and lines[i][2] > 0,
+        )
+        for i in ids
+    }
+
+
+def _line_counts(ids: Collection[int]) -> dict[int, tuple[int, int, int]]:
+    """Per request that has lines: how many, how many rejected, how many still open."""
+    rejected = func.count().filter(ReturnRequestLine.decision == "rejected")
+    still_open = func.count().filter(ReturnRequestLine.decision == "open")
+    rows = db.session.execute(
+        select(ReturnRequestLine.request_id, func.count(), rejected, still_open)
+        .where(ReturnRequestLine.request_id.in_(ids))
+        .group_by(ReturnRequestLine.request_id)
+    )
+    return {
+        request_id: (lines, n_rejected, n_open) for request_id, lines, n_rejected, n_open in rows
+    }
+
+
+# Why an action is refused, worded only when somebody reads it: ``allowed_actions`` asks every
+# rule for every row of a list, and some wordings query (who decided the request).
+Refusal = Callable[[], str]
+Rule = Callable[[str, ReturnRequest, Actor, RequestFacts], Refusal | None]
+
+
+def held_by_other(request: ReturnRequest, who: Actor) -> bool:
+    """A colleague holds the request: nobody else changes it before an explicit take-over."""
+    return (
+        request.status == ON_HOLD
+        and request.held_by_id is not None
+        and (who.user is None or request.held_by_id != who.user.id)
+    )
+
+
+def _refused_if(condition: bool, refusal: Refusal) -> Refusal | None:
+    return refusal if condition else None
+
+
+def _not_held_by_other(request: ReturnRequest, who: Actor) -> Refusal | None:
+    return _refused_if(
+        held_by_other(request, who),
+        lambda: _("Held by %(name)s. Take it over first.", name=request.held_by.name),
+    )
+
+
+def _status_allows(
+    action: str, request: ReturnRequest, refusal: Refusal | None = None
+) -> Refusal | None:
+    """Refused unless ``action`` may start from the request's status (``ACTION_SOURCES``);
+    worded as ``refusal`` says or, for a transition, as the state machine words it."""
+    if request.status in ACTION_SOURCES[action]:
+        return None
+    return refusal or (lambda: _transition_refusal(request, ACTION_TARGETS[action]))
+
+
+def _free_hand(action: str, request: ReturnRequest, who: Actor) -> Refusal | None:
+    """The rule most actions share: not a colleague's hold, and from the right status."""
+    return _not_held_by_other(request, who) or _status_allows(action, request)
+
+
+def _hold_rule(action, request, who, facts) -> Refusal | None:
+    return (
+        _refused_if(who.user is None, lambda: _("A hold names the colleague who works on it."))
+        or _refused_if(
+            request.status == ON_HOLD,
+            lambda: _("Already held by %(name)s.", name=request.held_by.name),
+        )
+        or _status_allows(action, request)
+    )
+
+
+def _release_rule(action, request, who, facts) -> Refusal | None:
+    return _status_allows(
+        action, request, lambda: _("This request is not on hold.")
+    ) or _not_held_by_other(request, who)
+
+
+def _take_over_rule(action, request, who, facts) -> Refusal | None:
+    return _refused_if(
+        who.user is None or not may_take_over(request, who.user),
+        lambda: _("You cannot take over this hold yet."),
+    )
+
+
+def _change_rule(action, request, who, facts) -> Refusal | None:
+    return _free_hand(action, request, who)
+
+
+def _approve_rule(action, request, who, facts) -> Refusal | None:
+    return _free_hand(action, request, who) or _refused_if(
+        facts.every_item_rejected,
+        lambda: _("Every item is rejected: cancel the request instead."),
+    )
+
+
+def _cancel_rule(action, request, who, facts) -> Refusal | None:
+    return _free_hand(action, request, who) or _refused_if(
+        request.status == APPROVED and facts.has_label,
+        lambda: _("A return label exists; cancel the return instead."),
+    )
+
+
+def _reopen_rule(action, request, who, facts) -> Refusal | None:
+    """Reopening a cancelled request is for the shop's admins (the one tenancy rule)."""
+    return _refused_if(
+        who.user is None or not who.user.is_admin_of(request.shop_id),
+        lambda: _("Only a shop admin can reopen a cancelled request."),
+    ) or _status_allows(action, request)
+
+
+def _label_freezes_free_shipping() -> str:
+    return _("Free shipping cannot change once a return label exists.")
+
+
+def _free_shipping_rule(action, request, who, facts) -> Refusal | None:
+    """Possible until a return label exists; switching it to what it is already is refused,
+    so a button that shows the switch always changes something."""
+    on = action == "free_shipping_on"
+    return (
+        _not_held_by_other(request, who)
+        or _status_allows(action, request, _label_freezes_free_shipping)
+        or _refused_if(facts.has_label, _label_freezes_free_shipping)
+        or _refused_if(
+            request.free_shipping == on,
+            lambda: _("Free shipping is already on.") if on else _("Free shipping is already off."),
+        )
+    )
+
+
+def _stage_rule(action, request, who, facts) -> Refusal | None:
+    return _not_held_by_other(request, who) or _status_allows(
+        action, request, lambda: _("Only open requests can move between review stages.")
+    )
+
+
+def _decide_line_rule(action, request, who, facts) -> Refusal | None:
+    return (
+        _not_held_by_other(request, who)
+        or _status_allows(
+            action, request, lambda: _("Lines can only be decided while the request is open.")
+        )
+        or _refused_if(not facts.has_open_line, lambda: _("Every item is decided already."))
+    )
+
+
+def _always(action, request, who, facts) -> Refusal | None:
+    """Renewing the customer's link and writing to the customer are open in every status."""
+    return None
+
+
+ACTION_RULES: dict[str, Rule] = {
+    "hold": _hold_rule,
+    "release": _release_rule,
+    "take_over": _take_over_rule,
+    "concept": _change_rule,
+    "back_to_new": _change_rule,
+    "approve": _approve_rule,
+    "approve_keep": _approve_rule,
+    "cancel": _cancel_rule,
+    "reopen": _reopen_rule,
+    "free_shipping_on": _free_shipping_rule,
+    "free_shipping_off": _free_shipping_rule,
+    "stage": _stage_rule,
+    "decide_line": _decide_line_rule,
+    "renew_link": _always,
+    "message": _always,
+}
+
+
+def allowed_actions(
+    request: ReturnRequest, actor: User | Actor | None, facts: RequestFacts | None = None
+) -> frozenset[str]:
+    """What ``actor`` may do to the request now: the actions (``ACTION_SOURCES``) whose rule
+    lets it. Every button of the Requests screens and the API's ``allowed_actions`` are drawn
+    from this answer, and each operation refuses by the same rule (``_enforce``), so what is
+    offered and what is refused cannot disagree. ``facts`` come from ``request_facts`` when a
+    list asks for many rows at once; without them they are looked up here.
+    """
+    who = as_actor(actor)
+    if facts is None:
+        facts = request_facts([request.id])[request.id]
+    return frozenset(
+        action for action, rule in ACTION_RULES.items() if rule(action, request, who, facts) is None
+    )
+
+
+def _enforce(action: str, request: ReturnRequest, who: Actor) -> None:
+    """Refuse ``action`` unless its rule (the one ``allowed_actions`` asks) lets ``who`` do it."""
+    facts = request_facts([request.id])[request.id]
+    refusal = ACTION_RULES[action](action, request, who, facts)
+    if refusal is not None:
+        raise TransitionRefused(refusal())
 
 
 def _check_not_held_by_other(request: ReturnRequest, who: Actor) -> None:
-    if request.status != ON_HOLD or request.held_by_id is None:
-        return
-    if who.user is None or request.held_by_id != who.user.id:
-        raise TransitionRefused(
-            _("Held by %(name)s. Take it over first.", name=request.held_by.name)
-        )
+    refusal = _not_held_by_other(request, who)
+    if refusal is not None:
+        raise TransitionRefused(refusal())
 
 
 def _check_transition(request: ReturnRequest, to_status: str) -> None:
-    if (request.status, to_status) in TRANSITIONS:
-        return
+    if (request.status, to_status) not in TRANSITIONS:
+        raise TransitionRefused(_transition_refusal(request, to_status))
+
+
+def _transition_refusal(request: ReturnRequest, to_status: str) -> str:
     if request.status in (APPROVED, CANCELLED) and request.status == to_status:
-        raise TransitionRefused(_decided_message(request))
-    raise TransitionRefused(
-        _(
-            "A request that is %(current)s cannot become %(target)s.",
-            current=status_label(request.status),
-            target=status_label(to_status),
-        )
+        return _decided_message(request)
+    return _(
+        "A request that is %(current)s cannot become %(target)s.",
+        current=status_label(request.status),
+        target=status_label(to_status),
     )
 
 
@@ -259,21 +501,25 @@ def _transition(
 
 def set_concept(request: ReturnRequest, actor: User | Actor | None) -> None:
     """Mark a request as checked ("concept"), ready for a later approve-all."""
-    _transition(request, actor, CONCEPT, "concept", stage_id=None)
+    who = as_actor(actor)
+    _enforce("concept", request, who)
+    _transition(request, who, CONCEPT, "concept", stage_id=None)
 
 
 def set_new(request: ReturnRequest, actor: User | Actor | None) -> None:
-    """Put a concept request back to new."""
-    _transition(request, actor, NEW, "back_to_new")
+    """Put a concept request back to new (a cancelled one is reopened: ``reopen``)."""
+    who = as_actor(actor)
+    _enforce("back_to_new", request, who)
+    _transition(request, who, NEW, "back_to_new")
 
 
 def hold(request: ReturnRequest, actor: User) -> None:
     """The orange "Hold" (Vasthouden): tell colleagues somebody works on this request."""
-    if request.status == ON_HOLD:
-        raise TransitionRefused(_("Already held by %(name)s.", name=request.held_by.name))
+    who = as_actor(actor)
+    _enforce("hold", request, who)
     _transition(
         request,
-        actor,
+        who,
         ON_HOLD,
         "hold",
         held_by_id=actor.id,
@@ -284,9 +530,9 @@ def hold(request: ReturnRequest, actor: User) -> None:
 
 def release(request: ReturnRequest, actor: User | Actor | None) -> None:
     """Release a hold: the request returns to the status it had before."""
-    if request.status != ON_HOLD:
-        raise TransitionRefused(_("This request is not on hold."))
-    _transition(request, actor, request.status_before_hold or NEW, "release")
+    who = as_actor(actor)
+    _enforce("release", request, who)
+    _transition(request, who, request.status_before_hold or NEW, "release")
 
 
 def may_take_over(request: ReturnRequest, user: User) -> bool:
@@ -298,10 +544,9 @@ def may_take_over(request: ReturnRequest, user: User) -> bool:
 
 def take_over(request: ReturnRequest, actor: User) -> None:
     """Explicitly take a colleague's hold over; audited with whose hold it was."""
-    if not may_take_over(request, actor):
-        raise TransitionRefused(_("You cannot take over this hold yet."))
-    previous = request.held_by.name
     who = as_actor(actor)
+    _enforce("take_over", request, who)
+    previous = request.held_by.name
     _update(request, who, held_by_id=actor.id, held_since=utcnow())
     record(
         request,
@@ -318,9 +563,7 @@ def set_stage(
 ) -> None:
     """Move an open request to one of the shop's own review stages (or out of any)."""
     who = as_actor(actor)
-    _check_not_held_by_other(request, who)
-    if request.status not in (NEW, CONCEPT, ON_HOLD):
-        raise TransitionRefused(_("Only open requests can move between review stages."))
+    _enforce("stage", request, who)
     if stage is not None and stage.shop_id != request.shop_id:
         raise TransitionRefused(_("That review stage belongs to another shop."))
     _update(request, who, stage_id=stage.id if stage else None)
@@ -330,11 +573,7 @@ def set_stage(
 def set_free_shipping(request: ReturnRequest, actor: User | Actor | None, on: bool) -> None:
     """The "gratis verzenden" toggle; possible until a return label exists."""
     who = as_actor(actor)
-    _check_not_held_by_other(request, who)
-    if request.status in (LABEL_CREATED, COMPLETED, CANCELLED) or has_label(request):
-        raise TransitionRefused(_("Free shipping cannot change once a return label exists."))
-    if request.free_shipping == on:
-        return
+    _enforce("free_shipping_on" if on else "free_shipping_off", request, who)
     _update(request, who, free_shipping=on)
     record(request, who, "free_shipping_on" if on else "free_shipping_off")
     run_notice_rules(request, "changed")
@@ -349,9 +588,11 @@ def decide_line(
 ) -> None:
     """Approve or reject one line before the request is decided (a partial approval)."""
     who = as_actor(actor)
-    _check_not_held_by_other(request, who)
-    if request.status not in (NEW, CONCEPT, ON_HOLD) or line.request_id != request.id:
+    _enforce("decide_line", request, who)
+    if line.request_id != request.id:
         raise TransitionRefused(_("Lines can only be decided while the request is open."))
+    if line.decision != "open":
+        raise TransitionRefused(_("This item is decided already."))
     if not approved and not (reason or "").strip():
         raise TransitionRefused(_("Say why this item may not be returned."))
     _update(request, who)
@@ -373,10 +614,9 @@ def approve(
     Lines still open are approved; lines an agent rejected stay rejected (partial approval).
     With ``keep_items`` the customer keeps the goods: no label, straight to resolution.
     """
-    lines = list(request.lines)
-    if lines and all(line.decision == "rejected" for line in lines):
-        raise TransitionRefused(_("Every item is rejected: cancel the request instead."))
     who = as_actor(actor)
+    _enforce("approve_keep" if keep_items else "approve", request, who)
+    lines = list(request.lines)
     _transition(
         request,
         who,
@@ -395,9 +635,8 @@ def approve(
 def cancel(request: ReturnRequest, actor: User | Actor | None, reason: str) -> None:
     """The red "Cancel" (Annuleren); the customer is emailed the reason the agent typed."""
     reason = cancel_reason(reason)
-    if request.status == APPROVED and has_label(request):
-        raise TransitionRefused(_("A return label exists; cancel the return instead."))
     who = as_actor(actor)
+    _enforce("cancel", request, who)
     _transition(
         request,
         who,
@@ -422,9 +661,9 @@ def cancel_reason(typed: str | None) -> str:
 
 def reopen(request: ReturnRequest, actor: User) -> None:
     """Reopen a cancelled request (shop admins only)."""
-    if not actor.is_admin_of(request.shop_id):
-        raise TransitionRefused(_("Only a shop admin can reopen a cancelled request."))
-    _transition(request, actor, NEW, "reopen", cancel_reason=None, decided_at=None)
+    who = as_actor(actor)
+    _enforce("reopen", request, who)
+    _transition(request, who, NEW, "reopen", cancel_reason=None, decided_at=None)
 
 
 def mark_label_created(request: ReturnRequest, actor: User | Actor | None) -> None:
@@ -532,30 +771,12 @@ def _select_chunk(ids: list[int], actor: User):
 
 
 def _excluded_by_label_or_lines(action: str, ids: list[int]) -> set[int]:
-    """Requests a bulk action must leave alone for reasons beyond their status."""
+    """Requests a bulk action must leave alone for reasons beyond their status (the facts the
+    rule of the same action reads)."""
     if action.startswith("free_shipping"):
-        return set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
+        return {i for i, facts in request_facts(ids).items() if facts.has_label}
     if action == "approve":
-        has_open_or_approved = (
-            select(ReturnRequestLine.id)
-            .where(
-                ReturnRequestLine.request_id == ReturnRequest.id,
-                ReturnRequestLine.decision != "rejected",
-            )
-            .exists()
-        )
-        has_lines = (
-            select(ReturnRequestLine.id)
-            .where(ReturnRequestLine.request_id == ReturnRequest.id)
-            .exists()
-        )
-        return set(
-            db.session.scalars(
-                select(ReturnRequest.id).where(
-                    ReturnRequest.id.in_(ids), has_lines, ~has_open_or_approved
-                )
-            )
-        )
+        return {i for i, facts in request_facts(ids).items() if facts.every_item_rejected}
     return set()
 
 

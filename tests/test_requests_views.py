@@ -127,11 +127,16 @@ def test_free_shipping_toggle_and_line_rejection_from_the_page(client, auth, sho
     request = make_request(shop)
     db.session.commit()
     auth.login("anna@example.com")
-    client.post(f"/admin/requests/{request.id}/act", data={"action": "free_shipping", "on": "1"})
+    client.post(f"/admin/requests/{request.id}/act", data={"action": "free_shipping_on"})
     line = request.lines[0]
     client.post(
         f"/admin/requests/{request.id}/act",
-        data={"action": "line", "line_id": line.id, "decision": "rejected", "reason": "Worn"},
+        data={
+            "action": "decide_line",
+            "line_id": line.id,
+            "decision": "rejected",
+            "reason": "Worn",
+        },
     )
     db.session.refresh(request)
     db.session.refresh(line)

@@ -396,6 +396,19 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     def may_edit(self) -> bool:
         return False
 
+    def render(self, template: str, **kwargs):
+        """The list's rows get their buttons from ``workflow.allowed_actions`` (``allowed_by_row``:
+        action names by row id), with the facts of the whole page looked up at once."""
+        if template == self.list_template:
+            kwargs["allowed_by_row"] = self.allowed_by_row(kwargs.get("data") or [])
+        return super().render(template, **kwargs)
+
+    @staticmethod
+    def allowed_by_row(rows: list[ReturnRequest]) -> dict[int, frozenset[str]]:
+        user = current_user._get_current_object()
+        facts = workflow.request_facts([row.id for row in rows])
+        return {row.id: workflow.allowed_actions(row, user, facts[row.id]) for row in rows}
+
     @expose("/")
     def index_view(self):
         """The list; without any filter it opens on the open requests."""
@@ -405,7 +418,48 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         self._template_args["action_labels"] = REQUEST_ACTION_LABELS
         return super().index_view()
 
-    # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count.
+    # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count,
+    # which runs the action through workflow.bulk_apply (a job for a large selection).
+
+    @action("concept", BULK_ACTIONS["concept"])
+    def action_concept(self, ids: list[str]):
+        return self.confirm_bulk("concept", ids)
+
+    @action("approve", BULK_ACTIONS["approve"])
+    def action_approve(self, ids: list[str]):
+        return self.confirm_bulk("approve", ids)
+
+    @action("cancel", BULK_ACTIONS["cancel"])
+    def action_cancel(self, ids: list[str]):
+        return self.confirm_bulk("cancel", ids)
+
+    @action("hold", BULK_ACTIONS["hold"])
+    def action_hold(self, ids: list[str]):
+        return self.confirm_bulk("hold", ids)
+
+    @action("release", BULK_ACTIONS["release"])
+    def action_release(self, ids: list[str]):
+        return self.confirm_bulk("release", ids)
+
+    @action("free_shipping_on", BULK_ACTIONS["free_shipping_on"])
+    def action_free_shipping_on(self, ids: list[str]):
+        return self.confirm_bulk("free_shipping_on", ids)
+
+    @action("free_shipping_off", BULK_ACTIONS["free_shipping_off"])
+    def action_free_shipping_off(self, ids: list[str]):
+        return self.confirm_bulk("free_shipping_off", ids)
+
+    @action("stage", BULK_ACTIONS["stage"])
+    def action_stage(self, ids: list[str]):
+        return self.confirm_bulk("stage", ids)
+
+    def confirm_bulk(self, name: str, ids: list[str]):
+        """The confirmation page for ``name`` on the ticked rows (those the user may change:
+        ``ShopScopedView.init_actions``), with the list's filters to return to."""
+        list_args = dict(parse_qsl(urlsplit(request.form.get("url", "")).query))
+        return redirect(
+            url_for(".bulk", ids=",".join(ids), action=name, **self.list_args_from(list_args))
+        )
 
     def matching_ids(self) -> list[int]:
         """Every request matching the list's current filters and search, across all pages."""
@@ -562,7 +616,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             timeline=timeline,
             stages=stages,
             stale=workflow.hold_is_stale(req),
-            may_take_over=workflow.may_take_over(req, current_user),
+            actions=workflow.allowed_actions(req, current_user._get_current_object()),
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
             refund=refund_breakdown(req),
@@ -578,7 +632,8 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @expose("/<int:request_id>/act", methods=("POST",))
     def act(self, request_id: int):
-        """Every button of the request page and the list's rows posts here."""
+        """Every button of the request page and the list's rows posts here, named as in
+        ``workflow.allowed_actions``; the workflow refuses what that answer did not offer."""
         req = self.load_request(request_id)
         chosen = request.form.get("action", "")
         seen = parse_int(request.form.get("version"))
@@ -603,17 +658,18 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             "release": lambda: workflow.release(req, user),
             "take_over": lambda: workflow.take_over(req, user),
             "concept": lambda: workflow.set_concept(req, user),
-            "new": lambda: workflow.set_new(req, user),
+            "back_to_new": lambda: workflow.set_new(req, user),
             "approve": lambda: workflow.approve(req, user),
             "approve_keep": lambda: workflow.approve(req, user, keep_items=True),
             "cancel": lambda: workflow.cancel(req, user, form.get("reason", "")),
             "reopen": lambda: workflow.reopen(req, user),
-            "free_shipping": lambda: workflow.set_free_shipping(req, user, form.get("on") == "1"),
+            "free_shipping_on": lambda: workflow.set_free_shipping(req, user, True),
+            "free_shipping_off": lambda: workflow.set_free_shipping(req, user, False),
             "renew_link": lambda: workflow.revoke_public_token(req, user),
             "stage": lambda: workflow.set_stage(
                 req, user, self.chosen_stage(req, form.get("stage_id"))
             ),
-            "line": lambda: workflow.decide_line(
+            "decide_line": lambda: workflow.decide_line(
                 req,
                 user,
                 self.chosen_line(req, form.get("line_id")),
@@ -682,23 +738,6 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if found is None:
             abort(404)
         return storage.send(found, always_download=True)
-
-
-def bulk_action_handler(name: str, label):
-    """A Flask-Admin "With selected" action that asks for confirmation on the bulk page."""
-
-    @action(name, label)
-    def handler(self, ids):
-        list_args = dict(parse_qsl(urlsplit(request.form.get("url", "")).query))
-        return redirect(
-            url_for(".bulk", ids=",".join(ids), action=name, **self.list_args_from(list_args))
-        )
-
-    return handler
-
-
-for _name, _label in BULK_ACTIONS.items():
-    setattr(RequestView, f"action_{_name}", bulk_action_handler(_name, _label))
 
 
 def _parse_time(value: str | None) -> datetime | None:

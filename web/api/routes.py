@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from flask import Blueprint, Response, current_app, g, json, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
@@ -475,6 +475,11 @@ class RequestLineOut(BaseModel):
     condition: str | None
 
 
+# The decisions a key may post (``ActionIn``): the workflow's actions of the same names, with
+# ``approve`` and ``keep_items`` for "approve_keep".
+RequestAction = Literal["hold", "release", "concept", "approve", "cancel"]
+
+
 class RequestOut(BaseModel):
     """A return request (Aanvraag)."""
 
@@ -497,6 +502,11 @@ class RequestOut(BaseModel):
     status_url: str = Field(
         description="The customer's status page (decision, return label, refund): show it to "
         "the customer; it is also in the confirmation email"
+    )
+    allowed_actions: list[RequestAction] = Field(
+        description="The actions this API key may post to the request's actions now, by the "
+        "rules the workflow enforces (a colleague's hold, the status, a return label, every "
+        "item rejected); an action not listed is refused with 409"
     )
 
 
@@ -559,7 +569,6 @@ class ReturnListQuery(ListQuery):
 
 MAX_TEXT = submission_rules.MAX_TEXT
 
-RequestAction = Literal["hold", "release", "concept", "approve", "cancel"]
 ReturnEvent = Literal["in_transit", "delivered", "received", "resolved"]
 
 
@@ -723,7 +732,9 @@ def order_out(order: Order) -> OrderOut:
     return OrderOut(**fields, lines=lines)
 
 
-def request_out(req: ReturnRequest) -> RequestOut:
+def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) -> RequestOut:
+    """The request as the API shows it; ``facts`` (``workflow.request_facts``) when a page of
+    requests is shown, so they are looked up once for all of them."""
     lines = [
         RequestLineOut(
             order_line_id=line.order_line_id,
@@ -739,14 +750,21 @@ def request_out(req: ReturnRequest) -> RequestOut:
         )
         for line in req.lines
     ]
-    skip = {"lines", "returns", "status_url"}
+    skip = {"lines", "returns", "status_url", "allowed_actions"}
     fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
     return RequestOut(
         **fields,
         lines=lines,
         returns=[r.number for r in req.returns],
         status_url=links.status_url(req),
+        allowed_actions=allowed_api_actions(req, facts),
     )
+
+
+def allowed_api_actions(req: ReturnRequest, facts: workflow.RequestFacts | None) -> list[str]:
+    """The key's actions that ``workflow.allowed_actions`` offers on the request now."""
+    allowed = workflow.allowed_actions(req, api_actor(), facts)
+    return [action for action in get_args(RequestAction) if action in allowed]
 
 
 def attachment_out(attachment: Attachment) -> AttachmentOut:
@@ -855,7 +873,8 @@ def list_return_requests(query: RequestListQuery):
     """Oldest first, in a stable order; follow ``next`` until it is null. With
     ``updated_since`` this is how a shop keeps its own copy in sync."""
     rows, next_url = page_of(ReturnRequest, query, REQUEST_LOADING)
-    return RequestPage(data=[request_out(r) for r in rows], next=next_url)
+    facts = workflow.request_facts([r.id for r in rows])
+    return RequestPage(data=[request_out(r, facts[r.id]) for r in rows], next=next_url)
 
 
 @operation(
@@ -970,8 +989,9 @@ def perform(req: ReturnRequest, body: ActionIn) -> None:
 def act_on_return_request(number: str, body: ActionIn):
     """``approve``, ``cancel`` (with ``reason``), ``concept`` or ``release``, with the same
     rules and customer emails as the buttons in the admin, audited as the API key. What the
-    workflow refuses (already decided, held by a colleague) is 409 with its message.
-    ``hold`` is always refused (409): a hold names the colleague working on the request."""
+    workflow refuses (already decided, held by a colleague) is 409 with its message; the
+    request's ``allowed_actions`` lists what it would accept now. ``hold`` is always refused
+    (409): a hold names the colleague working on the request."""
     req = _one(ReturnRequest, number)
     try:
         perform(req, body)
