@@ -798,6 +798,26 @@ def bulk_apply_chunk(
     if action == "stage" and stage is None:
         raise TransitionRefused(_("Choose a review stage."))
     outcome = BulkOutcome(action=action, skipped={})
+    eligible = _bulk_eligible(action, ids, actor, stage, outcome)
+    if not eligible:
+        return outcome
+    now = utcnow()
+    changed_rows = _bulk_update(action, eligible, actor, reason, now, stage)
+    changed = [row.id for row in changed_rows]
+    if lost := len(eligible) - len(changed):
+        outcome.skipped[_("changed meanwhile")] = lost
+    outcome.done = len(changed_rows)
+    _bulk_audit(action, actor, reason, eligible, changed_rows, now)
+    _announce_bulk_changes(changed_rows, eligible)
+    _bulk_follow_up(action, changed)
+    return outcome
+
+
+def _bulk_eligible(
+    action: str, ids: list[int], actor: User, stage: ReviewStage | None, outcome: BulkOutcome
+) -> dict[int, str]:
+    """The requests the action may change, with their status now; the rest are counted in
+    ``outcome.skipped`` by the reason why."""
     rows = _select_chunk(ids, actor)
     blocked = _excluded_by_label_or_lines(action, [row.id for row in rows])
     eligible: dict[int, str] = {}
@@ -815,26 +835,35 @@ def bulk_apply_chunk(
             eligible[request_id] = status
         else:
             outcome.skipped[why] = outcome.skipped.get(why, 0) + 1
-    if not eligible:
-        return outcome
-    now = utcnow()
-    changed_rows = db.session.execute(
-        update(ReturnRequest)
-        .where(
-            ReturnRequest.id.in_(list(eligible)),
-            ReturnRequest.status.in_(BULK_SOURCES[action]),
-            (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
-        )
-        .values(**_bulk_values(action, actor, reason, now, stage.id if stage else None))
-        .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    changed = [row.id for row in changed_rows]
-    if lost := len(eligible) - len(changed):
-        outcome.skipped[_("changed meanwhile")] = lost
-    outcome.done = len(changed_rows)
-    _bulk_audit(action, actor, reason, eligible, changed_rows, now)
-    _announce_bulk_changes(changed_rows, eligible)
+    return eligible
+
+
+def _bulk_update(
+    action: str,
+    eligible: dict[int, str],
+    actor: User,
+    reason: str | None,
+    now: datetime,
+    stage: ReviewStage | None,
+) -> list:
+    """One UPDATE of the eligible requests still where the action may start; the changed rows."""
+    return list(
+        db.session.execute(
+            update(ReturnRequest)
+            .where(
+                ReturnRequest.id.in_(list(eligible)),
+                ReturnRequest.status.in_(BULK_SOURCES[action]),
+                (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
+            )
+            .values(**_bulk_values(action, actor, reason, now, stage.id if stage else None))
+            .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+
+
+def _bulk_follow_up(action: str, changed: list[int]) -> None:
+    """What follows the changed statuses: approved lines, the customers' emails, notices."""
     if action == "approve":
         db.session.execute(
             update(ReturnRequestLine)
@@ -846,7 +875,6 @@ def bulk_apply_chunk(
         _bulk_email(changed, "request_approved" if action == "approve" else "request_cancelled")
     if action.startswith("free_shipping"):
         _bulk_reevaluate_notices(changed)
-    return outcome
 
 
 def _bulk_reevaluate_notices(request_ids: list[int]) -> None:
