@@ -223,8 +223,9 @@ def build(
 
     ``plain`` are the remaining names, given as plain values (a translated label may be lazy).
     """
-    about = request_data(request, language) if request is not None else None
+    about = None
     if request is not None:
+        about = request_data(request, language)
         shop = shop or request.shop
         plain = {
             "lines": about.lines,
@@ -376,7 +377,7 @@ def _describe(cls: type, prefix: str, rows: list, seen: set[type]) -> None:
             _describe(part, f"{item}." if item else f"{prefix}{each.name}.", rows, seen)
 
 
-def _documented_part(hint: Any) -> type | None:
+def _documented_part(hint: Any) -> Any:
     """The dataclass of this module a field holds (alone, optional or as a tuple of them)."""
     if get_origin(hint) in (Union, types.UnionType, tuple):
         return next(filter(None, map(_documented_part, get_args(hint))), None)

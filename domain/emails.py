@@ -11,6 +11,7 @@ an immutable Jinja sandbox besides, and one that fails for any reason gives way 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app, render_template
@@ -40,7 +41,7 @@ def email_template_source(name: str):
     if not name.startswith(SHARED_TEMPLATES):
         return None
     env = current_app.jinja_env
-    return env.loader.get_source(env, name)
+    return env.loader.get_source(env, name) if env.loader else None
 
 
 class EmailSandbox(ImmutableSandboxedEnvironment):
@@ -255,11 +256,14 @@ def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
 
 def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:
     """Subject, text and HTML of an email a bulk action left unwritten, from its request now."""
-    override = shop_override(email.request.shop, email.template, email.language)
-    return render_request_email(email.template, email.request, override)
+    request = email.request
+    if request is None:  # the bulk path always names the request; a deleted one says nothing
+        return email.subject, email.body_text, email.body_html or ""
+    override = shop_override(request.shop, email.template, email.language)
+    return render_request_email(email.template, request, override)
 
 
-def _overrides_for(session: Session, emails: list[OutboundEmail]) -> dict[tuple, EmailTemplate]:
+def _overrides_for(session: Session, emails: Sequence[OutboundEmail]) -> dict[tuple, EmailTemplate]:
     """The shop overrides these emails use, by (shop id, template, language): one query."""
     found = session.scalars(
         select(EmailTemplate).where(

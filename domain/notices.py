@@ -237,7 +237,7 @@ def apply_rules(
     Returns the notices raised by this evaluation.
     """
     raised = sync_notices(request, actor_label)
-    acting = [notice.rule for notice in raised if notice.rule.action]
+    acting = [rule for notice in raised if (rule := notice.rule) is not None and rule.action]
     for rule in acting:
         act(rule, request)
     if acting:

@@ -7,12 +7,12 @@ them. Once the transaction commits, ``services.outbox`` hands every noted row to
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 _KEY = "returndesk_outbox"
 
 
-def note_written(session: Session, rows: list[tuple[type, int]]) -> None:
+def note_written(session: Session | scoped_session, rows: list[tuple[type, int]]) -> None:
     """Remember outbox rows ``(model, id)`` written in the session's current transaction."""
     session.info.setdefault(_KEY, []).extend(rows)
 

@@ -61,9 +61,10 @@ def find_order(shop: Shop, number: str, email_or_postcode: str) -> Order | None:
     if "@" in secret:
         matches = order.customer_email.strip().lower() == secret.lower()
     else:
-        matches = bool(order.customer_postcode) and normalize_postcode(
-            order.customer_postcode
-        ) == normalize_postcode(secret)
+        postcode = order.customer_postcode
+        matches = bool(postcode) and normalize_postcode(postcode or "") == normalize_postcode(
+            secret
+        )
     return order if matches else None
 
 

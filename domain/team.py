@@ -145,7 +145,7 @@ def _refuse_last_admin(membership: Membership) -> None:
         .select_from(Membership)
         .where(Membership.shop_id == membership.shop_id, Membership.role == "admin")
     )
-    if admins <= 1:
+    if (admins or 0) <= 1:
         raise TeamError(_("A shop needs at least one admin."))
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from domain import emails, notices, outbox_rows, refunds, statuses, webhook_events
@@ -248,10 +249,15 @@ def _refused_if(condition: bool, refusal: Refusal) -> Refusal | None:
     return refusal if condition else None
 
 
+def holder_name(request: ReturnRequest) -> str:
+    """Who holds the request, as colleagues read it."""
+    return request.held_by.name if request.held_by else ""
+
+
 def _not_held_by_other(request: ReturnRequest, who: Actor) -> Refusal | None:
     return _refused_if(
         held_by_other(request, who),
-        lambda: _("Held by %(name)s. Take it over first.", name=request.held_by.name),
+        lambda: _("Held by %(name)s. Take it over first.", name=holder_name(request)),
     )
 
 
@@ -431,11 +437,15 @@ def _update(request: ReturnRequest, who: Actor, **values) -> None:
     This is what makes two simultaneous clicks give exactly one change.
     """
     seen_version = request.version
-    changed = db.session.execute(
-        update(ReturnRequest)
-        .where(ReturnRequest.id == request.id, ReturnRequest.version == seen_version)
-        .values(version=seen_version + 1, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
+    # An UPDATE hands back a CursorResult, which counts the rows; Session.execute says Result.
+    changed = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(ReturnRequest)
+            .where(ReturnRequest.id == request.id, ReturnRequest.version == seen_version)
+            .values(version=seen_version + 1, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if changed != 1:
         db.session.rollback()
@@ -546,7 +556,7 @@ def take_over(request: ReturnRequest, actor: User) -> None:
     """Explicitly take a colleague's hold over; audited with whose hold it was."""
     who = as_actor(actor)
     _enforce("take_over", request, who)
-    previous = request.held_by.name
+    previous = holder_name(request)
     _update(request, who, held_by_id=actor.id, held_since=utcnow())
     record(
         request,
@@ -597,7 +607,7 @@ def decide_line(
         raise TransitionRefused(_("Say why this item may not be returned."))
     _update(request, who)
     line.decision = "approved" if approved else "rejected"
-    line.decision_reason = None if approved else reason.strip()
+    line.decision_reason = None if approved else (reason or "").strip()
     record(
         request,
         who,
@@ -701,7 +711,7 @@ class BulkOutcome:
 
     action: str
     done: int = 0
-    skipped: dict[str, int] | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: BulkOutcome) -> None:
         self.done += other.done
@@ -728,8 +738,12 @@ def _skip_reason(action: str, status: str, holder: str | None, actor: User) -> s
 def _bulk_values(
     action: str, actor: User, reason: str | None, now: datetime, stage_id: int | None
 ) -> dict:
-    clear_hold = {"held_by_id": None, "held_since": None, "status_before_hold": None}
-    values = {
+    clear_hold: dict[str, Any] = {
+        "held_by_id": None,
+        "held_since": None,
+        "status_before_hold": None,
+    }
+    by_action: dict[str, dict[str, Any]] = {
         "concept": {"status": CONCEPT, "stage_id": None},
         "approve": {"status": APPROVED, "decided_by_id": actor.id, "decided_at": now, **clear_hold},
         "cancel": {
@@ -752,7 +766,8 @@ def _bulk_values(
         "free_shipping_on": {"free_shipping": True},
         "free_shipping_off": {"free_shipping": False},
         "stage": {"stage_id": stage_id},
-    }[action]
+    }
+    values = by_action[action]
     return {**values, "version": ReturnRequest.version + 1, "updated_at": now}
 
 
@@ -988,11 +1003,14 @@ def _update_return(return_: Return, to_status: str, **values) -> str:
     from_status = return_.status
     if from_status not in sources:
         raise TransitionRefused(_return_refusal(return_, to_status))
-    changed = db.session.execute(
-        update(Return)
-        .where(Return.id == return_.id, Return.status == from_status)
-        .values(status=to_status, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
+    changed = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Return)
+            .where(Return.id == return_.id, Return.status == from_status)
+            .values(status=to_status, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if changed != 1:
         db.session.rollback()
