@@ -79,7 +79,7 @@ class Desk:
         response = self.client.post(
             f"/admin/requests/{req.id}/act",
             data={
-                "action": "line",
+                "action": "decide_line",
                 "line_id": line.id,
                 "decision": "rejected",
                 "reason": REJECTION,
