@@ -176,7 +176,7 @@ def approved_by_rule(desk: Desk, language: str, resolution: str) -> ReturnReques
     db.session.add(rule)
     db.session.commit()
     req = desk.submit(language, resolution)
-    db.session.delete(db.session.get(NoticeRule, rule.id))
+    db.session.get(NoticeRule, rule.id).active = False  # switched off, as support would
     db.session.commit()
     return req
 
