@@ -1,0 +1,210 @@
+"""The Requests list's search and filters, kept out of the view.
+
+Search is ours, not Flask-Admin's ``ILIKE '%term%'`` over every column (docs/ARCHITECTURE.md,
+decision record 6): a request number or a whole email address is an exact, indexed lookup, and
+a count stops at ``COUNT_CAP``. The filters speak the shop's words and keep their URLs short.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import Query
+
+from domain.formatting import language
+from domain.statuses import (
+    RESOLUTION_LABELS,
+    STATUS_LABELS,
+)
+from extensions import db
+from models import (
+    OPEN_STATUSES,
+    REQUEST_STATUSES,
+    RESOLUTIONS,
+    ReturnReason,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+)
+from web.admin.filters import KeyedFilter
+from web.int_args import parse_int
+
+# Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
+COUNT_CAP = 10_000
+REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
+EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+
+
+def open_condition():
+    """Status is open, with the statuses inlined so PostgreSQL uses the partial indexes."""
+    return ReturnRequest.status.in_(
+        bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True)
+    )
+
+
+def search_condition(search: str):
+    """What a search box term matches, in a form the indexes serve.
+
+    A request number or a whole email address is looked up exactly (any case); anything
+    else is an exact order number or request number, or a piece of the customer's name or
+    email (trigram indexes on PostgreSQL). The term is one phrase: "jan de vries"; with a
+    space in it, it cannot be part of an email address, so that index is not asked.
+    """
+    term = " ".join(search.split())
+    if REQUEST_NUMBER.match(term):
+        return ReturnRequest.number == term.upper()
+    if EMAIL_ADDRESS.match(term):
+        return func.lower(ReturnRequest.customer_email) == term.lower()
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    conditions = [
+        ReturnRequest.number == term.upper(),
+        ReturnRequest.order_number == term,
+        ReturnRequest.customer_name.ilike(pattern, escape="\\"),
+    ]
+    if " " not in term:
+        conditions.append(ReturnRequest.customer_email.ilike(pattern, escape="\\"))
+    return or_(*conditions)
+
+
+class CappedCount(int):
+    """A row count that stopped at its cap; wherever it is shown it says "more than N"."""
+
+    capped = True
+
+    def __new__(cls, value: int, cap: int):
+        count = super().__new__(cls, value)
+        count.cap = format_number(cap)
+        return count
+
+    def __str__(self) -> str:
+        return _("more than %(count)s", count=self.cap)
+
+
+class CappedCountQuery(Query):
+    """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
+
+    def scalar(self):
+        cap = COUNT_CAP
+        limited = self.order_by(None).limit(cap + 1).subquery()
+        count = self.session.query(func.count()).select_from(limited).scalar()
+        return CappedCount(count, cap) if count > cap else count
+
+
+def visible_stages() -> list[ReviewStage]:
+    query = select(ReviewStage).order_by(ReviewStage.shop_id, ReviewStage.position)
+    shop_ids = current_user.shop_ids()
+    if shop_ids is not None:
+        query = query.where(ReviewStage.shop_id.in_(shop_ids))
+    return list(db.session.scalars(query))
+
+
+class RequestFilter(KeyedFilter):
+    """A filter on the list's rows; subclasses say how in ``apply``."""
+
+    def __init__(self, name, options=None):
+        super().__init__(name, ReturnRequest.id, options)
+
+
+class StatusFilter(RequestFilter):
+    key = "status"
+
+    def options_for_user(self):
+        options = [("open", _("Open (new, concept, on hold)"))]
+        options += [(status, str(STATUS_LABELS[status])) for status in REQUEST_STATUSES]
+        options += [(f"stage-{stage.id}", stage.name(language())) for stage in visible_stages()]
+        return options
+
+    def apply(self, query, value, alias=None):
+        if value == "open":
+            return query.filter(open_condition())
+        stage_id = parse_int(value.removeprefix("stage-")) if value.startswith("stage-") else None
+        if stage_id is not None:
+            return query.filter(ReturnRequest.stage_id == stage_id)
+        return query.filter(ReturnRequest.status == value)
+
+
+class ResolutionFilter(RequestFilter):
+    key = "resolution"
+
+    def options_for_user(self):
+        return [(key, str(label)) for key, label in RESOLUTION_LABELS.items()]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(ReturnRequest.resolution == value) if value in RESOLUTIONS else query
+
+
+class ReasonFilter(RequestFilter):
+    key = "reason"
+
+    def options_for_user(self):
+        query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).distinct()
+        shop_ids = current_user.shop_ids()
+        if shop_ids is not None:
+            query = query.where(ReturnReason.shop_id.in_(shop_ids))
+        nl = language() == "nl"
+        return sorted(
+            {(code, nl_label if nl else en) for code, nl_label, en in db.session.execute(query)}
+        )
+
+    def apply(self, query, value, alias=None):
+        has_reason = (
+            select(ReturnRequestLine.id)
+            .join(ReturnReason, ReturnReason.id == ReturnRequestLine.reason_id)
+            .where(ReturnRequestLine.request_id == ReturnRequest.id, ReturnReason.code == value)
+            .exists()
+        )
+        return query.filter(has_reason)
+
+
+class YesFilter(RequestFilter):
+    """A filter that is either on ("yes") or absent."""
+
+    def options_for_user(self):
+        return [("1", _("yes"))]
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.condition()) if value == "1" else query
+
+
+class HasNoticesFilter(YesFilter):
+    key = "notices"
+
+    def condition(self):
+        return ReturnRequest.notice_count > 0
+
+
+class HeldByMeFilter(YesFilter):
+    key = "held_by_me"
+
+    def condition(self):
+        return ReturnRequest.held_by_id == current_user.id
+
+
+class AwaitingCustomerFilter(YesFilter):
+    key = "awaiting_customer"
+
+    def condition(self):
+        return and_(
+            ReturnRequest.last_outbound_at.is_not(None),
+            or_(
+                ReturnRequest.last_inbound_at.is_(None),
+                ReturnRequest.last_inbound_at < ReturnRequest.last_outbound_at,
+            ),
+        )
+
+
+class CustomerRepliedFilter(YesFilter):
+    key = "customer_replied"
+
+    def condition(self):
+        return and_(
+            ReturnRequest.last_inbound_at.is_not(None),
+            or_(
+                ReturnRequest.last_outbound_at.is_(None),
+                ReturnRequest.last_inbound_at >= ReturnRequest.last_outbound_at,
+            ),
+        )
