@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
+from domain import tenancy
 from domain.formatting import language
 from domain.statuses import RESOLUTION_LABELS, STATUS_LABELS
 from extensions import db
@@ -84,7 +85,7 @@ def email_trouble_for_admins(shops: list[Shop], chosen: Shop | None):
     if current_user.is_support and chosen is None:
         return dashboard.email_trouble(None)
     selection = [chosen] if chosen else shops
-    administered = [shop.id for shop in selection if current_user.is_admin_of(shop.id)]
+    administered = [shop.id for shop in selection if tenancy.is_admin_of(current_user, shop.id)]
     return dashboard.email_trouble(administered) if administered else None
 
 

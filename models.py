@@ -191,27 +191,6 @@ class User(UserMixin, Timestamped, db.Model):
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
-    def shop_ids(self, min_role: str = "agent") -> list[int] | None:
-        """The shops where this user has ``min_role`` or a stronger role; ``None`` means every
-        shop (support). The one tenancy rule: every view and check of a shop asks this."""
-        if self.is_support:
-            return None
-        needed = ROLES.index(min_role)
-        return [m.shop_id for m in self.memberships if ROLES.index(m.role) <= needed]
-
-    def has_role(self, shop_id: int | None, min_role: str = "agent") -> bool:
-        """Whether this user has ``min_role`` (or stronger) in the shop (see ``shop_ids``)."""
-        shop_ids = self.shop_ids(min_role)
-        return shop_ids is None or shop_id in shop_ids
-
-    def role_in(self, shop_id: int) -> str | None:
-        if self.is_support:
-            return "support"
-        return next((m.role for m in self.memberships if m.shop_id == shop_id), None)
-
-    def is_admin_of(self, shop_id: int | None) -> bool:
-        return self.has_role(shop_id, "admin")
-
 
 class Membership(db.Model):
     """A user's role (``admin`` or ``agent``) in one shop."""

@@ -14,6 +14,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 
 from app import create_app
+from domain import tenancy
 from extensions import db
 from models import ReturnRequest
 
@@ -25,8 +26,8 @@ class PlainRequestView(ModelView):
         return current_user.is_authenticated
 
     def _scoped(self, query):
-        shop_ids = current_user.shop_ids()
-        return query if shop_ids is None else query.filter(ReturnRequest.shop_id.in_(shop_ids))
+        shop_ids = tenancy.shops_for(current_user)
+        return tenancy.in_shops(query, ReturnRequest.shop_id, shop_ids)
 
     def get_query(self):
         return self._scoped(super().get_query())

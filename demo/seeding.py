@@ -47,7 +47,7 @@ from demo.data import (
     USERS,
     ShopSpec,
 )
-from domain import audit, submission, workflow
+from domain import audit, submission, tenancy, workflow
 from extensions import db
 from models import (
     NEW,
@@ -170,7 +170,7 @@ def ensure_memberships() -> None:
             continue
         user = db.session.scalar(select(User).where(User.email == spec.email))
         shop = db.session.scalar(select(Shop).where(Shop.slug == spec.shop_slug))
-        if user.role_in(shop.id) is None:
+        if tenancy.role_in(user, shop.id) is None:
             db.session.add(Membership(user=user, shop=shop, role=spec.role))
     db.session.flush()
 

@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from domain import staff_tokens
+from domain import staff_tokens, tenancy
 from domain.emails import queue_email
 from domain.statuses import ROLE_LABELS
 from extensions import db
@@ -31,11 +31,7 @@ class TeamError(Exception):
 
 def administered_shops(user: User) -> list[Shop]:
     """The shops whose team ``user`` manages: every shop for support, else where admin."""
-    query = select(Shop).order_by(Shop.name)
-    shop_ids = user.shop_ids("admin")
-    if shop_ids is not None:
-        query = query.where(Shop.id.in_(shop_ids))
-    return list(db.session.scalars(query))
+    return tenancy.shops_named(tenancy.shops_for(user, "admin"))
 
 
 def members_of(shops: list[Shop]) -> list[Membership]:
@@ -55,7 +51,7 @@ def members_of(shops: list[Shop]) -> list[Membership]:
 def membership_in_scope(actor: User, membership_id: int) -> Membership | None:
     """A membership of a shop ``actor`` administers; ``None`` for anything else."""
     membership = db.session.get(Membership, membership_id)
-    if membership is None or not actor.is_admin_of(membership.shop_id):
+    if membership is None or not tenancy.is_admin_of(actor, membership.shop_id):
         return None
     return membership
 
@@ -125,7 +121,7 @@ def remove(actor: User, membership: Membership) -> None:
 
 
 def _require_admin(actor: User, shop_id: int) -> None:
-    if not actor.is_admin_of(shop_id):
+    if not tenancy.is_admin_of(actor, shop_id):
         raise PermissionError(f"user {actor.id} does not administer shop {shop_id}")
 
 

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from domain import emails, notices, outbox_rows, refunds, statuses, webhook_events
+from domain import emails, notices, outbox_rows, refunds, statuses, tenancy, webhook_events
 from domain.audit import Actor, as_actor, record
 from domain.statuses import return_status_label, status_label
 from extensions import db
@@ -321,7 +321,7 @@ def _cancel_rule(action, request, who, facts) -> Refusal | None:
 def _reopen_rule(action, request, who, facts) -> Refusal | None:
     """Reopening a cancelled request is for the shop's admins (the one tenancy rule)."""
     return _refused_if(
-        who.user is None or not who.user.is_admin_of(request.shop_id),
+        who.user is None or not tenancy.is_admin_of(who.user, request.shop_id),
         lambda: _("Only a shop admin can reopen a cancelled request."),
     ) or _status_allows(action, request)
 
@@ -549,7 +549,7 @@ def may_take_over(request: ReturnRequest, user: User) -> bool:
     """Shop admins may take over any hold, agents only a stale one."""
     if request.status != ON_HOLD or request.held_by_id == user.id:
         return False
-    return user.is_admin_of(request.shop_id) or hold_is_stale(request)
+    return tenancy.is_admin_of(user, request.shop_id) or hold_is_stale(request)
 
 
 def take_over(request: ReturnRequest, actor: User) -> None:
@@ -777,9 +777,7 @@ def _select_chunk(ids: list[int], actor: User):
         .outerjoin(User, User.id == ReturnRequest.held_by_id)
         .where(ReturnRequest.id.in_(ids))
     )
-    shop_ids = actor.shop_ids()
-    if shop_ids is not None:
-        query = query.where(ReturnRequest.shop_id.in_(shop_ids))
+    query = tenancy.in_shops(query, ReturnRequest.shop_id, tenancy.shops_for(actor))
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(of=ReturnRequest)
     return db.session.execute(query).all()

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from domain import workflow
+from domain import tenancy, workflow
 from extensions import db
 from models import (
     ON_HOLD,
@@ -134,7 +134,7 @@ def _as_date(value) -> date:
 
 def _requests_in(shop_ids: list[int], period: Period):
     return and_(
-        ReturnRequest.shop_id.in_(shop_ids),
+        tenancy.of_shops(ReturnRequest.shop_id, shop_ids),
         ReturnRequest.created_at >= period.start,
         ReturnRequest.created_at < period.end,
     )
@@ -144,7 +144,10 @@ def open_counts(shop_ids: list[int]) -> dict[str, int]:
     """Open requests per status right now (every open status, zero when none)."""
     rows = db.session.execute(
         select(ReturnRequest.status, func.count())
-        .where(ReturnRequest.shop_id.in_(shop_ids), ReturnRequest.status.in_(OPEN_STATUSES))
+        .where(
+            tenancy.of_shops(ReturnRequest.shop_id, shop_ids),
+            ReturnRequest.status.in_(OPEN_STATUSES),
+        )
         .group_by(ReturnRequest.status)
     )
     counts = dict.fromkeys(OPEN_STATUSES, 0)
@@ -160,7 +163,7 @@ def new_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
         select(
             func.count(case((ReturnRequest.created_at >= today, 1))),
             func.count(),
-        ).where(ReturnRequest.shop_id.in_(shop_ids), ReturnRequest.created_at >= week)
+        ).where(tenancy.of_shops(ReturnRequest.shop_id, shop_ids), ReturnRequest.created_at >= week)
     ).one()
     return row[0], row[1]
 
@@ -173,14 +176,14 @@ def hold_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
     """
     thresholds = {
         shop.id: workflow.working_hours_ago(now, shop.hold_stale_hours, shop.zone)
-        for shop in db.session.scalars(select(Shop).where(Shop.id.in_(shop_ids)))
+        for shop in db.session.scalars(select(Shop).where(tenancy.of_shops(Shop.id, shop_ids)))
     }
     if not thresholds:
         return 0, 0
     threshold = case(thresholds, value=ReturnRequest.shop_id)
     row = db.session.execute(
         select(func.count(), func.count(case((ReturnRequest.held_since < threshold, 1)))).where(
-            ReturnRequest.shop_id.in_(shop_ids), ReturnRequest.status == ON_HOLD
+            tenancy.of_shops(ReturnRequest.shop_id, shop_ids), ReturnRequest.status == ON_HOLD
         )
     ).one()
     return row[0], row[1]
@@ -202,8 +205,7 @@ def email_trouble(shop_ids: list[int] | None) -> EmailTrouble:
         func.count(case((OutboundEmail.failing, 1))),
         func.count(case((OutboundEmail.status == "failed", 1))),
     ).where(OutboundEmail.status.in_(("pending", "failed")))
-    if shop_ids is not None:
-        query = query.where(OutboundEmail.shop_id.in_(shop_ids))
+    query = tenancy.in_shops(query, OutboundEmail.shop_id, shop_ids)
     failing, failed = db.session.execute(query).one()
     return EmailTrouble(failing=failing, failed=failed)
 
@@ -221,7 +223,7 @@ def first_events(shop_ids: list[int], actions: tuple[str, ...], period: Period) 
         .scalar_subquery()
     )
     return select(AuditEvent.request_id, AuditEvent.created_at).where(
-        AuditEvent.shop_id.in_(shop_ids),
+        tenancy.of_shops(AuditEvent.shop_id, shop_ids),
         AuditEvent.action.in_(actions),
         AuditEvent.created_at >= period.start,
         AuditEvent.created_at < period.end,
@@ -363,7 +365,9 @@ class ProductRate:
 
 def _orders_in(shop_ids: list[int], period: Period):
     return and_(
-        Order.shop_id.in_(shop_ids), Order.ordered_at >= period.start, Order.ordered_at < period.end
+        tenancy.of_shops(Order.shop_id, shop_ids),
+        Order.ordered_at >= period.start,
+        Order.ordered_at < period.end,
     )
 
 
@@ -483,7 +487,7 @@ def weekly_trend(shop_ids: list[int], period: Period) -> list[Week]:
     for monday, action, count in db.session.execute(
         select(event_week, AuditEvent.action, func.count())
         .where(
-            AuditEvent.shop_id.in_(shop_ids),
+            tenancy.of_shops(AuditEvent.shop_id, shop_ids),
             AuditEvent.action.in_(DECISIONS),
             AuditEvent.created_at >= period.start,
             AuditEvent.created_at < period.end,

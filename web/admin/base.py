@@ -3,7 +3,7 @@
 Every list, count, detail, edit, delete and export of a shop's data goes through
 ``ShopScopedView.scope()``, which keeps only the shops where the user has the view's
 ``read_role`` (support sees all); every edit, delete and list action is checked per row
-against the shops where the user has its ``change_role``. Both ask ``User.shop_ids``, the
+against the shops where the user has its ``change_role``. Both ask ``tenancy.shops_for``, the
 one tenancy rule. Row and bulk actions that change a status call workflow.py.
 """
 
@@ -19,9 +19,10 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
 from flask_login import current_user
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException
 
+from domain import tenancy
 from extensions import db
 from models import (
     Shop,
@@ -33,15 +34,7 @@ log = logging.getLogger(__name__)
 
 def visible_shops(min_role: str = "agent") -> list[Shop]:
     """The shops where the current user has ``min_role`` or a stronger one, by name."""
-    return shops_among(current_user.shop_ids(min_role))
-
-
-def shops_among(shop_ids: list[int] | None) -> list[Shop]:
-    """These shops by name; ``None`` means every shop."""
-    query = select(Shop).order_by(Shop.name)
-    if shop_ids is not None:
-        query = query.where(Shop.id.in_(shop_ids))
-    return list(db.session.scalars(query))
+    return tenancy.shops_named(tenancy.shops_for(current_user, min_role))
 
 
 def row_ids(ids) -> list[int]:
@@ -126,7 +119,7 @@ class ShopScopedView(StaffOnly, BoundedModelView):
 
     ``read_role`` may list and read a shop's rows here, ``change_role`` may create, edit and
     delete them and run the list's actions on them; both are checked per shop and per row
-    (``User.shop_ids``). ``shop_column`` names how to reach the owning shop: the model's own
+    (``tenancy.shops_for``). ``shop_column`` names how to reach the owning shop: the model's own
     ``shop_id`` by default; views of child rows set ``shop_join`` to the parent to join through.
     """
 
@@ -142,15 +135,14 @@ class ShopScopedView(StaffOnly, BoundedModelView):
 
     def readable_shop_ids(self) -> list[int] | None:
         """The shops whose rows the user reads here; ``None`` is every shop."""
-        return current_user.shop_ids(self.read_role)
+        return tenancy.shops_for(current_user, self.read_role)
 
     def changeable_shop_ids(self) -> list[int] | None:
         """The shops whose rows the user creates, edits, deletes and acts on here."""
-        return current_user.shop_ids(self.change_role)
+        return tenancy.shops_for(current_user, self.change_role)
 
     def may_change(self, shop_id: int | None) -> bool:
-        shop_ids = self.changeable_shop_ids()
-        return shop_ids is None or shop_id in shop_ids
+        return tenancy.is_among(shop_id, self.changeable_shop_ids())
 
     def shop_column(self):
         return (self.shop_join or self.model).shop_id
@@ -158,9 +150,7 @@ class ShopScopedView(StaffOnly, BoundedModelView):
     def in_shops(self, query, shop_ids: list[int] | None):
         if self.shop_join is not None:
             query = query.join(self.shop_join)
-        if shop_ids is None:
-            return query
-        return query.filter(self.shop_column().in_(shop_ids))
+        return tenancy.in_shops(query, self.shop_column(), shop_ids)
 
     def scope(self, query):
         """Only the rows the user may read."""
@@ -242,7 +232,7 @@ class ShopScopedView(StaffOnly, BoundedModelView):
 
     def scoped_shops(self) -> list[Shop]:
         """The shops a row may be put in: where the user may change rows."""
-        return shops_among(self.changeable_shop_ids())
+        return tenancy.shops_named(self.changeable_shop_ids())
 
     def create_form(self, obj=None):
         return self._limit_shop_choices(super().create_form(obj))

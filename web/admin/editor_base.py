@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from domain import tenancy
 from extensions import db
 from models import (
     AuditEvent,
@@ -25,7 +26,7 @@ def editable_shop_ids() -> list[int] | None:
     """Shops whose settings here the user may change: ``None`` is every shop and the global
     rules (support); an admin only the shops they administer that support granted
     ``admins_edit_form``."""
-    shop_ids = current_user.shop_ids("admin")
+    shop_ids = tenancy.shops_for(current_user, "admin")
     if not shop_ids:
         return shop_ids
     granted = select(Shop.id).where(Shop.id.in_(shop_ids), Shop.admins_edit_form.is_(True))
@@ -34,8 +35,7 @@ def editable_shop_ids() -> list[int] | None:
 
 def may_edit_shop(shop_id: int | None) -> bool:
     """Support edits any shop and the global rules; an admin only a granted shop."""
-    shop_ids = editable_shop_ids()
-    return shop_ids is None or shop_id in shop_ids
+    return tenancy.is_among(shop_id, editable_shop_ids())
 
 
 def record_change(action: str, shop_id: int | None, note: str) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from wtforms import SelectMultipleField
 from wtforms.validators import URL, DataRequired, ValidationError
 
-from domain import webhook_events
+from domain import tenancy, webhook_events
 from domain.statuses import WEBHOOK_DELIVERY_STATUS_BADGES, WEBHOOK_DELIVERY_STATUS_LABELS, badge
 from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
@@ -217,7 +217,7 @@ class OrderImportView(StaffOnly, BaseView):
     """
 
     def is_accessible(self) -> bool:
-        return super().is_accessible() and current_user.shop_ids("admin") != []
+        return super().is_accessible() and tenancy.shops_for(current_user, "admin") != []
 
     @expose("/", methods=("GET",))
     def index(self):
@@ -287,7 +287,7 @@ class OrderImportView(StaffOnly, BaseView):
 
     def _chosen_shop(self, shop_id: str | None) -> Shop | None:
         number = parse_int(shop_id)
-        if number is None or not current_user.has_role(number, "admin"):
+        if number is None or not tenancy.may_touch(current_user, number, "admin"):
             return None
         return db.session.scalar(select(Shop).where(Shop.id == number))
 

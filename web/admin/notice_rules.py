@@ -24,7 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from domain import notices
+from domain import notices, tenancy
 from domain.statuses import (
     MOVE_TO_STAGE,
     NOTICE_ACTION_LABELS,
@@ -251,9 +251,9 @@ class NoticeRuleView(EditorView):
     def scope(self, query):
         """Admins read their shops' rules and the global ones, which apply to them too."""
         shop_ids = self.readable_shop_ids()
-        if shop_ids is None:
-            return query
-        return query.filter(NoticeRule.shop_id.in_(shop_ids) | NoticeRule.shop_id.is_(None))
+        return query.filter(
+            tenancy.of_shops(NoticeRule.shop_id, shop_ids) | NoticeRule.shop_id.is_(None)
+        )
 
     def create_form(self, obj=None):
         return self.fill_choices(super().create_form(obj))

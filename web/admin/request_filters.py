@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Query
 
+from domain import tenancy
 from domain.formatting import language
 from domain.statuses import (
     RESOLUTION_LABELS,
@@ -96,9 +97,7 @@ class CappedCountQuery(Query):
 
 def visible_stages() -> list[ReviewStage]:
     query = select(ReviewStage).order_by(ReviewStage.shop_id, ReviewStage.position)
-    shop_ids = current_user.shop_ids()
-    if shop_ids is not None:
-        query = query.where(ReviewStage.shop_id.in_(shop_ids))
+    query = tenancy.in_shops(query, ReviewStage.shop_id, tenancy.shops_for(current_user))
     return list(db.session.scalars(query))
 
 
@@ -142,9 +141,7 @@ class ReasonFilter(RequestFilter):
 
     def options_for_user(self):
         query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).distinct()
-        shop_ids = current_user.shop_ids()
-        if shop_ids is not None:
-            query = query.where(ReturnReason.shop_id.in_(shop_ids))
+        query = tenancy.in_shops(query, ReturnReason.shop_id, tenancy.shops_for(current_user))
         nl = language() == "nl"
         return sorted(
             {(code, nl_label if nl else en) for code, nl_label, en in db.session.execute(query)}
