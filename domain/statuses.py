@@ -218,6 +218,7 @@ REQUEST_ACTION_LABELS = {
     "back_to_new": _l("Back to new"),
     "cancel": _l("Cancel"),
     "reopen": _l("Reopen"),
+    "label_again": _l("Let the customer make a new label"),
     "free_shipping_on": _l("Free shipping on"),
     "free_shipping_off": _l("Free shipping off"),
     "stage": _l("Move to review stage"),
@@ -256,6 +257,7 @@ AUDIT_LABELS = {
     "approve_keep": _l("approved, customer keeps the items"),
     "cancel": _l("cancelled"),
     "reopen": _l("reopened"),
+    "label_again": _l("approved again for a new return label"),
     "label_created": _l("created the return label"),
     "complete": _l("completed"),
     # The conversation with the customer.

@@ -81,6 +81,8 @@ TRANSITIONS = {
     (APPROVED, CANCELLED),
     (APPROVED, COMPLETED),
     (CANCELLED, NEW),
+    (LABEL_CREATED, APPROVED),
+    (LABEL_CREATED, CANCELLED),
     (LABEL_CREATED, COMPLETED),
 }
 # What a user may do to one request, and where each action may start from; an action that
@@ -95,8 +97,9 @@ ACTION_SOURCES = {
     "back_to_new": (CONCEPT,),
     "approve": OPEN_STATUSES,
     "approve_keep": OPEN_STATUSES,
-    "cancel": (*OPEN_STATUSES, APPROVED),
+    "cancel": (*OPEN_STATUSES, APPROVED, LABEL_CREATED),
     "reopen": (CANCELLED,),
+    "label_again": (LABEL_CREATED,),
     "free_shipping_on": (*OPEN_STATUSES, APPROVED),
     "free_shipping_off": (*OPEN_STATUSES, APPROVED),
     "stage": OPEN_STATUSES,
@@ -112,6 +115,7 @@ ACTION_TARGETS = {
     "approve_keep": APPROVED,
     "cancel": CANCELLED,
     "reopen": NEW,
+    "label_again": APPROVED,
 }
 # Where a bulk action may start from (a held request only for its holder): each a part of the
 # action's ``ACTION_SOURCES``, narrower where the set-based UPDATE cannot do what one does.
@@ -196,6 +200,7 @@ class RequestFacts:
     """What the action rules read beyond the request's own row."""
 
     has_label: bool = False
+    has_active_return: bool = False
     every_item_rejected: bool = False
     has_open_line: bool = False
 
@@ -204,11 +209,16 @@ def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
     """The facts of these requests by id, in two queries however many there are."""
     if not ids:
         return {}
-    labelled = set(db.session.scalars(select(Return.request_id).where(Return.request_id.in_(ids))))
+    returns = db.session.execute(
+        select(Return.request_id, Return.status).where(Return.request_id.in_(ids))
+    ).all()
+    labelled = {request_id for request_id, _status in returns}
+    under_way = {request_id for request_id, status in returns if status != RETURN_CANCELLED}
     lines = _line_counts(ids)
     return {
         i: RequestFacts(
             has_label=i in labelled,
+            has_active_return=i in under_way,
             every_item_rejected=i in lines and lines[i][0] == lines[i][1],
             has_open_line=i in lines and lines[i][2] > 0,
         )
@@ -313,8 +323,14 @@ def _approve_rule(action, request, who, facts) -> Refusal | None:
 
 def _cancel_rule(action, request, who, facts) -> Refusal | None:
     return _free_hand(action, request, who) or _refused_if(
-        request.status == APPROVED and facts.has_label,
-        lambda: _("A return label exists; cancel the return instead."),
+        facts.has_active_return, lambda: _("A return label exists; cancel the return instead.")
+    )
+
+
+def _label_again_rule(action, request, who, facts) -> Refusal | None:
+    """After its return was cancelled, a request may go back to approved for a new label."""
+    return _free_hand(action, request, who) or _refused_if(
+        facts.has_active_return, lambda: _("The return is under way; cancel it first.")
     )
 
 
@@ -376,6 +392,7 @@ ACTION_RULES: dict[str, Rule] = {
     "approve_keep": _approve_rule,
     "cancel": _cancel_rule,
     "reopen": _reopen_rule,
+    "label_again": _label_again_rule,
     "free_shipping_on": _free_shipping_rule,
     "free_shipping_off": _free_shipping_rule,
     "stage": _stage_rule,
@@ -674,6 +691,15 @@ def reopen(request: ReturnRequest, actor: User) -> None:
     who = as_actor(actor)
     _enforce("reopen", request, who)
     _transition(request, who, NEW, "reopen", cancel_reason=None, decided_at=None)
+
+
+def allow_new_label(request: ReturnRequest, actor: User | Actor | None) -> None:
+    """After its return was cancelled, the request is approved again: the customer is emailed
+    that the label is void and that a new one can be made on the status page."""
+    who = as_actor(actor)
+    _enforce("label_again", request, who)
+    _transition(request, who, APPROVED, "label_again")
+    _email_customer(request, "label_cancelled")
 
 
 def mark_label_created(request: ReturnRequest, actor: User | Actor | None) -> None:
@@ -976,6 +1002,68 @@ RETURN_SOURCES = {
 }
 
 
+# What staff may do to a return now: the buttons of its page and of the Returns list are drawn
+# from ``allowed_return_actions``, and each step refuses by the same rule.
+ReturnRule = Callable[[Return], Refusal | None]
+
+
+def _may_become(to_status: str) -> ReturnRule:
+    def rule(return_: Return) -> Refusal | None:
+        return _refused_if(
+            return_.status not in RETURN_SOURCES[to_status],
+            lambda: _return_refusal(return_, to_status),
+        )
+
+    return rule
+
+
+def _cancel_return_rule(return_: Return) -> Refusal | None:
+    return _may_become(RETURN_CANCELLED)(return_) or _refused_if(
+        return_.label_status == "working",
+        lambda: _("The label is being created right now; try again in a moment."),
+    )
+
+
+def _recreate_rule(return_: Return) -> Refusal | None:
+    """A label is made again for a lost or failed label, or for a cancelled return whose
+    request still waits for it (not one the agent approved again or cancelled)."""
+    being_made = return_.status == RETURN_LABEL_CREATED and return_.label_status in (
+        "pending",
+        "working",
+    )
+    return (
+        _may_become(RETURN_LABEL_CREATED)(return_)
+        or _refused_if(being_made, lambda: _("The label is being created already."))
+        or _refused_if(
+            return_.request.status != LABEL_CREATED,
+            lambda: _("The request no longer waits for this return's label."),
+        )
+    )
+
+
+RETURN_ACTION_RULES: dict[str, ReturnRule] = {
+    "in_transit": _may_become(RETURN_IN_TRANSIT),
+    "delivered": _may_become(RETURN_DELIVERED),
+    "receive": _may_become(RETURN_RECEIVED),
+    "resolve": _may_become(RETURN_RESOLVED),
+    "cancel": _cancel_return_rule,
+    "recreate": _recreate_rule,
+}
+
+
+def allowed_return_actions(return_: Return) -> frozenset[str]:
+    """The staff steps ``RETURN_ACTION_RULES`` lets happen to the return now."""
+    return frozenset(
+        action for action, rule in RETURN_ACTION_RULES.items() if rule(return_) is None
+    )
+
+
+def _enforce_return(action: str, return_: Return) -> None:
+    refusal = RETURN_ACTION_RULES[action](return_)
+    if refusal is not None:
+        raise TransitionRefused(refusal())
+
+
 def active_return(request: ReturnRequest) -> Return | None:
     """The request's shipment that is not cancelled (there is at most one)."""
     return db.session.scalar(
@@ -1098,8 +1186,7 @@ def recreate_label(
 ) -> None:
     """Make a new label for the same return: a lost label is printed again, a cancelled one
     replaced (with a new tracking number), without a second return."""
-    if return_.label_status in ("pending", "working") and return_.status == RETURN_LABEL_CREATED:
-        raise TransitionRefused(_("The label is being created already."))
+    _enforce_return("recreate", return_)
     fresh = {}
     if return_.status == RETURN_CANCELLED:
         fresh = {
@@ -1202,10 +1289,7 @@ def cancel_return(
     """Void the label (``void_label`` asks the carrier: ``labels.cancel_return`` passes it);
     the request may then get a new label on this return. A ``TransitionRefused`` from
     ``void_label`` leaves the return as it was."""
-    if return_.status not in RETURN_SOURCES[RETURN_CANCELLED]:
-        raise TransitionRefused(_return_refusal(return_, RETURN_CANCELLED))
-    if return_.label_status == "working":
-        raise TransitionRefused(_("The label is being created right now; try again in a moment."))
+    _enforce_return("cancel", return_)
     if return_.label_status == "ready":
         void_label(return_)
     from_status = _update_return(return_, RETURN_CANCELLED, label_status="cancelled")

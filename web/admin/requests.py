@@ -491,6 +491,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             "approve_keep": lambda: workflow.approve(req, user, keep_items=True),
             "cancel": lambda: workflow.cancel(req, user, form.get("reason", "")),
             "reopen": lambda: workflow.reopen(req, user),
+            "label_again": lambda: workflow.allow_new_label(req, user),
             "free_shipping_on": lambda: workflow.set_free_shipping(req, user, True),
             "free_shipping_off": lambda: workflow.set_free_shipping(req, user, False),
             "renew_link": lambda: workflow.revoke_public_token(req, user),

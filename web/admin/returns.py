@@ -192,8 +192,9 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
 
     @expose("/")
     def index_view(self):
-        """The list, whose rows offer the first staff steps."""
+        """The list, whose rows offer the first staff steps (``workflow.allowed_return_actions``)."""
         self._template_args["step_labels"] = RETURN_STEP_LABELS
+        self._template_args["allowed_steps"] = workflow.allowed_return_actions
         return super().index_view()
 
     def may_edit(self) -> bool:
@@ -287,7 +288,10 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             audit_label=audit_label,
             event_status_label=event_status_label,
             carrier_name=_carrier_name(return_.carrier),
-            sources=workflow.RETURN_SOURCES,
+            actions=workflow.allowed_return_actions(return_),
+            request_actions=workflow.allowed_actions(
+                return_.request, current_user._get_current_object()
+            ),
         )
 
     @expose("/<int:return_id>/act", methods=("POST",))
