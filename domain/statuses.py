@@ -241,6 +241,7 @@ AUDIT_LABELS = {
     # The customer, on the portal.
     "submitted": _l("submitted"),
     "withdrawal": _l("withdrew from the contract"),
+    "link_resent": _l("asked for the link to the request again"),
     # Staff, the API and notice rules on the request.
     "concept": _l("set to concept"),
     "back_to_new": _l("back to new"),

@@ -199,14 +199,29 @@ def link_attachments(shop: Shop, ids: list[int], **links: int) -> None:
             setattr(attachment, name, value)
 
 
+def confirmation_template(request: ReturnRequest) -> str:
+    """The customer's first email: the withdrawal acknowledgement or the confirmation."""
+    return "withdrawal_acknowledgement" if request.is_withdrawal else "request_confirmation"
+
+
+def resend_confirmation(request: ReturnRequest) -> None:
+    """The customer asked for the link to an earlier request of the order (its items are
+    taken): the first email again, to the address of that request, never shown on the page."""
+    queue_email(
+        confirmation_template(request),
+        request.customer_email,
+        request.language,
+        shop=request.shop,
+        request=request,
+    )
+    audit.record(request, audit.CUSTOMER, "link_resent")
+
+
 def queue_submission_emails(request: ReturnRequest) -> None:
     """The customer's confirmation (or withdrawal acknowledgement) and the staff notifications."""
     shop = request.shop
-    customer_template = (
-        "withdrawal_acknowledgement" if request.is_withdrawal else "request_confirmation"
-    )
     queue_email(
-        customer_template,
+        confirmation_template(request),
         request.customer_email,
         request.language,
         shop=shop,

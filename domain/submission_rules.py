@@ -113,14 +113,25 @@ class ValidSubmission:
     is_withdrawal: bool
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A request of the order that holds units of a line, as its customer may read it."""
+
+    request_id: int
+    number: str
+    status: str
+
+
 @dataclass
 class LineState:
-    """One order line as the portal shows it: how many units may still go back, and until when."""
+    """One order line as the portal shows it: how many units may still go back, until when,
+    and which of the order's requests hold the others."""
 
     line: OrderLine
     returnable: int
     window_closes_at: datetime | None
     window_closed: bool
+    claims: tuple[Claim, ...] = ()
 
     @property
     def selectable(self) -> bool:
@@ -152,6 +163,30 @@ def claimed_quantities(order: Order) -> dict[int, int]:
     return {line_id: int(total or 0) for line_id, total in rows}
 
 
+def claims_by_line(order: Order) -> dict[int, tuple[Claim, ...]]:
+    """``{order_line_id: claims}``: the requests holding units of each line, oldest first."""
+    rows = db.session.execute(
+        select(
+            ReturnRequestLine.order_line_id,
+            ReturnRequest.id,
+            ReturnRequest.number,
+            ReturnRequest.status,
+        )
+        .join(ReturnRequest)
+        .where(ReturnRequest.order_id == order.id, ReturnRequest.status.in_(CLAIMING_STATUSES))
+        .order_by(ReturnRequest.id)
+    )
+    claims: dict[int, tuple[Claim, ...]] = {}
+    for line_id, request_id, number, status in rows:
+        claims[line_id] = (*claims.get(line_id, ()), Claim(request_id, number, status))
+    return claims
+
+
+def claiming_request_ids(order: Order) -> set[int]:
+    """The ids of the order's requests that hold any of its units."""
+    return {claim.request_id for claims in claims_by_line(order).values() for claim in claims}
+
+
 def return_window_closes_at(order: Order, shop: Shop) -> datetime | None:
     """The end of the shop's return window, counted from delivery; ``None`` before delivery."""
     delivered = aware(order.delivered_at)
@@ -164,6 +199,7 @@ def line_states(order: Order, shop: Shop, now: datetime | None = None) -> list[L
     """Every line of the order with its returnable quantity and return window."""
     now = now or utcnow()
     claimed = claimed_quantities(order)
+    claims = claims_by_line(order)
     closes_at = return_window_closes_at(order, shop)
     delivered = order.delivered_at is not None
     return [
@@ -172,6 +208,7 @@ def line_states(order: Order, shop: Shop, now: datetime | None = None) -> list[L
             returnable=max(0, line.quantity - claimed.get(line.id, 0)) if delivered else 0,
             window_closes_at=closes_at,
             window_closed=closes_at is not None and now > closes_at,
+            claims=claims.get(line.id, ()),
         )
         for line in order.lines
     ]

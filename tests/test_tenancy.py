@@ -299,6 +299,9 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
         "portal.resolution": get_post("/returns/fashion/resolution"),
         "portal.review": get_post("/returns/fashion/review"),
         "portal.withdraw": get_post("/returns/fashion/withdraw"),
+        "portal.resend_link": [
+            RouteProbe("POST", f"/returns/fashion/items/resend/{demo.rows[ReturnRequest].id}")
+        ],
         "portal.status": [RouteProbe("GET", status)],
         "label_portal.index": [RouteProbe("GET", f"{status}/label")],
         "label_portal.create": [RouteProbe("POST", f"{status}/label", {"carrier": "own"})],

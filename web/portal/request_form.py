@@ -389,7 +389,40 @@ def items():
         states=states,
         errors=errors,
         withdrawal=submission_rules.withdrawal_possible(order, g.shop),
+        customer_status=customer_status,
     )
+
+
+def customer_status(status: str) -> str:
+    """A request's status in the customer's words (the status page's)."""
+    return str(CUSTOMER_STATUS_WORDS[status][0])
+
+
+def resend_limit_key() -> str:
+    return throttling.client_and(f"portal-resend:{(request.view_args or {}).get('request_id')}")
+
+
+@bp.post("/items/resend/<int:request_id>")
+@limiter.limit("3 per hour", key_func=resend_limit_key)
+def resend_link(request_id: int):
+    """Email the link to an earlier request of the found order again (the one holding items
+    the customer may not choose now); only a request of that order, only to its address."""
+    _draft, order, back = require_order()
+    if back:
+        return back
+    if request_id not in submission_rules.claiming_request_ids(order):
+        abort(404)
+    earlier = db.session.get(ReturnRequest, request_id)
+    submission.resend_confirmation(earlier)
+    db.session.commit()
+    flash(
+        _(
+            "We emailed the link to return request %(number)s to the email address of the request.",
+            number=earlier.number,
+        ),
+        "success",
+    )
+    return redirect(url_for("portal.items"))
 
 
 def read_item_choices(order: Order) -> tuple[list[ChosenLine], dict[str, str]]:
