@@ -29,6 +29,7 @@ from models import (
     Order,
     OutboundEmail,
     Return,
+    ReturnabilityRule,
     ReturnReason,
     ReturnRequest,
     ReviewStage,
@@ -43,6 +44,7 @@ from web.admin.notice_rules import ManualNoticeView, NoticeRuleView
 from web.admin.outbox import OutboxView
 from web.admin.requests import RequestView
 from web.admin.return_form import FormQuestionView, ReturnReasonView
+from web.admin.returnability import ReturnabilityRuleView
 from web.admin.returns import CarrierAccountView, ReturnView
 from web.admin.shop_settings import ShopSettingsView
 from web.admin.tables import OrderView, ReviewStageView, ShopView, UserView
@@ -156,6 +158,15 @@ def init_admin(app) -> Admin:
     admin.add_view(
         ReviewStageView(
             ReviewStage, db, name=_l("Review stages"), endpoint="stages", category=_l("Settings")
+        )
+    )
+    admin.add_view(
+        ReturnabilityRuleView(
+            ReturnabilityRule,
+            db,
+            name=_l("Non-returnable items"),
+            endpoint="returnability",
+            category=_l("Settings"),
         )
     )
     admin.add_view(

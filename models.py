@@ -259,6 +259,10 @@ class OrderLine(db.Model):
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     discount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # From the shop's platform (import or API): its tags ("final-sale,hygiene"), matched by the
+    # shop's returnability rules, and its own "not returnable" flag.
+    tags: Mapped[str | None] = mapped_column(String(500))
+    returnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
@@ -312,6 +316,27 @@ class FormQuestion(db.Model):
 
     def label(self, language: str) -> str:
         return self.label_nl if language == "nl" else self.label_en
+
+
+class ReturnabilityRule(db.Model):
+    """A shop's rule on what may not go back: order lines whose SKU matches ``sku_pattern``
+    (``GIFT-*``) or that carry ``tag`` are not returnable (``window_days`` empty), or only
+    within ``window_days`` of delivery. ``reason`` is a code of ``NON_RETURNABLE_REASONS``."""
+
+    __tablename__ = "returnability_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    sku_pattern: Mapped[str | None] = mapped_column(String(64))
+    tag: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(30))
+    window_days: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return self.sku_pattern or self.tag or self.reason
 
 
 class ReviewStage(db.Model):

@@ -145,6 +145,19 @@ REFUND_NOTE_LABELS = {
     FEWER_RECEIVED: _l("Fewer received than requested"),
 }
 
+# Why an item may not go back (``returnability``), as the customer reads it after "cannot be
+# returned: ". ``NOT_RETURNABLE`` is the platform's own flag on the order line. The legal
+# exceptions also hold against the statutory right of withdrawal; the others do not.
+NOT_RETURNABLE = "not_returnable"
+NON_RETURNABLE_REASONS = {
+    "final_sale": _l("final sale"),
+    "hygiene": _l("hygiene product, for hygiene reasons once unsealed"),
+    "custom_made": _l("made to your specification"),
+    "gift_card": _l("gift card"),
+    NOT_RETURNABLE: _l("the shop does not take this item back"),
+}
+LEGAL_EXCEPTIONS = ("hygiene", "custom_made")
+
 # What the customer gets for a return.
 RESOLUTION_LABELS = {
     "refund": _l("Refund"),

@@ -22,6 +22,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from domain import returnability
+from domain.statuses import NON_RETURNABLE_REASONS
 from extensions import db
 from models import (
     APPROVED,
@@ -132,6 +134,7 @@ class LineState:
     window_closes_at: datetime | None
     window_closed: bool
     claims: tuple[Claim, ...] = ()
+    not_returnable_because: str | None = None
 
     @property
     def selectable(self) -> bool:
@@ -196,22 +199,39 @@ def return_window_closes_at(order: Order, shop: Shop) -> datetime | None:
 
 
 def line_states(order: Order, shop: Shop, now: datetime | None = None) -> list[LineState]:
-    """Every line of the order with its returnable quantity and return window."""
+    """Every line of the order with its returnable quantity, its return window (the shop's,
+    or the line's own when a returnability rule gives it a shorter one) and why it may not
+    go back at all."""
     now = now or utcnow()
     claimed = claimed_quantities(order)
     claims = claims_by_line(order)
-    closes_at = return_window_closes_at(order, shop)
+    limits = returnability.line_limits(order, shop)
+    shop_closes_at = return_window_closes_at(order, shop)
     delivered = order.delivered_at is not None
-    return [
-        LineState(
-            line=line,
-            returnable=max(0, line.quantity - claimed.get(line.id, 0)) if delivered else 0,
-            window_closes_at=closes_at,
-            window_closed=closes_at is not None and now > closes_at,
-            claims=claims.get(line.id, ()),
+    states = []
+    for line in order.lines:
+        limit = limits.get(line.id)
+        never = limit is not None and limit.never
+        closes_at = shop_closes_at
+        if limit is not None and limit.closes_at is not None and shop_closes_at is not None:
+            closes_at = min(shop_closes_at, limit.closes_at)
+        left = max(0, line.quantity - claimed.get(line.id, 0))
+        states.append(
+            LineState(
+                line=line,
+                returnable=left if delivered and not never else 0,
+                window_closes_at=closes_at,
+                window_closed=closes_at is not None and now > closes_at,
+                claims=claims.get(line.id, ()),
+                not_returnable_because=reason_words(limit.reason) if never and limit else None,
+            )
         )
-        for line in order.lines
-    ]
+    return states
+
+
+def reason_words(reason: str) -> str:
+    """Why an item may not go back, in the reader's language."""
+    return str(NON_RETURNABLE_REASONS.get(reason, NON_RETURNABLE_REASONS["not_returnable"]))
 
 
 def withdrawable_quantities(order: Order) -> dict[int, int]:
@@ -269,12 +289,32 @@ def quantity_problems(
     if problem := order_problem(order, shop, is_withdrawal=is_withdrawal):
         problems.append(problem)
     available = available_quantities(order, shop, is_withdrawal=is_withdrawal)
+    limits = returnability.line_limits(order, shop, is_withdrawal=is_withdrawal)
     seen: set[int] = set()
     for index, line in enumerate(lines):
-        if problem := line_quantity_problem(f"lines.{index}", line, available, seen):
+        at = f"lines.{index}"
+        problem = limit_problem(at, limits.get(line.order_line_id)) or line_quantity_problem(
+            at, line, available, seen
+        )
+        if problem:
             problems.append(problem)
         seen.add(line.order_line_id)
     return problems
+
+
+def limit_problem(at: str, limit: returnability.Limit | None) -> Problem | None:
+    """The item may not go back (at all, or no longer within its own window)."""
+    if limit is None or not limit.closed(utcnow()):
+        return None
+    if limit.never:
+        return Problem(
+            f"{at}.quantity",
+            "not_returnable",
+            _("This item cannot be returned: %(reason)s.", reason=reason_words(limit.reason)),
+        )
+    return Problem(
+        f"{at}.quantity", "item_window_closed", _("The return period for this item has closed.")
+    )
 
 
 def line_quantity_problem(

@@ -7,7 +7,8 @@ lines are matched by SKU and variant, so a line a return request points to keeps
 CSV columns, one row per order line (header required, UTF-8, comma or semicolon separated):
 ``order_number, ordered_at, delivered_at, customer_name, customer_email, customer_postcode,
 customer_country, customer_language, sku, product_name, variant, quantity, unit_price,
-discount, image_url``. Dates are ISO 8601 (``2026-03-01`` or ``2026-03-01T14:30:00+01:00``;
+discount, image_url``, and optionally ``tags`` (comma separated, e.g. ``final-sale,hygiene``)
+and ``returnable`` (``yes``/``no``; the platform's own flag). Dates are ISO 8601 (``2026-03-01`` or ``2026-03-01T14:30:00+01:00``;
 without a zone they are UTC); ``delivered_at``, ``customer_postcode``, ``variant``,
 ``discount`` and ``image_url`` may be empty; prices are in the shop's currency with a
 decimal point (``12.95``). ``unit_price`` is per item; ``discount`` is for the whole line.
@@ -35,6 +36,7 @@ from pydantic import (
 )
 from sqlalchemy import delete, insert, select, update
 
+from domain import returnability
 from extensions import db
 from models import Order, OrderLine, ReturnRequestLine
 
@@ -54,8 +56,19 @@ CSV_COLUMNS = (
     "unit_price",
     "discount",
     "image_url",
+    "tags",
+    "returnable",
 )
-OPTIONAL_COLUMNS = {"delivered_at", "customer_postcode", "variant", "discount", "image_url"}
+# Columns a file may leave out altogether (older exports): the line is returnable, untagged.
+OMISSIBLE_COLUMNS = ("tags", "returnable")
+OPTIONAL_COLUMNS = {
+    "delivered_at",
+    "customer_postcode",
+    "variant",
+    "discount",
+    "image_url",
+    *OMISSIBLE_COLUMNS,
+}
 ORDER_COLUMNS = CSV_COLUMNS[:8]
 BATCH_SIZE = 1000
 # Explicit characters, not \s: JSON Schema (ECMA) and Python disagree on what \s matches.
@@ -95,6 +108,7 @@ Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Language = Literal["nl", "en"]
 Url = Annotated[str, Field(max_length=500, pattern=r"^https?://[^ \t\r\n\x00]+$")]
+Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^,\x00]+$")]
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -123,6 +137,10 @@ class OrderLineData(BaseModel):
     unit_price_cents: Cents
     discount_cents: Cents = 0
     image_url: Url | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] = Field(
+        default_factory=list, description="The platform's tags, matched by returnability rules"
+    )
+    returnable: bool = Field(True, description="false: the platform marks it not returnable")
 
 
 class OrderData(BaseModel):
@@ -166,6 +184,8 @@ class CsvRow(BaseModel):
     unit_price: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2)]
     discount: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2)] | None = None
     image_url: Url | None = None
+    tags: Annotated[str, Field(max_length=500)] | None = None
+    returnable: bool | None = None
 
     @field_validator(*OPTIONAL_COLUMNS, mode="before")
     @classmethod
@@ -191,6 +211,8 @@ class CsvRow(BaseModel):
             unit_price_cents=int(self.unit_price * 100),
             discount_cents=int((self.discount or 0) * 100),
             image_url=self.image_url,
+            tags=[tag.strip() for tag in (self.tags or "").split(",") if tag.strip()],
+            returnable=self.returnable is not False,
         )
 
 
@@ -227,7 +249,9 @@ def parse_csv(stream: TextIO) -> ParsedImport:
     """Read and check a CSV file; an order with any bad row is skipped as a whole."""
     parsed = ParsedImport()
     reader = csv.DictReader(stream, dialect=_sniff(stream))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [
+        c for c in CSV_COLUMNS if c not in (reader.fieldnames or []) and c not in OMISSIBLE_COLUMNS
+    ]
     if missing:
         parsed.errors.append(RowError(1, "", [(c, "missing column") for c in missing]))
         return parsed
@@ -387,6 +411,8 @@ def _line_values(order_id: int, line: OrderLineData) -> dict:
         "unit_price_cents": line.unit_price_cents,
         "discount_cents": line.discount_cents,
         "image_url": line.image_url,
+        "tags": returnability.normal_tags(line.tags),
+        "returnable": line.returnable,
     }
 
 

@@ -21,6 +21,7 @@ from models import (
     OrderLine,
     OutboundEmail,
     Return,
+    ReturnabilityRule,
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
@@ -76,6 +77,9 @@ def shop_with_data(
     )
     stage = ReviewStage(
         id=row_id, shop=shop, name_nl=f"Foto's gevraagd ({name})", name_en=f"Photos asked ({name})"
+    )
+    returnability = ReturnabilityRule(
+        id=row_id, shop=shop, sku_pattern=f"{order_number}*", tag=slug, reason="final_sale"
     )
     request_line = ReturnRequestLine(id=row_id, order_line=line, reason=reason)
     request = ReturnRequest(
@@ -143,6 +147,7 @@ def shop_with_data(
             order,
             reason,
             stage,
+            returnability,
             request,
             outbound,
             shipment,
@@ -173,6 +178,7 @@ def shop_with_data(
         ReturnRequest: request,
         ReturnRequestLine: request_line,
         ReviewStage: stage,
+        ReturnabilityRule: returnability,
         OutboundEmail: outbound,
     }
     markers = (customer, email, order_number, request_number, name, endpoint.url)

@@ -35,6 +35,8 @@ def row(number="1001", sku="SHIRT", quantity="1", price="29.95", email="anna@exa
         "unit_price": price,
         "discount": kw.pop("discount", ""),
         "image_url": "",
+        "tags": kw.pop("tags", ""),
+        "returnable": kw.pop("returnable", ""),
     }
     return ",".join(values[c] for c in order_import.CSV_COLUMNS)
 
