@@ -19,7 +19,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from domain import tenancy
 from domain.formatting import language
-from domain.statuses import RESOLUTION_LABELS, STATUS_LABELS
+from domain.statuses import DISPOSITION_LABELS, RESOLUTION_LABELS, STATUS_LABELS
 from extensions import db
 from models import (
     CarrierAccount,
@@ -76,6 +76,7 @@ class HomeView(StaffOnly, AdminIndexView):
             charts=dashboard_charts(figures) if figures else {},
             status_labels=STATUS_LABELS,
             resolution_labels=RESOLUTION_LABELS,
+            disposition_labels=DISPOSITION_LABELS,
             duration=format_duration,
         )
 

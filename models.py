@@ -462,6 +462,9 @@ class ReturnRequestLine(db.Model):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     received_quantity: Mapped[int | None] = mapped_column(Integer)
     condition: Mapped[str | None] = mapped_column(String(20))
+    # What the shop does with the received units (``DISPOSITIONS``), and why when disposed.
+    disposition: Mapped[str | None] = mapped_column(String(20))
+    disposition_note: Mapped[str | None] = mapped_column(Text)
 
     request: Mapped[ReturnRequest] = relationship(back_populates="lines")
     order_line: Mapped[OrderLine] = relationship()
@@ -582,6 +585,20 @@ CONDITION_DAMAGED = "damaged"
 CONDITION_WRONG_ITEM = "wrong_item"
 CONDITION_MISSING = "missing"
 LINE_CONDITIONS = (CONDITION_OK, CONDITION_DAMAGED, CONDITION_WRONG_ITEM, CONDITION_MISSING)
+# What becomes of a received item (``ReturnRequestLine.disposition``); disposing needs a reason.
+RESTOCK = "restock"
+REFURBISH = "refurbish"
+DISPOSE = "dispose"
+DISPOSITIONS = (RESTOCK, REFURBISH, DISPOSE)
+# Why an item may not go back (``ReturnabilityRule.reason``; "not_returnable" is the
+# platform's own flag on the order line, never a rule's reason).
+NON_RETURNABLE_REASON_CODES = (
+    "final_sale",
+    "hygiene",
+    "custom_made",
+    "gift_card",
+    "not_returnable",
+)
 # The label job's progress on a return (``Return.label_status``); "cancelled" once voided.
 LABEL_STATUSES = ("pending", "working", "ready", "failed", "cancelled")
 

@@ -24,9 +24,12 @@ from models import (
     CONDITION_MISSING,
     CONDITION_OK,
     CONDITION_WRONG_ITEM,
+    DISPOSE,
     LABEL_CREATED,
     NEW,
     ON_HOLD,
+    REFURBISH,
+    RESTOCK,
     RETURN_CANCELLED,
     RETURN_DELIVERED,
     RETURN_IN_TRANSIT,
@@ -130,6 +133,20 @@ CONDITION_LABELS = {
     CONDITION_DAMAGED: _l("Damaged"),
     CONDITION_WRONG_ITEM: _l("Wrong item"),
     CONDITION_MISSING: _l("Missing"),
+}
+
+# What becomes of a received item, and what the inspection suggests for each condition.
+DISPOSITION_LABELS = {
+    RESTOCK: _l("Back in stock"),
+    REFURBISH: _l("Refurbish"),
+    DISPOSE: _l("Dispose of"),
+}
+DISPOSITION_BADGES = {RESTOCK: "success", REFURBISH: "warning", DISPOSE: "danger"}
+DEFAULT_DISPOSITION = {
+    CONDITION_OK: RESTOCK,
+    CONDITION_DAMAGED: REFURBISH,
+    CONDITION_WRONG_ITEM: RESTOCK,
+    CONDITION_MISSING: None,
 }
 
 # Why a refund line is not (fully) refunded (``refunds.RefundLine.note``): the line was

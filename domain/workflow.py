@@ -32,6 +32,8 @@ from models import (
     COMPLETED,
     CONCEPT,
     DEFAULT_TIME_ZONE,
+    DISPOSE,
+    DISPOSITIONS,
     LABEL_CREATED,
     LINE_CONDITIONS,
     NEW,
@@ -1224,18 +1226,24 @@ def receive(
     return_: Return,
     actor: User | Actor | None,
     inspections: dict[int, tuple[str, int]],
+    dispositions: dict[int, tuple[str | None, str | None]] | None = None,
 ) -> None:
     """Unpacked and inspected: each line's condition and received quantity; customer emailed.
 
     ``inspections`` maps every returned (not rejected) line's id to ``(condition, quantity)``.
+    ``dispositions`` may say per line what becomes of the units, ``(disposition, note)``;
+    without a disposition a line gets the condition's default
+    (``statuses.DEFAULT_DISPOSITION``), and a line of which nothing came back gets none.
     """
     request = return_.request
     lines = {line.id: line for line in request.lines if line.decision != "rejected"}
     _check_inspections(lines, inspections)
+    chosen = _dispositions(inspections, dispositions or {})
     from_status = _update_return(return_, RETURN_RECEIVED)
     for line_id, (condition, quantity) in inspections.items():
         lines[line_id].condition = condition
         lines[line_id].received_quantity = quantity
+        lines[line_id].disposition, lines[line_id].disposition_note = chosen[line_id]
     db.session.flush()
     _record_return(return_, actor, "received", from_status, note=_inspection_note(lines))
     _email_about_return(return_, "return_received")
@@ -1257,11 +1265,32 @@ def _check_inspections(lines: dict, inspections: dict[int, tuple[str, int]]) -> 
             )
 
 
+def _dispositions(
+    inspections: dict[int, tuple[str, int]], given: dict[int, tuple[str | None, str | None]]
+) -> dict[int, tuple[str | None, str | None]]:
+    """Each inspected line's disposition and note: as given, else the condition's default."""
+    chosen = {}
+    for line_id, (condition, quantity) in inspections.items():
+        disposition, note = given.get(line_id, (None, None))
+        disposition = disposition or statuses.DEFAULT_DISPOSITION[condition]
+        note = (note or "").strip() or None
+        if quantity == 0:
+            disposition, note = None, None
+        elif disposition not in DISPOSITIONS:
+            raise TransitionRefused(_("Choose what becomes of every received item."))
+        elif disposition == DISPOSE and note is None:
+            raise TransitionRefused(_("Say why an item is disposed of."))
+        chosen[line_id] = (disposition, note)
+    return chosen
+
+
 def _inspection_note(lines: dict) -> str:
     """What was found, in the words of whoever inspected: "Blouse: Damaged × 1"."""
     return "; ".join(
         f"{line.order_line.product_name}: "
         f"{statuses.CONDITION_LABELS[line.condition]} × {line.received_quantity}"
+        + (f", {statuses.DISPOSITION_LABELS[line.disposition]}" if line.disposition else "")
+        + (f" ({line.disposition_note})" if line.disposition_note else "")
         for line in lines.values()
     )
 

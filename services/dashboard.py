@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 from domain import tenancy, workflow
 from extensions import db
 from models import (
+    DISPOSE,
     ON_HOLD,
     OPEN_STATUSES,
     AuditEvent,
@@ -336,6 +337,31 @@ def resolution_mix(shop_ids: list[int], period: Period) -> dict[str, int]:
     return dict(rows.tuples().all())
 
 
+def disposition_mix(shop_ids: list[int], period: Period) -> dict[str, int]:
+    """Units received from the period's requests per disposition (restock, refurbish, dispose)."""
+    rows = db.session.execute(
+        select(ReturnRequestLine.disposition, func.sum(ReturnRequestLine.received_quantity))
+        .join(ReturnRequest, ReturnRequest.id == ReturnRequestLine.request_id)
+        .where(_requests_in(shop_ids, period), ReturnRequestLine.disposition.is_not(None))
+        .group_by(ReturnRequestLine.disposition)
+    )
+    return {disposition: int(units or 0) for disposition, units in rows}
+
+
+def disposal_reasons(shop_ids: list[int], period: Period, limit: int = 5) -> list[Ranked]:
+    """Why units of the period's requests were disposed of, most units first."""
+    units = func.sum(ReturnRequestLine.received_quantity)
+    rows = db.session.execute(
+        select(ReturnRequestLine.disposition_note, units)
+        .join(ReturnRequest, ReturnRequest.id == ReturnRequestLine.request_id)
+        .where(_requests_in(shop_ids, period), ReturnRequestLine.disposition == DISPOSE)
+        .group_by(ReturnRequestLine.disposition_note)
+        .order_by(units.desc(), ReturnRequestLine.disposition_note)
+        .limit(limit)
+    )
+    return [Ranked(note or "", note or "", int(count or 0)) for note, count in rows]
+
+
 def shipping_mix(shop_ids: list[int], period: Period) -> tuple[int, int]:
     """Requests submitted in the period with free return shipping, and with paid."""
     row = db.session.execute(
@@ -536,6 +562,8 @@ class Figures:
     paid_shipping: int
     products: list[ProductRate]
     weeks: list[Week] = field(default_factory=list)
+    dispositions: dict[str, int] = field(default_factory=dict)
+    disposed_because: list[Ranked] = field(default_factory=list)
 
     @property
     def requests_in_period(self) -> int:
@@ -563,4 +591,6 @@ def figures(shop_ids: list[int], period: Period, now: datetime, language: str) -
         paid_shipping=paid,
         products=product_return_rates(shop_ids, period, language),
         weeks=weekly_trend(shop_ids, period),
+        dispositions=disposition_mix(shop_ids, period),
+        disposed_because=disposal_reasons(shop_ids, period),
     )

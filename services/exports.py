@@ -20,10 +20,25 @@ from flask import Response, abort, stream_with_context
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from domain.statuses import RESOLUTION_LABELS, STATUS_LABELS
-from models import ReturnRequest, ReviewStage, User, utcnow
+from domain.statuses import (
+    CONDITION_LABELS,
+    DISPOSITION_LABELS,
+    RESOLUTION_LABELS,
+    STATUS_LABELS,
+)
+from extensions import db
+from models import (
+    OrderLine,
+    Return,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+    User,
+    utcnow,
+)
 
 BATCH = 1000
 SPREADSHEET_TYPES = (str, int, float, Decimal, date, bool)
@@ -203,3 +218,60 @@ def request_columns(view, language: str) -> list[Column]:
         "last_inbound_at": customer_replied,
     }
     return [Column(str(view.column_labels[name]), values[name]) for name in view.column_list]
+
+
+# What came back: one row per received item of the Returns list's returns.
+
+
+def received_item_rows(return_query):
+    """The received lines of the returns ``return_query`` selects, read in batches."""
+    returns = return_query.order_by(None).with_entities(Return.id).subquery()
+    return (
+        db.session.query(
+            Return.number.label("return_number"),
+            ReturnRequest.number.label("request_number"),
+            ReturnRequest.order_number,
+            OrderLine.product_name,
+            OrderLine.variant,
+            OrderLine.sku,
+            ReturnRequestLine.received_quantity,
+            ReturnRequestLine.condition,
+            ReturnRequestLine.disposition,
+            ReturnRequestLine.disposition_note,
+        )
+        .join(ReturnRequest, ReturnRequest.id == Return.request_id)
+        .join(ReturnRequestLine, ReturnRequestLine.request_id == ReturnRequest.id)
+        .join(OrderLine, OrderLine.id == ReturnRequestLine.order_line_id)
+        .where(Return.id.in_(select(returns.c.id)), ReturnRequestLine.condition.is_not(None))
+        .order_by(Return.id, ReturnRequestLine.id)
+        .yield_per(BATCH)
+    )
+
+
+def received_item_columns() -> list[Column]:
+    """What was found in each parcel and what becomes of it, in the reader's words."""
+    conditions = {key: str(label) for key, label in CONDITION_LABELS.items()}
+    dispositions = {key: str(label) for key, label in DISPOSITION_LABELS.items()}
+    read = _attribute_reader
+    return [
+        Column(_("Return"), read("return_number")),
+        Column(_("Request"), read("request_number")),
+        Column(_("Order number"), read("order_number")),
+        Column(_("Product"), read("product_name")),
+        Column(_("Variant"), _words("variant", {})),
+        Column(_("SKU"), read("sku")),
+        Column(_("Received quantity"), read("received_quantity")),
+        Column(_("Condition"), _words("condition", conditions)),
+        Column(_("What becomes of it"), _words("disposition", dispositions)),
+        Column(_("Why"), _words("disposition_note", {})),
+    ]
+
+
+def _words(name: str, words: dict[str, str]) -> Callable[[object], object]:
+    """Reads the attribute ``name`` as its words (itself without words; empty for none)."""
+
+    def value(row: object) -> str:
+        code = getattr(row, name)
+        return words.get(code, code) if code else ""
+
+    return value

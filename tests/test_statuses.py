@@ -85,6 +85,18 @@ VOCABULARIES = [
         statuses.WEBHOOK_DELIVERY_STATUS_LABELS,
         statuses.WEBHOOK_DELIVERY_STATUS_BADGES,
     ),
+    (
+        "disposition",
+        models.DISPOSITIONS,
+        statuses.DISPOSITION_LABELS,
+        statuses.DISPOSITION_BADGES,
+    ),
+    (
+        "non-returnable reason",
+        models.NON_RETURNABLE_REASON_CODES,
+        statuses.NON_RETURNABLE_REASONS,
+        None,
+    ),
     ("bulk action", tuple(workflow.BULK_SOURCES), statuses.REQUEST_ACTION_LABELS, None),
 ]
 

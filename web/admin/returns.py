@@ -22,6 +22,7 @@ from domain.formatting import money, shop_time
 from domain.refunds import refund_breakdown
 from domain.statuses import (
     CONDITION_LABELS,
+    DISPOSITION_LABELS,
     LABEL_STATUS_LABELS,
     RESOLUTION_LABELS,
     RETURN_STATUS_LABELS,
@@ -40,7 +41,7 @@ from models import (
     ReturnRequest,
     ReturnRequestLine,
 )
-from services import label_jobs, labels, storage
+from services import exports, label_jobs, labels, storage
 from web.admin.base import ShopScopedView, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from web.int_args import parse_int
@@ -200,6 +201,15 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
     def may_edit(self) -> bool:
         return False
 
+    @expose("/received-items/<fmt>")
+    def received_items(self, fmt: str):
+        """What came back in the listed returns (as filtered now): one row per received item,
+        its condition, and whether it went back in stock, to refurbishing or was disposed of."""
+        rows = exports.received_item_rows(exports.filtered_query(self))
+        return exports.export_response(
+            fmt, exports.received_item_columns(), rows, _("received-items")
+        )
+
     # Bulk actions: each return goes through workflow.py on its own; a refusal skips it.
 
     def run_step_on(self, ids: list[str], step: str) -> None:
@@ -280,6 +290,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             return_badge=return_badge,
             label_status_labels=LABEL_STATUS_LABELS,
             condition_labels=CONDITION_LABELS,
+            disposition_labels=DISPOSITION_LABELS,
             conditions=LINE_CONDITIONS,
             resolve_labels=RESOLUTION_LABELS,
             return_status_labels=RETURN_STATUS_LABELS,
@@ -302,7 +313,12 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         user = current_user._get_current_object()
         try:
             if chosen == "receive":
-                workflow.receive(return_, user, self.inspections_from_form(return_))
+                workflow.receive(
+                    return_,
+                    user,
+                    self.inspections_from_form(return_),
+                    self.dispositions_from_form(return_),
+                )
             elif chosen == "resolve":
                 workflow.resolve(return_, user, request.form.get("kind", ""))
             elif chosen == "recreate":
@@ -335,6 +351,18 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
                 )
             inspections[line.id] = (condition, quantity)
         return inspections
+
+    @staticmethod
+    def dispositions_from_form(return_: Return) -> dict[int, tuple[str | None, str | None]]:
+        """``disposition-<line id>`` and ``disposition-note-<line id>``; a line left at "as the
+        condition suggests" gets the condition's default in the workflow."""
+        return {
+            line.id: (
+                request.form.get(f"disposition-{line.id}") or None,
+                request.form.get(f"disposition-note-{line.id}"),
+            )
+            for line in return_.request.lines
+        }
 
     @expose("/<int:return_id>/label.pdf")
     def label(self, return_id: int):
