@@ -35,6 +35,7 @@ from domain.statuses import (
 )
 from extensions import db
 from models import (
+    CONCEPT,
     Attachment,
     AuditEvent,
     BulkJob,
@@ -91,11 +92,14 @@ def _number_cell(view, context, model, name):
 
 
 def _notices_cell(view, context, model, name):
+    """The notices' count as a badge whose text (on hover, and read on focus) says them."""
     if not model.notice_count:
         return ""
+    texts = "; ".join(notice.text(language()) for notice in model.notices)
     return Markup(
-        '<span class="badge badge-warning" title="{0}" aria-label="{0}">! {1}</span>'
-    ).format(_("Notices"), model.notice_count)
+        '<span class="badge badge-warning" tabindex="0" title="{0}" aria-label="{1}: {0}">'
+        "! {2}</span>"
+    ).format(texts, _("Notices"), model.notice_count)
 
 
 def _yes_cell(flag, text):
@@ -137,6 +141,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         "created_at": _l("Date"),
         "customer_name": _l("Customer"),
         "order_number": _l("Order"),
+        "customer_email": _l("Email"),
         "item_count": _l("Items"),
         "total_cents": _l("Value"),
         "resolution": _l("Resolution"),
@@ -177,6 +182,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 joinedload(ReturnRequest.held_by),
                 joinedload(ReturnRequest.stage),
                 joinedload(ReturnRequest.shop),
+                selectinload(ReturnRequest.notices),
             )
         )
 
@@ -244,7 +250,14 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             return redirect(url_for(".index_view", flt0_status="open", **request.args))
         self._template_args["poll_since"] = utcnow().isoformat()
         self._template_args["action_labels"] = REQUEST_ACTION_LABELS
+        self._template_args["concept_count"] = self.concept_count()
         return super().index_view()
+
+    def concept_count(self) -> int:
+        """How many requests in concept the user may approve in one go ("first set all to
+        concept, then approve all in concept")."""
+        query = self.changeable(db.session.query(func.count(ReturnRequest.id)))
+        return query.filter(ReturnRequest.status == CONCEPT).scalar() or 0
 
     # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count,
     # which runs the action through workflow.bulk_apply (a job for a large selection).
@@ -369,7 +382,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         return {
             k: v
             for k, v in values.items()
-            if k.startswith("flt") or k in ("search", "sort", "desc")
+            if k.startswith("flt") or k in ("search", "sort", "desc", "page_size")
         }
 
     @expose("/bulk/<int:job_id>")
