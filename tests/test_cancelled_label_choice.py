@@ -47,7 +47,8 @@ def act(client, request, action: str, **form):
 
 
 def audit_actions(request) -> list[str]:
-    return [e.action for e in db.session.query(AuditEvent).filter_by(request_id=request.id)]
+    events = db.session.query(AuditEvent).filter_by(request_id=request.id).order_by(AuditEvent.id)
+    return [event.action for event in events]
 
 
 def test_the_request_page_offers_a_new_label_or_cancelling(logged_in, cancelled_label):
