@@ -29,7 +29,7 @@ from models import (
     utcnow,
 )
 from web.admin.requests import BULK_ACTIONS
-from web.api import routes
+from web.api import http, routes
 
 ROW_BUTTONS = {"release", "hold", "approve", "cancel"}
 PLAIN = {"status": NEW}
@@ -317,7 +317,7 @@ def test_the_with_selected_menu_names_each_bulk_action_and_each_leads_to_its_con
 
 
 def api_key(shop) -> str:
-    key, prefix, key_hash = routes.new_key()
+    key, prefix, key_hash = http.new_key()
     db.session.add(ApiKey(shop=shop, name="webshop", prefix=prefix, key_hash=key_hash))
     return key
 

@@ -14,7 +14,7 @@ from api_helpers import API_ORDER
 from extensions import db
 from factories import make_order, make_request, make_return, make_shop
 from models import ApiKey
-from web.api import routes
+from web.api import http, routes
 
 KEY = "rd_schemathesis-test-key"
 config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": KEY}}}})
@@ -34,7 +34,7 @@ def shop_with_data(app):
     shop = make_shop()
     req = make_request(shop, make_order(shop, **API_ORDER))
     make_return(req, "RT-1", "in_transit")
-    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
+    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=http.hash_key(KEY)))
     db.session.commit()
     return shop
 
@@ -77,7 +77,7 @@ def shop_with_numbered_data(app):
     req = make_request(shop, order)
     req.number = "FUZZ-1"
     make_return(make_request(shop, order, "label_created"), "FUZZ-1", "in_transit")
-    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
+    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=http.hash_key(KEY)))
     db.session.commit()
     return shop
 
