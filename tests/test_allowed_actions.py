@@ -29,7 +29,7 @@ from models import (
     utcnow,
 )
 from web.admin.requests import BULK_ACTIONS
-from web.api import http, routes
+from web.api import http, routes, schemas
 
 ROW_BUTTONS = {"release", "hold", "approve", "cancel"}
 PLAIN = {"status": NEW}
@@ -338,7 +338,7 @@ def test_the_api_lists_the_actions_a_key_may_post_and_refuses_the_others(
     key = api_key(shop)
     case = CASES[case_name]
     shown = request_in(shop, people["agent"], people["colleague"], case)
-    api_actions = routes.RequestAction.__args__
+    api_actions = schemas.RequestAction.__args__
     tries = {
         action: request_in(shop, people["agent"], people["colleague"], case)
         for action in api_actions
