@@ -14,11 +14,11 @@ from api_helpers import API_ORDER
 from extensions import db
 from factories import make_order, make_request, make_return, make_shop
 from models import ApiKey
-from web.api import http, routes
+from web.api import http, openapi
 
 KEY = "rd_schemathesis-test-key"
 config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": KEY}}}})
-schema = schemathesis.openapi.from_dict(routes.openapi_document(), config=config)
+schema = schemathesis.openapi.from_dict(openapi.openapi_document(), config=config)
 
 
 def unlimited(app) -> None:
@@ -65,7 +65,7 @@ object_config = schemathesis.Config.from_dict(
     }
 )
 object_schema = schemathesis.openapi.from_dict(
-    routes.openapi_document(), config=object_config
+    openapi.openapi_document(), config=object_config
 ).include(path_regex=r"\{number\}")
 
 
