@@ -22,9 +22,8 @@ from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
 from services import outbox, sqlite_transactions
 from services.mailer import mail
-from web import auth, int_args
+from web import api, auth, int_args
 from web.admin import integration
-from web.api import routes
 from web.csp import content_security_policy, csp_nonce
 from web.portal import messages, request_form, return_label
 
@@ -187,7 +186,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(request_form.bp)
     app.register_blueprint(return_label.bp)
     app.register_blueprint(messages.bp)
-    app.register_blueprint(routes.bp)
+    app.register_blueprint(api.bp)
     integration.register(admin_views.init_admin(app))
     cli.register(app)
     outbox.listen_for_commits()

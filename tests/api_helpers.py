@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from extensions import db
 from models import ApiKey, Shop
-from web.api import routes
+from web.api import http
 
 # The API tests' stored order (``make_order(shop, **API_ORDER)``): Anna de Vries's #1001, one
 # shirt (the SKU ``order_body()`` posts too), not delivered yet.
@@ -24,7 +24,7 @@ API_ORDER: dict[str, Any] = {
 
 def make_key(shop: Shop, name: str = "webshop") -> str:
     """A new API key of ``shop``: the secret, of which only the hash is stored."""
-    key, prefix, key_hash = routes.new_key()
+    key, prefix, key_hash = http.new_key()
     db.session.add(ApiKey(shop=shop, name=name, prefix=prefix, key_hash=key_hash))
     db.session.flush()
     return key

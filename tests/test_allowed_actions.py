@@ -29,7 +29,7 @@ from models import (
     utcnow,
 )
 from web.admin.requests import BULK_ACTIONS
-from web.api import routes
+from web.api import http, openapi, schemas
 
 ROW_BUTTONS = {"release", "hold", "approve", "cancel"}
 PLAIN = {"status": NEW}
@@ -317,7 +317,7 @@ def test_the_with_selected_menu_names_each_bulk_action_and_each_leads_to_its_con
 
 
 def api_key(shop) -> str:
-    key, prefix, key_hash = routes.new_key()
+    key, prefix, key_hash = http.new_key()
     db.session.add(ApiKey(shop=shop, name="webshop", prefix=prefix, key_hash=key_hash))
     return key
 
@@ -338,7 +338,7 @@ def test_the_api_lists_the_actions_a_key_may_post_and_refuses_the_others(
     key = api_key(shop)
     case = CASES[case_name]
     shown = request_in(shop, people["agent"], people["colleague"], case)
-    api_actions = routes.RequestAction.__args__
+    api_actions = schemas.RequestAction.__args__
     tries = {
         action: request_in(shop, people["agent"], people["colleague"], case)
         for action in api_actions
@@ -367,6 +367,6 @@ def test_the_api_list_of_requests_shows_each_ones_actions_and_the_document_says_
     page = client.get("/api/v1/return-requests", headers={"Authorization": f"Bearer {key}"})
     actions = {row["number"]: row["allowed_actions"] for row in page.json["data"]}
     assert actions == {fresh.number: ["concept", "approve", "cancel"], held.number: []}
-    schema = routes.openapi_document()["components"]["schemas"]["RequestOut"]
+    schema = openapi.openapi_document()["components"]["schemas"]["RequestOut"]
     assert "allowed_actions" in schema["required"]
     assert "409" in schema["properties"]["allowed_actions"]["description"]

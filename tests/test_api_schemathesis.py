@@ -14,11 +14,11 @@ from api_helpers import API_ORDER
 from extensions import db
 from factories import make_order, make_request, make_return, make_shop
 from models import ApiKey
-from web.api import routes
+from web.api import http, openapi
 
 KEY = "rd_schemathesis-test-key"
 config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": KEY}}}})
-schema = schemathesis.openapi.from_dict(routes.openapi_document(), config=config)
+schema = schemathesis.openapi.from_dict(openapi.openapi_document(), config=config)
 
 
 def unlimited(app) -> None:
@@ -34,7 +34,7 @@ def shop_with_data(app):
     shop = make_shop()
     req = make_request(shop, make_order(shop, **API_ORDER))
     make_return(req, "RT-1", "in_transit")
-    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
+    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=http.hash_key(KEY)))
     db.session.commit()
     return shop
 
@@ -65,7 +65,7 @@ object_config = schemathesis.Config.from_dict(
     }
 )
 object_schema = schemathesis.openapi.from_dict(
-    routes.openapi_document(), config=object_config
+    openapi.openapi_document(), config=object_config
 ).include(path_regex=r"\{number\}")
 
 
@@ -77,7 +77,7 @@ def shop_with_numbered_data(app):
     req = make_request(shop, order)
     req.number = "FUZZ-1"
     make_return(make_request(shop, order, "label_created"), "FUZZ-1", "in_transit")
-    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=routes.hash_key(KEY)))
+    db.session.add(ApiKey(shop=shop, name="fuzz", prefix=KEY[:9], key_hash=http.hash_key(KEY)))
     db.session.commit()
     return shop
 

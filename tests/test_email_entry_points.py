@@ -20,7 +20,7 @@ from domain import workflow
 from extensions import db
 from factories import make_order, make_reason, make_shop, make_user
 from models import ApiKey, NoticeRule, OutboundEmail, ReturnRequest
-from web.api import routes
+from web.api import http
 
 REJECTION = "Gedragen: het label is eraf geknipt."
 CANCEL_REASON = "Buiten de retourtermijn van 30 dagen."
@@ -127,7 +127,7 @@ def desk(app, client, auth) -> Desk:
     shop = make_shop(return_fee_cents=595)
     make_reason(shop)
     make_user("anna@example.com", shop, name="Anna")
-    key, prefix, key_hash = routes.new_key()
+    key, prefix, key_hash = http.new_key()
     db.session.add(ApiKey(shop=shop, name="webshop", prefix=prefix, key_hash=key_hash))
     db.session.commit()
     auth.login("anna@example.com")

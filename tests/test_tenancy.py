@@ -468,9 +468,9 @@ def readable(response) -> str:
 
 
 def api_key_hash() -> str:
-    from web.api import routes
+    from web.api import http
 
-    return routes.hash_key(FASHION_KEY)
+    return http.hash_key(FASHION_KEY)
 
 
 # --- one user, two roles: admin of fashion, agent of demo --------------------------------------

@@ -28,7 +28,7 @@ from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 from services import jobs, order_import, outbound, webhooks
 from web.admin.base import ShopScopedView, StaffOnly, row_ids, visible_shops
-from web.api import routes
+from web.api import http
 from web.int_args import parse_int
 
 MAX_PREVIEW_ERRORS = 200
@@ -83,7 +83,7 @@ class ApiKeyView(ShopScopedView):
     def on_model_change(self, form, model, is_created) -> None:
         super().on_model_change(form, model, is_created)
         if is_created:
-            key, model.prefix, model.key_hash = routes.new_key()
+            key, model.prefix, model.key_hash = http.new_key()
             model.created_by_id = current_user.id
             g.new_api_key = key
 
