@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from api_helpers import bearer, make_key
 from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_shop, make_user
@@ -131,3 +132,38 @@ def test_the_inspection_speaks_dutch(client, auth, shipment, agent):
 
     assert "Wat ermee gebeurt" in page
     assert "Terug op voorraad" in page and "Afvoeren" in page
+
+
+def test_the_api_takes_the_disposition_with_the_received_event(client, shop, shipment):
+    key = make_key(shop)
+    db.session.commit()
+    first, second = (line.order_line_id for line in shipment.request.lines)
+    events = f"/api/v1/returns/{shipment.number}/events"
+    lines = [
+        {"order_line_id": first, "condition": "ok", "received_quantity": 1},
+        {"order_line_id": second, "condition": "damaged", "received_quantity": 1},
+    ]
+
+    refused = client.post(
+        events,
+        json={"event": "received", "lines": [lines[0], lines[1] | {"disposition": "dispose"}]},
+        headers=bearer(key),
+    )
+    taken = client.post(
+        events,
+        json={
+            "event": "received",
+            "lines": [lines[0], lines[1] | {"disposition": "dispose", "disposition_note": "Moth"}],
+        },
+        headers=bearer(key),
+    )
+    shown = client.get(
+        f"/api/v1/return-requests/{shipment.request.number}", headers=bearer(key)
+    ).json
+
+    assert refused.status_code == 409 and "Say why" in refused.json["detail"]
+    assert taken.status_code == 200, taken.json
+    assert [(line["disposition"], line["disposition_note"]) for line in shown["lines"]] == [
+        ("restock", None),
+        ("dispose", "Moth"),
+    ]

@@ -142,6 +142,11 @@ def test_the_api_stores_tags_and_the_platforms_flag(client, shop):
     assert answer.status_code == 201, answer.json
     shirt = db.session.query(OrderLine).filter_by(sku="SHIRT").one()
     assert shirt.tags == "final-sale,winter" and shirt.returnable is False
+    shown = client.get("/api/v1/orders/1001", headers=bearer(key)).json
+    assert (shown["lines"][0]["tags"], shown["lines"][0]["returnable"]) == (
+        ["final-sale", "winter"],
+        False,
+    )
 
 
 CSV_HEAD = (

@@ -11,10 +11,10 @@ from datetime import UTC
 from typing import Any
 
 from flask import g, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from domain import submission, submission_rules, workflow
+from domain import submission, submission_rules, tenancy, workflow
 from extensions import db
 from models import (
     RETURN_DELIVERED,
@@ -52,9 +52,14 @@ from web.int_args import MAX_INT, parse_int
 # --- Finding the shop's rows -----------------------------------------------------------
 
 
+def of_the_keys_shop(stmt: Select, model: type) -> Select:
+    """``stmt`` narrowed to the rows the API key may touch (the one tenancy rule)."""
+    return tenancy.in_shops(stmt, model.shop_id, tenancy.shops_for(g.api_key))
+
+
 def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, str | None]:
     """One page of the shop's rows in id order (stable: new rows go to the end), filtered."""
-    stmt = select(model).where(model.shop_id == g.shop.id).options(*options)
+    stmt = of_the_keys_shop(select(model), model).options(*options)
     if query.status:
         stmt = stmt.where(model.status == query.status)
     if query.updated_since:
@@ -71,7 +76,7 @@ def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, s
 
 def _one(model: type, number: str, options: tuple = ()) -> Any:
     found = db.session.scalar(
-        select(model).where(model.shop_id == g.shop.id, model.number == number).options(*options)
+        of_the_keys_shop(select(model), model).where(model.number == number).options(*options)
     )
     if found is None:
         raise ApiProblem(404, "Not Found", f"No {model.__name__.lower()} with number {number}.")
@@ -160,7 +165,7 @@ def create_return_request(body: RequestIn):
     shop's is 404; what the shop's rules refuse is 409, every failing field in ``errors`` with
     the rule's ``code``. Answers are stored with the question in the request's language."""
     order = db.session.scalar(
-        select(Order).where(Order.shop_id == g.shop.id, Order.number == body.order_number)
+        of_the_keys_shop(select(Order), Order).where(Order.number == body.order_number)
     )
     if order is None:
         raise refused(f"No order with number {body.order_number}.", "order_number", 404)
@@ -361,6 +366,17 @@ def inspections(return_: ReturnShipment, body: ReturnEventIn) -> dict[int, tuple
     return found
 
 
+def dispositions(
+    return_: ReturnShipment, body: ReturnEventIn
+) -> dict[int, tuple[str | None, str | None]]:
+    """``{request line id: (disposition, note)}`` as the received event gives them."""
+    line_ids = {line.order_line_id: line.id for line in return_.request.lines}
+    return {
+        line_ids[item.order_line_id]: (item.disposition, item.disposition_note)
+        for item in body.lines or ()
+    }
+
+
 def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
     actor = api_actor()
     if body.event in (RETURN_IN_TRANSIT, RETURN_DELIVERED):
@@ -372,7 +388,8 @@ def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
         )
         workflow.apply_tracking_event(return_, event, actor)
     elif body.event == "received":
-        workflow.receive(return_, actor, inspections(return_, body))
+        found = inspections(return_, body)
+        workflow.receive(return_, actor, found, dispositions(return_, body))
     else:
         workflow.resolve(return_, actor, body.resolution or return_.request.resolution)
 

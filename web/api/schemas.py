@@ -9,7 +9,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from domain import submission_rules
-from models import LINE_CONDITIONS, REQUEST_STATUSES, RESOLUTIONS, RETURN_STATUSES
+from models import (
+    DISPOSITIONS,
+    LINE_CONDITIONS,
+    REQUEST_STATUSES,
+    RESOLUTIONS,
+    RETURN_STATUSES,
+)
 from services import conversation
 from services.order_import import Language, Whole, as_utc, text
 from web.int_args import MAX_INT
@@ -26,6 +32,8 @@ class OrderLineOut(BaseModel):
     unit_price_cents: int
     discount_cents: int
     image_url: str | None
+    tags: list[str] = Field(description="The platform's tags, as returnability rules match them")
+    returnable: bool = Field(description="false: the platform marks it not returnable")
 
 
 class OrderOut(BaseModel):
@@ -55,6 +63,8 @@ class RequestLineOut(BaseModel):
     decision: str
     received_quantity: int | None
     condition: str | None
+    disposition: str | None = Field(description="restock, refurbish or dispose, once received")
+    disposition_note: str | None = Field(description="Why it was disposed of")
 
 
 # The decisions a key may post (``ActionIn``): the workflow's actions of the same names, with
@@ -230,6 +240,10 @@ class InspectionIn(BaseModel):
     order_line_id: Whole(1, MAX_INT)
     condition: Literal[LINE_CONDITIONS]
     received_quantity: Whole(0, 100_000)
+    disposition: Literal[DISPOSITIONS] | None = Field(
+        None, description="What becomes of the units; by default as the condition suggests"
+    )
+    disposition_note: text(MAX_TEXT) | None = Field(None, description="Needed to dispose")
 
 
 class ReturnEventIn(BaseModel):

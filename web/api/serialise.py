@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import get_args
 
-from domain import links, workflow
-from models import Attachment, Order, ReturnRequest
+from domain import links, returnability, workflow
+from models import Attachment, Order, OrderLine, ReturnRequest
 from models import Return as ReturnShipment
 from services import storage
 from web.api.http import api_actor
@@ -23,9 +23,14 @@ from web.api.schemas import (
 
 
 def order_out(order: Order) -> OrderOut:
-    lines = [OrderLineOut.model_validate(line, from_attributes=True) for line in order.lines]
+    lines = [order_line_out(line) for line in order.lines]
     fields = {name: getattr(order, name) for name in OrderOut.model_fields if name != "lines"}
     return OrderOut(**fields, lines=lines)
+
+
+def order_line_out(line: OrderLine) -> OrderLineOut:
+    fields = {name: getattr(line, name) for name in OrderLineOut.model_fields if name != "tags"}
+    return OrderLineOut(**fields, tags=sorted(returnability.line_tags(line)))
 
 
 def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) -> RequestOut:
@@ -43,6 +48,8 @@ def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) 
             decision=line.decision,
             received_quantity=line.received_quantity,
             condition=line.condition,
+            disposition=line.disposition,
+            disposition_note=line.disposition_note,
         )
         for line in req.lines
     ]
