@@ -280,6 +280,8 @@ def test_request_list_filters_by_status_and_updated_since(client):
         ("status=lost", "status"),
         ("limit=0", "limit"),
         ("updated_since=soon", "updated_since"),
+        # Valid as written, but before the year 1 in UTC: refused, not a 500.
+        ("updated_since=0001-01-01T00:08:48%2B00:11", "updated_since"),
         ("cursor=!!", "cursor"),
         ("colour=red", "colour"),
     ],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import UTC
 from typing import Any
 
 from flask import g, request, url_for
@@ -26,7 +25,7 @@ from models import (
 )
 from models import Return as ReturnShipment
 from services import conversation, labels, storage
-from services.order_import import OrderData, as_utc, upsert_orders
+from services.order_import import OrderData, upsert_orders
 from web.api.http import ApiProblem, api_actor, operation, refused, rules_refused
 from web.api.schemas import (
     ActionIn,
@@ -63,7 +62,7 @@ def page_of(model: type, query: ListQuery, options: tuple = ()) -> tuple[list, s
     if query.status:
         stmt = stmt.where(model.status == query.status)
     if query.updated_since:
-        stmt = stmt.where(model.updated_at >= as_utc(query.updated_since).astimezone(UTC))
+        stmt = stmt.where(model.updated_at >= query.updated_since)
     if query.cursor:
         stmt = stmt.where(model.id > min(int(query.cursor), MAX_INT))
     rows = db.session.scalars(stmt.order_by(model.id).limit(query.limit + 1)).all()

@@ -142,9 +142,9 @@ def iso_text_only(value: Any) -> Any:
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    updated_since: Annotated[AwareDatetime, BeforeValidator(iso_text_only)] | None = Field(
-        None, description="Only items changed at or after this moment"
-    )
+    updated_since: (
+        Annotated[AwareDatetime, BeforeValidator(iso_text_only), AfterValidator(as_utc)] | None
+    ) = Field(None, description="Only items changed at or after this moment")
     cursor: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
         None, description="Where the previous page ended; take it from its next link"
     )
