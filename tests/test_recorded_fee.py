@@ -98,8 +98,8 @@ def test_the_staff_return_page_and_the_received_email_keep_the_recorded_fee(
     client, auth, shop, agent, smtp_sink
 ):
     request = approved_request(shop, agent)
+    shop_fee_becomes(shop, NEW_FEE)  # before the customer makes the label
     return_ = create_label(request)
-    shop_fee_becomes(shop, NEW_FEE)
     workflow.receive(return_, agent, {line.id: ("ok", line.quantity) for line in request.lines})
     db.session.commit()
     auth.login(agent.email)
