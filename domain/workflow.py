@@ -673,10 +673,12 @@ def cancel_reason(typed: str | None) -> str:
 
 
 def reopen(request: ReturnRequest, actor: User) -> None:
-    """Reopen a cancelled request (shop admins only)."""
+    """Reopen a cancelled request (shop admins only); its fee is recorded again at approval."""
     who = as_actor(actor)
     _enforce("reopen", request, who)
-    _transition(request, who, NEW, "reopen", cancel_reason=None, decided_at=None)
+    _transition(
+        request, who, NEW, "reopen", cancel_reason=None, decided_at=None, return_fee_cents=None
+    )
 
 
 def mark_label_created(request: ReturnRequest, actor: User | Actor | None) -> None:
