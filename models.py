@@ -388,6 +388,9 @@ class ReturnRequest(Timestamped, db.Model):
     exchange_note: Mapped[str | None] = mapped_column(Text)
     free_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
     keep_items: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The shop's return fee when the request was approved: what the customer was told the
+    # label costs, whatever the shop charges later. None until approved.
+    return_fee_cents: Mapped[int | None] = mapped_column(Integer)
     is_withdrawal: Mapped[bool] = mapped_column(Boolean, default=False)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

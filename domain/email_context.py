@@ -26,7 +26,8 @@ from flask_babel.speaklater import LazyString
 
 from domain import links
 from domain.formatting import money
-from domain.refunds import RefundBreakdown, RefundLine, label_fee_cents
+from domain.refunds import RefundBreakdown, RefundLine, shipping_fee_cents
+from domain.settlement import Settlement, describe, settlement_summary
 from domain.statuses import status_label
 from models import (
     APPROVED,
@@ -57,7 +58,9 @@ class EmailShop:
     support_email: str = described(_l("The shop's customer service address, or empty."))
     return_address: str = described(_l("Where returns go, on one line."))
     currency: str = described(_l("The shop's currency code, e.g. EUR."))
-    return_fee_cents: int = described(_l("The shop's return fee in cents."))
+    return_fee_cents: int = described(
+        _l("The shop's return fee today in cents (a request's fee is request.return_fee).")
+    )
     time_zone: str = described(_l("The shop's time zone, e.g. Europe/Amsterdam."))
 
 
@@ -95,7 +98,9 @@ class EmailRequest:
     is_withdrawal: bool = described(_l("Whether this is a withdrawal from the contract."))
     cancel_reason: str = described(_l("Why the request was cancelled, or empty."))
     total: str = described(_l("The value of the returned items, written as money."))
-    return_fee: str = described(_l("What the return label costs the customer, written as money."))
+    return_fee: str = described(
+        _l("What the return label costs the customer, as recorded, written as money.")
+    )
     lines: tuple[EmailLine, ...] = described(_l("The items (the same as lines)."), item="line")
 
 
@@ -161,6 +166,17 @@ class EmailContext:
             "The refund: refund.lines (description, refunded_quantity, requested_quantity, "
             "amount_cents, note_text), refund.fee_cents, refund.total_cents and "
             "refund.format(cents) to write an amount as money."
+        ),
+        default=None,
+    )
+    settlement: Settlement | None = described(
+        _l(
+            "What the customer gets, in the words of the resolution: settlement.heading, "
+            "settlement.outcome (what to expect, or what was done), settlement.amount (empty "
+            "for an exchange), settlement.pays_money, settlement.exchange_note, "
+            "settlement.exchange_items, settlement.shipping_sentence (the recorded return "
+            "fee), settlement.fee_label, settlement.total_label; import settlement_table "
+            "from refunds/breakdown.html to show it as a table."
         ),
         default=None,
     )
@@ -233,6 +249,7 @@ def build(
             "staff_url": links.staff_url(request.id),
             "request_url": links.staff_url(request.id),
             "submitted_at": request.created_at or utcnow(),
+            "settlement": settlement_summary(request),
         } | plain
     return EmailContext(
         language=language,
@@ -299,7 +316,7 @@ def request_data(request: ReturnRequest, language: str) -> EmailRequest:
         is_withdrawal=bool(request.is_withdrawal),
         cancel_reason=request.cancel_reason or "",
         total=money(request.total_cents, currency),
-        return_fee=money(label_fee_cents(request), request.shop.currency),
+        return_fee=money(shipping_fee_cents(request), request.shop.currency),
         lines=tuple(line_data(line, language, currency) for line in request.lines),
     )
 
@@ -414,6 +431,11 @@ def example(shop: Shop, language: str) -> EmailContext:
         return_fee=money(shop.return_fee_cents, currency),
         lines=(line,),
     )
+    breakdown = RefundBreakdown(
+        currency=currency,
+        lines=[RefundLine(1, "Linnen blouse (M)", 1, 1, 4995, 0, 4995)],
+        fee_cents=shop.return_fee_cents or 0,
+    )
     now = datetime.now(UTC)
     file = EmailAttachment(id=1, original_name="photo.jpg")
     return EmailContext(
@@ -430,7 +452,8 @@ def example(shop: Shop, language: str) -> EmailContext:
         message=EmailMessage(body="…", attachments=(file,)),
         attachments=(file,),
         return_=EmailReturn("RET-2026-00042", "postnl", "3SABC123", "", "refund", 4995),
-        refund=RefundBreakdown(
-            currency=currency, lines=[RefundLine(1, "Linnen blouse (M)", 1, 1, 4995, 0, 4995)]
+        refund=breakdown,
+        settlement=describe(
+            "refund", breakdown, fee_cents=shop.return_fee_cents or 0, shop_name=shop.name
         ),
     )

@@ -13,7 +13,14 @@ from decimal import Decimal
 from babel.numbers import format_currency
 from flask_babel import get_locale
 
-from domain.statuses import FEWER_RECEIVED, REFUND_NOTE_LABELS, REJECTED
+from domain.statuses import (
+    FEWER_RECEIVED,
+    REFUND_NOTE_LABELS,
+    REJECTED,
+    RESOLUTION_LABELS,
+    SETTLEMENT_FEE_LABELS,
+    SETTLEMENT_TOTAL_LABELS,
+)
 from models import CONDITION_MISSING, CONDITION_OK, FEE_DEDUCTED, ReturnRequest, ReturnRequestLine
 
 
@@ -65,6 +72,20 @@ class RefundBreakdown:
     @property
     def total_cents(self) -> int:
         return self.subtotal_cents - self.fee_cents
+
+    # The refund's words, for a shop's email that shows this breakdown alone
+    # (``refund_breakdown_table``); the pages and emails of ReturnDesk show a ``Settlement``.
+    @property
+    def caption(self) -> str:
+        return str(RESOLUTION_LABELS["refund"])
+
+    @property
+    def fee_label(self) -> str:
+        return str(SETTLEMENT_FEE_LABELS["refund"])
+
+    @property
+    def total_label(self) -> str:
+        return str(SETTLEMENT_TOTAL_LABELS["refund"])
 
     def format(self, cents: int, locale: str | None = None) -> str:
         """Money in this breakdown's currency, in ``locale`` or the current page's language."""
@@ -130,25 +151,37 @@ def pro_rata(discount_cents: int, quantity: int, of_quantity: int) -> int:
 def label_fee_cents(request: ReturnRequest) -> int:
     """The fee for the request's return label, shown before it is made and kept on the Return.
 
-    None with free shipping, nor when the customer keeps the items (nothing ships).
+    The fee recorded at approval (what the customer was told), or the shop's current fee
+    while the request is not approved yet. None with free shipping, nor when the customer
+    keeps the items (nothing ships).
     """
     if request.free_shipping or request.keep_items:
         return 0
+    if request.return_fee_cents is not None:
+        return request.return_fee_cents
     return request.shop.return_fee_cents
 
 
-def deducted_fee_cents(request: ReturnRequest) -> int:
-    """The return fee taken off the refund, when that is the shop's policy.
-
-    The fee recorded on the request's return (shown to the customer before the label was
-    made) wins over the shop's current fee, which may have changed since.
-    """
-    if request.shop.return_fee_policy != FEE_DEDUCTED or not label_fee_cents(request):
+def shipping_fee_cents(request: ReturnRequest) -> int:
+    """What the customer pays for the return label: the fee recorded on the request's
+    return once the label is made, the fee recorded at approval before that."""
+    if request.free_shipping or request.keep_items:
         return 0
     shipments = [r for r in request.returns if r.status != "cancelled"]
     if shipments:
         return shipments[-1].cost_cents
     return label_fee_cents(request)
+
+
+def deducted_fee_cents(request: ReturnRequest) -> int:
+    """The return fee taken off the refund, when that is the shop's policy.
+
+    The fee recorded on the request (shown to the customer before the label was made) wins
+    over the shop's current fee, which may have changed since.
+    """
+    if request.shop.return_fee_policy != FEE_DEDUCTED:
+        return 0
+    return shipping_fee_cents(request)
 
 
 def format_money(cents: int, currency: str, locale: str) -> str:

@@ -182,6 +182,30 @@ RESOLUTION_LABELS = {
     "store_credit": _l("Store credit"),
 }
 
+# What the customer gets for a return, as a heading: on the customer's status page, and on
+# the staff's request and return pages (``settlement.Settlement``).
+SETTLEMENT_HEADINGS = {
+    "refund": _l("Your refund"),
+    "exchange": _l("Your exchange"),
+    "store_credit": _l("Your store credit"),
+}
+SETTLEMENT_STAFF_HEADINGS = {
+    "refund": _l("Refund the customer will get"),
+    "exchange": _l("Exchange the customer will get"),
+    "store_credit": _l("Store credit the customer will get"),
+}
+# The amount's row of a breakdown; an exchange pays no amount.
+SETTLEMENT_TOTAL_LABELS = {
+    "refund": _l("Refund total"),
+    "store_credit": _l("Store credit total"),
+}
+# The return fee's row of a breakdown: what it is taken from.
+SETTLEMENT_FEE_LABELS = {
+    "refund": _l("Return fee (deducted from the refund)"),
+    "exchange": _l("Return fee"),
+    "store_credit": _l("Return fee (deducted from the store credit)"),
+}
+
 # A staff member's role in a shop.
 ROLE_LABELS = {"admin": _l("Admin"), "agent": _l("Agent")}
 

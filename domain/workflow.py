@@ -55,6 +55,7 @@ from models import (
     ReturnRequest,
     ReturnRequestLine,
     ReviewStage,
+    Shop,
     User,
     new_token,
     next_number,
@@ -642,6 +643,7 @@ def approve(
 
     Lines still open are approved; lines an agent rejected stay rejected (partial approval).
     With ``keep_items`` the customer keeps the goods: no label, straight to resolution.
+    The shop's return fee is recorded: it is what the customer is told the label costs.
     """
     who = as_actor(actor)
     _enforce("approve_keep" if keep_items else "approve", request, who)
@@ -654,6 +656,7 @@ def approve(
         decided_by_id=who.user.id if who.user else None,
         decided_at=utcnow(),
         keep_items=keep_items,
+        return_fee_cents=request.shop.return_fee_cents,
     )
     for line in lines:
         if line.decision == "open":
@@ -689,10 +692,12 @@ def cancel_reason(typed: str | None) -> str:
 
 
 def reopen(request: ReturnRequest, actor: User) -> None:
-    """Reopen a cancelled request (shop admins only)."""
+    """Reopen a cancelled request (shop admins only); its fee is recorded again at approval."""
     who = as_actor(actor)
     _enforce("reopen", request, who)
-    _transition(request, who, NEW, "reopen", cancel_reason=None, decided_at=None)
+    _transition(
+        request, who, NEW, "reopen", cancel_reason=None, decided_at=None, return_fee_cents=None
+    )
 
 
 def allow_new_label(request: ReturnRequest, actor: User | Actor | None) -> None:
@@ -773,7 +778,13 @@ def _bulk_values(
     }
     by_action: dict[str, dict[str, Any]] = {
         "concept": {"status": CONCEPT, "stage_id": None},
-        "approve": {"status": APPROVED, "decided_by_id": actor.id, "decided_at": now, **clear_hold},
+        "approve": {
+            "status": APPROVED,
+            "decided_by_id": actor.id,
+            "decided_at": now,
+            "return_fee_cents": _shop_return_fee(),
+            **clear_hold,
+        },
         "cancel": {
             "status": CANCELLED,
             "decided_by_id": actor.id,
@@ -797,6 +808,11 @@ def _bulk_values(
     }
     values = by_action[action]
     return {**values, "version": ReturnRequest.version + 1, "updated_at": now}
+
+
+def _shop_return_fee():
+    """The shop's return fee, for a bulk UPDATE of its requests to record."""
+    return select(Shop.return_fee_cents).where(Shop.id == ReturnRequest.shop_id).scalar_subquery()
 
 
 def _select_chunk(ids: list[int], actor: User):

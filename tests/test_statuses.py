@@ -335,7 +335,6 @@ SAME_WORD_OTHER_MEANING = {
     ("Delivered", "web/admin/tables.py"): "the column of the dates orders were delivered",
     ("Delivered", "templates/admin/requests/page.html"): "the date the order was delivered",
     ("Sent", "web/admin/outbox.py"): "the column of the times emails were sent",
-    ("Refund", "templates/refunds/breakdown.html"): "the caption of the refund's table",
     ("Cancel", "templates/admin/order_import.html"): "leaving the import without importing",
 }
 

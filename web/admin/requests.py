@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from domain import workflow
 from domain.formatting import language, money, shop_time
-from domain.refunds import refund_breakdown
+from domain.settlement import settlement_summary
 from domain.statuses import (
     LINE_DECISION_LABELS,
     REQUEST_ACTION_LABELS,
@@ -460,7 +460,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             actions=workflow.allowed_actions(req, current_user._get_current_object()),
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
-            refund=refund_breakdown(req),
+            settlement=settlement_summary(req),
             action_labels=REQUEST_ACTION_LABELS,
             severity_badges=SEVERITY_BADGES,
             decision_badge=decision_badge,

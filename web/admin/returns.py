@@ -19,7 +19,7 @@ from wtforms import PasswordField, SelectField
 
 from domain import workflow
 from domain.formatting import money, shop_time
-from domain.refunds import refund_breakdown
+from domain.settlement import settlement_summary
 from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
@@ -286,7 +286,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             return_=return_,
             req=return_.request,
             timeline=timeline,
-            refund=refund_breakdown(return_.request),
+            settlement=settlement_summary(return_.request),
             return_badge=return_badge,
             label_status_labels=LABEL_STATUS_LABELS,
             condition_labels=CONDITION_LABELS,

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain import formatting, submission, submission_rules
-from domain.refunds import refund_breakdown
+from domain.settlement import settlement_summary
 from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
@@ -750,7 +750,7 @@ def status(token: str):
         req=found,
         status_words=words,
         next_step=next_step,
-        refund=refund_breakdown(found),
+        settlement=settlement_summary(found),
     )
 
 

@@ -25,7 +25,8 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from domain import audit, links, refunds, workflow
+from domain import audit, links, workflow
+from domain.settlement import settlement_summary
 from extensions import db
 from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
 from services import label_jobs, labels, storage
@@ -80,14 +81,6 @@ def handover_text(delivery_option: str) -> str:
     return _("Drop the parcel off at a service point.")
 
 
-def fee_text(req: ReturnRequest) -> str:
-    fee = refunds.label_fee_cents(req)
-    if not fee:
-        return _("The return label is free.")
-    amount = refunds.format_money(fee, req.order.currency, req.language)
-    return _("%(fee)s deducted from your refund.", fee=amount)
-
-
 def status_path(req: ReturnRequest) -> str:
     return links.status_path(req.shop.slug, req.public_token)
 
@@ -102,7 +95,7 @@ def index(shop_slug: str, token: str):
             "label_portal/choose.html",
             req=req,
             carriers=carrier_choices(req),
-            fee=fee_text(req),
+            fee=settlement_summary(req).label_fee,
             status_url=status_path(req),
         )
     if return_ is None:
