@@ -391,6 +391,11 @@ class ReturnRequest(Timestamped, db.Model):
     # The shop's return fee when the request was approved: what the customer was told the
     # label costs, whatever the shop charges later. None until approved.
     return_fee_cents: Mapped[int | None] = mapped_column(Integer)
+    # A request whose customer keeps the items is settled on the request itself (there is no
+    # return): how, for how much (none for an exchange) and when.
+    settled_resolution: Mapped[str | None] = mapped_column(String(20))
+    settled_cents: Mapped[int | None] = mapped_column(Integer)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_withdrawal: Mapped[bool] = mapped_column(Boolean, default=False)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -63,14 +63,20 @@ class Settlement:
 def settlement_summary(request: ReturnRequest) -> Settlement:
     """The settlement of ``request``: of its resolved return once settled, else as asked."""
     resolved = resolved_return(request)
+    if request.settled_at is not None:  # the customer kept the items: settled on the request
+        resolution, cents, settled = request.settled_resolution, request.settled_cents, True
+    elif resolved is not None:
+        resolution, cents, settled = resolved.resolution, resolved.refund_cents, True
+    else:
+        resolution, cents, settled = None, None, False
     return describe(
-        resolved.resolution if resolved is not None and resolved.resolution else request.resolution,
+        resolution or request.resolution,
         refund_breakdown(request),
         fee_cents=shipping_fee_cents(request),
         shop_name=request.shop.name,
         exchange_note=request.exchange_note or "",
-        settled_cents=resolved.refund_cents if resolved is not None else None,
-        settled=resolved is not None,
+        settled_cents=cents,
+        settled=settled,
     )
 
 

@@ -82,6 +82,12 @@ CUSTOMER_STATUS_WORDS = {
     COMPLETED: (_l("Completed"), _l("Your return has been handled.")),
 }
 
+# The status page of an approved request whose customer keeps the items (no label, no fee).
+KEPT_ITEMS_WORDS = (
+    _l("Approved"),
+    _l("Your request is approved and you may keep the items: there is nothing to send back."),
+)
+
 # A return (Retour, the shipment).
 RETURN_STATUS_LABELS = {
     RETURN_LABEL_CREATED: _l("Label created"),
@@ -272,6 +278,7 @@ REQUEST_ACTION_LABELS = {
     "back_to_new": _l("Back to new"),
     "cancel": _l("Cancel"),
     "reopen": _l("Reopen"),
+    "settle": _l("Settle"),
     "label_again": _l("Let the customer make a new label"),
     "free_shipping_on": _l("Free shipping on"),
     "free_shipping_off": _l("Free shipping off"),

@@ -103,6 +103,7 @@ ACTION_SOURCES = {
     "cancel": (*OPEN_STATUSES, APPROVED, LABEL_CREATED),
     "reopen": (CANCELLED,),
     "label_again": (LABEL_CREATED,),
+    "settle": (APPROVED,),
     "free_shipping_on": (*OPEN_STATUSES, APPROVED),
     "free_shipping_off": (*OPEN_STATUSES, APPROVED),
     "stage": OPEN_STATUSES,
@@ -119,6 +120,7 @@ ACTION_TARGETS = {
     "cancel": CANCELLED,
     "reopen": NEW,
     "label_again": APPROVED,
+    "settle": COMPLETED,
 }
 # Where a bulk action may start from (a held request only for its holder): each a part of the
 # action's ``ACTION_SOURCES``, narrower where the set-based UPDATE cannot do what one does.
@@ -330,6 +332,13 @@ def _cancel_rule(action, request, who, facts) -> Refusal | None:
     )
 
 
+def _settle_rule(action, request, who, facts) -> Refusal | None:
+    """A request approved with the items kept is settled on the request itself."""
+    return _free_hand(action, request, who) or _refused_if(
+        not request.keep_items, lambda: _("The return is settled when it is received.")
+    )
+
+
 def _label_again_rule(action, request, who, facts) -> Refusal | None:
     """After its return was cancelled, a request may go back to approved for a new label."""
     return _free_hand(action, request, who) or _refused_if(
@@ -396,6 +405,7 @@ ACTION_RULES: dict[str, Rule] = {
     "cancel": _cancel_rule,
     "reopen": _reopen_rule,
     "label_again": _label_again_rule,
+    "settle": _settle_rule,
     "free_shipping_on": _free_shipping_rule,
     "free_shipping_off": _free_shipping_rule,
     "stage": _stage_rule,
@@ -707,6 +717,27 @@ def allow_new_label(request: ReturnRequest, actor: User | Actor | None) -> None:
     _enforce("label_again", request, who)
     _transition(request, who, APPROVED, "label_again")
     _email_customer(request, "label_cancelled")
+
+
+def settle_kept(request: ReturnRequest, actor: User | Actor | None, kind: str) -> None:
+    """Settle a request whose customer keeps the items: refund (the breakdown's total),
+    exchange or store credit, recorded on the request; completed, and the customer emailed."""
+    who = as_actor(actor)
+    _enforce("settle", request, who)
+    if kind not in RESOLUTIONS:
+        raise TransitionRefused(_("Choose refund, exchange or store credit."))
+    amount = refunds.refund_breakdown(request).total_cents if kind != "exchange" else None
+    _transition(
+        request,
+        who,
+        COMPLETED,
+        f"resolved_{kind}",
+        note=str(statuses.RESOLUTION_LABELS[kind]),
+        settled_resolution=kind,
+        settled_cents=amount,
+        settled_at=utcnow(),
+    )
+    _email_customer(request, "return_resolved")
 
 
 def mark_label_created(request: ReturnRequest, actor: User | Actor | None) -> None:

@@ -226,6 +226,8 @@ def perform(req: ReturnRequest, body: ActionIn) -> None:
         workflow.set_concept(req, actor)
     elif body.action == "approve":
         workflow.approve(req, actor, keep_items=body.keep_items)
+    elif body.action == "settle":
+        workflow.settle_kept(req, actor, body.resolution or req.resolution)
     elif not (body.reason or "").strip():
         raise refused("Give the reason the customer is emailed.", "reason")
     else:

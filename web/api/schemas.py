@@ -69,7 +69,7 @@ class RequestLineOut(BaseModel):
 
 # The decisions a key may post (``ActionIn``): the workflow's actions of the same names, with
 # ``approve`` and ``keep_items`` for "approve_keep".
-RequestAction = Literal["hold", "release", "concept", "approve", "cancel"]
+RequestAction = Literal["hold", "release", "concept", "approve", "cancel", "settle"]
 
 
 class RequestOut(BaseModel):
@@ -84,6 +84,10 @@ class RequestOut(BaseModel):
     resolution: str
     free_shipping: bool
     keep_items: bool
+    settled_resolution: str | None = Field(
+        description="How a request whose customer keeps the items was settled"
+    )
+    settled_cents: int | None = Field(description="What it was settled for (none: exchange)")
     is_withdrawal: bool
     cancel_reason: str | None
     created_at: UtcDatetime
@@ -229,6 +233,11 @@ class ActionIn(BaseModel):
     )
     keep_items: bool = Field(
         False, description="approve only: the customer keeps the items (no label needed)"
+    )
+    resolution: Literal[RESOLUTIONS] | None = Field(
+        None,
+        description="settle only (a request whose customer keeps the items): refund, exchange "
+        "or store_credit; the request's own resolution when left out",
     )
 
 

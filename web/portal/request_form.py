@@ -32,10 +32,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain import formatting, submission, submission_rules
 from domain.settlement import settlement_summary
-from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
+from domain.statuses import CUSTOMER_STATUS_WORDS, KEPT_ITEMS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
-from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
+from models import APPROVED, FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from services import storage
 from web import throttling
 from web.int_args import parse_int
@@ -393,6 +393,14 @@ def items():
     )
 
 
+def customer_words(found: ReturnRequest) -> tuple[str, str]:
+    """The status in the customer's words and the next step; approved with the items kept,
+    there is nothing to send back."""
+    if found.status == APPROVED and found.keep_items:
+        return KEPT_ITEMS_WORDS
+    return CUSTOMER_STATUS_WORDS[found.status]
+
+
 def customer_status(status: str) -> str:
     """A request's status in the customer's words (the status page's)."""
     return str(CUSTOMER_STATUS_WORDS[status][0])
@@ -744,7 +752,7 @@ def status(token: str):
     )
     if found is None:
         abort(404)
-    words, next_step = CUSTOMER_STATUS_WORDS.get(found.status, (found.status, ""))
+    words, next_step = customer_words(found)
     return render_template(
         "portal/status.html",
         req=found,
