@@ -273,7 +273,7 @@ def shop_data(shop: Shop) -> EmailShop:
         name=shop.name,
         slug=shop.slug,
         brand_color=shop.brand_color or "#0d6efd",
-        logo_url=shop.logo_url or "",
+        logo_url=links.absolute(shop.logo_url or ""),
         support_email=shop.support_email or "",
         return_address=", ".join(part for part in address if part),
         currency=shop.currency or "EUR",

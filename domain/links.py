@@ -20,6 +20,14 @@ def public_url() -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/")
 
 
+def absolute(address: str) -> str:
+    """An address as an email can carry it: a path on this site (a shop's logo at
+    ``/static/…``) made full; a full address, or none, as it is."""
+    if address.startswith("/") and not address.startswith("//"):
+        return public_url() + address
+    return address
+
+
 def status_path(shop_slug: str, token: str) -> str:
     """The customer's status page of a request, on this site: the unguessable token is
     the only key to it."""
