@@ -364,6 +364,28 @@ def documented_names() -> list[tuple[str, LazyString]]:
     return rows + [(name, doc) for name, doc in FUNCTIONS]
 
 
+def template_names() -> list[str]:
+    """The names a shop's email template may use at its top level (``request``, ``shop``…)."""
+    return [each.name for each in fields(EmailContext) if not each.metadata["platform"]]
+
+
+def part_names() -> dict[type, str]:
+    """How a template writes each part: ``EmailRequest`` is ``request``, ``EmailLine`` is
+    ``line`` (an item of ``lines``), ``EmailOrderLine`` is ``line.order_line``."""
+    parts: dict[type, str] = {}
+    _name_parts(EmailContext, "", parts)
+    return parts
+
+
+def _name_parts(cls: type, prefix: str, parts: dict[type, str]) -> None:
+    hints = get_type_hints(cls)
+    for each in fields(cls):
+        part = _documented_part(hints[each.name])
+        if part is not None and part not in parts:
+            parts[part] = each.metadata["item"] or prefix + each.name
+            _name_parts(part, parts[part] + ".", parts)
+
+
 def _describe(cls: type, prefix: str, rows: list, seen: set[type]) -> None:
     seen.add(cls)
     hints = get_type_hints(cls)

@@ -163,6 +163,20 @@ EMAIL_STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 
+# Each email a shop may word itself (``templates/email/NAME.*``), named for the email editor.
+EMAIL_LABELS = {
+    "request_confirmation": _l("Request received (to the customer)"),
+    "withdrawal_acknowledgement": _l("Withdrawal acknowledged (to the customer)"),
+    "request_approved": _l("Request approved (to the customer)"),
+    "request_cancelled": _l("Request not approved (to the customer)"),
+    "return_label": _l("Return label (to the customer)"),
+    "return_received": _l("Return received (to the customer)"),
+    "return_resolved": _l("Return settled (to the customer)"),
+    "message_to_customer": _l("Message from the shop (to the customer)"),
+    "request_new_staff": _l("New request (to the shop's staff)"),
+    "reply_received": _l("The customer replied (to the shop's staff)"),
+}
+
 EMAIL_STATUS_BADGES = {
     "pending": "secondary",
     "sending": "info",
