@@ -1,8 +1,10 @@
 # ReturnDesk: `make run` serves the demo, `make test` runs the tests. Nothing else to install.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-FLASK := $(VENV)/bin/flask --app app
+# The port `make run` serves; every flask command gets it, so that the links in the emails
+# the server, the seed and the workers write lead to it (unless PUBLIC_URL says otherwise).
 PORT ?= 5000
+FLASK := PORT=$(PORT) $(VENV)/bin/flask --app app
 export FLASK_APP := app
 
 .PHONY: run test setup worker lint format lock translations bench

@@ -52,6 +52,11 @@ def secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def local_url(port: str) -> str:
+    """The address ``flask run --host 127.0.0.1 --port PORT`` (``make run``) serves."""
+    return f"http://127.0.0.1:{int(port)}"
+
+
 def default_config(instance_path: str) -> dict[str, Any]:
     """Configuration from the environment (a ``.env`` is read); see README."""
     redis_url = os.environ.get("REDIS_URL") or None
@@ -77,7 +82,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # unsent email sent. Without MAIL_SERVER emails stay pending instead (services/outbox.py).
         "MAIL_SUPPRESS_SEND": False,
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "storage")),
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # The base of the links in emails. Without PUBLIC_URL (only needed behind a proxy) it
+        # is the address `make run` serves: loopback on PORT, which the Makefile passes on.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL") or local_url(os.environ.get("PORT") or "5000"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # A Redis that does not answer within a second counts as down (see extensions.py).
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -16,7 +16,6 @@ import io
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from PIL import Image, ImageDraw
 from sqlalchemy import exists, select
@@ -209,15 +208,10 @@ def seed_shop(spec: ShopSpec, staff: dict[str, User], now: datetime) -> str:
     return f"{shop.name} ({len(orders)} orders, {len(requests)} requests)"
 
 
-def logo_data_uri(name: str, colour: str) -> str:
-    """A small SVG word mark as a data: URI, so the demo needs no files or network."""
-    svg = (
-        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 200 48'>"
-        f"<rect width='200' height='48' rx='8' fill='{colour}'/>"
-        "<text x='100' y='31' font-family='Georgia,serif' font-size='22' fill='#fff' "
-        f"text-anchor='middle'>{name}</text></svg>"
-    )
-    return "data:image/svg+xml," + quote(svg)
+def logo_path(slug: str) -> str:
+    """The shop's word mark, a static file of this site (``static/demo/``), so the demo
+    needs no network and its logo is an address the settings form accepts as it stands."""
+    return f"/static/demo/logo-{slug}.svg"
 
 
 def create_shop(spec: ShopSpec) -> Shop:
@@ -225,7 +219,7 @@ def create_shop(spec: ShopSpec) -> Shop:
     shop = Shop(
         slug=spec.slug,
         name=spec.name,
-        logo_url=logo_data_uri(spec.name, spec.brand_color),
+        logo_url=logo_path(spec.slug),
         brand_color=spec.brand_color,
         languages="nl,en",
         default_language="nl",

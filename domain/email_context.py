@@ -290,7 +290,7 @@ def shop_data(shop: Shop) -> EmailShop:
         name=shop.name,
         slug=shop.slug,
         brand_color=shop.brand_color or "#0d6efd",
-        logo_url=shop.logo_url or "",
+        logo_url=links.absolute(shop.logo_url or ""),
         support_email=shop.support_email or "",
         return_address=", ".join(part for part in address if part),
         currency=shop.currency or "EUR",
@@ -379,6 +379,28 @@ def documented_names() -> list[tuple[str, LazyString]]:
     rows: list[tuple[str, LazyString]] = []
     _describe(EmailContext, "", rows, seen=set())
     return rows + [(name, doc) for name, doc in FUNCTIONS]
+
+
+def template_names() -> list[str]:
+    """The names a shop's email template may use at its top level (``request``, ``shop``…)."""
+    return [each.name for each in fields(EmailContext) if not each.metadata["platform"]]
+
+
+def part_names() -> dict[type, str]:
+    """How a template writes each part: ``EmailRequest`` is ``request``, ``EmailLine`` is
+    ``line`` (an item of ``lines``), ``EmailOrderLine`` is ``line.order_line``."""
+    parts: dict[type, str] = {}
+    _name_parts(EmailContext, "", parts)
+    return parts
+
+
+def _name_parts(cls: type, prefix: str, parts: dict[type, str]) -> None:
+    hints = get_type_hints(cls)
+    for each in fields(cls):
+        part = _documented_part(hints[each.name])
+        if part is not None and part not in parts:
+            parts[part] = each.metadata["item"] or prefix + each.name
+            _name_parts(part, parts[part] + ".", parts)
 
 
 def _describe(cls: type, prefix: str, rows: list, seen: set[type]) -> None:

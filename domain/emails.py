@@ -16,9 +16,10 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
-from jinja2 import FunctionLoader
-from jinja2.exceptions import SecurityError
+from jinja2 import FunctionLoader, StrictUndefined, Undefined, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
 from markupsafe import Markup, escape
 from sqlalchemy import JSON, DateTime, false, insert, literal, select
 from sqlalchemy.orm import Session, object_session, selectinload
@@ -55,9 +56,35 @@ class EmailSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"{attribute!r} of {type(obj).__name__} may not be used in an email")
 
 
-def sandbox(autoescape: bool) -> EmailSandbox:
+class UnknownName(UndefinedError):
+    """A template uses a name its email does not have; the message is that name as the
+    template writes it (``number``, ``request.numbr``)."""
+
+
+class RefusedUndefined(StrictUndefined):
+    """Where the editor tries an override: a name the email does not have is an error that
+    names it, not an empty string in every email sent (delivery keeps Jinja's blank)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, hint: str | None = None, obj: Any = missing, name: str | None = None, exc=UnknownName
+    ) -> None:
+        super().__init__(hint, obj, name, exc)
+
+    @property
+    def _undefined_message(self) -> str:
+        name = self._undefined_name or self._undefined_hint or "?"
+        part = email_context.part_names().get(type(self._undefined_obj))
+        return f"{part}.{name}" if part else name
+
+
+def sandbox(autoescape: bool, undefined: type = Undefined) -> EmailSandbox:
     env = EmailSandbox(
-        autoescape=autoescape, loader=FunctionLoader(email_template_source), cache_size=0
+        autoescape=autoescape,
+        loader=FunctionLoader(email_template_source),
+        cache_size=0,
+        undefined=undefined,
     )
     # Jinja's own globals go: ``lipsum`` (a CPU sink), ``cycler``, ``joiner``, ``namespace``
     # and ``dict`` are objects an override does not need and an attacker probes first. The
@@ -79,6 +106,31 @@ SUBJECT_LENGTH = OutboundEmail.subject.type.length
 
 TEXT_SANDBOX = sandbox(autoescape=False)
 HTML_SANDBOX = sandbox(autoescape=True)
+# The same, refusing a name the email does not have: the editor tries an override in these.
+STRICT_TEXT_SANDBOX = sandbox(autoescape=False, undefined=RefusedUndefined)
+STRICT_HTML_SANDBOX = sandbox(autoescape=True, undefined=RefusedUndefined)
+
+
+def unknown_names(source: str) -> list[str]:
+    """The names a template uses that no email has, sorted (the template must parse).
+
+    A name is known if the email context has it (``email_context.template_names``), the
+    sandbox gives it (``_``, ``money``…) or the template makes it itself (``set``, ``for``,
+    ``macro``, ``import``) anywhere: Jinja's own analysis counts a name set in one branch
+    and read in it as perhaps undefined, which the defaults do."""
+    tree = TEXT_SANDBOX.parse(source)
+    known = set(email_context.template_names()) | set(TEXT_SANDBOX.globals) | made_names(tree)
+    return sorted(meta.find_undeclared_variables(tree) - known)
+
+
+def made_names(tree: nodes.Template) -> set[str]:
+    """The names a template assigns itself."""
+    names = {name.name for name in tree.find_all(nodes.Name) if name.ctx in ("store", "param")}
+    names |= {macro.name for macro in tree.find_all(nodes.Macro)}
+    names |= {each.target for each in tree.find_all(nodes.Import)}
+    for each in tree.find_all(nodes.FromImport):
+        names |= {n[1] if isinstance(n, tuple) else n for n in each.names}
+    return names
 
 
 def shop_override(shop: Shop | None, template: str, language: str) -> EmailTemplate | None:
@@ -105,16 +157,24 @@ def text_as_html(text: str) -> str:
 
 
 def render_strings(
-    subject: str, body_text: str, body_html: str | None, context: EmailContext
+    subject: str,
+    body_text: str,
+    body_html: str | None,
+    context: EmailContext,
+    *,
+    strict: bool = False,
 ) -> tuple[str, str, str]:
-    """Render an override's three parts in the sandbox (call inside ``force_locale``)."""
+    """Render an override's three parts in the sandbox (call inside ``force_locale``);
+    ``strict`` raises ``UnknownName`` for a name the email does not have."""
     names = context.names()
-    rendered_subject = " ".join(TEXT_SANDBOX.from_string(subject).render(names).split())
+    text_sandbox = STRICT_TEXT_SANDBOX if strict else TEXT_SANDBOX
+    html_sandbox = STRICT_HTML_SANDBOX if strict else HTML_SANDBOX
+    rendered_subject = " ".join(text_sandbox.from_string(subject).render(names).split())
     if len(rendered_subject) > SUBJECT_LENGTH:
         raise ValueError(f"the subject is longer than {SUBJECT_LENGTH} characters")
-    text = TEXT_SANDBOX.from_string(body_text).render(names)
+    text = text_sandbox.from_string(body_text).render(names)
     if body_html and body_html.strip():
-        html = HTML_SANDBOX.from_string(body_html).render(names)
+        html = html_sandbox.from_string(body_html).render(names)
     else:
         html = text_as_html(text)
     return rendered_subject, text, html

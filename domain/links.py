@@ -2,7 +2,10 @@
 
 A customer's status link goes out in every email, in the API's answers and on the label
 pages; a staff link in the shop's emails. They are built here, from ``PUBLIC_URL`` rather
-than from a web request, so that a delivery job (which has none) and a page give one link.
+than from a web request, so that a delivery job (which has none) and a page give one link,
+and so that no request's Host header chooses where a password-reset link leads. Without
+PUBLIC_URL (needed only behind a proxy) it is the loopback address on the port ``make run``
+serves (``app.local_url``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ from models import ReturnRequest
 def public_url() -> str:
     """Where ReturnDesk is reached from outside, without a trailing slash."""
     return current_app.config["PUBLIC_URL"].rstrip("/")
+
+
+def absolute(address: str) -> str:
+    """An address as an email can carry it: a path on this site (a shop's logo at
+    ``/static/…``) made full; a full address, or none, as it is."""
+    if address.startswith("/") and not address.startswith("//"):
+        return public_url() + address
+    return address
 
 
 def status_path(shop_slug: str, token: str) -> str:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from domain import links
 from extensions import db
 from models import User
 
@@ -48,6 +49,6 @@ def user_for_token(token: str, purpose: str) -> User | None:
 
 
 def link_for(user: User, purpose: str) -> str:
-    """The absolute URL (under PUBLIC_URL) to put in an email."""
+    """The absolute URL (under the public address, see links.py) to put in an email."""
     path = url_for(ENDPOINTS[purpose], token=make_token(user, purpose))
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+    return links.public_url() + path

@@ -10,6 +10,7 @@ The API answers with the codes, never with these words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -223,6 +224,21 @@ EMAIL_STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 
+# Each email a shop may word itself (``templates/email/NAME.*``), named for the email editor.
+EMAIL_LABELS = {
+    "request_confirmation": _l("Request received (to the customer)"),
+    "withdrawal_acknowledgement": _l("Withdrawal acknowledged (to the customer)"),
+    "request_approved": _l("Request approved (to the customer)"),
+    "request_cancelled": _l("Request not approved (to the customer)"),
+    "return_label": _l("Return label (to the customer)"),
+    "label_cancelled": _l("Return label cancelled, make a new one (to the customer)"),
+    "return_received": _l("Return received (to the customer)"),
+    "return_resolved": _l("Return settled (to the customer)"),
+    "message_to_customer": _l("Message from the shop (to the customer)"),
+    "request_new_staff": _l("New request (to the shop's staff)"),
+    "reply_received": _l("The customer replied (to the shop's staff)"),
+}
+
 EMAIL_STATUS_BADGES = {
     "pending": "secondary",
     "sending": "info",
@@ -361,6 +377,105 @@ AUDIT_LABELS = {
     "email_template_deleted": _l("deleted an email template"),
     "email_template_reset": _l("reset an email template to the default"),
 }
+
+
+# What a request's or a return's history says happened, as a sentence: ``%(who)s`` is who
+# did it (a person, the customer, a rule, an API key, a carrier). What the event noted (a
+# reason, the tracking number, what was found) follows the sentence; see ``history_sentence``.
+AUDIT_SENTENCES = {
+    "submitted": _l("%(who)s submitted the request"),
+    "withdrawal": _l("%(who)s withdrew from the contract"),
+    "link_resent": _l("%(who)s asked for the link to the request again"),
+    "concept": _l("%(who)s set the request to concept"),
+    "back_to_new": _l("%(who)s set the request back to new"),
+    "hold": _l("%(who)s put the request on hold"),
+    "release": _l("%(who)s released the hold"),
+    "take_over": _l("%(who)s took the hold over"),
+    "stage": _l("%(who)s moved the request to a review stage"),
+    "free_shipping_on": _l("%(who)s made the return shipping free"),
+    "free_shipping_off": _l("%(who)s made the customer pay the return shipping"),
+    "link_renewed": _l("%(who)s renewed the customer's link"),
+    "line_approved": _l("%(who)s accepted an item"),
+    "line_rejected": _l("%(who)s rejected an item"),
+    "approve": _l("%(who)s approved the request"),
+    "approve_keep": _l("%(who)s approved the request; the customer keeps the items"),
+    "cancel": _l("%(who)s cancelled the request"),
+    "reopen": _l("%(who)s reopened the request"),
+    "label_again": _l("%(who)s let the customer make a new return label"),
+    "label_created": _l("%(who)s created the return label"),
+    "complete": _l("%(who)s completed the request"),
+    "message_sent": _l("%(who)s sent the customer a message"),
+    "note_added": _l("%(who)s added an internal note"),
+    "customer_replied": _l("%(who)s replied"),
+    "notice_raised": _l("A notice was raised by %(who)s"),
+    "notice_cleared": _l("A notice was cleared by %(who)s"),
+    "notice_added": _l("%(who)s added a notice"),
+    "notice_removed": _l("%(who)s removed a notice"),
+    "return_created": _l("%(who)s created a return label"),
+    "label_ready": _l("The return label was made"),
+    "label_failed": _l("The return label could not be made"),
+    "label_recreated": _l("%(who)s asked for the return label again"),
+    "tracking_in_transit": _l("%(who)s reported the parcel in transit"),
+    "tracking_delivered": _l("%(who)s reported the parcel delivered"),
+    "tracking_cancelled": _l("%(who)s reported the label cancelled"),
+    "in_transit": _l("%(who)s marked the return in transit"),
+    "delivered": _l("%(who)s marked the return delivered"),
+    "received": _l("%(who)s received and inspected the parcel"),
+    "resolved_refund": _l("%(who)s settled the return with a refund"),
+    "resolved_exchange": _l("%(who)s settled the return with an exchange"),
+    "resolved_store_credit": _l("%(who)s settled the return with store credit"),
+    "return_cancelled": _l("%(who)s cancelled the return"),
+    "reason_created": _l("%(who)s added a return reason"),
+    "reason_changed": _l("%(who)s changed a return reason"),
+    "reason_deleted": _l("%(who)s deleted a return reason"),
+    "question_created": _l("%(who)s added a form question"),
+    "question_changed": _l("%(who)s changed a form question"),
+    "question_deleted": _l("%(who)s deleted a form question"),
+    "rule_created": _l("%(who)s added a notice rule"),
+    "rule_changed": _l("%(who)s changed a notice rule"),
+    "rule_deleted": _l("%(who)s deleted a notice rule"),
+    "email_template_created": _l("%(who)s added an email template"),
+    "email_template_changed": _l("%(who)s changed an email template"),
+    "email_template_deleted": _l("%(who)s deleted an email template"),
+    "email_template_reset": _l("%(who)s reset an email template to the default"),
+}
+
+# When a notice rule ran (the note of ``notice_raised``/``notice_cleared``).
+NOTICE_TRIGGER_LABELS = {
+    "submitted": _l("when the request was submitted"),
+    "changed": _l("after a change to the request"),
+}
+
+# Who acted when no staff member did: the stored ``AuditEvent.actor_label`` of the customer,
+# or none at all (ReturnDesk itself).
+CUSTOMER_ACTOR = "customer"
+
+
+def event_actor(event: AuditEvent) -> str:
+    """Who did what an audit event records, in the reader's language."""
+    if event.actor is not None:
+        return event.actor.name
+    if event.actor_label == CUSTOMER_ACTOR:
+        return str(_l("The customer"))
+    return event.actor_label or "ReturnDesk"
+
+
+def history_sentence(event: AuditEvent, carrier_name: Callable[[str], str] = str) -> str:
+    """What an audit event records, as a sentence in the reader's language: "Anna approved
+    the request (New → Approved).", "A notice was raised by rule 'X' when the request was
+    submitted.", "The customer created a return label (Own label)." ``carrier_name`` names
+    a carrier code (the carriers live in services)."""
+    sentence = str(AUDIT_SENTENCES.get(event.action, event.action) % {"who": event_actor(event)})
+    note = event.note
+    if event.action in ("notice_raised", "notice_cleared"):
+        trigger = NOTICE_TRIGGER_LABELS.get(note or "")
+        sentence, note = (f"{sentence} {trigger}" if trigger else sentence), None
+    elif event.action == "return_created" and note:
+        sentence, note = f"{sentence} ({carrier_name(note)})", None
+    if event.from_status and event.to_status and event.from_status != event.to_status:
+        moved = f"{event_status_label(event, event.from_status)} → "
+        sentence += f" ({moved}{event_status_label(event, event.to_status)})"
+    return f"{sentence}: {note}" if note else f"{sentence}."
 
 
 def status_label(status: str) -> str:

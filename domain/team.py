@@ -8,12 +8,12 @@ or who is removed is logged out everywhere (``User.end_sessions``).
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from domain import staff_tokens, tenancy
+from domain import links, staff_tokens, tenancy
 from domain.emails import queue_email
 from domain.statuses import ROLE_LABELS
 from extensions import db
@@ -84,7 +84,7 @@ def _queue_invite_email(actor: User, shop: Shop, user: User, role: str) -> None:
     if needs_password:
         link = staff_tokens.link_for(user, staff_tokens.INVITE)
     else:
-        link = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("auth.login")
+        link = links.public_url() + url_for("auth.login")
     queue_email(
         "invite",
         user.email,

@@ -143,6 +143,12 @@ def void_label_with_carrier(return_: Return) -> None:
         raise workflow.TransitionRefused(str(error)) from error
 
 
+def carrier_name(code: str) -> str:
+    """A carrier's name in the reader's language ("Own label", "Sendcloud")."""
+    adapter = ADAPTERS.get(code)
+    return str(adapter.name) if adapter else code
+
+
 def get_adapter(shop: Shop, code: str) -> CarrierAdapter:
     """The adapter for one of the shop's enabled carriers, built with its account."""
     adapter = ADAPTERS.get(code)

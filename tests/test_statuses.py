@@ -395,11 +395,11 @@ def test_a_requests_history_shows_words_for_its_returns_events(client, auth, shi
 
     for code in ("return_created", "label_ready", "tracking_in_transit", "in_transit"):
         assert code not in history
-    assert "customer · asked for a return label (– → Label created)" in history
-    assert "made the return label" in history
-    assert "Sendcloud · reported the parcel in transit (Label created → In transit)" in history
-    assert "Anna · marked delivered (In transit → Delivered)" in history
-    assert "approved (New → Approved)" in history
+    assert "The customer created a return label (Own label)." in history
+    assert "The return label was made: " in history
+    assert "Sendcloud reported the parcel in transit (Label created → In transit)" in history
+    assert "Anna marked the return delivered (In transit → Delivered)." in history
+    assert "Anna approved the request (New → Approved)." in history
 
 
 def test_a_returns_history_shows_the_same_words_in_dutch(client, auth, shipment_delivered):
@@ -411,5 +411,5 @@ def test_a_returns_history_shows_the_same_words_in_dutch(client, auth, shipment_
     history = history_of(client.get(f"/admin/returns/{return_.id}").get_data(True))
 
     assert "meldde het pakket onderweg (Label aangemaakt → Onderweg)" in history
-    assert "markeerde als bezorgd (Onderweg → Bezorgd)" in history
+    assert "Anna markeerde de retour als bezorgd (Onderweg → Bezorgd)." in history
     assert "tracking_in_transit" not in history and "label_ready" not in history

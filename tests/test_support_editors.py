@@ -256,7 +256,7 @@ def test_email_template_override_changes_the_email_and_reset_restores_default(
     first = make_request(shop)
     db.session.commit()
     auth.login(support.email)
-    assert b"request_approved (nl)" in client.get("/admin/email_templates/new/").data
+    assert b"Request approved (to the customer):" in client.get("/admin/email_templates/new/").data
 
     client.post("/admin/email_templates/new/", data=template_form(shop))
     override = db.session.scalar(select(EmailTemplate))

@@ -10,9 +10,10 @@ from flask_admin import expose
 from flask_admin.form import FormOpts
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from jinja2 import TemplateError
+from jinja2 import TemplateError, TemplateSyntaxError
 from sqlalchemy import select
 from wtforms import (
+    SelectChoice,
     SelectField,
     TextAreaField,
 )
@@ -21,6 +22,7 @@ from wtforms.validators import ValidationError as FieldError
 
 from domain import email_context, emails, refunds
 from domain.email_context import EmailContext
+from domain.statuses import EMAIL_LABELS
 from extensions import db
 from models import (
     EmailTemplate,
@@ -37,6 +39,11 @@ from web.admin.editor_base import (
 
 # Emails to staff about their own account: the platform's wording, not a shop's.
 PLATFORM_EMAILS = ("invite", "password_reset")
+
+
+def email_choices() -> list[tuple[str, str]]:
+    """Each email a shop words itself, named in words ("Request approved (to the customer)")."""
+    return [(name, str(EMAIL_LABELS.get(name, name))) for name in email_names()]
 
 
 def email_names() -> list[str]:
@@ -59,24 +66,48 @@ def default_source(name: str, part: str) -> str:
 
 
 def check_template(source: str | None) -> None:
-    """Refuse to save a template that does not compile in the sandbox."""
+    """Refuse to save a template that does not compile in the sandbox, or that uses a name
+    no email has (``{{ number }}`` would go out empty in every email)."""
     try:
-        emails.TEXT_SANDBOX.parse(source or "")
+        unknown = emails.unknown_names(source or "")
+    except TemplateSyntaxError as error:
+        raise FieldError(
+            gettext(
+                "Line %(line)s of the template has an error: %(error)s",
+                line=error.lineno,
+                error=error.message or str(error),
+            )
+        ) from error
     except TemplateError as error:
         raise FieldError(
             gettext("The template has an error: %(error)s", error=str(error))
         ) from error
+    if unknown:
+        raise FieldError(unknown_name_message(", ".join(unknown)))
+
+
+def unknown_name_message(names: str) -> str:
+    return gettext(
+        "The template uses %(names)s, which this email does not have. "
+        "The names a template may use are listed beside the editor.",
+        names=names,
+    )
 
 
 def check_renders(template: EmailTemplate) -> None:
-    """Refuse to save a template that fails on an example request: one that reaches for
-    what emails may not use, or calls what does not exist. (Delivery falls back to the
-    default anyway; this tells the author now.)"""
+    """Refuse to save a template that fails on an example request: one that uses a name the
+    email does not have (``request.numbr``), reaches for what emails may not use, or calls
+    what does not exist. (Delivery falls back to the default anyway; this tells the author
+    now.)"""
     shop = template.shop or db.session.get(Shop, template.shop_id)
     try:
         with force_locale(template.language):
             example = email_context.example(shop, template.language)
-            emails.render_strings(template.subject, template.body_text, template.body_html, example)
+            emails.render_strings(
+                template.subject, template.body_text, template.body_html, example, strict=True
+            )
+    except emails.UnknownName as error:
+        raise FieldError(unknown_name_message(str(error))) from error
     except Exception as error:
         # Said in the editor's language, not the template's.
         raise FieldError(
@@ -132,6 +163,7 @@ class EmailTemplateView(EditorView):
     edit_template = "support/email_template_form.html"
     column_list = ("shop", "name", "language", "subject", "updated_at")
     column_filters = ("name", "language")
+    column_choices = {"name": list(EMAIL_LABELS.items())}
     form_columns = ("shop", "name", "language", "subject", "body_text", "body_html")
     form_overrides = {"name": SelectField, "language": SelectField, "body_html": TextAreaField}
     form_args = {
@@ -155,14 +187,14 @@ class EmailTemplateView(EditorView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        form.name.choices = [(name, name) for name in email_names()]
+        form.name.choices = [SelectChoice(name, label) for name, label in email_choices()]
         if request.method == "GET" and request.args.get("name") in email_names():
             self.fill_defaults(form, request.args["name"], request.args.get("language", "nl"))
         return form
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        form.name.choices = [(name, name) for name in email_names()]
+        form.name.choices = [SelectChoice(name, label) for name, label in email_choices()]
         return form
 
     @staticmethod
@@ -226,6 +258,6 @@ class EmailTemplateView(EditorView):
         kwargs.setdefault(
             "form_page", "admin/model/edit.html" if "model" in kwargs else "admin/model/create.html"
         )
-        kwargs.setdefault("email_names", email_names())
+        kwargs.setdefault("email_names", email_choices())
         kwargs.setdefault("template_names", email_context.documented_names())
         return super().render(template, **kwargs)

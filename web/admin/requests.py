@@ -26,9 +26,7 @@ from domain.statuses import (
     REQUEST_ACTION_LABELS,
     RESOLUTION_LABELS,
     SEVERITY_BADGES,
-    audit_label,
     decision_badge,
-    event_status_label,
     label_badge,
     return_badge,
     status_badge,
@@ -45,7 +43,7 @@ from models import (
     utcnow,
 )
 from services import bulk_jobs, conversation, exports, storage
-from web.admin.base import ShopScopedView
+from web.admin.base import ShopScopedView, history
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
 from web.admin.request_filters import (
     AwaitingCustomerFilter,
@@ -454,7 +452,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         return self.render(
             "admin/requests/page.html",
             req=req,
-            timeline=timeline,
+            timeline=history(timeline),
             stages=stages,
             stale=workflow.hold_is_stale(req),
             actions=workflow.allowed_actions(req, current_user._get_current_object()),
@@ -467,8 +465,6 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             decision_labels=LINE_DECISION_LABELS,
             return_badge=return_badge,
             label_badge=label_badge,
-            audit_label=audit_label,
-            event_status_label=event_status_label,
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))

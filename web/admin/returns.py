@@ -27,9 +27,7 @@ from domain.statuses import (
     RESOLUTION_LABELS,
     RETURN_STATUS_LABELS,
     RETURN_STEP_LABELS,
-    audit_label,
     decision_badge,
-    event_status_label,
     return_badge,
 )
 from extensions import db
@@ -42,7 +40,7 @@ from models import (
     ReturnRequestLine,
 )
 from services import exports, label_jobs, labels, storage
-from web.admin.base import ShopScopedView, row_ids
+from web.admin.base import ShopScopedView, history, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from web.int_args import parse_int
 from web.same_site import safe_next
@@ -175,7 +173,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         "number": _number_cell,
         "request": _request_cell,
         "customer": lambda v, c, m, p: m.request.customer_name,
-        "carrier": lambda v, c, m, p: _carrier_name(m.carrier),
+        "carrier": lambda v, c, m, p: labels.carrier_name(m.carrier),
         "tracking_number": _tracking_cell,
         "status": _status_cell,
         "cost_cents": lambda v, c, m, p: money(m.cost_cents, m.shop.currency),
@@ -285,7 +283,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             "admin/returns/page.html",
             return_=return_,
             req=return_.request,
-            timeline=timeline,
+            timeline=history(timeline),
             settlement=settlement_summary(return_.request),
             return_badge=return_badge,
             label_status_labels=LABEL_STATUS_LABELS,
@@ -296,9 +294,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             return_status_labels=RETURN_STATUS_LABELS,
             step_labels=RETURN_STEP_LABELS,
             decision_badge=decision_badge,
-            audit_label=audit_label,
-            event_status_label=event_status_label,
-            carrier_name=_carrier_name(return_.carrier),
+            carrier_name=labels.carrier_name(return_.carrier),
             actions=workflow.allowed_return_actions(return_),
             request_actions=workflow.allowed_actions(
                 return_.request, current_user._get_current_object()
@@ -374,11 +370,6 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         return storage.send(attachment)
 
 
-def _carrier_name(code: str) -> str:
-    adapter = labels.ADAPTERS.get(code)
-    return str(adapter.name) if adapter else code
-
-
 class CarrierAccountView(ShopScopedView):
     """The carriers a shop offers. Secret keys are write-only: typed in, never shown again."""
 
@@ -396,7 +387,7 @@ class CarrierAccountView(ShopScopedView):
         "settings": _l("Settings"),
     }
     column_formatters = {
-        "carrier": lambda v, c, m, p: _carrier_name(m.carrier),
+        "carrier": lambda v, c, m, p: labels.carrier_name(m.carrier),
         "has_secret": lambda v, c, m, p: _("set") if m.secret_key else _("not set"),
     }
     form_columns = ("shop", "carrier", "enabled", "public_key", "new_secret_key", "settings")

@@ -7,7 +7,9 @@ a saved change shows there at once.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -22,10 +24,8 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    URLField,
 )
 from wtforms.validators import (
-    URL,
     DataRequired,
     Email,
     Length,
@@ -43,6 +43,9 @@ from models import Shop
 from web.admin.base import StaffOnly, visible_shops
 
 LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
+# A path on this site: one leading slash (not "//", another site), no spaces or backslashes.
+SITE_PATH = re.compile(r"/(?![/\\])[^\s\\]*")
+NO_SPACE = re.compile(r"\S+")
 RESOLUTION_CHOICES = [SelectChoice(code, label) for code, label in RESOLUTION_LABELS.items()]
 
 
@@ -58,10 +61,30 @@ def at_least_one(form, field) -> None:
         raise ValidationError(_("Choose at least one."))
 
 
+def is_web_address(value: str) -> bool:
+    """An http(s) address with a host name."""
+    try:
+        address = urlsplit(value)
+        return address.scheme in ("http", "https") and bool(address.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 host "http://[::1"
+        return False
+
+
+def logo_address(form, field) -> None:
+    """A logo is loaded by the customer's browser and mail reader: a full http(s) address,
+    or a path on this site (emails make it full, see ``links.absolute``). Nothing else, so no
+    ``javascript:`` or ``data:`` address and no other site's ``//host/…`` slips in."""
+    value = field.data.strip()
+    if not (SITE_PATH.fullmatch(value) or (is_web_address(value) and NO_SPACE.fullmatch(value))):
+        raise ValidationError(_("Use a full address (https://…) or a path like /static/logo.png."))
+
+
 class ShopSettingsForm(FlaskForm):
     name = StringField(_l("Shop name"), validators=[DataRequired(), Length(max=120)])
-    logo_url = URLField(
-        _l("Logo URL"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
+    logo_url = StringField(
+        _l("Logo URL"),
+        validators=[Optional(), logo_address, Length(max=500)],
+        description=_l("A full address (https://…) or a path on this site (/static/…)."),
     )
     brand_color = StringField(
         _l("Brand colour"),
@@ -147,7 +170,7 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
         "time_zone",
     ):
         setattr(shop, name, getattr(form, name).data)
-    shop.logo_url = form.logo_url.data or None
+    shop.logo_url = (form.logo_url.data or "").strip() or None
     shop.notification_email = (form.notification_email.data or "").strip().lower() or None
     shop.return_address_country = form.return_address_country.data.upper()
     shop.languages = in_order(LANGUAGE_CHOICES, form.languages.data)
