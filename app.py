@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin_views
@@ -22,7 +23,7 @@ from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
 from services import outbox, sqlite_transactions
 from services.mailer import mail
-from web import api, auth, int_args
+from web import api, auth, errors, int_args
 from web.admin import integration
 from web.csp import content_security_policy, csp_nonce
 from web.portal import messages, request_form, return_label
@@ -194,6 +195,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(return_label.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(api.bp)
+    app.register_error_handler(HTTPException, errors.answer_http_error)
     integration.register(admin_views.init_admin(app))
     cli.register(app)
     outbox.listen_for_commits()

@@ -128,11 +128,10 @@ def _answer_problem(error: ApiProblem) -> Response:
     return problem_response(error.problem)
 
 
-@bp.app_errorhandler(HTTPException)
-def _answer_http_error(error: HTTPException):
-    """Errors under /api/ are problem documents; elsewhere Flask's own pages."""
+def problem_for(error: HTTPException) -> Response | None:
+    """An error under /api/ as a problem document (``web.errors`` asks); else ``None``."""
     if not request.path.startswith(bp.url_prefix + "/"):
-        return error
+        return None
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return problem_response(Problem(status=error.code or 500, title=error.name), headers)
 
