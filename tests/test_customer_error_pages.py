@@ -58,3 +58,17 @@ def test_the_api_keeps_answering_with_problem_documents(client):
 
     assert answer.status_code == 404
     assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_failure_on_our_side_is_a_branded_page_too(app, branded):
+    def fails(slug: str):
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/returns/<slug>/fails", "fails", fails)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = app.test_client().get("/returns/demo/fails?lang=en")
+    page = answer.get_data(as_text=True)
+
+    assert answer.status_code == 500
+    assert "Something went wrong on our side. Please try again in a moment." in page
+    assert "Demo Winkel" in page
