@@ -460,12 +460,28 @@ def event_actor(event: AuditEvent) -> str:
     return event.actor_label or "ReturnDesk"
 
 
+# A request whose customer keeps the items is settled on the request, without a return.
+KEPT_ITEMS_SETTLED_SENTENCES = {
+    "resolved_refund": _l(
+        "%(who)s settled the request with a refund; the customer keeps the items"
+    ),
+    "resolved_exchange": _l(
+        "%(who)s settled the request with an exchange; the customer keeps the items"
+    ),
+    "resolved_store_credit": _l(
+        "%(who)s settled the request with store credit; the customer keeps the items"
+    ),
+}
+
+
 def history_sentence(event: AuditEvent, carrier_name: Callable[[str], str] = str) -> str:
     """What an audit event records, as a sentence in the reader's language: "Anna approved
     the request (New → Approved).", "A notice was raised by rule 'X' when the request was
     submitted.", "The customer created a return label (Own label)." ``carrier_name`` names
     a carrier code (the carriers live in services)."""
-    sentence = str(AUDIT_SENTENCES.get(event.action, event.action) % {"who": event_actor(event)})
+    kept = event.return_id is None and event.action in KEPT_ITEMS_SETTLED_SENTENCES
+    sentences = KEPT_ITEMS_SETTLED_SENTENCES if kept else AUDIT_SENTENCES
+    sentence = str(sentences.get(event.action, event.action) % {"who": event_actor(event)})
     note = event.note
     if event.action in ("notice_raised", "notice_cleared"):
         trigger = NOTICE_TRIGGER_LABELS.get(note or "")

@@ -71,6 +71,8 @@ def test_the_request_page_settles_it_as_a_refund_recorded_and_emailed(logged_in,
     email = settled_email(kept)
     assert "We refunded €109.90 to you." in email.body_text
     assert "We refunded €109.90 to you." in status_page(logged_in, kept)
+    page = logged_in.get(f"/admin/requests/{kept.id}").get_data(as_text=True)
+    assert "settled the request with a refund; the customer keeps the items" in page
 
 
 def test_store_credit_is_settled_as_credit(logged_in, kept):
