@@ -28,6 +28,7 @@ from models import (
 )
 from tenancy_helpers import DEMO_ID, ShopData, database_snapshot
 from web.admin.base import ShopScopedView
+from web.api import http
 
 # Flask-Admin's own pages of one row: they must refuse a row of another shop.
 ROW_PAGES = {
@@ -468,8 +469,6 @@ def readable(response) -> str:
 
 
 def api_key_hash() -> str:
-    from web.api import http
-
     return http.hash_key(FASHION_KEY)
 
 

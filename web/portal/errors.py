@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from extensions import db
 from models import Shop
-from web.portal.request_form import portal_language
+from web.portal.request_form import HEX_COLOUR, portal_language
 
 CUSTOMER_PATH = re.compile(r"^/returns/(?P<slug>[^/]+)(/|$)")
 LANGUAGES = ("nl", "en")
@@ -25,11 +25,24 @@ def customer_error_page(error: HTTPException) -> Response | None:
         return None
     db.session.rollback()  # a failed transaction must not keep the shop from being read
     shop = db.session.scalar(select(Shop).where(Shop.slug == match["slug"]))
-    g.shop = shop
     g.locale = portal_language(shop) if shop else customer_language()
     refresh()  # the page may have fixed another language before the error
-    page = render_template("portal/error.html", code=error.code or 500)
+    page = render_template(
+        "portal/error.html", code=error.code or 500, shop=shop_data(shop) if shop else None
+    )
     return Response(page, status=error.code or 500, headers=_kept_headers(error))
+
+
+def shop_data(shop: Shop) -> dict:
+    """What the page shows of the shop, as plain data."""
+    colour = shop.brand_color or ""
+    return {
+        "name": shop.name,
+        "slug": shop.slug,
+        "logo_url": shop.logo_url,
+        "brand_color": colour if HEX_COLOUR.fullmatch(colour) else None,
+        "languages": list(shop.language_list or LANGUAGES),
+    }
 
 
 def customer_language() -> str:
