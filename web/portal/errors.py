@@ -12,10 +12,10 @@ from werkzeug.exceptions import HTTPException
 
 from extensions import db
 from models import Shop
-from web.portal.request_form import HEX_COLOUR, portal_language
+from web.portal.branding import LANGUAGES, brand
+from web.portal.request_form import portal_language
 
 CUSTOMER_PATH = re.compile(r"^/returns/(?P<slug>[^/]+)(/|$)")
-LANGUAGES = ("nl", "en")
 
 
 def customer_error_page(error: HTTPException) -> Response | None:
@@ -28,21 +28,9 @@ def customer_error_page(error: HTTPException) -> Response | None:
     g.locale = portal_language(shop) if shop else customer_language()
     refresh()  # the page may have fixed another language before the error
     page = render_template(
-        "portal/error.html", code=error.code or 500, shop=shop_data(shop) if shop else None
+        "portal/error.html", code=error.code or 500, brand=brand(shop) if shop else None
     )
     return Response(page, status=error.code or 500, headers=_kept_headers(error))
-
-
-def shop_data(shop: Shop) -> dict:
-    """What the page shows of the shop, as plain data."""
-    colour = shop.brand_color or ""
-    return {
-        "name": shop.name,
-        "slug": shop.slug,
-        "logo_url": shop.logo_url,
-        "brand_color": colour if HEX_COLOUR.fullmatch(colour) else None,
-        "languages": list(shop.language_list or LANGUAGES),
-    }
 
 
 def customer_language() -> str:

@@ -7,7 +7,6 @@ uploaded and only linked to the request on submission.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -39,11 +38,11 @@ from models import APPROVED, FormQuestion, Order, ReturnReason, ReturnRequest, S
 from services import storage
 from web import throttling
 from web.int_args import parse_int
+from web.portal import branding
 
 bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
 
 DRAFT_KEY = "portal_draft"
-HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 # The form field of each part of a chosen line the rule book names (``lines.0.reason``).
 LINE_FIELDS = {
     "order_line_id": "qty",
@@ -113,10 +112,9 @@ def portal_language(shop: Shop) -> str:
 @bp.context_processor
 def portal_context() -> dict:
     shop = getattr(g, "shop", None)
-    colour = shop.brand_color if shop and HEX_COLOUR.fullmatch(shop.brand_color or "") else None
     return {
         "shop": shop,
-        "brand_color": colour or "#0d6efd",
+        "brand": branding.brand(shop) if shop else None,
         "resolution_labels": RESOLUTION_LABELS,
         "money": money,
         "lang": getattr(g, "locale", "en"),

@@ -30,6 +30,7 @@ from domain.settlement import settlement_summary
 from extensions import db
 from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
 from services import label_jobs, labels, storage
+from web.portal import branding
 
 bp = Blueprint("label_portal", __name__, url_prefix="/returns/<shop_slug>/status/<token>/label")
 
@@ -37,8 +38,15 @@ bp = Blueprint("label_portal", __name__, url_prefix="/returns/<shop_slug>/status
 REFRESH_SECONDS = 3
 
 
+@bp.context_processor
+def label_page_context() -> dict:
+    """The shop's look: the label pages are the portal's, in the request's language."""
+    return {"brand": g.get("brand"), "lang": g.get("locale", "en")}
+
+
 def load_request(shop_slug: str, token: str) -> ReturnRequest:
-    """The request behind a status link; the shop slug must match too. Sets the page language."""
+    """The request behind a status link; the shop slug must match too. Sets the page language
+    and the shop's look."""
     req = db.session.scalar(
         select(ReturnRequest)
         .join(Shop, Shop.id == ReturnRequest.shop_id)
@@ -47,7 +55,33 @@ def load_request(shop_slug: str, token: str) -> ReturnRequest:
     if req is None:
         abort(404)
     g.locale = req.language
+    g.brand = branding.brand(req.shop)
     return req
+
+
+def page_request(req: ReturnRequest) -> dict:
+    """What the label pages show of the request, as plain data."""
+    return {"number": req.number, "keep_items": bool(req.keep_items)}
+
+
+def page_return(return_: Return) -> dict:
+    """What the label pages show of the return, as plain data."""
+    return {
+        "number": return_.number,
+        "label_status": return_.label_status,
+        "label_error": return_.label_error,
+        "tracking_number": return_.tracking_number,
+        "tracking_url": return_.tracking_url,
+    }
+
+
+def label_links(req: ReturnRequest) -> dict[str, str]:
+    """The label pages' links, all under the request's status link."""
+    where = {"shop_slug": req.shop.slug, "token": req.public_token}
+    pages = ("index", "create", "again", "pdf", "qr", "qr_png")
+    return {page: url_for(f"label_portal.{page}", **where) for page in pages} | {
+        "status": status_path(req)
+    }
 
 
 def may_create_label(req: ReturnRequest) -> bool:
@@ -89,28 +123,25 @@ def status_path(req: ReturnRequest) -> str:
 def index(shop_slug: str, token: str):
     """The label page: the carrier choice before, the label's progress and links after."""
     req = load_request(shop_slug, token)
+    page = {"req": page_request(req), "links": label_links(req)}
     return_ = workflow.active_return(req)
     if return_ is None and may_create_label(req):
         return render_template(
             "label_portal/choose.html",
-            req=req,
             carriers=carrier_choices(req),
             fee=settlement_summary(req).label_fee,
-            status_url=status_path(req),
+            **page,
         )
     if return_ is None:
-        return render_template(
-            "label_portal/unavailable.html", req=req, status_url=status_path(req)
-        )
+        return render_template("label_portal/unavailable.html", **page)
     busy = return_.label_status in ("pending", "working")
     return render_template(
         "label_portal/label.html",
-        req=req,
-        return_=return_,
+        return_=page_return(return_),
         busy=busy,
         refresh=REFRESH_SECONDS if busy else None,
         accepts_qr=accepts_qr(return_),
-        status_url=status_path(req),
+        **page,
     )
 
 
@@ -174,7 +205,9 @@ def qr(shop_slug: str, token: str):
     return_ = ready_return(req)
     if not accepts_qr(return_):
         abort(404)
-    return render_template("label_portal/qr.html", req=req, return_=return_)
+    return render_template(
+        "label_portal/qr.html", return_=page_return(return_), links=label_links(req)
+    )
 
 
 @bp.get("/qr.png")
