@@ -68,6 +68,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "returndesk"),
+        # Seconds between the workers' sweeps (services/schedule.py).
+        "SWEEP_EVERY": int(os.environ.get("SWEEP_EVERY", "60")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",

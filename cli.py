@@ -14,7 +14,7 @@ from sqlalchemy import select
 from demo import seeding
 from extensions import db
 from models import Shop, User
-from services import bulk_jobs, jobs, label_jobs, order_import, outbox, storage
+from services import jobs, order_import, schedule, sweeps
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
@@ -44,46 +44,22 @@ def outbox_sweep(every: int) -> None:
     is logged and the next sweep waits longer, up to ``SWEEP_MAX_BACKOFF`` seconds.
     """
     if not every:
-        if not sweep_once():
+        if not sweeps.sweep_all(click.echo):
             raise SystemExit(1)
         return
     failures = 0
     while True:
-        failures = 0 if sweep_once() else failures + 1
+        failures = 0 if sweeps.sweep_all(click.echo) else failures + 1
         time.sleep(min(every * 2**failures, max(every, SWEEP_MAX_BACKOFF)))
-
-
-def sweep_once() -> bool:
-    """Run every sweeper once; one that fails is logged and the others still run.
-
-    Returns whether all of them succeeded.
-    """
-    sweepers = (
-        ("the outbox", "outbox rows handed to the job runner", outbox.sweep_outbox),
-        ("bulk jobs", "interrupted bulk jobs resumed", bulk_jobs.sweep_bulk_jobs),
-        ("labels", "return labels handed to the label job", label_jobs.sweep_labels),
-        ("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
-    )
-    succeeded = True
-    for name, outcome, sweep in sweepers:
-        try:
-            click.echo(f"{sweep()} {outcome}")
-        except Exception:
-            log.exception("sweeping %s failed; trying again later", name)
-            db.session.rollback()
-            succeeded = False
-    return succeeded
 
 
 @rq_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def rq_worker(burst: bool) -> None:
     """Run an RQ worker for ReturnDesk's queue (needs REDIS_URL)."""
-    from rq import Worker
-
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed.")
-    worker = Worker([jobs.queue()], connection=jobs.redis_connection())
+    worker = schedule.ScheduledWorker([jobs.queue()], connection=jobs.redis_connection())
     worker.work(burst=burst, with_scheduler=True)
 
 

@@ -7,7 +7,7 @@ in the app's context: start them with ``flask rq worker``.
 
 from __future__ import annotations
 
-from services import bulk_jobs, label_jobs, outbox
+from services import bulk_jobs, label_jobs, outbox, schedule
 
 
 def deliver_emails(email_ids: list[int]) -> None:
@@ -29,3 +29,8 @@ def run_bulk_job(job_id: int) -> None:
 def create_label(return_id: int) -> None:
     """Create a return's label through its carrier, store the PDF and email it."""
     label_jobs.create_label(return_id)
+
+
+def run_schedule(name: str, period: int) -> None:
+    """One period's run of a schedule (``services.schedule``): the sweeps, then the next."""
+    schedule.run(name, period)
