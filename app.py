@@ -85,6 +85,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # unsent email sent. Without MAIL_SERVER emails stay pending instead (services/outbox.py).
         "MAIL_SUPPRESS_SEND": False,
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "storage")),
+        # Empty: the folder STORAGE_DIR; else file:///a/folder or s3://bucket/prefix (stores.py).
+        "STORAGE_URL": os.environ.get("STORAGE_URL", ""),
         # The base of the links in emails. Without PUBLIC_URL (only needed behind a proxy) it
         # is the address `make run` serves: loopback on PORT, which the Makefile passes on.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL") or local_url(os.environ.get("PORT") or "5000"),

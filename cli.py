@@ -1,5 +1,5 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
-``flask users create-support``, ``flask orders import``."""
+``flask users create-support``, ``flask orders import``, ``flask storage migrate``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from sqlalchemy import select
 from demo import seeding
 from extensions import db
 from models import Shop, User
-from services import jobs, order_import, schedule, sweeps
+from services import jobs, order_import, schedule, storage, stores, sweeps
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
 rq_cli = AppGroup("rq", help="RQ background workers.")
 users_cli = AppGroup("users", help="Staff accounts.")
 orders_cli = AppGroup("orders", help="The shops' orders.")
+storage_cli = AppGroup("storage", help="Where attachments are stored.")
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +62,25 @@ def rq_worker(burst: bool) -> None:
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed.")
     worker = schedule.ScheduledWorker([jobs.queue()], connection=jobs.redis_connection())
     worker.work(burst=burst, with_scheduler=True)
+
+
+@storage_cli.command("migrate")
+@click.option("--to", "target_url", required=True, help="file:///a/folder or s3://bucket/prefix")
+@click.option("--from", "source_url", help="The store to copy from (default: STORAGE_URL).")
+def storage_migrate(target_url: str, source_url: str | None) -> None:
+    """Copy every attachment's file to another store, checking each sha256. Run it again
+    after a stop: it resumes. Nothing is deleted; switch STORAGE_URL when it reports no
+    failures, and remove the old files yourself after that."""
+    source = stores.store_at(source_url) if source_url else stores.current()
+    target = stores.store_at(target_url)
+    click.echo(f"Copying from {source.url} to {target.url}")
+    with click.progressbar(length=storage.count_files(), label="Files") as bar:
+        outcome = storage.copy_files(source, target, on_each=lambda: bar.update(1))
+    click.echo(f"{outcome.copied} copied, {outcome.present} there already")
+    for failure in outcome.failed:
+        click.echo(f"failed: {failure}", err=True)
+    if outcome.failed:
+        raise SystemExit(1)
 
 
 @users_cli.command("create-support")
@@ -106,5 +126,5 @@ def orders_import(csv_file, shop_slug: str) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli):
+    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, storage_cli):
         app.cli.add_command(group)

@@ -136,18 +136,33 @@ def _write(
     )
     db.session.add(message)
     db.session.flush()
-    for upload, content_type in zip(files, types, strict=True):
-        storage.save(
-            upload.data,
-            upload.name,
-            content_type,
-            request.shop_id,
-            request_id=request.id,
-            message_id=message.id,
-        )
+    _store_files(message, files, types)
     db.session.flush()
     db.session.refresh(message, ["attachments"])
     return message
+
+
+def _store_files(message: Message, files: Sequence[Upload], types: list[str]) -> None:
+    """Store the message's files, all or none: when the store fails midway, the files stored
+    already are removed and the message is refused."""
+    stored: list[Attachment] = []
+    try:
+        for upload, content_type in zip(files, types, strict=True):
+            stored.append(
+                storage.save(
+                    upload.data,
+                    upload.name,
+                    content_type,
+                    message.request.shop_id,
+                    request_id=message.request.id,
+                    message_id=message.id,
+                )
+            )
+    except storage.StoreUnavailable as down:
+        storage.discard(stored)
+        raise MessageRefused(
+            {"files": _("The files could not be stored just now. Please try again in a moment.")}
+        ) from down
 
 
 def _check(text: str, files: Sequence[Upload], allowed: set[str]) -> list[str]:

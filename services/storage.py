@@ -1,7 +1,9 @@
-"""Attachment storage: files in a folder outside the static tree, under random names.
+"""Attachment storage: checked files under random names in the store (``services.stores``:
+a folder outside the static tree, or an S3-compatible bucket).
 
 The original name, the type found by looking at the content, the size and the sha256 are
-recorded on the ``Attachment`` row; files are only ever served through checked routes.
+recorded on the ``Attachment`` row; files are only ever served through checked routes, streamed
+from the store.
 """
 
 from __future__ import annotations
@@ -9,18 +11,22 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import filetype
 import pillow_heif
-from flask import current_app, send_file
+from flask import send_file, stream_with_context
 from PIL import Image
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from werkzeug.utils import secure_filename
 
 from extensions import db
 from models import Attachment, utcnow
+from services import stores
+from services.stores import StoreUnavailable as StoreUnavailable
 
 # Pillow reads HEIC (iPhone photos) through pillow-heif.
 pillow_heif.register_heif_opener()
@@ -56,12 +62,6 @@ ABANDONED_AFTER = timedelta(days=2)
 
 class UploadRejected(ValueError):
     """An upload that is too large, of a type not allowed, or not what its name claims."""
-
-
-def root() -> Path:
-    path = Path(current_app.config["STORAGE_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def sniff_type(data: bytes) -> str | None:
@@ -133,9 +133,13 @@ def _read_image(data: bytes, decode: bool = False) -> tuple[str | None, int]:
 def save(
     data: bytes, original_name: str, content_type: str, shop_id: int, **links: int
 ) -> Attachment:
-    """Store checked bytes and add the ``Attachment`` row to the session."""
+    """Store checked bytes and add the ``Attachment`` row to the session.
+
+    Raises ``StoreUnavailable`` when the store cannot take the file: then nothing was
+    written and no row added.
+    """
     key = secrets.token_hex(24)
-    (root() / key).write_bytes(data)
+    stores.current().put(key, data, content_type)
     attachment = Attachment(
         shop_id=shop_id,
         original_name=secure_filename(original_name)[:255] or "file",
@@ -150,7 +154,13 @@ def save(
 
 
 def read(attachment: Attachment) -> bytes:
-    return (root() / attachment.storage_key).read_bytes()
+    return stores.current().get(attachment.storage_key)
+
+
+def discard(attachments: list[Attachment]) -> None:
+    """Remove the files of attachments whose rows will not be committed."""
+    for attachment in attachments:
+        stores.current().delete(attachment.storage_key)
 
 
 def attachments_by_id(ids: list[int], session=None) -> list[Attachment]:
@@ -173,13 +183,22 @@ def send(attachment: Attachment, always_download: bool = False):
     """Serve a stored file with its recorded type: raster images inline (unless
     ``always_download``), anything else as a download, never as a page that could run script."""
     inline = attachment.content_type in IMAGE_TYPES and not always_download
+    store = stores.current()
+    body: Path | io.BufferedReader
+    if isinstance(store, stores.FolderStore):
+        body = store.path(attachment.storage_key)
+    else:
+        chunks = stream_with_context(store.stream(attachment.storage_key))
+        body = io.BufferedReader(StreamedFile(chunks), buffer_size=stores.CHUNK)
     response = send_file(
-        root() / attachment.storage_key,
+        body,
         mimetype=attachment.content_type,
         as_attachment=not inline,
         download_name=download_name(attachment),
         max_age=0,
+        etag=False,
     )
+    response.content_length = attachment.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
@@ -211,5 +230,95 @@ def sweep_abandoned_uploads(now: datetime | None = None) -> int:
     )
     db.session.commit()
     for key in abandoned:
-        (root() / key).unlink(missing_ok=True)
+        stores.current().delete(key)
     return len(abandoned)
+
+
+class StreamedFile(io.RawIOBase):
+    """The chunks of a stored file as the file object ``send_file`` streams from."""
+
+    def __init__(self, chunks) -> None:
+        self.chunks, self.pending = iter(chunks), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            self.pending = next(self.chunks, b"")
+            if not self.pending:
+                return 0
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+@dataclass
+class CopyOutcome:
+    """What ``copy_files`` did: files copied, files the target had already, and failures."""
+
+    copied: int = 0
+    present: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def count_files() -> int:
+    return db.session.scalar(select(func.count()).select_from(Attachment)) or 0
+
+
+def copy_files(
+    source: stores.Store, target: stores.Store, on_each: Callable[[], None] = lambda: None
+) -> CopyOutcome:
+    """Copy every attachment's file from ``source`` to ``target``, checking each sha256 at
+    both ends. A file the target holds already (with the right sha256) is skipped, so a run
+    that stopped resumes where it was; nothing is ever deleted from the source."""
+    outcome = CopyOutcome()
+    for key, sha256, content_type in _stored_files():
+        problem = _copy_one(source, target, key, sha256, content_type, outcome)
+        if problem:
+            outcome.failed.append(f"{key}: {problem}")
+        on_each()
+    return outcome
+
+
+def _copy_one(source, target, key: str, sha256: str, content_type: str, outcome) -> str | None:
+    try:
+        if target.exists(key) and _sha256(target.get(key)) == sha256:
+            outcome.present += 1
+            return None
+        data = source.get(key)
+        if _sha256(data) != sha256:
+            return "the source file does not match its recorded sha256; not copied"
+        target.put(key, data, content_type)
+        if _sha256(target.get(key)) != sha256:
+            return "the copy does not match its recorded sha256"
+    except stores.MissingFile:
+        return "missing at the source"
+    except StoreUnavailable as down:
+        return f"a store failed: {down}"
+    outcome.copied += 1
+    return None
+
+
+def _stored_files(batch: int = 500) -> Iterator[tuple[str, str, str]]:
+    """Every attachment's key, sha256 and type, in id order, a batch at a time."""
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(
+                Attachment.id, Attachment.storage_key, Attachment.sha256, Attachment.content_type
+            )
+            .where(Attachment.id > last_id)
+            .order_by(Attachment.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for _id, key, sha256, content_type in rows:
+            yield key, sha256, content_type
+        last_id = rows[-1][0]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

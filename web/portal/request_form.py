@@ -504,10 +504,20 @@ def store_photos(line_id: str, entry: dict) -> str | None:
         except storage.UploadRejected as rejected:
             problems.append(upload_problem(upload.filename, str(rejected)))
             continue
-        attachment = storage.save(data, upload.filename, content_type, g.shop.id)
+        try:
+            attachment = storage.save(data, upload.filename, content_type, g.shop.id)
+        except storage.StoreUnavailable:
+            problems.append(store_down_problem(upload.filename))
+            continue
         db.session.flush()
         entry["photo_ids"].append(attachment.id)
     return " ".join(problems) or None
+
+
+def store_down_problem(filename: str) -> str:
+    return _(
+        "“%(name)s” could not be stored just now. Please try again in a moment.", name=filename
+    )
 
 
 def upload_problem(filename: str, reason: str) -> str:
@@ -584,7 +594,10 @@ def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | Non
                 if rejected.args[0] == "type":
                     return _("“%(name)s” is not a photo, PDF or text file.", name=upload.filename)
                 return upload_problem(upload.filename, str(rejected))
-            attachment = storage.save(data, upload.filename, content_type, g.shop.id)
+            try:
+                attachment = storage.save(data, upload.filename, content_type, g.shop.id)
+            except storage.StoreUnavailable:
+                return store_down_problem(upload.filename)
             db.session.flush()
             files[key] = {"attachment_id": attachment.id, "name": attachment.original_name}
         return None
