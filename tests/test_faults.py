@@ -8,7 +8,6 @@ them itself; the machine's shared PostgreSQL and Redis are never touched.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from domain import submission, workflow
 from extensions import db
 from factories import make_order, make_reason, make_request, make_shop, make_user
 from harness import FreshContextClient, SmtpSink, app_config, free_port
+from instances import ROOT, app_env, gunicorn, post, submit_over_http
 from models import (
     APPROVED,
     CONCEPT,
@@ -46,7 +46,6 @@ from service_processes import PrivatePostgres, redis_server, wait_until
 from services import bulk_jobs, jobs, label_jobs, labels, outbox
 
 pytestmark = pytest.mark.services
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def count(model, *where) -> int:
@@ -102,79 +101,6 @@ def test_requests_submitted_while_redis_is_down_are_stored_and_mailed_once_after
         == count(OutboundEmail)
         == count(OutboundEmail, OutboundEmail.status == "sent")
     )
-
-
-@contextmanager
-def gunicorn(app, smtp_sink, log: Path):
-    """ReturnDesk under a real gunicorn (one worker, so the in-memory limits of an outage are
-    one count) on a free loopback port, with the test app's services; yields its base URL."""
-    port = free_port()
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-w",
-                "1",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--graceful-timeout",
-                "1",
-                "--no-control-socket",
-                "app:create_app()",
-            ],
-            cwd=ROOT,
-            env=app_env(app, smtp_sink.port),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _answers(base + "/login"), timeout=30, interval=0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def csrf_token_of(page: requests.Response) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
-
-
-def post(browser: requests.Session, target: str, form_page: str = "", **data) -> requests.Response:
-    """A form post as a browser sends it: with the CSRF token of the form's page (``target``
-    unless ``form_page`` says otherwise), not following the redirect."""
-    token = csrf_token_of(browser.get(form_page or target, timeout=10))
-    return browser.post(
-        target, data={**data, "csrf_token": token}, allow_redirects=False, timeout=10
-    )
-
-
-def submit_over_http(base: str, shop, order, reason) -> requests.Response:
-    """A customer's whole way through the portal: lookup, items, reason, resolution, submit."""
-    portal = f"{base}/returns/{shop.slug}"
-    customer = requests.Session()
-    line = order.lines[0].id
-    steps = [
-        ("/", {"order_number": order.number, "email_or_postcode": order.customer_email}),
-        ("/items", {f"line-{line}": "1", f"qty-{line}": "1"}),
-        ("/details", {f"reason-{line}": str(reason.id), f"comment-{line}": ""}),
-        ("/resolution", {"resolution": "refund", "exchange_note": ""}),
-    ]
-    for step, data in steps:
-        answer = post(customer, portal + step, **data)
-        assert answer.status_code == 302, (step, answer.status_code, answer.text[-500:])
-    review = customer.get(portal + "/review", timeout=10)
-    key = re.search(r'name="submission_key" value="([^"]+)"', review.text).group(1)
-    return post(customer, portal + "/review", submission_key=key)
 
 
 def test_portal_and_login_keep_working_while_redis_is_down(app, smtp_sink, tmp_path):
@@ -338,27 +264,6 @@ with app.app_context():
     worker = SimpleWorker([jobs.queue()], connection=jobs.redis_connection())
     worker.work(burst=burst, with_scheduler=not burst)
 """
-
-
-def app_env(app, smtp_port: int, **extra: str) -> dict[str, str]:
-    """The environment of a ReturnDesk process (worker, gunicorn, sweeper) that uses the same
-    database, Redis, queue, storage and SMTP server as the test's ``app``."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        RQ_QUEUE=app.config["RQ_QUEUE"],
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp_port),
-        STORAGE_DIR=app.config["STORAGE_DIR"],
-        SECRET_KEY="test-secret",
-        PUBLIC_URL=app.config["PUBLIC_URL"],
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    env.pop("REDIS_URL", None)
-    if app.config.get("REDIS_URL"):
-        env["REDIS_URL"] = app.config["REDIS_URL"]
-    return env
 
 
 def start_worker(app, smtp_sink, chunk: int) -> subprocess.Popen:

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,28 +19,11 @@ from domain import workflow
 from extensions import db
 from factories import make_request, make_shop, make_user
 from harness import free_port
+from instances import ROOT, app_env
 from service_processes import redis_server, wait_until
 from services import schedule
 
 pytestmark = pytest.mark.services
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def worker_env(app, smtp_port: int, redis_url: str) -> dict[str, str]:
-    env = dict(
-        os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=redis_url,
-        RQ_QUEUE=app.config["RQ_QUEUE"],
-        SWEEP_EVERY="1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp_port),
-        STORAGE_DIR=app.config["STORAGE_DIR"],
-        SECRET_KEY="test-secret",
-        PUBLIC_URL=app.config["PUBLIC_URL"],
-        PYTHONPATH=str(ROOT),
-    )
-    return env
 
 
 def start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen]:
@@ -79,7 +61,7 @@ def test_three_workers_run_each_period_of_the_sweep_once_and_it_delivers(app, sm
     assert smtp_sink.messages == []
 
     with redis_server(port):
-        workers = start_workers(3, worker_env(app, smtp_sink.port, redis_url))
+        workers = start_workers(3, app_env(app, smtp_sink.port, SWEEP_EVERY="1"))
         try:
             wait_until(lambda: len(schedule.recent_runs("sweep")) >= 6, timeout=90)
         finally:
