@@ -46,6 +46,16 @@ def app_env(app, smtp_port: int, **extra: str) -> dict[str, str]:
 def gunicorn(app, smtp_sink, log: Path, **env: str) -> Iterator[str]:
     """ReturnDesk under a real gunicorn (one worker, so the in-memory limits of an outage are
     one count) on a free loopback port, with the test app's services; yields its base URL."""
+    server, base = start_gunicorn(app, smtp_sink, log, **env)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def start_gunicorn(app, smtp_sink, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """A gunicorn instance as ``gunicorn`` starts it, answering; its process and base URL."""
     port = free_port()
     with log.open("wb") as output:
         server = subprocess.Popen(
@@ -64,16 +74,17 @@ def gunicorn(app, smtp_sink, log: Path, **env: str) -> Iterator[str]:
             ],
             cwd=ROOT,
             env=app_env(app, smtp_sink.port, **env),
+            start_new_session=True,  # its own process group: a test may SIGKILL it whole
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _answers(base + "/login"), timeout=30, interval=0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    except TimeoutError:
+        server.kill()
+        raise
+    return server, base
 
 
 def _answers(url: str) -> bool:
@@ -87,12 +98,19 @@ def csrf_token_of(page: requests.Response) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
 
 
-def post(browser: requests.Session, target: str, form_page: str = "", **data) -> requests.Response:
+def post(
+    browser: requests.Session, target: str, form_page: str = "", files=None, **data
+) -> requests.Response:
     """A form post as a browser sends it: with the CSRF token of the form's page (``target``
-    unless ``form_page`` says otherwise), not following the redirect."""
+    unless ``form_page`` says otherwise), not following the redirect. ``files`` as requests
+    takes them (``{"field": ("name.jpg", bytes)}``) makes it a multipart upload."""
     token = csrf_token_of(browser.get(form_page or target, timeout=10))
     return browser.post(
-        target, data={**data, "csrf_token": token}, allow_redirects=False, timeout=10
+        target,
+        data={**data, "csrf_token": token},
+        files=files,
+        allow_redirects=False,
+        timeout=10,
     )
 
 
