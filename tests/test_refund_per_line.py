@@ -147,6 +147,36 @@ def test_a_partial_refund_with_a_note_reaches_the_customer_and_the_total(staff, 
     assert "Refund total €74.00" in staff_page
 
 
+def test_a_dutch_customer_reads_the_partial_refund_in_dutch(staff, shop, agent):
+    reasons = make_reasons(shop)
+    request = approved_request(
+        shop,
+        agent,
+        language="nl",
+        lines=[{"order_line": 0, "quantity": 1, "reason": reasons["too_big"]}],
+    )
+    return_ = create_label(request)
+    db.session.commit()
+    line = request.lines[0]
+
+    staff.post(
+        f"/admin/returns/{return_.id}/act",
+        data={
+            "action": "receive",
+            f"condition-{line.id}": "ok",
+            f"quantity-{line.id}": "1",
+            f"refund-{line.id}": "partial",
+            f"refund-amount-{line.id}": "30",
+            f"refund-note-{line.id}": "Het label ontbrak.",
+        },
+    )
+
+    text, _html = received_email(return_)
+    assert (
+        "Linnen blouse (M): 1/1, €\xa030,00 (Gedeeltelijk terugbetaald): Het label ontbrak." in text
+    )
+
+
 def test_the_history_says_what_is_paid_for_each_item(staff, shipment):
     receive(
         staff,
