@@ -266,8 +266,8 @@ def test_the_receive_form_labels_each_items_refund_and_its_default(staff, shipme
     assert f'<label class="sr-only" for="refund-{blouse}">Refund for Linnen blouse</label>' in page
     assert f'for="refund-amount-{blouse}">Partial refund of Linnen blouse (amount)' in page
     assert f'for="refund-note-{jumper}">Note to the customer about Wollen trui' in page
-    assert "If damaged: Full refund (Damaged)" in visible(page)
-    assert "If damaged: No refund (Too big)" in visible(page)
+    assert "If damaged: Full refund (the customer's reason: Damaged)" in visible(page)
+    assert "If damaged: No refund (the customer's reason: Too big)" in visible(page)
 
 
 def events_of(shipment) -> str:
