@@ -8,7 +8,9 @@ the API all show the line's amount and the note; the total follows the choices.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 import pytest
@@ -227,6 +229,26 @@ def test_an_exchange_leaves_out_an_item_with_no_refund(staff, shipment):
     page = status_page(staff, shipment)
     assert "We will send you new items in exchange for 1 × Linnen blouse (M)." in page
     assert "Worn" in page
+
+
+def test_the_received_items_export_says_what_is_paid_for_each_item(staff, shipment):
+    receive(
+        staff,
+        shipment,
+        **{
+            "refund-{blouse}": "partial",
+            "refund-amount-{blouse}": "20,00",
+            "refund-note-{blouse}": NOTE,
+        },
+    )
+
+    answer = staff.get("/admin/returns/received-items/csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(answer.lstrip("\ufeff"))))
+
+    assert [
+        (row["Condition"], row["What is paid"], row["Partial amount"], row["Note to the customer"])
+        for row in rows
+    ] == [("Damaged", "Partial refund", "20.00", NOTE), ("OK", "Full refund", "", "")]
 
 
 @pytest.mark.parametrize(
