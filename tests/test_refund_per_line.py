@@ -26,6 +26,12 @@ from return_flow import approved_request, create_label, emails_to
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
 NOTE = "A stain on the collar that does not wash out."
+# The receive form's fields for €20.00 of the blouse, with the note.
+BLOUSE_PARTLY_REFUNDED = {
+    "refund-{blouse}": "partial",
+    "refund-amount-{blouse}": "20,00",
+    "refund-note-{blouse}": NOTE,
+}
 
 
 def visible(markup: str) -> str:
@@ -125,15 +131,7 @@ def test_a_damaged_item_returned_for_another_reason_pays_nothing_by_default(staf
 
 
 def test_a_partial_refund_with_a_note_reaches_the_customer_and_the_total(staff, shipment):
-    receive(
-        staff,
-        shipment,
-        **{
-            "refund-{blouse}": "partial",
-            "refund-amount-{blouse}": "20,00",
-            "refund-note-{blouse}": NOTE,
-        },
-    )
+    receive(staff, shipment, **BLOUSE_PARTLY_REFUNDED)
 
     page = status_page(staff, shipment)
     text, markup = received_email(shipment)
@@ -232,15 +230,7 @@ def test_an_exchange_leaves_out_an_item_with_no_refund(staff, shipment):
 
 
 def test_the_received_items_export_says_what_is_paid_for_each_item(staff, shipment):
-    receive(
-        staff,
-        shipment,
-        **{
-            "refund-{blouse}": "partial",
-            "refund-amount-{blouse}": "20,00",
-            "refund-note-{blouse}": NOTE,
-        },
-    )
+    receive(staff, shipment, **BLOUSE_PARTLY_REFUNDED)
 
     answer = staff.get("/admin/returns/received-items/csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(answer.lstrip("\ufeff"))))
