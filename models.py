@@ -473,6 +473,12 @@ class ReturnRequestLine(db.Model):
     # What the shop does with the received units (``DISPOSITIONS``), and why when disposed.
     disposition: Mapped[str | None] = mapped_column(String(20))
     disposition_note: Mapped[str | None] = mapped_column(Text)
+    # What is paid for the line, decided at receipt apart from what was found (``condition``):
+    # ``REFUND_CHOICES``, None until inspected; the amount of a partial refund; and the
+    # staff's note to the customer about it.
+    refund_choice: Mapped[str | None] = mapped_column(String(10))
+    refund_partial_cents: Mapped[int | None] = mapped_column(Integer)
+    refund_note: Mapped[str | None] = mapped_column(Text)
 
     request: Mapped[ReturnRequest] = relationship(back_populates="lines")
     order_line: Mapped[OrderLine] = relationship()
@@ -587,7 +593,8 @@ RETURN_STATUSES = (
     RETURN_CANCELLED,
 )
 
-# A request line's inspection once the parcel is received; only "ok" is refunded.
+# A request line's inspection once the parcel is received: what was found. What is paid for
+# it is the line's ``refund_choice`` (``domain.refunds.default_refund_choice`` by default).
 CONDITION_OK = "ok"
 CONDITION_DAMAGED = "damaged"
 CONDITION_WRONG_ITEM = "wrong_item"
@@ -598,6 +605,12 @@ RESTOCK = "restock"
 REFURBISH = "refurbish"
 DISPOSE = "dispose"
 DISPOSITIONS = (RESTOCK, REFURBISH, DISPOSE)
+# What is paid for a received line (``ReturnRequestLine.refund_choice``): the received units
+# in full, an amount the staff set (``refund_partial_cents``), or nothing.
+REFUND_FULL = "full"
+REFUND_PARTIAL = "partial"
+REFUND_NONE = "none"
+REFUND_CHOICES = (REFUND_FULL, REFUND_PARTIAL, REFUND_NONE)
 # Why an item may not go back (``ReturnabilityRule.reason``; "not_returnable" is the
 # platform's own flag on the order line, never a rule's reason).
 NON_RETURNABLE_REASON_CODES = (

@@ -15,13 +15,29 @@ from flask_babel import get_locale
 
 from domain.statuses import (
     FEWER_RECEIVED,
+    NOT_REFUNDED,
+    PARTLY_REFUNDED,
     REFUND_NOTE_LABELS,
     REJECTED,
     RESOLUTION_LABELS,
     SETTLEMENT_FEE_LABELS,
     SETTLEMENT_TOTAL_LABELS,
 )
-from models import CONDITION_MISSING, CONDITION_OK, FEE_DEDUCTED, ReturnRequest, ReturnRequestLine
+from models import (
+    CONDITION_DAMAGED,
+    CONDITION_MISSING,
+    CONDITION_OK,
+    FEE_DEDUCTED,
+    REFUND_FULL,
+    REFUND_NONE,
+    REFUND_PARTIAL,
+    ReturnRequest,
+    ReturnRequestLine,
+)
+
+# The return reasons (``ReturnReason.code``) by which a customer says the item was damaged or
+# defective when it reached them: finding it damaged then confirms their report.
+DAMAGE_REASON_CODES = frozenset({"damaged", "defective", "broken"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,8 @@ class RefundLine:
     amount_cents: int
     # Why not all is refunded: a code of statuses.REFUND_NOTE_LABELS, or None.
     note: str | None = None
+    # What the staff wrote to the customer about the line's refund at receipt, or "".
+    customer_note: str = ""
 
     @property
     def gross_cents(self) -> int:
@@ -96,8 +114,8 @@ def refund_breakdown(request: ReturnRequest) -> RefundBreakdown:
     """The refund for a request, from its lines as decided and, once received, as inspected.
 
     Before inspection the lines not rejected count (what the customer may expect); after it,
-    only lines in condition "ok", for the quantity actually received. The fee never makes
-    the total negative.
+    each line as chosen at receipt (``chosen_refund``: full for the quantity actually
+    received, a partial amount, or nothing). The fee never makes the total negative.
     """
     lines = [refund_line(line) for line in request.lines]
     subtotal = sum(line.amount_cents for line in lines)
@@ -109,35 +127,86 @@ def refund_breakdown(request: ReturnRequest) -> RefundBreakdown:
     )
 
 
-def refund_line(line: ReturnRequestLine) -> RefundLine:
-    """Price one request line: unit price × refunded quantity, minus its share of the discount."""
-    quantity, note = refunded_quantity(line)
+@dataclass(frozen=True)
+class RefundChoice:
+    """What staff choose to pay for one line at receipt: ``choice`` (``REFUND_CHOICES``, None
+    for the default), the amount of a partial refund, and a note shown to the customer."""
+
+    choice: str | None = None
+    partial_cents: int | None = None
+    note: str | None = None
+
+
+def default_refund_choice(condition: str, reason_code: str | None) -> str:
+    """What is paid for a received line unless staff choose otherwise.
+
+    An item found OK is refunded in full (for the units received). An item found damaged is
+    refunded in full when the customer's own return reason said it was damaged or defective
+    (``DAMAGE_REASON_CODES``): the damage is what they returned it for, not what they did to
+    it. Otherwise a damaged item, a wrong item or a missing one pays nothing.
+    """
+    if condition == CONDITION_OK:
+        return REFUND_FULL
+    if condition == CONDITION_DAMAGED and reason_code in DAMAGE_REASON_CODES:
+        return REFUND_FULL
+    return REFUND_NONE
+
+
+def line_default_choice(line: ReturnRequestLine, condition: str) -> str:
+    """``default_refund_choice`` for a line found in ``condition``, by the customer's reason."""
+    return default_refund_choice(condition, line.reason.code if line.reason else None)
+
+
+def full_amount_cents(line: ReturnRequestLine, quantity: int) -> int:
+    """A full refund of ``quantity`` units of the line: their price minus their discount."""
     order_line = line.order_line
     discount = pro_rata(order_line.discount_cents, quantity, order_line.quantity)
+    return quantity * order_line.unit_price_cents - discount
+
+
+def refund_line(line: ReturnRequestLine) -> RefundLine:
+    """Price one request line: unit price × refunded quantity, minus its share of the
+    discount; a partial refund chosen at receipt pays its amount instead (never more)."""
+    quantity, note = refunded_quantity(line)
+    order_line = line.order_line
+    amount = full_amount_cents(line, quantity)
+    if line.condition is not None and chosen_refund(line) == REFUND_PARTIAL:
+        amount = min(line.refund_partial_cents or 0, amount)
     return RefundLine(
         request_line_id=line.id,
         description=str(order_line),
         requested_quantity=line.quantity,
         refunded_quantity=quantity,
         unit_price_cents=order_line.unit_price_cents,
-        discount_cents=discount,
-        amount_cents=quantity * order_line.unit_price_cents - discount,
+        discount_cents=pro_rata(order_line.discount_cents, quantity, order_line.quantity),
+        amount_cents=amount,
         note=note,
+        customer_note=(line.refund_note or "") if line.condition is not None else "",
     )
 
 
+def chosen_refund(line: ReturnRequestLine) -> str:
+    """What is paid for an inspected line: as chosen at receipt, else by default."""
+    return line.refund_choice or line_default_choice(line, line.condition or CONDITION_OK)
+
+
 def refunded_quantity(line: ReturnRequestLine) -> tuple[int, str | None]:
-    """How many units of a line are refunded, and the reason code when not all of them."""
+    """How many units of a line are refunded, and the reason code when not all of them
+    (or not in full): what was found explains it, else the staff's choice does."""
     if line.decision == "rejected":
         return 0, REJECTED
     if line.condition is None:
         return line.quantity, None
-    if line.condition != CONDITION_OK:
-        return 0, line.condition
+    found = line.condition if line.condition != CONDITION_OK else None
+    choice = chosen_refund(line)
+    if choice == REFUND_NONE:
+        return 0, found or NOT_REFUNDED
     received = line.quantity if line.received_quantity is None else line.received_quantity
     received = max(0, min(received, line.quantity))
     if received < line.quantity:
         return received, CONDITION_MISSING if received == 0 else FEWER_RECEIVED
+    if choice == REFUND_PARTIAL:
+        return received, found or PARTLY_REFUNDED
     return received, None
 
 

@@ -29,6 +29,9 @@ from models import (
     LABEL_CREATED,
     NEW,
     ON_HOLD,
+    REFUND_FULL,
+    REFUND_NONE,
+    REFUND_PARTIAL,
     REFURBISH,
     RESTOCK,
     RETURN_CANCELLED,
@@ -156,17 +159,29 @@ DEFAULT_DISPOSITION = {
     CONDITION_MISSING: None,
 }
 
+# What staff decide to pay for a received line (``ReturnRequestLine.refund_choice``), apart
+# from what was found; "default" on the receive form leaves it to ``refunds.default_refund_choice``.
+REFUND_CHOICE_LABELS = {
+    REFUND_FULL: _l("Full refund"),
+    REFUND_PARTIAL: _l("Partial refund"),
+    REFUND_NONE: _l("No refund"),
+}
+
 # Why a refund line is not (fully) refunded (``refunds.RefundLine.note``): the line was
-# rejected, it came back in a condition other than OK (the condition's code), or fewer units
-# came back than were asked for.
+# rejected, it came back in a condition other than OK (the condition's code), fewer units
+# came back than were asked for, or staff chose to pay part or nothing of an item found OK.
 REJECTED = "rejected"
 FEWER_RECEIVED = "fewer_received"
+PARTLY_REFUNDED = "partly_refunded"
+NOT_REFUNDED = "not_refunded"
 REFUND_NOTE_LABELS = {
     REJECTED: _l("Not approved for return"),
     CONDITION_DAMAGED: _l("Received damaged"),
     CONDITION_WRONG_ITEM: _l("Not the right item"),
     CONDITION_MISSING: _l("Not received"),
     FEWER_RECEIVED: _l("Fewer received than requested"),
+    PARTLY_REFUNDED: _l("Partly refunded"),
+    NOT_REFUNDED: _l("Not refunded"),
 }
 
 # Why an item may not go back (``returnability``), as the customer reads it after "cannot be

@@ -24,6 +24,8 @@ from sqlalchemy.orm import selectinload
 
 from domain import emails, notices, outbox_rows, refunds, statuses, tenancy, webhook_events
 from domain.audit import Actor, as_actor, record
+from domain.formatting import money
+from domain.refunds import RefundChoice
 from domain.statuses import return_status_label, status_label
 from extensions import db
 from models import (
@@ -39,6 +41,8 @@ from models import (
     NEW,
     ON_HOLD,
     OPEN_STATUSES,
+    REFUND_CHOICES,
+    REFUND_PARTIAL,
     REQUEST_STATUSES,
     RESOLUTIONS,
     RETURN_CANCELLED,
@@ -155,6 +159,16 @@ class TransitionRefused(Exception):
 
     The message is translated and meant for the person who asked.
     """
+
+
+class LineRefused(TransitionRefused):
+    """A refusal of what was given for one request line: ``line_id`` and the refused
+    ``field`` (named as the line's column), so a form or the API can point at it."""
+
+    def __init__(self, message: str, line_id: int, field: str) -> None:
+        super().__init__(message)
+        self.line_id = line_id
+        self.field = field
 
 
 def revoke_public_token(req: ReturnRequest, actor: User | Actor) -> None:
@@ -1274,6 +1288,7 @@ def receive(
     actor: User | Actor | None,
     inspections: dict[int, tuple[str, int]],
     dispositions: dict[int, tuple[str | None, str | None]] | None = None,
+    refund_choices: dict[int, RefundChoice] | None = None,
 ) -> None:
     """Unpacked and inspected: each line's condition and received quantity; customer emailed.
 
@@ -1281,16 +1296,24 @@ def receive(
     ``dispositions`` may say per line what becomes of the units, ``(disposition, note)``;
     without a disposition a line gets the condition's default
     (``statuses.DEFAULT_DISPOSITION``), and a line of which nothing came back gets none.
+    ``refund_choices`` may say per line what is paid for it (full, a partial amount or
+    nothing) with a note for the customer; without a choice a line gets
+    ``refunds.default_refund_choice``. A refused line raises ``LineRefused``.
     """
     request = return_.request
     lines = {line.id: line for line in request.lines if line.decision != "rejected"}
     _check_inspections(lines, inspections)
     chosen = _dispositions(inspections, dispositions or {})
+    paid = _refund_choices(lines, inspections, refund_choices or {})
     from_status = _update_return(return_, RETURN_RECEIVED)
     for line_id, (condition, quantity) in inspections.items():
-        lines[line_id].condition = condition
-        lines[line_id].received_quantity = quantity
-        lines[line_id].disposition, lines[line_id].disposition_note = chosen[line_id]
+        line = lines[line_id]
+        line.condition = condition
+        line.received_quantity = quantity
+        line.disposition, line.disposition_note = chosen[line_id]
+        line.refund_choice = paid[line_id].choice
+        line.refund_partial_cents = paid[line_id].partial_cents
+        line.refund_note = paid[line_id].note
     db.session.flush()
     _record_return(return_, actor, "received", from_status, note=_inspection_note(lines))
     _email_about_return(return_, "return_received")
@@ -1331,15 +1354,65 @@ def _dispositions(
     return chosen
 
 
+def _refund_choices(
+    lines: dict[int, ReturnRequestLine],
+    inspections: dict[int, tuple[str, int]],
+    given: dict[int, RefundChoice],
+) -> dict[int, RefundChoice]:
+    """Each inspected line's refund: as given, else the default by its condition and the
+    customer's reason. A partial refund is more than nothing and at most the full refund
+    of the units received; a note is optional and shown to the customer when given."""
+    chosen = {}
+    for line_id, (condition, quantity) in inspections.items():
+        line = lines[line_id]
+        asked = given.get(line_id, RefundChoice())
+        choice = asked.choice or refunds.line_default_choice(line, condition)
+        if choice not in REFUND_CHOICES:
+            raise LineRefused(
+                _("Choose full, partial or no refund for every item."), line_id, "refund_choice"
+            )
+        partial = asked.partial_cents if choice == REFUND_PARTIAL else None
+        if choice == REFUND_PARTIAL:
+            _check_partial_refund(line, quantity, partial)
+        note = (asked.note or "").strip() or None
+        chosen[line_id] = RefundChoice(choice, partial, note)
+    return chosen
+
+
+def _check_partial_refund(line: ReturnRequestLine, quantity: int, cents: int | None) -> None:
+    full = refunds.full_amount_cents(line, quantity)
+    if cents is None or not 0 < cents <= full:
+        raise LineRefused(
+            _(
+                "The partial refund of %(product)s must be more than %(zero)s and at most %(max)s.",
+                product=line.order_line.product_name,
+                zero=money(0, line.request.order.currency),
+                max=money(full, line.request.order.currency),
+            ),
+            line.id,
+            "refund_partial_cents",
+        )
+
+
 def _inspection_note(lines: dict) -> str:
-    """What was found, in the words of whoever inspected: "Blouse: Damaged × 1"."""
+    """What was found and what is paid, in the words of whoever inspected:
+    "Blouse: Damaged × 1, Refurbish, Partial refund € 10,00 (“A scratch on the sleeve”)"."""
     return "; ".join(
         f"{line.order_line.product_name}: "
         f"{statuses.CONDITION_LABELS[line.condition]} × {line.received_quantity}"
         + (f", {statuses.DISPOSITION_LABELS[line.disposition]}" if line.disposition else "")
         + (f" ({line.disposition_note})" if line.disposition_note else "")
+        + f", {_refund_words(line)}"
         for line in lines.values()
     )
+
+
+def _refund_words(line: ReturnRequestLine) -> str:
+    """A line's refund choice for the history: "Partial refund € 10,00 (“note”)"."""
+    words = str(statuses.REFUND_CHOICE_LABELS[line.refund_choice or ""])
+    if line.refund_partial_cents is not None:
+        words += f" {money(line.refund_partial_cents, line.request.order.currency)}"
+    return words + (f" (“{line.refund_note}”)" if line.refund_note else "")
 
 
 def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from flask import Response, abort, stream_with_context
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from sqlalchemy.orm import aliased
 from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
+    REFUND_CHOICE_LABELS,
     RESOLUTION_LABELS,
     STATUS_LABELS,
 )
@@ -238,6 +240,9 @@ def received_item_rows(return_query):
             ReturnRequestLine.condition,
             ReturnRequestLine.disposition,
             ReturnRequestLine.disposition_note,
+            ReturnRequestLine.refund_choice,
+            ReturnRequestLine.refund_partial_cents,
+            ReturnRequestLine.refund_note,
         )
         .join(ReturnRequest, ReturnRequest.id == Return.request_id)
         .join(ReturnRequestLine, ReturnRequestLine.request_id == ReturnRequest.id)
@@ -249,9 +254,11 @@ def received_item_rows(return_query):
 
 
 def received_item_columns() -> list[Column]:
-    """What was found in each parcel and what becomes of it, in the reader's words."""
+    """What was found in each parcel, what becomes of it and what is paid for it, in the
+    reader's words."""
     conditions = {key: str(label) for key, label in CONDITION_LABELS.items()}
     dispositions = {key: str(label) for key, label in DISPOSITION_LABELS.items()}
+    refund_choices = {key: str(label) for key, label in REFUND_CHOICE_LABELS.items()}
     read = _attribute_reader
     return [
         Column(_("Return"), read("return_number")),
@@ -264,7 +271,16 @@ def received_item_columns() -> list[Column]:
         Column(_("Condition"), _words("condition", conditions)),
         Column(_("What becomes of it"), _words("disposition", dispositions)),
         Column(_("Why"), _words("disposition_note", {})),
+        Column(_("What is paid"), _words("refund_choice", refund_choices)),
+        Column(_("Partial amount"), _partial_amount),
+        Column(_("Note to the customer"), _words("refund_note", {})),
     ]
+
+
+def _partial_amount(row: Any) -> Decimal | str:
+    """A partial refund's amount in euros (a number in a spreadsheet), else empty."""
+    cents = row.refund_partial_cents
+    return "" if cents is None else Decimal(cents).scaleb(-2)
 
 
 def _words(name: str, words: dict[str, str]) -> Callable[[object], object]:

@@ -28,6 +28,19 @@ def parse_int(text: object, minimum: int = 0, maximum: int = MAX_INT) -> int | N
     return number if minimum <= number <= maximum else None
 
 
+# An amount of money as staff type it: "12", "12,50", "12.5" or "€ 12,50".
+AMOUNT = re.compile(r"(?:€\s*)?([0-9]{1,7})(?:[.,]([0-9]{1,2}))?")
+
+
+def parse_cents(text: object) -> int | None:
+    """An amount typed as euros (a comma or a point before the cents) as whole cents, else None."""
+    match = AMOUNT.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    euros, cents = match.groups()
+    return int(euros) * 100 + int((cents or "0").ljust(2, "0"))
+
+
 def parse_ids(values: str | Iterable[object]) -> list[int]:
     """Row ids from a comma-separated string or a list (a form's ticked rows); anything that
     cannot be a row id is left out."""

@@ -19,11 +19,13 @@ from wtforms import PasswordField, SelectField
 
 from domain import workflow
 from domain.formatting import money, shop_time
+from domain.refunds import RefundChoice, line_default_choice
 from domain.settlement import settlement_summary
 from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
     LABEL_STATUS_LABELS,
+    REFUND_CHOICE_LABELS,
     RESOLUTION_LABELS,
     RETURN_STATUS_LABELS,
     RETURN_STEP_LABELS,
@@ -32,7 +34,9 @@ from domain.statuses import (
 )
 from extensions import db
 from models import (
+    CONDITION_DAMAGED,
     LINE_CONDITIONS,
+    REFUND_PARTIAL,
     RETURN_STATUSES,
     AuditEvent,
     Return,
@@ -42,7 +46,7 @@ from models import (
 from services import exports, label_jobs, labels, storage
 from web.admin.base import ShopScopedView, history, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
-from web.int_args import parse_int
+from web.int_args import parse_cents, parse_int
 from web.same_site import safe_next
 
 
@@ -289,6 +293,11 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             label_status_labels=LABEL_STATUS_LABELS,
             condition_labels=CONDITION_LABELS,
             disposition_labels=DISPOSITION_LABELS,
+            refund_choice_labels=REFUND_CHOICE_LABELS,
+            damaged_defaults={
+                line.id: line_default_choice(line, CONDITION_DAMAGED)
+                for line in return_.request.lines
+            },
             conditions=LINE_CONDITIONS,
             resolve_labels=RESOLUTION_LABELS,
             return_status_labels=RETURN_STATUS_LABELS,
@@ -314,6 +323,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
                     user,
                     self.inspections_from_form(return_),
                     self.dispositions_from_form(return_),
+                    self.refund_choices_from_form(return_),
                 )
             elif chosen == "resolve":
                 workflow.resolve(return_, user, request.form.get("kind", ""))
@@ -359,6 +369,36 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             )
             for line in return_.request.lines
         }
+
+    @staticmethod
+    def refund_choices_from_form(return_: Return) -> dict[int, RefundChoice]:
+        """``refund-<line id>`` (empty: the default by condition and reason, applied in the
+        workflow), ``refund-amount-<line id>`` (a partial refund, typed as "12,50") and
+        ``refund-note-<line id>`` (shown to the customer). An amount is only taken with
+        "Partial refund" chosen, so a typed amount is never silently ignored."""
+        choices = {}
+        for line in return_.request.lines:
+            choice = request.form.get(f"refund-{line.id}") or None
+            typed = request.form.get(f"refund-amount-{line.id}", "").strip()
+            cents = parse_cents(typed)
+            product = line.order_line.product_name
+            if typed and choice != REFUND_PARTIAL:
+                raise workflow.TransitionRefused(
+                    _(
+                        "You typed an amount for %(product)s: choose a partial refund to pay it.",
+                        product=product,
+                    )
+                )
+            if typed and cents is None:
+                raise workflow.TransitionRefused(
+                    _(
+                        "Type the partial refund of %(product)s as an amount, such as 12.50.",
+                        product=product,
+                    )
+                )
+            note = request.form.get(f"refund-note-{line.id}")
+            choices[line.id] = RefundChoice(choice, cents, note)
+        return choices
 
     @expose("/<int:return_id>/label.pdf")
     def label(self, return_id: int):

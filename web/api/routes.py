@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from domain import submission, submission_rules, tenancy, workflow
+from domain.refunds import RefundChoice
 from extensions import db
 from models import (
     RETURN_DELIVERED,
@@ -378,6 +379,24 @@ def dispositions(
     }
 
 
+def refund_choices(return_: ReturnShipment, body: ReturnEventIn) -> dict[int, RefundChoice]:
+    """``{request line id: RefundChoice}`` as the received event gives them."""
+    line_ids = {line.order_line_id: line.id for line in return_.request.lines}
+    return {
+        line_ids[item.order_line_id]: RefundChoice(
+            item.refund_choice, item.refund_partial_cents, item.refund_note
+        )
+        for item in body.lines or ()
+    }
+
+
+def line_field(return_: ReturnShipment, body: ReturnEventIn, refusal: workflow.LineRefused) -> str:
+    """The body's field a refusal of one request line points at: ``lines.2.refund_choice``."""
+    order_line_ids = [item.order_line_id for item in body.lines or ()]
+    line = next(line for line in return_.request.lines if line.id == refusal.line_id)
+    return f"lines.{order_line_ids.index(line.order_line_id)}.{refusal.field}"
+
+
 def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
     actor = api_actor()
     if body.event in (RETURN_IN_TRANSIT, RETURN_DELIVERED):
@@ -390,7 +409,8 @@ def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
         workflow.apply_tracking_event(return_, event, actor)
     elif body.event == "received":
         found = inspections(return_, body)
-        workflow.receive(return_, actor, found, dispositions(return_, body))
+        chosen = refund_choices(return_, body)
+        workflow.receive(return_, actor, found, dispositions(return_, body), chosen)
     else:
         workflow.resolve(return_, actor, body.resolution or return_.request.resolution)
 
@@ -407,12 +427,17 @@ def record_return_event(number: str, body: ReturnEventIn):
     """``in_transit`` and ``delivered`` come from the carrier: late, repeated or
     out-of-order events the return is already past change nothing (200, unchanged).
     ``received`` is the warehouse's inspection: every returned line's ``condition`` and
-    ``received_quantity``; the customer is emailed. ``resolved`` settles a received return
+    ``received_quantity``, and what is paid for it (``refund_choice``: full, partial with
+    ``refund_partial_cents``, or none; by default as the condition and the customer's reason
+    suggest) with a ``refund_note`` shown to the customer; the customer is emailed. A refused
+    line names its field (``lines.0.refund_partial_cents``). ``resolved`` settles a received return
     (refund, exchange or store credit; default the customer's choice) and completes the
     request. A step the return cannot take is 409 with the reason."""
     return_ = _one(ReturnShipment, number, RETURN_LOADING)
     try:
         apply_return_event(return_, body)
+    except workflow.LineRefused as refusal:
+        raise refused(str(refusal), line_field(return_, body, refusal)) from None
     except workflow.TransitionRefused as refusal:
         raise refused(str(refusal)) from None
     db.session.flush()

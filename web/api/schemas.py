@@ -12,6 +12,7 @@ from domain import submission_rules
 from models import (
     DISPOSITIONS,
     LINE_CONDITIONS,
+    REFUND_CHOICES,
     REQUEST_STATUSES,
     RESOLUTIONS,
     RETURN_STATUSES,
@@ -65,6 +66,11 @@ class RequestLineOut(BaseModel):
     condition: str | None
     disposition: str | None = Field(description="restock, refurbish or dispose, once received")
     disposition_note: str | None = Field(description="Why it was disposed of")
+    refund_choice: Literal[REFUND_CHOICES] | None = Field(
+        description="What is paid for the line, once received: full, partial or none"
+    )
+    refund_partial_cents: int | None = Field(description="The amount of a partial refund")
+    refund_note: str | None = Field(description="The shop's note to the customer on the refund")
 
 
 # The decisions a key may post (``ActionIn``): the workflow's actions of the same names, with
@@ -253,6 +259,20 @@ class InspectionIn(BaseModel):
         None, description="What becomes of the units; by default as the condition suggests"
     )
     disposition_note: text(MAX_TEXT) | None = Field(None, description="Needed to dispose")
+    refund_choice: Literal[REFUND_CHOICES] | None = Field(
+        None,
+        description="What is paid for the line (for an exchange: none means not exchanged). "
+        "By default full when the condition is ok, or damaged and the customer's reason "
+        "said damaged (damaged, defective, broken); otherwise none",
+    )
+    refund_partial_cents: Whole(1, MAX_INT) | None = Field(
+        None,
+        description="partial only, and required then: the amount, at most the full refund "
+        "of the units received",
+    )
+    refund_note: text(MAX_TEXT) | None = Field(
+        None, description="A note on the line's refund, shown to the customer"
+    )
 
 
 class ReturnEventIn(BaseModel):

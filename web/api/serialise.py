@@ -50,6 +50,9 @@ def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) 
             condition=line.condition,
             disposition=line.disposition,
             disposition_note=line.disposition_note,
+            refund_choice=line.refund_choice,
+            refund_partial_cents=line.refund_partial_cents,
+            refund_note=line.refund_note,
         )
         for line in req.lines
     ]
