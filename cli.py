@@ -14,7 +14,7 @@ from sqlalchemy import select
 from demo import seeding
 from extensions import db
 from models import Shop, User
-from services import bulk_jobs, jobs, label_jobs, order_import, outbox, storage
+from services import bulk_jobs, jobs, label_jobs, order_import, outbox, ship_by_sweep, storage
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
@@ -38,7 +38,8 @@ SWEEP_MAX_BACKOFF = 300
 @click.option("--every", type=int, default=0, help="Keep sweeping every N seconds.")
 def outbox_sweep(every: int) -> None:
     """Hand pending outbox rows (Redis was down, a worker died, SMTP failed) to the jobs again,
-    and remove files of portal drafts that were never submitted.
+    remind customers of their ship-by date and expire requests past it, and remove files of
+    portal drafts that were never submitted.
 
     With ``--every`` it keeps going whatever fails (the database or Redis is down): the error
     is logged and the next sweep waits longer, up to ``SWEEP_MAX_BACKOFF`` seconds.
@@ -62,6 +63,8 @@ def sweep_once() -> bool:
         ("the outbox", "outbox rows handed to the job runner", outbox.sweep_outbox),
         ("bulk jobs", "interrupted bulk jobs resumed", bulk_jobs.sweep_bulk_jobs),
         ("labels", "return labels handed to the label job", label_jobs.sweep_labels),
+        ("ship-by reminders", "ship-by reminders emailed", ship_by_sweep.sweep_reminders),
+        ("ship-by dates", "requests expired past their ship-by date", ship_by_sweep.sweep_expired),
         ("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
     )
     succeeded = True

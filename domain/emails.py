@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, object_session, selectinload
 
 from domain import email_context
 from domain.email_context import EmailContext
-from domain.formatting import moment, money
+from domain.formatting import moment, moment_date, money
 from extensions import db
 from models import EmailTemplate, OutboundEmail, ReturnRequest, ReturnRequestLine, Shop, utcnow
 
@@ -96,8 +96,9 @@ def sandbox(autoescape: bool, undefined: type = Undefined) -> EmailSandbox:
         "ngettext": ngettext,
         "money": money,
     }
-    # ``moment`` only reads a datetime and a zone name and returns text.
+    # ``moment`` and ``moment_date`` only read a datetime and a zone name and return text.
     env.filters["moment"] = moment
+    env.filters["moment_date"] = moment_date
     return env
 
 

@@ -37,6 +37,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from domain.formatting import TIME_ZONES
+from domain.ship_by import REMINDER_DAYS
 from domain.statuses import RESOLUTION_LABELS
 from extensions import db
 from models import Shop
@@ -104,6 +105,16 @@ class ShopSettingsForm(FlaskForm):
         _l("Withdrawal period (days after delivery)"),
         validators=[NumberRange(min=14, max=365)],
         description=_l("EU law asks for at least 14 days."),
+    )
+    ship_by_days = IntegerField(
+        _l("Ship-by deadline (days after approval)"),
+        validators=[Optional(), NumberRange(min=0, max=365)],
+        description=_l(
+            "The customer must create the return label within this many days of approval, "
+            "is reminded %(days)d days before, and the request expires after. Empty or 0: no "
+            "deadline.",
+            days=REMINDER_DAYS,
+        ),
     )
     offered_resolutions = CheckboxesField(
         _l("Resolutions offered"), choices=RESOLUTION_CHOICES, validators=[at_least_one]
@@ -179,6 +190,7 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
         RESOLUTION_CHOICES, form.free_shipping_resolutions.data
     )
     shop.return_fee_cents = int((form.return_fee.data * 100).to_integral_value())
+    shop.ship_by_days = form.ship_by_days.data or None
 
 
 class ShopSettingsView(StaffOnly, BaseView):
