@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_date
 
+from api_helpers import bearer, make_key
 from domain import workflow
 from domain.ship_by import ship_by_date
 from extensions import db
@@ -278,3 +279,18 @@ def test_the_day_is_the_end_of_the_day_in_the_shops_zone(shop):
     in_amsterdam = deadline.astimezone(ZoneInfo("Europe/Amsterdam"))
     assert in_amsterdam.date() == date(2026, 12, 14)
     assert (in_amsterdam.hour, in_amsterdam.minute) == (23, 59)
+
+
+def test_the_api_gives_the_ship_by_moment_and_the_expired_status(client, shop, agent):
+    request = approved_request(shop, agent)
+    key = make_key(shop)
+    db.session.commit()
+    url = f"/api/v1/return-requests/{request.number}"
+
+    before = client.get(url, headers=bearer(key)).json
+    ship_by_sweep.sweep_expired(days_later(15))
+    after = client.get(url, headers=bearer(key)).json
+
+    deadline = datetime.fromisoformat(before["ship_by_at"].replace("Z", "+00:00"))
+    assert deadline.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%H:%M") == "23:59"
+    assert (before["status"], after["status"]) == ("approved", "expired")
