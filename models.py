@@ -124,6 +124,8 @@ class Shop(Timestamped, db.Model):
     hold_stale_hours: Mapped[int] = mapped_column(Integer, default=8)
     # Days after approval the customer has to create the return label; None: no deadline.
     ship_by_days: Mapped[int | None] = mapped_column(Integer, default=14, server_default="14")
+    # The customer emails the shop turned off, comma-separated (``emails.SWITCHABLE_EMAILS``).
+    emails_off: Mapped[str] = mapped_column(String(500), default="", server_default="")
     time_zone: Mapped[str] = mapped_column(
         String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
     )

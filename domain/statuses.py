@@ -349,6 +349,7 @@ AUDIT_LABELS = {
     "cancel": _l("cancelled"),
     "reopen": _l("reopened"),
     "label_again": _l("approved again for a new return label"),
+    "email_off": _l("did not email the customer (the shop turned this email off)"),
     "ship_by_reminded": _l("reminded the customer of the ship-by date"),
     "expire": _l("expired: no return label by the ship-by date"),
     "new_ship_by": _l("gave a new ship-by date"),
@@ -418,6 +419,7 @@ AUDIT_SENTENCES = {
     "cancel": _l("%(who)s cancelled the request"),
     "reopen": _l("%(who)s reopened the request"),
     "label_again": _l("%(who)s let the customer make a new return label"),
+    "email_off": _l("%(who)s did not email the customer, as the shop turned this email off"),
     "ship_by_reminded": _l("%(who)s reminded the customer of the ship-by date"),
     "expire": _l("%(who)s expired the request: no return label was created by the ship-by date"),
     "new_ship_by": _l("%(who)s gave the customer a new ship-by date"),
@@ -507,6 +509,8 @@ def history_sentence(event: AuditEvent, carrier_name: Callable[[str], str] = str
         sentence, note = (f"{sentence} {trigger}" if trigger else sentence), None
     elif event.action == "return_created" and note:
         sentence, note = f"{sentence} ({carrier_name(note)})", None
+    elif event.action == "email_off" and note:
+        note = str(EMAIL_LABELS.get(note, note))
     if event.from_status and event.to_status and event.from_status != event.to_status:
         moved = f"{event_status_label(event, event.from_status)} → "
         sentence += f" ({moved}{event_status_label(event, event.to_status)})"

@@ -21,6 +21,7 @@ from factories import RETURN_ADDRESS, make_request
 from models import utcnow
 from return_flow import approved_request, create_label
 from services import ship_by_sweep
+from settings_helpers import settings_form
 from staff_helpers import emails_to
 
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS, ship_by_days=14)
@@ -250,26 +251,6 @@ def test_the_ship_by_days_must_be_a_sensible_number(client, auth, shop_staff):
 
     assert response.status_code == 200
     assert "Number must be between 0 and 365." in response.get_data(as_text=True)
-
-
-def settings_form(page: str) -> dict:
-    """The settings form as the page fills it in (text inputs, selected options, ticked boxes)."""
-    form: dict = {}
-    for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page):
-        if name in ("languages", "offered_resolutions", "free_shipping_resolutions"):
-            continue
-        form[name] = html.unescape(value)
-    for name in ("languages", "offered_resolutions", "free_shipping_resolutions"):
-        form[name] = re.findall(
-            rf'<input[^>]*checked[^>]*name="{name}"[^>]*value="(\w+)"'
-            rf'|<input[^>]*name="{name}"[^>]*value="(\w+)"[^>]*checked',
-            page,
-        )
-        form[name] = [a or b for a, b in form[name]]
-    for name in ("default_language", "time_zone"):
-        select = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S).group(0)
-        form[name] = re.search(r'<option selected value="([^"]+)"', select).group(1)
-    return form
 
 
 def test_the_day_is_the_end_of_the_day_in_the_shops_zone(shop):
