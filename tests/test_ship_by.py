@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -275,3 +276,38 @@ def test_the_api_gives_the_ship_by_moment_and_the_expired_status(client, shop, a
     deadline = datetime.fromisoformat(before["ship_by_at"].replace("Z", "+00:00"))
     assert deadline.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%H:%M") == "23:59"
     assert (before["status"], after["status"]) == ("approved", "expired")
+
+
+def sweep_in_a_thread(app, sweep, when: datetime, barrier, counts: list) -> None:
+    with app.app_context():
+        barrier.wait()
+        counts.append(sweep(when))
+
+
+@pytest.mark.parametrize(
+    ("sweep", "days", "subject"),
+    [
+        (ship_by_sweep.sweep_reminders, 12, "Reminder: send your return"),
+        (ship_by_sweep.sweep_expired, 15, "has expired"),
+    ],
+    ids=["reminders", "expiry"],
+)
+def test_two_sweeps_at_once_email_each_customer_once(
+    app, shop, agent, smtp_sink, sweep, days, subject
+):
+    requests = [approved_request(shop, agent) for _ in range(3)]
+    barrier, counts = threading.Barrier(2), []
+    threads = [
+        threading.Thread(
+            target=sweep_in_a_thread, args=(app, sweep, days_later(days), barrier, counts)
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(counts) == [0, 3]
+    for request in requests:
+        assert len(mails(smtp_sink, request, subject)) == 1
