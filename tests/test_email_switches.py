@@ -15,7 +15,7 @@ from extensions import db
 from factories import make_request
 from services import conversation
 from settings_helpers import settings_form, ticked
-from staff_helpers import emails_to
+from staff_helpers import bulk_approve, emails_to
 
 NOT_SENT = (
     "ReturnDesk did not email the customer, as the shop turned this email off: "
@@ -62,11 +62,7 @@ def test_a_bulk_approval_skips_the_email_the_shop_turned_off(client, auth, shop_
     db.session.commit()
     auth.login("agent@example.com")
 
-    client.post(
-        "/admin/requests/bulk",
-        query_string={"ids": str(request.id), "action": "approve"},
-        data={"action": "approve"},
-    )
+    bulk_approve(client, request)
 
     db.session.refresh(request)
     assert request.status == "approved"

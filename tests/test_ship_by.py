@@ -23,7 +23,7 @@ from models import utcnow
 from return_flow import approved_request, create_label
 from services import ship_by_sweep
 from settings_helpers import settings_form
-from staff_helpers import emails_to
+from staff_helpers import bulk_approve, emails_to
 
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS, ship_by_days=14)
 
@@ -161,6 +161,18 @@ def test_the_sweep_expires_an_overdue_request_and_leaves_a_labelled_one_alone(
     )
 
 
+def test_the_dashboard_counts_the_expired_requests(client, auth, shop, agent):
+    for _ in range(2):
+        approved_request(shop, agent)
+    ship_by_sweep.sweep_expired(days_later(15))
+    auth.login(agent.email)
+
+    page = client.get("/admin/").get_data(as_text=True)
+
+    shown = page.split('data-status="expired"', 1)[1]
+    assert re.match(r"[^<]*>\s*Expired <span[^>]*data-count>2<", shown)
+
+
 def test_staff_give_an_expired_request_a_new_day_and_the_customer_is_told(
     client, auth, shop, agent, smtp_sink
 ):
@@ -202,11 +214,7 @@ def test_a_bulk_approval_records_the_ship_by_day_too(client, auth, shop, agent):
     request = make_request(shop, language="nl")
     db.session.commit()
     auth.login(agent.email)
-    response = client.post(
-        "/admin/requests/bulk",
-        query_string={"ids": str(request.id), "action": "approve"},
-        data={"action": "approve"},
-    )
+    response = bulk_approve(client, request)
     assert response.status_code == 302
     shop.ship_by_days = 30
     db.session.commit()
