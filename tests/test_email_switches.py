@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +14,9 @@ from domain import submission, workflow
 from domain.emails import SWITCHABLE_EMAILS
 from extensions import db
 from factories import make_request
-from services import conversation
+from models import utcnow
+from return_flow import approved_request
+from services import conversation, ship_by_sweep
 from settings_helpers import settings_form, ticked
 from staff_helpers import bulk_approve, emails_to
 
@@ -141,3 +144,21 @@ def test_the_settings_page_shows_the_withdrawal_acknowledgement_always_on(client
     text = visible(page)
     assert "Withdrawal acknowledged (to the customer) Required by law" in text
     assert "Messages your staff write to a customer are always sent." in text
+
+
+def test_a_sweep_skips_the_reminder_the_shop_turned_off_and_says_so(
+    client, auth, shop_staff, smtp_sink
+):
+    shop = shop_staff.shop
+    shop.emails_off = "ship_by_reminder"
+    request = approved_request(shop, shop_staff.agent)
+
+    assert ship_by_sweep.sweep_reminders(utcnow() + timedelta(days=12)) == 1
+
+    assert [s for s in subjects(smtp_sink, request) if "Reminder" in s] == []
+    auth.login("agent@example.com")
+    page = visible(client.get(f"/admin/requests/{request.id}").get_data(as_text=True))
+    assert (
+        "ReturnDesk did not email the customer, as the shop turned this email off: "
+        "Reminder of the ship-by date (to the customer)" in page
+    )
