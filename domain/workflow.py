@@ -792,7 +792,10 @@ def expire_overdue(now: datetime | None = None) -> int:
     audited, announced and the customer emailed; returns how many. Staff may give it a new
     date (``give_new_ship_by``). Set-based and conditional like ``remind_ship_by``."""
     now = now or utcnow()
-    expired = _sweep_update(ReturnRequest.ship_by_at <= now, values={"status": EXPIRED})
+    expired = _sweep_update(
+        ReturnRequest.ship_by_at <= now,
+        values={"status": EXPIRED, "version": ReturnRequest.version + 1, "updated_at": now},
+    )
     _sweep_audit(expired, "expire", EXPIRED, now)
     _announce_bulk_changes(expired, {row.id: APPROVED for row in expired})
     _bulk_email([row.id for row in expired], "request_expired")
@@ -801,7 +804,8 @@ def expire_overdue(now: datetime | None = None) -> int:
 
 def _sweep_update(*conditions, values: dict[str, Any]) -> list:
     """One UPDATE of the approved requests (so without an active label) that match; the
-    changed rows (id, status, shop id). A request whose customer keeps the items has no date."""
+    changed rows (id, status, shop id). A request whose customer keeps the items has no date.
+    A reminder leaves the version alone: it changes nothing an agent decides on."""
     return list(
         db.session.execute(
             update(ReturnRequest)
@@ -811,7 +815,7 @@ def _sweep_update(*conditions, values: dict[str, Any]) -> list:
                 ReturnRequest.keep_items.is_(False),
             )
             .where(*conditions)
-            .values(**values, version=ReturnRequest.version + 1, updated_at=utcnow())
+            .values(**values)
             .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
             .execution_options(synchronize_session=False)
         ).all()
