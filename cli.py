@@ -39,7 +39,8 @@ SWEEP_MAX_BACKOFF = 300
 @click.option("--every", type=int, default=0, help="Keep sweeping every N seconds.")
 def outbox_sweep(every: int) -> None:
     """Hand pending outbox rows (Redis was down, a worker died, SMTP failed) to the jobs again,
-    and remove files of portal drafts that were never submitted.
+    remind customers of their ship-by date and expire requests past it, and remove files of
+    portal drafts that were never submitted.
 
     With ``--every`` it keeps going whatever fails (the database or Redis is down): the error
     is logged and the next sweep waits longer, up to ``SWEEP_MAX_BACKOFF`` seconds.

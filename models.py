@@ -74,7 +74,8 @@ APPROVED = "approved"
 CANCELLED = "cancelled"
 LABEL_CREATED = "label_created"
 COMPLETED = "completed"
-REQUEST_STATUSES = (NEW, CONCEPT, ON_HOLD, APPROVED, CANCELLED, LABEL_CREATED, COMPLETED)
+EXPIRED = "expired"
+REQUEST_STATUSES = (NEW, CONCEPT, ON_HOLD, APPROVED, CANCELLED, LABEL_CREATED, COMPLETED, EXPIRED)
 OPEN_STATUSES = (NEW, CONCEPT, ON_HOLD)
 
 RESOLUTIONS = ("refund", "exchange", "store_credit")
@@ -121,6 +122,10 @@ class Shop(Timestamped, db.Model):
     return_address_city: Mapped[str | None] = mapped_column(String(100))
     return_address_country: Mapped[str] = mapped_column(String(2), default="NL")
     hold_stale_hours: Mapped[int] = mapped_column(Integer, default=8)
+    # Days after approval the customer has to create the return label; None: no deadline.
+    ship_by_days: Mapped[int | None] = mapped_column(Integer, default=14, server_default="14")
+    # The customer emails the shop turned off, comma-separated (``emails.SWITCHABLE_EMAILS``).
+    emails_off: Mapped[str] = mapped_column(String(500), default="", server_default="")
     time_zone: Mapped[str] = mapped_column(
         String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
     )
@@ -371,6 +376,7 @@ class ReturnRequest(Timestamped, db.Model):
         Index("ix_request_shop_created", "shop_id", "created_at"),
         Index("ix_request_customer_email", "customer_email"),
         Index("ix_request_order_number", "order_number"),
+        Index("ix_request_status_ship_by", "status", "ship_by_at"),
         UniqueConstraint("shop_id", "submission_key"),
     )
 
@@ -391,6 +397,11 @@ class ReturnRequest(Timestamped, db.Model):
     # The shop's return fee when the request was approved: what the customer was told the
     # label costs, whatever the shop charges later. None until approved.
     return_fee_cents: Mapped[int | None] = mapped_column(Integer)
+    # The end of the last day on which the customer may create the return label, recorded at
+    # approval from the shop's ``ship_by_days`` (a later change does not move it); None: no
+    # deadline (kept items, or the shop sets none). When the reminder of it was emailed.
+    ship_by_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ship_by_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A request whose customer keeps the items is settled on the request itself (there is no
     # return): how, for how much (none for an exchange) and when.
     settled_resolution: Mapped[str | None] = mapped_column(String(20))

@@ -517,10 +517,18 @@ def play(
         "cancel": lambda: workflow.cancel(request, who, pick(rng.choice(CANCEL_REASONS), language)),
         "label": lambda: labels.create_return(request, "own", audit.Actor(label="customer")),
         "complete": lambda: complete(request, who),
+        "expire": lambda: expire(request),
     }
     if op not in steps:
         raise ValueError(f"unknown demo step {op!r}")
     steps[op]()
+
+
+def expire(request: ReturnRequest) -> None:
+    """The customer never made the label: its ship-by date lies behind it, and the sweep
+    expires it."""
+    request.ship_by_at = utcnow() - timedelta(days=1)
+    workflow.expire_overdue()
 
 
 def complete(request: ReturnRequest, who: User | audit.Actor) -> None:

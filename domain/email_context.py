@@ -17,7 +17,7 @@ import dataclasses
 import types
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -153,6 +153,13 @@ class EmailContext:
     refund_deadline: datetime | None = described(
         _l("A withdrawal's refund deadline; write it with |moment(shop)."), default=None
     )
+    ship_by: datetime | None = described(
+        _l(
+            "The last day to create the return label and send the items, or empty; write it "
+            "with |moment_date(shop)."
+        ),
+        default=None,
+    )
     message: EmailMessage | None = described(_l("The message sent or received."), default=None)
     attachments: tuple[EmailAttachment, ...] = described(
         _l("The files sent with the message."), default=(), item="attachment"
@@ -249,6 +256,7 @@ def build(
             "staff_url": links.staff_url(request.id),
             "request_url": links.staff_url(request.id),
             "submitted_at": request.created_at or utcnow(),
+            "ship_by": request.ship_by_at,
             "settlement": settlement_summary(request),
         } | plain
     return EmailContext(
@@ -371,6 +379,7 @@ FUNCTIONS = (
     ("_('…'), gettext('…'), ngettext('…', '…', n)", _l("Text in the email's language.")),
     ("money(cents, currency)", _l("An amount in cents written as money, e.g. € 5,95.")),
     ("submitted_at|moment(shop)", _l("A moment written out in the shop's time zone.")),
+    ("ship_by|moment_date(shop)", _l("The day of a moment in the shop's time zone, in words.")),
 )
 
 
@@ -471,6 +480,7 @@ def example(shop: Shop, language: str) -> EmailContext:
         request_url=links.staff_url(1),
         submitted_at=now,
         refund_deadline=now,
+        ship_by=now + timedelta(days=14),
         message=EmailMessage(body="…", attachments=(file,)),
         attachments=(file,),
         return_=EmailReturn("RET-2026-00042", "postnl", "3SABC123", "", "refund", 4995),

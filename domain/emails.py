@@ -25,10 +25,19 @@ from sqlalchemy import JSON, DateTime, false, insert, literal, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from domain import email_context
+from domain.audit import record
 from domain.email_context import EmailContext
-from domain.formatting import moment, money
+from domain.formatting import moment, moment_date, money
 from extensions import db
-from models import EmailTemplate, OutboundEmail, ReturnRequest, ReturnRequestLine, Shop, utcnow
+from models import (
+    AuditEvent,
+    EmailTemplate,
+    OutboundEmail,
+    ReturnRequest,
+    ReturnRequestLine,
+    Shop,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +105,9 @@ def sandbox(autoescape: bool, undefined: type = Undefined) -> EmailSandbox:
         "ngettext": ngettext,
         "money": money,
     }
-    # ``moment`` only reads a datetime and a zone name and returns text.
+    # ``moment`` and ``moment_date`` only read a datetime and a zone name and return text.
     env.filters["moment"] = moment
+    env.filters["moment_date"] = moment_date
     return env
 
 
@@ -218,6 +228,39 @@ def render_with(
         return render_default(template, context)
 
 
+# The customer emails a shop may turn off on its settings page, in the order the page lists
+# them. Not the withdrawal acknowledgement (``ALWAYS_SENT``: the law asks for it), nor a
+# message staff type to the customer: that one they mean to send.
+SWITCHABLE_EMAILS = (
+    "request_confirmation",
+    "request_approved",
+    "request_cancelled",
+    "ship_by_reminder",
+    "request_expired",
+    "return_label",
+    "label_cancelled",
+    "return_received",
+    "return_resolved",
+)
+ALWAYS_SENT = ("withdrawal_acknowledgement",)
+
+
+def switched_off(shop: Shop | None) -> set[str]:
+    """The customer emails ``shop`` turned off."""
+    if shop is None:
+        return set()
+    return {kind for kind in (shop.emails_off or "").split(",") if kind in SWITCHABLE_EMAILS}
+
+
+def _turned_off(template: str, request: ReturnRequest | None) -> bool:
+    """Whether the request's shop turned this customer email off. If so the request's history
+    says it was not sent, so staff do not tell the customer to look for it."""
+    if request is None or template not in switched_off(request.shop):
+        return False
+    record(request, None, "email_off", note=template)
+    return True
+
+
 def queue_email(
     template: str,
     to: str,
@@ -226,12 +269,17 @@ def queue_email(
     shop: Shop | None = None,
     request: ReturnRequest | None = None,
     attachment_ids: list[int] | None = None,
+    asked_by_customer: bool = False,
     **about: Any,
-) -> OutboundEmail:
+) -> OutboundEmail | None:
     """Write an email to the outbox in the current transaction; it is sent after commit.
 
+    A customer email the shop turned off is not written (None), unless the customer asked
+    for it just now (``asked_by_customer``: the link to their request again).
     ``about`` names what else the email is about, as ``email_context.build`` takes it.
     """
+    if not asked_by_customer and _turned_off(template, request):
+        return None
     subject, text, html = render_email(template, language, shop=shop, request=request, **about)
     email = OutboundEmail(
         template=template,
@@ -271,8 +319,11 @@ def render_request_email(
     return render_with(override, template, request.language, shop=request.shop, request=request)
 
 
-def queue_request_email(template: str, request: ReturnRequest) -> OutboundEmail:
-    """Write the email about a decision on ``request`` to its customer, in this transaction."""
+def queue_request_email(template: str, request: ReturnRequest) -> OutboundEmail | None:
+    """Write the email about a decision on ``request`` to its customer, in this transaction;
+    none when the shop turned it off."""
+    if _turned_off(template, request):
+        return None
     override = shop_override(request.shop, template, request.language)
     subject, text, html = render_request_email(template, request, override)
     email = OutboundEmail(
@@ -296,6 +347,7 @@ def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
     commit, before sending, with the builder a single decision uses; the Outbox shows an
     unwritten email as it would be written.
     """
+    request_ids = _switched_on_for(template, request_ids)
     if not request_ids:
         return []
     unwritten = {
@@ -312,6 +364,38 @@ def queue_request_emails(template: str, request_ids: list[int]) -> list[int]:
     rows = select(*unwritten.values()).where(ReturnRequest.id.in_(request_ids))
     inserted = insert(OutboundEmail).from_select(list(unwritten), rows)
     return list(db.session.scalars(inserted.returning(OutboundEmail.id)))
+
+
+def _switched_on_for(template: str, request_ids: list[int]) -> list[int]:
+    """The requests whose shop sends this email; the others' histories say it was not sent
+    (one INSERT), as ``_turned_off`` says it of one request."""
+    shops = db.session.scalars(
+        select(Shop).where(
+            Shop.id.in_(select(ReturnRequest.shop_id).where(ReturnRequest.id.in_(request_ids)))
+        )
+    )
+    off = [shop.id for shop in shops if template in switched_off(shop)]
+    if not off:
+        return request_ids
+    skipped = select(
+        ReturnRequest.shop_id,
+        ReturnRequest.id,
+        literal("email_off"),
+        literal(template),
+        literal(utcnow(), DateTime(timezone=True)),
+    ).where(ReturnRequest.id.in_(request_ids), ReturnRequest.shop_id.in_(off))
+    db.session.execute(
+        insert(AuditEvent).from_select(
+            ["shop_id", "request_id", "action", "note", "created_at"], skipped
+        )
+    )
+    return list(
+        db.session.scalars(
+            select(ReturnRequest.id).where(
+                ReturnRequest.id.in_(request_ids), ReturnRequest.shop_id.not_in(off)
+            )
+        )
+    )
 
 
 def render_unwritten(email: OutboundEmail) -> tuple[str, str, str]:

@@ -51,8 +51,9 @@ def moment(value: datetime, shop: Shop | EmailShop | None = None) -> str:
     return in_zone(value, shop).strftime("%d-%m-%Y %H:%M %Z")
 
 
-def moment_date(value: datetime | date, shop: Shop | None = None) -> str:
-    """The day of a moment in the shop's zone, written out in the reader's language."""
+def moment_date(value: datetime | date, shop: Shop | EmailShop | None = None) -> str:
+    """The day of a moment in the shop's zone, written out in the reader's language
+    ("15 december 2026", "December 15, 2026")."""
     if isinstance(value, datetime):
         value = in_zone(value, shop or g.get("shop")).date()
     return format_date(value, "long")

@@ -26,6 +26,7 @@ from models import (
     CONDITION_OK,
     CONDITION_WRONG_ITEM,
     DISPOSE,
+    EXPIRED,
     LABEL_CREATED,
     NEW,
     ON_HOLD,
@@ -54,6 +55,7 @@ STATUS_LABELS = {
     CANCELLED: _l("Cancelled"),
     LABEL_CREATED: _l("Label created"),
     COMPLETED: _l("Completed"),
+    EXPIRED: _l("Expired"),
 }
 
 STATUS_BADGES = {
@@ -64,6 +66,7 @@ STATUS_BADGES = {
     CANCELLED: "danger",
     LABEL_CREATED: "info",
     COMPLETED: "dark",
+    EXPIRED: "secondary",
 }
 
 # What the customer reads on the status page: the status in words and what happens next.
@@ -84,6 +87,13 @@ CUSTOMER_STATUS_WORDS = {
         _l("Pack the items, stick the label on the parcel and hand it to the carrier."),
     ),
     COMPLETED: (_l("Completed"), _l("Your return has been handled.")),
+    EXPIRED: (
+        _l("Expired"),
+        _l(
+            "No return label was created before the ship-by date. Contact the shop if you "
+            "still want to return the items."
+        ),
+    ),
 }
 
 # The status page of an approved request whose customer keeps the items (no label, no fee).
@@ -249,6 +259,8 @@ EMAIL_LABELS = {
     "label_cancelled": _l("Return label cancelled, make a new one (to the customer)"),
     "return_received": _l("Return received (to the customer)"),
     "return_resolved": _l("Return settled (to the customer)"),
+    "ship_by_reminder": _l("Reminder of the ship-by date (to the customer)"),
+    "request_expired": _l("Request expired, no label by the ship-by date (to the customer)"),
     "message_to_customer": _l("Message from the shop (to the customer)"),
     "request_new_staff": _l("New request (to the shop's staff)"),
     "reply_received": _l("The customer replied (to the shop's staff)"),
@@ -309,6 +321,7 @@ REQUEST_ACTION_LABELS = {
     "back_to_new": _l("Back to new"),
     "cancel": _l("Cancel"),
     "reopen": _l("Reopen"),
+    "new_ship_by": _l("Give a new ship-by date"),
     "settle": _l("Settle"),
     "label_again": _l("Let the customer make a new label"),
     "free_shipping_on": _l("Free shipping on"),
@@ -351,6 +364,10 @@ AUDIT_LABELS = {
     "cancel": _l("cancelled"),
     "reopen": _l("reopened"),
     "label_again": _l("approved again for a new return label"),
+    "email_off": _l("did not email the customer (the shop turned this email off)"),
+    "ship_by_reminded": _l("reminded the customer of the ship-by date"),
+    "expire": _l("expired: no return label by the ship-by date"),
+    "new_ship_by": _l("gave a new ship-by date"),
     "label_created": _l("created the return label"),
     "complete": _l("completed"),
     # The conversation with the customer.
@@ -417,6 +434,10 @@ AUDIT_SENTENCES = {
     "cancel": _l("%(who)s cancelled the request"),
     "reopen": _l("%(who)s reopened the request"),
     "label_again": _l("%(who)s let the customer make a new return label"),
+    "email_off": _l("%(who)s did not email the customer, as the shop turned this email off"),
+    "ship_by_reminded": _l("%(who)s reminded the customer of the ship-by date"),
+    "expire": _l("%(who)s expired the request: no return label was created by the ship-by date"),
+    "new_ship_by": _l("%(who)s gave the customer a new ship-by date"),
     "label_created": _l("%(who)s created the return label"),
     "complete": _l("%(who)s completed the request"),
     "message_sent": _l("%(who)s sent the customer a message"),
@@ -503,6 +524,8 @@ def history_sentence(event: AuditEvent, carrier_name: Callable[[str], str] = str
         sentence, note = (f"{sentence} {trigger}" if trigger else sentence), None
     elif event.action == "return_created" and note:
         sentence, note = f"{sentence} ({carrier_name(note)})", None
+    elif event.action == "email_off" and note:
+        note = str(EMAIL_LABELS.get(note, note))
     if event.from_status and event.to_status and event.from_status != event.to_status:
         moved = f"{event_status_label(event, event.from_status)} → "
         sentence += f" ({moved}{event_status_label(event, event.to_status)})"

@@ -213,6 +213,7 @@ def resend_confirmation(request: ReturnRequest) -> None:
         request.language,
         shop=request.shop,
         request=request,
+        asked_by_customer=True,
     )
     audit.record(request, audit.CUSTOMER, "link_resent")
 

@@ -19,10 +19,19 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, case, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from domain import emails, notices, outbox_rows, refunds, statuses, tenancy, webhook_events
+from domain import (
+    emails,
+    notices,
+    outbox_rows,
+    refunds,
+    ship_by,
+    statuses,
+    tenancy,
+    webhook_events,
+)
 from domain.audit import Actor, as_actor, record
 from domain.formatting import money
 from domain.refunds import RefundChoice
@@ -36,6 +45,7 @@ from models import (
     DEFAULT_TIME_ZONE,
     DISPOSE,
     DISPOSITIONS,
+    EXPIRED,
     LABEL_CREATED,
     LINE_CONDITIONS,
     NEW,
@@ -87,7 +97,10 @@ TRANSITIONS = {
     (APPROVED, LABEL_CREATED),
     (APPROVED, CANCELLED),
     (APPROVED, COMPLETED),
+    (APPROVED, EXPIRED),
     (CANCELLED, NEW),
+    (EXPIRED, APPROVED),
+    (EXPIRED, CANCELLED),
     (LABEL_CREATED, APPROVED),
     (LABEL_CREATED, CANCELLED),
     (LABEL_CREATED, COMPLETED),
@@ -104,8 +117,9 @@ ACTION_SOURCES = {
     "back_to_new": (CONCEPT,),
     "approve": OPEN_STATUSES,
     "approve_keep": OPEN_STATUSES,
-    "cancel": (*OPEN_STATUSES, APPROVED, LABEL_CREATED),
+    "cancel": (*OPEN_STATUSES, APPROVED, LABEL_CREATED, EXPIRED),
     "reopen": (CANCELLED,),
+    "new_ship_by": (EXPIRED,),
     "label_again": (LABEL_CREATED,),
     "settle": (APPROVED,),
     "free_shipping_on": (*OPEN_STATUSES, APPROVED),
@@ -123,6 +137,7 @@ ACTION_TARGETS = {
     "approve_keep": APPROVED,
     "cancel": CANCELLED,
     "reopen": NEW,
+    "new_ship_by": APPROVED,
     "label_again": APPROVED,
     "settle": COMPLETED,
 }
@@ -368,6 +383,13 @@ def _reopen_rule(action, request, who, facts) -> Refusal | None:
     ) or _status_allows(action, request)
 
 
+def _new_ship_by_rule(action, request, who, facts) -> Refusal | None:
+    """An expired request is given a new ship-by date by the shop's staff, not by a rule."""
+    return _refused_if(
+        who.user is None, lambda: _("Only the shop's staff can give a new ship-by date.")
+    ) or _free_hand(action, request, who)
+
+
 def _label_freezes_free_shipping() -> str:
     return _("Free shipping cannot change once a return label exists.")
 
@@ -418,6 +440,7 @@ ACTION_RULES: dict[str, Rule] = {
     "approve_keep": _approve_rule,
     "cancel": _cancel_rule,
     "reopen": _reopen_rule,
+    "new_ship_by": _new_ship_by_rule,
     "label_again": _label_again_rule,
     "settle": _settle_rule,
     "free_shipping_on": _free_shipping_rule,
@@ -681,11 +704,19 @@ def approve(
         decided_at=utcnow(),
         keep_items=keep_items,
         return_fee_cents=request.shop.return_fee_cents,
+        **_fresh_ship_by(request, keep_items),
     )
     for line in lines:
         if line.decision == "open":
             line.decision = "approved"
     _email_customer(request, "request_approved")
+
+
+def _fresh_ship_by(request: ReturnRequest, keep_items: bool = False) -> dict[str, Any]:
+    """The ship-by date an approval from now records, not yet reminded; none when the
+    customer keeps the items (nothing ships)."""
+    deadline = None if keep_items else ship_by.ship_by_date(request.shop, utcnow())
+    return {"ship_by_at": deadline, "ship_by_reminded_at": None}
 
 
 def cancel(request: ReturnRequest, actor: User | Actor | None, reason: str) -> None:
@@ -720,17 +751,109 @@ def reopen(request: ReturnRequest, actor: User) -> None:
     who = as_actor(actor)
     _enforce("reopen", request, who)
     _transition(
-        request, who, NEW, "reopen", cancel_reason=None, decided_at=None, return_fee_cents=None
+        request,
+        who,
+        NEW,
+        "reopen",
+        cancel_reason=None,
+        decided_at=None,
+        return_fee_cents=None,
+        ship_by_at=None,
+        ship_by_reminded_at=None,
     )
 
 
 def allow_new_label(request: ReturnRequest, actor: User | Actor | None) -> None:
     """After its return was cancelled, the request is approved again: the customer is emailed
-    that the label is void and that a new one can be made on the status page."""
+    that the label is void and that a new one can be made on the status page, by a new
+    ship-by date."""
     who = as_actor(actor)
     _enforce("label_again", request, who)
-    _transition(request, who, APPROVED, "label_again")
+    _transition(request, who, APPROVED, "label_again", **_fresh_ship_by(request))
     _email_customer(request, "label_cancelled")
+
+
+def give_new_ship_by(request: ReturnRequest, actor: User | Actor | None) -> None:
+    """Reopen an expired request: approved again with a new ship-by date from today, and the
+    customer emailed the approval with that date."""
+    who = as_actor(actor)
+    _enforce("new_ship_by", request, who)
+    _transition(request, who, APPROVED, "new_ship_by", **_fresh_ship_by(request))
+    _email_customer(request, "request_approved")
+
+
+def remind_ship_by(now: datetime | None = None) -> int:
+    """Email the customer of every approved request still without a label whose ship-by
+    date is near (``ship_by.REMINDER_DAYS``) a reminder, once; returns how many.
+
+    Set-based: one conditional UPDATE marks the reminded requests, so a second sweep running
+    at the same time finds none of them left and no customer is reminded twice.
+    """
+    now = now or utcnow()
+    reminded = _sweep_update(
+        ReturnRequest.ship_by_reminded_at.is_(None),
+        ReturnRequest.ship_by_at > now,
+        ReturnRequest.ship_by_at <= ship_by.reminder_due_before(now),
+        values={"ship_by_reminded_at": now},
+    )
+    _sweep_audit(reminded, "ship_by_reminded", APPROVED, now)
+    _bulk_email([row.id for row in reminded], "ship_by_reminder")
+    return len(reminded)
+
+
+def expire_overdue(now: datetime | None = None) -> int:
+    """Expire every approved request whose ship-by date has passed without a return label:
+    audited, announced and the customer emailed; returns how many. Staff may give it a new
+    date (``give_new_ship_by``). Set-based and conditional like ``remind_ship_by``."""
+    now = now or utcnow()
+    expired = _sweep_update(
+        ReturnRequest.ship_by_at <= now,
+        values={"status": EXPIRED, "version": ReturnRequest.version + 1, "updated_at": now},
+    )
+    _sweep_audit(expired, "expire", EXPIRED, now)
+    _announce_bulk_changes(expired, {row.id: APPROVED for row in expired})
+    _bulk_email([row.id for row in expired], "request_expired")
+    return len(expired)
+
+
+def _sweep_update(*conditions, values: dict[str, Any]) -> list:
+    """One UPDATE of the approved requests (so without an active label) that match; the
+    changed rows (id, status, shop id). A request whose customer keeps the items has no date.
+    A reminder leaves the version alone: it changes nothing an agent decides on."""
+    return list(
+        db.session.execute(
+            update(ReturnRequest)
+            .where(
+                ReturnRequest.status == APPROVED,
+                ReturnRequest.ship_by_at.is_not(None),
+                ReturnRequest.keep_items.is_(False),
+            )
+            .where(*conditions)
+            .values(**values)
+            .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+
+
+def _sweep_audit(rows: list, action: str, to_status: str, now: datetime) -> None:
+    """The audit events of a sweep, done by ReturnDesk itself (no actor)."""
+    if not rows:
+        return
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "shop_id": shop_id,
+                "request_id": request_id,
+                "action": action,
+                "from_status": APPROVED,
+                "to_status": to_status,
+                "created_at": now,
+            }
+            for request_id, _status, shop_id in rows
+        ],
+    )
 
 
 def settle_kept(request: ReturnRequest, actor: User | Actor | None, kind: str) -> None:
@@ -814,7 +937,12 @@ def _skip_reason(action: str, status: str, holder: str | None, actor: User) -> s
 
 
 def _bulk_values(
-    action: str, actor: User, reason: str | None, now: datetime, stage_id: int | None
+    action: str,
+    actor: User,
+    reason: str | None,
+    now: datetime,
+    stage_id: int | None,
+    request_ids: Collection[int] = (),
 ) -> dict:
     clear_hold: dict[str, Any] = {
         "held_by_id": None,
@@ -852,12 +980,26 @@ def _bulk_values(
         "stage": {"stage_id": stage_id},
     }
     values = by_action[action]
+    if action == "approve":
+        values |= {"ship_by_at": _ship_by_dates(request_ids, now), "ship_by_reminded_at": None}
     return {**values, "version": ReturnRequest.version + 1, "updated_at": now}
 
 
 def _shop_return_fee():
     """The shop's return fee, for a bulk UPDATE of its requests to record."""
     return select(Shop.return_fee_cents).where(Shop.id == ReturnRequest.shop_id).scalar_subquery()
+
+
+def _ship_by_dates(request_ids: Collection[int], now: datetime):
+    """Each request's ship-by date for a bulk approval at ``now``: computed per shop of these
+    requests (in the shop's zone), chosen by the request's shop in the UPDATE."""
+    of_requests = select(ReturnRequest.shop_id).where(ReturnRequest.id.in_(request_ids))
+    shops = db.session.scalars(select(Shop).where(Shop.id.in_(of_requests))).all()
+    dates = {shop.id: ship_by.ship_by_date(shop, now) for shop in shops}
+    dates = {shop_id: deadline for shop_id, deadline in dates.items() if deadline is not None}
+    if not dates:
+        return None
+    return case(dates, value=ReturnRequest.shop_id, else_=None)
 
 
 def _select_chunk(ids: list[int], actor: User):
@@ -957,7 +1099,9 @@ def _bulk_update(
                 ReturnRequest.status.in_(BULK_SOURCES[action]),
                 (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
             )
-            .values(**_bulk_values(action, actor, reason, now, stage.id if stage else None))
+            .values(
+                **_bulk_values(action, actor, reason, now, stage.id if stage else None, eligible)
+            )
             .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
             .execution_options(synchronize_session=False)
         ).all()

@@ -31,6 +31,7 @@ from domain import tenancy, workflow
 from extensions import db
 from models import (
     DISPOSE,
+    EXPIRED,
     ON_HOLD,
     OPEN_STATUSES,
     AuditEvent,
@@ -154,6 +155,18 @@ def open_counts(shop_ids: list[int]) -> dict[str, int]:
     counts = dict.fromkeys(OPEN_STATUSES, 0)
     counts.update({status: count for status, count in rows})
     return counts
+
+
+def expired_count(shop_ids: list[int]) -> int:
+    """Requests that expired without a label: staff may give them a new ship-by date."""
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                tenancy.of_shops(ReturnRequest.shop_id, shop_ids), ReturnRequest.status == EXPIRED
+            )
+        )
+        or 0
+    )
 
 
 def new_counts(shop_ids: list[int], now: datetime) -> tuple[int, int]:
@@ -562,6 +575,7 @@ class Figures:
     paid_shipping: int
     products: list[ProductRate]
     weeks: list[Week] = field(default_factory=list)
+    expired: int = 0
     dispositions: dict[str, int] = field(default_factory=dict)
     disposed_because: list[Ranked] = field(default_factory=list)
 
@@ -579,6 +593,7 @@ def figures(shop_ids: list[int], period: Period, now: datetime, language: str) -
     return Figures(
         period=period,
         open=open_counts(shop_ids),
+        expired=expired_count(shop_ids),
         new_today=new_today,
         new_this_week=new_this_week,
         held=held,

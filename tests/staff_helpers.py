@@ -28,3 +28,12 @@ def link_in(message) -> str:
 
 def csrf_token_in(html: bytes) -> str:
     return re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1).decode()
+
+
+def bulk_approve(client, *requests):
+    """Staff approve these requests with the Requests list's bulk action (confirmed)."""
+    return client.post(
+        "/admin/requests/bulk",
+        query_string={"ids": ",".join(str(r.id) for r in requests), "action": "approve"},
+        data={"action": "approve"},
+    )

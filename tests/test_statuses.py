@@ -168,6 +168,7 @@ WRITERS = {
     "audit_notice": (1, "action"),
     "record_change": (0, "action"),
     "_bulk_audit": (0, "action"),
+    "_sweep_audit": (1, "action"),
     "AuditEvent": (None, "action"),
 }
 

@@ -132,6 +132,7 @@ def sample_context(shop: Shop, sample: ReturnRequest, language: str) -> EmailCon
         request=sample,
         message=sample.messages[-1] if sample.messages else Message(body="…"),
         refund_deadline=sample.created_at + timedelta(days=shop.withdrawal_window_days),
+        ship_by=sample.ship_by_at or sample.created_at + timedelta(days=shop.ship_by_days or 14),
         refund=refunds.refund_breakdown(sample),
         return_=sample.returns[-1] if sample.returns else None,
     )

@@ -501,6 +501,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             "cancel": lambda: workflow.cancel(req, user, form.get("reason", "")),
             "reopen": lambda: workflow.reopen(req, user),
             "label_again": lambda: workflow.allow_new_label(req, user),
+            "new_ship_by": lambda: workflow.give_new_ship_by(req, user),
             "settle": lambda: workflow.settle_kept(req, user, form.get("kind", "")),
             "free_shipping_on": lambda: workflow.set_free_shipping(req, user, True),
             "free_shipping_off": lambda: workflow.set_free_shipping(req, user, False),

@@ -36,8 +36,10 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from domain.emails import ALWAYS_SENT, SWITCHABLE_EMAILS, switched_off
 from domain.formatting import TIME_ZONES
-from domain.statuses import RESOLUTION_LABELS
+from domain.ship_by import REMINDER_DAYS
+from domain.statuses import EMAIL_LABELS, RESOLUTION_LABELS
 from extensions import db
 from models import Shop
 from web.admin.base import StaffOnly, visible_shops
@@ -47,6 +49,7 @@ LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("Engl
 SITE_PATH = re.compile(r"/(?![/\\])[^\s\\]*")
 NO_SPACE = re.compile(r"\S+")
 RESOLUTION_CHOICES = [SelectChoice(code, label) for code, label in RESOLUTION_LABELS.items()]
+EMAIL_CHOICES = [SelectChoice(kind, EMAIL_LABELS[kind]) for kind in SWITCHABLE_EMAILS]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -105,6 +108,16 @@ class ShopSettingsForm(FlaskForm):
         validators=[NumberRange(min=14, max=365)],
         description=_l("EU law asks for at least 14 days."),
     )
+    ship_by_days = IntegerField(
+        _l("Ship-by deadline (days after approval)"),
+        validators=[Optional(), NumberRange(min=0, max=365)],
+        description=_l(
+            "The customer must create the return label within this many days of approval, "
+            "is reminded %(days)d days before, and the request expires after. Empty or 0: no "
+            "deadline.",
+            days=REMINDER_DAYS,
+        ),
+    )
     offered_resolutions = CheckboxesField(
         _l("Resolutions offered"), choices=RESOLUTION_CHOICES, validators=[at_least_one]
     )
@@ -127,6 +140,14 @@ class ShopSettingsForm(FlaskForm):
         choices=TIME_ZONES,
         description=_l("Times are shown, and working hours for stale holds counted, in this zone."),
     )
+    customer_emails = CheckboxesField(
+        _l("Emails the customer gets"),
+        choices=EMAIL_CHOICES,
+        description=_l(
+            "Untick an email to stop sending it; the request's history then says it was not "
+            "sent. Messages your staff write to a customer are always sent."
+        ),
+    )
     notification_email = EmailField(
         _l("Notify new requests to"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
@@ -147,6 +168,9 @@ def form_for(shop: Shop) -> ShopSettingsForm:
             r for r in shop.free_shipping_resolutions.split(",") if r
         ]
         form.return_fee.data = Decimal(shop.return_fee_cents) / 100
+        form.customer_emails.data = [
+            kind for kind in SWITCHABLE_EMAILS if kind not in switched_off(shop)
+        ]
     return form
 
 
@@ -179,6 +203,9 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
         RESOLUTION_CHOICES, form.free_shipping_resolutions.data
     )
     shop.return_fee_cents = int((form.return_fee.data * 100).to_integral_value())
+    shop.ship_by_days = form.ship_by_days.data or None
+    sent = form.customer_emails.data or []
+    shop.emails_off = ",".join(kind for kind in SWITCHABLE_EMAILS if kind not in sent)
 
 
 class ShopSettingsView(StaffOnly, BaseView):
@@ -212,5 +239,6 @@ class ShopSettingsView(StaffOnly, BaseView):
             "admin/shop_settings.html",
             shop=shop,
             form=form,
+            always_sent=[EMAIL_LABELS[kind] for kind in ALWAYS_SENT],
             portal_url=url_for("portal.lookup", slug=shop.slug),
         )

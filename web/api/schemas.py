@@ -99,6 +99,10 @@ class RequestOut(BaseModel):
     created_at: UtcDatetime
     updated_at: UtcDatetime
     decided_at: UtcDatetime | None
+    ship_by_at: UtcDatetime | None = Field(
+        description="By when the customer of an approved request must create the return label "
+        "(the end of that day in the shop's time zone); past it the request expires"
+    )
     lines: list[RequestLineOut]
     returns: list[str] = Field(description="Numbers of the returns (shipments) made from it")
     status_url: str = Field(

@@ -770,6 +770,7 @@ def status(token: str):
         status_words=words,
         next_step=next_step,
         settlement=settlement_summary(found),
+        ship_by=found.ship_by_at if found.status == APPROVED else None,
     )
 
 
