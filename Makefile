@@ -18,7 +18,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 translations/nl/LC_MESSAGES/messages.mo: translations/nl/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(VENV)/bin/pybabel compile -d translations
 
-setup: $(VENV)/.installed translations/nl/LC_MESSAGES/messages.mo
+# The formal ("u") variants of the customer-facing Dutch (domain/formal_address.py).
+translations_formal/nl/LC_MESSAGES/messages.mo: translations_formal/nl/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d translations_formal
+
+setup: $(VENV)/.installed translations/nl/LC_MESSAGES/messages.mo \
+	translations_formal/nl/LC_MESSAGES/messages.mo
 
 run: setup
 	$(FLASK) db upgrade

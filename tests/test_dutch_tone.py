@@ -15,8 +15,9 @@ import pytest
 from translation_helpers import dutch_catalog, translations_of
 
 ROOT = Path(__file__).resolve().parent.parent
-# Whole words only: "uur", "uit", "duw" or "Uwe" in a name are no form of address.
-FORMAL = re.compile(r"\b(?:u|uw|uzelf|alstublieft)\b", re.IGNORECASE)
+# Whole words only: "uur", "uit", "duw" or "Uwe" in a name are no form of address, nor is
+# a word in quotes (the setting that names “u”).
+FORMAL = re.compile(r"(?<!“)\b(?:u|uw|uzelf|alstublieft)\b(?!”)", re.IGNORECASE)
 # The demo's Dutch texts a customer or an agent reads (form questions, reasons, messages).
 DEMO_SOURCES = ("demo/data.py", "demo/seeding.py")
 
@@ -55,6 +56,7 @@ def test_no_demo_text_says_u(source):
         ("U kunt het label printen.", ["U"]),
         ("Binnen 24 uur uit huis; duw het pakket in de brievenbus.", []),
         ("Heb je een vraag over jouw retour?", []),
+        ("Klanten aanspreken met “u” en “uw”", []),
     ],
 )
 def test_the_check_finds_only_the_pronouns(text, formal):
