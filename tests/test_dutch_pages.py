@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import select, update
 
+from demo import data as demo_data
 from demo import seeding
 from demo.data import PASSWORD
 from domain import notices
@@ -293,3 +294,37 @@ def customer_pages(app: Flask) -> Iterator[Page]:
 def test_every_customer_page_is_dutch(demo, patterns):
     pages = [page for page in customer_pages(demo) if page is not None]
     assert_dutch(pages, patterns)
+
+
+# Informal Dutch, which a shop that addresses its customers formally never shows them.
+INFORMAL = re.compile(r"\b(?:je|jou|jouw|jij|jezelf)\b", re.IGNORECASE)
+# What the demo's staff typed to customers (messages, a reason to cancel): their own words.
+STAFF_WORDS = re.compile(
+    "|".join(
+        re.escape(text).replace(re.escape("{first}"), r"\w+")
+        for text in (
+            demo_data.ASK_PHOTO[0],
+            demo_data.ASK_PREFERENCE[0],
+            *(dutch for dutch, _english in demo_data.CANCEL_REASONS),
+        )
+    )
+)
+
+
+def test_every_customer_page_of_a_formal_shop_says_u(demo):
+    shop = db.session.scalar(select(Shop).where(Shop.slug == "demo"))
+    shop.address_formally = True
+    db.session.commit()
+    try:
+        pages = [page for page in customer_pages(demo) if page is not None]
+    finally:
+        shop.address_formally = False
+        db.session.commit()
+    found = [
+        f"{page.url}: {part!r}"
+        for page in pages
+        for part in [*page.text, *page.attributes]
+        if INFORMAL.search(STAFF_WORDS.sub("", part)) and "/no-such-shop/" not in page.url
+    ]
+    if found:
+        pytest.fail("informal Dutch on a formal shop's pages:\n" + "\n".join(found))

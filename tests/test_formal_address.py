@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 
-from domain import links
+from domain import email_context, emails, links
 from domain.emails import CUSTOMER_EMAILS
+from domain.formal_address import formal_address
 from extensions import db
 from factories import make_request, make_user
 from models import OutboundEmail, Shop
@@ -195,3 +197,13 @@ def test_the_shop_admin_switches_to_u_on_the_settings_page(client, auth, shop):
     db.session.refresh(shop)
     assert shop.address_formally is True
     assert "Zoek uw bestelling op" in page_text(client, "/returns/demo/?lang=nl")
+
+
+@pytest.mark.parametrize("template", sorted(CUSTOMER_EMAILS))
+def test_every_customer_email_of_a_formal_shop_says_u(app, shop, template):
+    formal(shop)
+    with app.test_request_context(), force_locale("nl"), formal_address(shop):
+        example = email_context.example(shop, "nl")
+        subject, text, body_html = emails.render_default(template, example)
+    informal = INFORMAL.findall(" ".join((subject, text, html.unescape(body_html))))
+    assert informal == [], template
