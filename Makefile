@@ -18,7 +18,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 translations/nl/LC_MESSAGES/messages.mo: translations/nl/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(VENV)/bin/pybabel compile -d translations
 
-setup: $(VENV)/.installed translations/nl/LC_MESSAGES/messages.mo
+# Our corrections to Flask-Admin's own words (admin_views.read_our_admin_words_last).
+translations/nl/LC_MESSAGES/admin.mo: translations/nl/LC_MESSAGES/admin.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d translations -D admin
+
+# The formal ("u") variants of the customer-facing Dutch (domain/formal_address.py).
+translations_formal/nl/LC_MESSAGES/messages.mo: translations_formal/nl/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d translations_formal
+
+setup: $(VENV)/.installed translations/nl/LC_MESSAGES/messages.mo \
+	translations/nl/LC_MESSAGES/admin.mo translations_formal/nl/LC_MESSAGES/messages.mo
 
 run: setup
 	$(FLASK) db upgrade

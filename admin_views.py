@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_admin
+import flask_admin.babel
 from flask import redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
@@ -139,8 +140,27 @@ def serve_flask_admin_originals(app) -> None:
     app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader({"flask_admin": originals})])
 
 
+def read_our_admin_words_last() -> None:
+    """Let ``translations/<lang>/LC_MESSAGES/admin.po`` correct Flask-Admin's own words.
+
+    Flask-Admin translates its buttons and menus from its own "admin" catalog, through one
+    Flask-Babel domain (``flask_admin.babel.domain``) that merges its directories in order, the
+    later winning; ``Admin(translations_path=…)`` is read *before* Flask-Admin's catalog, so it
+    can add words but not correct them ("Reset Filters" stays English in Dutch, page sizes
+    count "artikelen", the delete questions say "u"). Our directory goes after it instead."""
+    domain = flask_admin.babel.domain
+    ours = app_translations()
+    if ours not in domain._translation_directories:
+        domain._translation_directories = [*domain._translation_directories, ours]
+
+
+def app_translations() -> str:
+    return str(Path(__file__).parent / "translations")
+
+
 def init_admin(app) -> Admin:
     serve_flask_admin_originals(app)
+    read_our_admin_words_last()
     admin = Admin(
         app,
         name="ReturnDesk",

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin_views
 import cli
-from domain import formatting
+from domain import formal_address, formatting
 from domain.formatting import money
 from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
@@ -193,6 +193,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's own domain, which also knows the formal "u" of a shop's customers.
+    babel.domain_instance = formal_address.FormalAwareDomain()
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(request_form.bp)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     select,
     true,
     update,
@@ -130,6 +131,8 @@ class Shop(Timestamped, db.Model):
         String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
     )
     admins_edit_form: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Dutch texts to this shop's customers say "u/uw" instead of "je/jouw" (domain/address.py).
+    address_formally: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="shop", cascade="all, delete-orphan"

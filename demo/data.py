@@ -340,11 +340,11 @@ CANCEL_REASONS = (
         "Unfortunately we cannot take back items that have been worn or used.",
     ),
     (
-        "Op uw verzoek geannuleerd: u houdt het artikel toch.",
+        "Op je verzoek geannuleerd: je houdt het artikel toch.",
         "Cancelled at your request: you are keeping the item after all.",
     ),
     (
-        "Dit artikel is speciaal voor u gepersonaliseerd en valt buiten het retourrecht.",
+        "Dit artikel is speciaal voor je gepersonaliseerd en valt buiten het retourrecht.",
         "This item was personalised for you, so the right of return does not apply.",
     ),
 )
@@ -365,8 +365,8 @@ FREQUENT_RETURNER = (
     "This customer returned three orders in the last 60 days.",
 )
 ASK_PHOTO = (
-    "Dag {first}, kunt u ons een foto sturen van het artikel en het label? "
-    "Dan kunnen we uw aanvraag snel afhandelen.",
+    "Dag {first}, kun je ons een foto sturen van het artikel en het label? "
+    "Dan kunnen we je aanvraag snel afhandelen.",
     "Hi {first}, could you send us a photo of the item and its label? "
     "Then we can handle your request quickly.",
 )
@@ -375,7 +375,7 @@ CUSTOMER_REPLY = (
     "Hi, I have just emailed the photos. Regards, {first}",
 )
 ASK_PREFERENCE = (
-    "Dag {first}, wilt u liever uw geld terug of een andere maat? Laat het ons weten.",
+    "Dag {first}, wil je liever je geld terug of een andere maat? Laat het ons weten.",
     "Hi {first}, would you rather have a refund or another size? Just let us know.",
 )
 INTERNAL_NOTE = "Klant belde: wil dit liefst snel geregeld hebben. Voorrang geven."

@@ -265,7 +265,7 @@ def create_questions(shop: Shop) -> list[FormQuestion]:
         FormQuestion(
             shop=shop,
             kind="text",
-            label_nl="Wilt u ons nog iets laten weten?",
+            label_nl="Wil je ons nog iets laten weten?",
             label_en="Is there anything else you would like us to know?",
             position=1,
         ),

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, object_session, selectinload
 from domain import email_context
 from domain.audit import record
 from domain.email_context import EmailContext
+from domain.formal_address import formal_address
 from domain.formatting import moment, moment_date, money
 from extensions import db
 from models import (
@@ -41,6 +42,22 @@ from models import (
 
 log = logging.getLogger(__name__)
 
+
+# The emails a shop's customer reads: they address the customer as the shop asks ("je" or
+# "u", formal_address.py); the others go to staff and stay informal.
+CUSTOMER_EMAILS = frozenset(
+    {
+        "request_confirmation",
+        "withdrawal_acknowledgement",
+        "request_approved",
+        "request_cancelled",
+        "return_label",
+        "label_cancelled",
+        "return_received",
+        "return_resolved",
+        "message_to_customer",
+    }
+)
 
 # What an override may extend or import: the email layout and the refund breakdown macro.
 SHARED_TEMPLATES = ("email/", "refunds/breakdown.html")
@@ -216,7 +233,8 @@ def render_with(
     that fails for any reason (an error, a forbidden name) must not stop the email: it
     falls back to the default, and the failure is logged.
     """
-    with force_locale(language):
+    addressed = about.get("shop") if template in CUSTOMER_EMAILS else None
+    with force_locale(language), formal_address(addressed):
         context = email_context.build(language, **about)
         if override is not None:
             try:

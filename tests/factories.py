@@ -155,7 +155,7 @@ def make_question(
     question = FormQuestion(
         shop_id=shop.id,
         kind=kind,
-        label_nl=fields.pop("label_nl", "Heeft u het artikel gedragen?"),
+        label_nl=fields.pop("label_nl", "Heb je het artikel gedragen?"),
         label_en=fields.pop("label_en", "Did you wear the item?"),
         required=required,
         **fields,

@@ -97,7 +97,7 @@ def shop_with_data(
         shop=shop,
         template="request_received",
         to_address=email,
-        subject=f"Uw retouraanvraag {request_number}",
+        subject=f"Je retouraanvraag {request_number}",
         body_text=f"Beste {customer}",
         body_html=f"<p>Beste {customer}</p>",
         status="sent",

@@ -239,18 +239,18 @@ def test_approval_after_a_rejected_item_lists_what_goes_back_and_why_not(desk, e
     req = decided(desk, entry, monkeypatch, language="nl", resolution="refund", reject=True)
     email = customer_email(req, "request_approved")
 
-    assert email.subject == f"Uw retour {req.number} bij Demo Winkel is goedgekeurd"
+    assert email.subject == f"Je retour {req.number} bij Demo Winkel is goedgekeurd"
     assert listed_in_text(email.text) == ["2 × Linnen blouse (M)", f"Wollen trui: {REJECTION}"]
     assert listed_in_html(email.html) == ["2 × Linnen blouse (M)", f"Wollen trui: {REJECTION}"]
     for body in (email.text, email.html):
         assert "Deze artikelen kunnen niet retour:" in body
-        assert "Het retourneren kost €\xa05,95; dit wordt van uw terugbetaling afgetrokken." in body
+        assert "Het retourneren kost €\xa05,95; dit wordt van je terugbetaling afgetrokken." in body
         assert "Sneakers" not in body
-    assert f"Volgende stap: maak uw retourlabel aan op uw retourpagina:\n{status_url(req)}" in (
+    assert f"Volgende stap: maak je retourlabel aan op je retourpagina:\n{status_url(req)}" in (
         email.text
     )
     assert re.search(
-        rf'<a href="{re.escape(status_url(req))}"[^>]*>Maak uw retourlabel aan</a>', email.html
+        rf'<a href="{re.escape(status_url(req))}"[^>]*>Maak je retourlabel aan</a>', email.html
     )
 
 
@@ -281,7 +281,7 @@ def test_cancellation_tells_the_reason_as_the_agent_meant_it(desk, entry, monkey
     assert req.status == "cancelled" and req.cancel_reason == CANCEL_REASON
     email = customer_email(req, "request_cancelled")
 
-    assert email.subject == f"Uw retouraanvraag {req.number} bij Demo Winkel is niet goedgekeurd"
+    assert email.subject == f"Je retouraanvraag {req.number} bij Demo Winkel is niet goedgekeurd"
     assert f"Reden: {CANCEL_REASON}\n" in email.text
     assert f"<strong>Reden:</strong> {CANCEL_REASON}</p>" in email.html
     assert status_url(req) in email.text and f'href="{status_url(req)}"' in email.html

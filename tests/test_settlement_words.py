@@ -188,7 +188,7 @@ REFUND = {
         "staff": "Refund the customer will get",
     },
     "nl": {
-        "heading": "Uw terugbetaling",
+        "heading": "Je terugbetaling",
         "total": "Totaal terug te betalen",
         "outcome": f"Verwachte terugbetaling: {AMOUNT['nl']}.",
         "staff": "Terugbetaling voor de klant",

@@ -399,7 +399,7 @@ def test_every_default_email_previews_from_a_real_request(app, name):
     assert name in email_templates.email_names()
     shop = make_shop()
     request = make_request(shop)
-    request.messages.append(Message(direction="outbound", body="Kunt u een foto sturen?"))
+    request.messages.append(Message(direction="outbound", body="Kun je een foto sturen?"))
     db.session.commit()
     parts = [email_templates.default_source(name, part) for part in ("subject.txt", "txt", "html")]
     result = email_templates.preview(shop, "nl", *parts)

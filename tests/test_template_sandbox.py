@@ -240,7 +240,7 @@ def test_override_whose_subject_is_too_long_is_refused_and_the_default_is_sent(
         data={"action": "approve", "version": str(world.request.version)},
     )
     [message] = emails_to(smtp_sink, world.request.customer_email)
-    assert message["Subject"] == f"Uw retour {world.request.number} bij Demo Winkel is goedgekeurd"
+    assert message["Subject"] == f"Je retour {world.request.number} bij Demo Winkel is goedgekeurd"
 
 
 # --- delivery --------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def test_approving_one_request_from_its_page_emails_the_approved_items(
     )
     [message] = emails_to(smtp_sink, request.customer_email)
     text = message.get_body(("plain",)).get_content()
-    sent_back = text.split("U mag terugsturen:")[1]
+    sent_back = text.split("Je mag terugsturen:")[1]
     assert "1 × Linnen blouse (M)" in sent_back and "1 × Wollen trui (M)" in sent_back
 
 

@@ -18,8 +18,11 @@ from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException
 
@@ -92,12 +95,32 @@ class BoundedFilterConverter(FilterConverter):
     )
 
 
+def labelled_bool(view: ModelView, value: object, name: str) -> Markup:
+    """Flask-Admin's tick or dash, titled with the column's label and "yes"/"no" in the
+    reader's language (Flask-Admin's own titles it with the code, "requires_photo: false")."""
+    label = view.column_labels.get(name, name) if view.column_labels else name
+    icon = "fa-check-circle" if value else "fa-minus-circle"
+    title = f"{label}: {_('yes') if value else _('no')}"
+    return Markup('<span class="fa {}" title="{}"></span>').format(icon, title)
+
+
+def written_in(language: str):
+    """A column formatter for a text a shop keeps in ``language`` (a label's English): the
+    cell says which language it is in, for screen readers and on a page in another one."""
+
+    def cell(view: ModelView, context: object, model: object, name: str) -> Markup:
+        return Markup('<span lang="{}">{}</span>').format(language, getattr(model, name) or "")
+
+    return cell
+
+
 class BoundedModelView(ModelView):
     """A model view whose row ids, page numbers and integer filters are read with
     ``int_args``: a number the database cannot hold is a 404 or a 400, never a 500.
     ``scope()`` narrows every query (``ShopScopedView`` to the user's shops)."""
 
     filter_converter = BoundedFilterConverter()
+    column_type_formatters = {**DEFAULT_FORMATTERS, bool: labelled_bool}
 
     def scope(self, query):
         return query

@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from domain import notices, tenancy
+from domain.formatting import language
 from domain.statuses import (
     MOVE_TO_STAGE,
     NOTICE_ACTION_LABELS,
@@ -271,7 +272,7 @@ class NoticeRuleView(EditorView):
         ).all()
         names = {shop.id: shop.name for shop in shops}
         form.action_stage_id.choices = [("", "—")] + [
-            (str(stage.id), f"{names[stage.shop_id]}: {stage.name_en}") for stage in stages
+            (str(stage.id), f"{names[stage.shop_id]}: {stage.name(language())}") for stage in stages
         ]
         form.stage_shops = {stage.id: stage.shop_id for stage in stages}
         codes = db.session.scalars(

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def unwritten_subject(view, context, model, name) -> str | Markup:
     """A bulk action's email before its delivery job wrote it: its template, in italics."""
     if model.written:
-        return model.subject
+        return Markup('<span lang="{}">{}</span>').format(model.language or "en", model.subject)
     return Markup("<em>{}</em>").format(
         _("%(template)s (written when sent)", template=model.template)
     )

@@ -9,6 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError as FieldError
 
+from web.admin.base import written_in
 from web.admin.editor_base import (
     EditorView,
 )
@@ -55,6 +56,7 @@ class ReturnReasonView(EditorView):
         "requires_comment": _l("Comment required"),
         "active": _l("Active"),
     }
+    column_formatters = {"label_en": written_in("en")}
 
 
 class FormQuestionView(EditorView):
@@ -72,6 +74,10 @@ class FormQuestionView(EditorView):
         "active",
     )
     form_choices = {"kind": QUESTION_KINDS}
+    column_formatters = {
+        "kind": lambda v, c, m, p: dict(QUESTION_KINDS).get(m.kind, m.kind),
+        "label_en": written_in("en"),
+    }
     form_overrides = {"choices": TextAreaField}
     form_args = {"choices": {"description": _l("For a choice question: one option per line.")}}
     column_labels = {

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DecimalField,
     EmailField,
     IntegerField,
@@ -100,6 +101,13 @@ class ShopSettingsForm(FlaskForm):
         _l("Languages of the portal"), choices=LANGUAGE_CHOICES, validators=[at_least_one]
     )
     default_language = SelectField(_l("Default language"), choices=LANGUAGE_CHOICES)
+    address_formally = BooleanField(
+        _l("Address customers formally (u)"),
+        description=_l(
+            "The portal, status page and emails say “u” and “uw” to your "
+            "customers in Dutch instead of “je” and “jouw”."
+        ),
+    )
     return_window_days = IntegerField(
         _l("Return window (days after delivery)"), validators=[NumberRange(min=0, max=365)]
     )
@@ -185,6 +193,7 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
         "name",
         "brand_color",
         "default_language",
+        "address_formally",
         "return_window_days",
         "withdrawal_window_days",
         "return_address_name",

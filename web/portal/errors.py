@@ -10,6 +10,7 @@ from flask_babel import refresh
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from domain import formal_address
 from extensions import db
 from models import Shop
 from web.portal.branding import LANGUAGES, brand
@@ -26,6 +27,7 @@ def customer_error_page(error: HTTPException) -> Response | None:
     db.session.rollback()  # a failed transaction must not keep the shop from being read
     shop = db.session.scalar(select(Shop).where(Shop.slug == match["slug"]))
     g.locale = portal_language(shop) if shop else customer_language()
+    formal_address.address_customers_of(shop)
     refresh()  # the page may have fixed another language before the error
     page = render_template(
         "portal/error.html", code=error.code or 500, brand=brand(shop) if shop else None

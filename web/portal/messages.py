@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from domain import formal_address
 from extensions import db, limiter
 from models import ReturnRequest, Shop
 from services import conversation, storage
@@ -55,6 +56,7 @@ def load_request(endpoint, values) -> None:
         abort(404)
     g.shop, g.shop_slug, g.conversation_request = shop, slug, found
     g.locale = request_form.portal_language(shop)
+    formal_address.address_customers_of(shop)
 
 
 @bp.app_template_global("visible_messages")

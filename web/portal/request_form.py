@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from domain import formatting, submission, submission_rules
+from domain import formal_address, formatting, submission, submission_rules
 from domain.settlement import settlement_summary
 from domain.statuses import CUSTOMER_STATUS_WORDS, KEPT_ITEMS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
@@ -93,6 +93,7 @@ def load_shop() -> None:
         abort(404)
     g.shop = shop
     g.locale = portal_language(shop)
+    formal_address.address_customers_of(shop)
 
 
 def portal_language(shop: Shop) -> str:

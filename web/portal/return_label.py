@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from domain import audit, links, workflow
+from domain import audit, formal_address, links, workflow
 from domain.settlement import settlement_summary
 from extensions import db
 from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
@@ -56,6 +56,7 @@ def load_request(shop_slug: str, token: str) -> ReturnRequest:
         abort(404)
     g.locale = req.language
     g.brand = branding.brand(req.shop)
+    formal_address.address_customers_of(req.shop)
     return req
 
 
