@@ -23,7 +23,7 @@ from domain import workflow
 from extensions import db
 from factories import make_order, make_reason, make_shop, make_user
 from harness import AuthActions
-from models import NoticeRule, OutboundEmail, ReturnRequest, Shop
+from models import NoticeRule, OutboundEmail, ReturnRequest, Shop, User
 
 REJECTION = "Gedragen: het label is eraf geknipt."
 CANCEL_REASON = "Buiten de retourtermijn van 30 dagen."
@@ -50,6 +50,7 @@ class Desk:
 
     client: FlaskClient
     shop: Shop
+    agent: User
     key: str
 
     def submit(self, language: str, resolution: str = "refund") -> ReturnRequest:
@@ -148,11 +149,11 @@ def open_desk(client: FlaskClient, auth: AuthActions, **shop_fields: Any) -> Des
     client.application.config["MAIL_SERVER"] = None
     shop = make_shop(**{"return_fee_cents": 595, **shop_fields})
     make_reason(shop)
-    make_user("anna@example.com", shop, name="Anna")
+    agent = make_user("anna@example.com", shop, name="Anna")
     key = make_key(shop)
     db.session.commit()
     auth.login("anna@example.com")
-    return Desk(client=client, shop=shop, key=key)
+    return Desk(client=client, shop=shop, agent=agent, key=key)
 
 
 def approve_through(desk: Desk, entry: str, req: ReturnRequest, *, keep: bool = False) -> None:
