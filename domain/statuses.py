@@ -96,6 +96,32 @@ CUSTOMER_STATUS_WORDS = {
     ),
 }
 
+# The status page of a request whose label is made, once its parcel moves on (or the label
+# is cancelled): the shipment's journey, in the customer's words.
+CUSTOMER_RETURN_WORDS = {
+    RETURN_IN_TRANSIT: (
+        _l("On its way"),
+        _l("Your parcel is on its way to the shop."),
+    ),
+    RETURN_DELIVERED: (
+        _l("Delivered"),
+        _l("Your parcel has arrived at the shop. The shop will check the items soon."),
+    ),
+    RETURN_RECEIVED: (
+        _l("Received and checked"),
+        _l(
+            "The shop received your parcel and checked the items. We will let you know when "
+            "your return is settled."
+        ),
+    ),
+    RETURN_CANCELLED: (
+        _l("Return label cancelled"),
+        _l(
+            "Your return label was cancelled and can no longer be used: do not send a parcel with it."
+        ),
+    ),
+}
+
 # The status page of an approved request whose customer keeps the items (no label, no fee).
 KEPT_ITEMS_WORDS = (
     _l("Approved"),

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from desk_helpers import Desk, open_desk
 from extensions import db, limiter
 from factories import make_order, make_question, make_reasons, make_shop, make_user
 from harness import (
@@ -224,6 +225,13 @@ def shop_staff(shop, client) -> ShopStaff:
     )
     db.session.commit()
     return staff
+
+
+@pytest.fixture
+def desk(client, auth) -> Desk:
+    """Demo Winkel (fee €5.95) with Anna, its agent, logged in and an API key for its webshop:
+    requests are submitted by the API and decided through every entry point (desk_helpers)."""
+    return open_desk(client, auth)
 
 
 # --- what the customer returns ------------------------------------------------------------------

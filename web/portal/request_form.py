@@ -31,10 +31,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain import formal_address, formatting, submission, submission_rules
 from domain.settlement import settlement_summary
-from domain.statuses import CUSTOMER_STATUS_WORDS, KEPT_ITEMS_WORDS, RESOLUTION_LABELS
+from domain.statuses import (
+    CUSTOMER_RETURN_WORDS,
+    CUSTOMER_STATUS_WORDS,
+    KEPT_ITEMS_WORDS,
+    RESOLUTION_LABELS,
+)
 from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
-from models import APPROVED, FormQuestion, Order, ReturnReason, ReturnRequest, Shop
+from models import APPROVED, LABEL_CREATED, FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from services import storage
 from web import throttling
 from web.int_args import parse_int
@@ -394,9 +399,13 @@ def items():
 
 def customer_words(found: ReturnRequest) -> tuple[str, str]:
     """The status in the customer's words and the next step; approved with the items kept,
-    there is nothing to send back."""
+    there is nothing to send back; once the label is made, where the parcel is."""
     if found.status == APPROVED and found.keep_items:
         return KEPT_ITEMS_WORDS
+    if found.status == LABEL_CREATED and found.returns:
+        latest = max(found.returns, key=lambda shipment: shipment.id)
+        if latest.status in CUSTOMER_RETURN_WORDS:
+            return CUSTOMER_RETURN_WORDS[latest.status]
     return CUSTOMER_STATUS_WORDS[found.status]
 
 
