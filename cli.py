@@ -1,5 +1,6 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
-``flask users create-support``, ``flask orders import``."""
+``flask users create-support``, ``flask orders import``, ``flask connectors sync``,
+``flask connectors rotate-key``."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from sqlalchemy import select
 
 from demo import seeding
 from extensions import db
-from models import Shop, User
+from models import Shop, ShopConnection, User
 from services import bulk_jobs, jobs, label_jobs, order_import, outbox, storage
+from services.connectors import connections
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
 rq_cli = AppGroup("rq", help="RQ background workers.")
 users_cli = AppGroup("users", help="Staff accounts.")
 orders_cli = AppGroup("orders", help="The shops' orders.")
+connectors_cli = AppGroup("connectors", help="The shops' platform connections (WooCommerce).")
 log = logging.getLogger(__name__)
 
 
@@ -129,6 +132,23 @@ def orders_import(csv_file, shop_slug: str) -> None:
         raise SystemExit(1)
 
 
+@connectors_cli.command("sync")
+def connectors_sync() -> None:
+    """Hand every shop connection's order sync to the job runner (in-process without Redis)."""
+    connection_ids = list(db.session.scalars(select(ShopConnection.id).order_by(ShopConnection.id)))
+    for connection_id in connection_ids:
+        jobs.enqueue("sync_orders", connection_id, job_id=f"sync-orders-{connection_id}")
+    click.echo(f"{len(connection_ids)} connections handed to the order sync")
+
+
+@connectors_cli.command("rotate-key")
+def connectors_rotate_key() -> None:
+    """Encrypt every stored platform secret again under the first key of ENCRYPTION_KEY."""
+    count = connections.rotate_keys()
+    db.session.commit()
+    click.echo(f"{count} connections encrypted again under the first ENCRYPTION_KEY")
+
+
 def register(app: Flask) -> None:
-    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli):
+    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, connectors_cli):
         app.cli.add_command(group)

@@ -8,6 +8,7 @@ in the app's context: start them with ``flask rq worker``.
 from __future__ import annotations
 
 from services import bulk_jobs, label_jobs, outbox
+from services.connectors import orders as connector_orders
 
 
 def deliver_emails(email_ids: list[int]) -> None:
@@ -29,3 +30,8 @@ def run_bulk_job(job_id: int) -> None:
 def create_label(return_id: int) -> None:
     """Create a return's label through its carrier, store the PDF and email it."""
     label_jobs.create_label(return_id)
+
+
+def sync_orders(connection_id: int) -> None:
+    """Import the orders a shop's platform changed since the connection's saved cursor."""
+    connector_orders.sync_orders(connection_id)
