@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -55,7 +56,7 @@ def save_platform_orders(shop_id: int, orders: list[PlatformOrder]) -> int:
     fresh = [
         platform_order
         for number, platform_order in newest.items()
-        if stored.get(number) is None or platform_order.modified_at > aware(stored[number])
+        if is_newer(platform_order.modified_at, stored.get(number))
     ]
     if not fresh:
         return 0
@@ -67,6 +68,11 @@ def save_platform_orders(shop_id: int, orders: list[PlatformOrder]) -> int:
             .values(platform_modified_at=platform_order.modified_at)
         )
     return len(fresh)
+
+
+def is_newer(modified_at: datetime, stored: datetime | None) -> bool:
+    """Whether the platform's version is newer than the stored one (none stored: yes)."""
+    return stored is None or modified_at > aware(stored)
 
 
 def receive_webhook(

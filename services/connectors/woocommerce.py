@@ -92,7 +92,7 @@ class WooCommerce:
         params: dict[str, Any] = {
             "orderby": "modified",
             "order": "asc",
-            "per_page": PER_PAGE,
+            "per_page": page_size(),
             "page": page,
             "dates_are_gmt": "true",
         }
@@ -100,7 +100,7 @@ class WooCommerce:
             params["modified_after"] = after.strftime("%Y-%m-%dT%H:%M:%S")
         payloads, headers = self._get("/orders", params)
         orders, skipped = self._map_all(payloads)
-        full = len(payloads) >= PER_PAGE
+        full = len(payloads) >= page_size()
         total_pages = headers.get("x-wp-totalpages")
         more = page < int(total_pages) if total_pages and total_pages.isdigit() else full
         return OrdersPage(orders, next_cursor(after, page, orders, full), skipped, more=more)
@@ -287,18 +287,33 @@ class WooCommerce:
         return [item for item in data if isinstance(item, dict)], headers
 
     def _check_scheme(self) -> None:
-        parts = urlsplit(self.base_url)
-        if parts.scheme == "https":
-            return
-        if (
-            parts.scheme == "http"
-            and is_loopback(parts.hostname)
-            and outbound.private_targets_allowed()
-        ):
-            return
-        raise ConnectorError(
-            _("Use the shop's https:// address: WooCommerce accepts the keys over HTTPS only.")
-        )
+        if problem := scheme_problem(self.base_url):
+            raise ConnectorError(problem)
+
+
+def scheme_problem(base_url: str) -> str | None:
+    """Why the keys may not be sent to ``base_url``: only over HTTPS (plain http to loopback
+    while ``OUTBOUND_ALLOW_PRIVATE`` is on)."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if (
+        parts.scheme == "http"
+        and is_loopback(parts.hostname)
+        and outbound.private_targets_allowed()
+    ):
+        return None
+    return _("Use the shop's https:// address: WooCommerce accepts the keys over HTTPS only.")
+
+
+def address_problem(base_url: str) -> str | None:
+    """Why a shop URL typed in the admin cannot be saved (not https, a private address), or
+    ``None``; a name that does not resolve yet is accepted, "Test connection" tells."""
+    return scheme_problem(base_url) or outbound.refusal(base_url)
+
+
+def page_size() -> int:
+    return int(current_app.config.get("CONNECTOR_PAGE_SIZE", PER_PAGE))
 
 
 def is_loopback(host: str | None) -> bool:
