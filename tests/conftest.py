@@ -37,12 +37,12 @@ from harness import (
     need_service,
 )
 from label_standins import running_sendcloud
-from woocommerce_standin import running_woocommerce
 from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
 from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
 from webhook_helpers import Receiver, serve
+from woocommerce_standin import running_woocommerce
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -280,7 +280,7 @@ def sendcloud(app):
 @pytest.fixture
 def woocommerce(app):
     """WooCommerce's stand-in (woocommerce_standin.py) on loopback: ``(shop URL, state)``, the
-    state with its ``orders``, the ``calls`` it got, and ``answers``/``fail_pages`` to steer
+    state with its ``orders``, the ``calls`` it got, and ``answers``/``fail_from_call`` to steer
     it. Waits between tries are kept tiny, and pages small."""
     with running_woocommerce() as (url, state):
         app.config.update(

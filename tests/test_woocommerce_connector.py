@@ -119,7 +119,7 @@ def test_the_signature_is_checked_against_the_raw_body(woocommerce):
 
 def test_a_wrong_key_is_named_as_such(woocommerce):
     url, _state = woocommerce
-    with pytest.raises(ConnectorError, match="HTTP 401.*consumer key or secret"):
+    with pytest.raises(ConnectorError, match=r"HTTP 401.*consumer key or secret"):
         connector(url, consumer_secret="cs_wrong").test_connection()
 
 
@@ -145,7 +145,7 @@ def test_a_platform_that_stays_down_is_tried_a_bounded_number_of_times(app, wooc
     url, state = woocommerce
     app.config["CONNECTOR_ATTEMPTS"] = 3
     state["answers"] = [(503, {})] * 5
-    with pytest.raises(ConnectorError, match="HTTP 503.*Tried 3 times"):
+    with pytest.raises(ConnectorError, match=r"HTTP 503.*Tried 3 times"):
         connector(url).fetch_order("1001")
     assert len(state["calls"]) == 3
 

@@ -172,7 +172,7 @@ class WooCommerceStandIn(BaseHTTPRequestHandler):
         if state["answers"]:
             status, headers = state["answers"].pop(0)
             return self.answer(status, problem("standin", "Scripted answer.", status), headers)
-        if query.get("page") in state["fail_pages"]:
+        if state["fail_from_call"] and len(state["calls"]) >= state["fail_from_call"]:
             return self.answer(500, problem("internal_server_error", "Crashed.", 500))
         if parts.path != ORDERS_PATH:
             return self.answer(
@@ -223,9 +223,9 @@ def running_woocommerce() -> Iterator[tuple[str, dict]]:
     """The stand-in on a free loopback port: ``(shop URL, state)``. The state holds the
     ``orders`` it has, the ``calls`` it got (monotonic time, path, query), ``answers`` to give
     before any other (``(status, headers)``, e.g. ``(429, {"Retry-After": "1"})``) and
-    ``fail_pages``: the pages it answers with a 500."""
+    ``fail_from_call``: from which call on (counting from 1) it answers 500."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), WooCommerceStandIn)
-    server.state = {"orders": [], "calls": [], "answers": [], "fail_pages": set()}
+    server.state = {"orders": [], "calls": [], "answers": [], "fail_from_call": None}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -21,6 +21,10 @@ def order_webhook(shop_slug: str, platform: str):
     """An order was created or changed on the shop's platform."""
     if platform not in registry.PLATFORMS:
         abort(404)
+    if request.mimetype == "application/x-www-form-urlencoded" and list(request.form) == [
+        "webhook_id"
+    ]:
+        return "", 200  # WooCommerce pings the URL, unsigned, when a webhook is saved
     status = orders.receive_webhook(
         shop_slug, platform, request.headers, request.get_data(cache=False)
     )
