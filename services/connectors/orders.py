@@ -100,8 +100,8 @@ def receive_webhook(
 
 def sync_orders(connection_id: int) -> None:
     """Fetch the orders changed since the connection's cursor, page by page, committing each
-    page with the cursor after it; the outcome (how many, or what failed) is recorded on the
-    connection for its Integration page."""
+    page with the cursor after it; the outcome (how many orders were new or changed, or what
+    failed) is recorded on the connection for its Integration page."""
     connection = db.session.get(ShopConnection, connection_id)
     if connection is None:
         return
@@ -125,9 +125,9 @@ def walk_pages(connection: ShopConnection) -> list[str]:
     skipped: list[str] = []
     for _page in range(MAX_PAGES_PER_SYNC):
         page = connector.fetch_orders_since(connection.sync_cursor)
-        save_platform_orders(connection.shop_id, page.orders)
+        written = save_platform_orders(connection.shop_id, page.orders)
         connection.sync_cursor = page.next_cursor
-        connection.last_sync_count += len(page.orders)
+        connection.last_sync_count += written
         skipped.extend(page.skipped)
         db.session.commit()
         if not page.more:
