@@ -5,6 +5,7 @@ sync; only the shop's admins and support reach it."""
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
@@ -159,3 +160,16 @@ def test_every_sync_state_has_words_and_a_colour(app, state):
         dutch = str(statuses.SYNC_STATE_LABELS[state])
     with force_locale("en"):
         assert dutch != str(statuses.SYNC_STATE_LABELS[state])
+
+
+def test_saved_keys_no_configured_key_opens_are_asked_for_again(
+    app, client, auth, shop_staff, woocommerce
+):
+    url, _state = woocommerce
+    auth.login("admin@example.com")
+    client.post(page_url(shop_staff.shop), data=form(url))
+    app.config["ENCRYPTION_KEY"] = Fernet.generate_key().decode()  # the old key was dropped
+    page = client.get(page_url(shop_staff.shop)).get_data(as_text=True)
+    assert ">saved<" not in page
+    tested = client.post(f"{page_url(shop_staff.shop)}/test", follow_redirects=True)
+    assert "cannot be decrypted" in tested.get_data(as_text=True)

@@ -157,3 +157,11 @@ def test_keys_go_over_https_only_except_to_loopback_in_development(app, woocomme
         connector(url).test_connection()
     assert "https://" in address_problem("http://shop.example")
     assert "private network" in address_problem("https://10.0.0.5")
+
+
+def test_a_shop_that_does_not_answer_in_time_is_named_as_such(app, woocommerce):
+    url, state = woocommerce
+    app.config["CONNECTOR_TIMEOUT_SECONDS"] = 0.2
+    state["delay"] = 1
+    with pytest.raises(ConnectorError, match=r"did not answer within 0\.2 seconds"):
+        connector(url).test_connection()

@@ -161,6 +161,7 @@ class WooCommerceStandIn(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         state["calls"].append((time.monotonic(), parts.path, query))
+        time.sleep(state["delay"])
         if not parts.path.startswith("/wp-json/"):
             return self.answer(404, b"<html>Not found</html>", content_type="text/html")
         expected = base64.b64encode(f"{CONSUMER_KEY}:{CONSUMER_SECRET}".encode()).decode()
@@ -223,9 +224,10 @@ def running_woocommerce() -> Iterator[tuple[str, dict]]:
     """The stand-in on a free loopback port: ``(shop URL, state)``. The state holds the
     ``orders`` it has, the ``calls`` it got (monotonic time, path, query), ``answers`` to give
     before any other (``(status, headers)``, e.g. ``(429, {"Retry-After": "1"})``) and
-    ``fail_from_call``: from which call on (counting from 1) it answers 500."""
+    ``fail_from_call``: from which call on (counting from 1) it answers 500, and ``delay``:
+    the seconds it waits before answering."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), WooCommerceStandIn)
-    server.state = {"orders": [], "calls": [], "answers": [], "fail_from_call": None}
+    server.state = {"orders": [], "calls": [], "answers": [], "fail_from_call": None, "delay": 0}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

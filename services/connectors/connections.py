@@ -38,9 +38,20 @@ def connection_of(shop_id: int, platform: str) -> ShopConnection | None:
 
 
 def credentials_of(connection: ShopConnection) -> dict[str, str]:
-    if not connection.credentials:
-        return {}
-    return json.loads(encryption.decrypt(connection.credentials))
+    """The saved credentials; none when no configured key decrypts them any more (the page
+    then asks for them again)."""
+    text = readable(connection.credentials)
+    return json.loads(text) if text else {}
+
+
+def readable(token: str | None) -> str | None:
+    """The secret in ``token``, or ``None`` when there is none or no key opens it."""
+    if not token:
+        return None
+    try:
+        return encryption.decrypt(token)
+    except encryption.UnreadableSecret:
+        return None
 
 
 def state_of(connection: ShopConnection | None) -> ConnectionState | None:
@@ -51,7 +62,7 @@ def state_of(connection: ShopConnection | None) -> ConnectionState | None:
         base_url=connection.base_url,
         consumer_key_saved=bool(credentials.get("consumer_key")),
         consumer_secret_saved=bool(credentials.get("consumer_secret")),
-        webhook_secret_saved=bool(connection.webhook_secret),
+        webhook_secret_saved=readable(connection.webhook_secret) is not None,
         last_sync_at=connection.last_sync_at,
         last_sync_state=connection.last_sync_state,
         last_sync_error=connection.last_sync_error,

@@ -202,6 +202,8 @@ class WooCommerce:
                 return self._read(response, url)
             if attempt + 1 < policy.attempts:
                 time.sleep(policy.wait(attempt, retry_after))
+        if policy.attempts == 1:
+            raise ConnectorError(last_problem)
         raise ConnectorError(
             _(
                 "%(problem)s Tried %(count)s times; the next sync tries again.",
