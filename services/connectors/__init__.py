@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from flask import current_app
+
 from services.order_import import OrderData
 
 
@@ -44,6 +46,38 @@ class OrdersPage:
     next_cursor: str | None
     skipped: list[str] = field(default_factory=list)
     more: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait again: ``attempts`` in all, the n-th wait
+    ``backoff * 2**n`` seconds or the platform's ``Retry-After``, never above ``max_wait``."""
+
+    attempts: int = 4
+    backoff: float = 2.0
+    max_wait: float = 60.0
+    timeout: float | None = None  # seconds per call; None: CONNECTOR_TIMEOUT_SECONDS
+
+    @classmethod
+    def from_config(cls) -> RetryPolicy:
+        config = current_app.config
+        return cls(
+            attempts=int(config.get("CONNECTOR_ATTEMPTS", 4)),
+            backoff=float(config.get("CONNECTOR_BACKOFF_SECONDS", 2.0)),
+            max_wait=float(config.get("CONNECTOR_MAX_WAIT_SECONDS", 60.0)),
+        )
+
+    def wait(self, attempt: int, retry_after: str | None) -> float:
+        try:
+            asked = float(retry_after) if retry_after else None
+        except ValueError:
+            asked = None
+        return min(asked if asked is not None else self.backoff * 2**attempt, self.max_wait)
+
+
+ONE_ATTEMPT = RetryPolicy(attempts=1)
+# A customer waiting on the portal: one short try, then "not found, try later".
+QUICK = RetryPolicy(attempts=1, timeout=5.0)
 
 
 class Connector(Protocol):

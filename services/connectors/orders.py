@@ -23,10 +23,9 @@ from domain.submission_rules import aware
 from extensions import db
 from models import Order, Shop, ShopConnection, utcnow
 from services import order_import
-from services.connectors import ConnectorError, PlatformOrder
+from services.connectors import ONE_ATTEMPT, QUICK, ConnectorError, PlatformOrder
 from services.connectors.connections import connection_of
 from services.connectors.registry import connector_for
-from services.connectors.woocommerce import ONE_ATTEMPT, QUICK
 from services.encryption import UnreadableSecret
 
 log = logging.getLogger(__name__)

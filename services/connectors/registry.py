@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from models import ShopConnection
 from services import encryption
-from services.connectors import Connector
-from services.connectors.woocommerce import RetryPolicy, WooCommerce
+from services.connectors import Connector, RetryPolicy
+from services.connectors.woocommerce import WooCommerce
 
 
 def woocommerce(connection: ShopConnection, retry: RetryPolicy | None) -> Connector:

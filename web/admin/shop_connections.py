@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from domain import tenancy
 from domain.statuses import SYNC_STATE_BADGES, SYNC_STATE_LABELS, badge
 from extensions import db
-from models import Shop
+from models import Shop, ShopConnection
 from services import jobs
 from services.connectors import connections, orders, woocommerce
 from web.admin.base import StaffOnly, visible_shops
@@ -133,7 +133,7 @@ class ShopConnectionsView(StaffOnly, BaseView):
             abort(404)
         return shop
 
-    def connection_or_404(self, shop_id: int):
+    def connection_or_404(self, shop_id: int) -> ShopConnection:
         self.shop_or_404(shop_id)
         connection = connections.connection_of(shop_id, PLATFORM)
         if connection is None:
@@ -141,7 +141,7 @@ class ShopConnectionsView(StaffOnly, BaseView):
         return connection
 
     @staticmethod
-    def has_both_keys(form: WooCommerceForm, connection) -> bool:
+    def has_both_keys(form: WooCommerceForm, connection: ShopConnection | None) -> bool:
         """A first save needs the key and the secret; later a blank one keeps the saved one."""
         state = connections.state_of(connection)
         missing = False
