@@ -4,6 +4,7 @@ not have yet. All go through the CSV import's upsert, all idempotent."""
 
 from __future__ import annotations
 
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
@@ -19,6 +20,8 @@ from woocommerce_standin import (
     webhook,
     woo_order,
 )
+
+pytestmark = pytest.mark.shop(default_language="en")
 
 WEBHOOK_PATH = "/connectors/demo/woocommerce/orders"
 
