@@ -84,6 +84,18 @@ def test_a_replayed_older_webhook_does_not_overwrite_a_newer_order(client, shop,
     assert stored("1001").customer_email == "new@example.nl"
 
 
+def test_a_signed_order_that_cannot_be_read_is_acknowledged_and_not_written(
+    client, shop, woocommerce
+):
+    connect(shop, woocommerce[0])
+    unreadable = woo_order(1001, email="")
+    unreadable["date_modified_gmt"] = "not a date"
+    for order in (unreadable, woo_order(1002, items=[])):
+        body, headers = webhook(order)
+        assert client.post(WEBHOOK_PATH, data=body, headers=headers).status_code == 200
+    assert order_count() == 0
+
+
 def test_woocommerces_ping_on_saving_a_webhook_is_answered(client, shop, woocommerce):
     connect(shop, woocommerce[0])
     response = client.post(

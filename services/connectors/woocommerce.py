@@ -103,6 +103,21 @@ class WooCommerce:
 
     def map_order(self, payload: dict) -> PlatformOrder:
         """A WooCommerce order as ``OrderData``; ``ConnectorError`` when it cannot be one."""
+        try:
+            order = OrderData.model_validate(self.order_fields(payload))
+            modified = gmt(payload, "date_modified") or order.ordered_at
+        except (ValidationError, ValueError, TypeError, AttributeError) as error:
+            raise ConnectorError(
+                _(
+                    "WooCommerce order %(number)s cannot be read: %(reason)s",
+                    number=payload.get("number") or payload.get("id"),
+                    reason=first_problem(error),
+                )
+            ) from error
+        return PlatformOrder(order, modified)
+
+    def order_fields(self, payload: dict) -> dict[str, Any]:
+        """The fields of ``OrderData`` from a WooCommerce order (checked by the caller)."""
         billing = payload.get("billing") or {}
         shipping = payload.get("shipping") or {}
         address = shipping if shipping.get("address_1") else billing
@@ -112,35 +127,20 @@ class WooCommerce:
             if part and part.strip()
         )
         country = (address.get("country") or billing.get("country") or "").upper()
-        try:
-            order = OrderData.model_validate(
-                {
-                    "number": str(payload.get("number") or payload.get("id") or ""),
-                    "customer_name": (name or billing.get("company") or billing.get("email") or "")[
-                        :200
-                    ],
-                    "customer_email": (billing.get("email") or "").strip(),
-                    "customer_postcode": (address.get("postcode") or "").strip()[:20] or None,
-                    "customer_street": street(address),
-                    "customer_city": (address.get("city") or "").strip()[:100] or None,
-                    "customer_country": country if len(country) == 2 else COUNTRY_FALLBACK,
-                    "customer_language": self.language,
-                    "ordered_at": gmt(payload, "date_created") or datetime.now(UTC),
-                    "delivered_at": delivered_at(payload),
-                    "currency": (payload.get("currency") or "EUR").upper(),
-                    "lines": [map_line(item) for item in payload.get("line_items") or []],
-                }
-            )
-        except (ValidationError, ValueError, TypeError) as error:
-            raise ConnectorError(
-                _(
-                    "WooCommerce order %(number)s cannot be read: %(reason)s",
-                    number=payload.get("number") or payload.get("id"),
-                    reason=first_problem(error),
-                )
-            ) from error
-        modified = gmt(payload, "date_modified") or order.ordered_at
-        return PlatformOrder(order, modified)
+        return {
+            "number": str(payload.get("number") or payload.get("id") or ""),
+            "customer_name": (name or billing.get("company") or billing.get("email") or "")[:200],
+            "customer_email": (billing.get("email") or "").strip(),
+            "customer_postcode": (address.get("postcode") or "").strip()[:20] or None,
+            "customer_street": street(address),
+            "customer_city": (address.get("city") or "").strip()[:100] or None,
+            "customer_country": country if len(country) == 2 else COUNTRY_FALLBACK,
+            "customer_language": self.language,
+            "ordered_at": gmt(payload, "date_created") or datetime.now(UTC),
+            "delivered_at": delivered_at(payload),
+            "currency": (payload.get("currency") or "EUR").upper(),
+            "lines": [map_line(item) for item in payload.get("line_items") or []],
+        }
 
     def _map_all(self, payloads: list[dict]) -> tuple[list[PlatformOrder], list[str]]:
         orders, skipped = [], []
