@@ -17,6 +17,7 @@ from extensions import db
 from models import Shop, ShopConnection, User
 from services import bulk_jobs, jobs, label_jobs, order_import, outbox, storage
 from services.connectors import connections
+from services.connectors import orders as connector_orders
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
@@ -137,7 +138,7 @@ def connectors_sync() -> None:
     """Hand every shop connection's order sync to the job runner (in-process without Redis)."""
     connection_ids = list(db.session.scalars(select(ShopConnection.id).order_by(ShopConnection.id)))
     for connection_id in connection_ids:
-        jobs.enqueue("sync_orders", connection_id, job_id=f"sync-orders-{connection_id}")
+        connector_orders.enqueue_sync(connection_id)
     click.echo(f"{len(connection_ids)} connections handed to the order sync")
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from domain.submission_rules import aware
 from extensions import db
 from models import Order, Shop, ShopConnection, utcnow
-from services import order_import
+from services import jobs, order_import
 from services.connectors import ONE_ATTEMPT, QUICK, ConnectorError, PlatformOrder
 from services.connectors.connections import connection_of
 from services.connectors.registry import connector_for
@@ -30,8 +30,10 @@ from services.encryption import UnreadableSecret
 
 log = logging.getLogger(__name__)
 
-# A sync stops after this many pages and goes on from its cursor next time.
+# A sync stops after this many pages and goes on from its cursor next time; RQ stops a sync
+# job after SYNC_JOB_TIMEOUT seconds (its cursor is saved after every page, so that is safe).
 MAX_PAGES_PER_SYNC = 2000
+SYNC_JOB_TIMEOUT = 3600
 
 
 def save_platform_orders(shop_id: int, orders: list[PlatformOrder]) -> int:
@@ -95,6 +97,16 @@ def receive_webhook(
         save_platform_orders(connection.shop_id, [platform_order])
         db.session.commit()
     return 200
+
+
+def enqueue_sync(connection_id: int) -> None:
+    """Hand the connection's order sync to the job runner, as a job named after it."""
+    jobs.enqueue(
+        "sync_orders",
+        connection_id,
+        job_id=f"sync-orders-{connection_id}",
+        job_timeout=SYNC_JOB_TIMEOUT,
+    )
 
 
 def sync_orders(connection_id: int) -> None:

@@ -21,7 +21,6 @@ from domain import tenancy
 from domain.statuses import SYNC_STATE_BADGES, SYNC_STATE_LABELS, badge
 from extensions import db
 from models import Shop, ShopConnection
-from services import jobs
 from services.connectors import connections, orders, woocommerce
 from web.admin.base import StaffOnly, visible_shops
 
@@ -121,7 +120,7 @@ class ShopConnectionsView(StaffOnly, BaseView):
     def sync(self, shop_id: int):
         """Fetch the orders changed since the last sync now (a job)."""
         connection = self.connection_or_404(shop_id)
-        jobs.enqueue("sync_orders", connection.id, job_id=f"sync-orders-{connection.id}")
+        orders.enqueue_sync(connection.id)
         flash(_("The order sync was started; this page shows its outcome."), "success")
         return redirect(url_for(".edit", shop_id=shop_id))
 
