@@ -23,7 +23,7 @@ from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
 from services import outbox, sqlite_transactions
 from services.mailer import mail
-from web import api, auth, errors, int_args
+from web import api, auth, errors, int_args, platform_webhooks
 from web.admin import integration
 from web.csp import content_security_policy, csp_nonce
 from web.portal import messages, request_form, return_label
@@ -117,6 +117,15 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # API calls allowed per key, and per address for calls without a valid key.
         "API_RATE_LIMIT_PER_KEY": os.environ.get("API_RATE_LIMIT_PER_KEY", "600 per minute"),
         "API_RATE_LIMIT_PER_ADDRESS": os.environ.get("API_RATE_LIMIT_PER_ADDRESS", "60 per minute"),
+        # Fernet keys for the shops' platform credentials, comma separated, the first
+        # encrypting (see services/encryption.py); unset: derived from SECRET_KEY.
+        "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY") or None,
+        # Calls to a shop's platform: tries per call, backoff and the longest wait between
+        # tries (a 429's Retry-After included), and the timeout of one call, in seconds.
+        "CONNECTOR_ATTEMPTS": int(os.environ.get("CONNECTOR_ATTEMPTS", "4")),
+        "CONNECTOR_BACKOFF_SECONDS": float(os.environ.get("CONNECTOR_BACKOFF_SECONDS", "2")),
+        "CONNECTOR_MAX_WAIT_SECONDS": float(os.environ.get("CONNECTOR_MAX_WAIT_SECONDS", "60")),
+        "CONNECTOR_TIMEOUT_SECONDS": float(os.environ.get("CONNECTOR_TIMEOUT_SECONDS", "15")),
     }
 
 
@@ -201,6 +210,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(return_label.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(platform_webhooks.bp)
     app.register_error_handler(HTTPException, errors.answer_http_error)
     integration.register(admin_views.init_admin(app))
     cli.register(app)

@@ -1,5 +1,6 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
-``flask users create-support``, ``flask orders import``, ``flask storage migrate``."""
+``flask users create-support``, ``flask orders import``, ``flask storage migrate``,
+``flask connectors sync``, ``flask connectors rotate-key``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from sqlalchemy import select
 
 from demo import seeding
 from extensions import db
-from models import Shop, User
+from models import Shop, ShopConnection, User
 from services import jobs, order_import, schedule, storage, stores, sweeps
+from services.connectors import connections
+from services.connectors import orders as connector_orders
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
@@ -22,6 +25,7 @@ rq_cli = AppGroup("rq", help="RQ background workers.")
 users_cli = AppGroup("users", help="Staff accounts.")
 orders_cli = AppGroup("orders", help="The shops' orders.")
 storage_cli = AppGroup("storage", help="Where attachments are stored.")
+connectors_cli = AppGroup("connectors", help="The shops' platform connections (WooCommerce).")
 log = logging.getLogger(__name__)
 
 
@@ -126,6 +130,23 @@ def orders_import(csv_file, shop_slug: str) -> None:
         raise SystemExit(1)
 
 
+@connectors_cli.command("sync")
+def connectors_sync() -> None:
+    """Hand every shop connection's order sync to the job runner (in-process without Redis)."""
+    connection_ids = list(db.session.scalars(select(ShopConnection.id).order_by(ShopConnection.id)))
+    for connection_id in connection_ids:
+        connector_orders.enqueue_sync(connection_id)
+    click.echo(f"{len(connection_ids)} connections handed to the order sync")
+
+
+@connectors_cli.command("rotate-key")
+def connectors_rotate_key() -> None:
+    """Encrypt every stored platform secret again under the first key of ENCRYPTION_KEY."""
+    count = connections.rotate_keys()
+    db.session.commit()
+    click.echo(f"{count} connections encrypted again under the first ENCRYPTION_KEY")
+
+
 def register(app: Flask) -> None:
-    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, storage_cli):
+    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, storage_cli, connectors_cli):
         app.cli.add_command(group)

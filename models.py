@@ -236,6 +236,9 @@ class Order(Timestamped, db.Model):
     ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # When the shop's platform last changed the order (connectors): an older webhook or sync
+    # page never overwrites a newer version.
+    platform_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     shop: Mapped[Shop] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(
@@ -701,6 +704,39 @@ class CarrierAccount(Timestamped, db.Model):
 
     def __str__(self) -> str:
         return self.carrier
+
+
+# The last sync's outcome (``ShopConnection.last_sync_state``).
+SYNC_STATES = ("running", "ok", "failed")
+
+
+class ShopConnection(Timestamped, db.Model):
+    """A shop's connection to its platform (WooCommerce, …): where, the credentials, the sync.
+
+    ``credentials`` (a JSON object) and ``webhook_secret`` are Fernet tokens
+    (``services.encryption``), never plain text. ``sync_cursor`` is the platform connector's
+    own bookmark of how far the incremental sync got; it is saved after every page.
+    """
+
+    __tablename__ = "shop_connection"
+    __table_args__ = (UniqueConstraint("shop_id", "platform"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    base_url: Mapped[str] = mapped_column(String(500))
+    credentials: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    sync_cursor: Mapped[str | None] = mapped_column(String(100))
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_state: Mapped[str | None] = mapped_column(String(10))
+    last_sync_error: Mapped[str | None] = mapped_column(Text)
+    last_sync_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    shop: Mapped[Shop] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.base_url}"
 
 
 class AuditEvent(Timestamped, db.Model):

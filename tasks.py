@@ -8,6 +8,7 @@ in the app's context: start them with ``flask rq worker``.
 from __future__ import annotations
 
 from services import bulk_jobs, label_jobs, outbox, schedule
+from services.connectors import orders as connector_orders
 
 
 def deliver_emails(email_ids: list[int]) -> None:
@@ -34,3 +35,8 @@ def create_label(return_id: int) -> None:
 def run_schedule(name: str, period: int) -> None:
     """One period's run of a schedule (``services.schedule``): the sweeps, then the next."""
     schedule.run(name, period)
+
+
+def sync_orders(connection_id: int) -> None:
+    """Import the orders a shop's platform changed since the connection's saved cursor."""
+    connector_orders.sync_orders(connection_id)

@@ -316,6 +316,15 @@ WEBHOOK_DELIVERY_STATUS_BADGES = {
     "skipped": "light",
 }
 
+# The last order sync of a shop's platform connection (``models.SYNC_STATES``).
+SYNC_STATE_LABELS = {
+    "running": _l("Running"),
+    "ok": _l("Succeeded"),
+    "failed": _l("Failed"),
+}
+
+SYNC_STATE_BADGES = {"running": "info", "ok": "success", "failed": "danger"}
+
 # A notice (melding) on a request: its weight; a warning or danger notice blocks automatic
 # approval. The codes are Bootstrap's alert colours.
 SEVERITY_LABELS = {"info": _l("Info"), "warning": _l("Warning"), "danger": _l("Danger")}

@@ -43,6 +43,7 @@ from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
 from webhook_helpers import Receiver, serve
+from woocommerce_standin import running_woocommerce
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -282,6 +283,21 @@ def sendcloud(app):
         app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
         app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{port}/api/v3"
         yield state
+
+
+@pytest.fixture
+def woocommerce(app):
+    """WooCommerce's stand-in (woocommerce_standin.py) on loopback: ``(shop URL, state)``, the
+    state with its ``orders``, the ``calls`` it got, and ``answers``/``fail_from_call`` to steer
+    it. Waits between tries are kept tiny, and pages small."""
+    with running_woocommerce() as (url, state):
+        app.config.update(
+            OUTBOUND_ALLOW_PRIVATE=True,  # the stand-in is on loopback
+            CONNECTOR_BACKOFF_SECONDS=0.01,
+            CONNECTOR_MAX_WAIT_SECONDS=0.3,
+            CONNECTOR_PAGE_SIZE=3,
+        )
+        yield url, state
 
 
 @pytest.fixture

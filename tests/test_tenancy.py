@@ -310,6 +310,16 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
         "label_portal.pdf": [RouteProbe("GET", f"{status}/label/pdf")],
         "label_portal.qr": [RouteProbe("GET", f"{status}/label/qr")],
         "label_portal.qr_png": [RouteProbe("GET", f"{status}/label/qr.png")],
+        # Signed by the platform with the shop's secret, not a session: a staff member of
+        # another shop is a stranger here (the demo shop has no connection: 404).
+        "platform_webhooks.order_webhook": [
+            RouteProbe(
+                "POST",
+                "/connectors/demo/woocommerce/orders",
+                json={"number": order_number, "line_items": []},
+                must_be=404,
+            )
+        ],
         "api.docs": [RouteProbe("GET", "/api/v1/docs", api=True)],
         "api.openapi": [RouteProbe("GET", "/api/v1/openapi.json", api=True)],
         "api.get_order": [api_lookup(f"/api/v1/orders/{order_number}", order_number)],

@@ -28,6 +28,7 @@ from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 from services import jobs, order_import, outbound, webhooks
 from web.admin.base import ShopScopedView, StaffOnly, row_ids, visible_shops
+from web.admin.shop_connections import ShopConnectionsView
 from web.api import http
 from web.int_args import parse_int
 
@@ -305,6 +306,11 @@ def register(admin: Admin) -> None:
     admin.add_link(MenuLink(name=_l("API documentation"), url="/api/v1/docs", category=category))
     admin.add_view(
         OrderImportView(name=_l("Import orders"), endpoint="order_import", category=category)
+    )
+    admin.add_view(
+        ShopConnectionsView(
+            name=_l("Shop platforms"), endpoint="shop_connections", category=category
+        )
     )
     admin.add_view(
         ApiKeyView(ApiKey, db, name=_l("API keys"), endpoint="api_keys", category=category)

@@ -41,6 +41,7 @@ from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
 from models import APPROVED, LABEL_CREATED, FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from services import storage
+from services.connectors import orders as connector_orders
 from web import throttling
 from web.int_args import parse_int
 from web.portal import branding
@@ -349,6 +350,8 @@ def lookup():
             errors["email_or_postcode"] = _("Please enter your email address or postcode.")
         if not errors:
             order = submission.find_order(g.shop, number, secret)
+            if order is None and connector_orders.fetch_missing_order(g.shop, number):
+                order = submission.find_order(g.shop, number, secret)
             if order is not None:
                 save_draft({"shop": g.shop.slug, "order_id": order.id})
                 target = "portal.withdraw" if intent == "withdraw" else "portal.items"

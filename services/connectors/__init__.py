@@ -1,0 +1,108 @@
+"""Connectors to the shops' platforms (WooCommerce now; Shopify and Mollie later): one module
+per platform behind the small interface below, found by name in ``registry``.
+
+A connector speaks the platform's API and maps its orders into the ``OrderData`` the CSV
+import and the API write (``services.order_import``): there is no second order model.
+``services.connectors.orders`` does the rest the same way for every platform: the webhook
+receiver, the incremental sync job and the portal's lookup of an order not imported yet.
+
+Refunds (amount and lines, idempotent) and store credit are part of this interface's next
+step (issue #17); they are named in ``Connector``'s docstring, not declared as methods yet, so
+nothing can call a refund that does not reach the platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from flask import current_app
+
+from services.order_import import OrderData
+
+
+class ConnectorError(Exception):
+    """The platform could not be asked or refused: the message says exactly what failed, in
+    words a shop admin can act on (wrong key, not reachable, rate limited, …)."""
+
+
+@dataclass(frozen=True)
+class PlatformOrder:
+    """One order as the platform has it now: the order to upsert and when it last changed."""
+
+    order: OrderData
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    """A page of the orders changed since a cursor; the cursor to save, from which the next
+    page (or the next sync) asks; whether more pages wait now; and why the orders in
+    ``skipped`` could not be mapped (e.g. no customer email)."""
+
+    orders: list[PlatformOrder]
+    next_cursor: str | None
+    skipped: list[str] = field(default_factory=list)
+    more: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait again: ``attempts`` in all, the n-th wait
+    ``backoff * 2**n`` seconds or the platform's ``Retry-After``, never above ``max_wait``."""
+
+    attempts: int = 4
+    backoff: float = 2.0
+    max_wait: float = 60.0
+    timeout: float | None = None  # seconds per call; None: CONNECTOR_TIMEOUT_SECONDS
+
+    @classmethod
+    def from_config(cls) -> RetryPolicy:
+        config = current_app.config
+        return cls(
+            attempts=int(config.get("CONNECTOR_ATTEMPTS", 4)),
+            backoff=float(config.get("CONNECTOR_BACKOFF_SECONDS", 2.0)),
+            max_wait=float(config.get("CONNECTOR_MAX_WAIT_SECONDS", 60.0)),
+        )
+
+    def wait(self, attempt: int, retry_after: str | None) -> float:
+        try:
+            asked = float(retry_after) if retry_after else None
+        except ValueError:
+            asked = None
+        return min(asked if asked is not None else self.backoff * 2**attempt, self.max_wait)
+
+
+ONE_ATTEMPT = RetryPolicy(attempts=1)
+# A customer waiting on the portal: one short try, then "not found, try later".
+QUICK = RetryPolicy(attempts=1, timeout=5.0)
+
+
+class Connector(Protocol):
+    """What ReturnDesk asks of a shop's platform.
+
+    Still to come (later slices of issue #17): ``refund(order, amount, lines, key)`` that the
+    platform carries out once per key, and ``issue_store_credit(order, amount, key)``.
+    """
+
+    def fetch_orders_since(self, cursor: str | None) -> OrdersPage:
+        """The next page of orders changed after ``cursor`` (``None``: from the beginning)."""
+        ...
+
+    def fetch_order(self, number: str) -> PlatformOrder | None:
+        """The order with this number as the customer knows it, or ``None`` if there is none."""
+        ...
+
+    def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        """Whether an incoming webhook was signed by the platform with the shop's secret."""
+        ...
+
+    def parse_webhook_order(self, raw_body: bytes) -> PlatformOrder | None:
+        """The order a verified webhook carries, or ``None`` (a ping, another topic)."""
+        ...
+
+    def test_connection(self) -> None:
+        """Ask the platform something harmless; ``ConnectorError`` says what failed."""
+        ...
