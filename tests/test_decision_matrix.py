@@ -381,7 +381,7 @@ SETTLED = {
         ),
     },
 }
-INSPECTED = "- Linnen blouse (M): 1/2 ("
+INSPECTED = "- Linnen blouse (M): 1/2"
 
 
 def approved_request(desk: Desk, language: str, resolution: str) -> ReturnRequest:
