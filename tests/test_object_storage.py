@@ -150,7 +150,7 @@ def test_when_the_store_is_down_the_photo_is_refused_clearly_and_nothing_is_kept
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "“seam.jpg” could not be stored just now. Please try again in a moment." in page
+    assert "“seam.jpg” kon nu niet worden bewaard. Probeer het zo nog eens." in page
     assert attachments() == []
 
 
