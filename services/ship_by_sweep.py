@@ -1,4 +1,4 @@
-"""The ship-by sweeps ``flask outbox sweep`` runs: remind customers whose ship-by date is
+"""The ship-by sweeps (``services.sweeps``, run by the workers' schedule): remind customers whose ship-by date is
 near, expire the approved requests past it (``domain.ship_by``). Each commits its own work,
 so the emails it wrote are handed to the outbox at once."""
 

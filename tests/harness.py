@@ -7,7 +7,9 @@ Test modules import these from here: conftest.py holds fixtures only.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import socket
 import threading
 import uuid
@@ -134,3 +136,10 @@ class AuthActions:
 
     def logout(self):
         return self._client.post("/logout")
+
+
+def visible(markup: str) -> str:
+    """The text a reader sees: no tags, entities decoded, runs of spaces and line breaks as one
+    space (a non-breaking space stays: money is written "€\xa05,95")."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    return re.sub(r"[ \t\r\n]+", " ", text)

@@ -4,7 +4,6 @@ request's history says which email was not sent."""
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from domain import submission, workflow
 from domain.emails import SWITCHABLE_EMAILS
 from extensions import db
 from factories import make_request
+from harness import visible
 from models import utcnow
 from return_flow import approved_request
 from services import conversation, ship_by_sweep
@@ -24,10 +24,6 @@ NOT_SENT = (
     "ReturnDesk did not email the customer, as the shop turned this email off: "
     "Request approved (to the customer)"
 )
-
-
-def visible(markup: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
 
 
 def subjects(smtp_sink, request) -> list[str]:

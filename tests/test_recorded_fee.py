@@ -7,7 +7,6 @@ fee's words follow the resolution: only a refund has a refund to deduct it from.
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from domain import audit, workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_request
+from harness import visible
 from return_flow import approved_request, create_label
 from services import labels
 from staff_helpers import emails_to
@@ -23,11 +23,6 @@ from staff_helpers import emails_to
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS, return_fee_cents=595)
 
 NEW_FEE = 795
-
-
-def visible(markup: str) -> str:
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    return re.sub(r"[ \t\n]+", " ", text)
 
 
 def status_path(request) -> str:

@@ -9,7 +9,6 @@ the API all show the line's amount and the note; the total follows the choices.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 
@@ -19,6 +18,7 @@ from api_helpers import bearer, make_key
 from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_reasons
+from harness import visible
 from models import AuditEvent, ReturnRequestLine
 from return_flow import approved_request, create_label, emails_to
 
@@ -32,12 +32,6 @@ BLOUSE_PARTLY_REFUNDED = {
     "refund-amount-{blouse}": "20,00",
     "refund-note-{blouse}": NOTE,
 }
-
-
-def visible(markup: str) -> str:
-    """The text a reader sees: no tags, entities decoded, runs of spaces as one."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    return re.sub(r"[ \t\n]+", " ", text)
 
 
 @pytest.fixture

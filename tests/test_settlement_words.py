@@ -8,14 +8,12 @@ the staff read them: the status page and the staff's request and return pages ov
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
 
 from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS
+from harness import visible
 from return_flow import approved_request, create_label
 from staff_helpers import emails_to
 
@@ -33,12 +31,6 @@ STAFF_REFUND_WORDS = {
     "nl": ("Terugbetaling voor de klant", "Totaal terug te betalen", "van de terugbetaling"),
 }
 RECEIVED_SUBJECT = {"en": "We received your return", "nl": "ontvangen"}
-
-
-def visible(markup: str) -> str:
-    """The text a reader sees: no tags, entities decoded, runs of spaces as one."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    return re.sub(r"[ \t\n]+", " ", text)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ expires; staff give it a new date."""
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from datetime import date, datetime, timedelta
@@ -19,6 +18,7 @@ from domain import workflow
 from domain.ship_by import ship_by_date
 from extensions import db
 from factories import RETURN_ADDRESS, make_request
+from harness import visible
 from models import utcnow
 from return_flow import approved_request, create_label
 from services import ship_by_sweep
@@ -31,11 +31,6 @@ SHIP_BY_SENTENCE = {
     "en": "Create your return label and send the items by {day} at the latest.",
     "nl": "Maak je retourlabel aan en verstuur de artikelen uiterlijk op {day}.",
 }
-
-
-def visible(markup: str) -> str:
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    return re.sub(r"\s+", " ", text)
 
 
 def day_in(days: int, language: str) -> str:

@@ -8,7 +8,7 @@ shows the last sync. For the shop's admins and support only, like the API keys.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from domain import tenancy
+from domain import links, tenancy
 from domain.statuses import SYNC_STATE_BADGES, SYNC_STATE_LABELS, badge
 from extensions import db
 from models import Shop, ShopConnection
@@ -101,8 +101,9 @@ class ShopConnectionsView(StaffOnly, BaseView):
             sync_badge=badge(state.last_sync_state, SYNC_STATE_LABELS, SYNC_STATE_BADGES)
             if state and state.last_sync_state
             else None,
-            webhook_url=current_app.config["PUBLIC_URL"].rstrip("/")
-            + url_for("platform_webhooks.order_webhook", shop_slug=shop.slug, platform=PLATFORM),
+            webhook_url=links.absolute(
+                url_for("platform_webhooks.order_webhook", shop_slug=shop.slug, platform=PLATFORM)
+            ),
         )
 
     @expose("/<int:shop_id>/test", methods=["POST"])
