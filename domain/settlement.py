@@ -58,6 +58,9 @@ class Settlement:
     staff_fee: str
     # What the customer may expect (or, once settled, got), in one or two sentences.
     outcome: str
+    # Whether the amount may still change when the items are received and checked: not once
+    # settled or inspected, and never when the customer keeps the items.
+    provisional: bool
 
 
 def settlement_summary(request: ReturnRequest) -> Settlement:
@@ -77,6 +80,7 @@ def settlement_summary(request: ReturnRequest) -> Settlement:
         exchange_note=request.exchange_note or "",
         settled_cents=cents,
         settled=settled,
+        awaits_items=not request.keep_items,
     )
 
 
@@ -93,6 +97,7 @@ def describe(
     exchange_note: str = "",
     settled_cents: int | None = None,
     settled: bool = False,
+    awaits_items: bool = True,
 ) -> Settlement:
     """The words of a settlement from plain facts (the email editor's example uses it too)."""
     pays_money = resolution != EXCHANGE
@@ -118,6 +123,7 @@ def describe(
         label_fee=label_fee_words(resolution, fee_cents, fee),
         staff_fee=staff_fee_words(resolution, fee_cents, fee),
         outcome=outcome(resolution, amount, items, exchange_note, shop_name, settled),
+        provisional=awaits_items and not settled and not breakdown.inspected,
     )
 
 

@@ -1281,12 +1281,6 @@ def active_return(request: ReturnRequest) -> Return | None:
     )
 
 
-def latest_return(request: ReturnRequest) -> Return | None:
-    return db.session.scalar(
-        select(Return).where(Return.request_id == request.id).order_by(Return.id.desc()).limit(1)
-    )
-
-
 def _update_return(return_: Return, to_status: str, **values) -> str:
     """Move the return to ``to_status`` only if it is still where that step may start.
 
@@ -1355,8 +1349,8 @@ def create_return(
 ) -> Return:
     """The customer's "Create return label": one shipment per request, whatever is clicked.
 
-    Asking again gives the existing shipment; after a cancelled label the same return gets a
-    new one (``recreate_label``). The fee shown before (``refunds.label_fee_cents``) is
+    Asking again gives the existing shipment; otherwise ``label_refusal`` says whether the
+    customer may make one now (after a cancelled label the agent chooses first). The fee shown before (``refunds.label_fee_cents``) is
     recorded on the return. ``offered_carriers``: the carriers the shop offers now
     (``labels.create_return`` passes them). The caller commits, then hands the return to the
     label job.
@@ -1364,11 +1358,8 @@ def create_return(
     existing = active_return(request)
     if existing is not None:
         return existing
-    if request.status == LABEL_CREATED and (cancelled := latest_return(request)) is not None:
-        recreate_label(cancelled, actor, carrier=carrier)
-        return cancelled
-    if request.status != APPROVED:
-        raise TransitionRefused(_("A return label can only be created for an approved request."))
+    if (refusal := label_refusal(request)) is not None:
+        raise TransitionRefused(refusal)
     if carrier not in offered_carriers:
         raise TransitionRefused(_("This carrier is not available for this shop."))
     mark_label_created(request, actor)
@@ -1386,6 +1377,26 @@ def create_return(
     _record_return(return_, actor, "return_created", None, note=carrier)
     webhook_events.announce_return(return_)
     return return_
+
+
+def label_refusal(request: ReturnRequest) -> str | None:
+    """Why the customer may not create a return label now, in their words; None if they may.
+
+    The one rule for the label page, the status page and ``create_return``. After a return is
+    cancelled the request waits for the agent (``allow_new_label`` or cancel), so the customer
+    cannot make a new label before the agent has chosen.
+    """
+    if request.status == APPROVED and request.keep_items:
+        return _("You may keep the items; there is no need to send anything back.")
+    if request.status == LABEL_CREATED and active_return(request) is None:
+        return _(
+            "Your return label was cancelled. The shop will let you know by email how to continue."
+        )
+    if request.status in (NEW, CONCEPT, ON_HOLD):
+        return _("A return label can be created once your request is approved.")
+    if request.status != APPROVED:
+        return _("A return label can only be created for an approved request.")
+    return None
 
 
 def recreate_label(

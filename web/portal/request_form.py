@@ -30,21 +30,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain import formal_address, formatting, submission, submission_rules
-from domain.settlement import settlement_summary
-from domain.statuses import (
-    CUSTOMER_RETURN_WORDS,
-    CUSTOMER_STATUS_WORDS,
-    KEPT_ITEMS_WORDS,
-    RESOLUTION_LABELS,
-)
+from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
-from models import APPROVED, LABEL_CREATED, FormQuestion, Order, ReturnReason, ReturnRequest, Shop
+from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from services import storage
 from services.connectors import orders as connector_orders
 from web import throttling
 from web.int_args import parse_int
-from web.portal import branding
+from web.portal import branding, status_view
 
 bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
 
@@ -398,18 +392,6 @@ def items():
         withdrawal=submission_rules.withdrawal_possible(order, g.shop),
         customer_status=customer_status,
     )
-
-
-def customer_words(found: ReturnRequest) -> tuple[str, str]:
-    """The status in the customer's words and the next step; approved with the items kept,
-    there is nothing to send back; once the label is made, where the parcel is."""
-    if found.status == APPROVED and found.keep_items:
-        return KEPT_ITEMS_WORDS
-    if found.status == LABEL_CREATED and found.returns:
-        latest = max(found.returns, key=lambda shipment: shipment.id)
-        if latest.status in CUSTOMER_RETURN_WORDS:
-            return CUSTOMER_RETURN_WORDS[latest.status]
-    return CUSTOMER_STATUS_WORDS[found.status]
 
 
 def customer_status(status: str) -> str:
@@ -776,15 +758,7 @@ def status(token: str):
     )
     if found is None:
         abort(404)
-    words, next_step = customer_words(found)
-    return render_template(
-        "portal/status.html",
-        req=found,
-        status_words=words,
-        next_step=next_step,
-        settlement=settlement_summary(found),
-        ship_by=found.ship_by_at if found.status == APPROVED else None,
-    )
+    return render_template("portal/status.html", page=status_view.status_page(found, g.locale))
 
 
 @bp.app_template_global("withdrawal_refund_deadline")
