@@ -128,6 +128,22 @@ KEPT_ITEMS_WORDS = (
     _l("Your request is approved and you may keep the items: there is nothing to send back."),
 )
 
+# The steps of the progress tracker on the customer's status page, in order; the last one is
+# named by the resolution (``CUSTOMER_SETTLED_STEPS``). Kept items skip the parcel's steps.
+REQUESTED_STEP, APPROVED_STEP, LABEL_STEP, SENT_STEP, RECEIVED_STEP, SETTLED_STEP = range(6)
+CUSTOMER_PROGRESS_STEPS = (
+    _l("Request sent"),
+    _l("Approved"),
+    _l("Label made"),
+    _l("On its way"),
+    _l("Received"),
+)
+CUSTOMER_SETTLED_STEPS = {
+    "refund": _l("Refunded"),
+    "exchange": _l("Exchanged"),
+    "store_credit": _l("Store credit issued"),
+}
+
 # A return (Retour, the shipment).
 RETURN_STATUS_LABELS = {
     RETURN_LABEL_CREATED: _l("Label created"),

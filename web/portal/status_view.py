@@ -15,17 +15,48 @@ from domain import email_context, formatting, workflow
 from domain.email_context import EmailRequest
 from domain.settlement import Settlement, settlement_summary
 from domain.statuses import (
+    APPROVED_STEP,
+    CUSTOMER_PROGRESS_STEPS,
     CUSTOMER_RETURN_WORDS,
+    CUSTOMER_SETTLED_STEPS,
     CUSTOMER_STATUS_WORDS,
     KEPT_ITEMS_WORDS,
+    LABEL_STEP,
+    RECEIVED_STEP,
     REFUND_NOTE_LABELS,
     REJECTED,
+    REQUESTED_STEP,
+    SENT_STEP,
+    SETTLED_STEP,
 )
-from models import APPROVED, CANCELLED, COMPLETED, LABEL_CREATED, Return, ReturnRequest
+from models import (
+    APPROVED,
+    CANCELLED,
+    COMPLETED,
+    CONCEPT,
+    LABEL_CREATED,
+    NEW,
+    ON_HOLD,
+    RETURN_DELIVERED,
+    RETURN_IN_TRANSIT,
+    RETURN_LABEL_CREATED,
+    RETURN_RECEIVED,
+    RETURN_RESOLVED,
+    Return,
+    ReturnRequest,
+)
 from services import conversation
 
 # The request statuses whose page has a "Return label" section.
 LABEL_SECTION_STATUSES = (APPROVED, LABEL_CREATED, COMPLETED)
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    """One step of the tracker; ``state`` is done, current or todo."""
+
+    label: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,9 @@ class ThreadMessage:
 @dataclass(frozen=True)
 class StatusPage:
     request: EmailRequest
+    # The steps from request to settlement, where this one is; empty once it ended otherwise
+    # (cancelled, expired).
+    progress: tuple[ProgressStep, ...]
     status_words: str
     next_step: str
     # "Withdrawal from contract, received …" for a withdrawal, else "".
@@ -76,8 +110,10 @@ class StatusPage:
 def status_page(found: ReturnRequest, language: str) -> StatusPage:
     """Everything the status page shows of ``found``, in ``language``."""
     words, next_step = customer_words(found)
+    settlement = settlement_summary(found)
     return StatusPage(
         request=email_context.request_data(found, language),
+        progress=progress(found, settlement.resolution),
         status_words=str(words),
         next_step=str(next_step),
         withdrawal_received=(
@@ -89,7 +125,7 @@ def status_page(found: ReturnRequest, language: str) -> StatusPage:
             else ""
         ),
         label=label_section(found),
-        settlement=settlement_summary(found),
+        settlement=settlement,
         settles=found.status != CANCELLED,
         thread=thread(found),
         reply_url=url_for(
@@ -109,6 +145,52 @@ def customer_words(found: ReturnRequest) -> tuple[str, str]:
         if latest.status in CUSTOMER_RETURN_WORDS:
             return CUSTOMER_RETURN_WORDS[latest.status]
     return CUSTOMER_STATUS_WORDS[found.status]
+
+
+# How far a request has come (request statuses), and once its label is made, how far its
+# parcel has (return statuses).
+REQUEST_STEPS = {
+    NEW: REQUESTED_STEP,
+    CONCEPT: REQUESTED_STEP,
+    ON_HOLD: REQUESTED_STEP,
+    APPROVED: APPROVED_STEP,
+    COMPLETED: SETTLED_STEP,
+}
+RETURN_STEPS = {
+    RETURN_LABEL_CREATED: LABEL_STEP,
+    RETURN_IN_TRANSIT: SENT_STEP,
+    RETURN_DELIVERED: RECEIVED_STEP,
+    RETURN_RECEIVED: RECEIVED_STEP,
+    RETURN_RESOLVED: SETTLED_STEP,
+}
+
+
+def progress(found: ReturnRequest, resolution: str) -> tuple[ProgressStep, ...]:
+    """The tracker: requested → approved → label → on its way → received → settled in the
+    words of the resolution; kept items go from approved straight to settled."""
+    reached = reached_step(found)
+    if reached is None:
+        return ()
+    labels = [*CUSTOMER_PROGRESS_STEPS, CUSTOMER_SETTLED_STEPS[resolution]]
+    shown = (
+        (REQUESTED_STEP, APPROVED_STEP, SETTLED_STEP) if found.keep_items else range(len(labels))
+    )
+    return tuple(ProgressStep(str(labels[step]), step_state(step, reached)) for step in shown)
+
+
+def reached_step(found: ReturnRequest) -> int | None:
+    """The last step the request has reached; None when it ended without one (cancelled,
+    expired)."""
+    if found.status == LABEL_CREATED:
+        shipment = workflow.active_return(found)
+        return APPROVED_STEP if shipment is None else RETURN_STEPS[shipment.status]
+    return REQUEST_STEPS.get(found.status)
+
+
+def step_state(step: int, reached: int) -> str:
+    if step < reached or step == reached == SETTLED_STEP:
+        return "done"
+    return "current" if step == reached else "todo"
 
 
 def label_section(found: ReturnRequest) -> LabelSection | None:
