@@ -757,6 +757,7 @@ def reopen(request: ReturnRequest, actor: User) -> None:
         "reopen",
         cancel_reason=None,
         decided_at=None,
+        keep_items=False,
         return_fee_cents=None,
         ship_by_at=None,
         ship_by_reminded_at=None,
@@ -953,6 +954,7 @@ def _bulk_values(
         "concept": {"status": CONCEPT, "stage_id": None},
         "approve": {
             "status": APPROVED,
+            "keep_items": False,
             "decided_by_id": actor.id,
             "decided_at": now,
             "return_fee_cents": _shop_return_fee(),
