@@ -267,6 +267,9 @@ class OrderLine(db.Model):
     product_name: Mapped[str] = mapped_column(String(200))
     variant: Mapped[str | None] = mapped_column(String(120))
     image_url: Mapped[str | None] = mapped_column(String(500))
+    # The product's variants the customer may pick in an exchange ("S", "M", "L"), from the
+    # import or the API; None when the platform gives none (the customer then types a wish).
+    variant_options: Mapped[list[str] | None] = mapped_column(JSON)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     discount_cents: Mapped[int] = mapped_column(Integer, default=0)

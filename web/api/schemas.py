@@ -35,6 +35,9 @@ class OrderLineOut(BaseModel):
     image_url: str | None
     tags: list[str] = Field(description="The platform's tags, as returnability rules match them")
     returnable: bool = Field(description="false: the platform marks it not returnable")
+    variant_options: list[str] = Field(
+        description="The product's variants a customer may pick in an exchange"
+    )
 
 
 class OrderOut(BaseModel):

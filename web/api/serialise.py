@@ -29,8 +29,15 @@ def order_out(order: Order) -> OrderOut:
 
 
 def order_line_out(line: OrderLine) -> OrderLineOut:
-    fields = {name: getattr(line, name) for name in OrderLineOut.model_fields if name != "tags"}
-    return OrderLineOut(**fields, tags=sorted(returnability.line_tags(line)))
+    computed = ("tags", "variant_options")
+    fields = {
+        name: getattr(line, name) for name in OrderLineOut.model_fields if name not in computed
+    }
+    return OrderLineOut(
+        **fields,
+        tags=sorted(returnability.line_tags(line)),
+        variant_options=line.variant_options or [],
+    )
 
 
 def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) -> RequestOut:
