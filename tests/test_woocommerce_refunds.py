@@ -1,0 +1,323 @@
+"""Refunds that move money and store credit that is a real code, on WooCommerce's stand-in.
+
+A return resolved on its page with a refund or store credit, in a shop connected to
+WooCommerce, reaches the stand-in exactly once (a double click, a second worker, a retry after
+a timeout), with its lines, the gateway refund and the shop's restock choice; the customer is
+emailed only when WooCommerce confirmed it; a refusal stays on the return page and the
+dashboard with WooCommerce's message until support retries it. Without a connection the refund
+is by hand, and says so.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from domain import workflow
+from extensions import db
+from factories import RETURN_ADDRESS, make_request, make_shop, make_user
+from harness import visible
+from models import Order, Refund, Return, ShopConnection, utcnow
+from return_flow import create_label, emails_to, run_jobs
+from services import refund_jobs
+from services.connectors import connections
+from services.connectors import orders as connector_orders
+from woocommerce_standin import CONSUMER_KEY, CONSUMER_SECRET, WEBHOOK_SECRET, woo_order
+
+pytestmark = pytest.mark.shop(default_language="en", **RETURN_ADDRESS)
+
+ORDER_ID = woo_order(1001)["id"]  # WooCommerce's id of order number 1001
+GATEWAY_REFUSAL = (
+    500,
+    "woocommerce_rest_cannot_create_order_refund",
+    "Mollie: the payment was charged back and cannot be refunded.",
+)
+
+
+def connect(shop, url: str) -> ShopConnection:
+    connection = connections.save_connection(
+        shop.id,
+        "woocommerce",
+        url,
+        {"consumer_key": CONSUMER_KEY, "consumer_secret": CONSUMER_SECRET},
+        WEBHOOK_SECRET,
+    )
+    db.session.commit()
+    return connection
+
+
+def received_return(shop, agent, resolution: str = "refund") -> Return:
+    """WooCommerce order 1001 (a shirt of two and socks), synced; one shirt and the socks
+    returned with the shop's own label and received in good order."""
+    order = db.session.scalar(select(Order).where(Order.number == "1001"))
+    request = make_request(
+        shop,
+        order,
+        language="en",
+        resolution=resolution,
+        lines=[{"order_line": 0, "quantity": 1}, {"order_line": 1, "quantity": 1}],
+    )
+    workflow.approve(request, agent)
+    db.session.commit()
+    return_ = create_label(request)
+    workflow.receive(return_, agent, {line.id: ("ok", 1) for line in request.lines})
+    db.session.commit()
+    return return_
+
+
+@pytest.fixture
+def woo(shop, woocommerce):
+    """The shop connected to the stand-in, which has order 1001, synced into ReturnDesk."""
+    url, state = woocommerce
+    state["orders"].append(woo_order(1001))
+    connection = connect(shop, url)
+    connector_orders.sync_orders(connection.id)
+    return state
+
+
+@pytest.fixture
+def staff(client, auth, agent):
+    db.session.commit()
+    auth.login(agent.email)
+    return client
+
+
+def resolve(client, return_: Return, kind: str = "refund") -> str:
+    """Click "Resolve: …" on the return's page; the page it leads to."""
+    response = client.post(
+        f"/admin/returns/{return_.id}/act", data={"action": "resolve", "kind": kind}
+    )
+    run_jobs()
+    db.session.expire_all()
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def the_refund(return_: Return) -> Refund:
+    db.session.expire_all()
+    [refund] = db.session.scalars(select(Refund).where(Refund.return_id == return_.id))
+    return refund
+
+
+def refund_posts(state) -> list[dict]:
+    return [
+        query
+        for _at, path, query in state["calls"]
+        if path.endswith("/refunds") and "method" in query
+    ]
+
+
+def euros(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+# --- the contract ---------------------------------------------------------------------------
+
+
+def test_a_refund_pays_the_lines_back_through_the_gateway_restocks_and_emails_once(
+    staff, shop, agent, woo
+):
+    return_ = received_return(shop, agent)
+
+    page = visible(resolve(staff, return_))
+
+    db.session.refresh(return_)
+    [made] = woo["refunds"][ORDER_ID]
+    assert made["amount"] == euros(return_.refund_cents)
+    assert made["refunded_payment"] is True  # api_refund: the payment gateway pays it back
+    assert made["restocked"] is True
+    assert [(line["refunded_item_id"], line["quantity"]) for line in made["line_items"]] == [
+        (1, -1),
+        (2, -1),
+    ]
+    assert woo["stock"] == {31: 1, 40: 1}
+    [posted] = refund_posts(woo)
+    assert posted["api_restock"] is True and posted["api_refund"] is True
+    assert sum(float(line["refund_total"]) for line in posted["line_items"]) >= float(
+        made["amount"]
+    )
+    refund = the_refund(return_)
+    assert (refund.status, refund.provider_id, refund.destination) == (
+        "succeeded",
+        str(made["id"]),
+        "woocommerce",
+    )
+    assert refund.idempotency_key == f"return-{return_.number}-refund"
+    assert f"WooCommerce confirmed the refund (its refund {made['id']})" in page
+    [email] = emails_to(return_.request.customer_email, "return_resolved")
+    amount = f"€{return_.refund_cents / 100:.2f}"
+    assert f"We refunded {amount} to you" in email.body_text
+
+
+def test_a_shop_that_does_not_restock_refunds_without_restocking(client, auth, shop, agent, woo):
+    make_user("admin@example.com", shop, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+    page = client.get(f"/admin/shop_connections/{shop.id}").get_data(as_text=True)
+    assert "Put refunded items back in stock" in page and "checked" in page
+    client.post(
+        f"/admin/shop_connections/{shop.id}",
+        data={"base_url": connections.connection_of(shop.id, "woocommerce").base_url},
+    )
+    db.session.expire_all()
+    assert connections.connection_of(shop.id, "woocommerce").restock_on_refund is False
+    return_ = received_return(shop, agent)
+
+    resolve(client, return_)
+
+    [made] = woo["refunds"][ORDER_ID]
+    assert made["restocked"] is False and woo["stock"] == {}
+    assert refund_posts(woo)[0]["api_restock"] is False
+
+
+def test_store_credit_is_a_single_use_coupon_for_the_customer_and_the_email_gives_its_code(
+    staff, shop, agent, woo
+):
+    return_ = received_return(shop, agent, resolution="store_credit")
+
+    page = visible(resolve(staff, return_, "store_credit"))
+
+    db.session.refresh(return_)
+    [coupon] = woo["coupons"]
+    refund = the_refund(return_)
+    code = refund.provider_id
+    assert coupon["code"] == code.lower()
+    assert coupon["discount_type"] == "fixed_cart"
+    assert coupon["amount"] == euros(return_.refund_cents)
+    assert coupon["usage_limit"] == 1
+    assert coupon["email_restrictions"] == [return_.request.customer_email]
+    assert code.startswith("RD-") and len(code) == 22 and return_.number not in code
+    assert f"WooCommerce made the store credit: code {code}." in page
+    [email] = emails_to(return_.request.customer_email, "return_resolved")
+    assert f"store credit of €{return_.refund_cents / 100:.2f}" in email.body_text
+    assert f"enter the code {code} at checkout" in email.body_text
+
+
+# --- exactly once ---------------------------------------------------------------------------
+
+
+def test_a_double_click_and_a_second_worker_give_one_refund(staff, shop, agent, woo):
+    return_ = received_return(shop, agent)
+
+    resolve(staff, return_)
+    second = visible(resolve(staff, return_))
+    refund_jobs.send_refund(the_refund(return_).id)  # a second worker, or the job enqueued twice
+    refund_jobs.start_refund_job(the_refund(return_).id)
+
+    assert "cannot become resolved" in second
+    assert db.session.scalar(select(func.count(Refund.id))) == 1
+    assert len(woo["refunds"][ORDER_ID]) == 1 and len(refund_posts(woo)) == 1
+    assert len(emails_to(return_.request.customer_email, "return_resolved")) == 1
+
+
+def test_a_timeout_mid_refund_then_the_retry_refunds_once(app, staff, shop, agent, woo):
+    app.config["CONNECTOR_TIMEOUT_SECONDS"] = 0.3
+    woo["slow_posts"] = 1.0  # WooCommerce refunds, but answers after we gave up
+    return_ = received_return(shop, agent)
+
+    page = visible(resolve(staff, return_))
+
+    refund = the_refund(return_)
+    assert refund.status == "pending" and "did not answer within" in refund.provider_message
+    assert "Being sent to WooCommerce" in page and "did not answer within" in page
+    assert emails_to(return_.request.customer_email, "return_resolved") == []
+    assert len(woo["refunds"][ORDER_ID]) == 1
+
+    woo["slow_posts"] = 0
+    assert refund_jobs.sweep_refunds(now=utcnow() + timedelta(hours=1)) == 1
+    run_jobs()
+
+    refund = the_refund(return_)
+    assert refund.status == "succeeded"
+    assert refund.provider_id == str(woo["refunds"][ORDER_ID][0]["id"])
+    assert len(woo["refunds"][ORDER_ID]) == 1 and len(refund_posts(woo)) == 1
+    assert len(emails_to(return_.request.customer_email, "return_resolved")) == 1
+
+
+# --- failure, shown and retried -------------------------------------------------------------
+
+
+def fail_for_good(woo, return_: Return) -> None:
+    """WooCommerce refuses every attempt the refund job makes until it gives up."""
+    woo["post_answers"].extend([GATEWAY_REFUSAL] * 10)
+    later = utcnow()
+    while the_refund(return_).status != "failed":
+        later += timedelta(hours=1)
+        refund_jobs.sweep_refunds(now=later)
+        run_jobs()
+    woo["post_answers"].clear()
+
+
+def test_a_refused_refund_shows_the_message_on_the_return_and_the_dashboard_and_support_retries(
+    client, auth, staff, shop, agent, woo
+):
+    return_ = received_return(shop, agent)
+    woo["post_answers"].append(GATEWAY_REFUSAL)
+    resolve(staff, return_)
+    fail_for_good(woo, return_)
+
+    message = "cannot be refunded"
+    page = visible(staff.get(f"/admin/returns/{return_.id}").get_data(as_text=True))
+    dashboard = visible(staff.get("/admin/").get_data(as_text=True))
+    assert "WooCommerce did not carry it out" in page and message in page
+    assert "Retry" not in page  # an agent; the shop's admin or support retries
+    assert "Refunds that failed" in dashboard and return_.number in dashboard
+    assert message in dashboard
+    assert emails_to(return_.request.customer_email, "return_resolved") == []
+    refused = staff.post(f"/admin/returns/{return_.id}/act", data={"action": "retry_refund"})
+    assert refused.status_code == 403
+
+    make_user("support@example.com", is_support=True)
+    db.session.commit()
+    auth.logout()
+    auth.login("support@example.com")
+    assert "Retry" in visible(client.get(f"/admin/returns/{return_.id}").get_data(as_text=True))
+    client.post(f"/admin/returns/{return_.id}/act", data={"action": "retry_refund"})
+    run_jobs()
+
+    refund = the_refund(return_)
+    assert refund.status == "succeeded" and len(woo["refunds"][ORDER_ID]) == 1
+    assert len(emails_to(return_.request.customer_email, "return_resolved")) == 1
+    assert "Refunds that failed" not in visible(client.get("/admin/").get_data(as_text=True))
+
+
+def test_another_shops_support_cannot_retry_a_refund(client, auth, staff, shop, agent, woo):
+    return_ = received_return(shop, agent)
+    woo["post_answers"].append(GATEWAY_REFUSAL)
+    resolve(staff, return_)
+    fail_for_good(woo, return_)
+    other = make_shop("other", "Other Shop")
+    make_user("admin@other.example", other, role="admin")
+    db.session.commit()
+    auth.logout()
+    auth.login("admin@other.example")
+
+    response = client.post(f"/admin/returns/{return_.id}/act", data={"action": "retry_refund"})
+
+    assert response.status_code in (403, 404)
+    assert the_refund(return_).status == "failed"
+
+
+# --- by hand --------------------------------------------------------------------------------
+
+
+def test_without_a_connection_the_refund_is_by_hand_and_marked_refunded(staff, shop, agent):
+    request = make_request(shop, language="en", resolution="refund")
+    workflow.approve(request, agent)
+    db.session.commit()
+    return_ = create_label(request)
+    workflow.receive(return_, agent, {line.id: ("ok", 1) for line in request.lines})
+    db.session.commit()
+
+    page = visible(resolve(staff, return_))
+
+    assert "Refund by hand in your shop's back office" in page and "Mark as refunded" in page
+    refund = the_refund(return_)
+    assert (refund.destination, refund.status) == ("manual", "pending")
+    staff.post(f"/admin/returns/{return_.id}/act", data={"action": "mark_refunded"})
+    page = visible(staff.get(f"/admin/returns/{return_.id}").get_data(as_text=True))
+    assert the_refund(return_).status == "succeeded"
+    assert "Refunded by hand in the shop's back office." in page
+    assert "marked the refund as done in the shop's back office" in page
+    assert len(emails_to(request.customer_email, "return_resolved")) == 1
