@@ -19,12 +19,13 @@ from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_request, make_shop, make_user
 from harness import visible
-from models import Order, Refund, Return, ShopConnection, utcnow
+from models import Order, Refund, Return, ReturnRequest, ShopConnection, utcnow
+from portal_helpers import choose, choose_resolution, give_details, lookup, submission_key, submit
 from return_flow import create_label, emails_to, run_jobs
 from services import refund_jobs
 from services.connectors import connections
 from services.connectors import orders as connector_orders
-from woocommerce_standin import CONSUMER_KEY, CONSUMER_SECRET, WEBHOOK_SECRET, woo_order
+from woocommerce_standin import CONSUMER_KEY, CONSUMER_SECRET, WEBHOOK_SECRET, webhook, woo_order
 
 pytestmark = pytest.mark.shop(default_language="en", **RETURN_ADDRESS)
 
@@ -321,3 +322,53 @@ def test_without_a_connection_the_refund_is_by_hand_and_marked_refunded(staff, s
     assert "Refunded by hand in the shop's back office." in page
     assert "marked the refund as done in the shop's back office" in page
     assert len(emails_to(request.customer_email, "return_resolved")) == 1
+
+
+# --- the whole journey ----------------------------------------------------------------------
+
+
+def test_full_cycle_from_the_order_webhook_to_the_refund_at_woocommerce(
+    client, auth, shop, agent, reasons, woocommerce
+):
+    url, woo = woocommerce
+    connect(shop, url)
+    placed = woo_order(1001, modified=utcnow() - timedelta(days=1))
+    woo["orders"].append(placed)
+    body, headers = webhook(placed, topic="order.created")
+    assert (
+        client.post("/connectors/demo/woocommerce/orders", data=body, headers=headers).status_code
+        == 200
+    )
+
+    order = db.session.scalar(select(Order).where(Order.number == "1001"))
+    shirt, socks = order.lines
+    assert lookup(client, "1001", "fenna@example.nl").status_code == 302
+    assert choose(client, {shirt.id: 1, socks.id: 1}).status_code == 302
+    assert give_details(client, [shirt.id, socks.id], reasons["too_big"]).status_code == 302
+    assert choose_resolution(client, "refund").status_code == 302
+    assert submit(client, submission_key(client)).status_code == 302
+    request = db.session.scalar(select(ReturnRequest))
+
+    auth.login(agent.email)
+    client.post(f"/admin/requests/{request.id}/act", data={"action": "approve"})
+    db.session.expire_all()
+    assert request.status == "approved"
+    return_ = create_label(request)  # the customer's own label
+    client.post(
+        f"/admin/returns/{return_.id}/act",
+        data={
+            "action": "receive",
+            **{f"condition-{line.id}": "ok" for line in request.lines},
+            **{f"quantity-{line.id}": "1" for line in request.lines},
+        },
+    )
+    page = visible(resolve(client, return_))
+
+    db.session.refresh(return_)
+    assert return_.status == "resolved" and request.status == "completed"
+    [made] = woo["refunds"][ORDER_ID]
+    assert made["amount"] == euros(return_.refund_cents) and made["refunded_payment"] is True
+    assert woo["stock"] == {31: 1, 40: 1}
+    assert "WooCommerce confirmed the refund" in page
+    [email] = emails_to("fenna@example.nl", "return_resolved")
+    assert f"We refunded €{return_.refund_cents / 100:.2f} to you" in email.body_text
