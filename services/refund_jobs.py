@@ -162,10 +162,11 @@ def _confirmed(refund: Refund, payout: Payout) -> None:
     _settled(refund, _platform(refund), payout.provider_id)
 
 
-def _settled(refund: Refund, who: Actor, note: str) -> None:
+def _settled(refund: Refund, who: Actor, note: str, action: str = "refund_confirmed") -> None:
+    """Record who confirmed the refund and email the customer the settled outcome."""
     return_ = refund.return_
     request = return_.request
-    audit.record(request, who, "refund_confirmed", note=note, return_id=return_.id)
+    audit.record(request, who, action, note=note or None, return_id=return_.id)
     emails.queue_email(
         "return_resolved",
         request.customer_email,
@@ -198,17 +199,29 @@ def retry_refund(refund: Refund, user: User) -> bool:
 
 
 def mark_refunded(refund: Refund, user: User) -> bool:
-    """Staff refunded a manual refund by hand in the shop's back office; False when it is not
-    a manual refund waiting for that (a colleague was first)."""
+    """Staff refunded by hand in the shop's back office: a manual refund waiting for that, or
+    one the platform failed to make. The customer was emailed on resolving a manual one, and
+    is now for a failed one. False when it is neither (a colleague was first)."""
+    was_failed = refund.status == "failed"
     result = db.session.execute(
         update(Refund)
-        .where(Refund.id == refund.id, Refund.status == "pending", Refund.destination == MANUAL)
+        .where(
+            Refund.id == refund.id,
+            or_(
+                (Refund.status == "pending") & (Refund.destination == MANUAL),
+                Refund.status == "failed",
+            ),
+        )
         .values(status="succeeded", confirmed_at=utcnow(), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if cast(CursorResult[Any], result).rowcount != 1:
         db.session.rollback()
         return False
+    db.session.expire(refund)
+    if was_failed:
+        _settled(refund, Actor(user=user), "", action="refund_marked")
+        return True
     return_ = refund.return_
     audit.record(return_.request, user, "refund_marked", return_id=return_.id)
     db.session.commit()

@@ -23,8 +23,9 @@ from models import Order, Refund, Return, ReturnRequest, ShopConnection, utcnow
 from portal_helpers import choose, choose_resolution, give_details, lookup, submission_key, submit
 from return_flow import create_label, emails_to, run_jobs
 from services import refund_jobs
-from services.connectors import connections
+from services.connectors import ConnectorError, RefundLine, connections
 from services.connectors import orders as connector_orders
+from services.connectors.registry import connector_for
 from woocommerce_standin import CONSUMER_KEY, CONSUMER_SECRET, WEBHOOK_SECRET, webhook, woo_order
 
 pytestmark = pytest.mark.shop(default_language="en", **RETURN_ADDRESS)
@@ -193,6 +194,78 @@ def test_store_credit_is_a_single_use_coupon_for_the_customer_and_the_email_give
     [email] = emails_to(return_.request.customer_email, "return_resolved")
     assert f"store credit of €{return_.refund_cents / 100:.2f}" in email.body_text
     assert f"enter the code {code} at checkout" in email.body_text
+
+
+def woo_connector(shop):
+    return connector_for(connections.connection_of(shop.id, "woocommerce"))
+
+
+SHIRT_AND_SOCKS = [RefundLine("SHIRT-LIN", 1, 1745), RefundLine("woo-40", 1, 1000)]
+
+
+def test_the_connector_refunds_once_per_key(shop, woo):
+    connector = woo_connector(shop)
+
+    first = connector.refund("1001", 2745, SHIRT_AND_SOCKS, "return-RET-1-refund", True)
+    again = connector.refund("1001", 2745, SHIRT_AND_SOCKS, "return-RET-1-refund", True)
+    other = connector.refund("1001", 500, SHIRT_AND_SOCKS[:1], "return-RET-2-refund", False)
+
+    assert first.provider_id == again.provider_id != other.provider_id
+    made = woo["refunds"][ORDER_ID]
+    assert [(r["amount"], r["restocked"]) for r in made] == [("27.45", True), ("5.00", False)]
+    assert made[0]["meta_data"][0]["value"] == "return-RET-1-refund"
+    assert [(line["refunded_item_id"], line["total"]) for line in made[0]["line_items"]] == [
+        (1, "-17.45"),
+        (2, "-10.00"),
+    ]
+
+
+def test_store_credit_asked_twice_is_one_coupon_with_one_code(shop, woo):
+    connector = woo_connector(shop)
+
+    first = connector.issue_store_credit("fenna@example.nl", 2500, "return-RET-1-store_credit")
+    again = connector.issue_store_credit("fenna@example.nl", 2500, "return-RET-1-store_credit")
+    other = connector.issue_store_credit("fenna@example.nl", 2500, "return-RET-2-store_credit")
+
+    assert first.provider_id == again.provider_id != other.provider_id
+    assert [c["code"] for c in woo["coupons"]] == [
+        first.provider_id.lower(),
+        other.provider_id.lower(),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("order", "lines", "answer", "message", "retryable"),
+    [
+        ("1002", SHIRT_AND_SOCKS, None, "WooCommerce has no order 1002.", False),
+        (
+            "1001",
+            [RefundLine("HAT-9", 1, 500)],
+            None,
+            "WooCommerce order 1001 has no line with SKU HAT-9.",
+            False,
+        ),
+        (
+            "1001",
+            SHIRT_AND_SOCKS,
+            (400, "woocommerce_rest_invalid_order_refund", "Refund amount is too high."),
+            "WooCommerce answered HTTP 400: Refund amount is too high.",
+            False,
+        ),
+        ("1001", SHIRT_AND_SOCKS, GATEWAY_REFUSAL, GATEWAY_REFUSAL[2], True),
+    ],
+)
+def test_a_refund_woocommerce_cannot_make_says_why_and_whether_to_try_again(
+    shop, woo, order, lines, answer, message, retryable
+):
+    if answer:
+        woo["post_answers"].append(answer)
+
+    with pytest.raises(ConnectorError) as refused:
+        woo_connector(shop).refund(order, 2745, lines, "return-RET-1-refund", True)
+
+    assert message in str(refused.value) and refused.value.retryable is retryable
+    assert woo["refunds"].get(ORDER_ID, []) == []
 
 
 # --- exactly once ---------------------------------------------------------------------------
@@ -372,3 +445,20 @@ def test_full_cycle_from_the_order_webhook_to_the_refund_at_woocommerce(
     assert "WooCommerce confirmed the refund" in page
     [email] = emails_to("fenna@example.nl", "return_resolved")
     assert f"We refunded €{return_.refund_cents / 100:.2f} to you" in email.body_text
+
+
+def test_a_failed_refund_marked_refunded_by_hand_emails_the_customer_once(staff, shop, agent, woo):
+    return_ = received_return(shop, agent)
+    woo["post_answers"].append(GATEWAY_REFUSAL)
+    resolve(staff, return_)
+    fail_for_good(woo, return_)
+
+    page = visible(staff.get(f"/admin/returns/{return_.id}").get_data(as_text=True))
+    assert "Or refund it by hand in your shop's back office" in page
+    staff.post(f"/admin/returns/{return_.id}/act", data={"action": "mark_refunded"})
+    staff.post(f"/admin/returns/{return_.id}/act", data={"action": "mark_refunded"})
+
+    assert the_refund(return_).status == "succeeded"
+    assert woo["refunds"].get(ORDER_ID, []) == []
+    [email] = emails_to(return_.request.customer_email, "return_resolved")
+    assert "We refunded" in email.body_text

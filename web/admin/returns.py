@@ -103,7 +103,7 @@ def payout_panel(return_: Return) -> dict | None:
         "message": refund.provider_message or "",
         "may_retry": refund.status == "failed"
         and tenancy.may_touch(current_user, refund.shop_id, "admin"),
-        "may_mark": manual and refund.status == "pending",
+        "may_mark": (manual and refund.status == "pending") or refund.status == "failed",
     }
 
 
