@@ -10,6 +10,7 @@ is by hand, and says so.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -281,6 +282,30 @@ def test_a_double_click_and_a_second_worker_give_one_refund(staff, shop, agent, 
 
     assert "cannot become resolved" in second
     assert db.session.scalar(select(func.count(Refund.id))) == 1
+    assert len(woo["refunds"][ORDER_ID]) == 1 and len(refund_posts(woo)) == 1
+    assert len(emails_to(return_.request.customer_email, "return_resolved")) == 1
+
+
+def test_two_workers_sending_the_same_refund_at_once_refund_once(app, shop, agent, woo):
+    woo["slow_posts"] = 0.3
+    return_ = received_return(shop, agent)
+    refund = refund_jobs.resolve(return_, agent, "refund")
+    db.session.commit()
+    refund_id = refund.id
+    barrier = threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            barrier.wait()
+            refund_jobs.send_refund(refund_id)
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for each in workers:
+        each.start()
+    for each in workers:
+        each.join(timeout=30)
+
+    assert the_refund(return_).status == "succeeded"
     assert len(woo["refunds"][ORDER_ID]) == 1 and len(refund_posts(woo)) == 1
     assert len(emails_to(return_.request.customer_email, "return_resolved")) == 1
 
