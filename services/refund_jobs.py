@@ -159,14 +159,21 @@ def _confirmed(refund: Refund, payout: Payout) -> None:
     refund.provider_message = payout.message or None
     refund.confirmed_at = utcnow()
     db.session.flush()
-    _settled(refund, _platform(refund), payout.provider_id)
+    return_ = refund.return_
+    audit.record(
+        return_.request,
+        _platform(refund),
+        "refund_confirmed",
+        note=payout.provider_id,
+        return_id=return_.id,
+    )
+    _email_settled(refund)
 
 
-def _settled(refund: Refund, who: Actor, note: str, action: str = "refund_confirmed") -> None:
-    """Record who confirmed the refund and email the customer the settled outcome."""
+def _email_settled(refund: Refund) -> None:
+    """Email the customer the settled outcome (the store credit's code with it) and commit."""
     return_ = refund.return_
     request = return_.request
-    audit.record(request, who, action, note=note or None, return_id=return_.id)
     emails.queue_email(
         "return_resolved",
         request.customer_email,
@@ -219,11 +226,10 @@ def mark_refunded(refund: Refund, user: User) -> bool:
         db.session.rollback()
         return False
     db.session.expire(refund)
-    if was_failed:
-        _settled(refund, Actor(user=user), "", action="refund_marked")
-        return True
     return_ = refund.return_
     audit.record(return_.request, user, "refund_marked", return_id=return_.id)
+    if was_failed:
+        _email_settled(refund)
     db.session.commit()
     return True
 
