@@ -322,6 +322,8 @@ def test_a_timeout_mid_refund_then_the_retry_refunds_once(app, staff, shop, agen
     assert "Being sent to WooCommerce" in page and "did not answer within" in page
     assert emails_to(return_.request.customer_email, "return_resolved") == []
     assert len(woo["refunds"][ORDER_ID]) == 1
+    status_page = f"/returns/demo/status/{return_.request.public_token}"
+    assert "Expected refund" in visible(staff.get(status_page).get_data(as_text=True))
 
     woo["slow_posts"] = 0
     assert refund_jobs.sweep_refunds(now=utcnow() + timedelta(hours=1)) == 1
@@ -332,6 +334,7 @@ def test_a_timeout_mid_refund_then_the_retry_refunds_once(app, staff, shop, agen
     assert refund.provider_id == str(woo["refunds"][ORDER_ID][0]["id"])
     assert len(woo["refunds"][ORDER_ID]) == 1 and len(refund_posts(woo)) == 1
     assert len(emails_to(return_.request.customer_email, "return_resolved")) == 1
+    assert "We refunded" in visible(staff.get(status_page).get_data(as_text=True))
 
 
 # --- failure, shown and retried -------------------------------------------------------------
