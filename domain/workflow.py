@@ -1580,7 +1580,7 @@ def resolve(
     )
     _record_return(return_, actor, f"resolved_{kind}", from_status)
     complete(request, actor, note=str(statuses.RESOLUTION_LABELS[kind]))
-    payout = _record_refund(return_, actor, kind, amount or 0, refund_to) if amount else None
+    payout = _record_refund(return_, actor, kind, amount, refund_to) if amount else None
     if payout is None or payout.destination == MANUAL:
         _email_about_return(return_, "return_resolved")
     return payout

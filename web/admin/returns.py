@@ -23,8 +23,7 @@ from wtforms import PasswordField, SelectField
 from domain import tenancy, workflow
 from domain.formatting import money, shop_time
 from domain.refunds import RefundChoice, line_default_choice
-from domain.settlement import payout_of as settlement_payout
-from domain.settlement import settlement_summary
+from domain.settlement import payout_of, settlement_summary
 from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
@@ -86,7 +85,7 @@ def payout_panel(return_: Return) -> dict | None:
     """The refund or store credit of a resolved return as the return page shows it (plain
     data): where it went, its state and amount, the platform's id or message, and which
     button (retry, mark as refunded) the current user gets."""
-    refund = settlement_payout(return_)
+    refund = payout_of(return_)
     if refund is None:
         return None
     manual = refund.destination == MANUAL
@@ -388,7 +387,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         """ "Retry" a failed refund (the shop's admins and support) or "Mark as refunded" one
         made by hand (the shop's staff)."""
         back = redirect(safe_next(request.form.get("next"), url_for(".page", return_id=return_.id)))
-        refund = settlement_payout(return_)
+        refund = payout_of(return_)
         if refund is None:
             abort(404)
         if chosen == "retry_refund":
