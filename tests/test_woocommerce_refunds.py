@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from api_helpers import bearer, make_key
 from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_request, make_shop, make_user
@@ -267,6 +268,35 @@ def test_a_refund_woocommerce_cannot_make_says_why_and_whether_to_try_again(
 
     assert message in str(refused.value) and refused.value.retryable is retryable
     assert woo["refunds"].get(ORDER_ID, []) == []
+
+
+def test_the_api_resolves_with_a_refund_at_woocommerce_and_shows_how_far_it_got(
+    client, shop, agent, woo
+):
+    return_ = received_return(shop, agent)
+    key = make_key(shop)
+    db.session.commit()
+
+    resolved = client.post(
+        f"/api/v1/returns/{return_.number}/events",
+        json={"event": "resolved", "resolution": "refund"},
+        headers=bearer(key),
+    )
+    run_jobs()
+    shown = client.get(f"/api/v1/returns/{return_.number}", headers=bearer(key)).json
+
+    assert resolved.status_code == 200, resolved.json
+    assert resolved.json["refund"]["status"] == "pending"  # answered before the job ran
+    [made] = woo["refunds"][ORDER_ID]
+    assert shown["refund"] == {
+        "kind": "refund",
+        "amount_cents": shown["refund_cents"],
+        "currency": "EUR",
+        "destination": "woocommerce",
+        "status": "succeeded",
+        "provider_id": str(made["id"]),
+        "message": None,
+    }
 
 
 # --- exactly once ---------------------------------------------------------------------------

@@ -416,7 +416,8 @@ def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
         if payout is not None:
 
             def send(response):
-                refund_jobs.send_after_commit(payout)
+                if response.status_code < 300:  # committed
+                    refund_jobs.send_after_commit(payout)
                 return response
 
             after_this_request(send)
