@@ -414,7 +414,7 @@ def test_a_refused_refund_shows_the_message_on_the_return_and_the_dashboard_and_
     assert "Refunds that failed" not in visible(client.get("/admin/").get_data(as_text=True))
 
 
-def test_another_shops_support_cannot_retry_a_refund(client, auth, staff, shop, agent, woo):
+def test_another_shops_admin_cannot_retry_a_refund(client, auth, staff, shop, agent, woo):
     return_ = received_return(shop, agent)
     woo["post_answers"].append(GATEWAY_REFUSAL)
     resolve(staff, return_)
