@@ -74,6 +74,7 @@ class HomeView(StaffOnly, AdminIndexView):
             period_days=dashboard.PERIOD_DAYS,
             figures=figures,
             email_trouble=email_trouble_for_admins(shops, chosen),
+            failed_refunds=dashboard.failed_refunds(shop_ids) if shops else [],
             charts=dashboard_charts(figures) if figures else {},
             status_labels=STATUS_LABELS,
             resolution_labels=RESOLUTION_LABELS,

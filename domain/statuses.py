@@ -180,6 +180,21 @@ LABEL_STATUS_BADGES = {
     "cancelled": "danger",
 }
 
+# The refund job's progress on a refund or store credit (``Refund.status``).
+REFUND_STATUS_LABELS = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"),
+}
+
+REFUND_STATUS_BADGES = {
+    "pending": "secondary",
+    "sending": "info",
+    "succeeded": "success",
+    "failed": "danger",
+}
+
 # The agent's decision on one request line.
 LINE_DECISION_LABELS = {
     "open": _l("open"),
@@ -445,6 +460,10 @@ AUDIT_LABELS = {
     "resolved_exchange": _l("resolved with an exchange"),
     "resolved_store_credit": _l("resolved with store credit"),
     "return_cancelled": _l("cancelled the return"),
+    "refund_confirmed": _l("confirmed the refund or store credit"),
+    "refund_failed": _l("could not carry out the refund or store credit"),
+    "refund_retried": _l("sent the refund or store credit again"),
+    "refund_marked": _l("marked the refund as done in the shop's back office"),
     # Support's editors (no request: kept for the record).
     "reason_created": _l("added a return reason"),
     "reason_changed": _l("changed a return reason"),
@@ -512,6 +531,10 @@ AUDIT_SENTENCES = {
     "resolved_exchange": _l("%(who)s settled the return with an exchange"),
     "resolved_store_credit": _l("%(who)s settled the return with store credit"),
     "return_cancelled": _l("%(who)s cancelled the return"),
+    "refund_confirmed": _l("%(who)s confirmed the refund or store credit"),
+    "refund_failed": _l("%(who)s could not carry out the refund or store credit"),
+    "refund_retried": _l("%(who)s sent the refund or store credit again"),
+    "refund_marked": _l("%(who)s marked the refund as done in the shop's back office"),
     "reason_created": _l("%(who)s added a return reason"),
     "reason_changed": _l("%(who)s changed a return reason"),
     "reason_deleted": _l("%(who)s deleted a return reason"),

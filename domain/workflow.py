@@ -48,6 +48,7 @@ from models import (
     EXPIRED,
     LABEL_CREATED,
     LINE_CONDITIONS,
+    MANUAL,
     NEW,
     ON_HOLD,
     OPEN_STATUSES,
@@ -65,6 +66,7 @@ from models import (
     Notice,
     NoticeRule,
     OutboundEmail,
+    Refund,
     Return,
     ReturnRequest,
     ReturnRequestLine,
@@ -1572,10 +1574,15 @@ def _refund_words(line: ReturnRequestLine) -> str:
     return words + (f" (“{line.refund_note}”)" if line.refund_note else "")
 
 
-def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
+def resolve(
+    return_: Return, actor: User | Actor | None, kind: str, refund_to: str = MANUAL
+) -> Refund | None:
     """Settle a received return: refund (the breakdown's total), exchange or store credit.
 
-    The request is completed with it and the customer emailed the outcome.
+    The request is completed with it. A refund or store credit is recorded as a ``Refund``
+    for ``refund_to`` (a platform's name, or by hand). Sent by hand, or an exchange, the
+    customer is emailed the outcome now; sent to a platform, the refund job emails it once
+    the platform confirms (``services.refund_jobs``). Returns the refund, if any.
     """
     if kind not in RESOLUTIONS:
         raise TransitionRefused(_("Choose refund, exchange or store credit."))
@@ -1586,7 +1593,50 @@ def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
     )
     _record_return(return_, actor, f"resolved_{kind}", from_status)
     complete(request, actor, note=str(statuses.RESOLUTION_LABELS[kind]))
-    _email_about_return(return_, "return_resolved")
+    payout = _record_refund(return_, actor, kind, amount, refund_to) if amount else None
+    if payout is None or payout.destination == MANUAL:
+        _email_about_return(return_, "return_resolved")
+    return payout
+
+
+def _record_refund(
+    return_: Return, actor: User | Actor | None, kind: str, amount_cents: int, refund_to: str
+) -> Refund:
+    """The refund or store credit of a resolved return, per order line, to be sent once."""
+    request = return_.request
+    by_id = {line.id: line for line in request.lines}
+    lines = [
+        {
+            "order_line_id": by_id[line.request_line_id].order_line_id,
+            "sku": by_id[line.request_line_id].order_line.sku,
+            "quantity": line.refunded_quantity,
+            "amount_cents": line.amount_cents,
+        }
+        for line in refunds.refund_breakdown(request).lines
+        if line.refunded_quantity or line.amount_cents
+    ]
+    who = as_actor(actor)
+    payout = Refund(
+        return_id=return_.id,
+        shop_id=return_.shop_id,
+        kind=kind,
+        amount_cents=amount_cents,
+        currency=request.order.currency,
+        lines=lines,
+        destination=refund_to,
+        status="pending",
+        idempotency_key=refund_key(return_, kind),
+        attempts=0,
+        created_by_id=who.user.id if who.user else None,
+    )
+    db.session.add(payout)
+    db.session.flush()
+    return payout
+
+
+def refund_key(return_: Return, kind: str) -> str:
+    """The idempotency key of a return's refund or store credit: one per return and kind."""
+    return f"return-{return_.number}-{kind}"
 
 
 def cancel_return(

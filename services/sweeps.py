@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from extensions import db
-from services import bulk_jobs, label_jobs, outbox, ship_by_sweep, storage
+from services import bulk_jobs, label_jobs, outbox, refund_jobs, ship_by_sweep, storage
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ SWEEPERS = (
     Sweeper("the outbox", "outbox rows handed to the job runner", outbox.sweep_outbox),
     Sweeper("bulk jobs", "interrupted bulk jobs resumed", bulk_jobs.sweep_bulk_jobs),
     Sweeper("labels", "return labels handed to the label job", label_jobs.sweep_labels),
+    Sweeper("refunds", "refunds handed to the refund job", refund_jobs.sweep_refunds),
     Sweeper("ship-by reminders", "ship-by reminders emailed", ship_by_sweep.sweep_reminders),
     Sweeper(
         "ship-by dates", "requests expired past their ship-by date", ship_by_sweep.sweep_expired

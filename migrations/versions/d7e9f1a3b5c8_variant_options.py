@@ -1,7 +1,7 @@
 """an order line's variants a customer may pick in an exchange
 
 Revision ID: d7e9f1a3b5c8
-Revises: c4d6e8f0a2b3
+Revises: e7a1c3f5b9d2
 Create Date: 2026-12-01 03:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d7e9f1a3b5c8"
-down_revision = "c4d6e8f0a2b3"
+down_revision = "e7a1c3f5b9d2"
 branch_labels = None
 depends_on = None
 
