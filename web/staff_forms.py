@@ -12,6 +12,7 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import (
@@ -23,6 +24,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from domain.statuses import ROLE_LABELS
 from models import ROLES
@@ -97,3 +99,19 @@ class ChangeRoleForm(FlaskForm):
 
 class RemoveMemberForm(FlaskForm):
     membership_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_INT)])
+
+
+class MarkAllReadForm(FlaskForm):
+    """The notifications page's "Mark all read": a button and its CSRF token."""
+
+
+class EmailChoicesForm(FlaskForm):
+    """Which kinds of notification also come by email (the choices: the user's kinds)."""
+
+    kinds = SelectMultipleField(
+        _l("Also by email"),
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
