@@ -260,3 +260,88 @@ def test_a_colleague_removed_from_the_shop_no_longer_sees_its_entries(app, held,
         .get_json()["unread"]
         == 0
     )
+
+
+# --- what also comes by email ---------------------------------------------------------------
+
+
+def choose_emails(client, *kinds: str):
+    return client.post("/admin/notifications/email", data={"kinds": list(kinds)})
+
+
+def html_of(message) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def test_an_agent_who_chose_it_gets_a_taken_over_hold_by_email_in_the_shops_layout(
+    app, held, english, smtp_sink
+):
+    agent = staff_client(app, "agent@example.com")
+    page = agent.get("/admin/notifications/").get_data(as_text=True)
+    assert "Holds taken over from me" in page
+    assert "Return labels that could not be made" not in page, "failures are support's"
+    assert choose_emails(agent, "hold_taken_over").status_code == 302
+    assert "Your choice of emails has been saved." in agent.get("/admin/notifications/").get_data(
+        as_text=True
+    )
+
+    admin = staff_client(app, "admin@example.com")
+    admin.post(f"/admin/requests/{held.id}/act", data={"action": "take_over"})
+
+    (email,) = smtp_sink.to("agent@example.com")
+    sentence = f"Anna Admin took over your hold on request {held.number}."
+    assert email["Subject"] == sentence
+    assert sentence in email.get_body(("plain",)).get_content()
+    html = html_of(email)
+    assert f"border-top: 6px solid {held.shop.brand_color or '#0d6efd'}" in html
+    assert f'href="http://returndesk.test/admin/requests/{held.id}"' in html
+    assert smtp_sink.to("admin@example.com") == []
+
+
+def test_the_holder_gets_a_customer_reply_by_email_until_they_untick_it(
+    app, held, english, smtp_sink
+):
+    customer = client_at(app, "10.0.0.8")
+    customer.post(status_path(held) + "/reply", data={"body": "First question"})
+    (email,) = smtp_sink.to("agent@example.com")
+    assert "First question" in email.get_body(("plain",)).get_content()
+
+    agent = staff_client(app, "agent@example.com")
+    assert choose_emails(agent).status_code == 302
+    customer.post(status_path(held) + "/reply", data={"body": "Second question"})
+
+    assert len(smtp_sink.to("agent@example.com")) == 1
+    assert bell(agent) == "Notifications, 2 unread", "the bell still tells"
+
+
+def test_the_staffs_new_request_email_has_the_branded_layout(
+    app, client, shop, order, reasons, english, smtp_sink
+):
+    agent = staff_client(app, "agent@example.com")
+    assert choose_emails(agent, "new_request").status_code == 302
+    db.session.expire_all()
+    assert english.agent.notify_new_requests
+
+    fill_until_review(client, order, reasons)
+    submit(client, submission_key(client))
+
+    (email,) = smtp_sink.to("agent@example.com")
+    html = html_of(email)
+    assert html.startswith("<!doctype html>")
+    assert "border-top: 6px solid" in html and shop.name in html
+    assert "Open the request" in html
+
+
+def test_support_chooses_failures_by_email_in_dutch(app, english):
+    english.support.language = "nl"
+    db.session.commit()
+    support = staff_client(app, "support@example.com")
+    page = support.get("/admin/notifications/").get_data(as_text=True)
+    assert "Ook per e-mail" in page
+    assert "Retourlabels die niet gemaakt konden worden" in page
+    assert "Nieuwe aanvragen in mijn winkels" not in page, "support belongs to no shop"
+
+    assert choose_emails(support, "label_failed", "new_request").status_code == 302
+    db.session.expire_all()
+    assert english.support.email_notifications == ["label_failed"]
+    assert not english.support.notify_new_requests

@@ -17,21 +17,22 @@ from models import ON_HOLD, utcnow
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("language", "locale", "none_unread", "one_unread", "replied"),
+    ("language", "none_unread", "one_unread", "replied"),
     [
-        ("en", "en-US", "Notifications, none unread", "Notifications, 1 unread", "replied on"),
-        ("nl", "nl-NL", "Notificaties, niets ongelezen", "Notificaties, 1 ongelezen", "gereageerd"),
+        ("en", "Notifications, none unread", "Notifications, 1 unread", "replied on"),
+        ("nl", "Notificaties, niets ongelezen", "Notificaties, 1 ongelezen", "gereageerd"),
     ],
 )
 def test_the_bell_counts_a_customer_reply_live_and_clears_when_it_is_read(
-    browser, live_server, language, locale, none_unread, one_unread, replied
+    browser, live_server, language, none_unread, one_unread, replied
 ):
     shop = make_shop(default_language="en")
     agent = make_user("anna@example.com", shop, name="Anna", language=language)
     request = make_request(shop, status=ON_HOLD, held_by=agent, held_since=utcnow(), language="en")
     db.session.commit()
     base = live_server.url
-    staff_context = browser.new_context(locale=locale)
+    # The login page speaks the browser's English; after it, ReturnDesk the agent's language.
+    staff_context = browser.new_context(locale="en-US")
     staff = staff_context.new_page()
     refused_by_policy: list[str] = []
     staff.on(
