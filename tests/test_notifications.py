@@ -266,7 +266,7 @@ def test_a_colleague_removed_from_the_shop_no_longer_sees_its_entries(app, held,
 
 
 def choose_emails(client, *kinds: str):
-    return client.post("/admin/notifications/email", data={"kinds": list(kinds)})
+    return client.post("/account/notification-emails", data={"kinds": list(kinds)})
 
 
 def html_of(message) -> str:

@@ -26,8 +26,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from domain.statuses import ROLE_LABELS
-from models import ROLES
+from domain import notifications
+from domain.statuses import NOTIFICATION_KIND_LABELS, ROLE_LABELS
+from models import ROLES, User
 from web.int_args import MAX_INT
 
 PASSWORD_MIN_LENGTH = 10
@@ -106,7 +107,7 @@ class MarkAllReadForm(FlaskForm):
 
 
 class EmailChoicesForm(FlaskForm):
-    """Which kinds of notification also come by email (the choices: the user's kinds)."""
+    """Which kinds of notification also come by email (``email_choices_form``)."""
 
     kinds = SelectMultipleField(
         _l("Also by email"),
@@ -115,3 +116,15 @@ class EmailChoicesForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+
+
+def email_choices_form(user: User, formdata=None) -> EmailChoicesForm:
+    """The kinds ``user`` may be told of as checkboxes, ticked as they chose (or, with
+    ``formdata``, as submitted)."""
+    form = EmailChoicesForm(formdata=formdata)
+    form.kinds.choices = [
+        SelectChoice(kind, NOTIFICATION_KIND_LABELS[kind]) for kind in notifications.kinds_for(user)
+    ]
+    if formdata is None:
+        form.kinds.data = notifications.email_choices(user)
+    return form

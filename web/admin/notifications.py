@@ -4,24 +4,23 @@ What a user is told of is decided in ``domain.notifications``; here it is shown:
 count on every staff page (rendered with the page, so it works without JavaScript, and kept
 current by ``static/notifications.js`` polling ``count``), the list of entries as sentences
 with links to their requests (opening a request reads its entries: ``RequestView.page``)
-and "Mark all read"; and the user's choice of what also comes by email.
+and "Mark all read"; and the user's choice of what also comes by email, which the
+account's routes save with the user's other settings (``web.auth``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import SelectChoice
 
 from domain import notifications
-from domain.statuses import NOTIFICATION_KIND_LABELS
 from extensions import db
 from web.admin.base import StaffOnly
-from web.staff_forms import EmailChoicesForm, MarkAllReadForm
+from web.staff_forms import MarkAllReadForm, email_choices_form
 
 
 @dataclass(frozen=True)
@@ -53,37 +52,12 @@ class NotificationsView(StaffOnly, BaseView):
 
     @expose("/")
     def index(self):
-        return self.page(self.email_form())
-
-    def page(self, email_form: EmailChoicesForm):
         return self.render(
             "admin/notifications.html",
             entries=notifications.entries(db.session, current_user),
             read_all_form=MarkAllReadForm(),
-            email_form=email_form,
+            email_form=email_choices_form(current_user),
         )
-
-    @staticmethod
-    def email_form(formdata=None) -> EmailChoicesForm:
-        """The user's kinds as checkboxes, ticked as they chose (a POST: as submitted)."""
-        form = EmailChoicesForm(formdata=formdata)
-        form.kinds.choices = [
-            SelectChoice(kind, NOTIFICATION_KIND_LABELS[kind])
-            for kind in notifications.kinds_for(current_user)
-        ]
-        if formdata is None:
-            form.kinds.data = notifications.email_choices(current_user)
-        return form
-
-    @expose("/email", methods=("POST",))
-    def email(self):
-        form = self.email_form(request.form)
-        if not form.validate_on_submit():
-            return self.page(form), 400
-        notifications.choose_emails(current_user, form.kinds.data or [])
-        db.session.commit()
-        flash(_("Your choice of emails has been saved."), "success")
-        return redirect(url_for(".index"))
 
     @expose("/count")
     def count(self):
