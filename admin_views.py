@@ -171,7 +171,9 @@ def init_admin(app) -> Admin:
     )
     app.jinja_env.globals["notification_bell"] = notification_bell
     admin.add_view(
-        NotificationsView(name=_l("Notifications"), endpoint="notifications", url="notifications")
+        NotificationsView(
+            name=_l("Your notifications"), endpoint="notifications", url="notifications"
+        )
     )
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(ReturnView(Return, db, name=_l("Returns"), endpoint="returns"))

@@ -128,6 +128,18 @@ def test_a_new_request_is_told_to_the_staff_of_its_shop_and_not_of_another_shop(
     assert bell(staff_client(app, "support@example.com")) == "Notifications, none unread"
 
 
+def test_opening_the_request_reads_only_the_openers_entries(app, shop, english):
+    request = make_request(shop, language="en")
+    audit.record(request, audit.Actor(label="Sanne de Vries <klant@example.com>"), "submitted")
+    db.session.commit()
+    agent, admin = staff_client(app, "agent@example.com"), staff_client(app, "admin@example.com")
+
+    agent.get(f"/admin/requests/{request.id}")
+
+    assert bell(agent) == "Notifications, none unread"
+    assert bell(admin) == "Notifications, 1 unread"
+
+
 def test_a_take_over_tells_the_colleague_whose_hold_it_was(app, held, english):
     admin = staff_client(app, "admin@example.com")
     taken = admin.post(f"/admin/requests/{held.id}/act", data={"action": "take_over"})
@@ -242,6 +254,7 @@ def test_the_bell_and_its_entries_speak_dutch(app, held, english):
     assert bell(agent) == "Notificaties, 1 ongelezen"
     page = agent.get("/admin/notifications/").get_data(as_text=True)
     assert "Je notificaties" in page and "Alles als gelezen markeren" in page
+    assert "<title>Je notificaties" in page
     assert entries(agent)[0].startswith(
         f"Ongelezen {held.customer_name} heeft gereageerd op aanvraag {held.number}."
     )
