@@ -98,7 +98,11 @@ def notify(event: AuditEvent, session: Session) -> None:
             if _may_be_told(user, kind, request.shop_id) and user.id != event.actor_id:
                 session.add(
                     Notification(
-                        user_id=user.id, request_id=request.id, kind=kind, audit_event=event
+                        user_id=user.id,
+                        request_id=request.id,
+                        kind=kind,
+                        audit_event=event,
+                        created_at=event.created_at or utcnow(),
                     )
                 )
                 if wants_email(user, kind) and _emailed_here(kind, event):
