@@ -169,6 +169,10 @@ class User(UserMixin, Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(5))
     notify_new_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The other notification kinds (``NOTIFICATION_KINDS``) this user also wants by email.
+    email_notifications: Mapped[list] = mapped_column(
+        JSON, default=lambda: [NOTIFY_CUSTOMER_REPLY], server_default='["customer_reply"]'
+    )
     # Part of every session's user id (``get_id``): raising it ends all sessions of the user.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -822,6 +826,52 @@ class AuditEvent(Timestamped, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship()
+
+
+# What a staff user is told of in the app (``Notification.kind``); domain/notifications.py
+# decides who is told of which audit event.
+NOTIFY_NEW_REQUEST = "new_request"
+NOTIFY_CUSTOMER_REPLY = "customer_reply"
+NOTIFY_HOLD_TAKEN_OVER = "hold_taken_over"
+NOTIFY_LABEL_FAILED = "label_failed"
+NOTIFY_EMAIL_FAILED = "email_failed"
+NOTIFICATION_KINDS = (
+    NOTIFY_NEW_REQUEST,
+    NOTIFY_CUSTOMER_REPLY,
+    NOTIFY_HOLD_TAKEN_OVER,
+    NOTIFY_LABEL_FAILED,
+    NOTIFY_EMAIL_FAILED,
+)
+
+
+class Notification(Timestamped, db.Model):
+    """One audit event told to one staff user, until they read it (the bell in the navbar).
+
+    A row per recipient rather than a per-user "read up to" cursor over the audit trail: who
+    is told is decided when the event happens (who held the request, who touched it last,
+    who belongs to the shop then), and each entry is read on its own (opening a request
+    reads its entries only), which a single cursor cannot express.
+    """
+
+    __tablename__ = "notification"
+    # The bell counts a user's unread rows on every staff page.
+    __table_args__ = (
+        Index("ix_notification_user_read", "user_id", "read_at"),
+        UniqueConstraint("user_id", "audit_event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    audit_event_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_event.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    audit_event: Mapped[AuditEvent] = relationship()
 
 
 class EmailTemplate(db.Model):

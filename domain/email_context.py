@@ -195,6 +195,9 @@ class EmailContext:
         _l("Whether they choose a password."), default=False, platform=True
     )
     link: str = described(_l("Their link."), default="", platform=True)
+    notification: str = described(
+        _l("What the staff member is told of, as a sentence."), default="", platform=True
+    )
 
     def __post_init__(self) -> None:
         for each in fields(self):
