@@ -43,6 +43,7 @@ from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
 from webhook_helpers import Receiver, serve
+from shopify_standin import running_shopify
 from woocommerce_standin import running_woocommerce
 
 
@@ -341,3 +342,17 @@ def tenants(app) -> dict[str, ShopData]:
     demo.rows.update({User: demo_admin, Membership: membership})
     db.session.commit()
     return {"fashion": fashion, "demo": demo}
+
+
+@pytest.fixture
+def shopify(app):
+    """Shopify's stand-in (shopify_standin.py) on loopback: ``(shop URL, state)``, set up like
+    the ``woocommerce`` fixture (tiny waits, pages of three)."""
+    with running_shopify() as (url, state):
+        app.config.update(
+            OUTBOUND_ALLOW_PRIVATE=True,
+            CONNECTOR_BACKOFF_SECONDS=0.01,
+            CONNECTOR_MAX_WAIT_SECONDS=0.3,
+            CONNECTOR_PAGE_SIZE=3,
+        )
+        yield url, state

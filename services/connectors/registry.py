@@ -9,6 +9,7 @@ from collections.abc import Callable
 from models import ShopConnection
 from services import encryption
 from services.connectors import Connector, RetryPolicy
+from services.connectors.shopify import Shopify
 from services.connectors.woocommerce import WooCommerce
 
 
@@ -26,14 +27,28 @@ def woocommerce(connection: ShopConnection, retry: RetryPolicy | None) -> Connec
     )
 
 
+def shopify(connection: ShopConnection, retry: RetryPolicy | None) -> Connector:
+    credentials = json.loads(encryption.decrypt(connection.credentials or "") or "{}")
+    return Shopify(
+        base_url=connection.base_url,
+        access_token=credentials.get("access_token", ""),
+        app_secret=encryption.decrypt(connection.webhook_secret)
+        if connection.webhook_secret
+        else None,
+        language=connection.shop.default_language,
+        retry=retry,
+    )
+
+
 # Adding a platform: its module, a builder here, and its section in the Integration admin.
 PLATFORMS: dict[str, Callable[[ShopConnection, RetryPolicy | None], Connector]] = {
     "woocommerce": woocommerce,
+    "shopify": shopify,
 }
 
 
 # How a platform is named to people (in a return's history, say).
-PLATFORM_NAMES = {"woocommerce": "WooCommerce"}
+PLATFORM_NAMES = {"woocommerce": "WooCommerce", "shopify": "Shopify"}
 
 
 def connector_for(connection: ShopConnection, retry: RetryPolicy | None = None) -> Connector:
