@@ -41,9 +41,9 @@ from label_standins import running_sendcloud
 from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
 from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
+from shopify_standin import running_shopify
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
 from webhook_helpers import Receiver, serve
-from shopify_standin import running_shopify
 from woocommerce_standin import running_woocommerce
 
 

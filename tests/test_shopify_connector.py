@@ -135,7 +135,7 @@ def test_throttled_every_time_is_tried_a_bounded_number_of_times(app, shopify):
 def test_the_token_goes_to_myshopify_over_https_only(app, shopify):
     url, _state = shopify
     app.config["OUTBOUND_ALLOW_PRIVATE"] = False
-    with pytest.raises(ConnectorError, match="myshopify.com"):
+    with pytest.raises(ConnectorError, match=r"myshopify\.com"):
         connector(url).test_connection()
     assert scheme_problem("https://fenna.myshopify.com") is None
     assert scheme_problem("https://shop.example") is not None

@@ -371,6 +371,10 @@ class Shopify:
                     _("The shop's address cannot be found (DNS): %(reason)s", reason=str(error))
                 ) from error
             return None, _("The shop cannot be reached: %(reason)s.", reason=str(error)), None
+        return self._read(response)
+
+    def _read(self, response: outbound.Response) -> tuple[dict | None, str, str | None]:
+        """An answer's ``data`` when final, else why to ask again and the wait asked."""
         if response.status == 429:
             retry_after = {k.lower(): v for k, v in response.headers.items()}.get("retry-after")
             return None, _("Shopify answered 429 Too Many Requests."), retry_after
