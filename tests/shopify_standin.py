@@ -19,7 +19,8 @@ queries name them, and answers the whole order shape ReturnDesk selects:
 Every answer carries ``extensions.cost`` with a ``throttleStatus`` (a bucket of 2000 points,
 restored at ``restore_rate`` a second). ``throttled``: how many queries are answered with a
 ``THROTTLED`` error first; ``answers``: HTTP answers given before any other (``(status,
-headers)``, e.g. ``(429, {"Retry-After": "1"})``); ``slow_mutations``: the seconds a mutation
+headers)``, e.g. ``(429, {"Retry-After": "1"})``); ``fail_from_call``: from which call on
+(counting from 1) it answers 503; ``slow_mutations``: the seconds a mutation
 waits after doing its work (a timeout mid-refund). Its webhooks are signed as Shopify signs
 them (``X-Shopify-Hmac-Sha256``: base64 of the raw body's HMAC-SHA256 with the app secret).
 """
@@ -193,6 +194,8 @@ class ShopifyStandIn(BaseHTTPRequestHandler):
         if state["answers"]:
             status, headers = state["answers"].pop(0)
             return self.answer(status, {"errors": "Exceeded 2 calls per second"}, headers)
+        if state["fail_from_call"] and len(state["calls"]) >= state["fail_from_call"]:
+            return self.answer(503, {"errors": "Service Unavailable"})
         if state["throttled"]:
             state["throttled"] -= 1
             return self.answer(
@@ -210,7 +213,11 @@ class ShopifyStandIn(BaseHTTPRequestHandler):
                     "extensions": cost(state, available=0),
                 },
             )
-        name = operation(query)
+        return self.run(operation(query), variables)
+
+    def run(self, name: str, variables: dict):
+        """Answer the query or mutation asking the root field ``name``."""
+        state = self.server.state
         if name == "orders":
             data = {"orders": self.list_orders(variables)}
         elif name == "shop":
@@ -353,7 +360,7 @@ def running_shopify() -> Iterator[tuple[str, dict]]:
     """The stand-in on a free loopback port: ``(shop URL, state)``. The state holds the
     ``orders`` it has (nodes as ``shopify_order`` makes them), the ``calls`` it got
     (monotonic time, root field, variables), ``refunds``, ``gift_cards`` and ``stock`` (by
-    SKU) it made, and ``answers``, ``throttled``, ``restore_rate`` and ``slow_mutations`` to
+    SKU) it made, and ``answers``, ``fail_from_call``, ``throttled``, ``restore_rate`` and ``slow_mutations`` to
     steer it (the module's docstring)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), ShopifyStandIn)
     server.handle_error = lambda request, client_address: None
@@ -362,6 +369,7 @@ def running_shopify() -> Iterator[tuple[str, dict]]:
         "calls": [],
         "answers": [],
         "throttled": 0,
+        "fail_from_call": None,
         "restore_rate": 100.0,
         "slow_mutations": 0,
         "refunds": [],
