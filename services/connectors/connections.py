@@ -22,6 +22,7 @@ class ConnectionState:
     base_url: str
     consumer_key_saved: bool
     consumer_secret_saved: bool
+    access_token_saved: bool
     webhook_secret_saved: bool
     last_sync_at: datetime | None
     last_sync_state: str | None
@@ -62,6 +63,7 @@ def state_of(connection: ShopConnection | None) -> ConnectionState | None:
         base_url=connection.base_url,
         consumer_key_saved=bool(credentials.get("consumer_key")),
         consumer_secret_saved=bool(credentials.get("consumer_secret")),
+        access_token_saved=bool(credentials.get("access_token")),
         webhook_secret_saved=readable(connection.webhook_secret) is not None,
         last_sync_at=connection.last_sync_at,
         last_sync_state=connection.last_sync_state,

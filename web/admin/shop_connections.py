@@ -1,6 +1,9 @@
-"""Integration > Shop platforms: a shop's connection to its platform (WooCommerce), per shop.
+"""Integration > Shop platforms: a shop's connection to its platform (WooCommerce or Shopify),
+per shop.
 
-The shop URL, consumer key and secret, and the webhook secret; the secrets are write-only
+WooCommerce: the shop URL, consumer key and secret, and the webhook secret. Shopify: the
+shop's myshopify.com domain, the app's Admin API access token and its secret (which signs
+the webhooks). The secrets are write-only
 (the page says "saved", never shows them; a blank field keeps the saved one). "Test
 connection" asks the platform something harmless and says exactly what failed; the page
 shows the last sync. For the shop's admins and support only, like the API keys.
@@ -8,7 +11,7 @@ shows the last sync. For the shop's admins and support only, like the API keys.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,14 +24,21 @@ from domain import links, tenancy
 from domain.statuses import SYNC_STATE_BADGES, SYNC_STATE_LABELS, badge
 from extensions import db
 from models import Shop, ShopConnection
-from services.connectors import connections, orders, woocommerce
+from services.connectors import connections, orders, shopify, woocommerce
 from web.admin.base import StaffOnly, visible_shops
 
 PLATFORM = "woocommerce"
+SHOPIFY = "shopify"
+PLATFORM_TITLES = {PLATFORM: "WooCommerce", SHOPIFY: "Shopify"}
 
 
 def reachable_shop_url(_form, field) -> None:
     if field.data and (problem := woocommerce.address_problem(field.data.strip())):
+        raise ValidationError(problem)
+
+
+def shopify_domain(_form, field) -> None:
+    if field.data and (problem := shopify.scheme_problem(shopify.shop_url(field.data))):
         raise ValidationError(problem)
 
 
@@ -64,6 +74,34 @@ class WooCommerceForm(FlaskForm):
         description=_l(
             "When ReturnDesk sends a refund to WooCommerce, WooCommerce adds the refunded "
             "items to its stock again."
+        ),
+    )
+
+
+class ShopifyForm(FlaskForm):
+    shop_domain = StringField(
+        _l("Shop domain"),
+        validators=[DataRequired(), Length(max=200), shopify_domain],
+        description=_l("The shop's myshopify.com domain, e.g. fenna-fashion.myshopify.com."),
+    )
+    access_token = PasswordField(
+        _l("Admin API access token"),
+        validators=[Length(max=200)],
+        description=_l(
+            "Shopify admin > Settings > Apps > Develop apps: an app with the scopes "
+            "read_orders, write_orders and write_gift_cards; its Admin API access token."
+        ),
+    )
+    app_secret = PasswordField(
+        _l("App secret"),
+        validators=[Length(max=200)],
+        description=_l("The app's API secret key: Shopify signs the order webhooks with it."),
+    )
+    restock_on_refund = BooleanField(
+        _l("Put refunded items back in stock"),
+        description=_l(
+            "When ReturnDesk sends a refund to Shopify, Shopify adds the refunded items to "
+            "its stock again."
         ),
     )
 
@@ -108,27 +146,61 @@ class ShopConnectionsView(StaffOnly, BaseView):
             db.session.commit()
             flash(_("The WooCommerce connection of %(shop)s was saved.", shop=shop.name), "success")
             return redirect(url_for(".edit", shop_id=shop.id))
+        return self.page(shop, form, shopify_form(shop.id))
+
+    @expose("/<int:shop_id>/shopify", methods=["POST"])
+    def edit_shopify(self, shop_id: int):
+        """Save the shop's Shopify connection."""
+        shop = self.shop_or_404(shop_id)
+        connection = connections.connection_of(shop.id, SHOPIFY)
+        form = ShopifyForm(prefix=SHOPIFY)
         state = connections.state_of(connection)
+        if form.validate_on_submit() and self.has_token(form, state):
+            connections.save_connection(
+                shop.id,
+                SHOPIFY,
+                shopify.shop_url(form.shop_domain.data),
+                {"access_token": form.access_token.data or ""},
+                form.app_secret.data or "",
+                restock_on_refund=bool(form.restock_on_refund.data),
+            )
+            db.session.commit()
+            flash(_("The Shopify connection of %(shop)s was saved.", shop=shop.name), "success")
+            return redirect(url_for(".edit", shop_id=shop.id))
+        woo = connections.connection_of(shop.id, PLATFORM)
+        return self.page(
+            shop,
+            WooCommerceForm(
+                formdata=None,
+                data={
+                    "base_url": woo.base_url if woo else "",
+                    "restock_on_refund": woo.restock_on_refund if woo else True,
+                },
+            ),
+            form,
+        )
+
+    def page(self, shop: Shop, form: WooCommerceForm, shopify_form_: ShopifyForm):
+        """The page with both platforms' sections."""
         return self.render(
             "admin/shop_connections.html",
             shop=plain(shop),
             form=form,
-            state=state,
-            sync_badge=badge(state.last_sync_state, SYNC_STATE_LABELS, SYNC_STATE_BADGES)
-            if state and state.last_sync_state
-            else None,
-            webhook_url=links.absolute(
-                url_for("platform_webhooks.order_webhook", shop_slug=shop.slug, platform=PLATFORM)
-            ),
+            shopify_form=shopify_form_,
+            **section(shop, PLATFORM, ""),
+            **section(shop, SHOPIFY, "shopify_"),
         )
 
     @expose("/<int:shop_id>/test", methods=["POST"])
     def test(self, shop_id: int):
-        """Ask the platform for one order with the saved keys; say what failed, if anything."""
+        """Ask the platform something harmless with the saved keys; say what failed, if
+        anything."""
         connection = self.connection_or_404(shop_id)
         problem = orders.check_connection(connection)
         if problem:
             flash(_("The connection does not work: %(problem)s", problem=problem), "error")
+        elif connection.platform == SHOPIFY:
+            flash(_("The connection works: Shopify accepted the access token."), "success")
         else:
             flash(_("The connection works: WooCommerce accepted the keys."), "success")
         return redirect(url_for(".edit", shop_id=shop_id))
@@ -151,10 +223,24 @@ class ShopConnectionsView(StaffOnly, BaseView):
 
     def connection_or_404(self, shop_id: int) -> ShopConnection:
         self.shop_or_404(shop_id)
-        connection = connections.connection_of(shop_id, PLATFORM)
+        platform = request.form.get("platform", PLATFORM)
+        if platform not in PLATFORM_TITLES:
+            abort(404)
+        connection = connections.connection_of(shop_id, platform)
         if connection is None:
             abort(404)
         return connection
+
+    @staticmethod
+    def has_token(form: ShopifyForm, state: connections.ConnectionState | None) -> bool:
+        """A first save needs the access token; later a blank one keeps the saved one."""
+        if (form.access_token.data or "").strip() or (state and state.access_token_saved):
+            return True
+        form.access_token.errors = [
+            *form.access_token.errors,
+            _("Enter it once; it is kept encrypted."),
+        ]
+        return False
 
     @staticmethod
     def has_both_keys(form: WooCommerceForm, connection: ShopConnection | None) -> bool:
@@ -169,3 +255,31 @@ class ShopConnectionsView(StaffOnly, BaseView):
                 field.errors = [*field.errors, _("Enter it once; it is kept encrypted.")]
                 missing = True
         return not missing
+
+
+def shopify_form(shop_id: int) -> ShopifyForm:
+    """The Shopify section's form, filled with what is saved (never a secret)."""
+    connection = connections.connection_of(shop_id, SHOPIFY)
+    domain = connection.base_url.split("://", 1)[-1] if connection else ""
+    return ShopifyForm(
+        prefix=SHOPIFY,
+        data={
+            "shop_domain": domain,
+            "restock_on_refund": connection.restock_on_refund if connection else True,
+        },
+        formdata=None,
+    )
+
+
+def section(shop: Shop, platform: str, prefix: str) -> dict:
+    """What a platform's section shows: the saved state, the last sync and the webhook URL."""
+    state = connections.state_of(connections.connection_of(shop.id, platform))
+    return {
+        f"{prefix}state": state,
+        f"{prefix}sync_badge": badge(state.last_sync_state, SYNC_STATE_LABELS, SYNC_STATE_BADGES)
+        if state and state.last_sync_state
+        else None,
+        f"{prefix}webhook_url": links.absolute(
+            url_for("platform_webhooks.order_webhook", shop_slug=shop.slug, platform=platform)
+        ),
+    }
