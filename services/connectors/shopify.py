@@ -95,6 +95,17 @@ query ReturnDeskOrders($first: Int!, $after: String, $query: String) {
     + ORDER_FIELDS
 )
 
+LOOKUP_QUERY = (
+    """
+query ReturnDeskOrder($first: Int!, $query: String) {
+  orders(first: $first, query: $query) {
+    nodes { ...OrderFields }
+  }
+}
+"""
+    + ORDER_FIELDS
+)
+
 REFUNDABLE_QUERY = (
     """
 query ReturnDeskRefundable($first: Int!, $query: String) {
@@ -161,7 +172,7 @@ class Shopify:
         return OrdersPage(orders, f"{moved}|" if moved else None, skipped)
 
     def fetch_order(self, number: str) -> PlatformOrder | None:
-        node = self._order_node(number, ORDERS_QUERY.replace("sortKey: UPDATED_AT", ""))
+        node = self._order_node(number, LOOKUP_QUERY)
         return self.map_order(node) if node else None
 
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
