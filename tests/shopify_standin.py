@@ -95,6 +95,7 @@ def shopify_order(
         if fulfilled
         else [],
         "lineItems": {
+            "pageInfo": {"hasNextPage": False},
             "nodes": [
                 {
                     "id": f"gid://shopify/LineItem/{gid}1",
@@ -120,7 +121,7 @@ def shopify_order(
                     "image": None,
                     "variant": {"id": "gid://shopify/ProductVariant/40"},
                 },
-            ]
+            ],
         },
         "totalPrice": "44.90",
         "refunds": [],

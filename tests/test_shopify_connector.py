@@ -216,3 +216,22 @@ def test_a_changed_order_is_newer(shopify):
     later = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
     state["orders"] = [shopify_order(1001, modified=later)]
     assert connector(url).fetch_order("1001").modified_at == later
+
+
+def test_an_order_with_more_lines_than_a_page_is_skipped_with_why(shopify):
+    url, state = shopify
+    crowded = shopify_order(2)
+    crowded["lineItems"]["pageInfo"]["hasNextPage"] = True
+    state["orders"] = [shopify_order(1), crowded]
+    page = connector(url).fetch_orders_since(None)
+    assert [o.order.number for o in page.orders] == ["1"]
+    assert page.skipped == [
+        "Shopify order #2 has more than 25 lines; ReturnDesk imports orders of up to 25 lines."
+    ]
+
+
+def test_pages_stay_under_shopifys_query_cost_limit(app, shopify):
+    url, state = shopify
+    app.config["CONNECTOR_PAGE_SIZE"] = 50
+    connector(url).fetch_orders_since(None)
+    assert state["calls"][-1][2]["first"] == 5
