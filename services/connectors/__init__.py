@@ -1,4 +1,4 @@
-"""Connectors to the shops' platforms (WooCommerce now; Shopify and Mollie later): one module
+"""Connectors to the shops' platforms (WooCommerce and Shopify now; Mollie later): one module
 per platform behind the small interface below, found by name in ``registry``.
 
 A connector speaks the platform's API and maps its orders into the ``OrderData`` the CSV
