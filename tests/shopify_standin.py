@@ -17,12 +17,13 @@ queries name them, and answers the whole order shape ReturnDesk selects:
   ``TAKEN`` otherwise), ``note``.
 
 Every answer carries ``extensions.cost`` with a ``throttleStatus`` (a bucket of 2000 points,
-restored at ``restore_rate`` a second). ``throttled``: how many queries are answered with a
-``THROTTLED`` error first; ``answers``: HTTP answers given before any other (``(status,
-headers)``, e.g. ``(429, {"Retry-After": "1"})``); ``fail_from_call``: from which call on
-(counting from 1) it answers 503; ``slow_mutations``: the seconds a mutation
-waits after doing its work (a timeout mid-refund). Its webhooks are signed as Shopify signs
-them (``X-Shopify-Hmac-Sha256``: base64 of the raw body's HMAC-SHA256 with the app secret).
+restored at ``restore_rate`` a second; ``available`` points left after a query).
+``throttled``: how many queries are answered with a ``THROTTLED`` error first; ``answers``:
+HTTP answers given before any other (``(status, headers)``, e.g. ``(429, {"Retry-After":
+"1"})``); ``fail_from_call``: from which call on (counting from 1) it answers 503;
+``slow_mutations``: the seconds a mutation waits after doing its work (a timeout
+mid-refund). Its webhooks are signed as Shopify signs them (``X-Shopify-Hmac-Sha256``:
+base64 of the raw body's HMAC-SHA256 with the app secret).
 """
 
 from __future__ import annotations
@@ -349,7 +350,7 @@ def cost(state: dict, available: int | None = None) -> dict:
             "actualQueryCost": None if available == 0 else QUERY_COST - 40,
             "throttleStatus": {
                 "maximumAvailable": BUCKET,
-                "currentlyAvailable": BUCKET - QUERY_COST if available is None else available,
+                "currentlyAvailable": state["available"] if available is None else available,
                 "restoreRate": state["restore_rate"],
             },
         }
@@ -361,7 +362,7 @@ def running_shopify() -> Iterator[tuple[str, dict]]:
     """The stand-in on a free loopback port: ``(shop URL, state)``. The state holds the
     ``orders`` it has (nodes as ``shopify_order`` makes them), the ``calls`` it got
     (monotonic time, root field, variables), ``refunds``, ``gift_cards`` and ``stock`` (by
-    SKU) it made, and ``answers``, ``fail_from_call``, ``throttled``, ``restore_rate`` and ``slow_mutations`` to
+    SKU) it made, and ``answers``, ``fail_from_call``, ``throttled``, ``restore_rate``, ``available`` and ``slow_mutations`` to
     steer it (the module's docstring)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), ShopifyStandIn)
     server.handle_error = lambda request, client_address: None
@@ -372,6 +373,7 @@ def running_shopify() -> Iterator[tuple[str, dict]]:
         "throttled": 0,
         "fail_from_call": None,
         "restore_rate": 100.0,
+        "available": BUCKET - QUERY_COST,
         "slow_mutations": 0,
         "refunds": [],
         "gift_cards": [],

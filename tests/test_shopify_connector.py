@@ -235,3 +235,17 @@ def test_pages_stay_under_shopifys_query_cost_limit(app, shopify):
     app.config["CONNECTOR_PAGE_SIZE"] = 50
     connector(url).fetch_orders_since(None)
     assert state["calls"][-1][2]["first"] == 5
+
+
+def test_a_nearly_empty_bucket_makes_the_next_page_wait_before_it_is_throttled(app, shopify):
+    url, state = shopify
+    app.config["CONNECTOR_MAX_WAIT_SECONDS"] = 2
+    state["orders"] = [shopify_order(n) for n in range(1, 5)]
+    state["available"] = 0  # each answer leaves nothing: 52 points at 104 a second, 0.5 s
+    state["restore_rate"] = 104.0
+    shop = connector(url)
+    first = shop.fetch_orders_since(None)
+    shop.fetch_orders_since(first.next_cursor)
+    (asked, *_), (next_asked, *_) = state["calls"]
+    assert next_asked - asked >= 0.45
+    assert len(state["calls"]) == 2  # waited, never throttled

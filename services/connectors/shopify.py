@@ -7,7 +7,9 @@ private addresses, no redirects, a timeout); plain http is allowed for a shop on
 while ``OUTBOUND_ALLOW_PRIVATE`` is on (the test suite's stand-in). Shopify limits by query
 cost: an answer with a ``THROTTLED`` error is asked again after the time its
 ``extensions.cost.throttleStatus`` needs to restore the points asked; a 429 after its
-``Retry-After``; a 5xx or an unreachable shop with backoff; a bounded number of times.
+``Retry-After``; a 5xx or an unreachable shop with backoff; a bounded number of times. And
+before it is throttled at all: when an answer leaves fewer points than it cost, the next
+query (the sync's next page) waits until they are restored.
 
 The sync's cursor is ``"<updated_at>|<page cursor>"``: the orders with
 ``updated_at:>=<updated_at>``, sorted by ``UPDATED_AT``, after Shopify's page cursor. After the
@@ -35,7 +37,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -157,6 +159,8 @@ class Shopify:
     app_secret: str | None = None
     language: str = "nl"
     retry: RetryPolicy | None = None
+    # Seconds to wait before the next query: the last answer left too few points for another.
+    pause: float = field(default=0.0, init=False)
 
     # --- the interface ------------------------------------------------------------------------
 
@@ -344,6 +348,9 @@ class Shopify:
         body = json.dumps({"query": query, "variables": variables}).encode()
         last_problem = ""
         for attempt in range(policy.attempts):
+            if self.pause > 0:
+                time.sleep(min(self.pause, policy.max_wait))
+                self.pause = 0.0
             data, last_problem, wait = self._attempt(body, policy)
             if data is not None:
                 return data
@@ -415,6 +422,7 @@ class Shopify:
         data = answer.get("data")
         if not isinstance(data, dict):
             raise ConnectorError(_("Shopify answered without data."))
+        self.pause = max(restore_seconds(answer), 0.0)
         return data, "", None
 
 
@@ -455,24 +463,30 @@ def checked(response: outbound.Response, url: str) -> dict:
 
 
 def throttle_wait(answer: dict) -> str | None:
-    """Seconds until Shopify restored the points a throttled query asked, or ``None`` when the
-    query was not throttled: (asked - available) / restore rate, at least a tenth."""
+    """Seconds until Shopify restored the points a throttled query asked (at least a tenth),
+    or ``None`` when the query was not throttled."""
     errors = answer.get("errors")
     if not isinstance(errors, list) or not any(
         isinstance(error, dict) and (error.get("extensions") or {}).get("code") == "THROTTLED"
         for error in errors
     ):
         return None
+    return f"{max(restore_seconds(answer), 0.1):.2f}"
+
+
+def restore_seconds(answer: dict) -> float:
+    """(points asked - points available) / restore rate, from the answer's
+    ``extensions.cost``: how long until the bucket holds a query like this one again
+    (negative: it does now; unreadable: one second)."""
     cost = (answer.get("extensions") or {}).get("cost") or {}
     status = cost.get("throttleStatus") or {}
     try:
         missing = float(cost.get("requestedQueryCost", 0)) - float(
             status.get("currentlyAvailable", 0)
         )
-        seconds = missing / float(status.get("restoreRate") or 50)
+        return missing / float(status.get("restoreRate") or 50)
     except (TypeError, ValueError):
-        seconds = 1.0
-    return f"{max(seconds, 0.1):.2f}"
+        return 1.0
 
 
 def user_errors(errors: Any) -> str:
