@@ -363,7 +363,7 @@ def _write(produce: Callable[[], Any]) -> Response:
                 shop_id=g.shop.id,
                 key=key,
                 method=request.method,
-                path=request.path,
+                path=g.pop("stored_path", request.path),
                 fingerprint=request_fingerprint(),
                 response_status=status,
                 response_body=body,
@@ -377,6 +377,12 @@ def _write(produce: Callable[[], Any]) -> Response:
             return _replay(stored)
         raise ApiProblem(409, "Conflict", "A concurrent request changed this; retry.") from None
     return json_response(body, status)
+
+
+def redact_stored_path(path: str) -> None:
+    """Store ``path`` instead of the request's with an ``Idempotency-Key``'s first response:
+    a path that names a person (an erasure's) must not outlive the erasure in that table."""
+    g.stored_path = path
 
 
 def _stored_response(key: str) -> IdempotencyKey | None:

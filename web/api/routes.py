@@ -25,12 +25,21 @@ from models import (
     utcnow,
 )
 from models import Return as ReturnShipment
-from services import conversation, labels, storage
+from services import conversation, customer_data, customer_erasure, labels, storage
 from services.order_import import OrderData, upsert_orders
-from web.api.http import ApiProblem, api_actor, operation, refused, rules_refused
+from web.api.http import (
+    ApiProblem,
+    api_actor,
+    operation,
+    redact_stored_path,
+    refused,
+    rules_refused,
+)
 from web.api.schemas import (
     ActionIn,
     AttachmentContent,
+    CustomerDataOut,
+    ErasureOut,
     FileIn,
     ListQuery,
     MessageIn,
@@ -443,3 +452,45 @@ def record_return_event(number: str, body: ReturnEventIn):
     db.session.flush()
     db.session.expire_all()
     return return_out(_one(ReturnShipment, number, RETURN_LOADING))
+
+
+# --- Customers' personal data (GDPR) -----------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/customers/<email>/data",
+    summary="A customer's data (export)",
+    tag="Customers",
+    response=CustomerDataOut,
+)
+def get_customer_data(email: str):
+    """Everything the shop holds about the customer with this address (any case): orders,
+    requests with their lines, answers, messages and returns, emails, webhook deliveries,
+    history and the files' details. The export is audited as the API key."""
+    data = customer_data.find(g.api_key, email)
+    document = customer_data.document(data)
+    customer_data.record_export(data, api_actor(), g.shop.id)
+    db.session.commit()
+    return CustomerDataOut.model_validate(document)
+
+
+@operation(
+    "POST",
+    "/customers/<email>/erase",
+    summary="Erase a customer's personal data",
+    tag="Customers",
+    response=ErasureOut,
+)
+def erase_customer(email: str):
+    """Anonymises the customer in the shop at once: names, addresses, emails and every text
+    by or about them; their photos, files and labels are deleted. Numbers, amounts, dates,
+    products and resolutions stay. Refused (409) while one of their returns is under way.
+    Idempotent: erasing again answers ``erased: false``. Sends ``customer.erased``."""
+    redact_stored_path("/api/v1/customers/[erased]/erase")
+    data = customer_data.find(g.api_key, email)
+    try:
+        erasure = customer_erasure.erase(data, api_actor())
+    except customer_erasure.ErasureRefused as refusal:
+        raise refused(str(refusal)) from None
+    return ErasureOut(erased=erasure.erased, counts=erasure.counts)

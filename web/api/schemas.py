@@ -350,3 +350,29 @@ class MessageThread(BaseModel):
     """The conversation with the customer, oldest first; internal notes are not in it."""
 
     data: list[MessageOut]
+
+
+class CustomerDataOut(BaseModel):
+    """A customer's data in the key's shop: ``customer.json`` of the admin's export (without
+    the files), under the keys docs/PRIVACY.md documents."""
+
+    schema_version: int = Field(description="Raised when a key changes meaning or goes")
+    exported_at: str
+    email: str = Field(description="The address searched for, in lower case")
+    orders: list[dict[str, Any]]
+    requests: list[dict[str, Any]] = Field(
+        description="With their lines, messages, notices and returns"
+    )
+    emails: list[dict[str, Any]] = Field(description="The emails the outbox holds about them")
+    webhook_deliveries: list[dict[str, Any]]
+    history: list[dict[str, Any]] = Field(description="Audit entries of their requests")
+    files: list[dict[str, Any]] = Field(
+        description="Photos, files and return labels (the admin's ZIP carries their bytes)"
+    )
+
+
+class ErasureOut(BaseModel):
+    """What an erasure removed, counted per kind; all zero when nothing was left to erase."""
+
+    erased: bool = Field(description="false: nothing named this customer (already erased)")
+    counts: dict[str, int]
