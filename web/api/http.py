@@ -393,8 +393,9 @@ def _stored_response(key: str) -> IdempotencyKey | None:
 
 def request_fingerprint() -> str:
     """sha256 of the method, the path and the JSON body with sorted keys and no spacing, so a
-    retry that writes the same JSON differently is still the same request."""
-    body = json.dumps(request.get_json(), sort_keys=True, separators=(",", ":"))
+    retry that writes the same JSON differently is still the same request (a call without a
+    body, like an erasure, has the body null)."""
+    body = json.dumps(request.get_json(silent=True), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
