@@ -31,7 +31,7 @@ KIND_LABELS = {
     "files": _l("Files"),
     "notices": _l("Notices"),
     "audit_events": _l("History entries"),
-    "emails": _l("Emails"),
+    "emails": _l("Outbox emails"),
     "webhook_deliveries": _l("Webhook deliveries"),
 }
 FILE_KIND_LABELS = {
