@@ -1003,3 +1003,22 @@ class WebhookDelivery(Timestamped, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class ScheduledErasure(Timestamped, db.Model):
+    """A customer to erase once their returns have settled (``services.customer_erasure``).
+
+    An erasure is refused while a return is under way; an admin may ask for it to happen when
+    it settles. The sweeper erases the customer then, sets ``done_at`` and replaces ``email``.
+    """
+
+    __tablename__ = "scheduled_erasure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    requested_by_label: Mapped[str | None] = mapped_column(String(200))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    requested_by: Mapped[User | None] = relationship()

@@ -109,8 +109,13 @@ class CustomerData:
 def find(who: User | ApiKey, email: str) -> CustomerData:
     """Everything that names the customer with this address in the shops ``who`` may see as
     a shop admin (support: every shop; an API key: its shop)."""
+    return find_in(tenancy.shops_for(who, MIN_ROLE), email)
+
+
+def find_in(shop_ids: list[int] | None, email: str) -> CustomerData:
+    """Everything that names the customer with this address in these shops (``None``: every
+    shop); ``find`` asks the tenancy rule which."""
     email = normalised(email)
-    shop_ids = tenancy.shops_for(who, MIN_ROLE)
     data = CustomerData(email)
     if not email or (shop_ids is not None and not shop_ids):
         return data
@@ -434,14 +439,14 @@ def _file(data: CustomerData, attachment: Attachment, paths: dict[int, str]) -> 
 # --- the export ---------------------------------------------------------------------------------
 
 
-def record_export(
-    data: CustomerData, who: User | ApiKey | audit.Actor, shop_id_if_none: int | None = None
-) -> None:
-    """Audit the export in every shop whose data it holds (none found: in
-    ``shop_id_if_none``), in the caller's transaction."""
+def record_export(data: CustomerData, who: User | ApiKey) -> None:
+    """Audit the export in every shop whose data it holds (none found: in a shop of the
+    searcher's, so that shop's later erasure of the address finds the entry), in the caller's
+    transaction."""
     actor = actor_of(who)
-    shop_ids: list[int | None] = [*data.shop_ids] or [shop_id_if_none]
-    for shop_id in shop_ids:
+    shop_ids = tenancy.shops_for(who, MIN_ROLE)
+    searched: list[int | None] = [*data.shop_ids] or [shop_ids[0] if shop_ids else None]
+    for shop_id in searched:
         audit.record_customer_export(shop_id, actor, data.email)
 
 

@@ -27,9 +27,9 @@ from sqlalchemy import Text, cast, or_, select
 from domain import audit, tenancy, webhook_events, workflow
 from domain.statuses import return_status_label
 from extensions import db
-from models import ApiKey, IdempotencyKey, Shop, User, new_token
+from models import ApiKey, IdempotencyKey, ScheduledErasure, Shop, User, new_token, utcnow
 from services import stores
-from services.customer_data import CustomerData, actor_of
+from services.customer_data import CustomerData, actor_of, find_in
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def erase(data: CustomerData, who: User | ApiKey | audit.Actor) -> Erasure:
     counts = data.counts()
     if not data.found:
         return Erasure(counts)
+    _settle_schedules(data)
     quoted = personal_values(data)
     keys = [attachment.storage_key for attachment in data.files]
     shop_ids = data.shop_ids
@@ -93,6 +94,66 @@ def erase(data: CustomerData, who: User | ApiKey | audit.Actor) -> Erasure:
     db.session.commit()
     _delete_files(keys)
     return Erasure(counts)
+
+
+def schedule(data: CustomerData, who: User) -> list[ScheduledErasure]:
+    """Erase the customer once their returns have settled: one row per shop that holds their
+    data and has none pending for them yet (``sweep_scheduled`` does the erasing)."""
+    pending = set(
+        db.session.scalars(
+            select(ScheduledErasure.shop_id).where(
+                ScheduledErasure.email == data.email, ScheduledErasure.done_at.is_(None)
+            )
+        )
+    )
+    rows = [
+        ScheduledErasure(shop_id=shop_id, email=data.email, requested_by_id=who.id)
+        for shop_id in data.shop_ids
+        if shop_id not in pending
+    ]
+    db.session.add_all(rows)
+    return rows
+
+
+def sweep_scheduled(batch: int = 100) -> int:
+    """Erase the scheduled customers whose returns have now settled; returns how many.
+
+    Each is erased (and its row marked done, the address replaced) in its own transaction;
+    one whose return is still under way waits for the next run.
+    """
+    erased = 0
+    pending = db.session.scalars(
+        select(ScheduledErasure)
+        .where(ScheduledErasure.done_at.is_(None))
+        .order_by(ScheduledErasure.id)
+        .limit(batch)
+    ).all()
+    for row in pending:
+        data = find_in([row.shop_id], row.email)
+        if refusal(data):
+            continue
+        who = row.requested_by or audit.Actor(label=row.requested_by_label)
+        _mark_done(row)
+        erase(data, who)
+        db.session.commit()  # when nothing was left to erase, erase() did not commit
+        erased += 1
+    return erased
+
+
+def _settle_schedules(data: CustomerData) -> None:
+    """An erasure done now settles what was scheduled for the customer in those shops."""
+    for row in db.session.scalars(
+        select(ScheduledErasure).where(
+            ScheduledErasure.email == data.email,
+            ScheduledErasure.done_at.is_(None),
+            ScheduledErasure.shop_id.in_(data.shop_ids),
+        )
+    ):
+        _mark_done(row)
+
+
+def _mark_done(row: ScheduledErasure) -> None:
+    row.done_at, row.email = utcnow(), ERASED_EMAIL
 
 
 def personal_values(data: CustomerData) -> list[str]:

@@ -25,7 +25,7 @@ from models import (
     WebhookEndpoint,
 )
 from return_flow import create_label
-from services import stores
+from services import customer_erasure, stores
 
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
@@ -120,6 +120,32 @@ def test_erasure_of_a_return_in_transit_is_refused_with_the_reason(client, auth,
     db.session.expire_all()
     assert db.session.get(ReturnRequest, request.id).customer_email == EMAIL
     assert db.session.scalar(select(Attachment).where(Attachment.request_id == request.id))
+
+
+def test_an_erasure_asked_for_while_in_transit_happens_once_the_return_settles(
+    client, auth, shop_staff
+):
+    request = make_request(shop_staff.shop, make_order(shop_staff.shop, customer_email=EMAIL))
+    workflow.approve(request, shop_staff.agent)
+    db.session.commit()
+    return_ = create_label(request)
+    workflow.mark_in_transit(return_, shop_staff.agent)
+    db.session.commit()
+    auth.login("admin@example.com")
+    page = client.post(PAGE + "erase/schedule", data={"email": EMAIL}, follow_redirects=True)
+    assert "will be erased as soon as their returns have settled" in visible(page.get_data(True))
+
+    assert customer_erasure.sweep_scheduled() == 0
+    assert texts_holding((EMAIL,))
+    workflow.mark_delivered(return_, shop_staff.agent)
+    workflow.receive(return_, shop_staff.agent, {line.id: ("ok", 1) for line in request.lines})
+    workflow.resolve(return_, shop_staff.agent, "refund")
+    db.session.commit()
+    assert customer_erasure.sweep_scheduled() == 1
+    assert texts_holding((EMAIL, "Eva de Vries")) == []
+    assert customer_erasure.sweep_scheduled() == 0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "customer_erased"))
+    assert event.actor_id == shop_staff.admin.id
 
 
 def test_an_erased_address_can_start_a_new_request(client, auth, shop_staff, story):

@@ -132,6 +132,15 @@ class CustomerDataView(StaffOnly, BaseView):
             flash(_("Nothing was left to erase for this address."), "info")
         return redirect(url_for(".index"))
 
+    @expose("/erase/schedule", methods=["POST"])
+    def schedule_erase(self):
+        """Erase once the customer's returns have settled (the sweeper does it)."""
+        data = customer_data.find(current_user, self.posted_email())
+        customer_erasure.schedule(data, current_user)
+        db.session.commit()
+        flash(_("The customer's data will be erased as soon as their returns have settled."))
+        return redirect(url_for(".index"))
+
     def posted_email(self) -> str:
         form = CustomerForm()
         if not form.validate_on_submit():

@@ -470,7 +470,7 @@ def get_customer_data(email: str):
     history and the files' details. The export is audited as the API key."""
     data = customer_data.find(g.api_key, email)
     document = customer_data.document(data)
-    customer_data.record_export(data, api_actor(), g.shop.id)
+    customer_data.record_export(data, g.api_key)
     db.session.commit()
     return CustomerDataOut.model_validate(document)
 
