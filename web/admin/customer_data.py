@@ -14,12 +14,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from domain import tenancy
 from domain.statuses import EMAIL_STATUS_LABELS, audit_label, return_status_label, status_label
 from extensions import db
 from services import customer_data, customer_erasure
 from services.customer_data import CustomerData
-from web.admin.base import StaffOnly
+from web.admin.base import StaffOnly, visible_shops
 from web.staff_forms import CustomerForm, CustomerSearchForm
 
 KIND_LABELS = {
@@ -52,10 +51,7 @@ class CustomerDataView(StaffOnly, BaseView):
     """Search, results grouped by kind, export (a ZIP download) and erasure (confirmed)."""
 
     def is_accessible(self) -> bool:
-        if not super().is_accessible():
-            return False
-        shop_ids = tenancy.shops_for(current_user, customer_data.MIN_ROLE)
-        return shop_ids is None or bool(shop_ids)
+        return super().is_accessible() and bool(visible_shops(customer_data.MIN_ROLE))
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
@@ -142,9 +138,11 @@ class CustomerDataView(StaffOnly, BaseView):
         return redirect(url_for(".index"))
 
     def posted_email(self) -> str:
+        """The address an export or erasure form names; a post without one (not from these
+        pages: CSRF failures are refused before) goes back to the search."""
         form = CustomerForm()
         if not form.validate_on_submit():
-            abort(400)
+            abort(redirect(url_for(".index")))
         return form.email.data
 
 
