@@ -188,7 +188,7 @@ def _find_around_requests(data: CustomerData, shop_ids: list[int] | None) -> Non
             or_(
                 AuditEvent.request_id.in_(request_ids),
                 AuditEvent.return_id.in_(return_ids),
-                AuditEvent.note.contains(data.email),
+                AuditEvent.note.contains(data.email, autoescape=True),
             ),
             tenancy.of_shops(AuditEvent.shop_id, shop_ids),
         )
@@ -213,8 +213,8 @@ def _deliveries_naming(data: CustomerData, shop_ids: list[int] | None) -> list[W
     (by number, in quotes, so R-2026-00001 does not match R-2026-000012) or the address."""
     payload = cast(WebhookDelivery.payload, Text)
     numbers = {r.number for r in data.requests} | {o.number for o in data.orders}
-    naming = [payload.contains(f'"{number}"') for number in sorted(numbers)]
-    naming.append(payload.contains(data.email))
+    naming = [payload.contains(f'"{number}"', autoescape=True) for number in sorted(numbers)]
+    naming.append(payload.contains(data.email, autoescape=True))
     return _all(
         select(WebhookDelivery)
         .join(WebhookEndpoint)

@@ -275,7 +275,8 @@ def _scrub_stored_replies(data: CustomerData, quoted: list[str], shop_ids: list[
         return
     body = cast(IdempotencyKey.response_body, Text)
     numbers = [f'"{request.number}"' for request in data.requests]
-    naming = [body.contains(number) for number in numbers] + [body.contains(data.email)]
+    naming = [body.contains(n, autoescape=True) for n in numbers]
+    naming.append(body.contains(data.email, autoescape=True))
     stored = db.session.scalars(
         select(IdempotencyKey).where(
             or_(*naming), tenancy.of_shops(IdempotencyKey.shop_id, shop_ids)

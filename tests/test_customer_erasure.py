@@ -81,6 +81,21 @@ def test_the_books_keep_numbers_amounts_and_products(client, auth, shop_staff, s
     assert return_.tracking_number
 
 
+def test_staff_still_open_the_erased_request_and_read_erased(client, auth, shop_staff, story):
+    customer, _ = story
+    erase_as_admin(client, auth)
+    request = db.session.scalar(
+        select(ReturnRequest).where(ReturnRequest.number == customer.request_numbers[0])
+    )
+    page = client.get(f"/admin/requests/{request.id}")
+    assert page.status_code == 200
+    text = visible(page.get_data(as_text=True))
+    assert "[erased]" in text and NAME not in text and customer.request_numbers[0] in text
+    return_ = db.session.scalar(select(Return).where(Return.number == customer.return_numbers[0]))
+    page = client.get(f"/admin/returns/{return_.id}")
+    assert page.status_code == 200 and NAME not in page.get_data(as_text=True)
+
+
 def test_erasure_is_audited_without_the_person_and_announced(client, auth, shop_staff, story):
     db.session.scalar(select(WebhookEndpoint)).events = ["customer.erased"]
     db.session.commit()
