@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import Text, cast, or_, select, update
 
 from domain import audit, tenancy, webhook_events, workflow
 from domain.statuses import return_status_label
@@ -118,7 +118,8 @@ def schedule(data: CustomerData, who: User) -> list[ScheduledErasure]:
 def sweep_scheduled(batch: int = 100) -> int:
     """Erase the scheduled customers whose returns have now settled; returns how many.
 
-    Each is erased (and its row marked done, the address replaced) in its own transaction;
+    Each is erased in its own transaction, which first claims its row (a conditional
+    UPDATE marking it done and replacing the address), so two sweeps at once erase it once;
     one whose return is still under way waits for the next run.
     """
     erased = 0
@@ -133,7 +134,9 @@ def sweep_scheduled(batch: int = 100) -> int:
         if refusal(data):
             continue
         who = row.requested_by or audit.Actor(label=row.requested_by_label)
-        _mark_done(row)
+        if not _claimed(row):
+            db.session.rollback()
+            continue
         erase(data, who)
         db.session.commit()  # when nothing was left to erase, erase() did not commit
         erased += 1
@@ -150,6 +153,16 @@ def _settle_schedules(data: CustomerData) -> None:
         )
     ):
         _mark_done(row)
+
+
+def _claimed(row: ScheduledErasure) -> bool:
+    done = db.session.execute(
+        update(ScheduledErasure)
+        .where(ScheduledErasure.id == row.id, ScheduledErasure.done_at.is_(None))
+        .values(done_at=utcnow(), email=ERASED_EMAIL)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined]
 
 
 def _mark_done(row: ScheduledErasure) -> None:
