@@ -450,6 +450,22 @@ def record_export(data: CustomerData, who: User | ApiKey) -> None:
         audit.record_customer_export(shop_id, actor, data.email)
 
 
+def recent_requests_log(who: User, limit: int = 20) -> list[AuditEvent]:
+    """The latest exports and erasures in the shops ``who`` administers, newest first: what a
+    data-protection officer asks to see."""
+    return _all(
+        tenancy.in_shops(
+            select(AuditEvent)
+            .where(AuditEvent.action.in_(("customer_data_exported", "customer_erased")))
+            .options(selectinload(AuditEvent.actor))
+            .order_by(AuditEvent.id.desc())
+            .limit(limit),
+            AuditEvent.shop_id,
+            tenancy.shops_for(who, MIN_ROLE),
+        )
+    )
+
+
 def actor_of(who: User | ApiKey | audit.Actor) -> User | audit.Actor:
     if isinstance(who, ApiKey):
         return audit.Actor(label=f"API key '{who.name}'")

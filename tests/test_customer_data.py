@@ -101,6 +101,8 @@ def test_the_export_is_audited_with_who_and_which_address(client, auth, shop_sta
     assert event.shop_id == shop_staff.shop.id
     assert event.note == EMAIL.lower()
     assert event.created_at is not None
+    page = visible(client.get(PAGE).get_data(as_text=True))
+    assert f"Anna Admin exported a customer's data: {EMAIL.lower()}" in page
 
 
 def test_agents_do_not_reach_customer_data(client, auth, shop_staff, story):

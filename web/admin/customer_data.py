@@ -14,7 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from domain.statuses import EMAIL_STATUS_LABELS, audit_label, return_status_label, status_label
+from domain.statuses import (
+    EMAIL_STATUS_LABELS,
+    audit_label,
+    history_sentence,
+    return_status_label,
+    status_label,
+)
 from extensions import db
 from services import customer_data, customer_erasure
 from services.customer_data import CustomerData
@@ -57,7 +63,9 @@ class CustomerDataView(StaffOnly, BaseView):
     def index(self):
         form = CustomerSearchForm()
         if not form.validate_on_submit():
-            return self.render("admin/customer_data.html", form=form, result=None, choices=[])
+            return self.render(
+                "admin/customer_data.html", form=form, result=None, choices=[], log=request_log()
+            )
         query = form.query.data.strip()
         if "@" in query:
             return self.results(form, query)
@@ -144,6 +152,14 @@ class CustomerDataView(StaffOnly, BaseView):
         if not form.validate_on_submit():
             abort(redirect(url_for(".index")))
         return form.email.data
+
+
+def request_log() -> list[dict]:
+    """The latest exports and erasures in the user's shops, as plain data."""
+    return [
+        {"at": event.created_at, "sentence": history_sentence(event)}
+        for event in customer_data.recent_requests_log(current_user)
+    ]
 
 
 def labelled_counts(data: CustomerData) -> list[dict]:
