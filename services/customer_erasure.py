@@ -96,7 +96,7 @@ def erase(data: CustomerData, who: User | ApiKey | audit.Actor) -> Erasure:
     return Erasure(counts)
 
 
-def schedule(data: CustomerData, who: User) -> list[ScheduledErasure]:
+def schedule(data: CustomerData, who: User | ApiKey) -> list[ScheduledErasure]:
     """Erase the customer once their returns have settled: one row per shop that holds their
     data and has none pending for them yet (``sweep_scheduled`` does the erasing)."""
     pending = set(
@@ -106,8 +106,12 @@ def schedule(data: CustomerData, who: User) -> list[ScheduledErasure]:
             )
         )
     )
+    actor = actor_of(who)
+    by = (
+        {"requested_by_id": who.id} if isinstance(who, User) else {"requested_by_label": actor.name}
+    )
     rows = [
-        ScheduledErasure(shop_id=shop_id, email=data.email, requested_by_id=who.id)
+        ScheduledErasure(shop_id=shop_id, email=data.email, **by)
         for shop_id in data.shop_ids
         if shop_id not in pending
     ]

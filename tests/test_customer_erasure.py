@@ -25,7 +25,7 @@ from models import (
     WebhookEndpoint,
 )
 from return_flow import create_label
-from services import customer_erasure, stores
+from services import customer_erasure, labels, stores
 
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
@@ -229,3 +229,23 @@ def test_the_api_refuses_erasure_while_a_return_is_under_way(client, shop_staff)
     response = client.post(f"/api/v1/customers/{EMAIL}/erase", headers=bearer(key))
     assert response.status_code == 409
     assert f"Return {return_.number} is still under way" in response.get_json()["detail"]
+
+
+def test_the_api_schedules_an_erasure_when_settled_if_asked(client, shop_staff):
+    request = make_request(shop_staff.shop, make_order(shop_staff.shop, customer_email=EMAIL))
+    workflow.approve(request, shop_staff.agent)
+    db.session.commit()
+    return_ = create_label(request)
+    key = make_key(shop_staff.shop)
+    db.session.commit()
+    path = f"/api/v1/customers/{EMAIL}/erase"
+    response = client.post(path, headers=bearer(key), query_string={"when_settled": "true"})
+    assert response.status_code == 202
+    assert response.get_json()["scheduled"] is True and response.get_json()["erased"] is False
+
+    labels.cancel_return(return_, shop_staff.agent)
+    db.session.commit()
+    assert customer_erasure.sweep_scheduled() == 1
+    assert texts_holding((EMAIL,)) == []
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "customer_erased"))
+    assert event.actor_label == "API key 'webshop'"

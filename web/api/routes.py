@@ -40,6 +40,7 @@ from web.api.schemas import (
     AttachmentContent,
     CustomerDataOut,
     ErasureOut,
+    ErasureQuery,
     FileIn,
     ListQuery,
     MessageIn,
@@ -480,17 +481,24 @@ def get_customer_data(email: str):
     "/customers/<email>/erase",
     summary="Erase a customer's personal data",
     tag="Customers",
+    query=ErasureQuery,
     response=ErasureOut,
+    status=(200, 202),
 )
-def erase_customer(email: str):
+def erase_customer(email: str, query: ErasureQuery):
     """Anonymises the customer in the shop at once: names, addresses, emails and every text
     by or about them; their photos, files and labels are deleted. Numbers, amounts, dates,
     products and resolutions stay. Refused (409) while one of their returns is under way.
-    Idempotent: erasing again answers ``erased: false``. Sends ``customer.erased``."""
+    With ``when_settled=true`` such an erasure is scheduled instead (202, ``scheduled``) and
+    happens once the return is resolved or cancelled. Idempotent: erasing again answers
+    ``erased: false``. Sends ``customer.erased``."""
     redact_stored_path("/api/v1/customers/[erased]/erase")
     data = customer_data.find(g.api_key, email)
     try:
         erasure = customer_erasure.erase(data, api_actor())
     except customer_erasure.ErasureRefused as refusal:
-        raise refused(str(refusal)) from None
+        if query.when_settled != "true":
+            raise refused(str(refusal)) from None
+        customer_erasure.schedule(data, g.api_key)
+        return ErasureOut(erased=False, scheduled=True, counts=data.counts()), 202
     return ErasureOut(erased=erasure.erased, counts=erasure.counts)

@@ -371,8 +371,21 @@ class CustomerDataOut(BaseModel):
     )
 
 
+class ErasureQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    when_settled: Literal["true", "false"] = Field(
+        "false",
+        description="true: while a return is under way, erase once it settles (202) instead "
+        "of refusing (409)",
+    )
+
+
 class ErasureOut(BaseModel):
     """What an erasure removed, counted per kind; all zero when nothing was left to erase."""
 
     erased: bool = Field(description="false: nothing named this customer (already erased)")
+    scheduled: bool = Field(
+        False, description="true: a return is under way; erased once it settles"
+    )
     counts: dict[str, int]
