@@ -92,6 +92,9 @@ ROLES = ("admin", "agent")
 SEVERITIES = ("info", "warning", "danger")
 
 
+# A closed request's photos and message files are kept this many months by default.
+DEFAULT_FILE_RETENTION_MONTHS = 6
+
 # Where a shop's staff and customers are: times are shown and working hours counted there.
 DEFAULT_TIME_ZONE = "Europe/Amsterdam"
 
@@ -131,6 +134,11 @@ class Shop(Timestamped, db.Model):
         String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
     )
     admins_edit_form: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Months after a request is closed that its photos and message files are kept
+    # (``services.retention``).
+    file_retention_months: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_FILE_RETENTION_MONTHS, server_default="6"
+    )
     # Dutch texts to this shop's customers say "u/uw" instead of "je/jouw" (domain/address.py).
     address_formally: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
