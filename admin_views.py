@@ -43,6 +43,7 @@ from web.admin.base import StaffOnly, visible_shops
 from web.admin.customer_data import CustomerDataView
 from web.admin.email_templates import EmailTemplateView
 from web.admin.notice_rules import ManualNoticeView, NoticeRuleView
+from web.admin.notifications import NotificationsView, notification_bell
 from web.admin.outbox import OutboxView
 from web.admin.requests import RequestView
 from web.admin.return_form import FormQuestionView, ReturnReasonView
@@ -75,6 +76,7 @@ class HomeView(StaffOnly, AdminIndexView):
             period_days=dashboard.PERIOD_DAYS,
             figures=figures,
             email_trouble=email_trouble_for_admins(shops, chosen),
+            failed_refunds=dashboard.failed_refunds(shop_ids) if shops else [],
             charts=dashboard_charts(figures) if figures else {},
             status_labels=STATUS_LABELS,
             resolution_labels=RESOLUTION_LABELS,
@@ -168,6 +170,12 @@ def init_admin(app) -> Admin:
         csp_nonce_generator=csp_nonce,
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Dashboard"), url="/admin"),
+    )
+    app.jinja_env.globals["notification_bell"] = notification_bell
+    admin.add_view(
+        NotificationsView(
+            name=_l("Your notifications"), endpoint="notifications", url="notifications"
+        )
     )
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(ReturnView(Return, db, name=_l("Returns"), endpoint="returns"))

@@ -177,6 +177,10 @@ class User(UserMixin, Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(5))
     notify_new_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The other notification kinds (``NOTIFICATION_KINDS``) this user also wants by email.
+    email_notifications: Mapped[list] = mapped_column(
+        JSON, default=lambda: [NOTIFY_CUSTOMER_REPLY], server_default='["customer_reply"]'
+    )
     # Part of every session's user id (``get_id``): raising it ends all sessions of the user.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -275,6 +279,9 @@ class OrderLine(db.Model):
     product_name: Mapped[str] = mapped_column(String(200))
     variant: Mapped[str | None] = mapped_column(String(120))
     image_url: Mapped[str | None] = mapped_column(String(500))
+    # The product's variants the customer may pick in an exchange ("S", "M", "L"), from the
+    # import or the API; None when the platform gives none (the customer then types a wish).
+    variant_options: Mapped[list[str] | None] = mapped_column(JSON)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     discount_cents: Mapped[int] = mapped_column(Integer, default=0)
@@ -740,11 +747,67 @@ class ShopConnection(Timestamped, db.Model):
     last_sync_state: Mapped[str | None] = mapped_column(String(10))
     last_sync_error: Mapped[str | None] = mapped_column(Text)
     last_sync_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Whether a refund sent to the platform puts the refunded items back in its stock.
+    restock_on_refund: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     shop: Mapped[Shop] = relationship()
 
     def __str__(self) -> str:
         return f"{self.platform} {self.base_url}"
+
+
+# What a ``Refund`` pays out: money back, or store credit (a code for the next order).
+REFUND_KINDS = ("refund", "store_credit")
+# Where a refund is carried out: a platform's name (``ShopConnection.platform``), or by hand.
+MANUAL = "manual"
+# The refund job's progress (``Refund.status``): pending → sending → succeeded, or failed.
+REFUND_STATUSES = ("pending", "sending", "succeeded", "failed")
+
+
+class Refund(Timestamped, db.Model):
+    """Money or store credit paid out for a resolved return ("Terugbetaling"): how much, for
+    which lines, where it was sent and what the platform answered.
+
+    The return's and request's statuses change only through workflow.py, which writes this row
+    when a return is resolved with a refund or store credit. ``status`` is the refund job's
+    progress, like ``Return.label_status``: pending → sending (claimed by one worker) →
+    succeeded, or back to pending to be tried again, or failed with the platform's message in
+    ``provider_message`` until support retries it. A manual refund (``destination`` "manual")
+    stays pending until staff mark it refunded. ``idempotency_key`` is derived from the
+    return (``return-R-2026-00042-refund``), is unique here and travels with the call, so a
+    double click, a retry after a timeout or two workers give one refund at the platform.
+    ``lines`` lists what is paid per order line: ``order_line_id``, ``sku``, ``quantity``,
+    ``amount_cents``. ``provider_id`` is the platform's refund id, or the store credit's code.
+    """
+
+    __tablename__ = "refund"
+    __table_args__ = (Index("ix_refund_shop_status", "shop_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("return.id"), index=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    lines: Mapped[list] = mapped_column(JSON, default=list)
+    destination: Mapped[str] = mapped_column(String(20), default=MANUAL)
+    provider_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    provider_message: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    return_: Mapped[Return] = relationship()
+    shop: Mapped[Shop] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.idempotency_key
 
 
 class AuditEvent(Timestamped, db.Model):
@@ -771,6 +834,52 @@ class AuditEvent(Timestamped, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship()
+
+
+# What a staff user is told of in the app (``Notification.kind``); domain/notifications.py
+# decides who is told of which audit event.
+NOTIFY_NEW_REQUEST = "new_request"
+NOTIFY_CUSTOMER_REPLY = "customer_reply"
+NOTIFY_HOLD_TAKEN_OVER = "hold_taken_over"
+NOTIFY_LABEL_FAILED = "label_failed"
+NOTIFY_EMAIL_FAILED = "email_failed"
+NOTIFICATION_KINDS = (
+    NOTIFY_NEW_REQUEST,
+    NOTIFY_CUSTOMER_REPLY,
+    NOTIFY_HOLD_TAKEN_OVER,
+    NOTIFY_LABEL_FAILED,
+    NOTIFY_EMAIL_FAILED,
+)
+
+
+class Notification(Timestamped, db.Model):
+    """One audit event told to one staff user, until they read it (the bell in the navbar).
+
+    A row per recipient rather than a per-user "read up to" cursor over the audit trail: who
+    is told is decided when the event happens (who held the request, who touched it last,
+    who belongs to the shop then), and each entry is read on its own (opening a request
+    reads its entries only), which a single cursor cannot express.
+    """
+
+    __tablename__ = "notification"
+    # The bell counts a user's unread rows on every staff page.
+    __table_args__ = (
+        Index("ix_notification_user_read", "user_id", "read_at"),
+        UniqueConstraint("user_id", "audit_event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), index=True
+    )
+    audit_event_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_event.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    audit_event: Mapped[AuditEvent] = relationship()
 
 
 class EmailTemplate(db.Model):

@@ -7,7 +7,7 @@ in the app's context: start them with ``flask rq worker``.
 
 from __future__ import annotations
 
-from services import bulk_jobs, label_jobs, outbox, schedule
+from services import bulk_jobs, label_jobs, outbox, refund_jobs, schedule
 from services.connectors import orders as connector_orders
 
 
@@ -30,6 +30,11 @@ def run_bulk_job(job_id: int) -> None:
 def create_label(return_id: int) -> None:
     """Create a return's label through its carrier, store the PDF and email it."""
     label_jobs.create_label(return_id)
+
+
+def send_refund(refund_id: int) -> None:
+    """Carry out a resolved return's refund or store credit on the shop's platform, once."""
+    refund_jobs.send_refund(refund_id)
 
 
 def run_schedule(name: str, period: int) -> None:

@@ -1,12 +1,15 @@
 """The audit trail: who did what to which request or return, and when.
 
 Every change the workflow, the notice rules or the label job make is recorded here, so a
-request's history tells the whole story (``AuditEvent`` rows).
+request's history tells the whole story (``AuditEvent`` rows). ``domain.notifications``
+reads each event as it is flushed and tells the staff who should know of it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
 
 from extensions import db
 from models import AuditEvent, ReturnRequest, User
@@ -42,8 +45,10 @@ def record(
     to_status: str | None = None,
     note: str | None = None,
     return_id: int | None = None,
+    session: Session | None = None,
 ) -> AuditEvent:
-    """Write the audit event of something done to a request (or its return)."""
+    """Write the audit event of something done to a request (or its return), in ``session``
+    (the delivery jobs' own) or else the app's."""
     who = as_actor(actor)
     event = AuditEvent(
         shop_id=request.shop_id,
@@ -56,7 +61,7 @@ def record(
         to_status=to_status,
         note=note,
     )
-    db.session.add(event)
+    (session or db.session()).add(event)
     return event
 
 

@@ -182,8 +182,9 @@ class EmailContext:
             "settlement.outcome (what to expect, or what was done), settlement.amount (empty "
             "for an exchange), settlement.pays_money, settlement.exchange_note, "
             "settlement.exchange_items, settlement.shipping_sentence (the recorded return "
-            "fee), settlement.fee_label, settlement.total_label; import settlement_table "
-            "from refunds/breakdown.html to show it as a table."
+            "fee), settlement.fee_label, settlement.total_label, settlement.credit_code (the "
+            "store credit's code once the shop's platform issued it, else empty); import "
+            "settlement_table from refunds/breakdown.html to show it as a table."
         ),
         default=None,
     )
@@ -194,6 +195,9 @@ class EmailContext:
         _l("Whether they choose a password."), default=False, platform=True
     )
     link: str = described(_l("Their link."), default="", platform=True)
+    notification: str = described(
+        _l("What the staff member is told of, as a sentence."), default="", platform=True
+    )
 
     def __post_init__(self) -> None:
         for each in fields(self):

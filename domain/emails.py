@@ -310,7 +310,9 @@ def queue_email(
         request_id=request.id if request else None,
         attachment_ids=list(attachment_ids or []),
     )
-    db.session.add(email)
+    # The request's own session: a delivery job reports a failed email in a session of its own.
+    session = object_session(request) if request is not None else None
+    (session or db.session).add(email)
     return email
 
 

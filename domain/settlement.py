@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from domain.refunds import RefundBreakdown, refund_breakdown, shipping_fee_cents
 from domain.statuses import (
@@ -22,7 +23,8 @@ from domain.statuses import (
     SETTLEMENT_STAFF_HEADINGS,
     SETTLEMENT_TOTAL_LABELS,
 )
-from models import RETURN_RESOLVED, Return, ReturnRequest
+from extensions import db
+from models import MANUAL, RETURN_RESOLVED, Refund, Return, ReturnRequest
 
 EXCHANGE = "exchange"
 STORE_CREDIT = "store_credit"
@@ -58,15 +60,26 @@ class Settlement:
     staff_fee: str
     # What the customer may expect (or, once settled, got), in one or two sentences.
     outcome: str
+    # Whether the amount may still change when the items are received and checked: not once
+    # settled or inspected, and never when the customer keeps the items.
+    provisional: bool
+    # The code of the store credit issued on the shop's platform, once it is; else "".
+    credit_code: str = ""
 
 
 def settlement_summary(request: ReturnRequest) -> Settlement:
     """The settlement of ``request``: of its resolved return once settled, else as asked."""
     resolved = resolved_return(request)
+    code = ""
     if request.settled_at is not None:  # the customer kept the items: settled on the request
         resolution, cents, settled = request.settled_resolution, request.settled_cents, True
     elif resolved is not None:
-        resolution, cents, settled = resolved.resolution, resolved.refund_cents, True
+        resolution, cents = resolved.resolution, resolved.refund_cents
+        payout = payout_of(resolved)
+        # Sent to the shop's platform, it is settled once the platform confirms it.
+        settled = payout is None or payout.destination == MANUAL or payout.status == "succeeded"
+        if payout is not None and payout.kind == STORE_CREDIT and payout.status == "succeeded":
+            code = payout.provider_id or ""
     else:
         resolution, cents, settled = None, None, False
     return describe(
@@ -77,6 +90,15 @@ def settlement_summary(request: ReturnRequest) -> Settlement:
         exchange_note=request.exchange_note or "",
         settled_cents=cents,
         settled=settled,
+        awaits_items=not request.keep_items,
+        credit_code=code,
+    )
+
+
+def payout_of(return_: Return) -> Refund | None:
+    """The refund or store credit recorded for a resolved return, if any."""
+    return db.session.scalar(
+        select(Refund).where(Refund.return_id == return_.id).order_by(Refund.id.desc()).limit(1)
     )
 
 
@@ -93,6 +115,8 @@ def describe(
     exchange_note: str = "",
     settled_cents: int | None = None,
     settled: bool = False,
+    awaits_items: bool = True,
+    credit_code: str = "",
 ) -> Settlement:
     """The words of a settlement from plain facts (the email editor's example uses it too)."""
     pays_money = resolution != EXCHANGE
@@ -117,7 +141,9 @@ def describe(
         shipping_sentence=shipping_sentence(resolution, fee_cents, fee),
         label_fee=label_fee_words(resolution, fee_cents, fee),
         staff_fee=staff_fee_words(resolution, fee_cents, fee),
-        outcome=outcome(resolution, amount, items, exchange_note, shop_name, settled),
+        outcome=outcome(resolution, amount, items, exchange_note, shop_name, settled, credit_code),
+        provisional=awaits_items and not settled and not breakdown.inspected,
+        credit_code=credit_code,
     )
 
 
@@ -170,11 +196,21 @@ def outcome(
     exchange_note: str,
     shop_name: str,
     settled: bool,
+    credit_code: str = "",
 ) -> str:
     """What the customer may expect from the settlement, or got once it is settled."""
     if resolution == EXCHANGE:
         return exchange_outcome(", ".join(items), exchange_note)
     if resolution == STORE_CREDIT:
+        if settled and credit_code:
+            return _(
+                "We issued you store credit of %(amount)s, for your next order at %(shop)s: "
+                "enter the code %(code)s at checkout. It can be used once, with this email "
+                "address.",
+                amount=amount,
+                shop=shop_name,
+                code=credit_code,
+            )
         if settled:
             return _(
                 "We issued you store credit of %(amount)s, for your next order at %(shop)s.",

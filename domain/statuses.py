@@ -29,6 +29,11 @@ from models import (
     EXPIRED,
     LABEL_CREATED,
     NEW,
+    NOTIFY_CUSTOMER_REPLY,
+    NOTIFY_EMAIL_FAILED,
+    NOTIFY_HOLD_TAKEN_OVER,
+    NOTIFY_LABEL_FAILED,
+    NOTIFY_NEW_REQUEST,
     ON_HOLD,
     REFUND_FULL,
     REFUND_NONE,
@@ -128,6 +133,22 @@ KEPT_ITEMS_WORDS = (
     _l("Your request is approved and you may keep the items: there is nothing to send back."),
 )
 
+# The steps of the progress tracker on the customer's status page, in order; the last one is
+# named by the resolution (``CUSTOMER_SETTLED_STEPS``). Kept items skip the parcel's steps.
+REQUESTED_STEP, APPROVED_STEP, LABEL_STEP, SENT_STEP, RECEIVED_STEP, SETTLED_STEP = range(6)
+CUSTOMER_PROGRESS_STEPS = (
+    _l("Request sent"),
+    _l("Approved"),
+    _l("Label made"),
+    _l("On its way"),
+    _l("Received"),
+)
+CUSTOMER_SETTLED_STEPS = {
+    "refund": _l("Refunded"),
+    "exchange": _l("Exchanged"),
+    "store_credit": _l("Store credit issued"),
+}
+
 # A return (Retour, the shipment).
 RETURN_STATUS_LABELS = {
     RETURN_LABEL_CREATED: _l("Label created"),
@@ -162,6 +183,21 @@ LABEL_STATUS_BADGES = {
     "ready": "info",
     "failed": "danger",
     "cancelled": "danger",
+}
+
+# The refund job's progress on a refund or store credit (``Refund.status``).
+REFUND_STATUS_LABELS = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"),
+}
+
+REFUND_STATUS_BADGES = {
+    "pending": "secondary",
+    "sending": "info",
+    "succeeded": "success",
+    "failed": "danger",
 }
 
 # The agent's decision on one request line.
@@ -290,6 +326,7 @@ EMAIL_LABELS = {
     "message_to_customer": _l("Message from the shop (to the customer)"),
     "request_new_staff": _l("New request (to the shop's staff)"),
     "reply_received": _l("The customer replied (to the shop's staff)"),
+    "staff_notification": _l("A notification (to a staff member)"),
 }
 
 EMAIL_STATUS_BADGES = {
@@ -418,6 +455,7 @@ AUDIT_LABELS = {
     "return_created": _l("asked for a return label"),
     "label_ready": _l("made the return label"),
     "label_failed": _l("could not make the return label"),
+    "email_failed": _l("could not send an email"),
     "label_recreated": _l("asked for the return label again"),
     "tracking_in_transit": _l("reported the parcel in transit"),
     "tracking_delivered": _l("reported the parcel delivered"),
@@ -429,6 +467,10 @@ AUDIT_LABELS = {
     "resolved_exchange": _l("resolved with an exchange"),
     "resolved_store_credit": _l("resolved with store credit"),
     "return_cancelled": _l("cancelled the return"),
+    "refund_confirmed": _l("confirmed the refund or store credit"),
+    "refund_failed": _l("could not carry out the refund or store credit"),
+    "refund_retried": _l("sent the refund or store credit again"),
+    "refund_marked": _l("marked the refund as done in the shop's back office"),
     # Support's editors (no request: kept for the record).
     "reason_created": _l("added a return reason"),
     "reason_changed": _l("changed a return reason"),
@@ -488,6 +530,7 @@ AUDIT_SENTENCES = {
     "return_created": _l("%(who)s created a return label"),
     "label_ready": _l("The return label was made"),
     "label_failed": _l("The return label could not be made"),
+    "email_failed": _l("An email could not be sent"),
     "label_recreated": _l("%(who)s asked for the return label again"),
     "tracking_in_transit": _l("%(who)s reported the parcel in transit"),
     "tracking_delivered": _l("%(who)s reported the parcel delivered"),
@@ -499,6 +542,10 @@ AUDIT_SENTENCES = {
     "resolved_exchange": _l("%(who)s settled the return with an exchange"),
     "resolved_store_credit": _l("%(who)s settled the return with store credit"),
     "return_cancelled": _l("%(who)s cancelled the return"),
+    "refund_confirmed": _l("%(who)s confirmed the refund or store credit"),
+    "refund_failed": _l("%(who)s could not carry out the refund or store credit"),
+    "refund_retried": _l("%(who)s sent the refund or store credit again"),
+    "refund_marked": _l("%(who)s marked the refund as done in the shop's back office"),
     "reason_created": _l("%(who)s added a return reason"),
     "reason_changed": _l("%(who)s changed a return reason"),
     "reason_deleted": _l("%(who)s deleted a return reason"),
@@ -514,6 +561,26 @@ AUDIT_SENTENCES = {
     "email_template_reset": _l("%(who)s reset an email template to the default"),
     "customer_data_exported": _l("%(who)s exported a customer's data"),
     "customer_erased": _l("%(who)s erased a customer's personal data"),
+}
+
+# The kinds of notification a staff user gets (the bell; also by email if they choose), as
+# the choice on the notifications page names them.
+NOTIFICATION_KIND_LABELS = {
+    NOTIFY_NEW_REQUEST: _l("New requests in my shops"),
+    NOTIFY_CUSTOMER_REPLY: _l("Customer replies on requests I hold or last worked on"),
+    NOTIFY_HOLD_TAKEN_OVER: _l("Holds taken over from me"),
+    NOTIFY_LABEL_FAILED: _l("Return labels that could not be made"),
+    NOTIFY_EMAIL_FAILED: _l("Emails that could not be sent"),
+}
+
+# One notification as its reader sees it: ``%(number)s`` is the request's number,
+# ``%(customer)s`` its customer and ``%(who)s`` who acted (see ``notification_sentence``).
+NOTIFICATION_SENTENCES = {
+    NOTIFY_NEW_REQUEST: _l("New request %(number)s from %(customer)s"),
+    NOTIFY_CUSTOMER_REPLY: _l("%(customer)s replied on request %(number)s"),
+    NOTIFY_HOLD_TAKEN_OVER: _l("%(who)s took over your hold on request %(number)s"),
+    NOTIFY_LABEL_FAILED: _l("The return label of request %(number)s could not be made"),
+    NOTIFY_EMAIL_FAILED: _l("An email about request %(number)s could not be sent"),
 }
 
 # When a notice rule ran (the note of ``notice_raised``/``notice_cleared``).
@@ -564,11 +631,24 @@ def history_sentence(event: AuditEvent, carrier_name: Callable[[str], str] = str
         sentence, note = (f"{sentence} {trigger}" if trigger else sentence), None
     elif event.action == "return_created" and note:
         sentence, note = f"{sentence} ({carrier_name(note)})", None
-    elif event.action == "email_off" and note:
+    elif event.action in ("email_off", "email_failed") and note:
         note = str(EMAIL_LABELS.get(note, note))
     if event.from_status and event.to_status and event.from_status != event.to_status:
         moved = f"{event_status_label(event, event.from_status)} → "
         sentence += f" ({moved}{event_status_label(event, event.to_status)})"
+    return f"{sentence}: {note}" if note else f"{sentence}."
+
+
+def notification_sentence(kind: str, event: AuditEvent, number: str, customer: str) -> str:
+    """A notification in the reader's language: "Anna took over your hold on request
+    R-2026-00042." What the event noted (the carrier's message, which email) follows."""
+    sentence = str(
+        NOTIFICATION_SENTENCES[kind]
+        % {"number": number, "customer": customer, "who": event_actor(event)}
+    )
+    note = event.note if kind in (NOTIFY_LABEL_FAILED, NOTIFY_EMAIL_FAILED) else None
+    if note and kind == NOTIFY_EMAIL_FAILED:
+        note = str(EMAIL_LABELS.get(note, note))
     return f"{sentence}: {note}" if note else f"{sentence}."
 
 

@@ -549,6 +549,37 @@ def resolution_problems(
     return []
 
 
+@dataclass(frozen=True)
+class ExchangePick:
+    """A variant the customer picked for an item in an exchange (its order line's options)."""
+
+    order_line_id: int
+    item: str
+    variant: str
+
+
+def exchange_pick_problems(
+    options: dict[int, list[str]], picks: list[ExchangePick]
+) -> list[Problem]:
+    """Each pick is one of its order line's variants (``OrderLine.variant_options``)."""
+    return [
+        Problem(
+            f"exchange-{pick.order_line_id}",
+            "exchange_variant_unknown",
+            _("Please choose one of the listed sizes or colours."),
+        )
+        for pick in picks
+        if pick.variant not in options.get(pick.order_line_id, [])
+    ]
+
+
+def exchange_wish(picks: list[ExchangePick], note: str) -> str:
+    """What the customer wants in exchange, in one line the shop reads: each picked variant
+    ("Linnen blouse (M) → L"), then the customer's own words."""
+    parts = [f"{pick.item} → {pick.variant}" for pick in picks]
+    return "; ".join([*parts, note.strip()] if note.strip() else parts)
+
+
 def offered_languages(shop: Shop) -> list[str]:
     return shop.language_list or list(DEFAULT_LANGUAGES)
 

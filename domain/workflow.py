@@ -48,6 +48,7 @@ from models import (
     EXPIRED,
     LABEL_CREATED,
     LINE_CONDITIONS,
+    MANUAL,
     NEW,
     ON_HOLD,
     OPEN_STATUSES,
@@ -65,6 +66,7 @@ from models import (
     Notice,
     NoticeRule,
     OutboundEmail,
+    Refund,
     Return,
     ReturnRequest,
     ReturnRequestLine,
@@ -757,6 +759,7 @@ def reopen(request: ReturnRequest, actor: User) -> None:
         "reopen",
         cancel_reason=None,
         decided_at=None,
+        keep_items=False,
         return_fee_cents=None,
         ship_by_at=None,
         ship_by_reminded_at=None,
@@ -953,6 +956,7 @@ def _bulk_values(
         "concept": {"status": CONCEPT, "stage_id": None},
         "approve": {
             "status": APPROVED,
+            "keep_items": False,
             "decided_by_id": actor.id,
             "decided_at": now,
             "return_fee_cents": _shop_return_fee(),
@@ -1303,12 +1307,6 @@ def active_return(request: ReturnRequest) -> Return | None:
     )
 
 
-def latest_return(request: ReturnRequest) -> Return | None:
-    return db.session.scalar(
-        select(Return).where(Return.request_id == request.id).order_by(Return.id.desc()).limit(1)
-    )
-
-
 def _update_return(return_: Return, to_status: str, **values) -> str:
     """Move the return to ``to_status`` only if it is still where that step may start.
 
@@ -1377,8 +1375,8 @@ def create_return(
 ) -> Return:
     """The customer's "Create return label": one shipment per request, whatever is clicked.
 
-    Asking again gives the existing shipment; after a cancelled label the same return gets a
-    new one (``recreate_label``). The fee shown before (``refunds.label_fee_cents``) is
+    Asking again gives the existing shipment; otherwise ``label_refusal`` says whether the
+    customer may make one now (after a cancelled label the agent chooses first). The fee shown before (``refunds.label_fee_cents``) is
     recorded on the return. ``offered_carriers``: the carriers the shop offers now
     (``labels.create_return`` passes them). The caller commits, then hands the return to the
     label job.
@@ -1386,11 +1384,8 @@ def create_return(
     existing = active_return(request)
     if existing is not None:
         return existing
-    if request.status == LABEL_CREATED and (cancelled := latest_return(request)) is not None:
-        recreate_label(cancelled, actor, carrier=carrier)
-        return cancelled
-    if request.status != APPROVED:
-        raise TransitionRefused(_("A return label can only be created for an approved request."))
+    if (refusal := label_refusal(request)) is not None:
+        raise TransitionRefused(refusal)
     if carrier not in offered_carriers:
         raise TransitionRefused(_("This carrier is not available for this shop."))
     mark_label_created(request, actor)
@@ -1408,6 +1403,26 @@ def create_return(
     _record_return(return_, actor, "return_created", None, note=carrier)
     webhook_events.announce_return(return_)
     return return_
+
+
+def label_refusal(request: ReturnRequest) -> str | None:
+    """Why the customer may not create a return label now, in their words; None if they may.
+
+    The one rule for the label page, the status page and ``create_return``. After a return is
+    cancelled the request waits for the agent (``allow_new_label`` or cancel), so the customer
+    cannot make a new label before the agent has chosen.
+    """
+    if request.status == APPROVED and request.keep_items:
+        return _("You may keep the items; there is no need to send anything back.")
+    if request.status == LABEL_CREATED and active_return(request) is None:
+        return _(
+            "Your return label was cancelled. The shop will let you know by email how to continue."
+        )
+    if request.status in (NEW, CONCEPT, ON_HOLD):
+        return _("A return label can be created once your request is approved.")
+    if request.status != APPROVED:
+        return _("A return label can only be created for an approved request.")
+    return None
 
 
 def recreate_label(
@@ -1581,10 +1596,15 @@ def _refund_words(line: ReturnRequestLine) -> str:
     return words + (f" (“{line.refund_note}”)" if line.refund_note else "")
 
 
-def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
+def resolve(
+    return_: Return, actor: User | Actor | None, kind: str, refund_to: str = MANUAL
+) -> Refund | None:
     """Settle a received return: refund (the breakdown's total), exchange or store credit.
 
-    The request is completed with it and the customer emailed the outcome.
+    The request is completed with it. A refund or store credit is recorded as a ``Refund``
+    for ``refund_to`` (a platform's name, or by hand). Sent by hand, or an exchange, the
+    customer is emailed the outcome now; sent to a platform, the refund job emails it once
+    the platform confirms (``services.refund_jobs``). Returns the refund, if any.
     """
     if kind not in RESOLUTIONS:
         raise TransitionRefused(_("Choose refund, exchange or store credit."))
@@ -1595,7 +1615,50 @@ def resolve(return_: Return, actor: User | Actor | None, kind: str) -> None:
     )
     _record_return(return_, actor, f"resolved_{kind}", from_status)
     complete(request, actor, note=str(statuses.RESOLUTION_LABELS[kind]))
-    _email_about_return(return_, "return_resolved")
+    payout = _record_refund(return_, actor, kind, amount, refund_to) if amount else None
+    if payout is None or payout.destination == MANUAL:
+        _email_about_return(return_, "return_resolved")
+    return payout
+
+
+def _record_refund(
+    return_: Return, actor: User | Actor | None, kind: str, amount_cents: int, refund_to: str
+) -> Refund:
+    """The refund or store credit of a resolved return, per order line, to be sent once."""
+    request = return_.request
+    by_id = {line.id: line for line in request.lines}
+    lines = [
+        {
+            "order_line_id": by_id[line.request_line_id].order_line_id,
+            "sku": by_id[line.request_line_id].order_line.sku,
+            "quantity": line.refunded_quantity,
+            "amount_cents": line.amount_cents,
+        }
+        for line in refunds.refund_breakdown(request).lines
+        if line.refunded_quantity or line.amount_cents
+    ]
+    who = as_actor(actor)
+    payout = Refund(
+        return_id=return_.id,
+        shop_id=return_.shop_id,
+        kind=kind,
+        amount_cents=amount_cents,
+        currency=request.order.currency,
+        lines=lines,
+        destination=refund_to,
+        status="pending",
+        idempotency_key=refund_key(return_, kind),
+        attempts=0,
+        created_by_id=who.user.id if who.user else None,
+    )
+    db.session.add(payout)
+    db.session.flush()
+    return payout
+
+
+def refund_key(return_: Return, kind: str) -> str:
+    """The idempotency key of a return's refund or store credit: one per return and kind."""
+    return f"return-{return_.number}-{kind}"
 
 
 def cancel_return(

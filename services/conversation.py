@@ -83,7 +83,8 @@ def add_internal_note(
 
 
 def receive_reply(request: ReturnRequest, body: str, files: Sequence[Upload]) -> Message:
-    """The customer answers on the status page; the agent holding the request is told."""
+    """The customer answers on the status page; the agent holding the request is told
+    (``domain.notifications``), or else the shop's notification address."""
     message = _write(request, INBOUND, None, body, files, CUSTOMER_TYPES)
     _stamp(request, last_inbound_at=message.created_at)
     audit.record(request, audit.CUSTOMER, "customer_replied")
@@ -229,15 +230,20 @@ def _email_customer(request: ReturnRequest, message: Message) -> None:
 
 
 def _notify_staff(request: ReturnRequest, message: Message) -> None:
-    """The agent holding the request, or else the shop's notification address."""
-    holder = request.held_by
-    if holder is not None and holder.email:
-        to, language = holder.email, holder.language or request.shop.default_language
-    elif request.shop.notification_email:
-        to, language = request.shop.notification_email, request.shop.default_language
-    else:
+    """The shop's notification address, when nobody holds the request. Whoever holds it
+    (and whoever touched it last) is told by ``domain.notifications``: in the app, and by
+    this same email if they chose so."""
+    shop = request.shop
+    if request.held_by_id is not None or not shop.notification_email:
         return
-    queue_email("reply_received", to, language, shop=request.shop, request=request, message=message)
+    queue_email(
+        "reply_received",
+        shop.notification_email,
+        shop.default_language,
+        shop=shop,
+        request=request,
+        message=message,
+    )
 
 
 def _webhook_payload(request: ReturnRequest, message: Message) -> dict:

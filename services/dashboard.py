@@ -38,6 +38,8 @@ from models import (
     Order,
     OrderLine,
     OutboundEmail,
+    Refund,
+    Return,
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
@@ -222,6 +224,46 @@ def email_trouble(shop_ids: list[int] | None) -> EmailTrouble:
     query = tenancy.in_shops(query, OutboundEmail.shop_id, shop_ids)
     failing, failed = db.session.execute(query).one()
     return EmailTrouble(failing=failing, failed=failed)
+
+
+# The dashboard lists at most this many failed refunds, the latest first.
+FAILED_REFUNDS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class FailedRefund:
+    """A refund or store credit the shop's platform did not carry out, as the dashboard
+    lists it: the return (its page has "Retry"), the amount and the platform's message."""
+
+    return_id: int
+    return_number: str
+    kind: str
+    amount_cents: int
+    currency: str
+    message: str
+
+
+def failed_refunds(shop_ids: list[int] | None) -> list[FailedRefund]:
+    """The failed refunds of these shops (``None``: every shop), the latest first."""
+    query = (
+        select(Refund, Return.number)
+        .join(Return, Return.id == Refund.return_id)
+        .where(Refund.status == "failed")
+        .order_by(Refund.updated_at.desc())
+        .limit(FAILED_REFUNDS_SHOWN)
+    )
+    query = tenancy.in_shops(query, Refund.shop_id, shop_ids)
+    return [
+        FailedRefund(
+            return_id=refund.return_id,
+            return_number=number,
+            kind=refund.kind,
+            amount_cents=refund.amount_cents,
+            currency=refund.currency,
+            message=refund.provider_message or "",
+        )
+        for refund, number in db.session.execute(query)
+    ]
 
 
 def first_events(shop_ids: list[int], actions: tuple[str, ...], period: Period) -> Select:

@@ -58,9 +58,13 @@ CSV_COLUMNS = (
     "image_url",
     "tags",
     "returnable",
+    "variant_options",
 )
-# Columns a file may leave out altogether (older exports): the line is returnable, untagged.
-OMISSIBLE_COLUMNS = ("tags", "returnable")
+# Columns a file may leave out altogether (older exports): the line is returnable, untagged,
+# without variants to pick from.
+OMISSIBLE_COLUMNS = ("tags", "returnable", "variant_options")
+# Between the variants of ``variant_options`` in a CSV cell: "S|M|L".
+OPTION_SEPARATOR = "|"
 OPTIONAL_COLUMNS = {
     "delivered_at",
     "customer_postcode",
@@ -141,6 +145,10 @@ class OrderLineData(BaseModel):
         default_factory=list, description="The platform's tags, matched by returnability rules"
     )
     returnable: bool = Field(True, description="false: the platform marks it not returnable")
+    variant_options: Annotated[list[Variant], Field(max_length=50)] = Field(
+        default_factory=list,
+        description="The product's variants (sizes, colours) a customer may pick in an exchange",
+    )
 
 
 class OrderData(BaseModel):
@@ -186,6 +194,7 @@ class CsvRow(BaseModel):
     image_url: Url | None = None
     tags: Annotated[str, Field(max_length=500)] | None = None
     returnable: bool | None = None
+    variant_options: Annotated[str, Field(max_length=2000)] | None = None
 
     @field_validator(*OPTIONAL_COLUMNS, mode="before")
     @classmethod
@@ -213,6 +222,11 @@ class CsvRow(BaseModel):
             image_url=self.image_url,
             tags=[tag.strip() for tag in (self.tags or "").split(",") if tag.strip()],
             returnable=self.returnable is not False,
+            variant_options=[
+                option.strip()
+                for option in (self.variant_options or "").split(OPTION_SEPARATOR)
+                if option.strip()
+            ],
         )
 
 
@@ -413,6 +427,7 @@ def _line_values(order_id: int, line: OrderLineData) -> dict:
         "image_url": line.image_url,
         "tags": returnability.normal_tags(line.tags),
         "returnable": line.returnable,
+        "variant_options": line.variant_options or None,
     }
 
 

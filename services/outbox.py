@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from domain import emails, outbox_rows
+from domain import audit, emails, outbox_rows
 from domain.submission import aware
 from extensions import db
 from models import OutboundEmail, WebhookDelivery, utcnow
@@ -187,6 +187,15 @@ def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
     email.status = "failed" if gives_up else "pending"
     email.next_attempt_at = None if gives_up else now + email_retry_delay(email.attempts)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if gives_up and email.request is not None:
+        # In the request's history, and so on support's bell: its reader was never told.
+        audit.record(
+            email.request,
+            None,
+            "email_failed",
+            note=email.template,
+            session=object_session(email),
+        )
 
 
 def _renew_claims(session: Session, emails: Sequence[OutboundEmail]) -> None:

@@ -17,6 +17,7 @@ from services import (
     customer_erasure,
     label_jobs,
     outbox,
+    refund_jobs,
     retention,
     ship_by_sweep,
     storage,
@@ -37,6 +38,7 @@ SWEEPERS = (
     Sweeper("the outbox", "outbox rows handed to the job runner", outbox.sweep_outbox),
     Sweeper("bulk jobs", "interrupted bulk jobs resumed", bulk_jobs.sweep_bulk_jobs),
     Sweeper("labels", "return labels handed to the label job", label_jobs.sweep_labels),
+    Sweeper("refunds", "refunds handed to the refund job", refund_jobs.sweep_refunds),
     Sweeper("ship-by reminders", "ship-by reminders emailed", ship_by_sweep.sweep_reminders),
     Sweeper(
         "ship-by dates", "requests expired past their ship-by date", ship_by_sweep.sweep_expired

@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from extensions import db
 from models import EmailTemplate, User
+from web.admin import email_templates
 
 EMAIL_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
 SHOP_EMAILS = sorted(
     path.name.removesuffix(".subject.txt")
     for path in EMAIL_DIR.glob("*.subject.txt")
-    if path.name.removesuffix(".subject.txt") not in ("invite", "password_reset")
+    if path.name.removesuffix(".subject.txt") not in email_templates.PLATFORM_EMAILS
 )
 
 

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-from flask import render_template_string
 from sqlalchemy import func, select
 
 from app import create_app
@@ -187,37 +186,51 @@ def test_creating_needs_the_csrf_token(migrated, smtp_sink, tmp_path):
             empty_all_tables()
 
 
-def test_status_block_offers_the_label_then_its_download(app, request_):
-    block = "{% include 'label_portal/_status_block.html' %}"
-    with app.test_request_context():
-        before = render_template_string(block, req=request_)
-    return_ = labels.create_return(request_, "own", audit.CUSTOMER)
-    db.session.commit()
-    import tasks
+def status_url(req) -> str:
+    return f"/returns/{req.shop.slug}/status/{req.public_token}?lang=en"
 
-    tasks.create_label(return_.id)
-    db.session.refresh(request_)
-    with app.test_request_context():
-        after = render_template_string(block, req=request_)
+
+def test_status_block_offers_the_label_then_its_download(client, request_):
+    before = client.get(status_url(request_)).get_data(as_text=True)
+    client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
+    after = client.get(status_url(request_)).get_data(as_text=True)
 
     assert "Create return label" in before and label_url(request_) in before
     assert "Download label (PDF)" in after and label_url(request_, tail="/pdf") in after
 
 
-def test_after_a_cancelled_label_the_customer_makes_a_new_one_on_the_same_return(
-    client, request_, agent
-):
+def test_after_a_cancelled_label_the_customer_waits_for_the_shop(client, request_, agent):
     client.post(label_url(request_), data={"carrier": "own"})
     run_jobs()
-    return_ = workflow.active_return(request_)
-    labels.cancel_return(return_, agent)
+    labels.cancel_return(workflow.active_return(request_), agent)
     db.session.commit()
 
-    page = client.get(label_url(request_)).get_data(as_text=True)
+    status_page = client.get(status_url(request_)).get_data(as_text=True)
+    label_page = client.get(label_url(request_)).get_data(as_text=True)
+    client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
+
+    waiting = "Your return label was cancelled. The shop will let you know by email how to"
+    assert waiting in status_page and waiting in label_page
+    assert "Create return label" not in status_page
+    assert 'name="carrier"' not in label_page
+    assert workflow.active_return(request_) is None
+    assert returns_of(request_) == 1
+
+
+def test_once_the_agent_allows_it_the_customer_makes_a_new_label(client, request_, agent):
+    client.post(label_url(request_), data={"carrier": "own"})
+    run_jobs()
+    labels.cancel_return(workflow.active_return(request_), agent)
+    db.session.refresh(request_)
+    workflow.allow_new_label(request_, agent)
+    db.session.commit()
+
+    page = client.get(status_url(request_)).get_data(as_text=True)
     client.post(label_url(request_), data={"carrier": "own"})
     run_jobs()
 
     assert "Create return label" in page
-    db.session.refresh(return_)
-    assert return_.status == "label_created" and return_.label_status == "ready"
-    assert returns_of(request_) == 1
+    assert workflow.active_return(request_).label_status == "ready"
+    assert returns_of(request_) == 2

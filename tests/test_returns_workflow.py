@@ -227,7 +227,7 @@ def test_emails_are_written_in_the_customers_language(shop, agent):
     assert mail.language == "nl"
 
 
-def test_cancelling_voids_the_label_and_recreating_keeps_the_return(request_, agent):
+def test_cancelling_voids_the_label_and_the_agent_recreating_keeps_the_return(request_, agent):
     return_ = create_label(request_)
     old_tracking = return_.tracking_number
     labels.cancel_return(return_, agent)
@@ -235,7 +235,11 @@ def test_cancelling_voids_the_label_and_recreating_keeps_the_return(request_, ag
     assert return_.status == "cancelled" and return_.label_status == "cancelled"
     assert request_.status == LABEL_CREATED
 
-    again = create_label(request_)
+    workflow.recreate_label(return_, agent)
+    db.session.commit()
+    label_jobs.start_label_job(return_.id)
+    run_jobs()
+    again = workflow.active_return(request_)
 
     assert again.id == return_.id
     assert count_returns(request_) == 1

@@ -89,6 +89,12 @@ VOCABULARIES = [
         statuses.WEBHOOK_DELIVERY_STATUS_BADGES,
     ),
     (
+        "refund status",
+        models.REFUND_STATUSES,
+        statuses.REFUND_STATUS_LABELS,
+        statuses.REFUND_STATUS_BADGES,
+    ),
+    (
         "disposition",
         models.DISPOSITIONS,
         statuses.DISPOSITION_LABELS,

@@ -288,6 +288,7 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
         "auth.logout": [],  # ends the attacker's own session only
         "auth.account": [RouteProbe("GET", "/account")],
         "auth.choose_language": [],  # the attacker's own language only
+        "auth.notification_emails": [],  # the attacker's own email choices only
         "auth.forgot_password": [RouteProbe("GET", "/password/forgot")],
         "auth.accept_invite": [RouteProbe("GET", f"/invite/{token}")],
         "auth.reset_password": [RouteProbe("GET", f"/password/reset/{token}")],

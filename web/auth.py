@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -27,7 +28,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from domain import staff_tokens
+from domain import notifications, staff_tokens
 from domain.emails import queue_email
 from domain.team import user_language
 from extensions import db, limiter
@@ -42,6 +43,7 @@ from web.staff_forms import (
     LanguageForm,
     LoginForm,
     NewPasswordForm,
+    email_choices_form,
 )
 
 bp = Blueprint("auth", __name__)
@@ -232,6 +234,19 @@ def account():
         flash(_("Your settings have been saved."), "success")
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form)
+
+
+@bp.route("/account/notification-emails", methods=["POST"])
+@login_required
+def notification_emails():
+    """Which kinds of notification also come by email: the form on the notifications page."""
+    form = email_choices_form(current_user, request.form)
+    if not form.validate_on_submit():
+        abort(400)
+    notifications.choose_emails(current_user, form.kinds.data or [])
+    db.session.commit()
+    flash(_("Your choice of emails has been saved."), "success")
+    return redirect(url_for("notifications.index"))
 
 
 @bp.route("/language", methods=["POST"])

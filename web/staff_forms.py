@@ -12,6 +12,7 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import (
@@ -23,9 +24,11 @@ from wtforms.validators import (
     NumberRange,
     Optional,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from domain.statuses import ROLE_LABELS
-from models import ROLES
+from domain import notifications
+from domain.statuses import NOTIFICATION_KIND_LABELS, ROLE_LABELS
+from models import ROLES, User
 from web.int_args import MAX_INT
 
 PASSWORD_MIN_LENGTH = 10
@@ -112,3 +115,31 @@ class CustomerForm(FlaskForm):
     """Customer data: the customer an export or an erasure is for."""
 
     email = HiddenField(validators=[DataRequired(), Length(max=254)])
+
+
+class MarkAllReadForm(FlaskForm):
+    """The notifications page's "Mark all read": a button and its CSRF token."""
+
+
+class EmailChoicesForm(FlaskForm):
+    """Which kinds of notification also come by email (``email_choices_form``)."""
+
+    kinds = SelectMultipleField(
+        _l("Also by email"),
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+
+
+def email_choices_form(user: User, formdata=None) -> EmailChoicesForm:
+    """The kinds ``user`` may be told of as checkboxes, ticked as they chose (or, with
+    ``formdata``, as submitted)."""
+    form = EmailChoicesForm(formdata=formdata)
+    form.kinds.choices = [
+        SelectChoice(kind, NOTIFICATION_KIND_LABELS[kind]) for kind in notifications.kinds_for(user)
+    ]
+    if formdata is None:
+        form.kinds.data = notifications.email_choices(user)
+    return form

@@ -1,7 +1,7 @@
 """customers to erase once their returns have settled (issue #20)
 
 Revision ID: a7c9e1b3d5f7
-Revises: c4d6e8f0a2b3
+Revises: d7e9f1a3b5c7
 Create Date: 2026-12-01 02:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7c9e1b3d5f7"
-down_revision = "c4d6e8f0a2b3"
+down_revision = "d7e9f1a3b5c7"
 branch_labels = None
 depends_on = None
 

@@ -6,14 +6,14 @@ import and the API write (``services.order_import``): there is no second order m
 ``services.connectors.orders`` does the rest the same way for every platform: the webhook
 receiver, the incremental sync job and the portal's lookup of an order not imported yet.
 
-Refunds (amount and lines, idempotent) and store credit are part of this interface's next
-step (issue #17); they are named in ``Connector``'s docstring, not declared as methods yet, so
-nothing can call a refund that does not reach the platform.
+A refund (amount and lines) and store credit go out through ``refund`` and
+``issue_store_credit`` with an idempotency key: the platform carries out one refund per key
+however often it is asked (``services.refund_jobs`` sends them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -25,7 +25,32 @@ from services.order_import import OrderData
 
 class ConnectorError(Exception):
     """The platform could not be asked or refused: the message says exactly what failed, in
-    words a shop admin can act on (wrong key, not reachable, rate limited, …)."""
+    words a shop admin can act on (wrong key, not reachable, rate limited, …). ``retryable``:
+    asking again later may succeed (a timeout, a 5xx, a 429), unlike a refusal."""
+
+    def __init__(self, message: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """One order line of a refund: the line as the order has it (``sku``, as imported), how
+    many units and how much of the refund is paid for it."""
+
+    sku: str
+    quantity: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class Payout:
+    """What the platform did with a refund or store credit: its id for it (the refund's id,
+    the store credit's code), and whether it was done (``succeeded``)."""
+
+    provider_id: str
+    status: str = "succeeded"
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,11 +106,7 @@ QUICK = RetryPolicy(attempts=1, timeout=5.0)
 
 
 class Connector(Protocol):
-    """What ReturnDesk asks of a shop's platform.
-
-    Still to come (later slices of issue #17): ``refund(order, amount, lines, key)`` that the
-    platform carries out once per key, and ``issue_store_credit(order, amount, key)``.
-    """
+    """What ReturnDesk asks of a shop's platform."""
 
     def fetch_orders_since(self, cursor: str | None) -> OrdersPage:
         """The next page of orders changed after ``cursor`` (``None``: from the beginning)."""
@@ -105,4 +126,22 @@ class Connector(Protocol):
 
     def test_connection(self) -> None:
         """Ask the platform something harmless; ``ConnectorError`` says what failed."""
+        ...
+
+    def refund(
+        self,
+        order: str,
+        amount_cents: int,
+        lines: Sequence[RefundLine],
+        idempotency_key: str,
+        restock: bool,
+    ) -> Payout:
+        """Refund ``amount_cents`` of the order numbered ``order`` through its payment, for
+        ``lines`` (put back in stock when ``restock``). Once per ``idempotency_key``: asked
+        again (a retry after a timeout), it answers the refund already made."""
+        ...
+
+    def issue_store_credit(self, email: str, amount_cents: int, idempotency_key: str) -> Payout:
+        """Store credit of ``amount_cents`` that only ``email`` may use, once: its code is the
+        payout's ``provider_id``. Once per ``idempotency_key``, like ``refund``."""
         ...

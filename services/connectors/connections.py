@@ -76,13 +76,18 @@ def save_connection(
     base_url: str,
     secrets: dict[str, str],
     webhook_secret: str,
+    restock_on_refund: bool | None = None,
 ) -> ShopConnection:
     """Create or update the shop's connection; a blank secret keeps the saved one (secrets are
-    write-only on the page). The caller commits."""
+    write-only on the page), as does ``restock_on_refund`` left ``None``. The caller commits."""
     connection = connection_of(shop_id, platform)
     if connection is None:
-        connection = ShopConnection(shop_id=shop_id, platform=platform, last_sync_count=0)
+        connection = ShopConnection(
+            shop_id=shop_id, platform=platform, last_sync_count=0, restock_on_refund=True
+        )
         db.session.add(connection)
+    if restock_on_refund is not None:
+        connection.restock_on_refund = restock_on_refund
     connection.base_url = base_url.strip().rstrip("/")
     credentials = credentials_of(connection)
     credentials.update({name: value.strip() for name, value in secrets.items() if value.strip()})

@@ -32,6 +32,10 @@ PLATFORMS: dict[str, Callable[[ShopConnection, RetryPolicy | None], Connector]] 
 }
 
 
+# How a platform is named to people (in a return's history, say).
+PLATFORM_NAMES = {"woocommerce": "WooCommerce"}
+
+
 def connector_for(connection: ShopConnection, retry: RetryPolicy | None = None) -> Connector:
     """The connector of ``connection``'s platform with its credentials (``retry``: how often
     to try a call, default from the configuration)."""

@@ -1,4 +1,5 @@
-"""WooCommerce's REST API v3 (``/wp-json/wc/v3``): orders in, webhooks verified.
+"""WooCommerce's REST API v3 (``/wp-json/wc/v3``): orders in, webhooks verified, refunds and
+store credit out.
 
 Authentication is the consumer key and secret as HTTP Basic, which WooCommerce accepts over
 HTTPS only; plain http is allowed for a shop on loopback while ``OUTBOUND_ALLOW_PRIVATE`` is
@@ -11,6 +12,14 @@ The sync's cursor is ``"<modified_after>|<page>"``: the orders changed after tha
 before the page's last change, so orders changed in the same second as a page boundary are
 fetched again (the upsert is idempotent) rather than lost; only a full page of orders changed
 in one second moves the page number on instead.
+
+A refund is ``POST /orders/{id}/refunds`` with ``api_refund`` (the payment gateway pays it
+back), ``api_restock`` (the shop's choice) and the lines by WooCommerce's line item ids, found
+by their SKU in the order as WooCommerce has it now. Store credit is a single-use coupon for
+the customer's email. Both carry ReturnDesk's idempotency key in ``meta_data``; before
+creating, the connector looks for one carrying the key (a refund of the order; the coupon's
+code, which is derived from the key), so a retry after a timeout never pays twice. Each call
+is one attempt: the refund job retries with backoff.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import hmac
 import ipaddress
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -33,13 +42,23 @@ from flask_babel import gettext as _
 from pydantic import ValidationError
 
 from services import outbound
-from services.connectors import ONE_ATTEMPT, ConnectorError, OrdersPage, PlatformOrder, RetryPolicy
+from services.connectors import (
+    ONE_ATTEMPT,
+    ConnectorError,
+    OrdersPage,
+    Payout,
+    PlatformOrder,
+    RefundLine,
+    RetryPolicy,
+)
 from services.order_import import OrderData, OrderLineData
 
 API_PATH = "/wp-json/wc/v3"
 PER_PAGE = 50
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 COUNTRY_FALLBACK = "NL"
+# The meta_data key of a refund or coupon that carries ReturnDesk's idempotency key.
+KEY_META = "_returndesk_idempotency_key"
 
 
 @dataclass
@@ -98,6 +117,60 @@ class WooCommerce:
 
     def test_connection(self) -> None:
         self._get("/orders", {"per_page": 1}, ONE_ATTEMPT)
+
+    def refund(
+        self,
+        order: str,
+        amount_cents: int,
+        lines: Sequence[RefundLine],
+        idempotency_key: str,
+        restock: bool,
+    ) -> Payout:
+        payload = self._order_payload(order)
+        path = f"/orders/{payload['id']}/refunds"
+        refunds, _headers = self._get(path, {"per_page": 100}, ONE_ATTEMPT)
+        if made := next((r for r in refunds if carries_key(r, idempotency_key)), None):
+            return Payout(str(made["id"]))
+        body = {
+            "amount": amount(amount_cents),
+            "reason": f"ReturnDesk {idempotency_key}",
+            "api_refund": True,
+            "api_restock": restock,
+            "line_items": refund_items(payload, lines),
+            "meta_data": [{"key": KEY_META, "value": idempotency_key}],
+        }
+        created = self._post(path, body)
+        return Payout(str(created.get("id", "")))
+
+    def issue_store_credit(self, email: str, amount_cents: int, idempotency_key: str) -> Payout:
+        code = credit_code(idempotency_key)
+        found, _headers = self._get("/coupons", {"code": code}, ONE_ATTEMPT)
+        if any(str(c.get("code", "")).upper() == code for c in found):
+            return Payout(code)
+        self._post(
+            "/coupons",
+            {
+                "code": code,
+                "discount_type": "fixed_cart",
+                "amount": amount(amount_cents),
+                "individual_use": False,
+                "usage_limit": 1,
+                "usage_limit_per_user": 1,
+                "email_restrictions": [email],
+                "description": f"ReturnDesk {idempotency_key}",
+                "meta_data": [{"key": KEY_META, "value": idempotency_key}],
+            },
+        )
+        return Payout(code)
+
+    def _order_payload(self, number: str) -> dict:
+        """The order as WooCommerce has it now (its id and line item ids)."""
+        wanted = number.strip().lstrip("#").strip()
+        payloads, _headers = self._get("/orders", {"search": wanted, "per_page": 20}, ONE_ATTEMPT)
+        for payload in payloads:
+            if str(payload.get("number", "")).lower() == wanted.lower():
+                return payload
+        raise ConnectorError(_("WooCommerce has no order %(number)s.", number=wanted))
 
     # --- mapping ------------------------------------------------------------------------------
 
@@ -160,35 +233,65 @@ class WooCommerce:
         self, path: str, params: dict[str, Any], retry: RetryPolicy | None = None
     ) -> tuple[list[dict], dict[str, str]]:
         """GET an API path; its JSON list and headers (lower-cased names)."""
+        response, url = self._send("GET", path, params, None, retry)
+        return self._read(response, url)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict:
+        """POST a JSON object to an API path, once; the object WooCommerce made."""
+        response, url = self._send("POST", path, {}, json.dumps(body).encode(), ONE_ATTEMPT)
+        data, _headers = self._checked(response, url)
+        if not isinstance(data, dict):
+            raise ConnectorError(
+                _(
+                    "WooCommerce answered HTTP %(status)s: %(message)s",
+                    status=response.status,
+                    message="-",
+                )
+            )
+        return data
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        body: bytes | None,
+        retry: RetryPolicy | None,
+    ) -> tuple[outbound.Response, str]:
+        """Ask the API, trying again as ``retry`` says; the final response and the URL asked.
+        ``ConnectorError`` (retryable) when every attempt failed."""
         self._check_scheme()
         policy = retry or self.retry or RetryPolicy.from_config()
         url = self.api_url(path, params)
         last_problem = ""
         for attempt in range(policy.attempts):
-            response, last_problem, retry_after = self._attempt(url, policy)
+            response, last_problem, retry_after = self._attempt(method, url, policy, body)
             if response is not None:
-                return self._read(response, url)
+                return response, url
             if attempt + 1 < policy.attempts:
                 time.sleep(policy.wait(attempt, retry_after))
         if policy.attempts == 1:
-            raise ConnectorError(last_problem)
+            raise ConnectorError(last_problem, retryable=True)
         raise ConnectorError(
             _(
                 "%(problem)s Tried %(count)s times; the next sync tries again.",
                 problem=last_problem,
                 count=policy.attempts,
-            )
+            ),
+            retryable=True,
         )
 
     def _attempt(
-        self, url: str, policy: RetryPolicy
+        self, method: str, url: str, policy: RetryPolicy, body: bytes | None = None
     ) -> tuple[outbound.Response | None, str, str | None]:
         """One request: the response when it is final, else why it failed and the wait asked."""
         token = base64.b64encode(f"{self.consumer_key}:{self.consumer_secret}".encode()).decode()
         headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         timeout = policy.timeout or float(current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", 15))
         try:
-            response = outbound.send("GET", url, headers=headers, timeout=timeout)
+            response = outbound.send(method, url, body=body, headers=headers, timeout=timeout)
         except outbound.TargetNotAllowed as refused:
             raise ConnectorError(
                 _("The shop URL is refused: %(reason)s.", reason=str(refused))
@@ -218,10 +321,30 @@ class WooCommerce:
             problem = _("WooCommerce answered 429 Too Many Requests.")
             return None, problem, headers_lower.get("retry-after")
         if response.status >= 500:
+            if message := error_message(response):
+                problem = _(
+                    "WooCommerce answered HTTP %(status)s: %(message)s",
+                    status=response.status,
+                    message=message,
+                )
+                return None, problem, None
             return None, _("WooCommerce answered HTTP %(status)s.", status=response.status), None
         return response, "", None
 
     def _read(self, response: outbound.Response, url: str) -> tuple[list[dict], dict[str, str]]:
+        data, headers = self._checked(response, url)
+        if not isinstance(data, list):
+            raise ConnectorError(
+                _(
+                    "WooCommerce answered HTTP %(status)s: %(message)s",
+                    status=response.status,
+                    message="-",
+                )
+            )
+        return [item for item in data if isinstance(item, dict)], headers
+
+    def _checked(self, response: outbound.Response, url: str) -> tuple[Any, dict[str, str]]:
+        """The JSON of a final response and its headers; ``ConnectorError`` for an error."""
         headers = {name.lower(): value for name, value in response.headers.items()}
         try:
             data = json.loads(response.body)
@@ -246,7 +369,7 @@ class WooCommerce:
                     status=response.status,
                 )
             )
-        if response.status >= 400 or not isinstance(data, list):
+        if response.status >= 400:
             raise ConnectorError(
                 _(
                     "WooCommerce answered HTTP %(status)s: %(message)s",
@@ -254,7 +377,7 @@ class WooCommerce:
                     message=message or "-",
                 )
             )
-        return [item for item in data if isinstance(item, dict)], headers
+        return data, headers
 
     def _check_scheme(self) -> None:
         if problem := scheme_problem(self.base_url):
@@ -400,3 +523,67 @@ def first_problem(error: Exception) -> str:
         problem = error.errors()[0]
         return f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
     return str(error)
+
+
+def error_message(response: outbound.Response) -> str | None:
+    """The ``message`` of WooCommerce's (WordPress's) error body, if it has one."""
+    try:
+        data = json.loads(response.body)
+    except ValueError:
+        return None
+    message = data.get("message") if isinstance(data, dict) else None
+    return str(message) if message else None
+
+
+def amount(cents: int) -> str:
+    """Cents as WooCommerce writes an amount: "12.50"."""
+    return f"{Decimal(cents) / 100:.2f}"
+
+
+def carries_key(made: dict, idempotency_key: str) -> bool:
+    """Whether a refund or coupon WooCommerce has was made by ReturnDesk with this key."""
+    return any(
+        isinstance(meta, dict)
+        and meta.get("key") == KEY_META
+        and meta.get("value") == idempotency_key
+        for meta in made.get("meta_data") or []
+    )
+
+
+def line_sku(item: dict) -> str:
+    """A line item's SKU as ``map_line`` imports it."""
+    return (item.get("sku") or f"woo-{item.get('product_id') or item.get('id')}")[:64]
+
+
+def refund_items(payload: dict, lines: Sequence[RefundLine]) -> list[dict[str, Any]]:
+    """The refund's ``line_items``: each line by the id of the order's line item with its SKU
+    (the next unused one when the order has the SKU twice)."""
+    items = [item for item in payload.get("line_items") or [] if isinstance(item, dict)]
+    used: set[Any] = set()
+    chosen = []
+    for line in lines:
+        if line.quantity <= 0 and line.amount_cents <= 0:
+            continue
+        item = next((i for i in items if line_sku(i) == line.sku and i.get("id") not in used), None)
+        if item is None:
+            raise ConnectorError(
+                _(
+                    "WooCommerce order %(number)s has no line with SKU %(sku)s.",
+                    number=payload.get("number"),
+                    sku=line.sku,
+                )
+            )
+        used.add(item.get("id"))
+        chosen.append(
+            {"id": item["id"], "quantity": line.quantity, "refund_total": amount(line.amount_cents)}
+        )
+    return chosen
+
+
+def credit_code(idempotency_key: str) -> str:
+    """The store credit's coupon code: unguessable (an HMAC of the key with the app's secret
+    key) and the same for the same key, so a retry finds the coupon it made."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, f"store-credit:{idempotency_key}".encode(), hashlib.sha256).digest()
+    letters = base64.b32encode(digest[:10]).decode()
+    return "RD-" + "-".join(letters[i : i + 4] for i in range(0, 16, 4))

@@ -37,8 +37,9 @@ from web.admin.editor_base import (
     record_change,
 )
 
-# Emails to staff about their own account: the platform's wording, not a shop's.
-PLATFORM_EMAILS = ("invite", "password_reset")
+# Emails to a staff member (their account, their notifications): the platform's wording, not a
+# shop's.
+PLATFORM_EMAILS = ("invite", "password_reset", "staff_notification")
 
 
 def email_choices() -> list[tuple[str, str]]:

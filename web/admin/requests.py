@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from domain import workflow
+from domain import notifications, workflow
 from domain.formatting import language, money, shop_time
 from domain.settlement import settlement_summary
 from domain.statuses import (
@@ -441,6 +441,9 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @expose("/<int:request_id>")
     def page(self, request_id: int):
+        # Opening the request reads what the bell said of it (only the user's own entries).
+        if notifications.read_request(db.session, current_user, request_id):
+            db.session.commit()
         req = self.load_request(request_id)
         timeline = db.session.scalars(
             select(AuditEvent)

@@ -6,6 +6,9 @@ workflow.py; this module only parses, checks access and renders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
@@ -17,15 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
 
-from domain import workflow
+from domain import tenancy, workflow
 from domain.formatting import money, shop_time
 from domain.refunds import RefundChoice, line_default_choice
-from domain.settlement import settlement_summary
+from domain.settlement import payout_of, settlement_summary
 from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
     LABEL_STATUS_LABELS,
     REFUND_CHOICE_LABELS,
+    REFUND_STATUS_BADGES,
+    REFUND_STATUS_LABELS,
     RESOLUTION_LABELS,
     RETURN_STATUS_LABELS,
     RETURN_STEP_LABELS,
@@ -36,14 +41,17 @@ from extensions import db
 from models import (
     CONDITION_DAMAGED,
     LINE_CONDITIONS,
+    MANUAL,
     REFUND_PARTIAL,
     RETURN_STATUSES,
     AuditEvent,
+    Refund,
     Return,
     ReturnRequest,
     ReturnRequestLine,
 )
-from services import exports, label_jobs, labels, storage
+from services import exports, label_jobs, labels, refund_jobs, storage
+from services.connectors.registry import PLATFORM_NAMES
 from web.admin.base import ShopScopedView, history, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from web.int_args import parse_cents, parse_int
@@ -59,16 +67,43 @@ def all_inspected_ok(return_: Return) -> dict[int, tuple[str, int]]:
     }
 
 
-def perform_step(return_: Return, step: str, actor) -> None:
-    """One staff step on one return (``RETURN_STEP_LABELS`` names them), through workflow.py."""
-    steps = {
+def perform_step(return_: Return, step: str, actor) -> Refund | None:
+    """One staff step on one return (``RETURN_STEP_LABELS`` names them), through workflow.py;
+    the refund to send after the commit, if the step made one."""
+    steps: dict[str, Callable[[], Any]] = {
         "in_transit": lambda: workflow.mark_in_transit(return_, actor),
         "delivered": lambda: workflow.mark_delivered(return_, actor),
         "received": lambda: workflow.receive(return_, actor, all_inspected_ok(return_)),
-        "refund": lambda: workflow.resolve(return_, actor, "refund"),
+        "refund": lambda: refund_jobs.resolve(return_, actor, "refund"),
         "cancel": lambda: labels.cancel_return(return_, actor),
     }
-    steps[step]()
+    done = steps[step]()
+    return done if isinstance(done, Refund) else None
+
+
+def payout_panel(return_: Return) -> dict | None:
+    """The refund or store credit of a resolved return as the return page shows it (plain
+    data): where it went, its state and amount, the platform's id or message, and which
+    button (retry, mark as refunded) the current user gets."""
+    refund = payout_of(return_)
+    if refund is None:
+        return None
+    manual = refund.destination == MANUAL
+    return {
+        "kind": refund.kind,
+        "kind_label": str(RESOLUTION_LABELS.get(refund.kind, refund.kind)),
+        "manual": manual,
+        "platform": PLATFORM_NAMES.get(refund.destination, refund.destination),
+        "status": refund.status,
+        "status_label": str(REFUND_STATUS_LABELS[refund.status]),
+        "badge": REFUND_STATUS_BADGES[refund.status],
+        "amount": money(refund.amount_cents, refund.currency),
+        "provider_id": refund.provider_id or "",
+        "message": refund.provider_message or "",
+        "may_retry": refund.status == "failed"
+        and tenancy.may_touch(current_user, refund.shop_id, "admin"),
+        "may_mark": (manual and refund.status == "pending") or refund.status == "failed",
+    }
 
 
 class ReturnFilter(KeyedFilter):
@@ -220,8 +255,9 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         done, refused = 0, []
         for return_ in returns:
             try:
-                perform_step(return_, step, user)
+                payout = perform_step(return_, step, user)
                 db.session.commit()
+                refund_jobs.send_after_commit(payout)
                 done += 1
             except workflow.TransitionRefused as refusal:
                 db.session.rollback()
@@ -289,6 +325,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             req=return_.request,
             timeline=history(timeline),
             settlement=settlement_summary(return_.request),
+            payout=payout_panel(return_),
             return_badge=return_badge,
             label_status_labels=LABEL_STATUS_LABELS,
             condition_labels=CONDITION_LABELS,
@@ -316,7 +353,10 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         return_ = self.load_return(return_id)
         chosen = request.form.get("action", "")
         user = current_user._get_current_object()
+        payout = None
         try:
+            if chosen in ("retry_refund", "mark_refunded"):
+                return self.act_on_refund(return_, chosen, user)
             if chosen == "receive":
                 workflow.receive(
                     return_,
@@ -326,7 +366,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
                     self.refund_choices_from_form(return_),
                 )
             elif chosen == "resolve":
-                workflow.resolve(return_, user, request.form.get("kind", ""))
+                payout = refund_jobs.resolve(return_, user, request.form.get("kind", ""))
             elif chosen == "recreate":
                 workflow.recreate_label(return_, user)
             elif chosen in ("in_transit", "delivered", "cancel"):
@@ -336,11 +376,31 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             db.session.commit()
             if chosen == "recreate":
                 label_jobs.start_label_job(return_.id)
+            refund_jobs.send_after_commit(payout)
             flash(_("%(number)s: done.", number=return_.number), "success")
         except workflow.TransitionRefused as refused:
             db.session.rollback()
             flash(str(refused), "danger")
         return redirect(safe_next(request.form.get("next"), url_for(".page", return_id=return_id)))
+
+    def act_on_refund(self, return_: Return, chosen: str, user):
+        """ "Retry" a failed refund (the shop's admins and support) or "Mark as refunded" one
+        made by hand (the shop's staff)."""
+        back = redirect(safe_next(request.form.get("next"), url_for(".page", return_id=return_.id)))
+        refund = payout_of(return_)
+        if refund is None:
+            abort(404)
+        if chosen == "retry_refund":
+            if not tenancy.may_touch(user, return_.shop_id, "admin"):
+                abort(403)
+            done = refund_jobs.retry_refund(refund, user)
+        else:
+            done = refund_jobs.mark_refunded(refund, user)
+        if done:
+            flash(_("%(number)s: done.", number=return_.number), "success")
+        else:
+            flash(_("The refund changed meanwhile; see its state below."), "warning")
+        return back
 
     @staticmethod
     def inspections_from_form(return_: Return) -> dict[int, tuple[str, int]]:

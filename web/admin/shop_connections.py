@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from domain import links, tenancy
@@ -45,7 +45,10 @@ class WooCommerceForm(FlaskForm):
     consumer_key = PasswordField(
         _l("Consumer key"),
         validators=[Length(max=200)],
-        description=_l("WooCommerce > Settings > Advanced > REST API: a key with Read access."),
+        description=_l(
+            "WooCommerce > Settings > Advanced > REST API: a key with Read/Write access "
+            "(Write to send refunds and store credit)."
+        ),
     )
     consumer_secret = PasswordField(_l("Consumer secret"), validators=[Length(max=200)])
     webhook_secret = PasswordField(
@@ -54,6 +57,13 @@ class WooCommerceForm(FlaskForm):
         description=_l(
             "The secret of the webhooks (Order created, Order updated) you add in "
             "WooCommerce > Settings > Advanced > Webhooks."
+        ),
+    )
+    restock_on_refund = BooleanField(
+        _l("Put refunded items back in stock"),
+        description=_l(
+            "When ReturnDesk sends a refund to WooCommerce, WooCommerce adds the refunded "
+            "items to its stock again."
         ),
     )
 
@@ -77,7 +87,12 @@ class ShopConnectionsView(StaffOnly, BaseView):
     def edit(self, shop_id: int):
         shop = self.shop_or_404(shop_id)
         connection = connections.connection_of(shop.id, PLATFORM)
-        form = WooCommerceForm(data={"base_url": connection.base_url if connection else ""})
+        form = WooCommerceForm(
+            data={
+                "base_url": connection.base_url if connection else "",
+                "restock_on_refund": connection.restock_on_refund if connection else True,
+            }
+        )
         if form.validate_on_submit() and self.has_both_keys(form, connection):
             connections.save_connection(
                 shop.id,
@@ -88,6 +103,7 @@ class ShopConnectionsView(StaffOnly, BaseView):
                     "consumer_secret": form.consumer_secret.data or "",
                 },
                 form.webhook_secret.data or "",
+                restock_on_refund=bool(form.restock_on_refund.data),
             )
             db.session.commit()
             flash(_("The WooCommerce connection of %(shop)s was saved.", shop=shop.name), "success")

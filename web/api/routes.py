@@ -9,7 +9,7 @@ import base64
 import secrets
 from typing import Any
 
-from flask import g, request, url_for
+from flask import after_this_request, g, request, url_for
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
@@ -25,7 +25,7 @@ from models import (
     utcnow,
 )
 from models import Return as ReturnShipment
-from services import conversation, customer_data, customer_erasure, labels, storage
+from services import conversation, customer_data, customer_erasure, labels, refund_jobs, storage
 from services.order_import import OrderData, upsert_orders
 from web.api.http import (
     ApiProblem,
@@ -422,7 +422,15 @@ def apply_return_event(return_: ReturnShipment, body: ReturnEventIn) -> None:
         chosen = refund_choices(return_, body)
         workflow.receive(return_, actor, found, dispositions(return_, body), chosen)
     else:
-        workflow.resolve(return_, actor, body.resolution or return_.request.resolution)
+        payout = refund_jobs.resolve(return_, actor, body.resolution or return_.request.resolution)
+        if payout is not None:
+
+            def send(response):
+                if response.status_code < 300:  # committed
+                    refund_jobs.send_after_commit(payout)
+                return response
+
+            after_this_request(send)
 
 
 @operation(

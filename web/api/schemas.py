@@ -13,6 +13,8 @@ from models import (
     DISPOSITIONS,
     LINE_CONDITIONS,
     REFUND_CHOICES,
+    REFUND_KINDS,
+    REFUND_STATUSES,
     REQUEST_STATUSES,
     RESOLUTIONS,
     RETURN_STATUSES,
@@ -35,6 +37,9 @@ class OrderLineOut(BaseModel):
     image_url: str | None
     tags: list[str] = Field(description="The platform's tags, as returnability rules match them")
     returnable: bool = Field(description="false: the platform marks it not returnable")
+    variant_options: list[str] = Field(
+        description="The product's variants a customer may pick in an exchange"
+    )
 
 
 class OrderOut(BaseModel):
@@ -116,6 +121,24 @@ class RequestOut(BaseModel):
     )
 
 
+class RefundOut(BaseModel):
+    """The refund or store credit of a resolved return, and how far it got at the shop's
+    platform (``destination``; "manual": staff refund it by hand in the shop's back office)."""
+
+    kind: Literal[REFUND_KINDS]
+    amount_cents: int
+    currency: str
+    destination: str
+    status: Literal[REFUND_STATUSES] = Field(
+        description="pending, sending, succeeded (the platform confirmed it, or staff marked "
+        "it refunded) or failed (see message; support may retry)"
+    )
+    provider_id: str | None = Field(
+        description="The platform's id of the refund, or the store credit's code"
+    )
+    message: str | None = Field(description="What the platform answered when it failed")
+
+
 class ReturnOut(BaseModel):
     """A return (Retour): the shipment made from an approved request."""
 
@@ -128,6 +151,7 @@ class ReturnOut(BaseModel):
     label_status: str
     cost_cents: int
     refund_cents: int | None
+    refund: RefundOut | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
     resolved_at: UtcDatetime | None

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import get_args
 
 from domain import links, returnability, workflow
-from models import Attachment, Order, OrderLine, ReturnRequest
+from domain.settlement import payout_of
+from models import Attachment, Order, OrderLine, Refund, ReturnRequest
 from models import Return as ReturnShipment
 from services import storage
 from web.api.http import api_actor
@@ -15,6 +16,7 @@ from web.api.schemas import (
     MessageOut,
     OrderLineOut,
     OrderOut,
+    RefundOut,
     RequestAction,
     RequestLineOut,
     RequestOut,
@@ -29,8 +31,15 @@ def order_out(order: Order) -> OrderOut:
 
 
 def order_line_out(line: OrderLine) -> OrderLineOut:
-    fields = {name: getattr(line, name) for name in OrderLineOut.model_fields if name != "tags"}
-    return OrderLineOut(**fields, tags=sorted(returnability.line_tags(line)))
+    computed = ("tags", "variant_options")
+    fields = {
+        name: getattr(line, name) for name in OrderLineOut.model_fields if name not in computed
+    }
+    return OrderLineOut(
+        **fields,
+        tags=sorted(returnability.line_tags(line)),
+        variant_options=line.variant_options or [],
+    )
 
 
 def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) -> RequestOut:
@@ -95,6 +104,23 @@ def message_out(message) -> MessageOut:
 
 
 def return_out(shipment: ReturnShipment) -> ReturnOut:
-    names = [name for name in ReturnOut.model_fields if name != "request_number"]
+    names = [name for name in ReturnOut.model_fields if name not in ("request_number", "refund")]
     fields = {name: getattr(shipment, name) for name in names}
-    return ReturnOut(**fields, request_number=shipment.request.number)
+    payout = payout_of(shipment) if shipment.resolved_at else None
+    return ReturnOut(
+        **fields,
+        request_number=shipment.request.number,
+        refund=refund_out(payout) if payout else None,
+    )
+
+
+def refund_out(payout: Refund) -> RefundOut:
+    return RefundOut(
+        kind=payout.kind,
+        amount_cents=payout.amount_cents,
+        currency=payout.currency,
+        destination=payout.destination,
+        status=payout.status,
+        provider_id=payout.provider_id,
+        message=payout.provider_message,
+    )

@@ -59,12 +59,6 @@ def load_request(endpoint, values) -> None:
     formal_address.address_customers_of(shop)
 
 
-@bp.app_template_global("visible_messages")
-def visible_messages(req: ReturnRequest) -> list:
-    """The thread without internal notes: all the status page may ever show."""
-    return conversation.visible_to_customer(req)
-
-
 @bp.url_defaults
 def add_slug(endpoint, values) -> None:
     if "slug" not in values and getattr(g, "shop", None) is not None:

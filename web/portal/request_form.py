@@ -30,21 +30,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain import formal_address, formatting, submission, submission_rules
-from domain.settlement import settlement_summary
-from domain.statuses import (
-    CUSTOMER_RETURN_WORDS,
-    CUSTOMER_STATUS_WORDS,
-    KEPT_ITEMS_WORDS,
-    RESOLUTION_LABELS,
-)
+from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
-from models import APPROVED, LABEL_CREATED, FormQuestion, Order, ReturnReason, ReturnRequest, Shop
+from models import FormQuestion, Order, ReturnReason, ReturnRequest, Shop
 from services import storage
 from services.connectors import orders as connector_orders
 from web import throttling
 from web.int_args import parse_int
-from web.portal import branding
+from web.portal import branding, status_view
 
 bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
 
@@ -199,7 +193,7 @@ def draft_submission(draft: dict) -> submission_rules.Submission:
         lines=chosen_lines(draft),
         resolution=draft.get("resolution", ""),
         language=g.locale,
-        exchange_note=draft.get("exchange_note", ""),
+        exchange_note=draft.get("exchange_wish", draft.get("exchange_note", "")),
         answers=draft_answers(draft),
     )
 
@@ -211,7 +205,7 @@ def form_field(field: str, lines: Sequence[ChosenLine], answers: Sequence[Answer
         return f"{LINE_FIELDS[parts[2]]}-{lines[int(parts[1])].order_line_id}"
     if parts[0] == "answers" and len(parts) == 3:
         return f"q-{answers[int(parts[1])].question_id}"
-    if parts[0] in ("resolution", "exchange_note"):
+    if parts[0] in ("resolution", "exchange_note") or parts[0].startswith("exchange-"):
         return parts[0]
     return "form"
 
@@ -398,18 +392,6 @@ def items():
         withdrawal=submission_rules.withdrawal_possible(order, g.shop),
         customer_status=customer_status,
     )
-
-
-def customer_words(found: ReturnRequest) -> tuple[str, str]:
-    """The status in the customer's words and the next step; approved with the items kept,
-    there is nothing to send back; once the label is made, where the parcel is."""
-    if found.status == APPROVED and found.keep_items:
-        return KEPT_ITEMS_WORDS
-    if found.status == LABEL_CREATED and found.returns:
-        latest = max(found.returns, key=lambda shipment: shipment.id)
-        if latest.status in CUSTOMER_RETURN_WORDS:
-            return CUSTOMER_RETURN_WORDS[latest.status]
-    return CUSTOMER_STATUS_WORDS[found.status]
 
 
 def customer_status(status: str) -> str:
@@ -624,22 +606,52 @@ def read_answer(question: FormQuestion, answers: dict, files: dict) -> str | Non
 @bp.route("/resolution", methods=["GET", "POST"])
 def resolution():
     """Step 5: refund, exchange (with a note on the wanted size or colour) or store credit."""
-    draft, _order, back = require_order()
+    draft, order, back = require_order()
     if back:
         return back
     if missing := missing_step(draft, before="portal.resolution"):
         return redirect(url_for(missing))
     errors: dict[str, str] = {}
+    pickable = exchange_variants(draft, order)
     if request.method == "POST":
         chosen = request.form.get("resolution", "")
         note = request.form.get("exchange_note", "").strip()
-        draft.update(resolution=chosen, exchange_note=note)
-        add_problems(errors, submission_rules.resolution_problems(g.shop, chosen, note))
+        picks = picked_variants(pickable) if chosen == "exchange" else []
+        wish = submission_rules.exchange_wish(picks, note)
+        draft.update(
+            resolution=chosen,
+            exchange_note=note,
+            exchange_picks={str(pick.order_line_id): pick.variant for pick in picks},
+            exchange_wish=wish,
+        )
+        options = {line["id"]: line["options"] for line in pickable}
+        add_problems(errors, submission_rules.exchange_pick_problems(options, picks))
+        add_problems(errors, submission_rules.resolution_problems(g.shop, chosen, wish))
         draft["resolution_done"] = not errors
         save_draft(draft)
         if not errors:
             return redirect(url_for("portal.review"))
-    return render_step("portal/resolution.html", errors=errors)
+    return render_step("portal/resolution.html", errors=errors, pickable=pickable)
+
+
+def exchange_variants(draft: dict, order: Order) -> list[dict]:
+    """The chosen items whose order line offers variants to pick in an exchange, as plain data."""
+    chosen = {line.order_line_id for line in chosen_lines(draft)}
+    return [
+        {"id": line.id, "item": str(line), "options": list(line.variant_options)}
+        for line in order.lines
+        if line.id in chosen and line.variant_options
+    ]
+
+
+def picked_variants(pickable: list[dict]) -> list[submission_rules.ExchangePick]:
+    """The variants picked on the form (an item left on "Choose…" is not picked)."""
+    picks = []
+    for line in pickable:
+        variant = request.form.get(f"exchange-{line['id']}", "").strip()
+        if variant:
+            picks.append(submission_rules.ExchangePick(line["id"], line["item"], variant))
+    return picks
 
 
 # --- step 6: review and submit ----------------------------------------------------------------
@@ -776,15 +788,7 @@ def status(token: str):
     )
     if found is None:
         abort(404)
-    words, next_step = customer_words(found)
-    return render_template(
-        "portal/status.html",
-        req=found,
-        status_words=words,
-        next_step=next_step,
-        settlement=settlement_summary(found),
-        ship_by=found.ship_by_at if found.status == APPROVED else None,
-    )
+    return render_template("portal/status.html", page=status_view.status_page(found, g.locale))
 
 
 @bp.app_template_global("withdrawal_refund_deadline")

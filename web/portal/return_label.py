@@ -28,7 +28,7 @@ from sqlalchemy import select
 from domain import audit, formal_address, links, workflow
 from domain.settlement import settlement_summary
 from extensions import db
-from models import APPROVED, LABEL_CREATED, Return, ReturnRequest, Shop
+from models import Return, ReturnRequest, Shop
 from services import label_jobs, labels, storage
 from web.portal import branding
 
@@ -62,7 +62,7 @@ def load_request(shop_slug: str, token: str) -> ReturnRequest:
 
 def page_request(req: ReturnRequest) -> dict:
     """What the label pages show of the request, as plain data."""
-    return {"number": req.number, "keep_items": bool(req.keep_items)}
+    return {"number": req.number}
 
 
 def page_return(return_: Return) -> dict:
@@ -83,13 +83,6 @@ def label_links(req: ReturnRequest) -> dict[str, str]:
     return {page: url_for(f"label_portal.{page}", **where) for page in pages} | {
         "status": status_path(req)
     }
-
-
-def may_create_label(req: ReturnRequest) -> bool:
-    """Approved and shipping the items back, or its earlier label was cancelled."""
-    if req.status == LABEL_CREATED:
-        return workflow.active_return(req) is None
-    return req.status == APPROVED and not req.keep_items
 
 
 def carrier_choices(req: ReturnRequest) -> list[dict]:
@@ -126,15 +119,15 @@ def index(shop_slug: str, token: str):
     req = load_request(shop_slug, token)
     page = {"req": page_request(req), "links": label_links(req)}
     return_ = workflow.active_return(req)
-    if return_ is None and may_create_label(req):
+    if return_ is None and (refusal := workflow.label_refusal(req)) is not None:
+        return render_template("label_portal/unavailable.html", refusal=refusal, **page)
+    if return_ is None:
         return render_template(
             "label_portal/choose.html",
             carriers=carrier_choices(req),
             fee=settlement_summary(req).label_fee,
             **page,
         )
-    if return_ is None:
-        return render_template("label_portal/unavailable.html", **page)
     busy = return_.label_status in ("pending", "working")
     return render_template(
         "label_portal/label.html",

@@ -1,0 +1,259 @@
+"""The refund job: a resolved return's refund or store credit carried out once on the shop's
+platform; the customer emailed only when the platform confirms it; retried with backoff while
+the platform is down, and shown to staff with the platform's message when it fails.
+
+A return is resolved through ``resolve`` here, which tells the workflow where the refund goes:
+the shop's connected platform, or "manual" (staff refund by hand in the shop's back office and
+"Mark as refunded"). The workflow writes the ``Refund`` row in the resolving transaction; after
+the commit ``send_after_commit`` hands it to this job. ``Refund.status`` is the job's progress
+(like ``Return.label_status``); the return's and request's statuses do not move with it.
+
+Sent once: the row's idempotency key is unique, one worker claims the row (a conditional
+UPDATE from pending to sending), and the connector looks for a refund carrying the key before
+it makes one, so a double click, two workers or a retry after a timeout pay once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+from flask_babel import gettext as _
+from sqlalchemy import CursorResult, or_, select, update
+
+from domain import audit, emails, refunds, workflow
+from domain.audit import Actor
+from extensions import db
+from models import MANUAL, Refund, Return, ShopConnection, User, utcnow
+from services.connectors import ConnectorError, Payout, RefundLine
+from services.connectors.registry import PLATFORM_NAMES, PLATFORMS, connector_for
+from services.jobs import RETRY_INTERVALS, enqueue
+
+log = logging.getLogger(__name__)
+
+# A refund job silent this long belongs to a worker that died; the sweeper hands it over again.
+STALE_REFUND_JOB = timedelta(minutes=10)
+
+
+def destination_for(shop_id: int) -> str:
+    """Where a shop's refunds go: its connected platform, else by hand ("manual")."""
+    connection = db.session.scalar(
+        select(ShopConnection)
+        .where(ShopConnection.shop_id == shop_id, ShopConnection.platform.in_(list(PLATFORMS)))
+        .order_by(ShopConnection.id)
+        .limit(1)
+    )
+    return connection.platform if connection is not None else MANUAL
+
+
+def resolve(return_: Return, actor: User | Actor | None, kind: str) -> Refund | None:
+    """Resolve a received return (``workflow.resolve``) with its refund sent where the shop's
+    refunds go. The caller commits, then calls ``send_after_commit`` with the result."""
+    return workflow.resolve(return_, actor, kind, refund_to=destination_for(return_.shop_id))
+
+
+def send_after_commit(refund: Refund | None) -> None:
+    """Hand a committed refund bound for a platform to the refund job."""
+    if refund is not None and refund.destination != MANUAL:
+        start_refund_job(refund.id)
+
+
+def start_refund_job(refund_id: int) -> None:
+    enqueue("send_refund", refund_id, job_id=f"refund-{refund_id}-{utcnow().timestamp():.0f}")
+
+
+def _claim(refund_id: int) -> bool:
+    """Take a pending platform refund for this worker; False when another has it or it is done."""
+    result = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.status == "pending", Refund.destination != MANUAL)
+        .values(status="sending", attempts=Refund.attempts + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    claimed = cast(CursorResult[Any], result).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def send_refund(refund_id: int) -> None:
+    """Carry out a refund or store credit on the shop's platform, once, and email the customer.
+
+    A platform that is down, slow or busy (a retryable ``ConnectorError``) puts the refund back
+    to pending and raises, so RQ retries with backoff (in-process, the sweeper does); after the
+    last attempt, and at once for a refusal, the refund is "failed" with the platform's message,
+    shown on the return and the dashboard until support retries it.
+    """
+    if not _claim(refund_id):
+        return
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        return
+    try:
+        payout = _pay(refund)
+    except Exception as error:
+        if not isinstance(error, ConnectorError):
+            log.exception("refund job of refund %s crashed", refund_id)
+            error = ConnectorError(_("The refund could not be sent."), retryable=True)
+        retry = error.retryable and refund.attempts <= len(RETRY_INTERVALS)
+        _failed(refund, str(error), retry)
+        if retry:
+            raise error from None
+        return
+    _confirmed(refund, payout)
+
+
+def _pay(refund: Refund) -> Payout:
+    """Ask the shop's platform for the refund or the store credit."""
+    return_ = refund.return_
+    connection = db.session.scalar(
+        select(ShopConnection).where(
+            ShopConnection.shop_id == refund.shop_id,
+            ShopConnection.platform == refund.destination,
+        )
+    )
+    if connection is None:
+        raise ConnectorError(
+            _("The shop is no longer connected to %(platform)s.", platform=refund.destination)
+        )
+    connector = connector_for(connection)
+    request = return_.request
+    if refund.kind == "store_credit":
+        return connector.issue_store_credit(
+            request.customer_email, refund.amount_cents, refund.idempotency_key
+        )
+    lines = [
+        RefundLine(sku=line["sku"], quantity=line["quantity"], amount_cents=line["amount_cents"])
+        for line in refund.lines
+    ]
+    return connector.refund(
+        request.order_number,
+        refund.amount_cents,
+        lines,
+        refund.idempotency_key,
+        connection.restock_on_refund,
+    )
+
+
+def _platform(refund: Refund) -> Actor:
+    return Actor(label=PLATFORM_NAMES.get(refund.destination, refund.destination))
+
+
+def _failed(refund: Refund, message: str, retry: bool) -> None:
+    """Keep the platform's message; a last failure goes into the return's history."""
+    refund.provider_message = message[:2000]
+    refund.status = "pending" if retry else "failed"
+    if not retry:
+        return_ = refund.return_
+        audit.record(
+            return_.request, _platform(refund), "refund_failed", note=message, return_id=return_.id
+        )
+    db.session.commit()
+    log.warning("refund %s failed (retry: %s): %s", refund.idempotency_key, retry, message)
+
+
+def _confirmed(refund: Refund, payout: Payout) -> None:
+    """The platform did it: record its id (the store credit's code) and email the customer."""
+    refund.provider_id = payout.provider_id[:100]
+    refund.status = "succeeded"
+    refund.provider_message = payout.message or None
+    refund.confirmed_at = utcnow()
+    db.session.flush()
+    return_ = refund.return_
+    audit.record(
+        return_.request,
+        _platform(refund),
+        "refund_confirmed",
+        note=payout.provider_id,
+        return_id=return_.id,
+    )
+    _email_settled(refund)
+
+
+def _email_settled(refund: Refund) -> None:
+    """Email the customer the settled outcome (the store credit's code with it) and commit."""
+    return_ = refund.return_
+    request = return_.request
+    emails.queue_email(
+        "return_resolved",
+        request.customer_email,
+        request.language,
+        shop=return_.shop,
+        request=request,
+        return_=return_,
+        refund=refunds.refund_breakdown(request),
+    )
+    db.session.commit()
+
+
+def retry_refund(refund: Refund, user: User) -> bool:
+    """Support sends a failed refund again (with its same key: never twice); False when it
+    is not failed (a colleague was first)."""
+    result = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status == "failed")
+        .values(status="pending", attempts=0, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        db.session.rollback()
+        return False
+    return_ = refund.return_
+    audit.record(return_.request, user, "refund_retried", return_id=return_.id)
+    db.session.commit()
+    start_refund_job(refund.id)
+    return True
+
+
+def mark_refunded(refund: Refund, user: User) -> bool:
+    """Staff refunded by hand in the shop's back office: a manual refund waiting for that, or
+    one the platform failed to make. The customer was emailed on resolving a manual one, and
+    is now for a failed one. False when it is neither (a colleague was first)."""
+    was_failed = refund.status == "failed"
+    result = db.session.execute(
+        update(Refund)
+        .where(
+            Refund.id == refund.id,
+            or_(
+                (Refund.status == "pending") & (Refund.destination == MANUAL),
+                Refund.status == "failed",
+            ),
+        )
+        .values(status="succeeded", confirmed_at=utcnow(), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.expire(refund)
+    return_ = refund.return_
+    audit.record(return_.request, user, "refund_marked", return_id=return_.id)
+    if was_failed:
+        _email_settled(refund)
+    db.session.commit()
+    return True
+
+
+def sweep_refunds(now=None) -> int:
+    """Hand platform refunds left pending (in-process retry, Redis down) or stuck in a dead
+    worker to the refund job again, each after its backoff; returns how many."""
+    now = now or utcnow()
+    db.session.execute(
+        update(Refund)
+        .where(Refund.status == "sending", Refund.updated_at < now - STALE_REFUND_JOB)
+        .values(status="pending")
+    )
+    conditions = [Refund.attempts == 0]
+    for attempts, seconds in enumerate(RETRY_INTERVALS, start=1):
+        conditions.append(
+            (Refund.attempts == attempts) & (Refund.updated_at < now - timedelta(seconds=seconds))
+        )
+    ids = db.session.scalars(
+        select(Refund.id).where(
+            Refund.status == "pending", Refund.destination != MANUAL, or_(*conditions)
+        )
+    ).all()
+    db.session.commit()
+    for refund_id in ids:
+        start_refund_job(refund_id)
+    return len(ids)
