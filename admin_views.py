@@ -40,6 +40,7 @@ from models import (
 )
 from services import dashboard
 from web.admin.base import StaffOnly, visible_shops
+from web.admin.customer_data import CustomerDataView
 from web.admin.email_templates import EmailTemplateView
 from web.admin.notice_rules import ManualNoticeView, NoticeRuleView
 from web.admin.notifications import NotificationsView, notification_bell
@@ -179,6 +180,9 @@ def init_admin(app) -> Admin:
     admin.add_view(RequestView(ReturnRequest, db, name=_l("Requests"), endpoint="requests"))
     admin.add_view(ReturnView(Return, db, name=_l("Returns"), endpoint="returns"))
     admin.add_view(OrderView(Order, db, name=_l("Orders"), endpoint="orders"))
+    admin.add_view(
+        CustomerDataView(name=_l("Customer data"), endpoint="customer_data", url="customer-data")
+    )
     admin.add_view(
         CarrierAccountView(
             CarrierAccount, db, name=_l("Carriers"), endpoint="carriers", category=_l("Settings")

@@ -92,6 +92,9 @@ ROLES = ("admin", "agent")
 SEVERITIES = ("info", "warning", "danger")
 
 
+# A closed request's photos and message files are kept this many months by default.
+DEFAULT_FILE_RETENTION_MONTHS = 6
+
 # Where a shop's staff and customers are: times are shown and working hours counted there.
 DEFAULT_TIME_ZONE = "Europe/Amsterdam"
 
@@ -131,6 +134,11 @@ class Shop(Timestamped, db.Model):
         String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
     )
     admins_edit_form: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Months after a request is closed that its photos and message files are kept
+    # (``services.retention``).
+    file_retention_months: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_FILE_RETENTION_MONTHS, server_default="6"
+    )
     # Dutch texts to this shop's customers say "u/uw" instead of "je/jouw" (domain/address.py).
     address_formally: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -1112,3 +1120,22 @@ class WebhookDelivery(Timestamped, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class ScheduledErasure(Timestamped, db.Model):
+    """A customer to erase once their returns have settled (``services.customer_erasure``).
+
+    An erasure is refused while a return is under way; an admin may ask for it to happen when
+    it settles. The sweeper erases the customer then, sets ``done_at`` and replaces ``email``.
+    """
+
+    __tablename__ = "scheduled_erasure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    requested_by_label: Mapped[str | None] = mapped_column(String(200))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    requested_by: Mapped[User | None] = relationship()

@@ -63,3 +63,24 @@ def record(
     )
     (session or db.session()).add(event)
     return event
+
+
+def record_customer_export(shop_id: int | None, actor: User | Actor, email: str) -> AuditEvent:
+    """Audit an export of a customer's data (who, when, for which address). The address is
+    personal data too: erasing the customer de-personalises this note with the rest."""
+    return _record_for_shop(
+        AuditEvent(shop_id=shop_id, action="customer_data_exported", note=email), actor
+    )
+
+
+def record_customer_erasure(shop_id: int | None, actor: User | Actor, note: str) -> AuditEvent:
+    """Audit an erasure; ``note`` says what went (counts), never whose data it was."""
+    return _record_for_shop(AuditEvent(shop_id=shop_id, action="customer_erased", note=note), actor)
+
+
+def _record_for_shop(event: AuditEvent, actor: User | Actor) -> AuditEvent:
+    who = as_actor(actor)
+    event.actor_id = who.user.id if who.user else None
+    event.actor_label = None if who.user else who.label
+    db.session.add(event)
+    return event

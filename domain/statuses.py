@@ -485,6 +485,9 @@ AUDIT_LABELS = {
     "email_template_changed": _l("changed an email template"),
     "email_template_deleted": _l("deleted an email template"),
     "email_template_reset": _l("reset an email template to the default"),
+    # A customer's personal data (services.customer_data; no request: kept for the record).
+    "customer_data_exported": _l("exported a customer's data"),
+    "customer_erased": _l("erased a customer's personal data"),
 }
 
 
@@ -556,6 +559,8 @@ AUDIT_SENTENCES = {
     "email_template_changed": _l("%(who)s changed an email template"),
     "email_template_deleted": _l("%(who)s deleted an email template"),
     "email_template_reset": _l("%(who)s reset an email template to the default"),
+    "customer_data_exported": _l("%(who)s exported a customer's data"),
+    "customer_erased": _l("%(who)s erased a customer's personal data"),
 }
 
 # The kinds of notification a staff user gets (the bell; also by email if they choose), as

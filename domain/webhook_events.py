@@ -21,12 +21,14 @@ REQUEST_STATUS_CHANGED = "request.status_changed"
 MESSAGE_RECEIVED = "message.received"
 RETURN_CREATED = "return.created"
 RETURN_STATUS_CHANGED = "return.status_changed"
+CUSTOMER_ERASED = "customer.erased"
 EVENTS = (
     REQUEST_CREATED,
     REQUEST_STATUS_CHANGED,
     MESSAGE_RECEIVED,
     RETURN_CREATED,
     RETURN_STATUS_CHANGED,
+    CUSTOMER_ERASED,
 )
 
 
@@ -119,3 +121,11 @@ def announce_return(return_: Return, previous_status: str | None = None) -> None
     """``return.created`` (no previous status) or ``return.status_changed``."""
     event = RETURN_CREATED if previous_status is None else RETURN_STATUS_CHANGED
     emit(return_.shop, event, return_payload(return_, previous_status))
+
+
+def announce_erasure(shop: Shop, order_numbers: list[str], request_numbers: list[str]) -> None:
+    """``customer.erased``: the shop's orders and requests whose customer was erased, by
+    number only (the address is gone), so the webshop can erase the person on its side too."""
+    emit(
+        shop, CUSTOMER_ERASED, {"order_numbers": order_numbers, "request_numbers": request_numbers}
+    )

@@ -1275,6 +1275,28 @@ def _enforce_return(action: str, return_: Return) -> None:
         raise TransitionRefused(refusal())
 
 
+# A return in one of these statuses is over: its parcel is no longer on its way or waiting
+# to be resolved.
+RETURN_SETTLED_STATUSES = (RETURN_RESOLVED, RETURN_CANCELLED)
+
+
+def returns_in_progress(request_ids: Collection[int]) -> list[Return]:
+    """The returns of these requests still under way: a label made, a parcel in transit or
+    delivered, or received and not yet resolved (a refund pending)."""
+    if not request_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Return)
+            .where(
+                Return.request_id.in_(list(request_ids)),
+                Return.status.not_in(RETURN_SETTLED_STATUSES),
+            )
+            .order_by(Return.id)
+        )
+    )
+
+
 def active_return(request: ReturnRequest) -> Return | None:
     """The request's shipment that is not cancelled (there is at most one)."""
     return db.session.scalar(

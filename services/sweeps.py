@@ -12,7 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from extensions import db
-from services import bulk_jobs, label_jobs, outbox, refund_jobs, ship_by_sweep, storage
+from services import (
+    bulk_jobs,
+    customer_erasure,
+    label_jobs,
+    outbox,
+    refund_jobs,
+    retention,
+    ship_by_sweep,
+    storage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,16 @@ SWEEPERS = (
         "ship-by dates", "requests expired past their ship-by date", ship_by_sweep.sweep_expired
     ),
     Sweeper("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
+    Sweeper(
+        "retention",
+        "photos and message files past their shop's retention deleted",
+        retention.sweep_expired_files,
+    ),
+    Sweeper(
+        "scheduled erasures",
+        "customers erased once their returns settled",
+        customer_erasure.sweep_scheduled,
+    ),
 )
 
 

@@ -273,6 +273,7 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
     status = f"/returns/fashion/status/{token}"
     lookup = {"order_number": order_number, "email_or_postcode": demo.markers[1]}
     portal_form = {"order_number": order_number, "submission_key": "x", "resolution": "refund"}
+    customer = (demo.markers[1],)
 
     def get_post(url: str, data: dict | None = None) -> list[RouteProbe]:
         return [RouteProbe("GET", url), RouteProbe("POST", url, data or portal_form)]
@@ -387,6 +388,17 @@ def route_probes(demo: ShopData) -> dict[str, list[RouteProbe]]:
             RouteProbe("GET", f"{status}/attachment/{DEMO_ID}"),
         ],
         "api.list_returns": [RouteProbe("GET", "/api/v1/returns", api=True)],
+        # Another shop's customer: the export is empty and the erasure finds nothing.
+        "api.get_customer_data": [
+            RouteProbe(
+                "GET", f"/api/v1/customers/{demo.markers[1]}/data", api=True, echoed=customer
+            )
+        ],
+        "api.erase_customer": [
+            RouteProbe(
+                "POST", f"/api/v1/customers/{demo.markers[1]}/erase", api=True, echoed=customer
+            )
+        ],
         "api.upsert_order": [
             RouteProbe(
                 "POST",

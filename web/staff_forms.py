@@ -102,6 +102,21 @@ class RemoveMemberForm(FlaskForm):
     membership_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_INT)])
 
 
+class CustomerSearchForm(FlaskForm):
+    """Customer data: an email address or an order number (posted, so the address stays out
+    of URLs and access logs)."""
+
+    query = StringField(
+        _l("Email address or order number"), validators=[DataRequired(), Length(max=254)]
+    )
+
+
+class CustomerForm(FlaskForm):
+    """Customer data: the customer an export or an erasure is for."""
+
+    email = HiddenField(validators=[DataRequired(), Length(max=254)])
+
+
 class MarkAllReadForm(FlaskForm):
     """The notifications page's "Mark all read": a button and its CSRF token."""
 

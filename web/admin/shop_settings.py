@@ -42,7 +42,7 @@ from domain.formatting import TIME_ZONES
 from domain.ship_by import REMINDER_DAYS
 from domain.statuses import EMAIL_LABELS, RESOLUTION_LABELS
 from extensions import db
-from models import Shop
+from models import DEFAULT_FILE_RETENTION_MONTHS, Shop
 from web.admin.base import StaffOnly, visible_shops
 
 LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
@@ -124,6 +124,16 @@ class ShopSettingsForm(FlaskForm):
             "is reminded %(days)d days before, and the request expires after. Empty or 0: no "
             "deadline.",
             days=REMINDER_DAYS,
+        ),
+    )
+    file_retention_months = IntegerField(
+        _l("Keep photos and message files (months after the request is closed)"),
+        validators=[Optional(), NumberRange(min=1, max=120)],
+        default=DEFAULT_FILE_RETENTION_MONTHS,
+        description=_l(
+            "Then they are deleted; the request itself, its numbers and amounts stay. "
+            "Empty: %(months)d months.",
+            months=DEFAULT_FILE_RETENTION_MONTHS,
         ),
     )
     offered_resolutions = CheckboxesField(
@@ -213,6 +223,7 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
     )
     shop.return_fee_cents = int((form.return_fee.data * 100).to_integral_value())
     shop.ship_by_days = form.ship_by_days.data or None
+    shop.file_retention_months = form.file_retention_months.data or DEFAULT_FILE_RETENTION_MONTHS
     sent = form.customer_emails.data or []
     shop.emails_off = ",".join(kind for kind in SWITCHABLE_EMAILS if kind not in sent)
 

@@ -363,7 +363,7 @@ def _write(produce: Callable[[], Any]) -> Response:
                 shop_id=g.shop.id,
                 key=key,
                 method=request.method,
-                path=request.path,
+                path=g.pop("stored_path", request.path),
                 fingerprint=request_fingerprint(),
                 response_status=status,
                 response_body=body,
@@ -379,6 +379,12 @@ def _write(produce: Callable[[], Any]) -> Response:
     return json_response(body, status)
 
 
+def redact_stored_path(path: str) -> None:
+    """Store ``path`` instead of the request's with an ``Idempotency-Key``'s first response:
+    a path that names a person (an erasure's) must not outlive the erasure in that table."""
+    g.stored_path = path
+
+
 def _stored_response(key: str) -> IdempotencyKey | None:
     return db.session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.shop_id == g.shop.id, IdempotencyKey.key == key)
@@ -387,8 +393,9 @@ def _stored_response(key: str) -> IdempotencyKey | None:
 
 def request_fingerprint() -> str:
     """sha256 of the method, the path and the JSON body with sorted keys and no spacing, so a
-    retry that writes the same JSON differently is still the same request."""
-    body = json.dumps(request.get_json(), sort_keys=True, separators=(",", ":"))
+    retry that writes the same JSON differently is still the same request (a call without a
+    body, like an erasure, has the body null)."""
+    body = json.dumps(request.get_json(silent=True), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 

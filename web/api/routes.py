@@ -25,12 +25,22 @@ from models import (
     utcnow,
 )
 from models import Return as ReturnShipment
-from services import conversation, labels, refund_jobs, storage
+from services import conversation, customer_data, customer_erasure, labels, refund_jobs, storage
 from services.order_import import OrderData, upsert_orders
-from web.api.http import ApiProblem, api_actor, operation, refused, rules_refused
+from web.api.http import (
+    ApiProblem,
+    api_actor,
+    operation,
+    redact_stored_path,
+    refused,
+    rules_refused,
+)
 from web.api.schemas import (
     ActionIn,
     AttachmentContent,
+    CustomerDataOut,
+    ErasureOut,
+    ErasureQuery,
     FileIn,
     ListQuery,
     MessageIn,
@@ -451,3 +461,52 @@ def record_return_event(number: str, body: ReturnEventIn):
     db.session.flush()
     db.session.expire_all()
     return return_out(_one(ReturnShipment, number, RETURN_LOADING))
+
+
+# --- Customers' personal data (GDPR) -----------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/customers/<email>/data",
+    summary="A customer's data (export)",
+    tag="Customers",
+    response=CustomerDataOut,
+)
+def get_customer_data(email: str):
+    """Everything the shop holds about the customer with this address (any case): orders,
+    requests with their lines, answers, messages and returns, emails, webhook deliveries,
+    history and the files' details. The export is audited as the API key."""
+    data = customer_data.find(g.api_key, email)
+    document = customer_data.document(data)
+    customer_data.record_export(data, g.api_key)
+    db.session.commit()
+    return CustomerDataOut.model_validate(document)
+
+
+@operation(
+    "POST",
+    "/customers/<email>/erase",
+    summary="Erase a customer's personal data",
+    tag="Customers",
+    query=ErasureQuery,
+    response=ErasureOut,
+    status=(200, 202),
+)
+def erase_customer(email: str, query: ErasureQuery):
+    """Anonymises the customer in the shop at once: names, addresses, emails and every text
+    by or about them; their photos, files and labels are deleted. Numbers, amounts, dates,
+    products and resolutions stay. Refused (409) while one of their returns is under way.
+    With ``when_settled=true`` such an erasure is scheduled instead (202, ``scheduled``) and
+    happens once the return is resolved or cancelled. Idempotent: erasing again answers
+    ``erased: false``. Sends ``customer.erased``."""
+    redact_stored_path("/api/v1/customers/[erased]/erase")
+    data = customer_data.find(g.api_key, email)
+    try:
+        erasure = customer_erasure.erase(data, api_actor())
+    except customer_erasure.ErasureRefused as refusal:
+        if query.when_settled != "true":
+            raise refused(str(refusal)) from None
+        customer_erasure.schedule(data, g.api_key)
+        return ErasureOut(erased=False, scheduled=True, counts=data.counts()), 202
+    return ErasureOut(erased=erasure.erased, counts=erasure.counts)

@@ -374,3 +374,42 @@ class MessageThread(BaseModel):
     """The conversation with the customer, oldest first; internal notes are not in it."""
 
     data: list[MessageOut]
+
+
+class CustomerDataOut(BaseModel):
+    """A customer's data in the key's shop: ``customer.json`` of the admin's export (without
+    the files), under the keys docs/PRIVACY.md documents."""
+
+    schema_version: int = Field(description="Raised when a key changes meaning or goes")
+    exported_at: str
+    email: str = Field(description="The address searched for, in lower case")
+    orders: list[dict[str, Any]]
+    requests: list[dict[str, Any]] = Field(
+        description="With their lines, messages, notices and returns"
+    )
+    emails: list[dict[str, Any]] = Field(description="The emails the outbox holds about them")
+    webhook_deliveries: list[dict[str, Any]]
+    history: list[dict[str, Any]] = Field(description="Audit entries of their requests")
+    files: list[dict[str, Any]] = Field(
+        description="Photos, files and return labels (the admin's ZIP carries their bytes)"
+    )
+
+
+class ErasureQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    when_settled: Literal["true", "false"] = Field(
+        "false",
+        description="true: while a return is under way, erase once it settles (202) instead "
+        "of refusing (409)",
+    )
+
+
+class ErasureOut(BaseModel):
+    """What an erasure removed, counted per kind; all zero when nothing was left to erase."""
+
+    erased: bool = Field(description="false: nothing named this customer (already erased)")
+    scheduled: bool = Field(
+        False, description="true: a return is under way; erased once it settles"
+    )
+    counts: dict[str, int]
