@@ -20,4 +20,9 @@
       window.faForm.addInlineField(target, target.getAttribute("data-inline-add"));
     }
   });
+  // Flask-Admin's select-all and row checkboxes carry only a title, which is no label:
+  // give them that title as their accessible name too (axe: label-title-only).
+  document.querySelectorAll("input.action-rowtoggle[title], input.action-checkbox[title]").forEach(function (box) {
+    if (!box.hasAttribute("aria-label")) { box.setAttribute("aria-label", box.title); }
+  });
 }());
