@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -500,7 +501,13 @@ def _copy(connection, table: str, rows: list[dict]) -> None:
     statement = f"COPY {table} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row([copy_value(row[c]) for c in columns])
+
+
+def copy_value(value: Any) -> Any:
+    """A value as COPY takes it: a JSON column's list or object as JSON text (COPY would
+    write a Python list as a PostgreSQL array)."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 def _plan_line_changes(
