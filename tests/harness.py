@@ -13,14 +13,18 @@ import re
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BaseLoader
 
-from extensions import db
+from extensions import db, limiter
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -90,12 +94,56 @@ def app_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:
         "MAIL_DEFAULT_SENDER": "ReturnDesk <no-reply@returndesk.test>",
         "STORAGE_DIR": str(storage),
         "PUBLIC_URL": "http://returndesk.test",
-        "RQ_QUEUE": f"returndesk-test-{uuid.uuid4().hex[:8]}",
+        "RQ_QUEUE": unique_queue_name(),
         # With REDIS_URL, jobs go through Redis and run at once; test_outbox.py runs a real
         # worker against an asynchronous queue.
         "RQ_ASYNC": False,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+
+
+@dataclass
+class AppState:
+    """The shared test app and what a test may change on it, to put back after the test.
+
+    Tests set ``app.config`` keys, put things in ``app.extensions`` (the store, a Redis client)
+    and swap the Jinja loader. Flask-Limiter keeps its storage on the one ``limiter`` object,
+    so a test that builds an app of its own rebinds it; each test binds it back.
+    """
+
+    app: Flask
+    config: dict
+    extensions: dict
+    template_loader: BaseLoader | None
+    limiter_binding: dict
+
+    @classmethod
+    def of(cls, app: Flask) -> AppState:
+        return cls(
+            app,
+            dict(app.config),
+            dict(app.extensions),
+            app.jinja_env.loader,
+            dict(vars(limiter)),
+        )
+
+    @contextmanager
+    def for_one_test(self, storage: Path) -> Iterator[Flask]:
+        """The app with its own storage folder and queue for one test, then as it was."""
+        vars(limiter).update(self.limiter_binding)
+        self.app.config.update(STORAGE_DIR=str(storage), RQ_QUEUE=unique_queue_name())
+        try:
+            yield self.app
+        finally:
+            self.app.config.clear()
+            self.app.config.update(self.config)
+            self.app.extensions.clear()
+            self.app.extensions.update(self.extensions)
+            self.app.jinja_env.loader = self.template_loader
+
+
+def unique_queue_name() -> str:
+    return f"returndesk-test-{uuid.uuid4().hex[:8]}"
 
 
 def empty_all_tables() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from app import create_app
 from extensions import db
+from harness import app_config
 
 
 @pytest.fixture
@@ -60,13 +62,21 @@ def test_the_api_keeps_answering_with_problem_documents(client):
     assert answer.headers["Content-Type"] == "application/problem+json"
 
 
-def test_a_failure_on_our_side_is_a_branded_page_too(app, branded):
+@pytest.fixture
+def app_with_a_failing_page(migrated, smtp_sink, tmp_path):
+    """An app of its own: the shared one takes no new routes once it has served a request."""
+
     def fails(slug: str):
         raise RuntimeError("a bug")
 
+    app = create_app(app_config(migrated, smtp_sink, tmp_path / "storage"))
     app.add_url_rule("/returns/<slug>/fails", "fails", fails)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    answer = app.test_client().get("/returns/demo/fails?lang=en")
+    return app
+
+
+def test_a_failure_on_our_side_is_a_branded_page_too(app_with_a_failing_page, branded):
+    answer = app_with_a_failing_page.test_client().get("/returns/demo/fails?lang=en")
     page = answer.get_data(as_text=True)
 
     assert answer.status_code == 500
