@@ -70,6 +70,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "returndesk"),
         # Seconds between the workers' sweeps (services/schedule.py).
         "SWEEP_EVERY": int(os.environ.get("SWEEP_EVERY", "60")),
+        # Seconds between the scheduled order syncs of every connected platform (a catch-up of
+        # what the platform's webhooks missed).
+        "CONNECTOR_SYNC_EVERY": int(os.environ.get("CONNECTOR_SYNC_EVERY", "900")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from demo import seeding
 from extensions import db
-from models import Shop, ShopConnection, User
+from models import Shop, User
 from services import jobs, order_import, schedule, storage, stores, sweeps
 from services.connectors import connections
 from services.connectors import orders as connector_orders
@@ -132,11 +132,10 @@ def orders_import(csv_file, shop_slug: str) -> None:
 
 @connectors_cli.command("sync")
 def connectors_sync() -> None:
-    """Hand every shop connection's order sync to the job runner (in-process without Redis)."""
-    connection_ids = list(db.session.scalars(select(ShopConnection.id).order_by(ShopConnection.id)))
-    for connection_id in connection_ids:
-        connector_orders.enqueue_sync(connection_id)
-    click.echo(f"{len(connection_ids)} connections handed to the order sync")
+    """Hand every shop connection's order sync to the job runner (in-process without Redis);
+    the workers also do this every ``CONNECTOR_SYNC_EVERY`` seconds."""
+    count = connector_orders.sync_every_connection()
+    click.echo(f"{count} connections handed to the order sync")
 
 
 @connectors_cli.command("rotate-key")

@@ -21,6 +21,7 @@ from flask import current_app
 from rq import Worker
 
 from services import jobs, sweeps
+from services.connectors import orders as connector_orders
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,16 @@ class Schedule:
 
 
 def schedules() -> tuple[Schedule, ...]:
-    """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds."""
-    return (Schedule("sweep", current_app.config["SWEEP_EVERY"], sweeps.sweep_all),)
+    """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds; the platforms'
+    order sync, every ``CONNECTOR_SYNC_EVERY`` seconds."""
+    return (
+        Schedule("sweep", current_app.config["SWEEP_EVERY"], sweeps.sweep_all),
+        Schedule(
+            "connector-sync",
+            current_app.config["CONNECTOR_SYNC_EVERY"],
+            connector_orders.sync_every_connection,
+        ),
+    )
 
 
 def _key(schedule_name: str, part: str) -> str:

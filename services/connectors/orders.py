@@ -3,7 +3,8 @@ upsert (``order_import.upsert_orders``) and all idempotent:
 
 - ``receive_webhook``: the platform's order webhook, its signature checked before anything;
 - ``sync_orders``: the incremental sync job, page by page from the saved cursor, which it saves
-  after every page so a crash resumes where it stopped;
+  after every page so a crash resumes where it stopped; the workers run it for every connection
+  every ``CONNECTOR_SYNC_EVERY`` seconds (``sync_every_connection``, services/schedule.py);
 - ``fetch_missing_order``: the portal's lookup of an order not imported yet.
 
 An order is written only when the platform changed it after the version stored
@@ -25,7 +26,7 @@ from models import Order, Shop, ShopConnection, utcnow
 from services import jobs, order_import
 from services.connectors import ONE_ATTEMPT, QUICK, ConnectorError, PlatformOrder
 from services.connectors.connections import connection_of
-from services.connectors.registry import connector_for
+from services.connectors.registry import PLATFORMS, connector_for
 from services.encryption import UnreadableSecret
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,19 @@ def enqueue_sync(connection_id: int) -> None:
         job_id=f"sync-orders-{connection_id}",
         job_timeout=SYNC_JOB_TIMEOUT,
     )
+
+
+def sync_every_connection() -> int:
+    """Hand every platform connection's sync to the job runner: the scheduled catch-up of
+    what a webhook missed. How many were handed over."""
+    ids = db.session.scalars(
+        select(ShopConnection.id)
+        .where(ShopConnection.platform.in_(PLATFORMS))
+        .order_by(ShopConnection.id)
+    ).all()
+    for connection_id in ids:
+        enqueue_sync(connection_id)
+    return len(ids)
 
 
 def sync_orders(connection_id: int) -> None:
