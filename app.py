@@ -70,6 +70,11 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "returndesk"),
         # Seconds between the workers' sweeps (services/schedule.py).
         "SWEEP_EVERY": int(os.environ.get("SWEEP_EVERY", "60")),
+        # Customers' replies by email (services/inbound_mail.py): the domain of the Reply-To
+        # addresses (reply+TOKEN@…) that the mail server forwards to `flask mail inbound`;
+        # unset, emails carry no Reply-To and replies go through the status page only.
+        "INBOUND_REPLY_DOMAIN": os.environ.get("INBOUND_REPLY_DOMAIN") or None,
+        "INBOUND_MAIL_MAX_BYTES": int(os.environ.get("INBOUND_MAIL_MAX_BYTES", str(25 * 2**20))),
         # Seconds between the scheduled order syncs of every connected platform (a catch-up of
         # what the platform's webhooks missed).
         "CONNECTOR_SYNC_EVERY": int(os.environ.get("CONNECTOR_SYNC_EVERY", "900")),

@@ -8,6 +8,7 @@ import logging
 import time
 
 import click
+from aiosmtpd.controller import Controller
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from demo import seeding
 from extensions import db
 from models import Shop, User
-from services import jobs, order_import, schedule, storage, stores, sweeps
+from services import inbound_mail, jobs, order_import, schedule, storage, stores, sweeps
 from services.connectors import connections
 from services.connectors import orders as connector_orders
 
@@ -26,6 +27,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 orders_cli = AppGroup("orders", help="The shops' orders.")
 storage_cli = AppGroup("storage", help="Where attachments are stored.")
 connectors_cli = AppGroup("connectors", help="The shops' platform connections (WooCommerce).")
+mail_cli = AppGroup("mail", help="Customers' replies by email.")
 log = logging.getLogger(__name__)
 
 
@@ -146,6 +148,46 @@ def connectors_rotate_key() -> None:
     click.echo(f"{count} connections encrypted again under the first ENCRYPTION_KEY")
 
 
+@mail_cli.command("inbound")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=int, default=2525, show_default=True, help="The SMTP port.")
+def mail_inbound(host: str, port: int) -> None:
+    """Take customers' emailed replies (to reply+TOKEN@INBOUND_REPLY_DOMAIN) over SMTP, from
+    the mail server that receives them, into the requests' threads."""
+    controller = inbound_mail_server(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+    controller.start()
+    click.echo(f"Taking replies on {host}:{port}; Ctrl+C stops.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+def inbound_mail_server(app: Flask, host: str, port: int) -> Controller:
+    """The SMTP endpoint of ``flask mail inbound``, not started; a mail over
+    ``INBOUND_MAIL_MAX_BYTES`` is refused by the server itself (552)."""
+    return Controller(
+        inbound_mail.InboundHandler(app),
+        hostname=host,
+        port=port,
+        data_size_limit=app.config["INBOUND_MAIL_MAX_BYTES"],
+        enable_SMTPUTF8=True,
+    )
+
+
 def register(app: Flask) -> None:
-    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, storage_cli, connectors_cli):
+    groups = (
+        demo_cli,
+        outbox_cli,
+        rq_cli,
+        users_cli,
+        orders_cli,
+        storage_cli,
+        connectors_cli,
+        mail_cli,
+    )
+    for group in groups:
         app.cli.add_command(group)

@@ -159,6 +159,7 @@ def message(
     text: str,
     html: str | None,
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    reply_to: str | None = None,
 ) -> Message:
     """A text email with an HTML alternative and attachments ``(filename, type, bytes)``."""
     email = Message(
@@ -167,6 +168,7 @@ def message(
         body=text,
         html=html,
         attachments=[flask_mail.Attachment(*attachment) for attachment in attachments],
+        reply_to=reply_to,
     )
     email.msgId = make_msgid(domain=sender_domain())
     return email

@@ -23,7 +23,7 @@ from domain import audit, emails, outbox_rows
 from domain.submission import aware
 from extensions import db
 from models import OutboundEmail, WebhookDelivery, utcnow
-from services import mailer, outbound, storage, webhooks
+from services import inbound_mail, mailer, outbound, storage, webhooks
 from services.jobs import RETRY_INTERVALS, enqueue
 from services.mailer import mail
 
@@ -165,8 +165,22 @@ def _mail_message(email: OutboundEmail, session: Session) -> mailer.Message:
         for attachment in storage.attachments_by_id(email.attachment_ids, session)
     ]
     return mailer.message(
-        email.to_address, email.subject, email.body_text, email.body_html, attachments
+        email.to_address,
+        email.subject,
+        email.body_text,
+        email.body_html,
+        attachments,
+        reply_to=_reply_address(email),
     )
+
+
+def _reply_address(email: OutboundEmail) -> str | None:
+    """A customer's email about a request is answered into its thread (inbound_mail.py);
+    the address is made at sending, so a renewed status link renews it too."""
+    request = email.request
+    if request is None or email.to_address.lower() != request.customer_email.lower():
+        return None
+    return inbound_mail.reply_address(request)
 
 
 class EmailsNotSent(Exception):
