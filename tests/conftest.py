@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from cli import inbound_mail_server
 from desk_helpers import Desk, open_desk
 from extensions import db, limiter
 from factories import make_order, make_question, make_reasons, make_shop, make_user
@@ -39,6 +40,7 @@ from harness import (
     need_service,
 )
 from label_standins import running_sendcloud
+from mail_helpers import REPLY_DOMAIN
 from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
 from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
@@ -307,6 +309,19 @@ def woocommerce(app):
             CONNECTOR_PAGE_SIZE=3,
         )
         yield url, state
+
+
+@pytest.fixture
+def inbound(app):
+    """``flask mail inbound``'s SMTP endpoint on loopback, for replies to
+    ``reply+TOKEN@`` ``mail_helpers.REPLY_DOMAIN`` (mails over 200 kB refused): its port."""
+    app.config["INBOUND_REPLY_DOMAIN"] = REPLY_DOMAIN
+    app.config["INBOUND_MAIL_MAX_BYTES"] = 200_000
+    port = free_port()
+    server = inbound_mail_server(app, "127.0.0.1", port)
+    server.start()
+    yield port
+    server.stop()
 
 
 @pytest.fixture

@@ -7,31 +7,15 @@ oversized mail, a forbidden file) is refused with an SMTP error and leaves no tr
 from __future__ import annotations
 
 import smtplib
-from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import func, select
 
-from cli import inbound_mail_server
 from extensions import db
 from factories import make_request, make_user
-from harness import free_port
+from mail_helpers import REPLY_DOMAIN, reply_to, send
 from models import Message
 from portal_helpers import image_bytes
-
-REPLY_DOMAIN = "replies.demo.example.com"
-
-
-@pytest.fixture
-def inbound(app):
-    """The inbound endpoint on loopback: its port."""
-    app.config["INBOUND_REPLY_DOMAIN"] = REPLY_DOMAIN
-    app.config["INBOUND_MAIL_MAX_BYTES"] = 200_000
-    port = free_port()
-    server = inbound_mail_server(app, "127.0.0.1", port)
-    server.start()
-    yield port
-    server.stop()
 
 
 @pytest.fixture
@@ -44,22 +28,6 @@ def asked(app, shop, smtp_sink, inbound):
     conversation.send_message(request, agent, "Kun je een foto van de schade sturen?", [])
     db.session.commit()
     return request
-
-
-def reply_to(original, body: str, **headers: str) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = original["To"]
-    mail["To"] = original["Reply-To"]
-    mail["Subject"] = "Re: " + original["Subject"]
-    for name, value in headers.items():
-        mail[name.replace("_", "-")] = value
-    mail.set_content(body)
-    return mail
-
-
-def send(port: int, mail: EmailMessage, sender: str = "jan@example.nl") -> None:
-    with smtplib.SMTP("127.0.0.1", port) as smtp:
-        smtp.send_message(mail, from_addr=sender)
 
 
 def thread_inbound() -> list[Message]:
