@@ -73,6 +73,9 @@ def refusal(body: str | Response) -> Response:
 
 
 def forget(limit_value: str, key: str, scope: str) -> None:
-    """Clear what the shared limit ``limit_value`` of ``scope`` counted for ``key``."""
+    """Clear what the shared limit ``limit_value`` of ``scope`` counted for ``key`` (nothing
+    is counted when the host turned the limits off with ``RATELIMIT_ENABLED``)."""
+    if not limiter.enabled:
+        return
     for item in parse_many(limit_value):
         limiter.limiter.clear(item, key, scope)
