@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := PORT=$(PORT) $(VENV)/bin/flask --app app
 export FLASK_APP := app
 
-.PHONY: run test setup worker lint format lock translations bench
+.PHONY: run test setup worker lint format lock translations bench screenshots
 
 # Every package, transitive ones included, comes pinned and hash-checked from the lock files.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -65,6 +65,11 @@ lock: $(VENV)/.installed
 # `make bench` runs the benchmark kit at a small size; `make bench FULL=1` at 1,000,000 requests.
 bench: setup
 	$(PY) bench/run.py $(if $(FULL),--full)
+
+# `make screenshots` walks the demo through the seed's story in Debian's Chromium and writes
+# PNGs (desktop and phone, Dutch and English) to docs/screenshots/.
+screenshots: setup
+	$(PY) docs/screenshots/make_screenshots.py
 
 translations: setup
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
