@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DecimalField,
+    Field,
     Form,
     IntegerField,
     SelectField,
@@ -118,20 +120,26 @@ class RuleFormBase(Form):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        used = 0
+        return self.conditions_valid() and self.check_stage_action() and valid
+
+    def conditions_valid(self) -> bool:
+        """At least one condition, each with its parameters: all a dry run needs."""
+        valid, used = True, 0
         for kind, condition in notices.CONDITIONS.items():
             if not self[condition_field_name(kind)].data:
                 continue
             used += 1
             for param in condition.params:
                 field = self[condition_field_name(kind, param.name)]
-                if param_is_empty(field.data):
-                    field.errors.append(gettext("Needed for this condition."))
+                field.errors = list(field.errors)
+                if not field.validate(self) or param_is_empty(field.data):
+                    if not field.errors:
+                        field.errors.append(gettext("Needed for this condition."))
                     valid = False
         if not used:
-            self.name.errors.append(gettext("Choose at least one condition."))
+            self.name.errors = [*self.name.errors, gettext("Choose at least one condition.")]
             valid = False
-        return self.check_stage_action() and valid
+        return valid
 
     def check_stage_action(self) -> bool:
         if self.action.data != MOVE_TO_STAGE:
@@ -143,7 +151,7 @@ class RuleFormBase(Form):
         return True
 
     def populate_obj(self, rule: NoticeRule) -> None:
-        rule.name = self.name.data.strip()
+        rule.name = (self.name.data or "").strip()
         rule.shop_id = int(self.shop_id.data) if self.shop_id.data else None
         rule.severity = self.severity.data
         rule.message_nl = self.message_nl.data
@@ -180,12 +188,54 @@ def build_rule_form() -> type[RuleFormBase]:
     return type("RuleForm", (RuleFormBase,), fields)
 
 
-def condition_rules() -> list:
-    names = []
-    for kind, condition in notices.CONDITIONS.items():
-        names.append(condition_field_name(kind))
-        names.extend(condition_field_name(kind, p.name) for p in condition.params)
-    return names
+@dataclass(frozen=True)
+class ConditionRow:
+    """One "when …" row of the rule builder: a condition kind, whether the rule uses it, and
+    its form fields (the switch that says so, then its parameters)."""
+
+    kind: str
+    label: str
+    chosen: bool
+    switch: Field
+    params: tuple[Field, ...]
+
+
+def condition_rows(form: RuleFormBase) -> list[ConditionRow]:
+    return [
+        ConditionRow(
+            kind,
+            str(condition.label),
+            bool(form[condition_field_name(kind)].data),
+            form[condition_field_name(kind)],
+            tuple(form[condition_field_name(kind, p.name)] for p in condition.params),
+        )
+        for kind, condition in notices.CONDITIONS.items()
+    ]
+
+
+class ConditionRowsRule(rules.Macro):
+    """Where the builder's rows go in the form: they render every condition field, so
+    Flask-Admin keeps those fields in the form."""
+
+    def __init__(self) -> None:
+        super().__init__("rule_builder.conditions")
+
+    @property
+    def visible_fields(self) -> list[str]:
+        names = []
+        for kind, condition in notices.CONDITIONS.items():
+            names.append(condition_field_name(kind))
+            names.extend(condition_field_name(kind, p.name) for p in condition.params)
+        return names
+
+
+def change_rows(form: RuleFormBase, submitted) -> None:
+    """The builder's buttons without JavaScript: add the condition chosen, or remove one."""
+    added, removed = submitted.get("add_condition"), submitted.get("remove_condition")
+    if submitted.get("builder") == "add" and added in notices.CONDITIONS:
+        form[condition_field_name(added)].data = True
+    if removed in notices.CONDITIONS:
+        form[condition_field_name(removed)].data = False
 
 
 def describe_conditions(rule: NoticeRule) -> str:
@@ -203,6 +253,21 @@ def describe_conditions(rule: NoticeRule) -> str:
         ]
         parts.append(f"{condition.label} ({', '.join(values)})" if values else str(condition.label))
     return " + ".join(parts)
+
+
+def is_builder_step(submitted) -> bool:
+    return submitted.get("builder") == "add" or "remove_condition" in submitted
+
+
+def reason_choices(shop_ids: list[int]) -> list[tuple[str, str]]:
+    """The return reasons of these shops by their words (one per code, as rules store codes)."""
+    reasons = db.session.scalars(
+        select(ReturnReason).where(ReturnReason.shop_id.in_(shop_ids)).order_by(ReturnReason.id)
+    ).all()
+    words: dict[str, str] = {}
+    for reason in reasons:
+        words.setdefault(reason.code, reason.label(language()))
+    return sorted(words.items(), key=lambda choice: choice[1].lower())
 
 
 class NoticeRuleView(EditorView):
@@ -238,8 +303,7 @@ class NoticeRuleView(EditorView):
         "name",
         "shop_id",
         "active",
-        rules.Header(_l("Conditions (all must hold)")),
-        *condition_rules(),
+        ConditionRowsRule(),
         rules.Header(_l("Notice")),
         "severity",
         "message_nl",
@@ -275,13 +339,7 @@ class NoticeRuleView(EditorView):
             (str(stage.id), f"{names[stage.shop_id]}: {stage.name(language())}") for stage in stages
         ]
         form.stage_shops = {stage.id: stage.shop_id for stage in stages}
-        codes = db.session.scalars(
-            select(ReturnReason.code)
-            .where(ReturnReason.shop_id.in_(shop_ids))
-            .distinct()
-            .order_by(ReturnReason.code)
-        ).all()
-        form[condition_field_name("reason_in", "codes")].choices = [(c, c) for c in codes]
+        form[condition_field_name("reason_in", "codes")].choices = reason_choices(shop_ids)
         return form
 
     def on_form_prefill(self, form, id) -> None:
@@ -299,21 +357,39 @@ class NoticeRuleView(EditorView):
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
-        if request.method == "POST" and "dry_run" in request.form and self.can_create:
-            return self.dry_run_page(self.create_form(), self.create_template)
+        if request.method == "POST" and self.can_create:
+            if "dry_run" in request.form:
+                return self.dry_run_page(self.create_form(), self.create_template)
+            if is_builder_step(request.form):
+                return self.builder_page(self.create_form(), self.create_template)
         return super().create_view()
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
-        if request.method == "POST" and "dry_run" in request.form and self.can_edit:
-            model = self.get_one(request.args.get("id"))
-            return self.dry_run_page(self.edit_form(obj=model), self.edit_template, model=model)
+        if request.method == "POST" and self.can_edit:
+            if "dry_run" in request.form:
+                model = self.get_one(request.args.get("id"))
+                return self.dry_run_page(self.edit_form(obj=model), self.edit_template, model=model)
+            if is_builder_step(request.form):
+                model = self.get_one(request.args.get("id"))
+                return self.builder_page(self.edit_form(obj=model), self.edit_template, model=model)
         return super().edit_view()
+
+    def builder_page(self, form, template, **context):
+        """The form again with a condition row added or removed; nothing is checked or saved."""
+        change_rows(form, request.form)
+        return self.render(
+            template,
+            form=form,
+            form_opts=FormOpts(widget_args=self.form_widget_args, form_rules=self._form_edit_rules),
+            return_url=self.get_url(".index_view"),
+            **context,
+        )
 
     def dry_run_page(self, form, template, **context):
         """Show which recent requests the rule as typed would flag; save nothing."""
         results = None
-        if form.validate():
+        if form.conditions_valid():
             rule = NoticeRule()
             form.populate_obj(rule)
             if not may_edit_shop(rule.shop_id):
@@ -330,6 +406,8 @@ class NoticeRuleView(EditorView):
         )
 
     def render(self, template, **kwargs):
+        if "form" in kwargs:
+            kwargs.setdefault("condition_rows", condition_rows(kwargs["form"]))
         kwargs.setdefault("action_labels", NOTICE_ACTION_LABELS)
         kwargs.setdefault("status_labels", STATUS_LABELS)
         kwargs.setdefault(
