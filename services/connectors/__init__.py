@@ -1,5 +1,6 @@
-"""Connectors to the shops' platforms (WooCommerce and Shopify now; Mollie later): one module
-per platform behind the small interface below, found by name in ``registry``.
+"""Connectors to the shops' platforms (WooCommerce, Shopify) and to the payment provider
+Mollie: one module per platform behind the small interface below, found by name in
+``registry``.
 
 A connector speaks the platform's API and maps its orders into the ``OrderData`` the CSV
 import and the API write (``services.order_import``): there is no second order model.
@@ -48,11 +49,14 @@ class RefundLine:
 @dataclass(frozen=True)
 class Payout:
     """What the platform did with a refund or store credit: its id for it (the refund's id,
-    the store credit's code), and whether it was done (``succeeded``)."""
+    the store credit's code), and whether it was done (``succeeded``) or accepted and still
+    to be paid out (``pending``: a payment provider's, whose own word is in
+    ``provider_status``)."""
 
     provider_id: str
     status: str = "succeeded"
     message: str = ""
+    provider_status: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,3 +202,11 @@ class Connector(Protocol):
         """Store credit of ``amount_cents`` that only ``email`` may use, once: its code is the
         payout's ``provider_id``. Once per ``idempotency_key``, like ``refund``."""
         ...
+
+
+class FollowsRefunds(Protocol):
+    """A provider that accepts a refund before it pays it out (Mollie): asked again how far
+    the refund ``provider_id`` of ``order`` got, until it is paid (``Payout.status``
+    "succeeded") or given up (``ConnectorError``)."""
+
+    def refund_status(self, order: str, provider_id: str) -> Payout: ...

@@ -54,6 +54,9 @@ class OrderOut(BaseModel):
     ordered_at: UtcDatetime
     delivered_at: UtcDatetime | None
     currency: str
+    mollie_payment_id: str | None = Field(
+        description="The Mollie payment (tr_…) the order was paid with: refunds go through it"
+    )
     created_at: UtcDatetime
     lines: list[OrderLineOut]
 
