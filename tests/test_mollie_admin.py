@@ -132,3 +132,12 @@ def test_every_mollie_refund_status_has_dutch_words(app, state):
     with force_locale("nl"):
         dutch = str(statuses.PROVIDER_REFUND_STATUS_LABELS[state])
     assert dutch != english
+
+
+def test_the_import_page_explains_the_mollie_payment_column(client, auth, shop_staff):
+    auth.login("admin@example.com")
+
+    page = client.get("/admin/order_import/").get_data(as_text=True)
+
+    assert "<code>mollie_payment_id</code>" in page
+    assert "The Mollie payment (tr_…) the order was paid with" in page
