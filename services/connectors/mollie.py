@@ -83,12 +83,19 @@ class OutboundAdapter(BaseAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         seconds = max(timeout) if isinstance(timeout, tuple) else timeout
-        body = request.body.encode() if isinstance(request.body, str) else request.body
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode()
+        if body is not None and not isinstance(body, bytes):
+            raise TypeError("the Mollie client sends its body as one JSON text")
         answer = outbound.send(
             str(request.method),
             str(request.url),
             body=body or None,
-            headers=dict(request.headers),
+            headers={
+                name: value.decode() if isinstance(value, bytes) else value
+                for name, value in request.headers.items()
+            },
             timeout=float(seconds or outbound.DEFAULT_TIMEOUT),
         )
         response = requests.Response()
