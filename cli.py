@@ -18,6 +18,7 @@ from models import Shop, ShopConnection, User
 from services import jobs, order_import, schedule, storage, stores, sweeps
 from services.connectors import connections
 from services.connectors import orders as connector_orders
+from services.connectors.registry import ORDER_PLATFORMS
 
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The outbox of emails and other side effects.")
@@ -132,8 +133,15 @@ def orders_import(csv_file, shop_slug: str) -> None:
 
 @connectors_cli.command("sync")
 def connectors_sync() -> None:
-    """Hand every shop connection's order sync to the job runner (in-process without Redis)."""
-    connection_ids = list(db.session.scalars(select(ShopConnection.id).order_by(ShopConnection.id)))
+    """Hand every shop platform connection's order sync to the job runner (in-process without
+    Redis); Mollie connections have no orders to sync."""
+    connection_ids = list(
+        db.session.scalars(
+            select(ShopConnection.id)
+            .where(ShopConnection.platform.in_(ORDER_PLATFORMS))
+            .order_by(ShopConnection.id)
+        )
+    )
     for connection_id in connection_ids:
         connector_orders.enqueue_sync(connection_id)
     click.echo(f"{len(connection_ids)} connections handed to the order sync")

@@ -15,6 +15,7 @@ from domain import statuses
 from extensions import db
 from models import ShopConnection, User
 from mollie_standin import API_KEY, running_mollie
+from services.connectors import orders as connector_orders
 
 
 @pytest.fixture
@@ -141,3 +142,15 @@ def test_the_import_page_explains_the_mollie_payment_column(client, auth, shop_s
 
     assert "<code>mollie_payment_id</code>" in page
     assert "The Mollie payment (tr_…) the order was paid with" in page
+
+
+def test_mollie_has_no_orders_to_sync_or_look_up(app, client, auth, shop_staff, mollie):
+    auth.login("admin@example.com")
+    save(client, shop_staff.shop, API_KEY)
+    calls = len(mollie["calls"])
+
+    synced = app.test_cli_runner().invoke(args=["connectors", "sync"])
+    found = connector_orders.fetch_missing_order(shop_staff.shop, "9999")
+
+    assert "0 connections handed to the order sync" in synced.output
+    assert found is False and len(mollie["calls"]) == calls

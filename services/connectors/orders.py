@@ -25,7 +25,7 @@ from models import Order, Shop, ShopConnection, utcnow
 from services import jobs, order_import
 from services.connectors import ONE_ATTEMPT, QUICK, ConnectorError, PlatformOrder
 from services.connectors.connections import connection_of
-from services.connectors.registry import connector_for
+from services.connectors.registry import ORDER_PLATFORMS, connector_for
 from services.encryption import UnreadableSecret
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,13 @@ def fetch_missing_order(shop: Shop, number: str) -> bool:
     if not number or order_import.existing_order_numbers(shop.id, spellings):
         return False
     connection = db.session.scalar(
-        select(ShopConnection).where(ShopConnection.shop_id == shop.id).limit(1)
+        select(ShopConnection)
+        .where(
+            ShopConnection.shop_id == shop.id,
+            ShopConnection.platform.in_(ORDER_PLATFORMS),  # not Mollie: it has no orders
+        )
+        .order_by(ShopConnection.id)
+        .limit(1)
     )
     if connection is None:
         return False
