@@ -428,3 +428,32 @@ def test_mollie_on_a_private_address_is_refused_without_outbound_allow_private(
     assert the_refund(return_).status == "failed"
     assert "The Mollie API address is refused" in page and "not a public address" in page
     assert connected["calls"] == []
+
+
+def test_the_api_resolves_with_a_refund_through_mollie_and_shows_how_far_it_got(
+    client, shop, agent, connected
+):
+    return_ = received_return(shop, agent, api_order(client, shop))
+    key = make_key(shop)
+    db.session.commit()
+
+    resolved = client.post(
+        f"/api/v1/returns/{return_.number}/events",
+        json={"event": "resolved", "resolution": "refund"},
+        headers=bearer(key),
+    )
+    run_jobs()
+    accepted = client.get(f"/api/v1/returns/{return_.number}", headers=bearer(key)).json
+    [made] = connected["refunds"][PAYMENT_ID]
+    settle(connected, made["id"], "refunded")
+    follow_up()
+    paid = client.get(f"/api/v1/returns/{return_.number}", headers=bearer(key)).json
+
+    assert resolved.status_code == 200, resolved.json
+    assert accepted["refund"]["destination"] == "mollie"
+    assert (accepted["refund"]["status"], accepted["refund"]["provider_id"]) == (
+        "confirming",
+        made["id"],
+    )
+    assert paid["refund"]["status"] == "succeeded"
+    assert len(emails_to("fenna@example.nl", "return_resolved")) == 1
