@@ -134,8 +134,9 @@ def orders_import(csv_file, shop_slug: str) -> None:
 
 @connectors_cli.command("sync")
 def connectors_sync() -> None:
-    """Hand every shop connection's order sync to the job runner (in-process without Redis);
-    the workers also do this every ``CONNECTOR_SYNC_EVERY`` seconds."""
+    """Hand every shop platform connection's order sync to the job runner (in-process without
+    Redis); the workers also do this every ``CONNECTOR_SYNC_EVERY`` seconds. Mollie
+    connections have no orders to sync."""
     count = connector_orders.sync_every_connection()
     click.echo(f"{count} connections handed to the order sync")
 

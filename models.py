@@ -251,6 +251,9 @@ class Order(Timestamped, db.Model):
     # When the shop's platform last changed the order (connectors): an older webhook or sync
     # page never overwrites a newer version.
     platform_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The Mollie payment (``tr_…``) the customer paid the order with, for a shop whose orders
+    # come by CSV or API: a refund goes back through that payment.
+    mollie_payment_id: Mapped[str | None] = mapped_column(String(64))
 
     shop: Mapped[Shop] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(
@@ -760,8 +763,9 @@ class ShopConnection(Timestamped, db.Model):
 REFUND_KINDS = ("refund", "store_credit")
 # Where a refund is carried out: a platform's name (``ShopConnection.platform``), or by hand.
 MANUAL = "manual"
-# The refund job's progress (``Refund.status``): pending → sending → succeeded, or failed.
-REFUND_STATUSES = ("pending", "sending", "succeeded", "failed")
+# The refund job's progress (``Refund.status``): pending → sending → succeeded, or failed;
+# "confirming" when the provider accepted it but has yet to pay it out (Mollie).
+REFUND_STATUSES = ("pending", "sending", "confirming", "succeeded", "failed")
 
 
 class Refund(Timestamped, db.Model):
@@ -778,6 +782,9 @@ class Refund(Timestamped, db.Model):
     double click, a retry after a timeout or two workers give one refund at the platform.
     ``lines`` lists what is paid per order line: ``order_line_id``, ``sku``, ``quantity``,
     ``amount_cents``. ``provider_id`` is the platform's refund id, or the store credit's code.
+    A payment provider (Mollie) accepts a refund before it pays it out: the row is then
+    "confirming", ``provider_status`` holds the provider's own word (queued, pending,
+    processing, refunded, failed, canceled) and the job asks again until it is final.
     """
 
     __tablename__ = "refund"
@@ -794,6 +801,7 @@ class Refund(Timestamped, db.Model):
     provider_id: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     provider_message: Mapped[str | None] = mapped_column(Text)
+    provider_status: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

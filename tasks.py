@@ -37,6 +37,11 @@ def send_refund(refund_id: int) -> None:
     refund_jobs.send_refund(refund_id)
 
 
+def follow_refund(refund_id: int) -> None:
+    """Ask the payment provider how far a refund it accepted got; email once it is paid."""
+    refund_jobs.follow_refund(refund_id)
+
+
 def run_schedule(name: str, period: int) -> None:
     """One period's run of a schedule (``services.schedule``): the sweeps, then the next."""
     schedule.run(name, period)

@@ -189,6 +189,7 @@ LABEL_STATUS_BADGES = {
 REFUND_STATUS_LABELS = {
     "pending": _l("Waiting"),
     "sending": _l("Sending"),
+    "confirming": _l("Awaiting the provider"),
     "succeeded": _l("Succeeded"),
     "failed": _l("Failed"),
 }
@@ -196,8 +197,20 @@ REFUND_STATUS_LABELS = {
 REFUND_STATUS_BADGES = {
     "pending": "secondary",
     "sending": "info",
+    "confirming": "info",
     "succeeded": "success",
     "failed": "danger",
+}
+
+# A payment provider's own status of a refund it accepted (Mollie's ``refund.status``),
+# shown beside the job's while it is "confirming".
+PROVIDER_REFUND_STATUS_LABELS = {
+    "queued": _l("Queued"),
+    "pending": _l("Pending"),
+    "processing": _l("Processing"),
+    "refunded": _l("Refunded"),
+    "failed": _l("Failed"),
+    "canceled": _l("Cancelled"),
 }
 
 # The agent's decision on one request line.

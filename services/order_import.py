@@ -8,7 +8,9 @@ CSV columns, one row per order line (header required, UTF-8, comma or semicolon 
 ``order_number, ordered_at, delivered_at, customer_name, customer_email, customer_postcode,
 customer_country, customer_language, sku, product_name, variant, quantity, unit_price,
 discount, image_url``, and optionally ``tags`` (comma separated, e.g. ``final-sale,hygiene``)
-and ``returnable`` (``yes``/``no``; the platform's own flag). Dates are ISO 8601 (``2026-03-01`` or ``2026-03-01T14:30:00+01:00``;
+and ``returnable`` (``yes``/``no``; the platform's own flag), ``variant_options`` (``S|M|L``) and
+``mollie_payment_id`` (``tr_…``, the Mollie payment the order was paid with; the same on every
+row of the order). Dates are ISO 8601 (``2026-03-01`` or ``2026-03-01T14:30:00+01:00``;
 without a zone they are UTC); ``delivered_at``, ``customer_postcode``, ``variant``,
 ``discount`` and ``image_url`` may be empty; prices are in the shop's currency with a
 decimal point (``12.95``). ``unit_price`` is per item; ``discount`` is for the whole line.
@@ -60,10 +62,11 @@ CSV_COLUMNS = (
     "tags",
     "returnable",
     "variant_options",
+    "mollie_payment_id",
 )
 # Columns a file may leave out altogether (older exports): the line is returnable, untagged,
-# without variants to pick from.
-OMISSIBLE_COLUMNS = ("tags", "returnable", "variant_options")
+# without variants to pick from; the order keeps the Mollie payment it has, if any.
+OMISSIBLE_COLUMNS = ("tags", "returnable", "variant_options", "mollie_payment_id")
 # Between the variants of ``variant_options`` in a CSV cell: "S|M|L".
 OPTION_SEPARATOR = "|"
 OPTIONAL_COLUMNS = {
@@ -74,7 +77,7 @@ OPTIONAL_COLUMNS = {
     "image_url",
     *OMISSIBLE_COLUMNS,
 }
-ORDER_COLUMNS = CSV_COLUMNS[:8]
+ORDER_COLUMNS = (*CSV_COLUMNS[:8], "mollie_payment_id")
 BATCH_SIZE = 1000
 # Explicit characters, not \s: JSON Schema (ECMA) and Python disagree on what \s matches.
 EMAIL_PATTERN = r"^[^@ \t\r\n\x00]+@[^@ \t\r\n\x00]+\.[^@ \t\r\n\x00]+$"
@@ -114,6 +117,14 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 al
 Language = Literal["nl", "en"]
 Url = Annotated[str, Field(max_length=500, pattern=r"^https?://[^ \t\r\n\x00]+$")]
 Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^,\x00]+$")]
+MolliePaymentId = Annotated[
+    str,
+    Field(
+        max_length=64,
+        pattern=r"^tr_[A-Za-z0-9]+$",
+        description="The Mollie payment (tr_…) the order was paid with: refunds go through it",
+    ),
+]
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -168,6 +179,7 @@ class OrderData(BaseModel):
     ordered_at: AwareDatetime
     delivered_at: AwareDatetime | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    mollie_payment_id: MolliePaymentId | None = None
     lines: Annotated[list[OrderLineData], Field(min_length=1, max_length=1000)]
 
     _utc = field_validator("ordered_at", "delivered_at")(as_utc)
@@ -196,6 +208,7 @@ class CsvRow(BaseModel):
     tags: Annotated[str, Field(max_length=500)] | None = None
     returnable: bool | None = None
     variant_options: Annotated[str, Field(max_length=2000)] | None = None
+    mollie_payment_id: MolliePaymentId | None = None
 
     @field_validator(*OPTIONAL_COLUMNS, mode="before")
     @classmethod
@@ -332,6 +345,7 @@ def _order_from_rows(rows: list[CsvRow]) -> OrderData:
         ordered_at=first.ordered_at,
         delivered_at=first.delivered_at,
         currency=None,
+        mollie_payment_id=first.mollie_payment_id,
         lines=[row.line() for row in rows],
     )
 
@@ -409,8 +423,9 @@ def _order_values(shop_id: int, order: OrderData) -> dict:
         "ordered_at": order.ordered_at,
         "delivered_at": order.delivered_at,
     }
-    # The CSV has no street, city or currency: an import leaves what the API set.
-    for optional in ("customer_street", "customer_city", "currency"):
+    # The CSV has no street, city or currency, and may leave the Mollie payment out: an
+    # import leaves what the API set.
+    for optional in ("customer_street", "customer_city", "currency", "mollie_payment_id"):
         if getattr(order, optional, None) is not None:
             values[optional] = getattr(order, optional)
     return values
@@ -441,7 +456,9 @@ def _upsert_batch(
     if new:
         inserted = db.session.execute(
             insert(Order).returning(Order.number, Order.id),
-            [_order_values(shop_id, order) for order in new],
+            # Every new row names the Mollie payment, so a file where some orders have one
+            # and others not is still one multi-row INSERT.
+            [{"mollie_payment_id": None, **_order_values(shop_id, order)} for order in new],
         )
         ids.update(dict(inserted.tuples().all()))
     _update_rows(Order, [{"id": ids[o.number], **_order_values(shop_id, o)} for o in old])

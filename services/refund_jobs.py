@@ -11,6 +11,11 @@ the commit ``send_after_commit`` hands it to this job. ``Refund.status`` is the 
 Sent once: the row's idempotency key is unique, one worker claims the row (a conditional
 UPDATE from pending to sending), and the connector looks for a refund carrying the key before
 it makes one, so a double click, two workers or a retry after a timeout pay once.
+
+A payment provider (Mollie, for a shop whose orders come by CSV or API and carry their
+payment) accepts a refund before it pays it out: the row is then "confirming" with the
+provider's own status, and ``follow_refund`` (handed over by the sweeper) asks again until the
+provider paid it (succeeded, and only then the customer's email) or gave it up (failed).
 """
 
 from __future__ import annotations
@@ -25,32 +30,45 @@ from sqlalchemy import CursorResult, or_, select, update
 from domain import audit, emails, refunds, workflow
 from domain.audit import Actor
 from extensions import db
-from models import MANUAL, Refund, Return, ShopConnection, User, utcnow
+from models import MANUAL, Order, Refund, Return, ShopConnection, User, utcnow
 from services.connectors import ConnectorError, Payout, RefundLine
-from services.connectors.registry import PLATFORM_NAMES, PLATFORMS, connector_for
+from services.connectors.registry import (
+    MOLLIE,
+    ORDER_PLATFORMS,
+    PLATFORM_NAMES,
+    connector_for,
+    follower_for,
+    refund_reference,
+)
 from services.jobs import RETRY_INTERVALS, enqueue
 
 log = logging.getLogger(__name__)
 
 # A refund job silent this long belongs to a worker that died; the sweeper hands it over again.
 STALE_REFUND_JOB = timedelta(minutes=10)
+# How often the sweeper asks a payment provider again about a refund it has yet to pay out.
+FOLLOW_INTERVAL = timedelta(minutes=5)
 
 
-def destination_for(shop_id: int) -> str:
-    """Where a shop's refunds go: its connected platform, else by hand ("manual")."""
-    connection = db.session.scalar(
-        select(ShopConnection)
-        .where(ShopConnection.shop_id == shop_id, ShopConnection.platform.in_(list(PLATFORMS)))
-        .order_by(ShopConnection.id)
-        .limit(1)
+def destination_for(shop_id: int, order: Order | None = None, kind: str = "refund") -> str:
+    """Where a shop's refunds go: the shop platform it is connected to; else, for money back
+    on an order paid through Mollie, the shop's Mollie account; else by hand ("manual")."""
+    platforms = set(
+        db.session.scalars(select(ShopConnection.platform).where(ShopConnection.shop_id == shop_id))
     )
-    return connection.platform if connection is not None else MANUAL
+    for platform in ORDER_PLATFORMS:
+        if platform in platforms:
+            return platform
+    if MOLLIE in platforms and kind == "refund" and order is not None and order.mollie_payment_id:
+        return MOLLIE
+    return MANUAL
 
 
 def resolve(return_: Return, actor: User | Actor | None, kind: str) -> Refund | None:
     """Resolve a received return (``workflow.resolve``) with its refund sent where the shop's
     refunds go. The caller commits, then calls ``send_after_commit`` with the result."""
-    return workflow.resolve(return_, actor, kind, refund_to=destination_for(return_.shop_id))
+    refund_to = destination_for(return_.shop_id, return_.request.order, kind)
+    return workflow.resolve(return_, actor, kind, refund_to=refund_to)
 
 
 def send_after_commit(refund: Refund | None) -> None:
@@ -100,12 +118,14 @@ def send_refund(refund_id: int) -> None:
         if retry:
             raise error from None
         return
+    if payout.status == "pending":
+        _accepted(refund, payout)
+        return
     _confirmed(refund, payout)
 
 
-def _pay(refund: Refund) -> Payout:
-    """Ask the shop's platform for the refund or the store credit."""
-    return_ = refund.return_
+def _connection(refund: Refund) -> ShopConnection:
+    """The shop's connection the refund was sent to; ``ConnectorError`` when it is gone."""
     connection = db.session.scalar(
         select(ShopConnection).where(
             ShopConnection.shop_id == refund.shop_id,
@@ -116,6 +136,13 @@ def _pay(refund: Refund) -> Payout:
         raise ConnectorError(
             _("The shop is no longer connected to %(platform)s.", platform=refund.destination)
         )
+    return connection
+
+
+def _pay(refund: Refund) -> Payout:
+    """Ask the shop's platform for the refund or the store credit."""
+    return_ = refund.return_
+    connection = _connection(refund)
     connector = connector_for(connection)
     request = return_.request
     if refund.kind == "store_credit":
@@ -127,7 +154,7 @@ def _pay(refund: Refund) -> Payout:
         for line in refund.lines
     ]
     return connector.refund(
-        request.order_number,
+        refund_reference(refund.destination, request.order),
         refund.amount_cents,
         lines,
         refund.idempotency_key,
@@ -150,6 +177,65 @@ def _failed(refund: Refund, message: str, retry: bool) -> None:
         )
     db.session.commit()
     log.warning("refund %s failed (retry: %s): %s", refund.idempotency_key, retry, message)
+
+
+def _accepted(refund: Refund, payout: Payout) -> None:
+    """The provider accepted the refund and has yet to pay it out: keep its id and status;
+    the sweeper hands it to ``follow_refund`` until it is final."""
+    refund.provider_id = payout.provider_id[:100]
+    refund.provider_status = payout.provider_status[:20] or None
+    refund.provider_message = None
+    refund.status = "confirming"
+    db.session.commit()
+
+
+def follow_refund(refund_id: int) -> None:
+    """Ask the provider how far a refund it accepted got. Paid out: succeeded, and the
+    customer is emailed, once however many workers ask (a conditional UPDATE from
+    confirming); given up: failed with the provider's message, for support to retry; still
+    under way, or the provider not reachable now: asked again at the next sweep."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or refund.status != "confirming" or not refund.provider_id:
+        return
+    try:
+        follower = follower_for(_connection(refund))
+        if follower is None:
+            return
+        order = refund_reference(refund.destination, refund.return_.request.order)
+        payout = follower.refund_status(order, refund.provider_id)
+    except ConnectorError as error:
+        if error.retryable:
+            refund.provider_message = str(error)[:2000]
+            refund.updated_at = utcnow()
+            db.session.commit()
+        elif _leave_confirming(refund, "failed"):
+            _failed(refund, str(error), retry=False)
+        return
+    if payout.status != "succeeded":
+        refund.provider_status = payout.provider_status[:20] or None
+        refund.provider_message = None
+        refund.updated_at = utcnow()
+        db.session.commit()
+        return
+    if _leave_confirming(refund, "sending"):
+        refund.provider_status = payout.provider_status[:20] or None
+        _confirmed(refund, payout)
+
+
+def _leave_confirming(refund: Refund, status: str) -> bool:
+    """Move a confirming refund on for this worker alone; False when another was first."""
+    result = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status == "confirming")
+        .values(status=status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.commit()
+    db.session.refresh(refund)
+    return True
 
 
 def _confirmed(refund: Refund, payout: Payout) -> None:
@@ -236,7 +322,8 @@ def mark_refunded(refund: Refund, user: User) -> bool:
 
 def sweep_refunds(now=None) -> int:
     """Hand platform refunds left pending (in-process retry, Redis down) or stuck in a dead
-    worker to the refund job again, each after its backoff; returns how many."""
+    worker to the refund job again, each after its backoff, and the refunds a provider has
+    yet to pay out to ``follow_refund`` every ``FOLLOW_INTERVAL``; returns how many."""
     now = now or utcnow()
     db.session.execute(
         update(Refund)
@@ -253,7 +340,16 @@ def sweep_refunds(now=None) -> int:
             Refund.status == "pending", Refund.destination != MANUAL, or_(*conditions)
         )
     ).all()
+    following = db.session.scalars(
+        select(Refund.id).where(
+            Refund.status == "confirming", Refund.updated_at < now - FOLLOW_INTERVAL
+        )
+    ).all()
     db.session.commit()
     for refund_id in ids:
         start_refund_job(refund_id)
-    return len(ids)
+    for refund_id in following:
+        enqueue(
+            "follow_refund", refund_id, job_id=f"follow-refund-{refund_id}-{now.timestamp():.0f}"
+        )
+    return len(ids) + len(following)

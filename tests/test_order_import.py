@@ -38,6 +38,7 @@ def row(number="1001", sku="SHIRT", quantity="1", price="29.95", email="anna@exa
         "tags": kw.pop("tags", ""),
         "returnable": kw.pop("returnable", ""),
         "variant_options": kw.pop("variant_options", ""),
+        "mollie_payment_id": kw.pop("mollie_payment_id", ""),
     }
     return ",".join(values[c] for c in order_import.CSV_COLUMNS)
 

@@ -1,5 +1,6 @@
-"""Connectors to the shops' platforms (WooCommerce and Shopify now; Mollie later): one module
-per platform behind the small interface below, found by name in ``registry``.
+"""Connectors to the shops' platforms (WooCommerce, Shopify) and to the payment provider
+Mollie: one module per platform behind the small interface below, found by name in
+``registry``.
 
 A connector speaks the platform's API and maps its orders into the ``OrderData`` the CSV
 import and the API write (``services.order_import``): there is no second order model.
@@ -13,13 +14,15 @@ however often it is asked (``services.refund_jobs`` sends them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext as _
 
+from services import outbound
 from services.order_import import OrderData
 
 
@@ -46,11 +49,14 @@ class RefundLine:
 @dataclass(frozen=True)
 class Payout:
     """What the platform did with a refund or store credit: its id for it (the refund's id,
-    the store credit's code), and whether it was done (``succeeded``)."""
+    the store credit's code), and whether it was done (``succeeded``) or accepted and still
+    to be paid out (``pending``: a payment provider's, whose own word is in
+    ``provider_status``)."""
 
     provider_id: str
     status: str = "succeeded"
     message: str = ""
+    provider_status: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,57 @@ class RetryPolicy:
         return min(asked if asked is not None else self.backoff * 2**attempt, self.max_wait)
 
 
+def call_timeout(policy: RetryPolicy) -> float:
+    """Seconds one call may take: the policy's own, else ``CONNECTOR_TIMEOUT_SECONDS``."""
+    return policy.timeout or float(current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", 15))
+
+
+def send(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    policy: RetryPolicy,
+    redirect_hint: Callable[[str], str],
+    body: bytes | None = None,
+) -> tuple[outbound.Response | None, str]:
+    """One request to a shop's platform through the outbound guard: its answer, or ``None``
+    and why it could not be had when asking again may help (a timeout, a refused connection).
+
+    A refused URL, a redirect (``redirect_hint`` says which address to enter instead) and a
+    name that does not resolve are the shop owner's to fix: ``ConnectorError``, not retryable.
+    ``redirect_hint(reason)`` words the redirect for the platform.
+    """
+    timeout = call_timeout(policy)
+    try:
+        return outbound.send(method, url, body=body, headers=headers, timeout=timeout), ""
+    except outbound.TargetNotAllowed as refused:
+        raise ConnectorError(
+            _("The shop URL is refused: %(reason)s.", reason=str(refused))
+        ) from refused
+    except outbound.Redirected as redirected:
+        raise ConnectorError(redirect_hint(str(redirected))) from redirected
+    except TimeoutError:
+        return None, _("The shop did not answer within %(seconds)s seconds.", seconds=timeout)
+    except OSError as error:
+        if "cannot resolve" in str(error):
+            raise ConnectorError(
+                _("The shop's address cannot be found (DNS): %(reason)s", reason=str(error))
+            ) from error
+        return None, _("The shop cannot be reached: %(reason)s.", reason=str(error))
+
+
+def too_many_requests(response: outbound.Response, platform: str) -> tuple[str, str | None] | None:
+    """For a 429 answer: what to tell the shop and the wait its ``Retry-After`` asks (any
+    spelling of the header); ``None`` for any other answer."""
+    if response.status != 429:
+        return None
+    retry_after = {name.lower(): value for name, value in response.headers.items()}
+    return (
+        _("%(platform)s answered 429 Too Many Requests.", platform=platform),
+        retry_after.get("retry-after"),
+    )
+
+
 ONE_ATTEMPT = RetryPolicy(attempts=1)
 # A customer waiting on the portal: one short try, then "not found, try later".
 QUICK = RetryPolicy(attempts=1, timeout=5.0)
@@ -145,3 +202,11 @@ class Connector(Protocol):
         """Store credit of ``amount_cents`` that only ``email`` may use, once: its code is the
         payout's ``provider_id``. Once per ``idempotency_key``, like ``refund``."""
         ...
+
+
+class FollowsRefunds(Protocol):
+    """A provider that accepts a refund before it pays it out (Mollie): asked again how far
+    the refund ``provider_id`` of ``order`` got, until it is paid (``Payout.status``
+    "succeeded") or given up (``ConnectorError``)."""
+
+    def refund_status(self, order: str, provider_id: str) -> Payout: ...

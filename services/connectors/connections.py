@@ -23,6 +23,7 @@ class ConnectionState:
     consumer_key_saved: bool
     consumer_secret_saved: bool
     access_token_saved: bool
+    api_key_saved: bool
     webhook_secret_saved: bool
     last_sync_at: datetime | None
     last_sync_state: str | None
@@ -64,6 +65,7 @@ def state_of(connection: ShopConnection | None) -> ConnectionState | None:
         consumer_key_saved=bool(credentials.get("consumer_key")),
         consumer_secret_saved=bool(credentials.get("consumer_secret")),
         access_token_saved=bool(credentials.get("access_token")),
+        api_key_saved=bool(credentials.get("api_key")),
         webhook_secret_saved=readable(connection.webhook_secret) is not None,
         last_sync_at=connection.last_sync_at,
         last_sync_state=connection.last_sync_state,

@@ -26,7 +26,7 @@ from models import Order, Shop, ShopConnection, utcnow
 from services import jobs, order_import
 from services.connectors import ONE_ATTEMPT, QUICK, ConnectorError, PlatformOrder
 from services.connectors.connections import connection_of
-from services.connectors.registry import PLATFORMS, connector_for
+from services.connectors.registry import ORDER_PLATFORMS, connector_for
 from services.encryption import UnreadableSecret
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def sync_every_connection() -> int:
     what a webhook missed. How many were handed over."""
     ids = db.session.scalars(
         select(ShopConnection.id)
-        .where(ShopConnection.platform.in_(PLATFORMS))
+        .where(ShopConnection.platform.in_(ORDER_PLATFORMS))
         .order_by(ShopConnection.id)
     ).all()
     for connection_id in ids:
@@ -176,7 +176,13 @@ def fetch_missing_order(shop: Shop, number: str) -> bool:
     if not number or order_import.existing_order_numbers(shop.id, spellings):
         return False
     connection = db.session.scalar(
-        select(ShopConnection).where(ShopConnection.shop_id == shop.id).limit(1)
+        select(ShopConnection)
+        .where(
+            ShopConnection.shop_id == shop.id,
+            ShopConnection.platform.in_(ORDER_PLATFORMS),  # not Mollie: it has no orders
+        )
+        .order_by(ShopConnection.id)
+        .limit(1)
     )
     if connection is None:
         return False

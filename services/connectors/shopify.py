@@ -56,6 +56,8 @@ from services.connectors import (
     PlatformOrder,
     RefundLine,
     RetryPolicy,
+    send,
+    too_many_requests,
 )
 from services.connectors.woocommerce import first_problem, is_loopback
 from services.order_import import OrderData, OrderLineData
@@ -148,6 +150,14 @@ mutation ReturnDeskGiftCard($input: GiftCardCreateInput!) {
   }
 }
 """
+
+
+def redirect_hint(reason: str) -> str:
+    """What to enter instead when Shopify redirects."""
+    return _(
+        "Shopify answered with a redirect (%(reason)s). Enter the shop's myshopify.com domain.",
+        reason=reason,
+    )
 
 
 @dataclass
@@ -374,42 +384,15 @@ class Shopify:
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
-        timeout = policy.timeout or float(current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", 15))
-        try:
-            response = outbound.send(
-                "POST", self.api_url(), body=body, headers=headers, timeout=timeout
-            )
-        except outbound.TargetNotAllowed as refused:
-            raise ConnectorError(
-                _("The shop URL is refused: %(reason)s.", reason=str(refused))
-            ) from refused
-        except outbound.Redirected as redirected:
-            raise ConnectorError(
-                _(
-                    "Shopify answered with a redirect (%(reason)s). Enter the shop's "
-                    "myshopify.com domain.",
-                    reason=str(redirected),
-                )
-            ) from redirected
-        except TimeoutError:
-            return (
-                None,
-                _("The shop did not answer within %(seconds)s seconds.", seconds=timeout),
-                None,
-            )
-        except OSError as error:
-            if "cannot resolve" in str(error):
-                raise ConnectorError(
-                    _("The shop's address cannot be found (DNS): %(reason)s", reason=str(error))
-                ) from error
-            return None, _("The shop cannot be reached: %(reason)s.", reason=str(error)), None
+        response, problem = send("POST", self.api_url(), headers, policy, redirect_hint, body=body)
+        if response is None:
+            return None, problem, None
         return self._read(response)
 
     def _read(self, response: outbound.Response) -> tuple[dict | None, str, str | None]:
         """An answer's ``data`` when final, else why to ask again and the wait asked."""
-        if response.status == 429:
-            retry_after = {k.lower(): v for k, v in response.headers.items()}.get("retry-after")
-            return None, _("Shopify answered 429 Too Many Requests."), retry_after
+        if throttled := too_many_requests(response, "Shopify"):
+            return None, *throttled
         if response.status >= 500:
             return None, _("Shopify answered HTTP %(status)s.", status=response.status), None
         answer = checked(response, self.api_url())

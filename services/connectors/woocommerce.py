@@ -50,6 +50,8 @@ from services.connectors import (
     PlatformOrder,
     RefundLine,
     RetryPolicy,
+    send,
+    too_many_requests,
 )
 from services.order_import import OrderData, OrderLineData
 
@@ -59,6 +61,15 @@ SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 COUNTRY_FALLBACK = "NL"
 # The meta_data key of a refund or coupon that carries ReturnDesk's idempotency key.
 KEY_META = "_returndesk_idempotency_key"
+
+
+def redirect_hint(reason: str) -> str:
+    """What to enter instead when the shop redirects."""
+    return _(
+        "The shop answered with a redirect (%(reason)s). Enter the address the "
+        "shop really uses (https://, with or without www.).",
+        reason=reason,
+    )
 
 
 @dataclass
@@ -289,37 +300,11 @@ class WooCommerce:
         headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        timeout = policy.timeout or float(current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", 15))
-        try:
-            response = outbound.send(method, url, body=body, headers=headers, timeout=timeout)
-        except outbound.TargetNotAllowed as refused:
-            raise ConnectorError(
-                _("The shop URL is refused: %(reason)s.", reason=str(refused))
-            ) from refused
-        except outbound.Redirected as redirected:
-            raise ConnectorError(
-                _(
-                    "The shop answered with a redirect (%(reason)s). Enter the address the "
-                    "shop really uses (https://, with or without www.).",
-                    reason=str(redirected),
-                )
-            ) from redirected
-        except TimeoutError:
-            return (
-                None,
-                _("The shop did not answer within %(seconds)s seconds.", seconds=timeout),
-                None,
-            )
-        except OSError as error:
-            if "cannot resolve" in str(error):
-                raise ConnectorError(
-                    _("The shop's address cannot be found (DNS): %(reason)s", reason=str(error))
-                ) from error
-            return None, _("The shop cannot be reached: %(reason)s.", reason=str(error)), None
-        headers_lower = {name.lower(): value for name, value in response.headers.items()}
-        if response.status == 429:
-            problem = _("WooCommerce answered 429 Too Many Requests.")
-            return None, problem, headers_lower.get("retry-after")
+        response, problem = send(method, url, headers, policy, redirect_hint, body=body)
+        if response is None:
+            return None, problem, None
+        if throttled := too_many_requests(response, "WooCommerce"):
+            return None, *throttled
         if response.status >= 500:
             if message := error_message(response):
                 problem = _(

@@ -49,6 +49,10 @@ COLUMN_HELP = {
     "unit_price": _l("Price of one item, e.g. 19.95."),
     "discount": _l("Discount on the whole line, e.g. 5.00; may be empty."),
     "image_url": _l("Product image URL (https://…); may be empty."),
+    "mollie_payment_id": _l(
+        "The Mollie payment (tr_…) the order was paid with, the same on each of its rows; "
+        "with Mollie connected, its refunds go back through it. May be empty."
+    ),
 }
 
 

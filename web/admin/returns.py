@@ -28,6 +28,7 @@ from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
     LABEL_STATUS_LABELS,
+    PROVIDER_REFUND_STATUS_LABELS,
     REFUND_CHOICE_LABELS,
     REFUND_STATUS_BADGES,
     REFUND_STATUS_LABELS,
@@ -100,6 +101,10 @@ def payout_panel(return_: Return) -> dict | None:
         "amount": money(refund.amount_cents, refund.currency),
         "provider_id": refund.provider_id or "",
         "message": refund.provider_message or "",
+        "provider_status": str(
+            PROVIDER_REFUND_STATUS_LABELS.get(refund.provider_status or "", refund.provider_status)
+            or ""
+        ),
         "may_retry": refund.status == "failed"
         and tenancy.may_touch(current_user, refund.shop_id, "admin"),
         "may_mark": (manual and refund.status == "pending") or refund.status == "failed",

@@ -1,9 +1,10 @@
-"""Integration > Shop platforms: a shop's connection to its platform (WooCommerce or Shopify),
-per shop.
+"""Integration > Shop platforms: a shop's connection to its platform (WooCommerce or Shopify)
+and to its Mollie account, per shop.
 
 WooCommerce: the shop URL, consumer key and secret, and the webhook secret. Shopify: the
 shop's myshopify.com domain, the app's Admin API access token and its secret (which signs
-the webhooks). The secrets are write-only
+the webhooks). Mollie: the account's API key (``test_…`` or ``live_…``), for refunds through
+the Mollie payment an order imported by CSV or API carries. The secrets are write-only
 (the page says "saved", never shows them; a blank field keeps the saved one). "Test
 connection" asks the platform something harmless and says exactly what failed; the page
 shows the last sync. For the shop's admins and support only, like the API keys.
@@ -18,18 +19,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from domain import links, tenancy
 from domain.statuses import SYNC_STATE_BADGES, SYNC_STATE_LABELS, badge
 from extensions import db
 from models import Shop, ShopConnection
-from services.connectors import connections, orders, shopify, woocommerce
+from services.connectors import connections, mollie, orders, shopify, woocommerce
 from web.admin.base import StaffOnly, visible_shops
 
 PLATFORM = "woocommerce"
 SHOPIFY = "shopify"
-PLATFORM_TITLES = {PLATFORM: "WooCommerce", SHOPIFY: "Shopify"}
+MOLLIE = "mollie"
+PLATFORM_TITLES = {PLATFORM: "WooCommerce", SHOPIFY: "Shopify", MOLLIE: "Mollie"}
 
 
 def reachable_shop_url(_form, field) -> None:
@@ -106,6 +108,24 @@ class ShopifyForm(FlaskForm):
     )
 
 
+class MollieForm(FlaskForm):
+    api_key = PasswordField(
+        _l("API key"),
+        validators=[
+            Length(max=200),
+            Regexp(
+                r"^\s*((live|test)_\w+)?\s*$",
+                message=_l("A Mollie API key starts with test_ or live_."),
+            ),
+        ],
+        description=_l(
+            "Mollie Dashboard > Developers > API keys: the live key (test_ to try it out). "
+            "Refunds go back through the Mollie payment an imported order carries "
+            "(mollie_payment_id)."
+        ),
+    )
+
+
 class ShopConnectionsView(StaffOnly, BaseView):
     """The platform connections of the shops the user administers (support: every shop)."""
 
@@ -148,6 +168,21 @@ class ShopConnectionsView(StaffOnly, BaseView):
             return redirect(url_for(".edit", shop_id=shop.id))
         return self.page(shop, form, shopify_form(shop.id))
 
+    @expose("/<int:shop_id>/mollie", methods=["POST"])
+    def edit_mollie(self, shop_id: int):
+        """Save the shop's Mollie API key."""
+        shop = self.shop_or_404(shop_id)
+        form = MollieForm(prefix=MOLLIE)
+        state = connections.state_of(connections.connection_of(shop.id, MOLLIE))
+        if form.validate_on_submit() and self.has_api_key(form, state):
+            connections.save_connection(
+                shop.id, MOLLIE, mollie.api_endpoint(), {"api_key": form.api_key.data or ""}, ""
+            )
+            db.session.commit()
+            flash(_("The Mollie connection of %(shop)s was saved.", shop=shop.name), "success")
+            return redirect(url_for(".edit", shop_id=shop.id))
+        return self.page(shop, woocommerce_form(shop.id), shopify_form(shop.id), form)
+
     @expose("/<int:shop_id>/shopify", methods=["POST"])
     def edit_shopify(self, shop_id: int):
         """Save the shop's Shopify connection."""
@@ -167,26 +202,23 @@ class ShopConnectionsView(StaffOnly, BaseView):
             db.session.commit()
             flash(_("The Shopify connection of %(shop)s was saved.", shop=shop.name), "success")
             return redirect(url_for(".edit", shop_id=shop.id))
-        woo = connections.connection_of(shop.id, PLATFORM)
-        return self.page(
-            shop,
-            WooCommerceForm(
-                formdata=None,
-                data={
-                    "base_url": woo.base_url if woo else "",
-                    "restock_on_refund": woo.restock_on_refund if woo else True,
-                },
-            ),
-            form,
-        )
+        return self.page(shop, woocommerce_form(shop.id), form)
 
-    def page(self, shop: Shop, form: WooCommerceForm, shopify_form_: ShopifyForm):
-        """The page with both platforms' sections."""
+    def page(
+        self,
+        shop: Shop,
+        form: WooCommerceForm,
+        shopify_form_: ShopifyForm,
+        mollie_form: MollieForm | None = None,
+    ):
+        """The page with every platform's section."""
         return self.render(
             "admin/shop_connections.html",
             shop=plain(shop),
             form=form,
             shopify_form=shopify_form_,
+            mollie_form=mollie_form or MollieForm(prefix=MOLLIE, formdata=None),
+            mollie_state=connections.state_of(connections.connection_of(shop.id, MOLLIE)),
             **section(shop, PLATFORM, ""),
             **section(shop, SHOPIFY, "shopify_"),
         )
@@ -201,6 +233,8 @@ class ShopConnectionsView(StaffOnly, BaseView):
             flash(_("The connection does not work: %(problem)s", problem=problem), "error")
         elif connection.platform == SHOPIFY:
             flash(_("The connection works: Shopify accepted the access token."), "success")
+        elif connection.platform == MOLLIE:
+            flash(_("The connection works: Mollie accepted the API key."), "success")
         else:
             flash(_("The connection works: WooCommerce accepted the keys."), "success")
         return redirect(url_for(".edit", shop_id=shop_id))
@@ -232,6 +266,14 @@ class ShopConnectionsView(StaffOnly, BaseView):
         return connection
 
     @staticmethod
+    def has_api_key(form: MollieForm, state: connections.ConnectionState | None) -> bool:
+        """A first save needs the API key; later a blank one keeps the saved one."""
+        if (form.api_key.data or "").strip() or (state and state.api_key_saved):
+            return True
+        form.api_key.errors = [*form.api_key.errors, _("Enter it once; it is kept encrypted.")]
+        return False
+
+    @staticmethod
     def has_token(form: ShopifyForm, state: connections.ConnectionState | None) -> bool:
         """A first save needs the access token; later a blank one keeps the saved one."""
         if (form.access_token.data or "").strip() or (state and state.access_token_saved):
@@ -255,6 +297,18 @@ class ShopConnectionsView(StaffOnly, BaseView):
                 field.errors = [*field.errors, _("Enter it once; it is kept encrypted.")]
                 missing = True
         return not missing
+
+
+def woocommerce_form(shop_id: int) -> WooCommerceForm:
+    """The WooCommerce section's form, filled with what is saved (never a secret)."""
+    connection = connections.connection_of(shop_id, PLATFORM)
+    return WooCommerceForm(
+        formdata=None,
+        data={
+            "base_url": connection.base_url if connection else "",
+            "restock_on_refund": connection.restock_on_refund if connection else True,
+        },
+    )
 
 
 def shopify_form(shop_id: int) -> ShopifyForm:

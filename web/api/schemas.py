@@ -54,6 +54,9 @@ class OrderOut(BaseModel):
     ordered_at: UtcDatetime
     delivered_at: UtcDatetime | None
     currency: str
+    mollie_payment_id: str | None = Field(
+        description="The Mollie payment (tr_…) the order was paid with: refunds go through it"
+    )
     created_at: UtcDatetime
     lines: list[OrderLineOut]
 
@@ -130,8 +133,9 @@ class RefundOut(BaseModel):
     currency: str
     destination: str
     status: Literal[REFUND_STATUSES] = Field(
-        description="pending, sending, succeeded (the platform confirmed it, or staff marked "
-        "it refunded) or failed (see message; support may retry)"
+        description="pending, sending, confirming (a payment provider such as Mollie "
+        "accepted it and has yet to pay it out), succeeded (the platform confirmed it, or "
+        "staff marked it refunded) or failed (see message; support may retry)"
     )
     provider_id: str | None = Field(
         description="The platform's id of the refund, or the store credit's code"
