@@ -70,6 +70,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "returndesk"),
         # Seconds between the workers' sweeps (services/schedule.py).
         "SWEEP_EVERY": int(os.environ.get("SWEEP_EVERY", "60")),
+        # Seconds between the retention job's runs (services/retention.py): daily.
+        "RETENTION_EVERY": int(os.environ.get("RETENTION_EVERY", str(24 * 3600))),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",

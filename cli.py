@@ -1,6 +1,6 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
 ``flask users create-support``, ``flask orders import``, ``flask storage migrate``,
-``flask connectors sync``, ``flask connectors rotate-key``."""
+``flask connectors sync``, ``flask connectors rotate-key``, ``flask retention run``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from demo import seeding
 from extensions import db
 from models import Shop, ShopConnection, User
-from services import jobs, order_import, schedule, storage, stores, sweeps
+from services import jobs, order_import, retention, schedule, storage, stores, sweeps
 from services.connectors import connections
 from services.connectors import orders as connector_orders
 
@@ -26,6 +26,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 orders_cli = AppGroup("orders", help="The shops' orders.")
 storage_cli = AppGroup("storage", help="Where attachments are stored.")
 connectors_cli = AppGroup("connectors", help="The shops' platform connections (WooCommerce).")
+retention_cli = AppGroup("retention", help="Keeping data no longer than the shops decide.")
 log = logging.getLogger(__name__)
 
 
@@ -147,6 +148,18 @@ def connectors_rotate_key() -> None:
     click.echo(f"{count} connections encrypted again under the first ENCRYPTION_KEY")
 
 
+@retention_cli.command("run")
+def retention_run() -> None:
+    """Apply the shops' retention rules once (the workers do it daily; without Redis, run this
+    daily from cron): delete old files, anonymise old requests, trim old outbox bodies."""
+    done = retention.run()
+    click.echo(
+        f"{done.requests_anonymised} requests anonymised, {done.files_deleted} files deleted, "
+        f"{done.bodies_trimmed} bodies trimmed"
+    )
+
+
 def register(app: Flask) -> None:
-    for group in (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, storage_cli, connectors_cli):
+    groups = (demo_cli, outbox_cli, rq_cli, users_cli, orders_cli, storage_cli, connectors_cli)
+    for group in (*groups, retention_cli):
         app.cli.add_command(group)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from rq import Worker
 
-from services import jobs, sweeps
+from services import jobs, retention, sweeps
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,13 @@ class Schedule:
 
 
 def schedules() -> tuple[Schedule, ...]:
-    """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds."""
-    return (Schedule("sweep", current_app.config["SWEEP_EVERY"], sweeps.sweep_all),)
+    """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds; the retention
+    rules, every ``RETENTION_EVERY`` seconds (daily)."""
+    config = current_app.config
+    return (
+        Schedule("sweep", config["SWEEP_EVERY"], sweeps.sweep_all),
+        Schedule("retention", config["RETENTION_EVERY"], retention.run),
+    )
 
 
 def _key(schedule_name: str, part: str) -> str:
