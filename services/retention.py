@@ -49,17 +49,15 @@ FINISHED_DELIVERIES = ("delivered", "failed", "skipped")
 
 
 def run(now: datetime | None = None) -> RetentionRun:
-    """Apply every retention rule once; the run, recorded with its counts as it goes."""
+    """Apply every retention rule once; the run, its counts recorded with each batch (in the
+    batch's transaction), so support's dashboard shows its progress."""
     now = now or utcnow()
     record = RetentionRun(started_at=now, files_deleted=0, requests_anonymised=0, bodies_trimmed=0)
     db.session.add(record)
     db.session.commit()
-    record.files_deleted = sweep_expired_files(now)
-    db.session.commit()
-    anonymised, files = anonymise_expired(now)
-    record.requests_anonymised, record.files_deleted = anonymised, record.files_deleted + files
-    db.session.commit()
-    record.bodies_trimmed = trim_outbox(now)
+    sweep_expired_files(now, record=record)
+    anonymise_expired(now, record=record)
+    trim_outbox(now, record=record)
     record.finished_at = utcnow()
     db.session.commit()
     return record
@@ -101,13 +99,18 @@ def _closed_before(shop_id: int, cutoff: datetime):
 # --- files ---------------------------------------------------------------------------------------
 
 
-def sweep_expired_files(now: datetime | None = None, batch: int = BATCH) -> int:
+def sweep_expired_files(
+    now: datetime | None = None, batch: int = BATCH, record: RetentionRun | None = None
+) -> int:
     """Delete the photos and message files past their shop's retention; returns how many."""
     now = now or utcnow()
     deleted = 0
-    for shop_id, months in db.session.execute(select(Shop.id, Shop.file_retention_months)):
+    shops = db.session.execute(select(Shop.id, Shop.file_retention_months)).all()
+    for shop_id, months in shops:
         cutoff = now - months * MONTH
         while keys := _delete_batch(shop_id, cutoff, batch):
+            if record is not None:
+                record.files_deleted += len(keys)
             db.session.commit()
             for key in keys:
                 stores.current().delete(key)
@@ -145,7 +148,9 @@ def _delete_batch(shop_id: int, cutoff: datetime, batch: int) -> list[str]:
 # --- requests ------------------------------------------------------------------------------------
 
 
-def anonymise_expired(now: datetime | None = None, batch: int = ANONYMISE_BATCH) -> tuple[int, int]:
+def anonymise_expired(
+    now: datetime | None = None, batch: int = ANONYMISE_BATCH, record: RetentionRun | None = None
+) -> tuple[int, int]:
     """Anonymise the closed requests past their shop's retention; how many requests, and how
     many of their files were deleted."""
     now = now or utcnow()
@@ -157,6 +162,9 @@ def anonymise_expired(now: datetime | None = None, batch: int = ANONYMISE_BATCH)
         shop_id = shop.id
         while ids := list(db.session.scalars(due.order_by(ReturnRequest.id).limit(batch))):
             keys = customer_erasure.depersonalise(customer_data.of_requests(shop_id, ids))
+            if record is not None:
+                record.requests_anonymised += len(ids)
+                record.files_deleted += len(keys)
             db.session.commit()
             customer_erasure.delete_files(keys)
             requests, files = requests + len(ids), files + len(keys)
@@ -168,7 +176,9 @@ def anonymise_expired(now: datetime | None = None, batch: int = ANONYMISE_BATCH)
 # --- outbox --------------------------------------------------------------------------------------
 
 
-def trim_outbox(now: datetime | None = None, batch: int = BATCH) -> int:
+def trim_outbox(
+    now: datetime | None = None, batch: int = BATCH, record: RetentionRun | None = None
+) -> int:
     """Empty the bodies of emails and the payloads of webhook deliveries written more than
     ``TRIM_AFTER`` ago and no longer to be sent; returns how many were trimmed."""
     now = now or utcnow()
@@ -183,11 +193,12 @@ def trim_outbox(now: datetime | None = None, batch: int = BATCH) -> int:
         WebhookDelivery.status.in_(FINISHED_DELIVERIES),
         WebhookDelivery.trimmed_at.is_(None),
     )
-    trimmed = _trim(emails, OutboundEmail, {"body_text": "", "body_html": None}, now, batch)
-    return trimmed + _trim(deliveries, WebhookDelivery, {"payload": {}}, now, batch)
+    emptied = {"body_text": "", "body_html": None}
+    trimmed = _trim(emails, OutboundEmail, emptied, now, batch, record)
+    return trimmed + _trim(deliveries, WebhookDelivery, {"payload": {}}, now, batch, record)
 
 
-def _trim(chosen, model, emptied: dict, now: datetime, batch: int) -> int:
+def _trim(chosen, model, emptied: dict, now: datetime, batch: int, record) -> int:
     trimmed = 0
     while ids := list(db.session.scalars(chosen.order_by(model.id).limit(batch))):
         db.session.execute(
@@ -196,6 +207,8 @@ def _trim(chosen, model, emptied: dict, now: datetime, batch: int) -> int:
             .values(**emptied, trimmed_at=now)
             .execution_options(synchronize_session=False)
         )
+        if record is not None:
+            record.bodies_trimmed += len(ids)
         db.session.commit()
         trimmed += len(ids)
         if len(ids) < batch:

@@ -196,3 +196,25 @@ def test_the_command_runs_it_and_says_what_it_did(app, runner, story):
     assert result.exit_code == 0, result.output
     assert "2 requests anonymised" in result.output
     assert db.session.scalar(select(RetentionRun.requests_anonymised)) == 2
+
+
+def test_it_works_through_many_requests_in_batches(app, shop):
+    numbers = [
+        someone(shop, f"Klant {index}", f"klant{index}@example.nl", COMPLETED, DEFAULT_DAYS + 5)
+        for index in range(5)
+    ]
+    record = RetentionRun(
+        started_at=utcnow(), files_deleted=0, requests_anonymised=0, bodies_trimmed=0
+    )
+    db.session.add(record)
+    db.session.commit()
+
+    assert retention.anonymise_expired(batch=2, record=record) == (5, 0)
+
+    db.session.expire_all()
+    assert record.requests_anonymised == 5
+    names = db.session.scalars(
+        select(ReturnRequest.customer_name).where(ReturnRequest.number.in_(numbers))
+    ).all()
+    assert set(names) == {"[erased]"}
+    assert texts_holding(tuple(f"Klant {index}" for index in range(5))) == []

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from extensions import db
 from factories import make_order, make_request
 from harness import visible
-from models import COMPLETED, NEW, ReturnRequest, utcnow
+from models import COMPLETED, NEW, RetentionRun, ReturnRequest, utcnow
 from portal_helpers import jpeg_bytes
 from services import retention, storage
 from settings_helpers import settings_form
@@ -208,3 +208,13 @@ def test_a_shops_staff_do_not_see_the_retention_job(client, auth, shop_staff, wh
     assert page.status_code == 200
     text = visible(page.get_data(as_text=True))
     assert "Retention job" not in text and "anonymised" not in text
+
+
+def test_support_sees_a_run_under_way(client, auth, shop_staff):
+    db.session.add(
+        RetentionRun(started_at=utcnow(), files_deleted=3, requests_anonymised=2, bodies_trimmed=0)
+    )
+    db.session.commit()
+    auth.login("support@example.com")
+    text = visible(client.get("/admin/").get_data(as_text=True))
+    assert "Running since" in text and "So far requests anonymised: 2; files deleted: 3;" in text
