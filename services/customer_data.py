@@ -47,6 +47,8 @@ from services.storage import download_name
 SCHEMA_VERSION = 1
 # Who may find, export and erase a customer's data: a shop's admins and platform support.
 MIN_ROLE = "admin"
+# The audit events of the data-protection log (``recent_requests_log``).
+DATA_PROTECTION_ACTIONS = ("customer_data_exported", "customer_erased", "requests_anonymised")
 # The kinds of rows found, in the order pages and counts list them.
 KINDS = (
     "orders",
@@ -490,12 +492,12 @@ def record_export(data: CustomerData, who: User | ApiKey) -> None:
 
 
 def recent_requests_log(who: User, limit: int = 20) -> list[AuditEvent]:
-    """The latest exports and erasures in the shops ``who`` administers, newest first: what a
-    data-protection officer asks to see."""
+    """The latest exports, erasures and anonymisations by the shop's retention in the shops
+    ``who`` administers, newest first: what a data-protection officer asks to see."""
     return _all(
         tenancy.in_shops(
             select(AuditEvent)
-            .where(AuditEvent.action.in_(("customer_data_exported", "customer_erased")))
+            .where(AuditEvent.action.in_(DATA_PROTECTION_ACTIONS))
             .options(selectinload(AuditEvent.actor))
             .order_by(AuditEvent.id.desc())
             .limit(limit),

@@ -8,7 +8,8 @@
 - a closed request is anonymised ``domain.retention.anonymise_months`` after it was closed:
   the same de-personalisation as an erasure (``customer_erasure.depersonalise``, the one list
   of what is personal), by the request rather than by the address, so the same customer's
-  newer requests stay as they are; numbers, amounts, dates and product lines stay;
+  newer requests stay as they are; numbers, amounts, dates and product lines stay; each batch
+  is audited in its shop (``requests_anonymised``, with the count);
 - outbox bodies and webhook payloads are emptied ``TRIM_AFTER`` (90 days) after they were
   written, once they are sent or given up.
 
@@ -25,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from domain import audit
 from domain.retention import CLOSED_STATUSES, MONTH, TRIM_AFTER, anonymise_months
 from extensions import db
 from models import (
@@ -162,6 +164,7 @@ def anonymise_expired(
         shop_id = shop.id
         while ids := list(db.session.scalars(due.order_by(ReturnRequest.id).limit(batch))):
             keys = customer_erasure.depersonalise(customer_data.of_requests(shop_id, ids))
+            audit.record_retention_anonymisation(shop_id, len(ids))
             if record is not None:
                 record.requests_anonymised += len(ids)
                 record.files_deleted += len(keys)

@@ -218,3 +218,14 @@ def test_support_sees_a_run_under_way(client, auth, shop_staff):
     auth.login("support@example.com")
     text = visible(client.get("/admin/").get_data(as_text=True))
     assert "Running since" in text and "So far requests anonymised: 2; files deleted: 3;" in text
+
+
+def test_the_shops_admin_reads_the_anonymisation_in_the_data_protection_log(
+    client, auth, shop_staff
+):
+    anonymisable(shop_staff.shop)
+    retention.run()
+    auth.login("admin@example.com")
+    text = visible(client.get("/admin/customer-data/").get_data(as_text=True))
+    assert "Latest exports, erasures and anonymisations" in text
+    assert "ReturnDesk anonymised closed requests past the shop's retention period: 1" in text
