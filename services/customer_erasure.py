@@ -270,7 +270,7 @@ def _anonymise_people(data: CustomerData) -> None:
 
 def _anonymise_texts(data: CustomerData, quoted: list[str]) -> None:
     """Free texts by or about the customer: comments, staff notes on lines, messages, notices
-    written by hand, and what audit notes quote of them."""
+    written by hand, and what audit notes and actors quote of them."""
     for line in data.request_lines:
         line.comment = ERASED if line.comment else None
         line.decision_reason = ERASED if line.decision_reason else None
@@ -284,6 +284,8 @@ def _anonymise_texts(data: CustomerData, quoted: list[str]) -> None:
     for event in data.audit_events:
         if event.note:
             event.note = scrubbed(event.note, quoted)
+        if event.actor_label:  # a portal submission's actor is "Name <address>"
+            event.actor_label = scrubbed(event.actor_label, quoted)
 
 
 def _scrub_outbox(data: CustomerData, quoted: list[str], addresses: set[str]) -> None:

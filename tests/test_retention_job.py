@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import JSON, String, Text, select, update
 
-from customer_helpers import PERSONAL, customer_story, texts_holding
+from customer_helpers import EMAIL, NAME, PERSONAL, customer_story, texts_holding
+from domain import audit
 from extensions import db
 from factories import RETURN_ADDRESS, make_order, make_request, make_shop
 from models import (
@@ -61,6 +62,12 @@ def story(shop_staff):
     requests 36 months."""
     shop = shop_staff.shop
     zoe = customer_story(shop, shop_staff.agent)
+    first = db.session.scalar(
+        select(ReturnRequest).where(ReturnRequest.number == zoe.request_numbers[0])
+    )
+    # As a portal submission records its customer (domain/submission.py).
+    audit.record(first, audit.Actor(label=f"{NAME} <{EMAIL}>"), "submitted", to_status=NEW)
+    db.session.commit()
     closed_days_ago(zoe.request_numbers, DEFAULT_DAYS + 1)
     patient = make_shop("patient", "Geduldige Winkel", anonymise_after_months=36)
     kept = {
