@@ -38,7 +38,7 @@ from models import (
     User,
     utcnow,
 )
-from services import dashboard
+from services import dashboard, retention
 from web.admin.base import StaffOnly, visible_shops
 from web.admin.customer_data import CustomerDataView
 from web.admin.email_templates import EmailTemplateView
@@ -77,6 +77,9 @@ class HomeView(StaffOnly, AdminIndexView):
             figures=figures,
             email_trouble=email_trouble_for_admins(shops, chosen),
             failed_refunds=dashboard.failed_refunds(shop_ids) if shops else [],
+            # Platform work, not a shop's: support alone sees how the retention job went.
+            retention_run=retention.last_run() if current_user.is_support else None,
+            retention_checked=current_user.is_support,
             charts=dashboard_charts(figures) if figures else {},
             status_labels=STATUS_LABELS,
             resolution_labels=RESOLUTION_LABELS,

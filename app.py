@@ -78,6 +78,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Seconds between the scheduled order syncs of every connected platform (a catch-up of
         # what the platform's webhooks missed).
         "CONNECTOR_SYNC_EVERY": int(os.environ.get("CONNECTOR_SYNC_EVERY", "900")),
+        # Seconds between the retention job's runs (services/retention.py): daily.
+        "RETENTION_EVERY": int(os.environ.get("RETENTION_EVERY", str(24 * 3600))),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",

@@ -1,6 +1,6 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
 ``flask users create-support``, ``flask orders import``, ``flask storage migrate``,
-``flask connectors sync``, ``flask connectors rotate-key``."""
+``flask connectors sync``, ``flask connectors rotate-key``, ``flask retention run``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ from sqlalchemy import select
 from demo import seeding
 from extensions import db
 from models import Shop, User
-from services import inbound_mail, jobs, order_import, schedule, storage, stores, sweeps
+from services import (
+    inbound_mail,
+    jobs,
+    order_import,
+    retention,
+    schedule,
+    storage,
+    stores,
+    sweeps,
+)
 from services.connectors import connections
 from services.connectors import orders as connector_orders
 
@@ -28,6 +37,7 @@ orders_cli = AppGroup("orders", help="The shops' orders.")
 storage_cli = AppGroup("storage", help="Where attachments are stored.")
 connectors_cli = AppGroup("connectors", help="The shops' platform connections (WooCommerce).")
 mail_cli = AppGroup("mail", help="Customers' replies by email.")
+retention_cli = AppGroup("retention", help="Keeping data no longer than the shops decide.")
 log = logging.getLogger(__name__)
 
 
@@ -179,6 +189,17 @@ def inbound_mail_server(app: Flask, host: str, port: int) -> Controller:
     )
 
 
+@retention_cli.command("run")
+def retention_run() -> None:
+    """Apply the shops' retention rules once (the workers do it daily; without Redis, run this
+    daily from cron): delete old files, anonymise old requests, trim old outbox bodies."""
+    done = retention.run()
+    click.echo(
+        f"{done.requests_anonymised} requests anonymised, {done.files_deleted} files deleted, "
+        f"{done.bodies_trimmed} bodies trimmed"
+    )
+
+
 def register(app: Flask) -> None:
     groups = (
         demo_cli,
@@ -189,6 +210,7 @@ def register(app: Flask) -> None:
         storage_cli,
         connectors_cli,
         mail_cli,
+        retention_cli,
     )
     for group in groups:
         app.cli.add_command(group)

@@ -94,6 +94,10 @@ SEVERITIES = ("info", "warning", "danger")
 
 # A closed request's photos and message files are kept this many months by default.
 DEFAULT_FILE_RETENTION_MONTHS = 6
+# A closed request is anonymised this many months after closure by default.
+DEFAULT_ANONYMISE_AFTER_MONTHS = 24
+# How many years a shop must keep its financial records by default (the Netherlands: 7).
+DEFAULT_BOOKS_RETENTION_YEARS = 7
 
 # Where a shop's staff and customers are: times are shown and working hours counted there.
 DEFAULT_TIME_ZONE = "Europe/Amsterdam"
@@ -139,6 +143,22 @@ class Shop(Timestamped, db.Model):
     file_retention_months: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_FILE_RETENTION_MONTHS, server_default="6"
     )
+    # Months after a request is closed that it is anonymised (``services.retention``); never
+    # fewer than the books need when they keep the customer's details (``domain.retention``).
+    anonymise_after_months: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_ANONYMISE_AFTER_MONTHS, server_default="24"
+    )
+    # The legal minimum of the shop's books, in years, and whether they need the customer's
+    # name and address with a return for that long (else only numbers and amounts, which
+    # anonymising keeps).
+    books_retention_years: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_BOOKS_RETENTION_YEARS, server_default="7"
+    )
+    books_need_customer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # The shop's privacy statement (https), linked from every portal page.
+    privacy_url: Mapped[str | None] = mapped_column(String(500))
     # Dutch texts to this shop's customers say "u/uw" instead of "je/jouw" (domain/address.py).
     address_formally: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -447,6 +467,8 @@ class ReturnRequest(Timestamped, db.Model):
     submission_key: Mapped[str | None] = mapped_column(String(64))
     public_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # When the customer's details were removed (an erasure, or the shop's retention).
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
     )
@@ -955,6 +977,8 @@ class OutboundEmail(Timestamped, db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the bodies were emptied (``services.retention``, 90 days on).
+    trimmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     shop: Mapped[Shop | None] = relationship()
     request: Mapped[ReturnRequest | None] = relationship()
@@ -1126,6 +1150,8 @@ class WebhookDelivery(Timestamped, db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the payload was emptied (``services.retention``, 90 days on).
+    trimmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
 
@@ -1147,3 +1173,19 @@ class ScheduledErasure(Timestamped, db.Model):
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     requested_by: Mapped[User | None] = relationship()
+
+
+class RetentionRun(db.Model):
+    """One run of the daily retention job (``services.retention.run``): when, and what it did.
+
+    ``finished_at`` is empty while it runs (or when it stopped half-way: the next run resumes).
+    """
+
+    __tablename__ = "retention_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    files_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    requests_anonymised: Mapped[int] = mapped_column(Integer, default=0)
+    bodies_trimmed: Mapped[int] = mapped_column(Integer, default=0)

@@ -228,6 +228,7 @@ def create_shop(spec: ShopSpec) -> Shop:
         return_fee_cents=spec.return_fee_cents,
         notification_email=f"retouren@{spec.email_domain}",
         support_email=f"klantenservice@{spec.email_domain}",
+        privacy_url=f"https://www.{spec.email_domain}/privacy",
         return_address_name=name,
         return_address_street=street,
         return_address_postcode=postcode,

@@ -78,6 +78,13 @@ def record_customer_erasure(shop_id: int | None, actor: User | Actor, note: str)
     return _record_for_shop(AuditEvent(shop_id=shop_id, action="customer_erased", note=note), actor)
 
 
+def record_retention_anonymisation(shop_id: int, count: int) -> AuditEvent:
+    """Audit a batch of the shop's requests its retention rules anonymised: how many, never
+    whose (ReturnDesk itself acts)."""
+    event = AuditEvent(shop_id=shop_id, action="requests_anonymised", note=str(count))
+    return _record_for_shop(event, Actor())
+
+
 def _record_for_shop(event: AuditEvent, actor: User | Actor) -> AuditEvent:
     who = as_actor(actor)
     event.actor_id = who.user.id if who.user else None

@@ -501,6 +501,7 @@ AUDIT_LABELS = {
     # A customer's personal data (services.customer_data; no request: kept for the record).
     "customer_data_exported": _l("exported a customer's data"),
     "customer_erased": _l("erased a customer's personal data"),
+    "requests_anonymised": _l("anonymised requests past the shop's retention period"),
 }
 
 
@@ -574,6 +575,9 @@ AUDIT_SENTENCES = {
     "email_template_reset": _l("%(who)s reset an email template to the default"),
     "customer_data_exported": _l("%(who)s exported a customer's data"),
     "customer_erased": _l("%(who)s erased a customer's personal data"),
+    "requests_anonymised": _l(
+        "%(who)s anonymised closed requests past the shop's retention period"
+    ),
 }
 
 # The kinds of notification a staff user gets (the bell; also by email if they choose), as

@@ -47,6 +47,8 @@ from services.storage import download_name
 SCHEMA_VERSION = 1
 # Who may find, export and erase a customer's data: a shop's admins and platform support.
 MIN_ROLE = "admin"
+# The audit events of the data-protection log (``recent_requests_log``).
+DATA_PROTECTION_ACTIONS = ("customer_data_exported", "customer_erased", "requests_anonymised")
 # The kinds of rows found, in the order pages and counts list them.
 KINDS = (
     "orders",
@@ -102,6 +104,14 @@ class CustomerData:
         return sorted(ids)
 
     @property
+    def addresses(self) -> set[str]:
+        """The customer's email addresses, lower case: the one searched and those on the
+        orders and requests found."""
+        found = {self.email} | {row.customer_email.lower() for row in self.orders}
+        found |= {row.customer_email.lower() for row in self.requests}
+        return found - {""}
+
+    @property
     def label_keys(self) -> set[str]:
         return {r.label_storage_key for r in self.returns if r.label_storage_key}
 
@@ -149,8 +159,37 @@ def find_in(shop_ids: list[int] | None, email: str) -> CustomerData:
     return data
 
 
+def of_requests(shop_id: int, request_ids: list[int]) -> CustomerData:
+    """What names the customers of these requests of one shop, found by the requests alone
+    (not by address: the same person's other requests stay as they are), for anonymising them
+    after the shop's retention (``services.retention``). An order comes along once no other
+    request of it keeps the customer's details."""
+    data = CustomerData(email="")
+    data.requests = _all(
+        select(ReturnRequest)
+        .where(ReturnRequest.shop_id == shop_id, ReturnRequest.id.in_(request_ids))
+        .options(selectinload(ReturnRequest.lines), selectinload(ReturnRequest.shop))
+        .order_by(ReturnRequest.id)
+    )
+    order_ids = {request.order_id for request in data.requests}
+    kept = select(ReturnRequest.order_id).where(
+        ReturnRequest.order_id.in_(order_ids),
+        ReturnRequest.id.not_in(request_ids),
+        ReturnRequest.anonymised_at.is_(None),
+    )
+    data.orders = _all(
+        select(Order)
+        .where(Order.id.in_(order_ids), Order.id.not_in(kept))
+        .options(selectinload(Order.lines))
+        .order_by(Order.id)
+    )
+    _find_around_requests(data, [shop_id])
+    return data
+
+
 def _find_around_requests(data: CustomerData, shop_ids: list[int] | None) -> None:
-    """What hangs off the customer's requests, and the outbox and audit rows naming them."""
+    """What hangs off the customer's requests, and the outbox and audit rows naming them (or,
+    when ``data.email`` is known, the address)."""
     request_ids = [request.id for request in data.requests]
     line_ids = [line.id for line in data.request_lines]
     data.returns = _all(
@@ -182,25 +221,24 @@ def _find_around_requests(data: CustomerData, shop_ids: list[int] | None) -> Non
         select(Notice).where(Notice.request_id.in_(request_ids)).order_by(Notice.id)
     )
     return_ids = [return_.id for return_ in data.returns]
+    quoting = [AuditEvent.note.contains(data.email, autoescape=True)] if data.email else []
     data.audit_events = _all(
         select(AuditEvent)
         .where(
             or_(
                 AuditEvent.request_id.in_(request_ids),
                 AuditEvent.return_id.in_(return_ids),
-                AuditEvent.note.contains(data.email, autoescape=True),
+                *quoting,
             ),
             tenancy.of_shops(AuditEvent.shop_id, shop_ids),
         )
         .order_by(AuditEvent.id)
     )
+    addressed = [func.lower(OutboundEmail.to_address) == data.email] if data.email else []
     data.emails = _all(
         select(OutboundEmail)
         .where(
-            or_(
-                OutboundEmail.request_id.in_(request_ids),
-                func.lower(OutboundEmail.to_address) == data.email,
-            ),
+            or_(OutboundEmail.request_id.in_(request_ids), *addressed),
             tenancy.of_shops(OutboundEmail.shop_id, shop_ids),
         )
         .order_by(OutboundEmail.id)
@@ -214,7 +252,10 @@ def _deliveries_naming(data: CustomerData, shop_ids: list[int] | None) -> list[W
     payload = cast(WebhookDelivery.payload, Text)
     numbers = {r.number for r in data.requests} | {o.number for o in data.orders}
     naming = [payload.contains(f'"{number}"', autoescape=True) for number in sorted(numbers)]
-    naming.append(payload.contains(data.email, autoescape=True))
+    if data.email:
+        naming.append(payload.contains(data.email, autoescape=True))
+    if not naming:
+        return []
     return _all(
         select(WebhookDelivery)
         .join(WebhookEndpoint)
@@ -451,12 +492,12 @@ def record_export(data: CustomerData, who: User | ApiKey) -> None:
 
 
 def recent_requests_log(who: User, limit: int = 20) -> list[AuditEvent]:
-    """The latest exports and erasures in the shops ``who`` administers, newest first: what a
-    data-protection officer asks to see."""
+    """The latest exports, erasures and anonymisations by the shop's retention in the shops
+    ``who`` administers, newest first: what a data-protection officer asks to see."""
     return _all(
         tenancy.in_shops(
             select(AuditEvent)
-            .where(AuditEvent.action.in_(("customer_data_exported", "customer_erased")))
+            .where(AuditEvent.action.in_(DATA_PROTECTION_ACTIONS))
             .options(selectinload(AuditEvent.actor))
             .order_by(AuditEvent.id.desc())
             .limit(limit),

@@ -81,19 +81,32 @@ def erase(data: CustomerData, who: User | ApiKey | audit.Actor) -> Erasure:
     if not data.found:
         return Erasure(counts)
     _settle_schedules(data)
+    shop_ids = data.shop_ids
+    keys = depersonalise(data)
+    _record(data, who, counts, shop_ids)
+    db.session.commit()
+    delete_files(keys)
+    return Erasure(counts)
+
+
+def depersonalise(data: CustomerData) -> list[str]:
+    """Anonymise every row ``data`` holds and delete its files' rows, in the caller's
+    transaction; the storage keys of the files to delete after the commit (``delete_files``).
+
+    The one list of what is personal: an erasure and the shop's retention
+    (``services.retention``) both de-personalise through it.
+    """
     quoted = personal_values(data)
+    addresses = data.addresses
     keys = [attachment.storage_key for attachment in data.files]
     shop_ids = data.shop_ids
     _anonymise_people(data)
     _anonymise_texts(data, quoted)
-    _scrub_outbox(data, quoted)
+    _scrub_outbox(data, quoted, addresses)
     _scrub_stored_replies(data, quoted, shop_ids)
     for attachment in data.files:
         db.session.delete(attachment)
-    _record(data, who, counts, shop_ids)
-    db.session.commit()
-    _delete_files(keys)
-    return Erasure(counts)
+    return keys
 
 
 def schedule(data: CustomerData, who: User | ApiKey) -> list[ScheduledErasure]:
@@ -248,6 +261,7 @@ def _anonymise_people(data: CustomerData) -> None:
         request.answers = {}
         request.submission_key = None
         request.public_token = new_token()
+        request.anonymised_at = request.anonymised_at or utcnow()
     for return_ in data.returns:
         # The tracking link may carry the postcode; the label (name, address) is deleted.
         return_.tracking_url = return_.qr_payload = return_.label_error = None
@@ -256,7 +270,7 @@ def _anonymise_people(data: CustomerData) -> None:
 
 def _anonymise_texts(data: CustomerData, quoted: list[str]) -> None:
     """Free texts by or about the customer: comments, staff notes on lines, messages, notices
-    written by hand, and what audit notes quote of them."""
+    written by hand, and what audit notes and actors quote of them."""
     for line in data.request_lines:
         line.comment = ERASED if line.comment else None
         line.decision_reason = ERASED if line.decision_reason else None
@@ -270,13 +284,15 @@ def _anonymise_texts(data: CustomerData, quoted: list[str]) -> None:
     for event in data.audit_events:
         if event.note:
             event.note = scrubbed(event.note, quoted)
+        if event.actor_label:  # a portal submission's actor is "Name <address>"
+            event.actor_label = scrubbed(event.actor_label, quoted)
 
 
-def _scrub_outbox(data: CustomerData, quoted: list[str]) -> None:
+def _scrub_outbox(data: CustomerData, quoted: list[str], addresses: set[str]) -> None:
     """Emails lose what they said and, when it was the customer's, their recipient; one not
     sent yet never will be. Webhook payloads lose every personal value they quote."""
     for email in data.emails:
-        if email.to_address.lower() == data.email:
+        if email.to_address.lower() in addresses:
             email.to_address = ERASED_EMAIL
         email.subject, email.body_text, email.body_html = ERASED, ERASED, None
         email.attachment_ids = []
@@ -293,7 +309,10 @@ def _scrub_stored_replies(data: CustomerData, quoted: list[str], shop_ids: list[
     body = cast(IdempotencyKey.response_body, Text)
     numbers = [f'"{request.number}"' for request in data.requests]
     naming = [body.contains(n, autoescape=True) for n in numbers]
-    naming.append(body.contains(data.email, autoescape=True))
+    if data.email:
+        naming.append(body.contains(data.email, autoescape=True))
+    if not naming:
+        return
     stored = db.session.scalars(
         select(IdempotencyKey).where(
             or_(*naming), tenancy.of_shops(IdempotencyKey.shop_id, shop_ids)
@@ -318,7 +337,7 @@ def _record(
         )
 
 
-def _delete_files(keys: list[str]) -> None:
+def delete_files(keys: list[str]) -> None:
     """Delete the erased rows' files; one the store cannot delete now is logged (its row is
     gone, so nothing links to it any more)."""
     store = stores.current()

@@ -1,35 +1,118 @@
-"""Keep no longer than the shop decides: a closed request's photos and message files are
-deleted ``Shop.file_retention_months`` after it was closed (GDPR's storage limitation).
+"""Keep no longer than the shop decides (GDPR's storage limitation): the daily retention job.
 
-A request is closed when completed, cancelled or expired; the moment it was closed is taken
-as its last change (``updated_at``), so a later change only keeps its files longer. Return
-labels stay with their return. Set-based and in batches: each batch's rows go in one
-transaction, their files after the commit (as ``storage.sweep_abandoned_uploads`` does), so a
-second run finds nothing more to do and a crash leaves no row pointing at a missing file.
+``run`` applies every rule of ``domain.retention`` once and records what it did
+(``RetentionRun``, shown to support on the dashboard):
+
+- a closed request's photos and message files are deleted ``Shop.file_retention_months``
+  after it was closed (return labels stay with their return);
+- a closed request is anonymised ``domain.retention.anonymise_months`` after it was closed:
+  the same de-personalisation as an erasure (``customer_erasure.depersonalise``, the one list
+  of what is personal), by the request rather than by the address, so the same customer's
+  newer requests stay as they are; numbers, amounts, dates and product lines stay; each batch
+  is audited in its shop (``requests_anonymised``, with the count);
+- outbox bodies and webhook payloads are emptied ``TRIM_AFTER`` (90 days) after they were
+  written, once they are sent or given up.
+
+Each rule is set-based and works in batches: a batch is chosen by one query, changed in one
+transaction, and its files deleted after the commit (as ``storage.sweep_abandoned_uploads``
+does), so a second run finds nothing more to do, and a run stopped half-way is resumed by the
+next, which chooses what is still left.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
+from domain import audit
+from domain.retention import CLOSED_STATUSES, MONTH, TRIM_AFTER, anonymise_months
 from extensions import db
-from models import CANCELLED, COMPLETED, EXPIRED, Attachment, Return, ReturnRequest, Shop, utcnow
-from services import stores
+from models import (
+    Attachment,
+    OutboundEmail,
+    RetentionRun,
+    Return,
+    ReturnRequest,
+    Shop,
+    WebhookDelivery,
+    utcnow,
+)
+from services import customer_data, customer_erasure, stores
 
-CLOSED_STATUSES = (COMPLETED, CANCELLED, EXPIRED)
-# A month of the retention settings, for the cut-off (a day either way does not matter).
-MONTH = timedelta(days=30)
+# Rows handled per transaction.
+BATCH = 500
+# Requests anonymised per transaction (each loads its lines, messages, files and history).
+ANONYMISE_BATCH = 100
+# An email or webhook delivery still to be sent keeps its body whatever its age.
+FINISHED_EMAILS = ("sent", "failed")
+FINISHED_DELIVERIES = ("delivered", "failed", "skipped")
 
 
-def sweep_expired_files(now: datetime | None = None, batch: int = 500) -> int:
+def run(now: datetime | None = None) -> RetentionRun:
+    """Apply every retention rule once; the run, its counts recorded with each batch (in the
+    batch's transaction), so support's dashboard shows its progress."""
+    now = now or utcnow()
+    record = RetentionRun(started_at=now, files_deleted=0, requests_anonymised=0, bodies_trimmed=0)
+    db.session.add(record)
+    db.session.commit()
+    sweep_expired_files(now, record=record)
+    anonymise_expired(now, record=record)
+    trim_outbox(now, record=record)
+    record.finished_at = utcnow()
+    db.session.commit()
+    return record
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The retention job's latest run, for support's dashboard."""
+
+    started_at: datetime
+    finished: bool
+    requests_anonymised: int
+    files_deleted: int
+    bodies_trimmed: int
+
+
+def last_run() -> LastRun | None:
+    """The latest run of the retention job, or ``None`` before the first."""
+    latest = db.session.scalar(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(1))
+    if latest is None:
+        return None
+    return LastRun(
+        started_at=latest.started_at,
+        finished=latest.finished_at is not None,
+        requests_anonymised=latest.requests_anonymised,
+        files_deleted=latest.files_deleted,
+        bodies_trimmed=latest.bodies_trimmed,
+    )
+
+
+def _closed_before(shop_id: int, cutoff: datetime):
+    return select(ReturnRequest.id).where(
+        ReturnRequest.shop_id == shop_id,
+        ReturnRequest.status.in_(CLOSED_STATUSES),
+        ReturnRequest.updated_at < cutoff,
+    )
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def sweep_expired_files(
+    now: datetime | None = None, batch: int = BATCH, record: RetentionRun | None = None
+) -> int:
     """Delete the photos and message files past their shop's retention; returns how many."""
     now = now or utcnow()
     deleted = 0
-    for shop_id, months in db.session.execute(select(Shop.id, Shop.file_retention_months)):
+    shops = db.session.execute(select(Shop.id, Shop.file_retention_months)).all()
+    for shop_id, months in shops:
         cutoff = now - months * MONTH
         while keys := _delete_batch(shop_id, cutoff, batch):
+            if record is not None:
+                record.files_deleted += len(keys)
             db.session.commit()
             for key in keys:
                 stores.current().delete(key)
@@ -41,17 +124,12 @@ def sweep_expired_files(now: datetime | None = None, batch: int = 500) -> int:
 
 def _delete_batch(shop_id: int, cutoff: datetime, batch: int) -> list[str]:
     """Delete up to ``batch`` expired files' rows of one shop; their storage keys."""
-    closed = select(ReturnRequest.id).where(
-        ReturnRequest.shop_id == shop_id,
-        ReturnRequest.status.in_(CLOSED_STATUSES),
-        ReturnRequest.updated_at < cutoff,
-    )
     labels = select(Return.label_storage_key).where(Return.label_storage_key.is_not(None))
     expired = (
         select(Attachment.id)
         .where(
             Attachment.shop_id == shop_id,
-            Attachment.request_id.in_(closed),
+            Attachment.request_id.in_(_closed_before(shop_id, cutoff)),
             Attachment.storage_key.not_in(labels),
         )
         .limit(batch)
@@ -67,3 +145,75 @@ def _delete_batch(shop_id: int, cutoff: datetime, batch: int) -> list[str]:
             .execution_options(synchronize_session=False)
         ).scalars()
     )
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def anonymise_expired(
+    now: datetime | None = None, batch: int = ANONYMISE_BATCH, record: RetentionRun | None = None
+) -> tuple[int, int]:
+    """Anonymise the closed requests past their shop's retention; how many requests, and how
+    many of their files were deleted."""
+    now = now or utcnow()
+    requests = files = 0
+    for shop in db.session.scalars(select(Shop).order_by(Shop.id)).all():
+        due = _closed_before(shop.id, now - anonymise_months(shop) * MONTH).where(
+            ReturnRequest.anonymised_at.is_(None)
+        )
+        shop_id = shop.id
+        while ids := list(db.session.scalars(due.order_by(ReturnRequest.id).limit(batch))):
+            keys = customer_erasure.depersonalise(customer_data.of_requests(shop_id, ids))
+            audit.record_retention_anonymisation(shop_id, len(ids))
+            if record is not None:
+                record.requests_anonymised += len(ids)
+                record.files_deleted += len(keys)
+            db.session.commit()
+            customer_erasure.delete_files(keys)
+            requests, files = requests + len(ids), files + len(keys)
+            if len(ids) < batch:
+                break
+    return requests, files
+
+
+# --- outbox --------------------------------------------------------------------------------------
+
+
+def trim_outbox(
+    now: datetime | None = None, batch: int = BATCH, record: RetentionRun | None = None
+) -> int:
+    """Empty the bodies of emails and the payloads of webhook deliveries written more than
+    ``TRIM_AFTER`` ago and no longer to be sent; returns how many were trimmed."""
+    now = now or utcnow()
+    cutoff = now - TRIM_AFTER
+    emails = select(OutboundEmail.id).where(
+        OutboundEmail.created_at < cutoff,
+        OutboundEmail.status.in_(FINISHED_EMAILS),
+        OutboundEmail.trimmed_at.is_(None),
+    )
+    deliveries = select(WebhookDelivery.id).where(
+        WebhookDelivery.created_at < cutoff,
+        WebhookDelivery.status.in_(FINISHED_DELIVERIES),
+        WebhookDelivery.trimmed_at.is_(None),
+    )
+    emptied = {"body_text": "", "body_html": None}
+    trimmed = _trim(emails, OutboundEmail, emptied, now, batch, record)
+    return trimmed + _trim(deliveries, WebhookDelivery, {"payload": {}}, now, batch, record)
+
+
+def _trim(chosen, model, emptied: dict, now: datetime, batch: int, record) -> int:
+    trimmed = 0
+    while ids := list(db.session.scalars(chosen.order_by(model.id).limit(batch))):
+        db.session.execute(
+            update(model)
+            .where(model.id.in_(ids))
+            .values(**emptied, trimmed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if record is not None:
+            record.bodies_trimmed += len(ids)
+        db.session.commit()
+        trimmed += len(ids)
+        if len(ids) < batch:
+            break
+    return trimmed

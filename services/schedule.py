@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from rq import Worker
 
-from services import jobs, sweeps
+from services import jobs, retention, sweeps
 from services.connectors import orders as connector_orders
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,15 @@ class Schedule:
 
 def schedules() -> tuple[Schedule, ...]:
     """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds; the platforms'
-    order sync, every ``CONNECTOR_SYNC_EVERY`` seconds."""
+    order sync, every ``CONNECTOR_SYNC_EVERY`` seconds; the retention rules, every
+    ``RETENTION_EVERY`` seconds (daily)."""
+    config = current_app.config
     return (
-        Schedule("sweep", current_app.config["SWEEP_EVERY"], sweeps.sweep_all),
+        Schedule("sweep", config["SWEEP_EVERY"], sweeps.sweep_all),
         Schedule(
-            "connector-sync",
-            current_app.config["CONNECTOR_SYNC_EVERY"],
-            connector_orders.sync_every_connection,
+            "connector-sync", config["CONNECTOR_SYNC_EVERY"], connector_orders.sync_every_connection
         ),
+        Schedule("retention", config["RETENTION_EVERY"], retention.run),
     )
 
 

@@ -18,7 +18,6 @@ from services import (
     label_jobs,
     outbox,
     refund_jobs,
-    retention,
     ship_by_sweep,
     storage,
 )
@@ -44,11 +43,6 @@ SWEEPERS = (
         "ship-by dates", "requests expired past their ship-by date", ship_by_sweep.sweep_expired
     ),
     Sweeper("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
-    Sweeper(
-        "retention",
-        "photos and message files past their shop's retention deleted",
-        retention.sweep_expired_files,
-    ),
     Sweeper(
         "scheduled erasures",
         "customers erased once their returns settled",

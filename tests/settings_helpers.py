@@ -12,8 +12,11 @@ SELECTS = ("default_language", "time_zone")
 def settings_form(page: str) -> dict:
     """The fields as posted when nothing is changed: text inputs, chosen options, ticked boxes."""
     form: dict = {}
-    for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page):
-        if name not in CHECKBOXES:
+    for tag, name, value in re.findall(
+        r'(<input[^>]*name="(\w+)"[^>]*value="([^"]*)"[^>]*>)', page
+    ):
+        unticked = 'type="checkbox"' in tag and "checked" not in tag
+        if name not in CHECKBOXES and not unticked:
             form[name] = html.unescape(value)
     for name in CHECKBOXES:
         form[name] = ticked(page, name)

@@ -42,5 +42,6 @@ def translations_of(entry) -> list[str]:
     return list(entry.string) if isinstance(entry.string, tuple | list) else [entry.string]
 
 
-def placeholders(text: str) -> set[str]:
-    return set(PLACEHOLDER.findall(text))
+def placeholders(text: str | tuple[str, ...]) -> set[str]:
+    """The placeholders of a text, or of a plural entry's forms together."""
+    return set(PLACEHOLDER.findall(text if isinstance(text, str) else " ".join(text)))

@@ -39,10 +39,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from domain.emails import ALWAYS_SENT, SWITCHABLE_EMAILS, switched_off
 from domain.formatting import TIME_ZONES
+from domain.retention import TRIM_AFTER, anonymise_minimum_months
 from domain.ship_by import REMINDER_DAYS
 from domain.statuses import EMAIL_LABELS, RESOLUTION_LABELS
 from extensions import db
-from models import DEFAULT_FILE_RETENTION_MONTHS, Shop
+from models import (
+    DEFAULT_ANONYMISE_AFTER_MONTHS,
+    DEFAULT_BOOKS_RETENTION_YEARS,
+    DEFAULT_FILE_RETENTION_MONTHS,
+    Shop,
+)
 from web.admin.base import StaffOnly, visible_shops
 
 LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
@@ -81,6 +87,15 @@ def logo_address(form, field) -> None:
     value = field.data.strip()
     if not (SITE_PATH.fullmatch(value) or (is_web_address(value) and NO_SPACE.fullmatch(value))):
         raise ValidationError(_("Use a full address (https://…) or a path like /static/logo.png."))
+
+
+def secure_web_address(form, field) -> None:
+    """A page customers open from the portal: a full https address, nothing else."""
+    value = field.data.strip()
+    if not (is_web_address(value) and urlsplit(value).scheme == "https"):
+        raise ValidationError(_("Use a full address starting with https://."))
+    if not NO_SPACE.fullmatch(value):
+        raise ValidationError(_("An address has no spaces."))
 
 
 class ShopSettingsForm(FlaskForm):
@@ -136,6 +151,41 @@ class ShopSettingsForm(FlaskForm):
             months=DEFAULT_FILE_RETENTION_MONTHS,
         ),
     )
+    anonymise_after_months = IntegerField(
+        _l("Anonymise requests (months after the request is closed)"),
+        validators=[Optional(), NumberRange(min=1, max=240)],
+        default=DEFAULT_ANONYMISE_AFTER_MONTHS,
+        description=_l(
+            "Then the customer's name, address, email, comments and messages are removed and "
+            "their files deleted; order and request numbers, amounts, dates, products and "
+            "resolutions stay for your books. Empty: %(months)d months.",
+            months=DEFAULT_ANONYMISE_AFTER_MONTHS,
+        ),
+    )
+    books_retention_years = IntegerField(
+        _l("Keep financial records (years)"),
+        validators=[Optional(), NumberRange(min=1, max=30)],
+        default=DEFAULT_BOOKS_RETENTION_YEARS,
+        description=_l(
+            "The legal minimum for your books (in the Netherlands 7 years). Anonymising keeps "
+            "the numbers and amounts, so it may come sooner. Empty: %(years)d years.",
+            years=DEFAULT_BOOKS_RETENTION_YEARS,
+        ),
+    )
+    books_need_customer = BooleanField(
+        _l("My books also need the customer's name and address for that long"),
+        description=_l(
+            "Then requests are anonymised no sooner than the legal minimum for your books."
+        ),
+    )
+    privacy_url = StringField(
+        _l("Privacy statement (URL)"),
+        validators=[Optional(), secure_web_address, Length(max=500)],
+        description=_l(
+            "Your privacy statement (https://…), linked at the bottom of every page of the "
+            "return portal. Empty: no link."
+        ),
+    )
     offered_resolutions = CheckboxesField(
         _l("Resolutions offered"), choices=RESOLUTION_CHOICES, validators=[at_least_one]
     )
@@ -170,6 +220,20 @@ class ShopSettingsForm(FlaskForm):
         _l("Notify new requests to"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
     )
+
+    def validate_anonymise_after_months(self, field) -> None:
+        months = field.data or DEFAULT_ANONYMISE_AFTER_MONTHS
+        years = self.books_retention_years.data or DEFAULT_BOOKS_RETENTION_YEARS
+        minimum = anonymise_minimum_months(years, self.books_need_customer.data)
+        if months < minimum:
+            raise ValidationError(
+                _(
+                    "Your books need the customer's details for %(years)d years: anonymise "
+                    "after %(months)d months at the earliest.",
+                    years=years,
+                    months=minimum,
+                )
+            )
 
     def validate_default_language(self, field) -> None:
         if self.languages.data and field.data not in self.languages.data:
@@ -224,6 +288,10 @@ def apply(form: ShopSettingsForm, shop: Shop) -> None:
     shop.return_fee_cents = int((form.return_fee.data * 100).to_integral_value())
     shop.ship_by_days = form.ship_by_days.data or None
     shop.file_retention_months = form.file_retention_months.data or DEFAULT_FILE_RETENTION_MONTHS
+    shop.anonymise_after_months = form.anonymise_after_months.data or DEFAULT_ANONYMISE_AFTER_MONTHS
+    shop.books_retention_years = form.books_retention_years.data or DEFAULT_BOOKS_RETENTION_YEARS
+    shop.books_need_customer = form.books_need_customer.data
+    shop.privacy_url = (form.privacy_url.data or "").strip() or None
     sent = form.customer_emails.data or []
     shop.emails_off = ",".join(kind for kind in SWITCHABLE_EMAILS if kind not in sent)
 
@@ -261,4 +329,5 @@ class ShopSettingsView(StaffOnly, BaseView):
             form=form,
             always_sent=[EMAIL_LABELS[kind] for kind in ALWAYS_SENT],
             portal_url=url_for("portal.lookup", slug=shop.slug),
+            trim_days=TRIM_AFTER.days,
         )

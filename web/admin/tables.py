@@ -95,7 +95,16 @@ class ReviewStageView(ShopScopedView):
 
 class ShopView(SupportOnly, BoundedModelView):
     column_list = ("slug", "name", "default_language", "return_window_days")
-    form_excluded_columns = ("memberships", "created_at")
+    # The privacy settings are checked together (https, the books' minimum) on the shop's
+    # settings page alone.
+    form_excluded_columns = (
+        "memberships",
+        "created_at",
+        "privacy_url",
+        "anonymise_after_months",
+        "books_retention_years",
+        "books_need_customer",
+    )
     column_labels = {
         "slug": _l("Name in links (slug)"),
         "name": _l("Shop name"),

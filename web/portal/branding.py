@@ -29,6 +29,7 @@ def brand(shop: Shop) -> dict:
         "color": brand_colour(shop),
         "safe_color": readable_colour(brand_colour(shop)),
         "languages": list(shop.language_list or LANGUAGES),
+        "privacy_url": shop.privacy_url,
     }
 
 

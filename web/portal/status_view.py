@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from domain import email_context, formatting, workflow
+from domain import email_context, formatting, retention, workflow
 from domain.email_context import EmailRequest
 from domain.settlement import Settlement, settlement_summary
 from domain.statuses import (
@@ -105,6 +107,8 @@ class StatusPage:
     reply_url: str
     # What an item the agent refused is marked with, before its reason.
     refused_words: str
+    # How long the customer's photos are kept ("" when they sent none).
+    photos_kept: str
 
 
 def status_page(found: ReturnRequest, language: str) -> StatusPage:
@@ -132,6 +136,27 @@ def status_page(found: ReturnRequest, language: str) -> StatusPage:
             "conversation_portal.reply", slug=found.shop.slug, token=found.public_token
         ),
         refused_words=str(REFUND_NOTE_LABELS[REJECTED]),
+        photos_kept=photos_kept(found),
+    )
+
+
+def photos_kept(found: ReturnRequest) -> str:
+    """How long the shop keeps the photos the customer sent (``domain.retention``): until a
+    date once the request is closed, before that a number of months after it closes."""
+    if not any(line.photos for line in found.lines):
+        return ""
+    until = retention.files_kept_until(found)
+    if until is None:
+        return ngettext(
+            "We keep your photos until %(num)d month after your return request is closed; "
+            "then we delete them.",
+            "We keep your photos until %(num)d months after your return request is closed; "
+            "then we delete them.",
+            retention.files_months(found.shop),
+        )
+    return _(
+        "We keep your photos until %(date)s; then we delete them.",
+        date=formatting.moment_date(until, found.shop),
     )
 
 
