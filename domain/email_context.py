@@ -24,7 +24,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from domain import links
+from domain import colours, links
 from domain.formatting import money
 from domain.refunds import RefundBreakdown, RefundLine, shipping_fee_cents
 from domain.settlement import Settlement, describe, settlement_summary
@@ -54,6 +54,9 @@ class EmailShop:
     name: str = described(_l("The shop's name."))
     slug: str = described(_l("The shop's short name in web addresses."))
     brand_color: str = described(_l("The shop's colour, e.g. #0d6efd."))
+    button_color: str = described(
+        _l("The shop's colour where white text reads on it (buttons), else a dark shade.")
+    )
     logo_url: str = described(_l("The address of the shop's logo, or empty."))
     support_email: str = described(_l("The shop's customer service address, or empty."))
     return_address: str = described(_l("Where returns go, on one line."))
@@ -301,7 +304,8 @@ def shop_data(shop: Shop) -> EmailShop:
     return EmailShop(
         name=shop.name,
         slug=shop.slug,
-        brand_color=shop.brand_color or "#0d6efd",
+        brand_color=colours.brand_colour(shop),
+        button_color=colours.readable_colour(colours.brand_colour(shop)),
         logo_url=links.absolute(shop.logo_url or ""),
         support_email=shop.support_email or "",
         return_address=", ".join(part for part in address if part),

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from domain import workflow
+from domain import colours, workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_request
 from harness import visible
 from return_flow import create_label
-from web.portal import branding
 
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
 
@@ -105,7 +104,7 @@ def test_kept_items_skip_the_parcel_and_a_cancelled_request_has_no_tracker(clien
 
 @pytest.mark.parametrize(
     ("colour", "safe"),
-    [("#8b0000", "#8b0000"), ("#ffd700", branding.SAFE_DARK), ("#0b5ed7", "#0b5ed7")],
+    [("#8b0000", "#8b0000"), ("#ffd700", colours.SAFE_DARK), ("#0b5ed7", "#0b5ed7")],
 )
 def test_the_shops_colour_is_used_where_it_reads_else_a_dark_shade(client, shop, colour, safe):
     shop.brand_color = colour
