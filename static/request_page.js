@@ -1,7 +1,8 @@
 // The request page's keyboard shortcuts; every decision also works without them (plain forms).
 // An element carries its key in data-shortcut: a link or button is clicked, a field focused
 // (its folded section opened first). "?" shows the list of shortcuts in a <dialog>, which
-// closes on Escape. Nothing fires while typing in a field or with a modifier key held.
+// closes on Escape. Nothing fires while typing in a field (Escape leaves it) or with a
+// modifier key held.
 (function () {
   "use strict";
   var help = document.getElementById("shortcuts-help");
@@ -36,7 +37,12 @@
   }
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (typing(event.target) || help.open) { return; }
+    if (help.open) { return; }
+    if (typing(event.target)) {
+      // Escape leaves the field, so the shortcuts work again.
+      if (event.key === "Escape" && event.target.tagName !== "SELECT") { event.target.blur(); }
+      return;
+    }
     if (event.key === "?") {
       event.preventDefault();
       showHelp();

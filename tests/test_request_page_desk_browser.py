@@ -62,14 +62,22 @@ def test_agent_approves_a_filtered_list_with_the_keyboard(page, live_server, smt
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
-    # A shortcut typed into the message box is just a letter.
+    # "c" opens Cancel and puts the cursor in its reason; "j" typed there is just a letter.
+    page.keyboard.press("c")
+    expect(page.get_by_label("Reason for cancelling (sent to the customer)")).to_be_focused()
+    page.keyboard.type("j")
+    on_request(page, first)
+    page.get_by_label("Reason for cancelling (sent to the customer)").fill("")
+    page.keyboard.press("Escape")  # leaves the field: the shortcuts work again
+
+    # "r" goes to the message box, where "a" is just a letter.
     page.keyboard.press("r")
     expect(page.locator("#message-body")).to_be_focused()
     page.keyboard.type("a")
     expect(page.locator("#message-body")).to_have_value("a")
     assert status_of(first.id) == NEW
     page.locator("#message-body").fill("")
-    page.locator("h1").click()
+    page.keyboard.press("Escape")
 
     # "a" approves and lands on the next request of the filtered list.
     page.keyboard.press("a")

@@ -116,8 +116,8 @@ def _notices_cell(view, context, model, name):
         return ""
     texts = "; ".join(notice.text(language()) for notice in model.notices)
     return Markup(
-        '<span class="badge badge-warning" tabindex="0" title="{0}" aria-label="{1}: {0}">'
-        "! {2}</span>"
+        '<span class="badge badge-warning notice-badge" tabindex="0" title="{0}"'
+        ' aria-label="{1}: {0}">! {2}</span>'
     ).format(texts, _("Notices"), model.notice_count)
 
 
@@ -663,9 +663,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             g.thread_errors, g.thread_form = refused.errors, request.form
             return self.page(request_id), 400
         flash(_("Internal note added.") if internal else _("Message sent."), "success")
-        return redirect(
-            self.page_url(request_id, self.came_from(), _anchor="thread-heading")
-        )
+        return redirect(self.page_url(request_id, self.came_from(), _anchor="thread-heading"))
 
     @expose("/<int:request_id>/attachment/<int:attachment_id>")
     def attachment(self, request_id: int, attachment_id: int):
