@@ -69,6 +69,8 @@ BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOUR
 # The list's own arguments besides its filters (``flt…``): what a request page carries along
 # as ``list`` to find its previous and next request, and to go back to.
 LIST_KEYS = ("search", "sort", "desc", "page_size", "all")
+# The list's default (its open requests): a request page without ``list`` is in this one.
+DEFAULT_LIST = {"flt0_status": "open"}
 # How far down the list the request page looks for its place (ids only, in the list's order).
 PLACE_SCAN_LIMIT = 10_000
 
@@ -105,7 +107,7 @@ def _held_by_cell(view, context, model, name):
 def _number_cell(view, context, model, name):
     """The request's number, linking to its page with the list it was found in."""
     return Markup('<a href="{}">{}</a>').format(
-        url_for("requests.page", request_id=model.id, list=urlencode(view.came_from())),
+        url_for("requests.page", request_id=model.id, list=view.list_query(view.came_from())),
         model.number,
     )
 
@@ -417,7 +419,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             values = dict(parse_qsl(request.values.get("list", "")))
         args = {k: v for k, v in values.items() if k.startswith("flt") or k in LIST_KEYS}
         if not any(k.startswith("flt") for k in args) and "all" not in args:
-            args["flt0_status"] = "open"
+            return dict(DEFAULT_LIST)
         return args
 
     @contextmanager
@@ -448,14 +450,19 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 previous = row_id
         return (previous, None) if found else (None, None)
 
+    @staticmethod
+    def list_query(args: Mapping[str, str]) -> str | None:
+        """``args`` as the ``list`` a request page carries; none for the default list."""
+        return None if args == DEFAULT_LIST else urlencode(args)
+
     def page_url(self, request_id: int, args: Mapping[str, str], **kwargs) -> str:
-        return url_for(".page", request_id=request_id, list=urlencode(args), **kwargs)
+        return url_for(".page", request_id=request_id, list=self.list_query(args), **kwargs)
 
     def list_place(self, request_id: int) -> ListPlace:
         args = self.came_from()
         previous, following = self.neighbours(request_id, args)
         return ListPlace(
-            query=urlencode(args),
+            query=self.list_query(args) or "",
             list_url=url_for(".index_view", **args),
             previous_url=self.page_url(previous, args) if previous else None,
             next_url=self.page_url(following, args) if following else None,
