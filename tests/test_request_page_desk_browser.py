@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from axe_audit import Audit
 from browser_helpers import log_in
 from extensions import db
 from factories import make_order, make_request, make_shop, make_user
-from models import APPROVED, CONCEPT, NEW, ReturnRequest, utcnow
+from models import APPROVED, CONCEPT, NEW, ON_HOLD, ReturnRequest, utcnow
 
 
 def status_of(request_id: int) -> str:
@@ -55,12 +56,16 @@ def test_agent_approves_a_filtered_list_with_the_keyboard(page, live_server, smt
     on_request(page, first)
 
     # "?" opens the list of shortcuts as a dialog; Escape closes it.
+    audit = Audit()
+    audit.check(page, "request page")
     page.keyboard.press("?")
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Approve and next")
+    audit.check(page, "shortcuts dialog")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    audit.assert_clean()
 
     # "c" opens Cancel and puts the cursor in its reason; "j" typed there is just a letter.
     page.keyboard.press("c")
@@ -98,3 +103,26 @@ def on_request(page, request: ReturnRequest) -> None:
     """The request's page is open and its shortcuts are ready (the script shows their button)."""
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Request {request.number}")
     expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_colleagues_hold_is_shown_at_the_top_and_taken_over(page, live_server, smtp_sink):
+    shop = make_shop()
+    bram = make_user("bram@example.com", shop, name="Bram")
+    make_user("anna@example.com", shop, role="admin", name="Anna")
+    held = make_request(
+        shop, status=ON_HOLD, held_by=bram, held_since=utcnow(), status_before_hold=NEW
+    )
+    db.session.commit()
+    log_in(page, live_server.url, "anna@example.com")
+
+    page.goto(live_server.url + f"/admin/requests/{held.id}")
+    banner = page.locator("#holder-banner")
+    expect(banner).to_contain_text("Held by Bram since")
+    audit = Audit()
+    audit.check(page, "request held by a colleague")
+    audit.assert_clean()
+    banner.get_by_role("button", name="Take over").click()
+
+    expect(page.locator("#holder-banner")).to_have_count(0)
+    expect(page.locator("#held-by")).to_contain_text("Anna since")
