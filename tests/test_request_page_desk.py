@@ -215,3 +215,17 @@ def test_the_dutch_page_speaks_dutch(client, auth, shop):
     for words in ("Goedkeuren en volgende", "Annuleren en volgende", "Volgende", "Sneltoetsen"):
         assert words in page
     assert "Approve and next" not in page
+
+
+def test_the_lists_links_carry_the_list_to_the_request_page(logged_in, shop):
+    [request] = made(shop, NEW)
+    wanted = urlencode({"flt0_status": "new", "search": request.order_number})
+
+    listing = logged_in.get(f"/admin/requests/?{wanted}").get_data(as_text=True)
+
+    carried = urlencode({"list": wanted})
+    assert f'href="/admin/requests/{request.id}?{carried}"' in listing
+    assert f'href="/admin/requests/{request.id}?{carried}#cancel"' in listing
+    page = page_of(logged_in, request.id, wanted)
+    breadcrumb = f'href="/admin/requests/?{wanted.replace("&", "&amp;")}"'
+    assert breadcrumb in page
