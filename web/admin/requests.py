@@ -66,8 +66,8 @@ from web.same_site import safe_next
 
 # The bulk actions, in the words of their buttons.
 BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
-# The list's own arguments besides its filters (``flt…``): what a request page carries along
-# as ``list`` to find its previous and next request, and to go back to.
+# The list's own arguments besides its filters (``flt…``): what a bulk action and a request
+# page carry along to go back to the list (and the page to find its previous and next).
 LIST_KEYS = ("search", "sort", "desc", "page_size", "all")
 # The list's default (its open requests): a request page without ``list`` is in this one.
 DEFAULT_LIST = {"flt0_status": "open"}
@@ -400,11 +400,8 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @staticmethod
     def list_args_from(values) -> dict:
-        return {
-            k: v
-            for k, v in values.items()
-            if k.startswith("flt") or k in ("search", "sort", "desc", "page_size")
-        }
+        """The list's own arguments among ``values``: its filters and ``LIST_KEYS``."""
+        return {k: v for k, v in values.items() if k.startswith("flt") or k in LIST_KEYS}
 
     # The list a request page was opened from: previous, next, and "Approve and next".
 
@@ -417,7 +414,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             values: Mapping[str, str] = request.args
         else:
             values = dict(parse_qsl(request.values.get("list", "")))
-        args = {k: v for k, v in values.items() if k.startswith("flt") or k in LIST_KEYS}
+        args = self.list_args_from(values)
         if not any(k.startswith("flt") for k in args) and "all" not in args:
             return dict(DEFAULT_LIST)
         return args
@@ -425,13 +422,17 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     @contextmanager
     def reading_list_args(self, args: Mapping[str, str]) -> Iterator[None]:
         """Flask-Admin reads a list's filters, search and order from ``request.args``; inside
-        this block it reads ``args``, so the request page asks the list's very own query."""
-        saved = request.args
+        this block it reads ``args``, so the request page asks the list's very own query
+        (and the search's note for ``_apply_sorting`` stays inside it too)."""
+        saved, searched = request.args, g.pop("request_search", None)
         request.args = ImmutableMultiDict(args)
         try:
             yield
         finally:
             request.args = saved
+            g.pop("request_search", None)
+            if searched is not None:
+                g.request_search = searched
 
     def neighbours(self, request_id: int, args: Mapping[str, str]) -> tuple[int | None, int | None]:
         """The requests before and after ``request_id`` in the list ``args`` describe: the
