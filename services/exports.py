@@ -62,8 +62,11 @@ class Column:
 def filtered_query(view):
     """The view's list query with its current filters, search and sort, without paging."""
     args = view._get_list_extra_args()
+    # ``sort`` is a column's place in the list, as in the list's own ``index_view``.
+    sorted_by = view._get_column_by_idx(args.sort)
+    sort_column = sorted_by[0] if sorted_by is not None else None
     _count, query = view.get_list(
-        0, args.sort, args.sort_desc, args.search, args.filters, page_size=None, execute=False
+        0, sort_column, args.sort_desc, args.search, args.filters, page_size=None, execute=False
     )
     return query.limit(None).offset(None)
 

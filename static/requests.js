@@ -23,7 +23,8 @@
   function poll() {
     var ids = rowIds();
     if (!ids.length) { return; }
-    var url = list.dataset.changesUrl + "?ids=" + ids.join(",") + "&since=" + encodeURIComponent(since);
+    var url = list.dataset.changesUrl + "?ids=" + ids.join(",") + "&since=" + encodeURIComponent(since) +
+      "&list=" + encodeURIComponent(window.location.search.slice(1));
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {

@@ -245,7 +245,7 @@ def row_buttons(listing: str, request: ReturnRequest) -> set[str]:
     row = re.search(rf'value="{request.id}" title="Select {request.number}".*?</tr>', listing, re.S)
     cells = row.group(0).split('class="col-number"')[0]
     buttons = set(re.findall(r'name="action" value="(\w+)"', cells))
-    if f"/admin/requests/{request.id}#cancel" in cells:
+    if re.search(rf'/admin/requests/{request.id}(\?[^"#]*)?#cancel', cells):
         buttons.add("cancel")
     return buttons
 

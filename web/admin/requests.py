@@ -5,8 +5,11 @@ Every decision calls workflow.py; this module only parses, checks access and ren
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
@@ -17,6 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.datastructures import ImmutableMultiDict
 
 from domain import notifications, workflow
 from domain.formatting import language, money, shop_time
@@ -62,6 +66,23 @@ from web.same_site import safe_next
 
 # The bulk actions, in the words of their buttons.
 BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
+# The list's own arguments besides its filters (``flt…``): what a bulk action and a request
+# page carry along to go back to the list (and the page to find its previous and next).
+LIST_KEYS = ("search", "sort", "desc", "page_size", "all")
+# The list's default (its open requests): a request page without ``list`` is in this one.
+DEFAULT_LIST = {"flt0_status": "open"}
+# How far down the list the request page looks for its place (ids only, in the list's order).
+PLACE_SCAN_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ListPlace:
+    """Where a request page sits in the Requests list the agent came from."""
+
+    query: str  # the list's query string, carried along as ``list``
+    list_url: str
+    previous_url: str | None
+    next_url: str | None
 
 
 def _status_cell(view, context, model, name):
@@ -84,8 +105,10 @@ def _held_by_cell(view, context, model, name):
 
 
 def _number_cell(view, context, model, name):
+    """The request's number, linking to its page with the list it was found in."""
     return Markup('<a href="{}">{}</a>').format(
-        url_for("requests.page", request_id=model.id), model.number
+        url_for("requests.page", request_id=model.id, list=view.list_query(view.came_from())),
+        model.number,
     )
 
 
@@ -95,8 +118,8 @@ def _notices_cell(view, context, model, name):
         return ""
     texts = "; ".join(notice.text(language()) for notice in model.notices)
     return Markup(
-        '<span class="badge badge-warning" tabindex="0" title="{0}" aria-label="{1}: {0}">'
-        "! {2}</span>"
+        '<span class="badge badge-warning notice-badge" tabindex="0" title="{0}"'
+        ' aria-label="{1}: {0}">! {2}</span>'
     ).format(texts, _("Notices"), model.notice_count)
 
 
@@ -377,11 +400,74 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @staticmethod
     def list_args_from(values) -> dict:
-        return {
-            k: v
-            for k, v in values.items()
-            if k.startswith("flt") or k in ("search", "sort", "desc", "page_size")
-        }
+        """The list's own arguments among ``values``: its filters and ``LIST_KEYS``."""
+        return {k: v for k, v in values.items() if k.startswith("flt") or k in LIST_KEYS}
+
+    # The list a request page was opened from: previous, next, and "Approve and next".
+
+    def came_from(self) -> dict[str, str]:
+        """The list's arguments (filters, search, order): the list's own on the list, else
+        those carried as ``list`` (a query string; a form field on a POST). Only the list's
+        keys are kept and they only ever become ``url_for(".index_view", …)``, so a crafted
+        ``list`` cannot lead off this site. Without filters it is the list's default."""
+        if request.endpoint == f"{self.endpoint}.index_view":
+            values: Mapping[str, str] = request.args
+        else:
+            values = dict(parse_qsl(request.values.get("list", "")))
+        args = self.list_args_from(values)
+        if not any(k.startswith("flt") for k in args) and "all" not in args:
+            return dict(DEFAULT_LIST)
+        return args
+
+    @contextmanager
+    def reading_list_args(self, args: Mapping[str, str]) -> Iterator[None]:
+        """Flask-Admin reads a list's filters, search and order from ``request.args``; inside
+        this block it reads ``args``, so the request page asks the list's very own query
+        (and the search's note for ``_apply_sorting`` stays inside it too)."""
+        saved, searched = request.args, g.pop("request_search", None)
+        request.args = ImmutableMultiDict(args)
+        try:
+            yield
+        finally:
+            request.args = saved
+            g.pop("request_search", None)
+            if searched is not None:
+                g.request_search = searched
+
+    def neighbours(self, request_id: int, args: Mapping[str, str]) -> tuple[int | None, int | None]:
+        """The requests before and after ``request_id`` in the list ``args`` describe: the
+        list's query (``exports.filtered_query``: tenancy, filters, search, order), read as ids
+        until the request is met (at most ``PLACE_SCAN_LIMIT`` rows)."""
+        with self.reading_list_args(args):
+            query = exports.filtered_query(self)
+        ids = query.with_entities(ReturnRequest.id).limit(PLACE_SCAN_LIMIT)
+        previous, found = None, False
+        for (row_id,) in db.session.execute(ids.statement):
+            if found:
+                return previous, row_id
+            if row_id == request_id:
+                found = True
+            else:
+                previous = row_id
+        return (previous, None) if found else (None, None)
+
+    @staticmethod
+    def list_query(args: Mapping[str, str]) -> str | None:
+        """``args`` as the ``list`` a request page carries; none for the default list."""
+        return None if args == DEFAULT_LIST else urlencode(args)
+
+    def page_url(self, request_id: int, args: Mapping[str, str], **kwargs) -> str:
+        return url_for(".page", request_id=request_id, list=self.list_query(args), **kwargs)
+
+    def list_place(self, request_id: int) -> ListPlace:
+        args = self.came_from()
+        previous, following = self.neighbours(request_id, args)
+        return ListPlace(
+            query=self.list_query(args) or "",
+            list_url=url_for(".index_view", **args),
+            previous_url=self.page_url(previous, args) if previous else None,
+            next_url=self.page_url(following, args) if following else None,
+        )
 
     @expose("/bulk/<int:job_id>")
     def bulk_job(self, job_id: int):
@@ -452,13 +538,16 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             .order_by(AuditEvent.id)
         ).all()
         stages = [s for s in visible_stages() if s.shop_id == req.shop_id]
+        user = current_user._get_current_object()
         return self.render(
             "admin/requests/page.html",
             req=req,
+            place=self.list_place(req.id),
+            held_by_other=req.held_by_id is not None and req.held_by_id != user.id,
             timeline=history(timeline),
             stages=stages,
             stale=workflow.hold_is_stale(req),
-            actions=workflow.allowed_actions(req, current_user._get_current_object()),
+            actions=workflow.allowed_actions(req, user),
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
             settlement=settlement_summary(req),
@@ -473,10 +562,16 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     @expose("/<int:request_id>/act", methods=("POST",))
     def act(self, request_id: int):
         """Every button of the request page and the list's rows posts here, named as in
-        ``workflow.allowed_actions``; the workflow refuses what that answer did not offer."""
+        ``workflow.allowed_actions``; the workflow refuses what that answer did not offer.
+
+        "… and next" (``then=next``) lands on the request after this one in the list the
+        page came from; it is found before the decision, which may take this one off it."""
         req = self.load_request(request_id)
         chosen = request.form.get("action", "")
         seen = parse_int(request.form.get("version"))
+        args = self.came_from()
+        then_next = request.form.get("then") == "next"
+        following = self.neighbours(req.id, args)[1] if then_next else None
         try:
             if seen is not None and chosen in ("approve", "approve_keep", "cancel"):
                 workflow.check_seen_version(req, seen)
@@ -486,9 +581,13 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         except workflow.TransitionRefused as refused:
             db.session.rollback()
             flash(str(refused), "danger")
-        return redirect(
-            safe_next(request.form.get("next"), url_for(".page", request_id=request_id))
-        )
+        else:
+            if then_next and following is not None:
+                return redirect(self.page_url(following, args))
+            if then_next:
+                flash(_("That was the last request of the list."), "info")
+                return redirect(url_for(".index_view", **args))
+        return redirect(safe_next(request.form.get("next"), self.page_url(request_id, args)))
 
     def perform(self, req: ReturnRequest, chosen: str) -> str:
         form = request.form
@@ -572,7 +671,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             g.thread_errors, g.thread_form = refused.errors, request.form
             return self.page(request_id), 400
         flash(_("Internal note added.") if internal else _("Message sent."), "success")
-        return redirect(url_for(".page", request_id=request_id, _anchor="thread-heading"))
+        return redirect(self.page_url(request_id, self.came_from(), _anchor="thread-heading"))
 
     @expose("/<int:request_id>/attachment/<int:attachment_id>")
     def attachment(self, request_id: int, attachment_id: int):
