@@ -186,7 +186,7 @@ def editor_nouns() -> set[str]:
     while views:
         view = views.pop()
         views += view.__subclasses__()
-        if view is not EditorView:
+        if view is not EditorView and "audit_noun" in vars(view):  # not a shared base
             nouns.add(view.audit_noun)
     return nouns
 
@@ -205,6 +205,11 @@ def dynamic_actions() -> dict[tuple[str, str], set[str]]:
         },
         ("web/admin/editor_base.py", "f'{self.audit_noun}_deleted'"): {
             f"{noun}_deleted" for noun in editor_nouns()
+        },
+        # Only reasons and questions have a place in the form (return_form.OrderedInForm).
+        ("web/admin/return_form.py", "f'{self.audit_noun}_moved'"): {
+            "reason_moved",
+            "question_moved",
         },
     }
 
