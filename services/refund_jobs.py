@@ -181,12 +181,14 @@ def _pay(refund: Refund) -> Payout:
         RefundLine(sku=line["sku"], quantity=line["quantity"], amount_cents=line["amount_cents"])
         for line in refund.lines
     ]
+    # Items the customer kept never came back: nothing to put back in stock.
+    restock = connection.restock_on_refund and refund.return_id is not None
     return connector.refund(
         refund_reference(refund.destination, request.order),
         refund.amount_cents,
         lines,
         refund.idempotency_key,
-        connection.restock_on_refund,
+        restock,
     )
 
 
