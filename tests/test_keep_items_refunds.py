@@ -115,9 +115,7 @@ def test_a_kept_items_refund_reaches_woocommerce_once_without_restocking(staff, 
     assert f"We refunded €{request.settled_cents / 100:.2f} to you" in email.body_text
 
 
-def test_kept_items_store_credit_is_a_coupon_and_the_email_gives_its_code(
-    staff, shop, agent, woo
-):
+def test_kept_items_store_credit_is_a_coupon_and_the_email_gives_its_code(staff, shop, agent, woo):
     request = kept_request(shop, agent)
 
     page = settle(staff, request, "store_credit")
