@@ -15,7 +15,7 @@ from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_request
 from harness import visible
-from models import Order, Refund, Return, ShopConnection
+from models import Order, Refund, Return, ReturnRequest, ShopConnection
 from return_flow import create_label
 from services.connectors import connections
 from services.connectors import orders as connector_orders
@@ -168,4 +168,24 @@ def test_the_api_refuses_it_with_the_reason(client, agent, shop, connected_to_bo
 
     assert answer.status_code == 409
     assert AMBIGUOUS in str(answer.json)
+    assert db.session.scalar(select(func.count(Refund.id))) == 0
+
+
+def test_kept_items_on_both_platforms_are_not_settled_and_the_request_says_why(
+    client, auth, agent, shop, connected_to_both
+):
+    request = make_request(shop, language="en")
+    workflow.approve(request, agent, keep_items=True)
+    db.session.commit()
+    auth.login(agent.email)
+
+    answer = client.post(
+        f"/admin/requests/{request.id}/act",
+        data={"action": "settle", "kind": "refund", "version": request.version},
+        follow_redirects=True,
+    )
+
+    assert AMBIGUOUS in visible(answer.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(ReturnRequest, request.id).status == "approved"
     assert db.session.scalar(select(func.count(Refund.id))) == 0
