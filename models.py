@@ -271,6 +271,9 @@ class Order(Timestamped, db.Model):
     # When the shop's platform last changed the order (connectors): an older webhook or sync
     # page never overwrites a newer version.
     platform_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The shop platform the order came from ("woocommerce", "shopify"); None for an order
+    # imported by CSV or API, or synced before this was recorded. A refund goes back there.
+    platform: Mapped[str | None] = mapped_column(String(20))
     # The Mollie payment (``tr_…``) the customer paid the order with, for a shop whose orders
     # come by CSV or API: a refund goes back through that payment.
     mollie_payment_id: Mapped[str | None] = mapped_column(String(64))

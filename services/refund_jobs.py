@@ -56,12 +56,15 @@ def destination_for(shop_id: int, order: Order | None = None, kind: str = "refun
     on an order paid through Mollie, the shop's Mollie account; else by hand ("manual").
 
     A shop connected to two order platforms (possible before the admin refused a second one)
-    cannot say which of them an order came from: orders do not record it. Rather than refund
-    on the wrong one, ``workflow.TransitionRefused`` asks staff to disconnect one first."""
+    refunds on the one the order came from (``Order.platform``); for an order that does not
+    say (imported by CSV or API, or synced before that was recorded), rather than refund on
+    the wrong one, ``workflow.TransitionRefused`` asks staff to disconnect one first."""
     platforms = set(
         db.session.scalars(select(ShopConnection.platform).where(ShopConnection.shop_id == shop_id))
     )
     connected = [platform for platform in ORDER_PLATFORMS if platform in platforms]
+    if len(connected) > 1 and order is not None and order.platform in connected:
+        return order.platform
     if len(connected) > 1:
         raise workflow.TransitionRefused(
             _(

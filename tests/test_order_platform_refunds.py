@@ -16,7 +16,7 @@ from extensions import db
 from factories import RETURN_ADDRESS, make_request
 from harness import visible
 from models import Order, Refund, Return, ReturnRequest, ShopConnection
-from return_flow import create_label
+from return_flow import create_label, run_jobs
 from services.connectors import connections
 from services.connectors import orders as connector_orders
 from shopify_standin import ACCESS_TOKEN, APP_SECRET
@@ -189,3 +189,33 @@ def test_kept_items_on_both_platforms_are_not_settled_and_the_request_says_why(
     db.session.expire_all()
     assert db.session.get(ReturnRequest, request.id).status == "approved"
     assert db.session.scalar(select(func.count(Refund.id))) == 0
+
+
+def test_on_both_platforms_an_order_that_says_where_it_came_from_is_refunded_there(
+    client, auth, agent, shop, connected_to_both
+):
+    woo, shopify_state = connected_to_both
+    woo["orders"].append(woo_order(1001))
+    connector_orders.sync_orders(connections.connection_of(shop.id, "woocommerce").id)
+    order = db.session.scalar(select(Order).where(Order.number == "1001"))
+    assert order.platform == "woocommerce"
+    request = make_request(
+        shop,
+        order,
+        language="en",
+        lines=[{"order_line": 0, "quantity": 1}, {"order_line": 1, "quantity": 1}],
+    )
+    workflow.approve(request, agent)
+    db.session.commit()
+    return_ = create_label(request)
+    workflow.receive(return_, agent, {line.id: ("ok", 1) for line in request.lines})
+    db.session.commit()
+    auth.login(agent.email)
+
+    client.post(f"/admin/returns/{return_.id}/act", data={"action": "resolve", "kind": "refund"})
+    run_jobs()
+
+    page = visible(client.get(f"/admin/returns/{return_.id}").get_data(as_text=True))
+    assert AMBIGUOUS not in page and "WooCommerce confirmed the refund" in page
+    assert len(woo["refunds"][woo_order(1001)["id"]]) == 1
+    assert not [call for call in shopify_state["calls"] if call[1] == "refundCreate"]

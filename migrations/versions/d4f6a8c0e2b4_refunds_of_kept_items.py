@@ -1,5 +1,5 @@
 """a refund or store credit for a request settled with the items kept: a refund belongs to its
-request, and to a return only when the items came back
+request, and to a return only when the items came back; the shop platform an order came from
 
 Revision ID: d4f6a8c0e2b4
 Revises: c9e1a3b5d7f9
@@ -30,9 +30,13 @@ def upgrade():
             "fk_refund_request_id_return_request", "return_request", ["request_id"], ["id"]
         )
         batch.create_index(batch.f("ix_refund_request_id"), ["request_id"], unique=False)
+    with op.batch_alter_table("order") as batch:
+        batch.add_column(sa.Column("platform", sa.String(length=20), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("order") as batch:
+        batch.drop_column("platform")
     op.execute("DELETE FROM refund WHERE return_id IS NULL")
     with op.batch_alter_table("refund") as batch:
         batch.drop_index(batch.f("ix_refund_request_id"))
