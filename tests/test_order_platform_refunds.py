@@ -1,8 +1,9 @@
 """A shop's refunds go to one order platform. The admin refuses to connect Shopify to a shop
 connected to WooCommerce (and the other way round), naming the one connected and how to
 disconnect it first; "Disconnect" removes a connection and keeps its orders. A shop that has
-both from before (orders do not record which platform they came from) gets no refund sent
-anywhere: resolving says why on the return page, and nothing reaches either platform.
+both from before refunds an order synced from one of them there; for an order that does not
+say where it came from, no refund is sent anywhere: resolving says why on the return page (and
+settling on the request page), and nothing reaches either platform.
 """
 
 from __future__ import annotations
