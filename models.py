@@ -271,6 +271,9 @@ class Order(Timestamped, db.Model):
     # When the shop's platform last changed the order (connectors): an older webhook or sync
     # page never overwrites a newer version.
     platform_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The shop platform the order came from ("woocommerce", "shopify"); None for an order
+    # imported by CSV or API, or synced before this was recorded. A refund goes back there.
+    platform: Mapped[str | None] = mapped_column(String(20))
     # The Mollie payment (``tr_…``) the customer paid the order with, for a shop whose orders
     # come by CSV or API: a refund goes back through that payment.
     mollie_payment_id: Mapped[str | None] = mapped_column(String(64))
@@ -791,8 +794,10 @@ REFUND_STATUSES = ("pending", "sending", "confirming", "succeeded", "failed")
 
 
 class Refund(Timestamped, db.Model):
-    """Money or store credit paid out for a resolved return ("Terugbetaling"): how much, for
-    which lines, where it was sent and what the platform answered.
+    """Money or store credit paid out for a resolved return, or for a request settled with the
+    items kept ("Terugbetaling"): how much, for which lines, where it was sent and what the
+    platform answered. ``request_id`` is always set; ``return_id`` only for a returned parcel
+    (a request whose customer keeps the items has no return).
 
     The return's and request's statuses change only through workflow.py, which writes this row
     when a return is resolved with a refund or store credit. ``status`` is the refund job's
@@ -800,7 +805,8 @@ class Refund(Timestamped, db.Model):
     succeeded, or back to pending to be tried again, or failed with the platform's message in
     ``provider_message`` until support retries it. A manual refund (``destination`` "manual")
     stays pending until staff mark it refunded. ``idempotency_key`` is derived from the
-    return (``return-R-2026-00042-refund``), is unique here and travels with the call, so a
+    return (``return-RET-2026-00042-refund``), or from the request when the customer keeps the
+    items (``request-R-2026-00042-refund``), is unique here and travels with the call, so a
     double click, a retry after a timeout or two workers give one refund at the platform.
     ``lines`` lists what is paid per order line: ``order_line_id``, ``sku``, ``quantity``,
     ``amount_cents``. ``provider_id`` is the platform's refund id, or the store credit's code.
@@ -813,7 +819,8 @@ class Refund(Timestamped, db.Model):
     __table_args__ = (Index("ix_refund_shop_status", "shop_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    return_id: Mapped[int] = mapped_column(ForeignKey("return.id"), index=True)
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("return.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("return_request.id"), index=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
     kind: Mapped[str] = mapped_column(String(20))
     amount_cents: Mapped[int] = mapped_column(Integer)
@@ -832,7 +839,8 @@ class Refund(Timestamped, db.Model):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    return_: Mapped[Return] = relationship()
+    return_: Mapped[Return | None] = relationship()
+    request: Mapped[ReturnRequest] = relationship()
     shop: Mapped[Shop] = relationship()
     created_by: Mapped[User | None] = relationship()
 

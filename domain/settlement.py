@@ -24,7 +24,7 @@ from domain.statuses import (
     SETTLEMENT_TOTAL_LABELS,
 )
 from extensions import db
-from models import MANUAL, RETURN_RESOLVED, Refund, Return, ReturnRequest
+from models import RETURN_RESOLVED, Refund, Return, ReturnRequest
 
 EXCHANGE = "exchange"
 STORE_CREDIT = "store_credit"
@@ -70,18 +70,21 @@ class Settlement:
 def settlement_summary(request: ReturnRequest) -> Settlement:
     """The settlement of ``request``: of its resolved return once settled, else as asked."""
     resolved = resolved_return(request)
-    code = ""
+    payout: Refund | None = None
     if request.settled_at is not None:  # the customer kept the items: settled on the request
-        resolution, cents, settled = request.settled_resolution, request.settled_cents, True
+        resolution, cents = request.settled_resolution, request.settled_cents
+        payout = kept_payout_of(request)
     elif resolved is not None:
         resolution, cents = resolved.resolution, resolved.refund_cents
         payout = payout_of(resolved)
-        # Sent to the shop's platform, it is settled once the platform confirms it.
-        settled = payout is None or payout.destination == MANUAL or payout.status == "succeeded"
-        if payout is not None and payout.kind == STORE_CREDIT and payout.status == "succeeded":
-            code = payout.provider_id or ""
     else:
-        resolution, cents, settled = None, None, False
+        resolution, cents = None, None
+    # A refund or store credit is settled once the shop's platform confirmed it, or staff
+    # marked the one made by hand; an exchange (no payout) once resolved.
+    settled = (resolution is not None) and (payout is None or payout.status == "succeeded")
+    code = ""
+    if payout is not None and payout.kind == STORE_CREDIT and payout.status == "succeeded":
+        code = payout.provider_id or ""
     return describe(
         resolution or request.resolution,
         refund_breakdown(request),
@@ -99,6 +102,16 @@ def payout_of(return_: Return) -> Refund | None:
     """The refund or store credit recorded for a resolved return, if any."""
     return db.session.scalar(
         select(Refund).where(Refund.return_id == return_.id).order_by(Refund.id.desc()).limit(1)
+    )
+
+
+def kept_payout_of(request: ReturnRequest) -> Refund | None:
+    """The refund or store credit of a request settled with the items kept, if any."""
+    return db.session.scalar(
+        select(Refund)
+        .where(Refund.request_id == request.id, Refund.return_id.is_(None))
+        .order_by(Refund.id.desc())
+        .limit(1)
     )
 
 

@@ -859,9 +859,14 @@ def _sweep_audit(rows: list, action: str, to_status: str, now: datetime) -> None
     )
 
 
-def settle_kept(request: ReturnRequest, actor: User | Actor | None, kind: str) -> None:
+def settle_kept(
+    request: ReturnRequest, actor: User | Actor | None, kind: str, refund_to: str = MANUAL
+) -> Refund | None:
     """Settle a request whose customer keeps the items: refund (the breakdown's total),
-    exchange or store credit, recorded on the request; completed, and the customer emailed."""
+    exchange or store credit, recorded on the request and completed. A refund or store credit
+    is recorded as a ``Refund`` for ``refund_to``, as when a received return is resolved
+    (``resolve``): the customer is emailed now for an exchange or one sent by hand, else by
+    the refund job once the platform confirms. Returns the refund, if any."""
     who = as_actor(actor)
     _enforce("settle", request, who)
     if kind not in RESOLUTIONS:
@@ -877,7 +882,10 @@ def settle_kept(request: ReturnRequest, actor: User | Actor | None, kind: str) -
         settled_cents=amount,
         settled_at=utcnow(),
     )
-    _email_customer(request, "return_resolved")
+    payout = _record_refund(request, None, actor, kind, amount, refund_to) if amount else None
+    if payout is None or payout.destination == MANUAL:
+        _email_customer(request, "return_resolved")
+    return payout
 
 
 def mark_label_created(request: ReturnRequest, actor: User | Actor | None) -> None:
@@ -1615,17 +1623,22 @@ def resolve(
     )
     _record_return(return_, actor, f"resolved_{kind}", from_status)
     complete(request, actor, note=str(statuses.RESOLUTION_LABELS[kind]))
-    payout = _record_refund(return_, actor, kind, amount, refund_to) if amount else None
+    payout = _record_refund(request, return_, actor, kind, amount, refund_to) if amount else None
     if payout is None or payout.destination == MANUAL:
         _email_about_return(return_, "return_resolved")
     return payout
 
 
 def _record_refund(
-    return_: Return, actor: User | Actor | None, kind: str, amount_cents: int, refund_to: str
+    request: ReturnRequest,
+    return_: Return | None,
+    actor: User | Actor | None,
+    kind: str,
+    amount_cents: int,
+    refund_to: str,
 ) -> Refund:
-    """The refund or store credit of a resolved return, per order line, to be sent once."""
-    request = return_.request
+    """The refund or store credit of a resolved return, or of a request whose customer keeps
+    the items (``return_`` None), per order line, to be sent once."""
     by_id = {line.id: line for line in request.lines}
     lines = [
         {
@@ -1639,15 +1652,16 @@ def _record_refund(
     ]
     who = as_actor(actor)
     payout = Refund(
-        return_id=return_.id,
-        shop_id=return_.shop_id,
+        return_id=return_.id if return_ is not None else None,
+        request_id=request.id,
+        shop_id=request.shop_id,
         kind=kind,
         amount_cents=amount_cents,
         currency=request.order.currency,
         lines=lines,
         destination=refund_to,
         status="pending",
-        idempotency_key=refund_key(return_, kind),
+        idempotency_key=refund_key(return_, kind) if return_ else kept_refund_key(request, kind),
         attempts=0,
         created_by_id=who.user.id if who.user else None,
     )
@@ -1659,6 +1673,12 @@ def _record_refund(
 def refund_key(return_: Return, kind: str) -> str:
     """The idempotency key of a return's refund or store credit: one per return and kind."""
     return f"return-{return_.number}-{kind}"
+
+
+def kept_refund_key(request: ReturnRequest, kind: str) -> str:
+    """The idempotency key of the refund or store credit of a request whose customer keeps
+    the items: one per request and kind."""
+    return f"request-{request.number}-{kind}"
 
 
 def cancel_return(

@@ -233,10 +233,12 @@ FAILED_REFUNDS_SHOWN = 20
 @dataclass(frozen=True)
 class FailedRefund:
     """A refund or store credit the shop's platform did not carry out, as the dashboard
-    lists it: the return (its page has "Retry"), the amount and the platform's message."""
+    lists it: the return (its page has "Retry"), or the request when the customer kept the
+    items (its page has it then), the amount and the platform's message."""
 
-    return_id: int
-    return_number: str
+    return_id: int | None
+    request_id: int
+    number: str
     kind: str
     amount_cents: int
     currency: str
@@ -246,8 +248,9 @@ class FailedRefund:
 def failed_refunds(shop_ids: list[int] | None) -> list[FailedRefund]:
     """The failed refunds of these shops (``None``: every shop), the latest first."""
     query = (
-        select(Refund, Return.number)
-        .join(Return, Return.id == Refund.return_id)
+        select(Refund, Return.number, ReturnRequest.number)
+        .join(ReturnRequest, ReturnRequest.id == Refund.request_id)
+        .outerjoin(Return, Return.id == Refund.return_id)
         .where(Refund.status == "failed")
         .order_by(Refund.updated_at.desc())
         .limit(FAILED_REFUNDS_SHOWN)
@@ -256,13 +259,14 @@ def failed_refunds(shop_ids: list[int] | None) -> list[FailedRefund]:
     return [
         FailedRefund(
             return_id=refund.return_id,
-            return_number=number,
+            request_id=refund.request_id,
+            number=return_number or request_number,
             kind=refund.kind,
             amount_cents=refund.amount_cents,
             currency=refund.currency,
             message=refund.provider_message or "",
         )
-        for refund, number in db.session.execute(query)
+        for refund, return_number, request_number in db.session.execute(query)
     ]
 
 

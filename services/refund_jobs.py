@@ -1,10 +1,11 @@
-"""The refund job: a resolved return's refund or store credit carried out once on the shop's
-platform; the customer emailed only when the platform confirms it; retried with backoff while
+"""The refund job: a resolved return's refund or store credit, or that of a request settled
+with the items kept, carried out once on the shop's platform; the customer emailed only when the platform confirms it; retried with backoff while
 the platform is down, and shown to staff with the platform's message when it fails.
 
-A return is resolved through ``resolve`` here, which tells the workflow where the refund goes:
-the shop's connected platform, or "manual" (staff refund by hand in the shop's back office and
-"Mark as refunded"). The workflow writes the ``Refund`` row in the resolving transaction; after
+A return is resolved through ``resolve`` here, and a request whose customer keeps the items is
+settled through ``settle_kept``; both tell the workflow where the refund goes: the shop's
+connected platform, or "manual" (staff refund by hand in the shop's back office and "Mark as
+refunded"; the customer hears "refunded" only then). The workflow writes the ``Refund`` row in the resolving transaction; after
 the commit ``send_after_commit`` hands it to this job. ``Refund.status`` is the job's progress
 (like ``Return.label_status``); the return's and request's statuses do not move with it.
 
@@ -30,7 +31,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from domain import audit, emails, refunds, workflow
 from domain.audit import Actor
 from extensions import db
-from models import MANUAL, Order, Refund, Return, ShopConnection, User, utcnow
+from models import MANUAL, Order, Refund, Return, ReturnRequest, ShopConnection, User, utcnow
 from services.connectors import ConnectorError, Payout, RefundLine
 from services.connectors.registry import (
     MOLLIE,
@@ -52,13 +53,30 @@ FOLLOW_INTERVAL = timedelta(minutes=5)
 
 def destination_for(shop_id: int, order: Order | None = None, kind: str = "refund") -> str:
     """Where a shop's refunds go: the shop platform it is connected to; else, for money back
-    on an order paid through Mollie, the shop's Mollie account; else by hand ("manual")."""
+    on an order paid through Mollie, the shop's Mollie account; else by hand ("manual").
+
+    A shop connected to two order platforms (possible before the admin refused a second one)
+    refunds on the one the order came from (``Order.platform``); for an order that does not
+    say (imported by CSV or API, or synced before that was recorded), rather than refund on
+    the wrong one, ``workflow.TransitionRefused`` asks staff to disconnect one first."""
     platforms = set(
         db.session.scalars(select(ShopConnection.platform).where(ShopConnection.shop_id == shop_id))
     )
-    for platform in ORDER_PLATFORMS:
-        if platform in platforms:
-            return platform
+    connected = [platform for platform in ORDER_PLATFORMS if platform in platforms]
+    if len(connected) > 1 and order is not None and order.platform in connected:
+        return order.platform
+    if len(connected) > 1:
+        raise workflow.TransitionRefused(
+            _(
+                "This shop is connected to both %(first)s and %(second)s, and ReturnDesk cannot "
+                "tell which of them the order came from, so it sent no refund. Disconnect the "
+                "one the shop does not use under Integration → Shop platforms, then try again.",
+                first=PLATFORM_NAMES[connected[0]],
+                second=PLATFORM_NAMES[connected[1]],
+            )
+        )
+    if connected:
+        return connected[0]
     if MOLLIE in platforms and kind == "refund" and order is not None and order.mollie_payment_id:
         return MOLLIE
     return MANUAL
@@ -67,8 +85,22 @@ def destination_for(shop_id: int, order: Order | None = None, kind: str = "refun
 def resolve(return_: Return, actor: User | Actor | None, kind: str) -> Refund | None:
     """Resolve a received return (``workflow.resolve``) with its refund sent where the shop's
     refunds go. The caller commits, then calls ``send_after_commit`` with the result."""
-    refund_to = destination_for(return_.shop_id, return_.request.order, kind)
+    refund_to = (
+        destination_for(return_.shop_id, return_.request.order, kind)
+        if kind != "exchange"
+        else MANUAL
+    )
     return workflow.resolve(return_, actor, kind, refund_to=refund_to)
+
+
+def settle_kept(request: ReturnRequest, actor: User | Actor | None, kind: str) -> Refund | None:
+    """Settle a request whose customer keeps the items (``workflow.settle_kept``), its refund
+    or store credit sent where the shop's refunds go, as ``resolve`` does for a return. The
+    caller commits, then calls ``send_after_commit`` with the result."""
+    refund_to = (
+        destination_for(request.shop_id, request.order, kind) if kind != "exchange" else MANUAL
+    )
+    return workflow.settle_kept(request, actor, kind, refund_to=refund_to)
 
 
 def send_after_commit(refund: Refund | None) -> None:
@@ -141,10 +173,9 @@ def _connection(refund: Refund) -> ShopConnection:
 
 def _pay(refund: Refund) -> Payout:
     """Ask the shop's platform for the refund or the store credit."""
-    return_ = refund.return_
     connection = _connection(refund)
     connector = connector_for(connection)
-    request = return_.request
+    request = refund.request
     if refund.kind == "store_credit":
         return connector.issue_store_credit(
             request.customer_email, refund.amount_cents, refund.idempotency_key
@@ -153,12 +184,14 @@ def _pay(refund: Refund) -> Payout:
         RefundLine(sku=line["sku"], quantity=line["quantity"], amount_cents=line["amount_cents"])
         for line in refund.lines
     ]
+    # Items the customer kept never came back: nothing to put back in stock.
+    restock = connection.restock_on_refund and refund.return_id is not None
     return connector.refund(
         refund_reference(refund.destination, request.order),
         refund.amount_cents,
         lines,
         refund.idempotency_key,
-        connection.restock_on_refund,
+        restock,
     )
 
 
@@ -171,9 +204,12 @@ def _failed(refund: Refund, message: str, retry: bool) -> None:
     refund.provider_message = message[:2000]
     refund.status = "pending" if retry else "failed"
     if not retry:
-        return_ = refund.return_
         audit.record(
-            return_.request, _platform(refund), "refund_failed", note=message, return_id=return_.id
+            refund.request,
+            _platform(refund),
+            "refund_failed",
+            note=message,
+            return_id=refund.return_id,
         )
     db.session.commit()
     log.warning("refund %s failed (retry: %s): %s", refund.idempotency_key, retry, message)
@@ -201,7 +237,7 @@ def follow_refund(refund_id: int) -> None:
         follower = follower_for(_connection(refund))
         if follower is None:
             return
-        order = refund_reference(refund.destination, refund.return_.request.order)
+        order = refund_reference(refund.destination, refund.request.order)
         payout = follower.refund_status(order, refund.provider_id)
     except ConnectorError as error:
         if error.retryable:
@@ -245,13 +281,12 @@ def _confirmed(refund: Refund, payout: Payout) -> None:
     refund.provider_message = payout.message or None
     refund.confirmed_at = utcnow()
     db.session.flush()
-    return_ = refund.return_
     audit.record(
-        return_.request,
+        refund.request,
         _platform(refund),
         "refund_confirmed",
         note=payout.provider_id,
-        return_id=return_.id,
+        return_id=refund.return_id,
     )
     _email_settled(refund)
 
@@ -259,7 +294,12 @@ def _confirmed(refund: Refund, payout: Payout) -> None:
 def _email_settled(refund: Refund) -> None:
     """Email the customer the settled outcome (the store credit's code with it) and commit."""
     return_ = refund.return_
-    request = return_.request
+    request = refund.request
+    if return_ is None:  # the customer kept the items: the email about the request
+        db.session.refresh(request)
+        emails.queue_request_email("return_resolved", request)
+        db.session.commit()
+        return
     emails.queue_email(
         "return_resolved",
         request.customer_email,
@@ -284,8 +324,7 @@ def retry_refund(refund: Refund, user: User) -> bool:
     if cast(CursorResult[Any], result).rowcount != 1:
         db.session.rollback()
         return False
-    return_ = refund.return_
-    audit.record(return_.request, user, "refund_retried", return_id=return_.id)
+    audit.record(refund.request, user, "refund_retried", return_id=refund.return_id)
     db.session.commit()
     start_refund_job(refund.id)
     return True
@@ -293,9 +332,9 @@ def retry_refund(refund: Refund, user: User) -> bool:
 
 def mark_refunded(refund: Refund, user: User) -> bool:
     """Staff refunded by hand in the shop's back office: a manual refund waiting for that, or
-    one the platform failed to make. The customer was emailed on resolving a manual one, and
-    is now for a failed one. False when it is neither (a colleague was first)."""
-    was_failed = refund.status == "failed"
+    one the platform failed to make. The customer is emailed the settled outcome now: on
+    resolving a manual one they were told only what to expect. False when it is neither (a
+    colleague was first)."""
     result = db.session.execute(
         update(Refund)
         .where(
@@ -312,11 +351,8 @@ def mark_refunded(refund: Refund, user: User) -> bool:
         db.session.rollback()
         return False
     db.session.expire(refund)
-    return_ = refund.return_
-    audit.record(return_.request, user, "refund_marked", return_id=return_.id)
-    if was_failed:
-        _email_settled(refund)
-    db.session.commit()
+    audit.record(refund.request, user, "refund_marked", return_id=refund.return_id)
+    _email_settled(refund)
     return True
 
 

@@ -52,6 +52,7 @@ SUBJECTS = {
         "approved": "is approved",
         "label": "label",
         "received": "We received your return",
+        "accepted": "is accepted",
         "resolved": "is settled",
     },
     "nl": {
@@ -59,10 +60,12 @@ SUBJECTS = {
         "approved": "is goedgekeurd",
         "label": "label",
         "received": "ontvangen",
+        "accepted": "is geaccepteerd",
         "resolved": "afgehandeld",
     },
 }
 REFUND_WORD = {"en": "refund", "nl": "terugbetaling"}
+REFUNDED = {"en": "We refunded", "nl": "aan je terugbetaald"}
 # One blouse of €49.95: refunded less the €5.95 fee; an exchange ships free and pays nothing.
 ITEM = "1 × Linnen blouse (M / wit)"
 REFUND = {"en": ("€5.95", "€44.00"), "nl": ("€\xa05,95", "€\xa044,00")}
@@ -218,6 +221,10 @@ def test_a_return_end_to_end_in_the_customers_language(
     assert_money_in_its_words(page, language, resolution, refunded)
 
     staff_step(staff, base, return_id, f"Resolve: {'Exchange' if exchange else 'Refund'}")
+    if not exchange:  # no connector: refunded by hand, settled once staff mark it so
+        accepted = inbox.next("accepted")
+        assert refunded in accepted and REFUNDED[language] not in accepted
+        staff_step(staff, base, return_id, "Mark as refunded")
     settled = never_a_refund(inbox.next("resolved"))
     assert_money_in_its_words(settled, language, resolution, refunded)
     page = never_a_refund(customer_sees(customer, base, status, language, "resolved"))

@@ -15,6 +15,7 @@ from extensions import db
 from factories import RETURN_ADDRESS
 from harness import visible
 from return_flow import approved_request, create_label
+from services import refund_jobs
 from staff_helpers import emails_to
 
 # The labels go back to the shop's return address; the shop's fee is the default €5.95.
@@ -211,8 +212,9 @@ def test_settled_store_credit_is_emailed_as_credit_not_as_a_refund(
     smtp_sink, shop, agent, language
 ):
     request, return_ = received_return(shop, agent, language, "store_credit")
-    workflow.resolve(return_, agent, "store_credit")
+    payout = workflow.resolve(return_, agent, "store_credit")
     db.session.commit()
+    refund_jobs.mark_refunded(payout, agent)  # issued by hand: settled once marked so
 
     [message] = [
         m

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from extensions import db
 from models import ShopConnection
 from services import encryption
+from services.connectors.registry import ORDER_PLATFORMS
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,33 @@ def save_connection(
     if webhook_secret.strip():
         connection.webhook_secret = encryption.encrypt(webhook_secret.strip())
     return connection
+
+
+def other_order_platform(shop_id: int, platform: str) -> str | None:
+    """The order platform (WooCommerce or Shopify) the shop is connected to other than
+    ``platform``, if any. A shop has one: its refunds go back to the order there, and with two
+    ReturnDesk could not tell which of them an order came from."""
+    if platform not in ORDER_PLATFORMS:
+        return None
+    return db.session.scalar(
+        select(ShopConnection.platform)
+        .where(
+            ShopConnection.shop_id == shop_id,
+            ShopConnection.platform.in_(ORDER_PLATFORMS),
+            ShopConnection.platform != platform,
+        )
+        .limit(1)
+    )
+
+
+def disconnect(shop_id: int, platform: str) -> bool:
+    """Remove the shop's connection to ``platform`` with its secrets; the orders it brought
+    stay. False when there was none. The caller commits."""
+    connection = connection_of(shop_id, platform)
+    if connection is None:
+        return False
+    db.session.delete(connection)
+    return True
 
 
 def rotate_keys() -> int:

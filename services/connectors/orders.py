@@ -37,9 +37,9 @@ MAX_PAGES_PER_SYNC = 2000
 SYNC_JOB_TIMEOUT = 3600
 
 
-def save_platform_orders(shop_id: int, orders: list[PlatformOrder]) -> int:
-    """Upsert the orders the platform changed after the versions stored; the caller commits.
-    Returns how many were written."""
+def save_platform_orders(shop_id: int, platform: str, orders: list[PlatformOrder]) -> int:
+    """Upsert the orders ``platform`` changed after the versions stored, recording that they
+    came from it; the caller commits. Returns how many were written."""
     newest: dict[str, PlatformOrder] = {}
     for platform_order in orders:
         kept = newest.get(platform_order.order.number)
@@ -63,7 +63,7 @@ def save_platform_orders(shop_id: int, orders: list[PlatformOrder]) -> int:
         db.session.execute(
             update(Order)
             .where(Order.shop_id == shop_id, Order.number == platform_order.order.number)
-            .values(platform_modified_at=platform_order.modified_at)
+            .values(platform_modified_at=platform_order.modified_at, platform=platform)
         )
     return len(fresh)
 
@@ -95,7 +95,7 @@ def receive_webhook(
         log.warning("webhook for %s/%s not imported: %s", shop_slug, platform, error)
         return 200  # answering an error would only make the platform send it again
     if platform_order is not None:
-        save_platform_orders(connection.shop_id, [platform_order])
+        save_platform_orders(connection.shop_id, connection.platform, [platform_order])
         db.session.commit()
     return 200
 
@@ -150,7 +150,7 @@ def walk_pages(connection: ShopConnection) -> list[str]:
     skipped: list[str] = []
     for _page in range(MAX_PAGES_PER_SYNC):
         page = connector.fetch_orders_since(connection.sync_cursor)
-        written = save_platform_orders(connection.shop_id, page.orders)
+        written = save_platform_orders(connection.shop_id, connection.platform, page.orders)
         connection.sync_cursor = page.next_cursor
         connection.last_sync_count += written
         skipped.extend(page.skipped)
@@ -195,7 +195,7 @@ def fetch_missing_order(shop: Shop, number: str) -> bool:
         return False
     if platform_order is None:
         return False
-    save_platform_orders(shop.id, [platform_order])
+    save_platform_orders(shop.id, connection.platform, [platform_order])
     db.session.commit()
     return True
 

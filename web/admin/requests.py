@@ -24,7 +24,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from domain import notifications, workflow
 from domain.formatting import language, money, shop_time
-from domain.settlement import settlement_summary
+from domain.settlement import kept_payout_of, settlement_summary
 from domain.statuses import (
     LINE_DECISION_LABELS,
     REQUEST_ACTION_LABELS,
@@ -46,9 +46,10 @@ from models import (
     ReviewStage,
     utcnow,
 )
-from services import bulk_jobs, conversation, exports, storage
+from services import bulk_jobs, conversation, exports, refund_jobs, storage
 from web.admin.base import ShopScopedView, history
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
+from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.admin.request_filters import (
     AwaitingCustomerFilter,
     CappedCountQuery,
@@ -551,6 +552,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             status_badge=status_badge,
             resolution_labels=RESOLUTION_LABELS,
             settlement=settlement_summary(req),
+            payout=payout_panel(kept_payout_of(req)),
             action_labels=REQUEST_ACTION_LABELS,
             severity_badges=SEVERITY_BADGES,
             decision_badge=decision_badge,
@@ -569,14 +571,29 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         req = self.load_request(request_id)
         chosen = request.form.get("action", "")
         seen = parse_int(request.form.get("version"))
+        if chosen in PAYOUT_ACTIONS:
+            act_on_refund(
+                kept_payout_of(req), chosen, current_user._get_current_object(), req.number
+            )
+            return redirect(
+                safe_next(request.form.get("next"), url_for(".page", request_id=request_id))
+            )
+        payout = None
         args = self.came_from()
         then_next = request.form.get("then") == "next"
         following = self.neighbours(req.id, args)[1] if then_next else None
         try:
             if seen is not None and chosen in ("approve", "approve_keep", "cancel"):
                 workflow.check_seen_version(req, seen)
-            message = self.perform(req, chosen)
+            if chosen == "settle":
+                payout = refund_jobs.settle_kept(
+                    req, current_user._get_current_object(), request.form.get("kind", "")
+                )
+                message = _("%(number)s: done.", number=req.number)
+            else:
+                message = self.perform(req, chosen)
             db.session.commit()
+            refund_jobs.send_after_commit(payout)
             flash(message, "success")
         except workflow.TransitionRefused as refused:
             db.session.rollback()
@@ -604,7 +621,6 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             "reopen": lambda: workflow.reopen(req, user),
             "label_again": lambda: workflow.allow_new_label(req, user),
             "new_ship_by": lambda: workflow.give_new_ship_by(req, user),
-            "settle": lambda: workflow.settle_kept(req, user, form.get("kind", "")),
             "free_shipping_on": lambda: workflow.set_free_shipping(req, user, True),
             "free_shipping_off": lambda: workflow.set_free_shipping(req, user, False),
             "renew_link": lambda: workflow.revoke_public_token(req, user),

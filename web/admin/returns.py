@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
 
-from domain import tenancy, workflow
+from domain import workflow
 from domain.formatting import money, shop_time
 from domain.refunds import RefundChoice, line_default_choice
 from domain.settlement import payout_of, settlement_summary
@@ -28,10 +28,7 @@ from domain.statuses import (
     CONDITION_LABELS,
     DISPOSITION_LABELS,
     LABEL_STATUS_LABELS,
-    PROVIDER_REFUND_STATUS_LABELS,
     REFUND_CHOICE_LABELS,
-    REFUND_STATUS_BADGES,
-    REFUND_STATUS_LABELS,
     RESOLUTION_LABELS,
     RETURN_STATUS_LABELS,
     RETURN_STEP_LABELS,
@@ -42,7 +39,6 @@ from extensions import db
 from models import (
     CONDITION_DAMAGED,
     LINE_CONDITIONS,
-    MANUAL,
     REFUND_PARTIAL,
     RETURN_STATUSES,
     AuditEvent,
@@ -52,9 +48,9 @@ from models import (
     ReturnRequestLine,
 )
 from services import exports, label_jobs, labels, refund_jobs, storage
-from services.connectors.registry import PLATFORM_NAMES
 from web.admin.base import ShopScopedView, history, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
+from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.int_args import parse_cents, parse_int
 from web.same_site import safe_next
 
@@ -80,35 +76,6 @@ def perform_step(return_: Return, step: str, actor) -> Refund | None:
     }
     done = steps[step]()
     return done if isinstance(done, Refund) else None
-
-
-def payout_panel(return_: Return) -> dict | None:
-    """The refund or store credit of a resolved return as the return page shows it (plain
-    data): where it went, its state and amount, the platform's id or message, and which
-    button (retry, mark as refunded) the current user gets."""
-    refund = payout_of(return_)
-    if refund is None:
-        return None
-    manual = refund.destination == MANUAL
-    return {
-        "kind": refund.kind,
-        "kind_label": str(RESOLUTION_LABELS.get(refund.kind, refund.kind)),
-        "manual": manual,
-        "platform": PLATFORM_NAMES.get(refund.destination, refund.destination),
-        "status": refund.status,
-        "status_label": str(REFUND_STATUS_LABELS[refund.status]),
-        "badge": REFUND_STATUS_BADGES[refund.status],
-        "amount": money(refund.amount_cents, refund.currency),
-        "provider_id": refund.provider_id or "",
-        "message": refund.provider_message or "",
-        "provider_status": str(
-            PROVIDER_REFUND_STATUS_LABELS.get(refund.provider_status or "", refund.provider_status)
-            or ""
-        ),
-        "may_retry": refund.status == "failed"
-        and tenancy.may_touch(current_user, refund.shop_id, "admin"),
-        "may_mark": (manual and refund.status == "pending") or refund.status == "failed",
-    }
 
 
 class ReturnFilter(KeyedFilter):
@@ -330,7 +297,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             req=return_.request,
             timeline=history(timeline),
             settlement=settlement_summary(return_.request),
-            payout=payout_panel(return_),
+            payout=payout_panel(payout_of(return_)),
             return_badge=return_badge,
             label_status_labels=LABEL_STATUS_LABELS,
             condition_labels=CONDITION_LABELS,
@@ -360,7 +327,7 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         user = current_user._get_current_object()
         payout = None
         try:
-            if chosen in ("retry_refund", "mark_refunded"):
+            if chosen in PAYOUT_ACTIONS:
                 return self.act_on_refund(return_, chosen, user)
             if chosen == "receive":
                 workflow.receive(
@@ -389,22 +356,9 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
         return redirect(safe_next(request.form.get("next"), url_for(".page", return_id=return_id)))
 
     def act_on_refund(self, return_: Return, chosen: str, user):
-        """ "Retry" a failed refund (the shop's admins and support) or "Mark as refunded" one
-        made by hand (the shop's staff)."""
+        """ "Retry" or "Mark as refunded" the return's refund (``payouts.act_on_refund``)."""
         back = redirect(safe_next(request.form.get("next"), url_for(".page", return_id=return_.id)))
-        refund = payout_of(return_)
-        if refund is None:
-            abort(404)
-        if chosen == "retry_refund":
-            if not tenancy.may_touch(user, return_.shop_id, "admin"):
-                abort(403)
-            done = refund_jobs.retry_refund(refund, user)
-        else:
-            done = refund_jobs.mark_refunded(refund, user)
-        if done:
-            flash(_("%(number)s: done.", number=return_.number), "success")
-        else:
-            flash(_("The refund changed meanwhile; see its state below."), "warning")
+        act_on_refund(payout_of(return_), chosen, user, return_.number)
         return back
 
     @staticmethod

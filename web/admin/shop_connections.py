@@ -151,7 +151,11 @@ class ShopConnectionsView(StaffOnly, BaseView):
                 "restock_on_refund": connection.restock_on_refund if connection else True,
             }
         )
-        if form.validate_on_submit() and self.has_both_keys(form, connection):
+        if (
+            form.validate_on_submit()
+            and self.has_both_keys(form, connection)
+            and self.only_order_platform(shop, PLATFORM)
+        ):
             connections.save_connection(
                 shop.id,
                 PLATFORM,
@@ -190,7 +194,11 @@ class ShopConnectionsView(StaffOnly, BaseView):
         connection = connections.connection_of(shop.id, SHOPIFY)
         form = ShopifyForm(prefix=SHOPIFY)
         state = connections.state_of(connection)
-        if form.validate_on_submit() and self.has_token(form, state):
+        if (
+            form.validate_on_submit()
+            and self.has_token(form, state)
+            and self.only_order_platform(shop, SHOPIFY)
+        ):
             connections.save_connection(
                 shop.id,
                 SHOPIFY,
@@ -215,6 +223,7 @@ class ShopConnectionsView(StaffOnly, BaseView):
         return self.render(
             "admin/shop_connections.html",
             shop=plain(shop),
+            titles=PLATFORM_TITLES,
             form=form,
             shopify_form=shopify_form_,
             mollie_form=mollie_form or MollieForm(prefix=MOLLIE, formdata=None),
@@ -246,6 +255,42 @@ class ShopConnectionsView(StaffOnly, BaseView):
         orders.enqueue_sync(connection.id)
         flash(_("The order sync was started; this page shows its outcome."), "success")
         return redirect(url_for(".edit", shop_id=shop_id))
+
+    @expose("/<int:shop_id>/disconnect", methods=["POST"])
+    def disconnect(self, shop_id: int):
+        """Remove a platform connection and its secrets; the orders it brought stay."""
+        connection = self.connection_or_404(shop_id)
+        title = PLATFORM_TITLES[connection.platform]
+        connections.disconnect(shop_id, connection.platform)
+        db.session.commit()
+        flash(
+            _(
+                "%(platform)s was disconnected; the orders it brought stay in ReturnDesk.",
+                platform=title,
+            ),
+            "success",
+        )
+        return redirect(url_for(".edit", shop_id=shop_id))
+
+    @staticmethod
+    def only_order_platform(shop: Shop, platform: str) -> bool:
+        """A shop connects to one order platform: saving a second is refused, saying which
+        one is connected and how to disconnect it first."""
+        other = connections.other_order_platform(shop.id, platform)
+        if other is None:
+            return True
+        flash(
+            _(
+                "%(shop)s is already connected to %(other)s. A shop connects to one order "
+                "platform, so ReturnDesk knows where its refunds go: disconnect %(other)s first "
+                "(the Disconnect button in its section below), then connect %(platform)s.",
+                shop=shop.name,
+                other=PLATFORM_TITLES[other],
+                platform=PLATFORM_TITLES[platform],
+            ),
+            "error",
+        )
+        return False
 
     def shop_or_404(self, shop_id: int) -> Shop:
         if not tenancy.may_touch(current_user, shop_id, "admin"):

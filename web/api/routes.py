@@ -238,7 +238,15 @@ def perform(req: ReturnRequest, body: ActionIn) -> None:
     elif body.action == "approve":
         workflow.approve(req, actor, keep_items=body.keep_items)
     elif body.action == "settle":
-        workflow.settle_kept(req, actor, body.resolution or req.resolution)
+        payout = refund_jobs.settle_kept(req, actor, body.resolution or req.resolution)
+        if payout is not None:
+
+            def send(response):
+                if response.status_code < 300:  # committed
+                    refund_jobs.send_after_commit(payout)
+                return response
+
+            after_this_request(send)
     elif not (body.reason or "").strip():
         raise refused("Give the reason the customer is emailed.", "reason")
     else:
