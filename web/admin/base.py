@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from functools import wraps
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -49,8 +49,14 @@ def history(events: Sequence[AuditEvent]) -> list[dict]:
 
 
 def visible_shops(min_role: str = "agent") -> list[Shop]:
-    """The shops where the current user has ``min_role`` or a stronger one, by name."""
-    return tenancy.shops_named(tenancy.shops_for(current_user, min_role))
+    """The shops where the current user has ``min_role`` or a stronger one, by name.
+
+    Looked up once per request and role: the menu's checks and the list's shop filter ask
+    for the same shops on every staff page."""
+    seen = g.setdefault("visible_shops", {})
+    if min_role not in seen:
+        seen[min_role] = tenancy.shops_named(tenancy.shops_for(current_user, min_role))
+    return seen[min_role]
 
 
 def row_ids(ids) -> list[int]:

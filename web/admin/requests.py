@@ -14,6 +14,7 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -60,15 +61,47 @@ from web.admin.request_filters import (
 from web.int_args import parse_ids, parse_int
 from web.same_site import safe_next
 
+# A row's buttons that post straight from the list, in their order, with their colour.
+ROW_BUTTONS = (
+    ("release", "btn-outline-warning"),
+    ("hold", "btn-warning"),
+    ("approve", "btn-success"),
+)
+
 # The bulk actions, in the words of their buttons.
 BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
 
 
+def _words() -> dict:
+    """What every row of a list page repeats, looked up once per request instead of once per
+    cell: the reader's language, the words of the ticks and badges, the status badges and
+    resolutions in words, and the start of a request page's address."""
+    words = g.get("request_list_words")
+    if words is None:
+        words = g.request_list_words = {
+            "language": language(),
+            "stale": _("stale"),
+            "notices": _("Notices"),
+            "free_shipping": _("Free shipping"),
+            "customer_replied": _("Customer replied"),
+            "select": _("Select %(number)s"),
+            "resolutions": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
+            "actions": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+            "badges": {},
+            # The page's route ends in the id: one url_for, not one per row.
+            "page_prefix": url_for("requests.page", request_id=0).removesuffix("0"),
+        }
+    return words
+
+
 def _status_cell(view, context, model, name):
-    badge = status_badge(model.status)
+    badges = _words()["badges"]
+    badge = badges.get(model.status)
+    if badge is None:
+        badge = badges[model.status] = status_badge(model.status)
     if model.stage is not None:
         badge += Markup(' <span class="badge" style="background:{};color:#fff">{}</span>').format(
-            model.stage.color, model.stage.name(language())
+            model.stage.color, model.stage.name(_words()["language"])
         )
     return badge
 
@@ -78,26 +111,25 @@ def _held_by_cell(view, context, model, name):
         return ""
     if workflow.hold_is_stale(model):
         return Markup('{} <span class="badge badge-light">{}</span>').format(
-            model.held_by.name, _("stale")
+            model.held_by.name, _words()["stale"]
         )
     return model.held_by.name
 
 
 def _number_cell(view, context, model, name):
-    return Markup('<a href="{}">{}</a>').format(
-        url_for("requests.page", request_id=model.id), model.number
-    )
+    return Markup('<a href="{}{}">{}</a>').format(_words()["page_prefix"], model.id, model.number)
 
 
 def _notices_cell(view, context, model, name):
     """The notices' count as a badge whose text (on hover, and read on focus) says them."""
     if not model.notice_count:
         return ""
-    texts = "; ".join(notice.text(language()) for notice in model.notices)
+    words = _words()
+    texts = "; ".join(notice.text(words["language"]) for notice in model.notices)
     return Markup(
         '<span class="badge badge-warning" tabindex="0" title="{0}" aria-label="{1}: {0}">'
         "! {2}</span>"
-    ).format(texts, _("Notices"), model.notice_count)
+    ).format(texts, words["notices"], model.notice_count)
 
 
 def _yes_cell(flag, text):
@@ -153,12 +185,14 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         "number": _number_cell,
         "created_at": lambda v, c, m, p: shop_time(m.created_at, m.shop),
         "total_cents": lambda v, c, m, p: money(m.total_cents, m.shop.currency),
-        "resolution": lambda v, c, m, p: RESOLUTION_LABELS.get(m.resolution, m.resolution),
+        "resolution": lambda v, c, m, p: _words()["resolutions"].get(m.resolution, m.resolution),
         "status": _status_cell,
         "held_by": _held_by_cell,
         "notice_count": _notices_cell,
-        "free_shipping": lambda v, c, m, p: _yes_cell(m.free_shipping, _("Free shipping")),
-        "last_inbound_at": lambda v, c, m, p: _yes_cell(m.customer_replied, _("Customer replied")),
+        "free_shipping": lambda v, c, m, p: _yes_cell(m.free_shipping, _words()["free_shipping"]),
+        "last_inbound_at": lambda v, c, m, p: _yes_cell(
+            m.customer_replied, _words()["customer_replied"]
+        ),
     }
     column_filters = (
         StatusFilter(_l("Status")),
@@ -229,17 +263,31 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         return False
 
     def render(self, template: str, **kwargs):
-        """The list's rows get their buttons from ``workflow.allowed_actions`` (``allowed_by_row``:
-        action names by row id), with the facts of the whole page looked up at once."""
+        """The list's rows as plain data (``row_views``), each cell rendered once here."""
         if template == self.list_template:
-            kwargs["allowed_by_row"] = self.allowed_by_row(kwargs.get("data") or [])
+            kwargs["row_views"] = self.row_views(kwargs.get("data") or [])
+            kwargs["row_csrf"] = generate_csrf()
+            kwargs["next_url"] = request.full_path
+            kwargs["page_prefix"] = _words()["page_prefix"]
         return super().render(template, **kwargs)
 
-    @staticmethod
-    def allowed_by_row(rows: list[ReturnRequest]) -> dict[int, frozenset[str]]:
+    def row_views(self, rows: list[ReturnRequest]) -> dict[int, dict]:
+        """Each row by id: its tick box's label, its buttons (what ``workflow.allowed_actions``
+        offers, with the facts of the whole page looked up at once) and its cells."""
         user = current_user._get_current_object()
         facts = workflow.request_facts([row.id for row in rows])
-        return {row.id: workflow.allowed_actions(row, user, facts[row.id]) for row in rows}
+        select = _words()["select"]
+        columns = [name for name, _label in self._list_columns]
+        views = {}
+        for row in rows:
+            offered = workflow.allowed_actions(row, user, facts[row.id])
+            views[row.id] = {
+                "select": select % {"number": row.number},
+                "buttons": [(name, css) for name, css in ROW_BUTTONS if name in offered],
+                "cancel": "cancel" in offered,
+                "cells": [(name, self.get_list_value(None, row, name)) for name in columns],
+            }
+        return views
 
     @expose("/")
     def index_view(self):
@@ -247,7 +295,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
             return redirect(url_for(".index_view", flt0_status="open", **request.args))
         self._template_args["poll_since"] = utcnow().isoformat()
-        self._template_args["action_labels"] = REQUEST_ACTION_LABELS
+        self._template_args["action_labels"] = _words()["actions"]
         self._template_args["concept_count"] = self.concept_count()
         return super().index_view()
 
