@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -68,12 +68,12 @@ ROW_BUTTONS = (
     ("approve", "btn-success"),
 )
 
-# A row of the list, piece by piece (``RequestView.row_html``).
-ROW_TICK = Markup(
+# A row of the list, piece by piece, filled with escaped values (``RequestView.row_html``).
+ROW_TICK = (
     '<td><input type="checkbox" name="rowid" class="action-checkbox" value="{0}" title="{1}"'
     ' aria-label="{1}"></td>'
 )
-ROW_BUTTON = Markup(
+ROW_BUTTON = (
     '<form method="post" action="{prefix}{id}/act" class="d-inline">'
     '<input type="hidden" name="csrf_token" value="{csrf}">'
     '<input type="hidden" name="action" value="{action}">'
@@ -81,8 +81,8 @@ ROW_BUTTON = Markup(
     '<button type="submit" class="btn btn-sm {css}" aria-label="{label} {number}">{label}</button>'
     "</form>"
 )
-ROW_CANCEL = Markup('<a class="btn btn-sm btn-danger" href="{}{}#cancel">{}</a>')
-ROW_CELL = Markup('<td class="col-{}">{}</td>')
+ROW_CANCEL = '<a class="btn btn-sm btn-danger" href="{}{}#cancel">{}</a>'
+ROW_CELL = '<td class="col-{}">{}</td>'
 
 # The bulk actions, in the words of their buttons.
 BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
@@ -288,34 +288,49 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         """Each row's cells by id: its tick box, its buttons (what ``workflow.allowed_actions``
         offers, with the facts of the whole page looked up at once) and its columns.
 
-        Written here rather than in the template: a Jinja block or macro per row and a lookup
-        per cell cost more than the SQL of the page (see docs/PERFORMANCE.md).
+        Written here rather than in the template, with every value escaped and put in place by
+        ``str.format``: a Jinja block or macro per row, a lookup per cell and ``Markup.format``
+        cost more than the SQL of the page (see docs/PERFORMANCE.md).
         """
         user = current_user._get_current_object()
         facts = workflow.request_facts([row.id for row in rows])
         words = _words()
-        labels = words["actions"]
-        page = {"prefix": words["page_prefix"], "csrf": generate_csrf(), "next": request.full_path}
+        labels = {name: escape(label) for name, label in words["actions"].items()}
+        prefix, csrf, back = (
+            escape(words["page_prefix"]),
+            escape(generate_csrf()),
+            escape(request.full_path),
+        )
         columns = [name for name, _label in self._list_columns]
         html = {}
         for row in rows:
             offered = workflow.allowed_actions(row, user, facts[row.id])
-            parts = [ROW_TICK.format(row.id, words["select"] % {"number": row.number})]
-            parts.append(Markup('<td class="list-buttons-column">'))
+            number = escape(row.number)
+            parts = [ROW_TICK.format(row.id, escape(words["select"] % {"number": row.number}))]
+            parts.append('<td class="list-buttons-column">')
             parts += [
                 ROW_BUTTON.format(
-                    id=row.id, number=row.number, action=name, css=css, label=labels[name], **page
+                    prefix=prefix,
+                    id=row.id,
+                    csrf=csrf,
+                    action=name,
+                    next=back,
+                    css=css,
+                    label=labels[name],
+                    number=number,
                 )
                 for name, css in ROW_BUTTONS
                 if name in offered
             ]
             if "cancel" in offered:
-                parts.append(ROW_CANCEL.format(page["prefix"], row.id, labels["cancel"]))
-            parts.append(Markup("</td>"))
+                parts.append(ROW_CANCEL.format(prefix, row.id, labels["cancel"]))
+            parts.append("</td>")
             parts += [
-                ROW_CELL.format(name, self.get_list_value(None, row, name)) for name in columns
+                ROW_CELL.format(name, escape(self.get_list_value(None, row, name)))
+                for name in columns
             ]
-            html[row.id] = Markup("\n").join(parts)  # a space between the buttons, as before
+            # Every value above is escaped; a space between the buttons, as before.
+            html[row.id] = Markup("\n".join(parts))  # noqa: S704
         return html
 
     @expose("/")
