@@ -25,9 +25,10 @@ def language() -> str:
     return str(get_locale() or "en")[:2]
 
 
-def money(cents: int | None, currency: str = "EUR") -> str:
-    """An amount in cents as the reader's language writes money (€ 5,95 or €5.95)."""
-    return _money(cents or 0, currency, language())
+def money(cents: int | None, currency: str = "EUR", locale: str | None = None) -> str:
+    """An amount in cents as the reader's language (or ``locale``) writes money (€ 5,95 or
+    €5.95)."""
+    return _money(cents or 0, currency, locale or language())
 
 
 @lru_cache(maxsize=4096)

@@ -98,8 +98,8 @@ def _words() -> dict:
             "language": language(),
             "stale": _("stale"),
             "notices": _("Notices"),
-            "free_shipping": _("Free shipping"),
-            "customer_replied": _("Customer replied"),
+            "free_shipping": escape(_("Free shipping")),
+            "customer_replied": escape(_("Customer replied")),
             "select": _("Select %(number)s"),
             "resolutions": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
             "actions": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
@@ -107,51 +107,83 @@ def _words() -> dict:
             # The page's route ends in the id: one url_for, not one per row.
             "page_prefix": url_for("requests.page", request_id=0).removesuffix("0"),
         }
+        words["page_href"] = escape(words["page_prefix"])
     return words
 
 
-def _status_cell(view, context, model, name):
-    badges = _words()["badges"]
-    badge = badges.get(model.status)
+# The list's cells: each takes the row and the page's words (``_words``) and gives its HTML.
+# ``RequestView.row_html`` calls them directly; Flask-Admin's ``column_formatters`` (the live
+# updates' ``changes``) through ``_formatter``.
+
+
+def _number_cell(row: ReturnRequest, words: dict) -> Markup:
+    # The prefix is escaped in ``_words``, the number here.
+    return Markup(f'<a href="{words["page_href"]}{row.id}">{escape(row.number)}</a>')  # noqa: S704
+
+
+def _status_cell(row: ReturnRequest, words: dict) -> Markup:
+    badges = words["badges"]
+    badge = badges.get(row.status)
     if badge is None:
-        badge = badges[model.status] = status_badge(model.status)
-    if model.stage is not None:
+        badge = badges[row.status] = status_badge(row.status)
+    if row.stage is not None:
         badge += Markup(' <span class="badge" style="background:{};color:#fff">{}</span>').format(
-            model.stage.color, model.stage.name(_words()["language"])
+            row.stage.color, row.stage.name(words["language"])
         )
     return badge
 
 
-def _held_by_cell(view, context, model, name):
-    if model.held_by is None:
+def _held_by_cell(row: ReturnRequest, words: dict) -> str:
+    if row.held_by is None:
         return ""
-    if workflow.hold_is_stale(model):
+    if workflow.hold_is_stale(row):
         return Markup('{} <span class="badge badge-light">{}</span>').format(
-            model.held_by.name, _words()["stale"]
+            row.held_by.name, words["stale"]
         )
-    return model.held_by.name
+    return row.held_by.name
 
 
-def _number_cell(view, context, model, name):
-    return Markup('<a href="{}{}">{}</a>').format(_words()["page_prefix"], model.id, model.number)
-
-
-def _notices_cell(view, context, model, name):
+def _notices_cell(row: ReturnRequest, words: dict) -> str:
     """The notices' count as a badge whose text (on hover, and read on focus) says them."""
-    if not model.notice_count:
+    if not row.notice_count:
         return ""
-    words = _words()
-    texts = "; ".join(notice.text(words["language"]) for notice in model.notices)
+    texts = "; ".join(notice.text(words["language"]) for notice in row.notices)
     return Markup(
         '<span class="badge badge-warning" tabindex="0" title="{0}" aria-label="{1}: {0}">'
         "! {2}</span>"
-    ).format(texts, words["notices"], model.notice_count)
+    ).format(texts, words["notices"], row.notice_count)
 
 
-def _yes_cell(flag, text):
+def _yes_cell(flag: bool, text: Markup) -> str:
     if not flag:
         return ""
-    return Markup('<span aria-label="{0}" title="{0}">✓</span>').format(text)
+    # ``text`` is escaped in ``_words``.
+    return Markup(f'<span aria-label="{text}" title="{text}">✓</span>')  # noqa: S704
+
+
+def _resolution_cell(row: ReturnRequest, words: dict) -> str:
+    label = words["resolutions"].get(row.resolution, row.resolution)
+    return "" if label is None else label
+
+
+CELLS = {
+    "number": _number_cell,
+    "created_at": lambda row, words: shop_time(row.created_at, row.shop),
+    "total_cents": lambda row, words: money(row.total_cents, row.shop.currency, words["language"]),
+    "resolution": _resolution_cell,
+    "status": _status_cell,
+    "held_by": _held_by_cell,
+    "notice_count": _notices_cell,
+    "free_shipping": lambda row, words: _yes_cell(row.free_shipping, words["free_shipping"]),
+    "last_inbound_at": lambda row, words: _yes_cell(
+        row.customer_replied, words["customer_replied"]
+    ),
+}
+
+
+def _formatter(cell):
+    """A cell as a Flask-Admin column formatter."""
+    return lambda view, context, model, name: cell(model, _words())
 
 
 class RequestView(KeyedFilterMenu, ShopScopedView):
@@ -197,19 +229,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         "free_shipping": _l("Free shipping"),
         "last_inbound_at": _l("Customer replied"),
     }
-    column_formatters = {
-        "number": _number_cell,
-        "created_at": lambda v, c, m, p: shop_time(m.created_at, m.shop),
-        "total_cents": lambda v, c, m, p: money(m.total_cents, m.shop.currency),
-        "resolution": lambda v, c, m, p: _words()["resolutions"].get(m.resolution, m.resolution),
-        "status": _status_cell,
-        "held_by": _held_by_cell,
-        "notice_count": _notices_cell,
-        "free_shipping": lambda v, c, m, p: _yes_cell(m.free_shipping, _words()["free_shipping"]),
-        "last_inbound_at": lambda v, c, m, p: _yes_cell(
-            m.customer_replied, _words()["customer_replied"]
-        ),
-    }
+    column_formatters = {name: _formatter(cell) for name, cell in CELLS.items()}
     column_filters = (
         StatusFilter(_l("Status")),
         ShopFilter(_l("Shop"), ReturnRequest.shop_id),
@@ -302,6 +322,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             escape(request.full_path),
         )
         columns = [name for name, _label in self._list_columns]
+        cells = CELLS
         html = {}
         for row in rows:
             offered = workflow.allowed_actions(row, user, facts[row.id])
@@ -326,7 +347,12 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 parts.append(ROW_CANCEL.format(prefix, row.id, labels["cancel"]))
             parts.append("</td>")
             parts += [
-                ROW_CELL.format(name, escape(self.get_list_value(None, row, name)))
+                ROW_CELL.format(
+                    name,
+                    escape(cells[name](row, words))
+                    if name in cells
+                    else escape(self.get_list_value(None, row, name)),
+                )
                 for name in columns
             ]
             # Every value above is escaped; a space between the buttons, as before.
