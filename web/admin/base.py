@@ -68,7 +68,8 @@ class StaffOnly:
     """Mixin: only logged-in, active staff; others are sent to the login page."""
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.is_active
+        user = current_user._get_current_object()  # the menu asks this of every view
+        return user.is_authenticated and user.is_active
 
     def inaccessible_callback(self, name, **kwargs):
         if current_user.is_authenticated:
@@ -177,11 +178,11 @@ class ShopScopedView(StaffOnly, BoundedModelView):
 
     def readable_shop_ids(self) -> list[int] | None:
         """The shops whose rows the user reads here; ``None`` is every shop."""
-        return tenancy.shops_for(current_user, self.read_role)
+        return tenancy.shops_for(current_user._get_current_object(), self.read_role)
 
     def changeable_shop_ids(self) -> list[int] | None:
         """The shops whose rows the user creates, edits, deletes and acts on here."""
-        return tenancy.shops_for(current_user, self.change_role)
+        return tenancy.shops_for(current_user._get_current_object(), self.change_role)
 
     def may_change(self, shop_id: int | None) -> bool:
         return tenancy.is_among(shop_id, self.changeable_shop_ids())

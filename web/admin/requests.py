@@ -38,6 +38,7 @@ from models import (
     Attachment,
     AuditEvent,
     BulkJob,
+    Message,
     ReturnRequest,
     ReturnRequestLine,
     ReviewStage,
@@ -543,11 +544,12 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             self.get_query()
             .filter(ReturnRequest.id == request_id)
             .options(
-                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
-                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.reason),
+                # The lines with their order line and reason in one query.
+                selectinload(ReturnRequest.lines).joinedload(ReturnRequestLine.order_line),
+                selectinload(ReturnRequest.lines).joinedload(ReturnRequestLine.reason),
                 selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.photos),
                 selectinload(ReturnRequest.notices),
-                selectinload(ReturnRequest.messages),
+                selectinload(ReturnRequest.messages).selectinload(Message.attachments),
                 joinedload(ReturnRequest.order),
             )
             .one_or_none()
