@@ -19,7 +19,17 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, case, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import selectinload
 
 from domain import (
@@ -242,15 +252,33 @@ class RequestFacts:
 
 
 def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
-    """The facts of these requests by id, in two queries however many there are."""
+    """The facts of these requests by id, in one query however many there are: per request
+    its lines counted (how many, rejected, still open) and, beside them, its returns' statuses."""
     if not ids:
         return {}
-    returns = db.session.execute(
-        select(Return.request_id, Return.status).where(Return.request_id.in_(ids))
-    ).all()
-    labelled = {request_id for request_id, _status in returns}
-    under_way = {request_id for request_id, status in returns if status != RETURN_CANCELLED}
-    lines = _line_counts(ids)
+    rejected = func.count().filter(ReturnRequestLine.decision == "rejected")
+    still_open = func.count().filter(ReturnRequestLine.decision == "open")
+    no_status = null().cast(Return.status.type)
+    line_counts = (
+        select(ReturnRequestLine.request_id, func.count(), rejected, still_open, no_status)
+        .where(ReturnRequestLine.request_id.in_(ids))
+        .group_by(ReturnRequestLine.request_id)
+    )
+    returns = select(Return.request_id, literal(0), literal(0), literal(0), Return.status).where(
+        Return.request_id.in_(ids)
+    )
+    labelled: set[int] = set()
+    under_way: set[int] = set()
+    lines: dict[int, tuple[int, int, int]] = {}
+    for request_id, n_lines, n_rejected, n_open, status in db.session.execute(
+        union_all(line_counts, returns)
+    ):
+        if status is None:
+            lines[request_id] = (n_lines, n_rejected, n_open)
+        else:
+            labelled.add(request_id)
+            if status != RETURN_CANCELLED:
+                under_way.add(request_id)
     return {
         i: RequestFacts(
             has_label=i in labelled,
@@ -259,20 +287,6 @@ def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
             has_open_line=i in lines and lines[i][2] > 0,
         )
         for i in ids
-    }
-
-
-def _line_counts(ids: Collection[int]) -> dict[int, tuple[int, int, int]]:
-    """Per request that has lines: how many, how many rejected, how many still open."""
-    rejected = func.count().filter(ReturnRequestLine.decision == "rejected")
-    still_open = func.count().filter(ReturnRequestLine.decision == "open")
-    rows = db.session.execute(
-        select(ReturnRequestLine.request_id, func.count(), rejected, still_open)
-        .where(ReturnRequestLine.request_id.in_(ids))
-        .group_by(ReturnRequestLine.request_id)
-    )
-    return {
-        request_id: (lines, n_rejected, n_open) for request_id, lines, n_rejected, n_open in rows
     }
 
 

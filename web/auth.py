@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from domain import notifications, staff_tokens
@@ -71,7 +72,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    # With the memberships in the same query: every staff page asks which shops they name.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     if user is None or user.session_version != int(version):
         return None
     return user

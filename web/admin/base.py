@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from functools import wraps
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -49,8 +49,14 @@ def history(events: Sequence[AuditEvent]) -> list[dict]:
 
 
 def visible_shops(min_role: str = "agent") -> list[Shop]:
-    """The shops where the current user has ``min_role`` or a stronger one, by name."""
-    return tenancy.shops_named(tenancy.shops_for(current_user, min_role))
+    """The shops where the current user has ``min_role`` or a stronger one, by name.
+
+    Looked up once per request and role: the menu's checks and the list's shop filter ask
+    for the same shops on every staff page."""
+    seen = g.setdefault("visible_shops", {})
+    if min_role not in seen:
+        seen[min_role] = tenancy.shops_named(tenancy.shops_for(current_user, min_role))
+    return seen[min_role]
 
 
 def row_ids(ids) -> list[int]:
@@ -62,7 +68,8 @@ class StaffOnly:
     """Mixin: only logged-in, active staff; others are sent to the login page."""
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.is_active
+        user = current_user._get_current_object()  # the menu asks this of every view
+        return user.is_authenticated and user.is_active
 
     def inaccessible_callback(self, name, **kwargs):
         if current_user.is_authenticated:
@@ -171,11 +178,11 @@ class ShopScopedView(StaffOnly, BoundedModelView):
 
     def readable_shop_ids(self) -> list[int] | None:
         """The shops whose rows the user reads here; ``None`` is every shop."""
-        return tenancy.shops_for(current_user, self.read_role)
+        return tenancy.shops_for(current_user._get_current_object(), self.read_role)
 
     def changeable_shop_ids(self) -> list[int] | None:
         """The shops whose rows the user creates, edits, deletes and acts on here."""
-        return tenancy.shops_for(current_user, self.change_role)
+        return tenancy.shops_for(current_user._get_current_object(), self.change_role)
 
     def may_change(self, shop_id: int | None) -> bool:
         return tenancy.is_among(shop_id, self.changeable_shop_ids())

@@ -17,7 +17,8 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import ImmutableMultiDict
@@ -41,6 +42,7 @@ from models import (
     Attachment,
     AuditEvent,
     BulkJob,
+    Message,
     ReturnRequest,
     ReturnRequestLine,
     ReviewStage,
@@ -65,6 +67,29 @@ from web.admin.request_filters import (
 from web.int_args import parse_ids, parse_int
 from web.same_site import safe_next
 
+# A row's buttons that post straight from the list, in their order, with their colour.
+ROW_BUTTONS = (
+    ("release", "btn-outline-hold"),
+    ("hold", "btn-hold"),
+    ("approve", "btn-success"),
+)
+
+# A row of the list, piece by piece, filled with escaped values (``RequestView.row_html``).
+ROW_TICK = (
+    '<td><input type="checkbox" name="rowid" class="action-checkbox" value="{0}" title="{1}"'
+    ' aria-label="{1}"></td>'
+)
+ROW_BUTTON = (
+    '<form method="post" action="{prefix}{id}/act" class="d-inline">'
+    '<input type="hidden" name="csrf_token" value="{csrf}">'
+    '<input type="hidden" name="action" value="{action}">'
+    '<input type="hidden" name="next" value="{next}">'
+    '<button type="submit" class="btn btn-sm {css}" aria-label="{label} {number}">{label}</button>'
+    "</form>"
+)
+ROW_CANCEL = '<a class="btn btn-sm btn-danger" href="{}{}{}#cancel">{}</a>'
+ROW_CELL = '<td class="col-{}">{}</td>'
+
 # The bulk actions, in the words of their buttons.
 BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
 # The list's own arguments besides its filters (``flt…``): what a bulk action and a request
@@ -86,48 +111,106 @@ class ListPlace:
     next_url: str | None
 
 
-def _status_cell(view, context, model, name):
-    badge = status_badge(model.status)
-    if model.stage is not None:
+def _words(view: RequestView) -> dict:
+    """What every row of a list page repeats, looked up once per request instead of once per
+    cell: the reader's language, the words of the ticks and badges, the status badges and
+    resolutions in words, the start of a request page's address and its end (the list the
+    page was found in, ``list``)."""
+    words = g.get("request_list_words")
+    if words is None:
+        words = g.request_list_words = {
+            "language": language(),
+            "stale": _("stale"),
+            "notices": _("Notices"),
+            "free_shipping": escape(_("Free shipping")),
+            "customer_replied": escape(_("Customer replied")),
+            "select": _("Select %(number)s"),
+            "resolutions": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
+            "actions": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+            "badges": {},
+            # The page's route ends in the id: one url_for, not one per row.
+            "page_prefix": url_for("requests.page", request_id=0).removesuffix("0"),
+        }
+        words["page_href"] = escape(words["page_prefix"])
+        query = view.list_query(view.came_from())
+        words["list_suffix"] = escape("?" + urlencode({"list": query})) if query else ""
+    return words
+
+
+# The list's cells: each takes the row and the page's words (``_words``) and gives its HTML.
+# ``RequestView.row_html`` calls them directly; Flask-Admin's ``column_formatters`` (the live
+# updates' ``changes``) through ``_formatter``.
+
+
+def _number_cell(row: ReturnRequest, words: dict) -> Markup:
+    # The prefix is escaped in ``_words``, the number here.
+    href = f"{words['page_href']}{row.id}{words['list_suffix']}"
+    return Markup(f'<a href="{href}">{escape(row.number)}</a>')  # noqa: S704
+
+
+def _status_cell(row: ReturnRequest, words: dict) -> Markup:
+    badges = words["badges"]
+    badge = badges.get(row.status)
+    if badge is None:
+        badge = badges[row.status] = status_badge(row.status)
+    if row.stage is not None:
         badge += Markup(' <span class="badge" style="background:{};color:#fff">{}</span>').format(
-            model.stage.color, model.stage.name(language())
+            row.stage.color, row.stage.name(words["language"])
         )
     return badge
 
 
-def _held_by_cell(view, context, model, name):
-    if model.held_by is None:
+def _held_by_cell(row: ReturnRequest, words: dict) -> str:
+    if row.held_by is None:
         return ""
-    if workflow.hold_is_stale(model):
+    if workflow.hold_is_stale(row):
         return Markup('{} <span class="badge badge-light">{}</span>').format(
-            model.held_by.name, _("stale")
+            row.held_by.name, words["stale"]
         )
-    return model.held_by.name
+    return row.held_by.name
 
 
-def _number_cell(view, context, model, name):
-    """The request's number, linking to its page with the list it was found in."""
-    return Markup('<a href="{}">{}</a>').format(
-        url_for("requests.page", request_id=model.id, list=view.list_query(view.came_from())),
-        model.number,
-    )
-
-
-def _notices_cell(view, context, model, name):
+def _notices_cell(row: ReturnRequest, words: dict) -> str:
     """The notices' count as a badge whose text (on hover, and read on focus) says them."""
-    if not model.notice_count:
+    if not row.notice_count:
         return ""
-    texts = "; ".join(notice.text(language()) for notice in model.notices)
+    texts = "; ".join(notice.text(words["language"]) for notice in row.notices)
     return Markup(
         '<span class="badge badge-warning notice-badge" tabindex="0" title="{0}"'
         ' aria-label="{1}: {0}">! {2}</span>'
-    ).format(texts, _("Notices"), model.notice_count)
+    ).format(texts, words["notices"], row.notice_count)
 
 
-def _yes_cell(flag, text):
+def _yes_cell(flag: bool, text: Markup) -> str:
     if not flag:
         return ""
-    return Markup('<span aria-label="{0}" title="{0}">✓</span>').format(text)
+    # ``text`` is escaped in ``_words``.
+    return Markup(f'<span aria-label="{text}" title="{text}">✓</span>')  # noqa: S704
+
+
+def _resolution_cell(row: ReturnRequest, words: dict) -> str:
+    label = words["resolutions"].get(row.resolution, row.resolution)
+    return "" if label is None else label
+
+
+CELLS = {
+    "number": _number_cell,
+    "created_at": lambda row, words: shop_time(row.created_at, row.shop),
+    "total_cents": lambda row, words: money(row.total_cents, row.shop.currency, words["language"]),
+    "resolution": _resolution_cell,
+    "status": _status_cell,
+    "held_by": _held_by_cell,
+    "notice_count": _notices_cell,
+    "free_shipping": lambda row, words: _yes_cell(row.free_shipping, words["free_shipping"]),
+    "last_inbound_at": lambda row, words: _yes_cell(
+        row.customer_replied, words["customer_replied"]
+    ),
+}
+
+
+def _formatter(cell):
+    """A cell as a Flask-Admin column formatter."""
+    return lambda view, context, model, name: cell(model, _words(view))
 
 
 class RequestView(KeyedFilterMenu, ShopScopedView):
@@ -173,17 +256,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         "free_shipping": _l("Free shipping"),
         "last_inbound_at": _l("Customer replied"),
     }
-    column_formatters = {
-        "number": _number_cell,
-        "created_at": lambda v, c, m, p: shop_time(m.created_at, m.shop),
-        "total_cents": lambda v, c, m, p: money(m.total_cents, m.shop.currency),
-        "resolution": lambda v, c, m, p: RESOLUTION_LABELS.get(m.resolution, m.resolution),
-        "status": _status_cell,
-        "held_by": _held_by_cell,
-        "notice_count": _notices_cell,
-        "free_shipping": lambda v, c, m, p: _yes_cell(m.free_shipping, _("Free shipping")),
-        "last_inbound_at": lambda v, c, m, p: _yes_cell(m.customer_replied, _("Customer replied")),
-    }
+    column_formatters = {name: _formatter(cell) for name, cell in CELLS.items()}
     column_filters = (
         StatusFilter(_l("Status")),
         ShopFilter(_l("Shop"), ReturnRequest.shop_id),
@@ -253,17 +326,67 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         return False
 
     def render(self, template: str, **kwargs):
-        """The list's rows get their buttons from ``workflow.allowed_actions`` (``allowed_by_row``:
-        action names by row id), with the facts of the whole page looked up at once."""
+        """The list's rows (``row_html``) are written here, each cell formatted once."""
         if template == self.list_template:
-            kwargs["allowed_by_row"] = self.allowed_by_row(kwargs.get("data") or [])
+            kwargs["row_html"] = self.row_html(kwargs.get("data") or [])
         return super().render(template, **kwargs)
 
-    @staticmethod
-    def allowed_by_row(rows: list[ReturnRequest]) -> dict[int, frozenset[str]]:
+    def row_html(self, rows: list[ReturnRequest]) -> dict[int, Markup]:
+        """Each row's cells by id: its tick box, its buttons (what ``workflow.allowed_actions``
+        offers, with the facts of the whole page looked up at once) and its columns.
+
+        Written here rather than in the template, with every value escaped and put in place by
+        ``str.format``: a Jinja block or macro per row, a lookup per cell and ``Markup.format``
+        cost more than the SQL of the page (see docs/PERFORMANCE.md).
+        """
         user = current_user._get_current_object()
         facts = workflow.request_facts([row.id for row in rows])
-        return {row.id: workflow.allowed_actions(row, user, facts[row.id]) for row in rows}
+        words = _words(self)
+        labels = {name: escape(label) for name, label in words["actions"].items()}
+        prefix, csrf, back = (
+            escape(words["page_prefix"]),
+            escape(generate_csrf()),
+            escape(request.full_path),
+        )
+        columns = [name for name, _label in self._list_columns]
+        cells = CELLS
+        html = {}
+        for row in rows:
+            offered = workflow.allowed_actions(row, user, facts[row.id])
+            number = escape(row.number)
+            parts = [ROW_TICK.format(row.id, escape(words["select"] % {"number": row.number}))]
+            parts.append('<td class="list-buttons-column">')
+            parts += [
+                ROW_BUTTON.format(
+                    prefix=prefix,
+                    id=row.id,
+                    csrf=csrf,
+                    action=name,
+                    next=back,
+                    css=css,
+                    label=labels[name],
+                    number=number,
+                )
+                for name, css in ROW_BUTTONS
+                if name in offered
+            ]
+            if "cancel" in offered:
+                parts.append(
+                    ROW_CANCEL.format(prefix, row.id, words["list_suffix"], labels["cancel"])
+                )
+            parts.append("</td>")
+            parts += [
+                ROW_CELL.format(
+                    name,
+                    escape(cells[name](row, words))
+                    if name in cells
+                    else escape(self.get_list_value(None, row, name)),
+                )
+                for name in columns
+            ]
+            # Every value above is escaped; a space between the buttons, as before.
+            html[row.id] = Markup("\n".join(parts))  # noqa: S704
+        return html
 
     @expose("/")
     def index_view(self):
@@ -271,7 +394,6 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
             return redirect(url_for(".index_view", flt0_status="open", **request.args))
         self._template_args["poll_since"] = utcnow().isoformat()
-        self._template_args["action_labels"] = REQUEST_ACTION_LABELS
         self._template_args["concept_count"] = self.concept_count()
         return super().index_view()
 
@@ -513,11 +635,12 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             self.get_query()
             .filter(ReturnRequest.id == request_id)
             .options(
-                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.order_line),
-                selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.reason),
+                # The lines with their order line and reason in one query.
+                selectinload(ReturnRequest.lines).joinedload(ReturnRequestLine.order_line),
+                selectinload(ReturnRequest.lines).joinedload(ReturnRequestLine.reason),
                 selectinload(ReturnRequest.lines).selectinload(ReturnRequestLine.photos),
                 selectinload(ReturnRequest.notices),
-                selectinload(ReturnRequest.messages),
+                selectinload(ReturnRequest.messages).selectinload(Message.attachments),
                 joinedload(ReturnRequest.order),
             )
             .one_or_none()
