@@ -51,12 +51,14 @@ def history(events: Sequence[AuditEvent]) -> list[dict]:
 def visible_shops(min_role: str = "agent") -> list[Shop]:
     """The shops where the current user has ``min_role`` or a stronger one, by name.
 
-    Looked up once per request and role: the menu's checks and the list's shop filter ask
-    for the same shops on every staff page."""
+    Looked up once per request, user and role: the menu's checks and the list's shop filter
+    ask for the same shops on every staff page."""
+    user = current_user._get_current_object()
     seen = g.setdefault("visible_shops", {})
-    if min_role not in seen:
-        seen[min_role] = tenancy.shops_named(tenancy.shops_for(current_user, min_role))
-    return seen[min_role]
+    key = (user.get_id(), min_role)
+    if key not in seen:
+        seen[key] = tenancy.shops_named(tenancy.shops_for(user, min_role))
+    return seen[key]
 
 
 def row_ids(ids) -> list[int]:

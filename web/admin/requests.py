@@ -116,9 +116,10 @@ def _words(view: RequestView) -> dict:
     cell: the reader's language, the words of the ticks and badges, the status badges and
     resolutions in words, the start of a request page's address and its end (the list the
     page was found in, ``list``)."""
-    words = g.get("request_list_words")
+    this_request = request._get_current_object()  # type: ignore[attr-defined]
+    words = getattr(this_request, "list_words", None)
     if words is None:
-        words = g.request_list_words = {
+        words = this_request.list_words = {
             "language": language(),
             "stale": _("stale"),
             "notices": _("Notices"),
