@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from api_helpers import bearer, make_key
 from customer_helpers import (
     ANSWER,
     EMAIL,
@@ -156,8 +157,6 @@ def test_a_fashion_admin_cannot_export_a_demo_customer(client, auth, tenants):
 
 
 def test_the_api_exports_the_customer_of_the_keys_shop_only(client, tenants):
-    from api_helpers import bearer, make_key
-
     fashion_key, demo_key = make_key(tenants["fashion"].shop), make_key(tenants["demo"].shop)
     db.session.commit()
     path = f"/api/v1/customers/{DEMO_CUSTOMER}/data"

@@ -16,13 +16,12 @@ from factories import make_request, make_user
 from mail_helpers import REPLY_DOMAIN, reply_to, send
 from models import Message
 from portal_helpers import image_bytes
+from services import conversation
 
 
 @pytest.fixture
 def asked(app, shop, smtp_sink, inbound):
     """A request whose customer was asked for a photo by email (nobody holds it)."""
-    from services import conversation
-
     agent = make_user("anna@example.com", shop, name="Anna")
     request = make_request(shop, language="nl")
     conversation.send_message(request, agent, "Kun je een foto van de schade sturen?", [])
@@ -160,8 +159,6 @@ def test_a_file_the_portal_would_refuse_is_refused_with_its_reason(asked, inboun
 
 
 def test_without_a_reply_domain_emails_carry_no_reply_to(app, shop, smtp_sink):
-    from services import conversation
-
     request = make_request(shop, language="en")
     conversation.send_message(request, make_user("anna@example.com", shop), "Hello", [])
     db.session.commit()

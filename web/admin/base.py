@@ -23,14 +23,16 @@ from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from werkzeug.exceptions import HTTPException
 
 from domain import tenancy
+from domain.formatting import language
 from domain.statuses import history_sentence
 from extensions import db
 from models import (
     AuditEvent,
+    ReturnReason,
     Shop,
 )
 from services.labels import carrier_name
@@ -59,6 +61,21 @@ def visible_shops(min_role: str = "agent") -> list[Shop]:
     if key not in seen:
         seen[key] = tenancy.shops_named(tenancy.shops_for(user, min_role))
     return seen[key]
+
+
+def reason_choices(shop_ids: list[int] | None) -> list[tuple[str, str]]:
+    """The return reasons of these shops (``None``: every shop) as ``(code, words)`` in the
+    reader's language, one per code (filters and rules go by code), ordered by their words."""
+    query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).order_by(
+        ReturnReason.id
+    )
+    nl = language() == "nl"
+    words: dict[str, str] = {}
+    for code, label_nl, label_en in db.session.execute(
+        tenancy.in_shops(query, ReturnReason.shop_id, shop_ids)
+    ):
+        words.setdefault(code, label_nl if nl else label_en)
+    return sorted(words.items(), key=lambda choice: choice[1].lower())
 
 
 def row_ids(ids) -> list[int]:

@@ -40,12 +40,11 @@ from models import (
     SEVERITIES,
     Notice,
     NoticeRule,
-    ReturnReason,
     ReturnRequest,
     ReviewStage,
     Shop,
 )
-from web.admin.base import SupportOnly
+from web.admin.base import SupportOnly, reason_choices
 from web.admin.editor_base import (
     EditorView,
     may_edit_shop,
@@ -257,17 +256,6 @@ def describe_conditions(rule: NoticeRule) -> str:
 
 def is_builder_step(submitted) -> bool:
     return submitted.get("builder") == "add" or "remove_condition" in submitted
-
-
-def reason_choices(shop_ids: list[int]) -> list[tuple[str, str]]:
-    """The return reasons of these shops by their words (one per code, as rules store codes)."""
-    reasons = db.session.scalars(
-        select(ReturnReason).where(ReturnReason.shop_id.in_(shop_ids)).order_by(ReturnReason.id)
-    ).all()
-    words: dict[str, str] = {}
-    for reason in reasons:
-        words.setdefault(reason.code, reason.label(language()))
-    return sorted(words.items(), key=lambda choice: choice[1].lower())
 
 
 class NoticeRuleView(EditorView):

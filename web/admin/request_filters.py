@@ -31,6 +31,7 @@ from models import (
     ReturnRequestLine,
     ReviewStage,
 )
+from web.admin.base import reason_choices
 from web.admin.filters import KeyedFilter
 from web.int_args import parse_int
 
@@ -140,12 +141,7 @@ class ReasonFilter(RequestFilter):
     key = "reason"
 
     def options_for_user(self):
-        query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).distinct()
-        query = tenancy.in_shops(query, ReturnReason.shop_id, tenancy.shops_for(current_user))
-        nl = language() == "nl"
-        return sorted(
-            {(code, nl_label if nl else en) for code, nl_label, en in db.session.execute(query)}
-        )
+        return reason_choices(tenancy.shops_for(current_user))
 
     def apply(self, query, value, alias=None):
         has_reason = (
