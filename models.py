@@ -420,7 +420,7 @@ class ReturnRequest(Timestamped, db.Model):
     __tablename__ = "return_request"
     __table_args__ = (
         Index("ix_request_shop_status_created", "shop_id", "status", "created_at"),
-        Index("ix_request_shop_created", "shop_id", "created_at"),
+        Index("ix_request_shop_created", "shop_id", "created_at", "id"),
         Index("ix_request_customer_email", "customer_email"),
         Index("ix_request_order_number", "order_number"),
         Index("ix_request_status_ship_by", "status", "ship_by_at"),

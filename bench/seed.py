@@ -406,7 +406,7 @@ def fill_shop(
     statuses = pick_statuses(size, rng, BULK_SIZE if shop.slug == BIG_SHOP else 0)
     span = timedelta(days=730)
     for i in range(size):
-        created = now - span + span * (i + rng.random()) / size
+        created = now - span + span * ((i + rng.random()) / size)
         status = statuses[i]
         order_number = f"{shop.id:02d}{100000 + i}"
         ordered = created - timedelta(days=rng.randrange(2, 25))
