@@ -200,7 +200,7 @@ def mail_poll() -> None:
         raise click.ClickException("INBOUND_IMAP_URL is not set: there is no mailbox to poll.")
     try:
         outcome = inbound_imap.poll()
-    except inbound_imap.MailboxUnavailable as unavailable:
+    except (inbound_imap.MailboxUnavailable, ValueError) as unavailable:
         raise click.ClickException(str(unavailable)) from unavailable
     click.echo(
         f"{outcome.taken} replies taken, {outcome.refused} refused, "

@@ -10,8 +10,8 @@ mailbox has no envelope): ``X-Original-To``, ``Delivered-To``, then ``To`` and `
 envelope sender (empty for a bounce) is the ``Return-Path`` the delivering server wrote.
 
 What happens to a mail in the mailbox:
-- taken into a thread: committed first, then flagged ``\\Seen \\Deleted`` and expunged at the end
-  of the poll (the reply lives on in ReturnDesk, under the shop's retention rules);
+- taken into a thread: committed first, then flagged ``\\Seen \\Deleted``; every poll ends by
+  expunging the folder (the reply lives on in ReturnDesk, under the shop's retention rules);
 - refused (unknown or renewed address, automatic, too large, a file the portal refuses): flagged
   ``\\Seen`` and left in the folder for whoever looks after the mailbox: nobody else is told,
   as there is no SMTP answer to give;
@@ -113,9 +113,9 @@ def poll() -> PollOutcome:
     try:
         with _session(mailbox) as imap:
             for uid in _unseen(imap):
-                outcome.count(_take(imap, uid))
-            if outcome.taken:
-                _ok(imap.expunge(), "EXPUNGE")
+                if verdict := _take(imap, uid):
+                    outcome.count(verdict)
+            _ok(imap.expunge(), "EXPUNGE")
     except (imaplib.IMAP4.error, OSError) as error:
         raise MailboxUnavailable(f"mailbox {mailbox}: {error}") from error
     log.info("mailbox %s polled: %s", mailbox, outcome)
@@ -152,11 +152,12 @@ def _unseen(imap: imaplib.IMAP4) -> list[str]:
     return data[0].decode().split() if data and data[0] else []
 
 
-def _take(imap: imaplib.IMAP4, uid: str) -> str:
-    """One mail: committed into its thread or refused, then flagged (a failure: left unseen)."""
+def _take(imap: imaplib.IMAP4, uid: str) -> str | None:
+    """One mail: committed into its thread or refused, then flagged (a failure: left unseen);
+    None when another client removed it meanwhile."""
     size = _size(imap, uid)
     if size is None:
-        return FAILED  # gone meanwhile (another client)
+        return None
     try:
         inbound_mail.check_size(size)
         verdict = _receive(_fetch(imap, uid))

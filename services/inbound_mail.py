@@ -3,12 +3,14 @@ address naming that request by its unguessable token, ``reply+TOKEN@INBOUND_REPL
 reply to it lands in the request's thread as if written on the status page.
 
 Mail arrives at a small SMTP endpoint (``flask mail inbound``) that the shop's mail server
-forwards ``reply+*`` to. Each mail is checked before anything is written: its address names a
+forwards ``reply+*`` to, or is taken from a mailbox over IMAP (``services.inbound_imap``); both
+hand it to ``receive``. Each mail is checked before anything is written: its address names a
 request whose token is current (a renewed status link renews it), it is not an automatic
 message (an out-of-office, a bounce: RFC 3834's ``Auto-Submitted``, ``Precedence``, an empty
 envelope sender), it is not too large, and its files pass the checks of a portal upload. What
 is refused is answered with an SMTP error, so the sender's mail server tells the customer, and
-leaves no trace in the thread.
+leaves no trace in the thread. A mail taken before (by its Message-ID) is accepted again without
+being stored twice.
 
 The token is the request's ``public_token``, the same secret as its status link: the address
 reaches nothing the emails themselves do not already link to.

@@ -9,6 +9,8 @@ It speaks RFC 3501 over TCP for what a mail client needs to take mail from one f
 ``UID STORE`` (``FLAGS``, ``+FLAGS``, ``-FLAGS``, each ``.SILENT`` or not), ``EXPUNGE``,
 ``NOOP`` and ``LOGOUT``. Commands other than these, or out of their state, are ``BAD``/``NO``.
 
+With ``tls`` it speaks over TLS from the first byte, as on port 993 (``imaps://``).
+
 The messages live in memory. ``deliver`` puts one in a folder as a delivery agent does (with
 ``Return-Path`` and ``Delivered-To`` on top); ``stop``/``start`` take the server down and up on
 the same port with the same messages; ``drop_on`` closes the connection, without an answer,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 import socketserver
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -38,8 +41,9 @@ class StoredMail:
 class ImapStandin:
     """The server's state (folders, messages) and its listening socket on 127.0.0.1."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
         self.port = port
+        self.tls = tls
         self.folders: dict[str, list[StoredMail]] = {"INBOX": []}
         self.next_uid = 1
         self.commands: list[str] = []
@@ -53,9 +57,17 @@ class ImapStandin:
         class Handler(_Session):
             state = standin
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+            def get_request(self):
+                connection, address = super().get_request()
+                if standin.tls is not None:
+                    connection = standin.tls.wrap_socket(connection, server_side=True)
+                return connection, address
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

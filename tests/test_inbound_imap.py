@@ -7,11 +7,19 @@ the poll cleanly and loses nothing."""
 
 from __future__ import annotations
 
+import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
 from domain import notifications, workflow
@@ -36,11 +44,14 @@ def mailbox(app):
     standin.start()
     app.config["INBOUND_REPLY_DOMAIN"] = REPLY_DOMAIN
     app.config["INBOUND_MAIL_MAX_BYTES"] = 200_000
-    app.config["INBOUND_IMAP_URL"] = (
-        f"imap://{quote(USER, safe='')}:{quote(PASSWORD, safe='')}@127.0.0.1:{standin.port}/INBOX"
-    )
+    app.config["INBOUND_IMAP_URL"] = mailbox_url("imap", standin.port)
     yield standin
     standin.stop()
+
+
+def mailbox_url(scheme: str, port: int) -> str:
+    """The stand-in's folder as ``INBOUND_IMAP_URL`` names it, user and password encoded."""
+    return f"{scheme}://{quote(USER, safe='')}:{quote(PASSWORD, safe='')}@127.0.0.1:{port}/INBOX"
 
 
 @pytest.fixture
@@ -291,3 +302,63 @@ def test_a_scheduled_poll_that_finds_the_mailbox_down_is_done_by_the_next_period
 
         assert schedule.recent_runs("mailbox-poll") == [2]
     assert len(thread_inbound()) == 1
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "imap.pem", folder / "imap.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_mailbox(app, mailbox, tmp_path):
+    """The replies' mailbox over TLS (``imaps://``) instead, its certificate not (yet) trusted:
+    the stand-in and the certificate's file."""
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    standin = ImapStandin(free_port(), tls=context)
+    standin.start()
+    app.config["INBOUND_IMAP_URL"] = mailbox_url("imaps", standin.port)
+    yield standin, cert_file
+    standin.stop()
+
+
+def test_a_mailbox_over_tls_is_read_when_its_certificate_is_trusted(
+    asked, tls_mailbox, smtp_sink, monkeypatch
+):
+    standin, cert_file = tls_mailbox
+    into_mailbox(standin, photo_reply(question_to(asked, smtp_sink)))
+
+    with pytest.raises(inbound_imap.MailboxUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        inbound_imap.poll()
+    assert thread_inbound() == []
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    assert inbound_imap.poll().taken == 1
+    assert [m.body for m in thread_inbound()] == ["Hier is de foto, de naad is gescheurd."]
