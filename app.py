@@ -75,6 +75,11 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # unset, emails carry no Reply-To and replies go through the status page only.
         "INBOUND_REPLY_DOMAIN": os.environ.get("INBOUND_REPLY_DOMAIN") or None,
         "INBOUND_MAIL_MAX_BYTES": int(os.environ.get("INBOUND_MAIL_MAX_BYTES", str(25 * 2**20))),
+        # The other way in for those replies: a mailbox the workers poll every
+        # INBOUND_IMAP_EVERY seconds, imaps://user:password@host:993/INBOX
+        # (services/inbound_imap.py); unset, nothing is polled.
+        "INBOUND_IMAP_URL": os.environ.get("INBOUND_IMAP_URL") or None,
+        "INBOUND_IMAP_EVERY": int(os.environ.get("INBOUND_IMAP_EVERY", "60")),
         # Seconds between the scheduled order syncs of every connected platform (a catch-up of
         # what the platform's webhooks missed).
         "CONNECTOR_SYNC_EVERY": int(os.environ.get("CONNECTOR_SYNC_EVERY", "900")),

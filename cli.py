@@ -1,6 +1,7 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
 ``flask users create-support``, ``flask orders import``, ``flask storage migrate``,
-``flask connectors sync``, ``flask connectors rotate-key``, ``flask retention run``."""
+``flask connectors sync``, ``flask connectors rotate-key``, ``flask mail inbound``,
+``flask mail poll``, ``flask retention run``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from demo import seeding
 from extensions import db
 from models import Shop, User
 from services import (
+    inbound_imap,
     inbound_mail,
     jobs,
     order_import,
@@ -187,6 +189,25 @@ def inbound_mail_server(app: Flask, host: str, port: int) -> Controller:
         data_size_limit=app.config["INBOUND_MAIL_MAX_BYTES"],
         enable_SMTPUTF8=True,
     )
+
+
+@mail_cli.command("poll")
+def mail_poll() -> None:
+    """Take customers' emailed replies from the mailbox INBOUND_IMAP_URL names, once (the
+    workers do it every INBOUND_IMAP_EVERY seconds). Exit status 1 when a mail could not be
+    taken now; it stays unseen for the next poll."""
+    if not inbound_imap.configured():
+        raise click.ClickException("INBOUND_IMAP_URL is not set: there is no mailbox to poll.")
+    try:
+        outcome = inbound_imap.poll()
+    except (inbound_imap.MailboxUnavailable, ValueError) as unavailable:
+        raise click.ClickException(str(unavailable)) from unavailable
+    click.echo(
+        f"{outcome.taken} replies taken, {outcome.refused} refused, "
+        f"{outcome.failed} left for the next poll"
+    )
+    if outcome.failed:
+        raise SystemExit(1)
 
 
 @retention_cli.command("run")

@@ -598,6 +598,10 @@ class Notice(Timestamped, db.Model):
 class Message(Timestamped, db.Model):
     """One entry of "Communication with customer": outbound, inbound or an internal note."""
 
+    # A reply taken from an email names that email (services/inbound_mail.py), so a mail
+    # delivered or polled twice is stored once.
+    __table_args__ = (UniqueConstraint("request_id", "inbound_mail_key"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(
         ForeignKey("return_request.id", ondelete="CASCADE"), index=True
@@ -605,6 +609,8 @@ class Message(Timestamped, db.Model):
     direction: Mapped[str] = mapped_column(String(10))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     body: Mapped[str] = mapped_column(Text)
+    # The sha256 of the emailed reply's Message-ID (of the whole mail when it has none).
+    inbound_mail_key: Mapped[str | None] = mapped_column(String(64))
 
     request: Mapped[ReturnRequest] = relationship(back_populates="messages")
     author: Mapped[User | None] = relationship()

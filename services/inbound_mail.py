@@ -3,12 +3,14 @@ address naming that request by its unguessable token, ``reply+TOKEN@INBOUND_REPL
 reply to it lands in the request's thread as if written on the status page.
 
 Mail arrives at a small SMTP endpoint (``flask mail inbound``) that the shop's mail server
-forwards ``reply+*`` to. Each mail is checked before anything is written: its address names a
+forwards ``reply+*`` to, or is taken from a mailbox over IMAP (``services.inbound_imap``); both
+hand it to ``receive``. Each mail is checked before anything is written: its address names a
 request whose token is current (a renewed status link renews it), it is not an automatic
 message (an out-of-office, a bounce: RFC 3834's ``Auto-Submitted``, ``Precedence``, an empty
 envelope sender), it is not too large, and its files pass the checks of a portal upload. What
 is refused is answered with an SMTP error, so the sender's mail server tells the customer, and
-leaves no trace in the thread.
+leaves no trace in the thread. A mail taken before (by its Message-ID) is accepted again without
+being stored twice.
 
 The token is the request's ``public_token``, the same secret as its status link: the address
 reaches nothing the emails themselves do not already link to.
@@ -16,6 +18,7 @@ reaches nothing the emails themselves do not already link to.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -29,7 +32,7 @@ from mailparser_reply import EmailReplyParser
 from sqlalchemy import select
 
 from extensions import db
-from models import ReturnRequest
+from models import Message, ReturnRequest
 from services import conversation
 
 log = logging.getLogger(__name__)
@@ -62,22 +65,53 @@ def token_in(address: str) -> str | None:
 
 
 def receive(raw: bytes, recipients: Sequence[str], envelope_sender: str) -> None:
-    """Take one inbound mail into its request's thread (the caller commits), or refuse it."""
-    if len(raw) > current_app.config["INBOUND_MAIL_MAX_BYTES"]:
-        raise Refused(552, "5.3.4", "The message is too large.")
+    """Take one inbound mail into its request's thread (the caller commits), or refuse it.
+
+    A mail already taken (the same Message-ID, say a mailbox polled again after the connection
+    dropped before the mail was flagged) is accepted without being stored again."""
+    check_size(len(raw))
     mail = message_from_bytes(raw, policy=policy.default)
     if is_automatic(mail, envelope_sender):
         raise Refused(550, "5.7.1", "Automatic replies are not taken into the conversation.")
     request = request_addressed(recipients)
     if request is None:
         raise Refused(550, "5.1.1", "This reply address is unknown or no longer in use.")
+    key = mail_key(mail, raw)
+    if _taken_already(request, key):
+        log.info("inbound mail taken already into request %s", request.id)
+        return
     files = attachments_of(mail)
     body = reply_text(mail, request.language or request.shop.default_language)
     try:
         with force_locale("en"):
-            conversation.receive_reply(request, body, files)
+            message = conversation.receive_reply(request, body, files)
     except conversation.MessageRefused as refused:
         raise Refused(550, "5.7.1", str(refused)) from refused
+    message.inbound_mail_key = key
+
+
+def check_size(size: int) -> None:
+    """Refuse a mail over ``INBOUND_MAIL_MAX_BYTES`` (a mailbox poll asks before downloading)."""
+    if size > current_app.config["INBOUND_MAIL_MAX_BYTES"]:
+        raise Refused(552, "5.3.4", "The message is too large.")
+
+
+def mail_key(mail: EmailMessage, raw: bytes) -> str:
+    """What names one mail however often it arrives: its Message-ID, else its bytes (hashed:
+    a Message-ID may carry the sender's domain, and has no length limit)."""
+    message_id = (mail.get("Message-ID") or "").strip()
+    return hashlib.sha256(message_id.encode() if message_id else raw).hexdigest()
+
+
+def _taken_already(request: ReturnRequest, key: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Message.id).where(
+                Message.request_id == request.id, Message.inbound_mail_key == key
+            )
+        )
+        is not None
+    )
 
 
 def is_automatic(mail: EmailMessage, envelope_sender: str) -> bool:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from rq import Worker
 
-from services import jobs, retention, sweeps
+from services import inbound_imap, jobs, retention, sweeps
 from services.connectors import orders as connector_orders
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,21 @@ class Schedule:
 def schedules() -> tuple[Schedule, ...]:
     """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds; the platforms'
     order sync, every ``CONNECTOR_SYNC_EVERY`` seconds; the retention rules, every
-    ``RETENTION_EVERY`` seconds (daily)."""
+    ``RETENTION_EVERY`` seconds (daily); and, when ``INBOUND_IMAP_URL`` names one, the poll of
+    the customers' replies' mailbox, every ``INBOUND_IMAP_EVERY`` seconds."""
     config = current_app.config
+    mailbox = (
+        (Schedule("mailbox-poll", config["INBOUND_IMAP_EVERY"], inbound_imap.poll),)
+        if inbound_imap.configured()
+        else ()
+    )
     return (
         Schedule("sweep", config["SWEEP_EVERY"], sweeps.sweep_all),
         Schedule(
             "connector-sync", config["CONNECTOR_SYNC_EVERY"], connector_orders.sync_every_connection
         ),
         Schedule("retention", config["RETENTION_EVERY"], retention.run),
+        *mailbox,
     )
 
 
