@@ -1,7 +1,7 @@
 """an emailed reply names its email, so a mail delivered or polled twice is stored once
 
 Revision ID: a3c5e7f9b1d4
-Revises: d4f6a8c0e2b4
+Revises: e2a4c6e8f0b2
 Create Date: 2026-12-01 08:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a3c5e7f9b1d4"
-down_revision = "d4f6a8c0e2b4"
+down_revision = "e2a4c6e8f0b2"
 branch_labels = None
 depends_on = None
 
