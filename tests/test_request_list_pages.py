@@ -42,3 +42,27 @@ def test_approve_all_concept_says_more_than_past_the_cap(client, auth, shop, ann
     monkeypatch.setattr(request_filters, "COUNT_CAP", 3)
     listing = client.get("/admin/requests/?all=1").get_data(as_text=True)
     assert "Approve all concept (more than 3)" in listing
+
+
+def test_previous_and_next_follow_the_list_through_equal_dates(client, auth, shop, anna):
+    """The request page finds its neighbours by where it sits in the list: requests made at
+    the same moment are ordered by id, newest first, exactly as the list shows them."""
+    moment = utcnow()
+    made = [make_request(shop, created_at=moment) for _ in range(3)]
+    older = make_request(shop, created_at=moment - timedelta(hours=1))
+    db.session.commit()
+    auth.login("anna@example.com")
+    listed = numbers_on(client)
+    by_number = {r.number: r.id for r in [*made, older]}
+    assert [by_number[n] for n in listed] == [*sorted(r.id for r in made)[::-1], older.id]
+
+    for place, number in enumerate(listed):
+        page = client.get(f"/admin/requests/{by_number[number]}?list=all%3D1").get_data(
+            as_text=True
+        )
+        previous = re.search(r'id="previous-request"[^>]*href="/admin/requests/(\d+)', page)
+        following = re.search(r'id="next-request"[^>]*href="/admin/requests/(\d+)', page)
+        expected_previous = by_number[listed[place - 1]] if place else None
+        expected_next = by_number[listed[place + 1]] if place + 1 < len(listed) else None
+        assert (int(previous.group(1)) if previous else None) == expected_previous
+        assert (int(following.group(1)) if following else None) == expected_next

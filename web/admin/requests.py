@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -287,7 +287,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     def get_count_query(self):
         """The list's count, capped; a search is counted by its page's own query (``get_list``)."""
-        if request.args.get("search"):
+        if request.args.get("search") or g.get("list_without_count"):
             return None
         return self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
 
@@ -575,11 +575,40 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 g.request_search = searched
 
     def neighbours(self, request_id: int, args: Mapping[str, str]) -> tuple[int | None, int | None]:
-        """The requests before and after ``request_id`` in the list ``args`` describe: the
-        list's query (``exports.filtered_query``: tenancy, filters, search, order), read as ids
-        until the request is met (at most ``PLACE_SCAN_LIMIT`` rows)."""
+        """The requests before and after ``request_id`` in the list ``args`` describe (the
+        list's query: tenancy, filters, search, order); none when it is not in that list."""
         with self.reading_list_args(args):
-            query = exports.filtered_query(self)
+            g.list_without_count = True
+            try:
+                query = exports.filtered_query(self)
+            finally:
+                g.pop("list_without_count")
+        if not db.session.query(query.filter(ReturnRequest.id == request_id).exists()).scalar():
+            return None, None
+        if "sort" in args:
+            return self.neighbours_by_scan(query, request_id)
+        return self.neighbours_by_date(query, request_id, searched=bool(args.get("search")))
+
+    @staticmethod
+    def neighbours_by_date(query, request_id: int, searched: bool) -> tuple[int | None, int | None]:
+        """In the list's own order (newest first, the id breaking ties): the nearest newer and
+        the nearest older request, each found by where this one sits."""
+        current = db.session.get(ReturnRequest, request_id)
+        here = tuple_(ReturnRequest.created_at, ReturnRequest.id)
+        key = tuple_(literal(current.created_at), literal(current.id))
+        # A search is ordered as on its list (``_apply_sorting``), found through its indexes
+        # first; anything else walks the date index from this request on.
+        created = ReturnRequest.created_at
+        newest = func.coalesce(created, created) if searched else created
+        ids = query.order_by(None).with_entities(ReturnRequest.id)
+        previous = ids.filter(here > key).order_by(newest.asc(), ReturnRequest.id.asc())
+        following = ids.filter(here < key).order_by(newest.desc(), ReturnRequest.id.desc())
+        return previous.limit(1).scalar(), following.limit(1).scalar()
+
+    @staticmethod
+    def neighbours_by_scan(query, request_id: int) -> tuple[int | None, int | None]:
+        """For a list sorted by a column: its ids in order until the request is met (at most
+        ``PLACE_SCAN_LIMIT``)."""
         ids = query.with_entities(ReturnRequest.id).limit(PLACE_SCAN_LIMIT)
         previous, found = None, False
         for (row_id,) in db.session.execute(ids.statement):
