@@ -485,6 +485,21 @@ def allowed_actions(
     )
 
 
+# An open request's likeliest next step, best first: deciding it. Approve when the rules let
+# it; cancel when they do not (every item rejected: ``_approve_rule`` says "cancel instead").
+LIKELY_NEXT_STEPS = ("approve", "cancel")
+
+
+def likely_next_step(request: ReturnRequest, offered: Collection[str]) -> str | None:
+    """The step an agent most likely takes next on ``request``, among ``offered`` (what
+    ``allowed_actions`` answered, or the part of it a screen shows). Only an open request
+    waits for the shop's decision; a decided one waits for the customer or the carrier, so
+    none of its steps is the likely one."""
+    if request.status not in OPEN_STATUSES:
+        return None
+    return next((step for step in LIKELY_NEXT_STEPS if step in offered), None)
+
+
 def _enforce(action: str, request: ReturnRequest, who: Actor) -> None:
     """Refuse ``action`` unless its rule (the one ``allowed_actions`` asks) lets ``who`` do it."""
     facts = request_facts([request.id])[request.id]

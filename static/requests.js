@@ -1,3 +1,30 @@
+// Each row's "⋯" menu is a <details> that opens and closes without JavaScript; here Escape
+// closes it (the focus goes back to its button), and opening one menu or clicking elsewhere
+// closes the others.
+(function () {
+  "use strict";
+  function closeMenus(except) {
+    document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.open = false; }
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = event.target.closest && event.target.closest("details.row-menu[open]");
+    if (!menu) { return; }
+    event.preventDefault();
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (menu.matches && menu.matches("details.row-menu") && menu.open) { closeMenus(menu); }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("details.row-menu")) { closeMenus(null); }
+  });
+}());
+
 // Keeps an open Requests list current: every 5 seconds it asks which listed rows
 // colleagues changed (status, "held by", notices...) and redraws those cells in place.
 (function () {

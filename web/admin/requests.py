@@ -67,27 +67,43 @@ from web.admin.request_filters import (
 from web.int_args import parse_ids, parse_int
 from web.same_site import safe_next
 
-# A row's buttons that post straight from the list, in their order, with their colour.
-ROW_BUTTONS = (
-    ("release", "btn-outline-hold"),
-    ("hold", "btn-hold"),
-    ("approve", "btn-success"),
-)
+# The actions a row offers from the list (when ``workflow.allowed_actions`` does), with their
+# colour, in the order of its menu: the likeliest (``workflow.likely_next_step``) is the row's
+# one button, the others wait behind its "⋯" menu, so the columns keep their room. Cancel asks
+# for a reason: it opens the request page's cancel form; the others post from the row.
+ROW_ACTIONS = {
+    "approve": "btn-success",
+    "release": "btn-outline-hold",
+    "hold": "btn-hold",
+    "cancel": "btn-danger",
+}
 
 # A row of the list, piece by piece, filled with escaped values (``RequestView.row_html``).
 ROW_TICK = (
     '<td><input type="checkbox" name="rowid" class="action-checkbox" value="{0}" title="{1}"'
     ' aria-label="{1}"></td>'
 )
-ROW_BUTTON = (
-    '<form method="post" action="{prefix}{id}/act" class="d-inline">'
+# One form per row: its buttons (submit buttons, the default) post their ``action`` with the
+# page's CSRF token and come back to the list (``next``).
+ROW_FORM = (
+    '<form method="post" action="{prefix}{id}/act" class="row-actions">'
     '<input type="hidden" name="csrf_token" value="{csrf}">'
-    '<input type="hidden" name="action" value="{action}">'
-    '<input type="hidden" name="next" value="{next}">'
-    '<button type="submit" class="btn btn-sm {css}" aria-label="{label} {number}">{label}</button>'
-    "</form>"
+    '<input type="hidden" name="next" value="{next}">{actions}</form>'
 )
-ROW_CANCEL = '<a class="btn btn-sm btn-danger" href="{}{}{}#cancel">{}</a>'
+ROW_BUTTON = (
+    '<button name="action" value="{action}" class="btn btn-sm {css}"'
+    ' aria-label="{label} {number}">{label}</button>'
+)
+ROW_CANCEL = (
+    '<a class="btn btn-sm btn-danger" href="{href}#cancel" aria-label="{label} {number}">'
+    "{label}</a>"
+)
+# Without JavaScript ``<details>`` opens and closes the menu; static/requests.js adds Escape.
+ROW_MENU = (
+    '<details class="row-menu"><summary class="btn btn-sm btn-outline-secondary"'
+    ' title="{title}" aria-label="{name}">⋯</summary>'
+    '<div class="row-menu-items">{items}</div></details>'
+)
 ROW_CELL = '<td class="col-{}">{}</td>'
 
 # The bulk actions, in the words of their buttons.
@@ -126,6 +142,8 @@ def _words(view: RequestView) -> dict:
             "free_shipping": escape(_("Free shipping")),
             "customer_replied": escape(_("Customer replied")),
             "select": _("Select %(number)s"),
+            "more": escape(_("More actions")),
+            "more_of": _("More actions for %(number)s"),
             "resolutions": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
             "actions": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
             "badges": {},
@@ -215,6 +233,40 @@ CELLS = {
 def _formatter(cell):
     """A cell as a Flask-Admin column formatter."""
     return lambda view, context, model, name: cell(model, _words(view))
+
+
+def _actions_cell(row: ReturnRequest, offered: frozenset[str], words: dict, page: dict) -> str:
+    """A row's actions: the likeliest (``workflow.likely_next_step``) as its button, the
+    others in its "⋯" menu, named with the request's number. ``page`` holds what every row
+    of the page shares, escaped: the labels, the request page's address, the CSRF token and
+    the list to come back to (``next``)."""
+    shown = [name for name in ROW_ACTIONS if name in offered]
+    if not shown:
+        return '<td class="list-buttons-column"></td>'
+    number = escape(row.number)
+    labels = page["labels"]
+
+    def control(name: str) -> str:
+        if name == "cancel":
+            href = f"{page['prefix']}{row.id}{words['list_suffix']}"
+            return ROW_CANCEL.format(href=href, label=labels[name], number=number)
+        css = ROW_ACTIONS[name]
+        return ROW_BUTTON.format(action=name, css=css, label=labels[name], number=number)
+
+    primary = workflow.likely_next_step(row, shown)
+    html = control(primary) if primary else ""
+    rest = [name for name in shown if name != primary]
+    if rest:
+        html += ROW_MENU.format(
+            title=words["more"],
+            name=escape(words["more_of"] % {"number": row.number}),
+            items="".join(control(name) for name in rest),
+        )
+    if any(name != "cancel" for name in shown):  # a button posts
+        html = ROW_FORM.format(
+            prefix=page["prefix"], id=row.id, csrf=page["csrf"], next=page["next"], actions=html
+        )
+    return f'<td class="list-buttons-column">{html}</td>'
 
 
 class RequestView(KeyedFilterMenu, ShopScopedView):
@@ -341,6 +393,10 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     def may_edit(self) -> bool:
         return False
 
+    def search_placeholder(self) -> str:
+        """What the search box finds (``search_condition``), said in words."""
+        return _("Search by name, email, order or request number")
+
     def render(self, template: str, **kwargs):
         """The list's rows (``row_html``) are written here, each cell formatted once."""
         if template == self.list_template:
@@ -348,8 +404,9 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         return super().render(template, **kwargs)
 
     def row_html(self, rows: list[ReturnRequest]) -> dict[int, Markup]:
-        """Each row's cells by id: its tick box, its buttons (what ``workflow.allowed_actions``
-        offers, with the facts of the whole page looked up at once) and its columns.
+        """Each row's cells by id: its tick box, its actions (what ``workflow.allowed_actions``
+        offers, with the facts of the whole page looked up at once: ``_actions_cell``) and its
+        columns.
 
         Written here rather than in the template, with every value escaped and put in place by
         ``str.format``: a Jinja block or macro per row, a lookup per cell and ``Markup.format``
@@ -358,39 +415,19 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         user = current_user._get_current_object()
         facts = workflow.request_facts([row.id for row in rows])
         words = _words(self)
-        labels = {name: escape(label) for name, label in words["actions"].items()}
-        prefix, csrf, back = (
-            escape(words["page_prefix"]),
-            escape(generate_csrf()),
-            escape(request.full_path),
-        )
+        page = {
+            "labels": {name: escape(words["actions"][name]) for name in ROW_ACTIONS},
+            "prefix": escape(words["page_prefix"]),
+            "csrf": escape(generate_csrf()),
+            "next": escape(request.full_path),
+        }
         columns = [name for name, _label in self._list_columns]
         cells = CELLS
         html = {}
         for row in rows:
             offered = workflow.allowed_actions(row, user, facts[row.id])
-            number = escape(row.number)
             parts = [ROW_TICK.format(row.id, escape(words["select"] % {"number": row.number}))]
-            parts.append('<td class="list-buttons-column">')
-            parts += [
-                ROW_BUTTON.format(
-                    prefix=prefix,
-                    id=row.id,
-                    csrf=csrf,
-                    action=name,
-                    next=back,
-                    css=css,
-                    label=labels[name],
-                    number=number,
-                )
-                for name, css in ROW_BUTTONS
-                if name in offered
-            ]
-            if "cancel" in offered:
-                parts.append(
-                    ROW_CANCEL.format(prefix, row.id, words["list_suffix"], labels["cancel"])
-                )
-            parts.append("</td>")
+            parts.append(_actions_cell(row, offered, words, page))
             parts += [
                 ROW_CELL.format(
                     name,
@@ -400,7 +437,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 )
                 for name in columns
             ]
-            # Every value above is escaped; a space between the buttons, as before.
+            # Every value above is escaped.
             html[row.id] = Markup("\n".join(parts))  # noqa: S704
         return html
 
