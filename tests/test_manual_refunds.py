@@ -95,6 +95,18 @@ def test_store_credit_by_hand_says_issue_it_by_hand(staff, shop, agent):
     assert "We issued you store credit" not in accepted.body_text
 
 
+def test_store_credit_by_hand_is_marked_issued_not_refunded(staff, shop, agent):
+    return_ = received_return(shop, agent, resolution="store_credit")
+
+    page = resolve(staff, return_, "store_credit")
+    assert "Mark as issued" in page and "Mark as refunded" not in page
+
+    staff.post(f"/admin/returns/{return_.id}/act", data={"action": "mark_refunded"})
+    page = staff.get(f"/admin/returns/{return_.id}").get_data(as_text=True)
+    assert "Issued by hand in the shop&#39;s back office." in page
+    assert "Refunded by hand" not in page
+
+
 def test_an_exchange_is_settled_at_once(staff, shop, agent):
     return_ = received_return(shop, agent, resolution="exchange")
 

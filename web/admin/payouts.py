@@ -31,6 +31,7 @@ def payout_panel(refund: Refund | None) -> dict | None:
     if refund is None:
         return None
     manual = refund.destination == MANUAL
+    credit = refund.kind == "store_credit"
     return {
         "kind": refund.kind,
         "kind_label": str(RESOLUTION_LABELS.get(refund.kind, refund.kind)),
@@ -49,6 +50,10 @@ def payout_panel(refund: Refund | None) -> dict | None:
         "may_retry": refund.status == "failed"
         and tenancy.may_touch(current_user, refund.shop_id, "admin"),
         "may_mark": (manual and refund.status == "pending") or refund.status == "failed",
+        "mark_label": _("Mark as issued") if credit else _("Mark as refunded"),
+        "done_by_hand": _("Issued by hand in the shop's back office.")
+        if credit
+        else _("Refunded by hand in the shop's back office."),
     }
 
 
