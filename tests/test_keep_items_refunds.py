@@ -184,6 +184,11 @@ def test_the_api_settles_kept_items_with_a_refund_at_woocommerce(client, shop, a
     assert len(woo["refunds"][ORDER_ID]) == 1
     assert the_refund(request).status == "succeeded"
     assert len(emails_to(request.customer_email, "return_resolved")) == 1
+    shown = client.get(f"/api/v1/return-requests/{request.number}", headers=bearer(key)).json
+    assert shown["refund"]["kind"] == "refund"
+    assert shown["refund"]["status"] == "succeeded"
+    assert shown["refund"]["destination"] == "woocommerce"
+    assert shown["refund"]["amount_cents"] == the_refund(request).amount_cents > 0
 
 
 def test_without_a_connection_kept_items_are_refunded_by_hand_and_marked(staff, shop, agent):

@@ -122,6 +122,11 @@ class RequestOut(BaseModel):
         "rules the workflow enforces (a colleague's hold, the status, a return label, every "
         "item rejected); an action not listed is refused with 409"
     )
+    refund: RefundOut | None = Field(
+        default=None,
+        description="The refund or store credit of a request settled with the items kept "
+        "(a returned item's refund is on its return)",
+    )
 
 
 class RefundOut(BaseModel):

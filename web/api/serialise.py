@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import get_args
 
 from domain import links, returnability, workflow
-from domain.settlement import payout_of
+from domain.settlement import kept_payout_of, payout_of
 from models import Attachment, Order, OrderLine, Refund, ReturnRequest
 from models import Return as ReturnShipment
 from services import storage
@@ -65,7 +65,7 @@ def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) 
         )
         for line in req.lines
     ]
-    skip = {"lines", "returns", "status_url", "allowed_actions"}
+    skip = {"lines", "returns", "status_url", "allowed_actions", "refund"}
     fields = {name: getattr(req, name) for name in RequestOut.model_fields if name not in skip}
     return RequestOut(
         **fields,
@@ -73,7 +73,14 @@ def request_out(req: ReturnRequest, facts: workflow.RequestFacts | None = None) 
         returns=[r.number for r in req.returns],
         status_url=links.status_url(req),
         allowed_actions=allowed_api_actions(req, facts),
+        refund=kept_refund_out(req),
     )
+
+
+def kept_refund_out(req: ReturnRequest) -> RefundOut | None:
+    """The payout of a request settled with the items kept; only a settled one is looked up."""
+    payout = kept_payout_of(req) if req.settled_resolution else None
+    return refund_out(payout) if payout else None
 
 
 def allowed_api_actions(req: ReturnRequest, facts: workflow.RequestFacts | None) -> list[str]:
