@@ -726,9 +726,10 @@ def bulk_size(targets: list[Target]) -> int:
 def set_concept_requests(conn: psycopg.Connection, wanted: int) -> int:
     """Give the big shop ``wanted`` concept requests for the bulk approve; returns how many.
 
-    A previous round or run approved them: the latest approved go back to concept. A large
-    seed has more than ``wanted`` (4% of its requests): the rest become new. Like the seed,
-    this sets statuses in SQL: it prepares data, it is no transition.
+    A previous round or run approved them: the latest approved go back to concept (then new
+    ones, if too few). A large seed has more than ``wanted`` (4% of its requests): the rest
+    become new. Like the seed, this sets statuses in SQL: it prepares data, it is no
+    transition.
     """
     count = (
         f"SELECT count(*) FROM return_request WHERE status = 'concept' AND shop_id = {BIG_SHOP_ID}"
@@ -743,8 +744,8 @@ def set_concept_requests(conn: psycopg.Connection, wanted: int) -> int:
     elif held < wanted:
         conn.execute(
             "UPDATE return_request SET status = 'concept' WHERE id IN (SELECT id FROM "
-            f"return_request WHERE shop_id = {BIG_SHOP_ID} AND status = 'approved' "
-            "ORDER BY decided_at DESC NULLS LAST LIMIT %s)",
+            f"return_request WHERE shop_id = {BIG_SHOP_ID} AND status IN ('approved', 'new') "
+            "ORDER BY status = 'approved' DESC, decided_at DESC NULLS LAST, id LIMIT %s)",
             (wanted - held,),
         )
     return conn.execute(count).fetchone()[0]
