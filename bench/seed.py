@@ -41,6 +41,8 @@ BIG_SHOP_SHARE = 0.2
 # The big shop's concept requests: what the bulk-approve benchmark approves.
 BULK_SIZE = 10_000
 BIG_SHOP = "shop-1"
+# Requests whose rows are held in memory before they are loaded.
+CHUNK = 100_000
 # The portal benchmark's customers: the big shop's orders delivered within the return window
 # that nobody has asked to return yet (``top_up_portal_orders`` makes them).
 FRESH_ORDERS_SQL = (
@@ -397,15 +399,24 @@ def add_order(
 
 
 def fill_shop(
-    rows: Rows, ids: Ids, info: dict, rng: random.Random, now: datetime, year_counts: dict
+    rows: Rows,
+    ids: Ids,
+    info: dict,
+    rng: random.Random,
+    now: datetime,
+    year_counts: dict,
+    flush: Callable[[], None],
 ) -> None:
-    """Every row of one shop's orders and requests, oldest first."""
+    """Every row of one shop's orders and requests, oldest first; ``flush`` loads the rows
+    made so far every ``CHUNK`` requests (the big shop of 10,000,000 has 2,000,000)."""
     shop = info["shop"]
     size = info["size"]
     agent = info["agent_id"]
     statuses = pick_statuses(size, rng, BULK_SIZE if shop.slug == BIG_SHOP else 0)
     span = timedelta(days=730)
     for i in range(size):
+        if i and i % CHUNK == 0:
+            flush()
         created = now - span + span * ((i + rng.random()) / size)
         status = statuses[i]
         order_number = f"{shop.id:02d}{100000 + i}"
@@ -625,12 +636,16 @@ def seed(requests: int, shops: int, seed_value: int = 42) -> dict[str, int]:
     postgres = db.engine.dialect.name == "postgresql"
     indexes = drop_secondary_indexes() if postgres else []
     load = loader()
-    for info in infos:
-        fill_shop(rows, ids, info, rng, now, year_counts)
+
+    def flush() -> None:
         for table in Rows.COLUMNS:
             load(table, rows.tables[table])
             counts[table] += len(rows.tables[table])
         rows.clear()
+
+    for info in infos:
+        fill_shop(rows, ids, info, rng, now, year_counts, flush)
+        flush()
     db.session.commit()
     for definition in indexes:
         db.session.execute(text(definition))
