@@ -51,6 +51,8 @@ CUSTOMER_EMAILS = frozenset(
         "withdrawal_acknowledgement",
         "request_approved",
         "request_cancelled",
+        "ship_by_reminder",
+        "request_expired",
         "return_label",
         "label_cancelled",
         "return_received",

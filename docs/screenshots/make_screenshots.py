@@ -5,6 +5,7 @@ a customer returns an item through the portal, the agent finds the request in "R
 opens it and approves it, the customer reads the status page with the label, and the shop's
 lead looks at "Returns" and the dashboard. Every page is taken on a desktop (1280 × 800) and a
 phone (390 × 844), in Dutch and in English: ``<language>-<device>-<nn>-<page>.png``.
+An optional argument names another folder to write them to (the tests use one).
 """
 
 from __future__ import annotations
@@ -53,14 +54,15 @@ class Shots:
 
     page: Page
     prefix: str
+    folder: Path
     count: int = 0
 
     def take(self, name: str) -> None:
         self.count += 1
         self.page.wait_for_load_state("networkidle")
-        path = HERE / f"{self.prefix}-{self.count:02d}-{name}.png"
+        path = self.folder / f"{self.prefix}-{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=False)
-        print(f"  {path.relative_to(ROOT)}")
+        print(f"  {path}")
 
 
 @contextmanager
@@ -181,9 +183,11 @@ def lead_looks_around(shots: Shots, base: str) -> None:
     shots.take("staff-returns")
 
 
-def the_story(browser: Browser, base: str, order: tuple[str, str], lang: str, device: str) -> None:
+def the_story(
+    browser: Browser, base: str, order: tuple[str, str], lang: str, device: str, folder: Path
+) -> None:
     context = browser.new_context(locale=LOCALES[lang], **DEVICES[device])
-    shots = Shots(context.new_page(), f"{lang}-{device}")
+    shots = Shots(context.new_page(), f"{lang}-{device}", folder)
     number = customer_returns_an_item(shots, base, order, lang)
     status_url = shots.page.url
     agent_approves(shots, base, number)
@@ -193,10 +197,10 @@ def the_story(browser: Browser, base: str, order: tuple[str, str], lang: str, de
     context.close()
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
-    for old in HERE.glob("*.png"):
+    for old in out.glob("*.png"):
         old.unlink()
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -211,9 +215,9 @@ def main() -> None:
             sys.exit(f"the demo has {len(orders)} orders to try, {len(stories)} are needed")
         for (lang, device), order in zip(stories, orders, strict=False):
             print(f"{lang}, {device}:")
-            the_story(browser, base, order, lang, device)
+            the_story(browser, base, order, lang, device, out)
         browser.close()
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
