@@ -7,9 +7,9 @@ PostgreSQL does the work in C. Each copy ``k`` (1 … copies) of a table gets:
 - ids offset by ``k × max(id)`` of the seeded rows, and every foreign key to a copied table
   offset the same way (found in ``pg_constraint``); keys to shops, users, reasons and
   stages stay;
-- every date moved ``k × STEP`` earlier; a request moved before the seeded span wraps to its
-  end (with all its rows), so each copy covers the same span and nothing lands later than
-  the seed put it;
+- every date moved ``k × STEP`` earlier; a request moved before the seeded span (``start``,
+  ``span``) wraps to its end (with all its rows), so each copy covers the same span and
+  nothing lands after the seed's "now";
 - fresh unique values: request numbers continue each year's counter (``number_sequence``
   is set past them, so requests made later do not collide), order numbers continue the
   shop's range, the customer's email gets a tag (``name+k@domain``: an exact email search
@@ -47,10 +47,11 @@ class Plan:
     """What the grow needs to know about the seeded tables."""
 
     tables: list[str]
+    # The seeded dates lie in [start, start + span): copies wrap inside it.
+    start: datetime
     span: timedelta
     big_shop_id: int
     concept_target: int
-    first: datetime | None = None
     max_id: dict[str, int] = field(default_factory=dict)
     # Pages of each table before the grow: the copies read only these (a TID range scan).
     pages: dict[str, int] = field(default_factory=dict)
@@ -202,13 +203,12 @@ def drop_constraints_and_indexes(conn: Connection, plan: Plan) -> list[str]:
 
 def prepare(conn: Connection, plan: Plan, copies: int) -> None:
     """Helper tables: the requests that wrap, the concept requests, counters, shop sizes."""
-    plan.first = conn.scalar(text("SELECT min(created_at) FROM return_request"))
     conn.execute(
         text(
             "CREATE TEMP TABLE grow_late ON COMMIT DROP AS SELECT id AS request_id, order_id, "
             "created_at FROM return_request WHERE created_at < :edge"
         ),
-        {"edge": plan.first + STEP * copies},
+        {"edge": plan.start + STEP * copies},
     )
     conn.execute(text("CREATE INDEX ON grow_late (request_id)"))
     conn.execute(text("CREATE INDEX ON grow_late (order_id)"))
@@ -250,9 +250,8 @@ def source(plan: Plan, table: str, k: int) -> str:
         key = ("order_id", "src.order_id")
     back = f"interval '{int((STEP * k).total_seconds())} seconds'"
     span = f"interval '{int(plan.span.total_seconds())} seconds'"
-    assert plan.first is not None, "prepare() sets it"
-    first = f"timestamptz '{plan.first.isoformat()}'"
-    shift = f"CASE WHEN l.created_at - {back} < {first} THEN {span} - {back} ELSE -{back} END"
+    start = f"timestamptz '{plan.start.isoformat()}'"
+    shift = f"CASE WHEN l.created_at - {back} < {start} THEN {span} - {back} ELSE -{back} END"
     shop = ", g.orders AS grow_shop_orders" if table in ("order", "return_request") else ""
     rows = (
         f"SELECT src.*, {shift} AS grow_shift{shop} FROM {q(table)} src "

@@ -626,11 +626,16 @@ def concept_count(size: int) -> int:
     return max(round(size * share), min(BULK_SIZE, size // 4))
 
 
-def grow_seeded(requests: int, shops: int, copies: int) -> dict[str, float]:
-    """Copy the seeded rows ``copies`` times in PostgreSQL (see ``bench/grow.py``)."""
+def grow_seeded(requests: int, shops: int, copies: int, now: datetime) -> dict[str, float]:
+    """Copy the rows seeded up to ``now`` ``copies`` times in PostgreSQL (``bench/grow.py``)."""
     big = db.session.execute(select(Shop.id).where(Shop.slug == BIG_SHOP)).scalar_one()
-    target = concept_count(shop_sizes(requests, shops)[0])
-    plan = Plan(tables=list(Rows.COLUMNS), span=SPAN, big_shop_id=big, concept_target=target)
+    plan = Plan(
+        tables=list(Rows.COLUMNS),
+        start=now - SPAN,
+        span=SPAN,
+        big_shop_id=big,
+        concept_target=concept_count(shop_sizes(requests, shops)[0]),
+    )
     db.session.commit()  # the grow drops foreign keys: it must lock the shop table alone
     with db.engine.begin() as conn:
         return grow(conn, plan, copies)
@@ -644,6 +649,8 @@ def seed(
     With ``grow_from`` (PostgreSQL) only that many requests are made here; the database
     then grows to ``requests`` by copying them in SQL. Prints the time of each step.
     """
+    if grow_from and db.engine.dialect.name != "postgresql":
+        raise SystemExit("--grow-from needs PostgreSQL")
     seeded = grow_from or requests
     rng = random.Random(seed_value)
     empty_database()
@@ -666,10 +673,13 @@ def seed(
     fix_sequences(ids, year_counts)
     step = report_step(f"seeded {seeded:,} requests", step)
     if grow_from:
-        for name, seconds in grow_seeded(requests, shops, requests // grow_from - 1).items():
+        copies = requests // grow_from - 1
+        for name, seconds in grow_seeded(requests, shops, copies, now).items():
             print(f"  grow: {name} {seconds:.1f} s", flush=True)
         counts = {t: db.session.scalar(text(f'SELECT count(*) FROM "{t}"')) for t in counts}
         step = report_step(f"grew to {requests:,} requests", step)
+    if postgres:  # sorts in memory; the trigram indexes need fewer merges
+        db.session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     for definition in indexes:
         db.session.execute(text(definition))
     db.session.commit()
