@@ -6,8 +6,8 @@ returns. The database (``DATABASE_URL``, SQLite by default) must be migrated and
 first. On PostgreSQL the big tables are loaded with COPY, elsewhere with executemany.
 
 ``python bench/seed.py --requests 10000000 --shops 50 --grow-from 1000000`` seeds 1M
-requests this way and copies them nine times inside PostgreSQL (``bench/grow.py``): minutes
-instead of hours.
+requests this way and copies them nine times inside PostgreSQL (``bench/grow.py``), a few
+times faster than making every row here and in little memory.
 
 ``python bench/seed.py --portal-orders 2000`` seeds nothing: it tops the big shop's fresh
 orders, delivered yesterday and not yet returned, up to 2,000 for the portal benchmark.
