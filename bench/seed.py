@@ -5,6 +5,10 @@ order (with lines), request lines, audit events, and in proportion notices, mess
 returns. The database (``DATABASE_URL``, SQLite by default) must be migrated and is emptied
 first. On PostgreSQL the big tables are loaded with COPY, elsewhere with executemany.
 
+``python bench/seed.py --requests 10000000 --shops 50 --grow-from 1000000`` seeds 1M
+requests this way and copies them nine times inside PostgreSQL (``bench/grow.py``), a few
+times faster than making every row here and in little memory.
+
 ``python bench/seed.py --portal-orders 2000`` seeds nothing: it tops the big shop's fresh
 orders, delivered yesterday and not yet returned, up to 2,000 for the portal benchmark.
 
@@ -31,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select, text
 
 from app import create_app
+from bench.grow import Plan, grow
 from extensions import db
 from models import Membership, ReturnReason, ReviewStage, Shop, User
 
@@ -38,6 +43,8 @@ PASSWORD = "bench-pw"
 AGENT = "agent@bench.invalid"
 SUPPORT = "support@bench.invalid"
 BIG_SHOP_SHARE = 0.2
+# The requests' dates lie within this span before the seed's "now".
+SPAN = timedelta(days=730)
 # The big shop's concept requests: what the bulk-approve benchmark approves.
 BULK_SIZE = 10_000
 BIG_SHOP = "shop-1"
@@ -413,11 +420,10 @@ def fill_shop(
     size = info["size"]
     agent = info["agent_id"]
     statuses = pick_statuses(size, rng, BULK_SIZE if shop.slug == BIG_SHOP else 0)
-    span = timedelta(days=730)
     for i in range(size):
         if i and i % CHUNK == 0:
             flush()
-        created = now - span + span * ((i + rng.random()) / size)
+        created = now - SPAN + SPAN * ((i + rng.random()) / size)
         status = statuses[i]
         order_number = f"{shop.id:02d}{100000 + i}"
         ordered = created - timedelta(days=rng.randrange(2, 25))
@@ -625,17 +631,49 @@ def fix_sequences(ids: Ids, year_counts: dict) -> None:
     db.session.commit()
 
 
-def seed(requests: int, shops: int, seed_value: int = 42) -> dict[str, int]:
-    """Empty the database and load the benchmark data; returns rows per table."""
+def concept_count(size: int) -> int:
+    """How many concept requests ``pick_statuses`` gives the big shop of ``size`` requests."""
+    share = STATUS_WEIGHTS["concept"] / sum(STATUS_WEIGHTS.values())
+    return max(round(size * share), min(BULK_SIZE, size // 4))
+
+
+def grow_seeded(requests: int, shops: int, copies: int, now: datetime) -> dict[str, float]:
+    """Copy the rows seeded up to ``now`` ``copies`` times in PostgreSQL (``bench/grow.py``)."""
+    big = db.session.execute(select(Shop.id).where(Shop.slug == BIG_SHOP)).scalar_one()
+    plan = Plan(
+        tables=list(Rows.COLUMNS),
+        start=now - SPAN,
+        span=SPAN,
+        big_shop_id=big,
+        concept_target=concept_count(shop_sizes(requests, shops)[0]),
+    )
+    db.session.commit()  # the grow drops foreign keys: it must lock the shop table alone
+    with db.engine.begin() as conn:
+        return grow(conn, plan, copies)
+
+
+def seed(
+    requests: int, shops: int, seed_value: int = 42, grow_from: int | None = None
+) -> dict[str, int]:
+    """Empty the database and load the benchmark data; returns rows per table.
+
+    With ``grow_from`` (PostgreSQL) only that many requests are made here; the database
+    then grows to ``requests`` by copying them in SQL. Prints the time of each step.
+    """
+    if grow_from and db.engine.dialect.name != "postgresql":
+        raise SystemExit("--grow-from needs PostgreSQL")
+    seeded = grow_from or requests
     rng = random.Random(seed_value)
     empty_database()
-    infos = create_people_and_shops(shop_sizes(requests, shops))
+    infos = create_people_and_shops(shop_sizes(seeded, shops))
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-    ids, rows, year_counts = Ids(), Rows(), {}
+    ids, rows = Ids(), Rows()
+    year_counts: dict[int, int] = {}
     counts = dict.fromkeys(Rows.COLUMNS, 0)
     postgres = db.engine.dialect.name == "postgresql"
     indexes = drop_secondary_indexes() if postgres else []
     load = loader()
+    step = time.perf_counter()
 
     def flush() -> None:
         for table in Rows.COLUMNS:
@@ -647,14 +685,32 @@ def seed(requests: int, shops: int, seed_value: int = 42) -> dict[str, int]:
         fill_shop(rows, ids, info, rng, now, year_counts, flush)
         flush()
     db.session.commit()
+    fix_sequences(ids, year_counts)
+    step = report_step(f"seeded {seeded:,} requests", step)
+    if grow_from:
+        copies = requests // grow_from - 1
+        for name, seconds in grow_seeded(requests, shops, copies, now).items():
+            print(f"  grow: {name} {seconds:.1f} s", flush=True)
+        counts = {t: db.session.scalar(text(f'SELECT count(*) FROM "{t}"')) for t in counts}
+        step = report_step(f"grew to {requests:,} requests", step)
+    if postgres:  # sorts in memory; the trigram indexes need fewer merges
+        db.session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     for definition in indexes:
         db.session.execute(text(definition))
     db.session.commit()
-    fix_sequences(ids, year_counts)
+    step = report_step("secondary indexes built", step)
     if postgres:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+        report_step("VACUUM ANALYZE", step)
     return counts
+
+
+def report_step(what: str, since: float) -> float:
+    """Print how long a step took; returns the time the next step starts."""
+    now = time.perf_counter()
+    print(f"{what} in {now - since:.1f} s", flush=True)
+    return now
 
 
 def top_up_portal_orders(wanted: int) -> int:
@@ -694,7 +750,15 @@ def main() -> None:
         metavar="N",
         help="do not seed: top the big shop's fresh orders (portal benchmark) up to N",
     )
+    parser.add_argument(
+        "--grow-from",
+        type=int,
+        metavar="N0",
+        help="seed N0 requests and copy them in SQL up to --requests (PostgreSQL; a multiple)",
+    )
     args = parser.parse_args()
+    if args.grow_from and (args.grow_from > args.requests or args.requests % args.grow_from):
+        parser.error("--requests must be a multiple of --grow-from")
     app = create_app()
     started = time.perf_counter()
     with app.app_context():
@@ -702,7 +766,7 @@ def main() -> None:
             added = top_up_portal_orders(args.portal_orders)
             print(f"{added:,} fresh orders added for the portal benchmark")
             return
-        counts = seed(args.requests, args.shops)
+        counts = seed(args.requests, args.shops, grow_from=args.grow_from)
     seconds = time.perf_counter() - started
     summary = ", ".join(f"{table} {n:,}" for table, n in counts.items())
     print(f"seeded in {seconds:.0f} s: {summary}")
