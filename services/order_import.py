@@ -40,6 +40,7 @@ from pydantic import (
 from sqlalchemy import delete, insert, select, update
 
 from domain import returnability
+from domain.product_images import WEB_ADDRESS_PATTERN
 from extensions import db
 from models import Order, OrderLine, ReturnRequestLine
 
@@ -115,7 +116,7 @@ Cents = Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(whole_float_
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Language = Literal["nl", "en"]
-Url = Annotated[str, Field(max_length=500, pattern=r"^https?://[^ \t\r\n\x00]+$")]
+Url = Annotated[str, Field(max_length=500, pattern=WEB_ADDRESS_PATTERN)]
 Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^,\x00]+$")]
 MolliePaymentId = Annotated[
     str,

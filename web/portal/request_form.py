@@ -30,6 +30,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain import formal_address, formatting, submission, submission_rules
+from domain.product_images import shown_image_url
 from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
 from extensions import db, limiter
@@ -173,6 +174,11 @@ def chosen_lines(draft: dict) -> list[ChosenLine]:
         )
         for line_id, entry in draft.get("lines", {}).items()
     ]
+
+
+def line_images(order: Order) -> dict[int, str]:
+    """Each order line's product image as the pages may show it ("" for the placeholder)."""
+    return {line.id: shown_image_url(line.image_url) for line in order.lines}
 
 
 def draft_answers(draft: dict) -> list[Answer]:
@@ -388,6 +394,7 @@ def items():
         "portal/items.html",
         order=order,
         states=states,
+        images=line_images(order),
         errors=errors,
         withdrawal=submission_rules.withdrawal_possible(order, g.shop),
         customer_status=customer_status,
@@ -466,6 +473,7 @@ def details():
     return render_step(
         "portal/details.html",
         lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
+        images=line_images(order),
         reasons=reasons,
         photos=photos_by_id(draft),
         errors=errors,
@@ -638,7 +646,12 @@ def exchange_variants(draft: dict, order: Order) -> list[dict]:
     """The chosen items whose order line offers variants to pick in an exchange, as plain data."""
     chosen = {line.order_line_id for line in chosen_lines(draft)}
     return [
-        {"id": line.id, "item": str(line), "options": list(line.variant_options)}
+        {
+            "id": line.id,
+            "item": str(line),
+            "options": list(line.variant_options),
+            "image_url": shown_image_url(line.image_url),
+        }
         for line in order.lines
         if line.id in chosen and line.variant_options
     ]
@@ -678,6 +691,7 @@ def review():
         "portal/review.html",
         order=order,
         lines=[(order_lines[int(i)], entry) for i, entry in draft["lines"].items()],
+        images=line_images(order),
         reasons=reasons,
         questions=active_questions(),
         photos=photos_by_id(draft),

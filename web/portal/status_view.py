@@ -15,6 +15,7 @@ from flask_babel import ngettext
 
 from domain import email_context, formatting, retention, workflow
 from domain.email_context import EmailRequest
+from domain.product_images import shown_image_url
 from domain.settlement import Settlement, settlement_summary
 from domain.statuses import (
     APPROVED_STEP,
@@ -109,6 +110,8 @@ class StatusPage:
     refused_words: str
     # How long the customer's photos are kept ("" when they sent none).
     photos_kept: str
+    # Each item's product image, in the order of ``request.lines`` ("" for the placeholder).
+    item_images: tuple[str, ...]
 
 
 def status_page(found: ReturnRequest, language: str) -> StatusPage:
@@ -137,6 +140,7 @@ def status_page(found: ReturnRequest, language: str) -> StatusPage:
         ),
         refused_words=str(REFUND_NOTE_LABELS[REJECTED]),
         photos_kept=photos_kept(found),
+        item_images=tuple(shown_image_url(line.order_line.image_url) for line in found.lines),
     )
 
 
