@@ -5,20 +5,31 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from extensions import db
 from models import ReturnRequest
 from portal_helpers import jpeg_bytes
 
+# The browser's language for each of ReturnDesk's.
+LOCALES = {"en": "en-US", "nl": "nl-NL"}
+
+
+def new_page(browser: Browser, language: str, **context) -> Page:
+    """A page in a fresh context that asks for ``language`` (``context``: a phone's viewport)."""
+    page = browser.new_context(locale=LOCALES[language], **context).new_page()
+    page.set_default_timeout(10_000)
+    return page
+
 
 def log_in(page: Page, base: str, email: str) -> None:
-    """Log in through the login form (every test user's password is ``secret-pw``)."""
+    """Log in through the login form (every test user's password is ``secret-pw``), by its
+    fields' ids, which do not change with the language."""
     page.goto(base + "/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill("secret-pw")
-    page.get_by_role("button", name="Log in").click()
+    page.locator("#email").fill(email)
+    page.locator("#password").fill("secret-pw")
+    page.locator("form:has(#password) button.btn-primary").click()
     page.wait_for_url("**/admin/")
 
 

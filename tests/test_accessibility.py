@@ -7,10 +7,10 @@ is on the error summary, and the focused control shows a ring."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from axe_audit import Audit
-from browser_helpers import find_order, next_step
+from browser_helpers import find_order, new_page, next_step
 from domain import emails
 from extensions import db
 from factories import RETURN_ADDRESS, make_user
@@ -18,14 +18,6 @@ from models import Shop
 from return_flow import approved_request, create_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.shop(**RETURN_ADDRESS)]
-
-LOCALES = {"en": "en-US", "nl": "nl-NL"}
-
-
-def new_page(browser: Browser, language: str) -> Page:
-    page = browser.new_context(locale=LOCALES[language]).new_page()
-    page.set_default_timeout(10_000)
-    return page
 
 
 def assert_focus_ring(page: Page, selector: str) -> None:

@@ -12,10 +12,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from axe_audit import Audit
-from browser_helpers import find_order, next_step
+from browser_helpers import find_order, log_in, new_page, next_step
 from domain import emails, workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_question, make_reason, make_request, make_user
@@ -23,14 +23,6 @@ from models import EmailTemplate, Message, NoticeRule, utcnow
 from return_flow import approved_request, create_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.shop(**RETURN_ADDRESS)]
-
-LOCALES = {"en": "en-US", "nl": "nl-NL"}
-
-
-def new_page(browser: Browser, language: str, **context) -> Page:
-    page = browser.new_context(locale=LOCALES[language], **context).new_page()
-    page.set_default_timeout(10_000)
-    return page
 
 
 def editors_content(shop) -> dict[str, int]:
@@ -110,15 +102,6 @@ def test_supports_editors_pass_axe_and_a_refused_form_focuses_its_summary(
     assert_focus_on_error_summary(page)
     page.context.close()
     audit.assert_clean()
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    """The login form by its fields' ids, which do not change with the language."""
-    page.goto(base + "/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill("secret-pw")
-    page.locator("form:has(#password) button.btn-primary").click()
-    page.wait_for_url("**/admin/")
 
 
 def assert_focus_on_error_summary(page: Page) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from axe_audit import Audit
+from browser_helpers import log_in, new_page
 from domain import notifications, workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_request, make_user
@@ -20,22 +21,6 @@ from return_flow import approved_request, create_label
 from services import conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.shop(**RETURN_ADDRESS)]
-
-LOCALES = {"en": "en-US", "nl": "nl-NL"}
-
-
-def new_page(browser: Browser, language: str) -> Page:
-    page = browser.new_context(locale=LOCALES[language]).new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill("secret-pw")
-    page.locator("form:has(#password) button.btn-primary").click()
-    page.wait_for_url("**/admin/")
 
 
 @pytest.mark.parametrize("language", ("nl", "en"))

@@ -7,24 +7,16 @@ critical or serious violation."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from axe_audit import Audit
-from browser_helpers import find_order, next_step
+from browser_helpers import find_order, new_page, next_step
 from domain import staff_tokens
 from extensions import db
 from factories import RETURN_ADDRESS, make_user
 from return_flow import approved_request, create_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.shop(**RETURN_ADDRESS)]
-
-LOCALES = {"en": "en-US", "nl": "nl-NL"}
-
-
-def new_page(browser: Browser, language: str) -> Page:
-    page = browser.new_context(locale=LOCALES[language]).new_page()
-    page.set_default_timeout(10_000)
-    return page
 
 
 @pytest.mark.parametrize("language", ("nl", "en"))
