@@ -14,7 +14,6 @@ another test module (test_foundation_smoke.py checks that).
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from mail_helpers import REPLY_DOMAIN
 from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
 from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
+from serving import serving
 from shopify_standin import running_shopify
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
 from webhook_helpers import Receiver, serve
@@ -142,12 +142,9 @@ def live_server(app):
 
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     server.url = f"http://127.0.0.1:{port}"
-    yield server
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(server):
+        yield server
 
 
 @pytest.fixture(scope="session")

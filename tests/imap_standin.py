@@ -24,7 +24,10 @@ import re
 import socketserver
 import ssl
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+
+from serving import serving
 
 PASSWORD = "s3cret: p@ss"
 USER = "replies@demo.example.com"
@@ -49,7 +52,7 @@ class ImapStandin:
         self.commands: list[str] = []
         self.dropping: set[str] = set()
         self.lock = threading.Lock()
-        self.server: socketserver.ThreadingTCPServer | None = None
+        self.running = ExitStack()
 
     def start(self) -> None:
         standin = self
@@ -67,14 +70,10 @@ class ImapStandin:
                     connection = standin.tls.wrap_socket(connection, server_side=True)
                 return connection, address
 
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.running.enter_context(serving(Server(("127.0.0.1", self.port), Handler)))
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        self.running.close()
 
     def deliver(
         self, raw: bytes, delivered_to: str, return_path: str, folder: str = "INBOX"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving import serving
 
 PUBLIC_KEY, SECRET_KEY = "pk_test_123", "sk_test_456"
 LABEL_PDF = b"%PDF-1.4\n% stand-in label\n%%EOF\n"
@@ -103,11 +104,5 @@ def running_sendcloud() -> Iterator[tuple[int, dict]]:
     it got, and ``announced`` and ``fail_with`` steer its answers."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), SendcloudStandIn)
     server.state = {"calls": [], "announced": True, "fail_with": None}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server.server_port, server.state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

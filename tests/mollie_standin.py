@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,6 +33,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from serving import serving
 
 API_KEY = "test_standinDHar4XY7LxsDOtmnkVtjNVWXLSlXsM"
 PAYMENT_ID = "tr_WDqYK6vllg"
@@ -257,11 +258,5 @@ def running_mollie() -> Iterator[tuple[str, dict]]:
         "slow_posts": 0,
         "new_refund_status": "pending",
     }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_port}", server.state  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -33,7 +33,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +40,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving import serving
 
 ACCESS_TOKEN = "shpat_standin_0123456789abcdef"
 APP_SECRET = "shpss_standin_secret"
@@ -379,11 +380,5 @@ def running_shopify() -> Iterator[tuple[str, dict]]:
         "gift_cards": [],
         "stock": {},
     }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_port}", server.state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -44,6 +44,7 @@ from models import (
 )
 from service_processes import PrivatePostgres, redis_server, wait_until
 from services import bulk_jobs, jobs, label_jobs, labels, outbox
+from serving import serving
 
 pytestmark = pytest.mark.services
 
@@ -643,8 +644,6 @@ def slow_carrier(app, monkeypatch):
 
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), SlowCarrier)
     server.calls, server.delay = [], 1.0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     monkeypatch.setattr(SendcloudAdapter, "timeout", 0.2)
     app.config["OUTBOUND_ALLOW_PRIVATE"] = True  # the stand-in is on loopback
     app.config["SENDCLOUD_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v3"
@@ -670,10 +669,8 @@ def slow_carrier(app, monkeypatch):
     db.session.add(return_)
     db.session.commit()
     server.return_ = return_
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield server
 
 
 def test_carrier_that_hangs_on_announcing_gets_one_announce_and_support_is_told(

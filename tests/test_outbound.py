@@ -7,13 +7,13 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness import need_service
 from services import outbound
+from serving import serving
 
 NAME = "hooks.shop.example"
 
@@ -64,8 +64,6 @@ def tls_receiver(app, tmp_path, monkeypatch):
     server.hosts, server.sni = [], []
     context.sni_callback = lambda _sock, name, _context: server.sni.append(name)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
 
     real_getaddrinfo = socket.getaddrinfo
 
@@ -78,10 +76,8 @@ def tls_receiver(app, tmp_path, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     app.config["OUTBOUND_ALLOW_PRIVATE"] = True
     server.port = server.server_address[1]
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield server
 
 
 def test_https_goes_to_the_checked_address_with_the_names_sni_and_host(tls_receiver):

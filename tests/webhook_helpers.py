@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from domain import webhook_events
 from extensions import db
 from models import Shop, WebhookEndpoint
+from serving import serving
 
 
 class Receiver:
@@ -46,14 +47,10 @@ class Receiver:
 def serve(receiver: Receiver) -> Iterator[Receiver]:
     """Serve ``receiver`` on a free loopback port until the fixture using it ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     receiver.port = server.server_address[1]
     receiver.url = f"http://127.0.0.1:{receiver.port}/hooks"
-    yield receiver
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield receiver
 
 
 def add_endpoint(

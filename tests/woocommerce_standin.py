@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from serving import serving
 
 CONSUMER_KEY = "ck_standin_0123456789abcdef"
 CONSUMER_SECRET = "cs_standin_fedcba9876543210"
@@ -379,11 +380,5 @@ def running_woocommerce() -> Iterator[tuple[str, dict]]:
         "slow_posts": 0,
         "post_answers": [],
     }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_port}", server.state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
