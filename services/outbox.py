@@ -9,6 +9,7 @@ mark it done, so a retry or a second enqueue of the same row does nothing.
 from __future__ import annotations
 
 import logging
+import smtplib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 # Emails that could not be sent are tried again 10 s later, then each time twice as late but
 # at most an hour apart, until they are three days old: then they are "failed" and wait for
 # "Retry now" in the Outbox. RQ's retries (RETRY_INTERVALS) never come before this schedule.
+# An email the mail server refuses for good (``refused_for_good``) fails at its first attempt.
 EMAIL_FIRST_RETRY = timedelta(seconds=10)
 
 
@@ -194,13 +196,44 @@ def email_retry_delay(attempts: int) -> timedelta:
     return min(EMAIL_FIRST_RETRY * 2**doublings, EMAIL_LONGEST_RETRY)
 
 
+def refused_for_good(exc: Exception) -> bool:
+    """Whether the mail server refused this email itself with a permanent (5xx) reply: every
+    recipient unknown, say, or the message rejected. Sending it again cannot help, so it
+    fails at once and is on support's bell today rather than in three days. A refusal of the
+    server's own settings (login, sender) is not the email's: it is retried as before, so
+    fixing the settings delivers it."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(
+            500 <= code < 600 for code, _reply in exc.recipients.values()
+        )
+    return isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600
+
+
+def failure_text(exc: Exception) -> str:
+    """What went wrong, as support reads it in the Outbox: the mail server's own reply where
+    it gave one ("550 mailbox unavailable (b@example.nl)"), else the error."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{code} {_reply_text(reply)} ({address})"
+            for address, (code, reply) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_reply_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _reply_text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
 def _attempt_failed(email: OutboundEmail, exc: Exception) -> None:
-    """Schedule the next attempt, or give up on an email older than the retry window."""
+    """Schedule the next attempt, or give up on an email refused for good or older than the
+    retry window."""
     now = utcnow()
-    gives_up = aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
+    gives_up = refused_for_good(exc) or aware(email.created_at) <= now - EMAIL_RETRY_WINDOW
     email.status = "failed" if gives_up else "pending"
     email.next_attempt_at = None if gives_up else now + email_retry_delay(email.attempts)
-    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    email.last_error = failure_text(exc)[:2000]
     if gives_up and email.request is not None:
         # In the request's history, and so on support's bell: its reader was never told.
         audit.record(

@@ -26,7 +26,15 @@ from domain.submission import aware
 from extensions import db
 from factories import make_order, make_request, make_shop, make_user
 from harness import app_config, need_service
-from models import CONCEPT, EmailTemplate, OutboundEmail, ReturnRequest, User, utcnow
+from models import (
+    CONCEPT,
+    AuditEvent,
+    EmailTemplate,
+    OutboundEmail,
+    ReturnRequest,
+    User,
+    utcnow,
+)
 from services import jobs, outbox
 from staff_helpers import csrf_token_in, emails_to, link_in
 
@@ -326,9 +334,11 @@ def test_bulk_approval_emails_are_written_after_commit_from_the_approved_request
         assert stored.subject.startswith("Your return")
 
 
-def test_a_refused_address_does_not_hold_up_the_rest_of_its_batch(app, smtp_sink, runner):
+def test_an_address_refused_for_good_fails_at_once_and_does_not_hold_up_its_batch(
+    app, smtp_sink, runner
+):
     smtp_sink.refused = {"b@example.nl"}
-    approve_in_bulk(make_shop(), ["a@example.nl", "b@example.nl", "c@example.nl"])
+    _a, b, _c = approve_in_bulk(make_shop(), ["a@example.nl", "b@example.nl", "c@example.nl"])
     db.session.commit()
     run_jobs()
 
@@ -336,16 +346,40 @@ def test_a_refused_address_does_not_hold_up_the_rest_of_its_batch(app, smtp_sink
     refused = db.session.scalar(
         select(OutboundEmail).where(OutboundEmail.to_address == "b@example.nl")
     )
-    assert (refused.status, refused.attempts) == ("pending", 1)
-    assert "550" in refused.last_error
+    assert (refused.status, refused.attempts, refused.next_attempt_at) == ("failed", 1, None)
+    assert "550 mailbox unavailable" in refused.last_error
+    told = db.session.scalars(select(AuditEvent.action).where(AuditEvent.request_id == b.id))
+    assert "email_failed" in list(told), "the request's history (and support's bell) says so"
+
+    runner.invoke(args=["outbox", "sweep"])
+    run_jobs()
+    assert smtp_sink.to("b@example.nl") == [], "a 5xx refusal is not tried again by itself"
 
     smtp_sink.refused = set()
-    make_due_for_retry(refused.id)
-    runner.invoke(args=["outbox", "sweep"])
+    assert outbox.retry_emails_now([refused.id]) == [refused.id]
     run_jobs()
 
     assert len(smtp_sink.to("b@example.nl")) == 1
     assert len(smtp_sink.messages) == 3, "the emails already sent are not sent again"
+    assert reload(refused.id).status == "sent"
+
+
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [("554 5.7.1 message rejected as spam", "failed"), ("452 4.3.1 out of storage", "pending")],
+)
+def test_a_permanent_refusal_fails_at_once_and_a_passing_one_is_retried(
+    app, smtp_sink, reply, status
+):
+    smtp_sink.fail_with = reply
+    email = queue_check_email(make_shop())
+    db.session.commit()
+    run_jobs()
+
+    refused = reload(email.id)
+    assert (refused.status, refused.attempts) == (status, 1)
+    assert reply in refused.last_error
+    assert (refused.next_attempt_at is None) == (status == "failed")
 
 
 def test_outbox_shows_an_unwritten_email_as_it_would_be_written(app, client):
