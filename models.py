@@ -1192,7 +1192,8 @@ class ScheduledErasure(Timestamped, db.Model):
 class RetentionRun(db.Model):
     """One run of the daily retention job (``services.retention.run``): when, and what it did.
 
-    ``finished_at`` is empty while it runs (or when it stopped half-way: the next run resumes).
+    ``finished_at`` is empty while it runs, or when it stopped half-way (the next run resumes;
+    ``services.retention.last_run`` tells the two apart by the job's time limit).
     """
 
     __tablename__ = "retention_run"
@@ -1203,3 +1204,4 @@ class RetentionRun(db.Model):
     files_deleted: Mapped[int] = mapped_column(Integer, default=0)
     requests_anonymised: Mapped[int] = mapped_column(Integer, default=0)
     bodies_trimmed: Mapped[int] = mapped_column(Integer, default=0)
+    notifications_deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

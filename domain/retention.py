@@ -22,6 +22,9 @@ CLOSED_STATUSES = (COMPLETED, CANCELLED, EXPIRED)
 MONTH = timedelta(days=30)
 # Outbox bodies and webhook payloads are emptied this long after they were written.
 TRIM_AFTER = timedelta(days=90)
+# A bell entry is deleted this long after it was written, read or not: what it pointed at
+# stays in the request's history.
+NOTIFICATIONS_KEPT = timedelta(days=90)
 
 
 def anonymise_minimum_months(books_retention_years: int, books_need_customer: bool) -> int:

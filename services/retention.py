@@ -11,7 +11,9 @@
   newer requests stay as they are; numbers, amounts, dates and product lines stay; each batch
   is audited in its shop (``requests_anonymised``, with the count);
 - outbox bodies and webhook payloads are emptied ``TRIM_AFTER`` (90 days) after they were
-  written, once they are sent or given up.
+  written, once they are sent or given up;
+- bell entries (``Notification``) are deleted ``NOTIFICATIONS_KEPT`` (90 days) after they
+  were written, read or not.
 
 Each rule is set-based and works in batches: a batch is chosen by one query, changed in one
 transaction, and its files deleted after the commit (as ``storage.sweep_abandoned_uploads``
@@ -22,15 +24,23 @@ next, which chooses what is still left.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
 from domain import audit
-from domain.retention import CLOSED_STATUSES, MONTH, TRIM_AFTER, anonymise_months
+from domain.retention import (
+    CLOSED_STATUSES,
+    MONTH,
+    NOTIFICATIONS_KEPT,
+    TRIM_AFTER,
+    anonymise_months,
+)
+from domain.submission import aware
 from extensions import db
 from models import (
     Attachment,
+    Notification,
     OutboundEmail,
     RetentionRun,
     Return,
@@ -48,18 +58,28 @@ ANONYMISE_BATCH = 100
 # An email or webhook delivery still to be sent keeps its body whatever its age.
 FINISHED_EMAILS = ("sent", "failed")
 FINISHED_DELIVERIES = ("delivered", "failed", "skipped")
+# The workers stop a run that takes longer (it resumes at the next): so an unfinished run
+# started longer ago than this has stopped.
+TIME_LIMIT = timedelta(hours=2)
 
 
 def run(now: datetime | None = None) -> RetentionRun:
     """Apply every retention rule once; the run, its counts recorded with each batch (in the
     batch's transaction), so support's dashboard shows its progress."""
     now = now or utcnow()
-    record = RetentionRun(started_at=now, files_deleted=0, requests_anonymised=0, bodies_trimmed=0)
+    record = RetentionRun(
+        started_at=now,
+        files_deleted=0,
+        requests_anonymised=0,
+        bodies_trimmed=0,
+        notifications_deleted=0,
+    )
     db.session.add(record)
     db.session.commit()
     sweep_expired_files(now, record=record)
     anonymise_expired(now, record=record)
     trim_outbox(now, record=record)
+    prune_notifications(now, record=record)
     record.finished_at = utcnow()
     db.session.commit()
     return record
@@ -67,26 +87,33 @@ def run(now: datetime | None = None) -> RetentionRun:
 
 @dataclass(frozen=True)
 class LastRun:
-    """The retention job's latest run, for support's dashboard."""
+    """The retention job's latest run, for support's dashboard: finished, running, or stopped
+    half-way (its worker died or it ran past ``TIME_LIMIT``; the next run carries on)."""
 
     started_at: datetime
     finished: bool
+    stopped: bool
     requests_anonymised: int
     files_deleted: int
     bodies_trimmed: int
+    notifications_deleted: int
 
 
-def last_run() -> LastRun | None:
+def last_run(now: datetime | None = None) -> LastRun | None:
     """The latest run of the retention job, or ``None`` before the first."""
     latest = db.session.scalar(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(1))
     if latest is None:
         return None
+    finished = latest.finished_at is not None
+    too_long = aware(latest.started_at) < (now or utcnow()) - TIME_LIMIT
     return LastRun(
         started_at=latest.started_at,
-        finished=latest.finished_at is not None,
+        finished=finished,
+        stopped=not finished and too_long,
         requests_anonymised=latest.requests_anonymised,
         files_deleted=latest.files_deleted,
         bodies_trimmed=latest.bodies_trimmed,
+        notifications_deleted=latest.notifications_deleted,
     )
 
 
@@ -217,3 +244,28 @@ def _trim(chosen, model, emptied: dict, now: datetime, batch: int, record) -> in
         if len(ids) < batch:
             break
     return trimmed
+
+
+# --- the bell ------------------------------------------------------------------------------------
+
+
+def prune_notifications(
+    now: datetime | None = None, batch: int = BATCH, record: RetentionRun | None = None
+) -> int:
+    """Delete the bell entries written more than ``NOTIFICATIONS_KEPT`` ago; returns how many."""
+    cutoff = (now or utcnow()) - NOTIFICATIONS_KEPT
+    chosen = select(Notification.id).where(Notification.created_at < cutoff)
+    deleted = 0
+    while ids := list(db.session.scalars(chosen.order_by(Notification.id).limit(batch))):
+        db.session.execute(
+            delete(Notification)
+            .where(Notification.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        if record is not None:
+            record.notifications_deleted += len(ids)
+        db.session.commit()
+        deleted += len(ids)
+        if len(ids) < batch:
+            break
+    return deleted

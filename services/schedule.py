@@ -36,6 +36,8 @@ class Schedule:
     name: str
     every: int
     work: Callable[[], object]
+    # Seconds RQ lets one run take (its default, 180, unless said).
+    time_limit: int | None = None
 
 
 def schedules() -> tuple[Schedule, ...]:
@@ -54,7 +56,12 @@ def schedules() -> tuple[Schedule, ...]:
         Schedule(
             "connector-sync", config["CONNECTOR_SYNC_EVERY"], connector_orders.sync_every_connection
         ),
-        Schedule("retention", config["RETENTION_EVERY"], retention.run),
+        Schedule(
+            "retention",
+            config["RETENTION_EVERY"],
+            retention.run,
+            int(retention.TIME_LIMIT.total_seconds()),
+        ),
         *mailbox,
     )
 
@@ -81,6 +88,7 @@ def plan(now: float | None = None) -> list[str]:
                 schedule.name,
                 period,
                 job_id=job_id,
+                job_timeout=schedule.time_limit,
             )
             planned.append(job_id)
     return planned
