@@ -45,6 +45,7 @@ from web.admin.email_templates import EmailTemplateView
 from web.admin.notice_rules import ManualNoticeView, NoticeRuleView
 from web.admin.notifications import NotificationsView, notification_bell
 from web.admin.outbox import OutboxView
+from web.admin.plain_rows import ShopChoice, shop_choices
 from web.admin.requests import RequestView
 from web.admin.return_form import FormQuestionView, ReturnReasonView
 from web.admin.returnability import ReturnabilityRuleView
@@ -70,8 +71,8 @@ class HomeView(StaffOnly, AdminIndexView):
         figures = dashboard.figures(shop_ids, period, now, language()) if shops else None
         return self.render(
             "admin/dashboard.html",
-            shops=shops,
-            chosen=chosen,
+            shops=shop_choices(shops),
+            chosen=ShopChoice.of(chosen) if chosen else None,
             period=period,
             period_days=dashboard.PERIOD_DAYS,
             figures=figures,

@@ -41,6 +41,7 @@ from harness import (
 from label_standins import running_sendcloud
 from mail_helpers import REPLY_DOMAIN
 from models import FormQuestion, Membership, Order, ReturnReason, ReturnRequest, Shop, User
+from plain_templates import models_handed_to_templates
 from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
 from serving import serving
@@ -111,12 +112,19 @@ def shared_app(migrated, smtp_sink, tmp_path_factory) -> AppState:
 @pytest.fixture
 def app(shared_app, smtp_sink, tmp_path):
     smtp_sink.clear()
-    with shared_app.for_one_test(tmp_path / "storage") as app, app.app_context():
+    with (
+        shared_app.for_one_test(tmp_path / "storage") as app,
+        models_handed_to_templates(app) as handed,
+        app.app_context(),
+    ):
         limiter.reset()
         yield app
         db.session.remove()
         empty_all_tables()
         db.engine.dispose()
+    assert not handed, "templates see plain data (plain_templates.py): " + "; ".join(
+        sorted(set(handed))
+    )
 
 
 @pytest.fixture

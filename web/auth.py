@@ -219,7 +219,9 @@ def set_password_page(token: str, purpose: str, template: str):
         logout_user()
         flash(_("Your password has been set. You can log in now."), "success")
         return redirect(url_for("auth.login"))
-    return render_template(template, form=form, user=user, password_min_length=PASSWORD_MIN_LENGTH)
+    return render_template(
+        template, form=form, email=user.email, password_min_length=PASSWORD_MIN_LENGTH
+    )
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -142,8 +142,8 @@ def sample_context(shop: Shop, sample: ReturnRequest, language: str) -> EmailCon
 def preview(shop: Shop, language: str, subject: str, text: str, html: str | None) -> dict | None:
     """Render a template as typed with the shop's latest request; ``None`` without one.
 
-    The result holds the sample ``request`` and either ``subject``/``text``/``html`` or
-    ``error``: a template that fails, for whatever reason, shows why.
+    The result holds the sample request's ``number`` and either ``subject``/``text``/``html``
+    or ``error``: a template that fails, for whatever reason, shows why.
     """
     sample = latest_request(shop.id)
     if sample is None:
@@ -153,8 +153,13 @@ def preview(shop: Shop, language: str, subject: str, text: str, html: str | None
         try:
             rendered = emails.render_strings(subject, text, html, context)
         except Exception as error:
-            return {"request": sample, "error": str(error)}
-    return {"request": sample, "subject": rendered[0], "text": rendered[1], "html": rendered[2]}
+            return {"number": sample.number, "error": str(error)}
+    return {
+        "number": sample.number,
+        "subject": rendered[0],
+        "text": rendered[1],
+        "html": rendered[2],
+    }
 
 
 class EmailTemplateView(EditorView):

@@ -28,6 +28,7 @@ from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
 from services import jobs, order_import, outbound, webhooks
 from web.admin.base import ShopScopedView, StaffOnly, row_ids, visible_shops
+from web.admin.plain_rows import ShopChoice, shop_choices
 from web.admin.shop_connections import ShopConnectionsView
 from web.api import http
 from web.int_args import parse_int
@@ -228,7 +229,7 @@ class OrderImportView(StaffOnly, BaseView):
     def index(self):
         return self.render(
             "admin/order_import.html",
-            shops=visible_shops("admin"),
+            shops=shop_choices(visible_shops("admin")),
             columns=order_import.CSV_COLUMNS,
             optional=order_import.OPTIONAL_COLUMNS,
             help=COLUMN_HELP,
@@ -254,13 +255,13 @@ class OrderImportView(StaffOnly, BaseView):
         existing = order_import.existing_order_numbers(shop.id, (o.number for o in parsed.orders))
         return self.render(
             "admin/order_import.html",
-            shops=visible_shops("admin"),
+            shops=shop_choices(visible_shops("admin")),
             columns=order_import.CSV_COLUMNS,
             optional=order_import.OPTIONAL_COLUMNS,
             help=COLUMN_HELP,
             preview=parsed,
             errors=parsed.errors[:MAX_PREVIEW_ERRORS],
-            shop=shop,
+            shop=ShopChoice.of(shop),
             updated=len(existing),
             created=len(parsed.orders) - len(existing),
         )

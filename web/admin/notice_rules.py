@@ -49,6 +49,7 @@ from web.admin.editor_base import (
     EditorView,
     may_edit_shop,
 )
+from web.admin.plain_rows import ShopChoice, dry_run_rows
 
 
 def condition_field_name(kind: str, param: str | None = None) -> str:
@@ -383,7 +384,9 @@ class NoticeRuleView(EditorView):
             if not may_edit_shop(rule.shop_id):
                 abort(403)
             shops = [db.session.get(Shop, rule.shop_id)] if rule.shop_id else self.scoped_shops()
-            results = [(shop, notices.dry_run(rule, shop)) for shop in shops]
+            results = [
+                (ShopChoice.of(shop), dry_run_rows(notices.dry_run(rule, shop))) for shop in shops
+            ]
         return self.render(
             template,
             form=form,

@@ -52,6 +52,7 @@ from services import bulk_jobs, conversation, exports, refund_jobs, storage
 from web.admin.base import ShopScopedView, history
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
+from web.admin.plain_rows import JobProgress, stage_choices
 from web.admin.request_filters import (
     AwaitingCustomerFilter,
     CappedCountQuery,
@@ -543,7 +544,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             count=len(ids),
             chosen=chosen,
             actions=BULK_ACTIONS,
-            stages=visible_stages(),
+            stages=stage_choices(visible_stages(), language()),
             query_args={k: v for k, v in request.args.items() if k != "action"},
             back=url_for(".index_view", **self.list_args_from(request.args)),
         )
@@ -686,7 +687,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         )
         return self.render(
             "admin/requests/bulk_job.html",
-            job=job,
+            job=JobProgress.of(job),
             outcome=outcome,
             back=safe_next(request.args.get("back"), url_for(".index_view")),
         )

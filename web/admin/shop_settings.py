@@ -50,6 +50,7 @@ from models import (
     Shop,
 )
 from web.admin.base import StaffOnly, visible_shops
+from web.admin.plain_rows import ShopChoice, shop_choices
 
 LANGUAGE_CHOICES = [SelectChoice("nl", _l("Dutch")), SelectChoice("en", _l("English"))]
 # A path on this site: one leading slash (not "//", another site), no spaces or backslashes.
@@ -310,7 +311,7 @@ class ShopSettingsView(StaffOnly, BaseView):
         shops = self.editable_shops()
         if len(shops) == 1:
             return redirect(url_for(".edit", shop_id=shops[0].id))
-        return self.render("admin/shop_settings_list.html", shops=shops)
+        return self.render("admin/shop_settings_list.html", shops=shop_choices(shops))
 
     @expose("/<int:shop_id>", methods=["GET", "POST"])
     def edit(self, shop_id: int):
@@ -325,7 +326,7 @@ class ShopSettingsView(StaffOnly, BaseView):
             return redirect(url_for(".edit", shop_id=shop.id))
         return self.render(
             "admin/shop_settings.html",
-            shop=shop,
+            shop=ShopChoice.of(shop),
             form=form,
             always_sent=[EMAIL_LABELS[kind] for kind in ALWAYS_SENT],
             portal_url=url_for("portal.lookup", slug=shop.slug),

@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from domain import team
 from web.admin.base import StaffOnly
+from web.admin.plain_rows import shop_choices, team_by_shop
 from web.staff_forms import ROLE_LABELS, ChangeRoleForm, InviteForm, RemoveMemberForm
 
 
@@ -30,8 +31,8 @@ class TeamView(StaffOnly, BaseView):
         members = team.members_of(shops)
         return self.render(
             "admin/team.html",
-            shops=shops,
-            members_by_shop={s.id: [m for m in members if m.shop_id == s.id] for s in shops},
+            shops=shop_choices(shops),
+            members_by_shop=team_by_shop(shops, members),
             invite_form=invite_form or self.invite_form(shops),
             role_form=ChangeRoleForm,
             remove_form=RemoveMemberForm,
