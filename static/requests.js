@@ -26,7 +26,8 @@
 }());
 
 // Keeps an open Requests list current: every 5 seconds it asks which listed rows
-// colleagues changed (status, "held by", notices...) and redraws those cells in place.
+// colleagues changed (status, "held by", notices...) and redraws those cells and the
+// row's actions (what the user may do now) in place.
 (function () {
   "use strict";
   var list = document.getElementById("requests-list");
@@ -40,7 +41,7 @@
     if (!box) { return; }
     var row = box.closest("tr");
     Object.keys(cells).forEach(function (name) {
-      var cell = row.querySelector("td.col-" + name.replace(".", "-"));
+      var cell = row.querySelector(name === "actions" ? "td.list-buttons-column" : "td.col-" + name.replace(".", "-"));
       if (cell && cell.innerHTML.trim() !== cells[name].trim()) {
         cell.innerHTML = cells[name];
         row.classList.add("table-info");

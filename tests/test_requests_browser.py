@@ -73,9 +73,8 @@ def test_colleague_sees_held_by_within_seconds_and_cannot_approve(browser, live_
 
     expect(row.locator("td.col-held_by")).to_have_text("Anna", timeout=8_000)
     expect(row.locator("td.col-status")).to_contain_text("On hold")
+    expect(row.get_by_role("button", name=re.compile("^Approve"))).to_have_count(0)
 
-    row.get_by_role("button", name=re.compile("^Approve")).click()
-    expect(bram.get_by_role("alert").first).to_contain_text("Held by Anna")
     bram.goto(base + f"/admin/requests/{request.id}")
     expect(bram.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
     db.session.expire_all()

@@ -216,18 +216,22 @@ def test_changes_endpoint_reports_rows_a_colleague_changed(client, auth, shop, a
     untouched = make_request(shop)
     db.session.commit()
     auth.login("anna@example.com")
-    since = client.get(
-        "/admin/requests/changes", query_string={"ids": f"{request.id},{untouched.id}"}
-    ).get_json()["since"]
+    ids, listed = f"{request.id},{untouched.id}", "flt0_status=open"
+    first = client.get("/admin/requests/changes", query_string={"ids": ids, "list": listed})
+    before = first.get_json()["rows"][str(request.id)]["actions"]
+    assert 'value="approve"' in before and 'value="hold"' in before
+    assert 'name="next" value="/admin/requests/?flt0_status=open"' in before
     workflow.hold(request, bram)
     db.session.commit()
     data = client.get(
         "/admin/requests/changes",
-        query_string={"ids": f"{request.id},{untouched.id}", "since": since},
+        query_string={"ids": ids, "since": first.get_json()["since"], "list": listed},
     ).get_json()
     assert list(data["rows"]) == [str(request.id)]
     assert data["rows"][str(request.id)]["held_by"] == "Bram"
     assert "On hold" in data["rows"][str(request.id)]["status"]
+    now = data["rows"][str(request.id)]["actions"]
+    assert 'value="approve"' not in now and 'value="hold"' not in now, "Bram holds it"
 
 
 def test_other_shops_staff_get_404_for_page_actions_and_changes(client, auth, shop):

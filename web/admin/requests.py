@@ -106,6 +106,7 @@ ROW_MENU = (
     '<div class="row-menu-items">{items}</div></details>'
 )
 ROW_CELL = '<td class="col-{}">{}</td>'
+ROW_ACTIONS_CELL = '<td class="list-buttons-column">{}</td>'
 
 # The bulk actions, in the words of their buttons.
 BULK_ACTIONS = {name: REQUEST_ACTION_LABELS[name] for name in workflow.BULK_SOURCES}
@@ -236,14 +237,14 @@ def _formatter(cell):
     return lambda view, context, model, name: cell(model, _words(view))
 
 
-def _actions_cell(row: ReturnRequest, offered: frozenset[str], words: dict, page: dict) -> str:
-    """A row's actions: the likeliest (``workflow.likely_next_step``) as its button, the
+def _actions(row: ReturnRequest, offered: frozenset[str], words: dict, page: dict) -> str:
+    """A row's actions (its ``ROW_ACTIONS_CELL``): the likeliest (``workflow.likely_next_step``) as its button, the
     others in its "⋯" menu, named with the request's number. ``page`` holds what every row
     of the page shares, escaped: the labels, the request page's address, the CSRF token and
     the list to come back to (``next``)."""
     shown = [name for name in ROW_ACTIONS if name in offered]
     if not shown:
-        return '<td class="list-buttons-column"></td>'
+        return ""
     number = escape(row.number)
     labels = page["labels"]
 
@@ -267,7 +268,7 @@ def _actions_cell(row: ReturnRequest, offered: frozenset[str], words: dict, page
         html = ROW_FORM.format(
             prefix=page["prefix"], id=row.id, csrf=page["csrf"], next=page["next"], actions=html
         )
-    return f'<td class="list-buttons-column">{html}</td>'
+    return html
 
 
 class RequestView(KeyedFilterMenu, ShopScopedView):
@@ -413,22 +414,14 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         ``str.format``: a Jinja block or macro per row, a lookup per cell and ``Markup.format``
         cost more than the SQL of the page (see docs/PERFORMANCE.md).
         """
-        user = current_user._get_current_object()
-        facts = workflow.request_facts([row.id for row in rows])
-        words = _words(self)
-        page = {
-            "labels": {name: escape(words["actions"][name]) for name in ROW_ACTIONS},
-            "prefix": escape(words["page_prefix"]),
-            "csrf": escape(generate_csrf()),
-            "next": escape(request.full_path),
-        }
+        words, page = self.row_words(back=request.full_path)
+        actions = self.actions_cells(rows, words, page)
         columns = [name for name, _label in self._list_columns]
         cells = CELLS
         html = {}
         for row in rows:
-            offered = workflow.allowed_actions(row, user, facts[row.id])
             parts = [ROW_TICK.format(row.id, escape(words["select"] % {"number": row.number}))]
-            parts.append(_actions_cell(row, offered, words, page))
+            parts.append(ROW_ACTIONS_CELL.format(actions[row.id]))
             parts += [
                 ROW_CELL.format(
                     name,
@@ -441,6 +434,29 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             # Every value above is escaped.
             html[row.id] = Markup("\n".join(parts))  # noqa: S704
         return html
+
+    def row_words(self, back: str) -> tuple[dict, dict]:
+        """The list's words (``_words``) and what every row's actions share, escaped: their
+        labels, the request page's address, the CSRF token and the list to come back to."""
+        words = _words(self)
+        page = {
+            "labels": {name: escape(words["actions"][name]) for name in ROW_ACTIONS},
+            "prefix": escape(words["page_prefix"]),
+            "csrf": escape(generate_csrf()),
+            "next": escape(back),
+        }
+        return words, page
+
+    @staticmethod
+    def actions_cells(rows: list[ReturnRequest], words: dict, page: dict) -> dict[int, str]:
+        """Each row's actions by id (``_actions``): what ``workflow.allowed_actions`` offers
+        the user now, with the facts of all the rows looked up at once."""
+        user = current_user._get_current_object()
+        facts = workflow.request_facts([row.id for row in rows])
+        return {
+            row.id: _actions(row, workflow.allowed_actions(row, user, facts[row.id]), words, page)
+            for row in rows
+        }
 
     @expose("/")
     def index_view(self):
@@ -696,19 +712,27 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @expose("/changes")
     def changes(self):
-        """JSON of the listed rows changed since ``since``: their cells, rendered as in the list."""
+        """JSON of the listed rows changed since ``since``: their cells, and their actions as
+        the user may take them now (``actions``), rendered as in the list (``list`` is the
+        list's query, which the actions come back to)."""
         ids = parse_ids(request.args.get("ids", ""))[:200]
         since = _parse_time(request.args.get("since"))
         now = utcnow()
         query = self.get_query().filter(ReturnRequest.id.in_(ids))
         if since is not None:
             query = query.filter(ReturnRequest.updated_at >= since)
+        changed = query.all()
+        back = f"{url_for('.index_view')}?{request.args.get('list', '')}"
+        actions = self.actions_cells(changed, *self.row_words(back=back))
         rows = {
             str(row.id): {
-                name: str(self.get_list_value(None, row, name))
-                for name, _label in self._list_columns
+                **{
+                    name: str(self.get_list_value(None, row, name))
+                    for name, _label in self._list_columns
+                },
+                "actions": actions[row.id],
             }
-            for row in query
+            for row in changed
         }
         return jsonify(since=now.isoformat(), rows=rows)
 
