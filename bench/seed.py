@@ -294,7 +294,6 @@ def create_people_and_shops(sizes: list[int]) -> list[dict]:
                 "reason_ids": [r.id for r in reasons],
             }
         )
-    db.session.commit()
     return shops
 
 
@@ -591,7 +590,6 @@ def empty_database() -> None:
     else:
         for table in tables:
             db.session.execute(text(f'DELETE FROM "{table}"'))
-    db.session.commit()
 
 
 def drop_secondary_indexes() -> list[str]:
@@ -611,7 +609,6 @@ def drop_secondary_indexes() -> list[str]:
     ).all()
     for name, _definition in definitions:
         db.session.execute(text(f'DROP INDEX "{name}"'))
-    db.session.commit()
     return [definition for _name, definition in definitions]
 
 
@@ -628,7 +625,6 @@ def fix_sequences(ids: Ids, year_counts: dict) -> None:
             text("INSERT INTO number_sequence (name, last_value) VALUES (:n, :v)"),
             {"n": f"request-{year}", "v": count},
         )
-    db.session.commit()
 
 
 def concept_count(size: int) -> int:
@@ -647,9 +643,7 @@ def grow_seeded(requests: int, shops: int, copies: int, now: datetime) -> dict[s
         big_shop_id=big,
         concept_target=concept_count(shop_sizes(requests, shops)[0]),
     )
-    db.session.commit()  # the grow drops foreign keys: it must lock the shop table alone
-    with db.engine.begin() as conn:
-        return grow(conn, plan, copies)
+    return grow(db.session.connection(), plan, copies)
 
 
 def seed(
@@ -659,6 +653,10 @@ def seed(
 
     With ``grow_from`` (PostgreSQL) only that many requests are made here; the database
     then grows to ``requests`` by copying them in SQL. Prints the time of each step.
+
+    All of it is one transaction: a seed stopped half-way (Ctrl-C, a full disk) leaves the
+    database as it was, its indexes included, rather than emptied with its secondary
+    indexes dropped.
     """
     if grow_from and db.engine.dialect.name != "postgresql":
         raise SystemExit("--grow-from needs PostgreSQL")
@@ -684,7 +682,6 @@ def seed(
     for info in infos:
         fill_shop(rows, ids, info, rng, now, year_counts, flush)
         flush()
-    db.session.commit()
     fix_sequences(ids, year_counts)
     step = report_step(f"seeded {seeded:,} requests", step)
     if grow_from:
@@ -735,8 +732,8 @@ def top_up_portal_orders(wanted: int) -> int:
     load = loader()
     for table in ("order", "order_line"):
         load(table, rows.tables[table])
-    db.session.commit()
     fix_sequences(ids, {})
+    db.session.commit()
     return missing
 
 
