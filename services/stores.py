@@ -18,6 +18,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -50,6 +51,8 @@ class Store(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def keys_older_than(self, prefix: str, cutoff: datetime) -> list[str]: ...
 
 
 class FolderStore:
@@ -93,6 +96,16 @@ class FolderStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def keys_older_than(self, prefix: str, cutoff: datetime) -> list[str]:
+        """The keys starting with ``prefix`` of files last written before ``cutoff``."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(
+            path.name
+            for path in self.folder.glob(f"{prefix}*")
+            if path.is_file() and datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff
+        )
 
 
 class S3Store:
@@ -145,6 +158,21 @@ class S3Store:
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(**self._object(key))
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def keys_older_than(self, prefix: str, cutoff: datetime) -> list[str]:
+        """The keys starting with ``prefix`` of objects last written before ``cutoff``."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        try:
+            return sorted(
+                item["Key"][len(self.prefix) :]
+                for page in pages
+                for item in page.get("Contents", [])
+                if item["LastModified"] < cutoff
+            )
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailable(str(error)) from error
 

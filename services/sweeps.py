@@ -15,6 +15,7 @@ from extensions import db
 from services import (
     bulk_jobs,
     customer_erasure,
+    import_previews,
     label_jobs,
     outbox,
     refund_jobs,
@@ -43,6 +44,11 @@ SWEEPERS = (
         "ship-by dates", "requests expired past their ship-by date", ship_by_sweep.sweep_expired
     ),
     Sweeper("draft uploads", "abandoned draft uploads removed", storage.sweep_abandoned_uploads),
+    Sweeper(
+        "order import previews",
+        "unimported order files removed",
+        import_previews.sweep_abandoned,
+    ),
     Sweeper(
         "scheduled erasures",
         "customers erased once their returns settled",

@@ -46,6 +46,7 @@ from portal_helpers import PORTAL_ORDER
 from return_flow import approved_request
 from serving import serving
 from shopify_standin import running_shopify
+from storage_backends import Backend, new_bucket, s3_endpoint, use_store
 from tenancy_helpers import DEMO_ID, ShopData, shop_with_data
 from webhook_helpers import Receiver, serve
 from woocommerce_standin import running_woocommerce
@@ -384,3 +385,22 @@ def shopify(app):
             CONNECTOR_PAGE_SIZE=3,
         )
         yield url, state
+
+
+# --- file stores ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """An S3 endpoint on loopback (moto's server) for the test process."""
+    with s3_endpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["folder", "s3"])
+def backend(request, app) -> Backend:
+    """The app's file store, once its folder and once a fresh S3 bucket."""
+    if request.param == "folder":
+        return Backend("folder", use_store(app, ""))
+    bucket = new_bucket(request.getfixturevalue("s3"))
+    return Backend("s3", use_store(app, f"s3://{bucket}/attachments"))

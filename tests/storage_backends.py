@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from flask import Flask
 from moto.server import ThreadedMotoServer
@@ -62,3 +63,33 @@ def use_store(app: Flask, url: str) -> stores.Store:
 def object_keys(endpoint: str, bucket: str) -> list[str]:
     listed = stores.s3_client(endpoint).list_objects_v2(Bucket=bucket)
     return [item["Key"] for item in listed.get("Contents", [])]
+
+
+@dataclass
+class Backend:
+    """A store under test: ``folder`` or ``s3``."""
+
+    kind: str
+    store: stores.Store
+
+    def stored(self) -> set[str]:
+        """The keys the store holds now."""
+        if isinstance(self.store, stores.FolderStore):
+            folder = self.store.folder
+            return {path.name for path in folder.iterdir()} if folder.exists() else set()
+        assert isinstance(self.store, stores.S3Store)
+        listed = self.store.client.list_objects_v2(
+            Bucket=self.store.bucket, Prefix=self.store.prefix
+        )
+        return {item["Key"].removeprefix(self.store.prefix) for item in listed.get("Contents", [])}
+
+
+def down_store(app, kind: str, monkeypatch, tmp_path) -> None:
+    """Point the app at a store that cannot take files: nothing listens at the S3 endpoint,
+    or the folder cannot be made (a file is in its way)."""
+    if kind == "s3":
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+        use_store(app, "s3://returndesk-down/attachments")
+    else:
+        (tmp_path / "in-the-way").write_text("a file, not a folder")
+        use_store(app, (tmp_path / "in-the-way" / "storage").as_uri())

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from extensions import db
 from factories import make_shop, make_user
-from models import Order, ReturnRequest, ReturnRequestLine, next_request_number
-from services import order_import
+from models import Order, ReturnRequest, ReturnRequestLine, next_request_number, utcnow
+from services import import_previews, order_import
+from storage_backends import down_store
 
 HEADER = ",".join(order_import.CSV_COLUMNS)
 
@@ -232,3 +235,62 @@ def test_agent_cannot_open_the_order_import(app, client, auth):
     db.session.commit()
     auth.login("agent@example.com")
     assert client.get("/admin/order_import/").status_code == 403
+
+
+# --- the preview waits in the file store -------------------------------------------------------
+
+
+def test_the_import_finds_its_preview_from_another_instance(app, client, auth, backend, tmp_path):
+    """Behind a load balancer the import may reach another instance than the preview: the
+    file waits in the shared store, not on the instance's own disk."""
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+    upload(client, shop, csv_text(row("1001"), row("1002")))
+    assert {key for key in backend.stored() if key.startswith("order-import-")}
+
+    if backend.kind == "s3":  # another instance: its own disk, the same bucket
+        app.config["STORAGE_DIR"] = str(tmp_path / "another-instance")
+    done = client.post("/admin/order_import/import")
+
+    assert done.status_code == 302
+    assert [o.number for o in orders_of(shop)] == ["1001", "1002"]
+    assert not {key for key in backend.stored() if key.startswith("order-import-")}
+
+
+def test_a_preview_left_unimported_is_swept_after_a_day(app, client, auth, backend):
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+    upload(client, shop, csv_text(row("1001")))
+    [kept] = [key for key in backend.stored() if key.startswith("order-import-")]
+
+    assert import_previews.sweep_abandoned() == 0, "a fresh preview stays"
+    later = utcnow() + import_previews.KEPT_FOR + timedelta(minutes=1)
+    assert import_previews.sweep_abandoned(later) == 1
+
+    assert kept not in backend.stored()
+    expired = client.post("/admin/order_import/import", follow_redirects=True)
+    assert "the preview has expired" in expired.get_data(as_text=True)
+    assert orders_of(shop) == []
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_store_that_is_down_refuses_the_preview_clearly(
+    app, client, auth, monkeypatch, tmp_path, kind
+):
+    shop = make_shop()
+    make_user("admin@example.com", shop, role="admin")
+    db.session.commit()
+    auth.login("admin@example.com")
+    down_store(app, kind, monkeypatch, tmp_path)
+
+    refused = upload(client, shop, csv_text(row("1001")))
+
+    assert refused.status_code == 302
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "The file could not be kept for the import. Please try again." in page
+    assert client.post("/admin/order_import/import").status_code == 302
+    assert orders_of(shop) == []

@@ -6,11 +6,7 @@ shop's admins and support only, and each admin sees only the shops they administ
 
 from __future__ import annotations
 
-import re
-import secrets
-from pathlib import Path
-
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
 from flask_admin import Admin, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.menu import MenuLink
@@ -26,7 +22,7 @@ from domain import tenancy, webhook_events
 from domain.statuses import WEBHOOK_DELIVERY_STATUS_BADGES, WEBHOOK_DELIVERY_STATUS_LABELS, badge
 from extensions import db
 from models import ApiKey, Shop, WebhookDelivery, WebhookEndpoint, utcnow
-from services import jobs, order_import, outbound, webhooks
+from services import import_previews, jobs, order_import, outbound, stores, webhooks
 from web.admin.base import ShopScopedView, StaffOnly, row_ids, visible_shops
 from web.admin.plain_rows import ShopChoice, shop_choices
 from web.admin.shop_connections import ShopConnectionsView
@@ -218,8 +214,9 @@ class WebhookDeliveryView(ShopScopedView):
 class OrderImportView(StaffOnly, BaseView):
     """Upload a CSV of orders, see every bad row, then import (create or update by number).
 
-    The upload waits in ``STORAGE_DIR/imports`` between preview and import; the session
-    remembers which file and shop the user previewed, so the import cannot be pointed elsewhere.
+    The upload waits in the file store between preview and import (``import_previews``); the
+    session remembers which file and shop the user previewed, so the import cannot be pointed
+    elsewhere.
     """
 
     def is_accessible(self) -> bool:
@@ -249,8 +246,11 @@ class OrderImportView(StaffOnly, BaseView):
         except UnicodeDecodeError:
             flash(_("The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."), "error")
             return redirect(url_for(".index"))
-        token = secrets.token_hex(16)
-        self._upload_path(token).write_bytes(data)
+        try:
+            token = import_previews.keep(data)
+        except stores.StoreUnavailable:
+            flash(_("The file could not be kept for the import. Please try again."), "error")
+            return redirect(url_for(".index"))
         session["order_import"] = {"token": token, "shop_id": shop.id}
         existing = order_import.existing_order_numbers(shop.id, (o.number for o in parsed.orders))
         return self.render(
@@ -270,14 +270,14 @@ class OrderImportView(StaffOnly, BaseView):
     def run_import(self):
         pending = session.pop("order_import", None)
         shop = self._chosen_shop(str(pending["shop_id"])) if pending else None
-        path = self._upload_path(pending["token"]) if pending else None
-        if shop is None or path is None or not path.exists():
+        data = import_previews.take(pending["token"]) if pending else None
+        if shop is None or data is None:
             flash(_("Upload the file again; the preview has expired."), "error")
             return redirect(url_for(".index"))
-        parsed = order_import.parse_csv_bytes(path.read_bytes())
+        parsed = order_import.parse_csv_bytes(data)
         result = order_import.upsert_orders(shop.id, parsed.orders)
         db.session.commit()
-        path.unlink(missing_ok=True)
+        import_previews.forget(pending["token"])
         flash(
             _(
                 "%(created)s orders created and %(updated)s updated for %(shop)s; "
@@ -296,13 +296,6 @@ class OrderImportView(StaffOnly, BaseView):
         if number is None or not tenancy.may_touch(current_user, number, "admin"):
             return None
         return db.session.scalar(select(Shop).where(Shop.id == number))
-
-    def _upload_path(self, token: str) -> Path:
-        if not re.fullmatch(r"[0-9a-f]{32}", token):
-            raise ValueError("not an import token")
-        folder = Path(current_app.config["STORAGE_DIR"]) / "imports"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{token}.csv"
 
 
 def register(admin: Admin) -> None:
