@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, g, render_template, request
+from flask import Response, g, request
 from flask_babel import refresh
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from domain import formal_address
+from domain.portal_page import LANGUAGES, portal_shop
 from extensions import db
 from models import Shop
-from web.portal.branding import LANGUAGES, brand
-from web.portal.request_form import portal_language
+from web.portal.request_form import portal_language, render_page
 
 CUSTOMER_PATH = re.compile(r"^/returns/(?P<slug>[^/]+)(/|$)")
 
@@ -29,8 +29,8 @@ def customer_error_page(error: HTTPException) -> Response | None:
     g.locale = portal_language(shop) if shop else customer_language()
     formal_address.address_customers_of(shop)
     refresh()  # the page may have fixed another language before the error
-    page = render_template(
-        "portal/error.html", code=error.code or 500, brand=brand(shop) if shop else None
+    page = render_page(
+        "portal/error.html", code=error.code or 500, brand=portal_shop(shop) if shop else None
     )
     return Response(page, status=error.code or 500, headers=_kept_headers(error))
 

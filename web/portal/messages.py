@@ -10,7 +10,6 @@ from flask import (
     flash,
     g,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -111,5 +110,5 @@ def form_expired(error):
 
 @bp.errorhandler(429)
 def too_many_replies(error):
-    page = render_template("portal/limited.html", message=throttling.try_again_message())
+    page = request_form.render_page("portal/limited.html", message=throttling.try_again_message())
     return throttling.refusal(page)

@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from domain import formal_address, formatting, submission, submission_rules
+from domain import formal_address, formatting, portal_page, submission, submission_rules
 from domain.product_images import shown_image_url
 from domain.statuses import CUSTOMER_STATUS_WORDS, RESOLUTION_LABELS
 from domain.submission_rules import Answer, ChosenLine, Problem
@@ -39,7 +39,7 @@ from services import storage
 from services.connectors import orders as connector_orders
 from web import throttling
 from web.int_args import parse_int
-from web.portal import branding, status_view
+from web.portal import status_view
 
 bp = Blueprint("portal", __name__, url_prefix="/returns/<slug>")
 
@@ -114,9 +114,10 @@ def portal_language(shop: Shop) -> str:
 @bp.context_processor
 def portal_context() -> dict:
     shop = getattr(g, "shop", None)
+    shown = portal_page.portal_shop(shop) if shop else None
     return {
-        "shop": shop,
-        "brand": branding.brand(shop) if shop else None,
+        "shop": shown,
+        "brand": shown,
         "resolution_labels": RESOLUTION_LABELS,
         "money": money,
         "lang": getattr(g, "locale", "en"),
@@ -276,8 +277,15 @@ def missing_step(draft: dict, before: str) -> str | None:
     return None
 
 
-def render_step(template: str, **context):
-    return render_template(template, steps=steps(), current=request.endpoint, **context)
+def render_page(template: str, **context) -> str:
+    """The one way a portal page is rendered: its template sees plain data only
+    (``domain.portal_page``), never a model."""
+    return render_template(template, **portal_page.plain(context))
+
+
+def render_step(template: str, **context) -> str:
+    """A page of the return form, with its progress indicator."""
+    return render_page(template, steps=steps(), current=request.endpoint, **context)
 
 
 @bp.errorhandler(CSRFError)
@@ -291,7 +299,7 @@ def session_expired(error):
 def upload_too_large(error):
     """All files of one form together exceed the server's limit."""
     load_shop()
-    page = render_template("portal/too_large.html")
+    page = render_page("portal/too_large.html")
     return make_response(page, 413)
 
 
@@ -325,7 +333,7 @@ def order_limit() -> str:
 def too_many_lookups(error):
     """The friendly "try again in …" page, in the customer's language."""
     load_shop()
-    page = render_template("portal/limited.html", message=throttling.try_again_message())
+    page = render_page("portal/limited.html", message=throttling.try_again_message())
     return throttling.refusal(page)
 
 
@@ -758,7 +766,7 @@ def withdraw():
         add_problems(errors, problems, chosen)
     draft.setdefault("withdrawal_key", secrets.token_urlsafe(24))
     save_draft(draft)
-    return render_template(
+    return render_page(
         "portal/withdraw.html",
         order=order,
         possible=possible,
@@ -802,7 +810,7 @@ def status(token: str):
     )
     if found is None:
         abort(404)
-    return render_template("portal/status.html", page=status_view.status_page(found, g.locale))
+    return render_page("portal/status.html", page=status_view.status_page(found, g.locale))
 
 
 @bp.app_template_global("withdrawal_refund_deadline")

@@ -18,19 +18,18 @@ from flask import (
     g,
     make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from domain import audit, formal_address, links, workflow
+from domain import audit, formal_address, links, portal_page, workflow
 from domain.settlement import settlement_summary
 from extensions import db
 from models import Return, ReturnRequest, Shop
 from services import label_jobs, labels, storage
-from web.portal import branding
+from web.portal.request_form import render_page
 
 bp = Blueprint("label_portal", __name__, url_prefix="/returns/<shop_slug>/status/<token>/label")
 
@@ -55,7 +54,7 @@ def load_request(shop_slug: str, token: str) -> ReturnRequest:
     if req is None:
         abort(404)
     g.locale = req.language
-    g.brand = branding.brand(req.shop)
+    g.brand = portal_page.portal_shop(req.shop)
     formal_address.address_customers_of(req.shop)
     return req
 
@@ -120,16 +119,16 @@ def index(shop_slug: str, token: str):
     page = {"req": page_request(req), "links": label_links(req)}
     return_ = workflow.active_return(req)
     if return_ is None and (refusal := workflow.label_refusal(req)) is not None:
-        return render_template("label_portal/unavailable.html", refusal=refusal, **page)
+        return render_page("label_portal/unavailable.html", refusal=refusal, **page)
     if return_ is None:
-        return render_template(
+        return render_page(
             "label_portal/choose.html",
             carriers=carrier_choices(req),
             fee=settlement_summary(req).label_fee,
             **page,
         )
     busy = return_.label_status in ("pending", "working")
-    return render_template(
+    return render_page(
         "label_portal/label.html",
         return_=page_return(return_),
         busy=busy,
@@ -199,9 +198,7 @@ def qr(shop_slug: str, token: str):
     return_ = ready_return(req)
     if not accepts_qr(return_):
         abort(404)
-    return render_template(
-        "label_portal/qr.html", return_=page_return(return_), links=label_links(req)
-    )
+    return render_page("label_portal/qr.html", return_=page_return(return_), links=label_links(req))
 
 
 @bp.get("/qr.png")
