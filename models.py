@@ -7,14 +7,16 @@ Names follow the glossary of the founding document: a ``ReturnRequest`` is an "A
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -1205,3 +1207,65 @@ class RetentionRun(db.Model):
     requests_anonymised: Mapped[int] = mapped_column(Integer, default=0)
     bodies_trimmed: Mapped[int] = mapped_column(Integer, default=0)
     notifications_deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DashboardDay(db.Model):
+    """A dashboard figure counted for one shop and one UTC day: ``figure`` names what is
+    counted, ``key`` which kind (a reason id, a resolution, a SKU …; "" when there is one).
+
+    Written only by the recount (``services/dashboard_recount.py``) of the days a commit
+    marked in ``dashboard_dirty``; the dashboard sums it over its period.
+    """
+
+    __tablename__ = "dashboard_day"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True
+    )
+    figure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class RequestTiming(db.Model):
+    """A request's first decision and first return label, with the seconds each took (from
+    submission; from the approval before the label), for the dashboard's percentiles, which
+    cannot be summed per day. Only decided or labelled requests have a row."""
+
+    __tablename__ = "request_timing"
+    __table_args__ = (
+        Index("ix_request_timing_decided", "shop_id", "decided_at", "decision_seconds"),
+        Index("ix_request_timing_labelled", "shop_id", "labelled_at", "label_seconds"),
+    )
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("return_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_seconds: Mapped[float | None] = mapped_column(Float)
+    labelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    label_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class DashboardDirty(db.Model):
+    """A shop's UTC day whose ``dashboard_day`` rows a commit made stale; ``marked_at`` is
+    renewed by every later commit, so a recount clears only the mark it saw."""
+
+    __tablename__ = "dashboard_dirty"
+
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DashboardDirtyRequest(db.Model):
+    """A request whose ``request_timing`` row a commit made stale (no foreign key: a deleted
+    request's mark removes its row)."""
+
+    __tablename__ = "dashboard_dirty_request"
+
+    request_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, index=True)
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

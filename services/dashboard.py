@@ -1,33 +1,39 @@
-"""The dashboard's figures: small aggregate queries over the chosen shops and period.
+"""The dashboard's figures: sums of the daily counts over the chosen shops and period.
 
 Every function takes the shop ids to count, already limited by the caller to what the
-user may see, and returns plain numbers. Each is one ``GROUP BY`` query on an index
-(see models.py: ``ix_request_shop_created``, ``ix_request_shop_status_created``,
+user may see, and returns plain numbers. ``figures`` (what the page shows) reads the counts
+kept per shop and UTC day in ``dashboard_day`` and the requests' timings in
+``request_timing`` (``services/dashboard_recount.py`` keeps them, the marked days recounted
+first), and, live, what is no count per day: the open, expired, new and held requests now,
+the products' names. The live computation of every per-day figure stays beside it
+(``reasons_ranked``, ``resolution_mix`` …: ``GROUP BY`` queries over the period's requests,
+audit events and order lines, on the indexes ``ix_request_shop_created``,
 ``ix_audit_shop_action_created``, ``ix_audit_request_action_created``,
-``ix_order_shop_ordered``, ``ix_order_line_order_sku``, ``ix_order_line_sku``). All times
-are UTC. ``figures`` runs them without PostgreSQL's JIT (see ``switch_off_jit``); measure
-them with bench/dashboard.py.
+``ix_order_shop_ordered``, ``ix_order_line_order_sku``): it is what the daily counts are
+checked against (tests) and timed against (bench/dashboard.py). All times are UTC.
+``figures`` runs without PostgreSQL's JIT (see ``switch_off_jit``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     Select,
     and_,
     case,
-    extract,
     func,
     literal_column,
+    or_,
     select,
     text,
 )
 from sqlalchemy.orm import aliased
 
 from domain import tenancy, workflow
+from domain.dashboard_marks import DECISIONS
 from extensions import db
 from models import (
     DISPOSE,
@@ -35,20 +41,23 @@ from models import (
     ON_HOLD,
     OPEN_STATUSES,
     AuditEvent,
+    DashboardDay,
     Order,
     OrderLine,
     OutboundEmail,
     Refund,
+    RequestTiming,
     Return,
     ReturnReason,
     ReturnRequest,
     ReturnRequestLine,
     Shop,
 )
+from services import dashboard_recount as recount
+from services.dashboard_recount import is_postgresql, midnight, seconds_between
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
-DECISIONS = ("approve", "approve_keep", "cancel")
 APPROVALS = ("approve", "approve_keep")
 TOP_PRODUCTS = 20
 
@@ -68,10 +77,6 @@ class Period:
     @property
     def last_day(self) -> date:
         return (self.end - timedelta(microseconds=1)).date()
-
-
-def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
 
 
 def period_from_args(args: Mapping[str, str], now: datetime) -> Period:
@@ -96,10 +101,6 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
-def is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def switch_off_jit() -> None:
     """Run the rest of this transaction's queries without PostgreSQL's JIT compilation.
 
@@ -109,13 +110,6 @@ def switch_off_jit() -> None:
     """
     if is_postgresql():
         db.session.execute(text("SET LOCAL jit = off"))
-
-
-def seconds_between(start, end):
-    """SQL for the seconds from ``start`` to ``end`` (two timestamp expressions)."""
-    if is_postgresql():
-        return extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 def week_of(column):
@@ -603,6 +597,170 @@ def weeks_of(period: Period) -> list[date]:
     return weeks
 
 
+# --- the figures from the daily counts --------------------------------------------------
+
+
+def _days_in(shop_ids: list[int], period: Period, *figures: str):
+    return and_(
+        tenancy.of_shops(DashboardDay.shop_id, shop_ids),
+        DashboardDay.figure.in_(figures),
+        DashboardDay.day >= period.first_day,
+        DashboardDay.day <= period.last_day,
+    )
+
+
+def counted(shop_ids: list[int], period: Period, figure: str) -> dict[str, int]:
+    """A figure of ``dashboard_day`` summed over the period, per key."""
+    rows = db.session.execute(
+        select(DashboardDay.key, func.sum(DashboardDay.count))
+        .where(_days_in(shop_ids, period, figure))
+        .group_by(DashboardDay.key)
+    )
+    return {key: int(count) for key, count in rows}
+
+
+def decision_timing(shop_ids: list[int], period: Period) -> Select:
+    """Seconds from submission to first decision, of the requests first decided in the
+    period (as ``decision_seconds``, read from ``request_timing``)."""
+    return select(RequestTiming.decision_seconds.label("seconds")).where(
+        tenancy.of_shops(RequestTiming.shop_id, shop_ids),
+        RequestTiming.decided_at >= period.start,
+        RequestTiming.decided_at < period.end,
+    )
+
+
+def label_timing(shop_ids: list[int], period: Period) -> Select:
+    """Seconds from approval to the first return label, of the labels made in the period
+    (as ``label_seconds``, read from ``request_timing``)."""
+    return select(RequestTiming.label_seconds.label("seconds")).where(
+        tenancy.of_shops(RequestTiming.shop_id, shop_ids),
+        RequestTiming.labelled_at >= period.start,
+        RequestTiming.labelled_at < period.end,
+    )
+
+
+def _reasons_by_code(reason_ids: set[int], language: str) -> dict[int, tuple[str, str]]:
+    """Per reason id, its code and the label shown for that code (as ``reasons_ranked``
+    names a code: the least of its reasons' labels)."""
+    if not reason_ids:
+        return {}
+    label = ReturnReason.label_nl if language == "nl" else ReturnReason.label_en
+    rows = db.session.execute(
+        select(ReturnReason.id, ReturnReason.code, label).where(ReturnReason.id.in_(reason_ids))
+    ).all()
+    labels: dict[str, str] = {}
+    for _id, code, text_ in rows:
+        labels[code] = min(labels.get(code, text_), text_)
+    return {reason_id: (code, labels[code]) for reason_id, code, _text in rows}
+
+
+def reasons_counted(shop_ids: list[int], period: Period, language: str) -> list[Ranked]:
+    """``reasons_ranked`` from the daily counts."""
+    units = {int(key): count for key, count in counted(shop_ids, period, recount.REASON).items()}
+    by_code: dict[tuple[str, str], int] = {}
+    for reason_id, (code, label) in _reasons_by_code(set(units), language).items():
+        by_code[(code, label)] = by_code.get((code, label), 0) + units[reason_id]
+    ranked = sorted(by_code.items(), key=lambda item: (-item[1], item[0][0]))
+    return [Ranked(code, label, count) for (code, label), count in ranked]
+
+
+def shipping_counted(shop_ids: list[int], period: Period) -> tuple[int, int]:
+    """``shipping_mix`` from the daily counts."""
+    mix = counted(shop_ids, period, recount.SHIPPING)
+    return mix.get("free", 0), mix.get("paid", 0)
+
+
+def disposal_reasons_counted(shop_ids: list[int], period: Period, limit: int = 5) -> list[Ranked]:
+    """``disposal_reasons`` from the daily counts."""
+    notes = counted(shop_ids, period, recount.DISPOSED)
+    ranked = sorted(notes.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [Ranked(note, note, units) for note, units in ranked]
+
+
+def weeks_counted(shop_ids: list[int], period: Period) -> list[Week]:
+    """``weekly_trend`` from the daily counts."""
+    rows = db.session.execute(
+        select(
+            DashboardDay.figure, DashboardDay.day, DashboardDay.key, func.sum(DashboardDay.count)
+        )
+        .where(_days_in(shop_ids, period, recount.CREATED, recount.DECIDED))
+        .group_by(DashboardDay.figure, DashboardDay.day, DashboardDay.key)
+    )
+    totals: dict[tuple[date, str], int] = {}
+    for figure, day, key, count in rows:
+        kind = (
+            "requests" if figure == recount.CREATED else "cancel" if key == "cancel" else "approve"
+        )
+        bucket = (monday_of(_as_date(day)), kind)
+        totals[bucket] = totals.get(bucket, 0) + int(count)
+    return [
+        Week(
+            monday,
+            totals.get((monday, "requests"), 0),
+            totals.get((monday, "approve"), 0),
+            totals.get((monday, "cancel"), 0),
+        )
+        for monday in weeks_of(period)
+    ]
+
+
+def products_counted(
+    shop_ids: list[int], period: Period, language: str, limit: int = TOP_PRODUCTS
+) -> list[ProductRate]:
+    """``product_return_rates`` from the daily counts (units sold and requested back per SKU
+    and order day), ranked the same way; the names are looked up live."""
+    count = DashboardDay.count
+    sold = func.sum(case((DashboardDay.figure == recount.SOLD, count)))
+    requested = func.sum(case((DashboardDay.figure == recount.REQUESTED, count)))
+    rows = db.session.execute(
+        select(DashboardDay.shop_id, DashboardDay.key, sold, requested)
+        .where(_days_in(shop_ids, period, recount.SOLD, recount.REQUESTED))
+        .group_by(DashboardDay.shop_id, DashboardDay.key)
+        .having(requested.is_not(None))
+        .order_by(
+            requested.desc(), (requested * literal_column("1.0") / sold).desc(), DashboardDay.key
+        )
+        .limit(limit)
+    )
+    products = [ProductRate(shop_id, sku, sku, int(s or 0), int(r)) for shop_id, sku, s, r in rows]
+    _add_names(products, shop_ids, period)
+    _add_counted_top_reasons(products, shop_ids, period, language)
+    return products
+
+
+def _add_counted_top_reasons(
+    products: list[ProductRate], shop_ids: list[int], period: Period, language: str
+) -> None:
+    """``_add_top_reasons`` from the daily counts of units per reason and SKU."""
+    if not products:
+        return
+    wanted = {(p.shop_id, p.sku): p for p in products}
+    ends = [
+        DashboardDay.key.endswith(f":{sku}", autoescape=True) for sku in {p.sku for p in products}
+    ]
+    units: dict[tuple[int, str, int], int] = {}
+    for shop_id, key, count in db.session.execute(
+        select(DashboardDay.shop_id, DashboardDay.key, func.sum(DashboardDay.count))
+        .where(_days_in(shop_ids, period, recount.PRODUCT_REASON), or_(*ends))
+        .group_by(DashboardDay.shop_id, DashboardDay.key)
+    ):
+        reason_id, sku = key.split(":", 1)
+        if (shop_id, sku) in wanted:
+            units[(shop_id, sku, int(reason_id))] = int(count)
+    reasons = _reasons_by_code({reason_id for _s, _k, reason_id in units}, language)
+    per_code: dict[tuple[int, str, str, str], int] = {}
+    for (shop_id, sku, reason_id), count in units.items():
+        code, label = reasons[reason_id]
+        bucket = (shop_id, sku, code, label)
+        per_code[bucket] = per_code.get(bucket, 0) + count
+    for (shop_id, sku, _code, label), _units in sorted(
+        per_code.items(), key=lambda item: (-item[1], item[0][2])
+    ):
+        product = wanted[(shop_id, sku)]
+        if product.top_reason is None:
+            product.top_reason = label
+
+
 @dataclass
 class Figures:
     """Everything the dashboard shows, for one selection of shops and one period."""
@@ -631,11 +789,17 @@ class Figures:
 
 
 def figures(shop_ids: list[int], period: Period, now: datetime, language: str) -> Figures:
-    """Run every dashboard query for these shops and this period."""
+    """Every figure of the dashboard for these shops and this period, the days and requests
+    still marked for a recount recounted first (for this read only)."""
     switch_off_jit()
+    with recount.recounted_for_reading(shop_ids, period.first_day, period.last_day):
+        return _figures(shop_ids, period, now, language)
+
+
+def _figures(shop_ids: list[int], period: Period, now: datetime, language: str) -> Figures:
     new_today, new_this_week = new_counts(shop_ids, now)
     held, stale = hold_counts(shop_ids, now)
-    free, paid = shipping_mix(shop_ids, period)
+    free, paid = shipping_counted(shop_ids, period)
     return Figures(
         period=period,
         open=open_counts(shop_ids),
@@ -644,14 +808,14 @@ def figures(shop_ids: list[int], period: Period, now: datetime, language: str) -
         new_this_week=new_this_week,
         held=held,
         stale_holds=stale,
-        to_decision=percentiles(decision_seconds(shop_ids, period)),
-        to_label=percentiles(label_seconds(shop_ids, period)),
-        reasons=reasons_ranked(shop_ids, period, language),
-        resolutions=resolution_mix(shop_ids, period),
+        to_decision=percentiles(decision_timing(shop_ids, period)),
+        to_label=percentiles(label_timing(shop_ids, period)),
+        reasons=reasons_counted(shop_ids, period, language),
+        resolutions=counted(shop_ids, period, recount.RESOLUTION),
         free_shipping=free,
         paid_shipping=paid,
-        products=product_return_rates(shop_ids, period, language),
-        weeks=weekly_trend(shop_ids, period),
-        dispositions=disposition_mix(shop_ids, period),
-        disposed_because=disposal_reasons(shop_ids, period),
+        products=products_counted(shop_ids, period, language),
+        weeks=weeks_counted(shop_ids, period),
+        dispositions=counted(shop_ids, period, recount.DISPOSITION),
+        disposed_because=disposal_reasons_counted(shop_ids, period),
     )

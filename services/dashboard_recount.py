@@ -1,0 +1,411 @@
+"""Recount the dashboard's daily counts of the days and requests a commit marked.
+
+``domain/dashboard_marks.py`` marks; here each marked (shop, UTC day) gets its
+``dashboard_day`` rows counted again (DELETE, then one INSERT … SELECT per figure over that
+day's requests, audit events and orders, on the same indexes the live figures used), and each
+marked request its ``request_timing`` row. ``recount`` runs as the scheduled job
+``dashboard-recount``, as ``flask dashboard recount``, and ``recounted_for_reading`` at the
+start of the dashboard's read, so the figures shown are always exact.
+
+A mark is deleted only if its ``marked_at`` is still the one the recount listed: a commit that
+marked the day again meanwhile (its change perhaps not counted) keeps it for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
+
+from domain import tenancy
+from domain.dashboard_marks import DECISIONS
+from extensions import db
+from models import (
+    DISPOSE,
+    AuditEvent,
+    DashboardDay,
+    DashboardDirty,
+    DashboardDirtyRequest,
+    Order,
+    OrderLine,
+    RequestTiming,
+    ReturnRequest,
+    ReturnRequestLine,
+)
+
+# The figures of ``dashboard_day``: what each counts, per shop and UTC day.
+CREATED = "created"  # requests submitted (key "")
+RESOLUTION = "resolution"  # requests submitted, per chosen resolution
+SHIPPING = "shipping"  # requests submitted with free or paid return shipping ("free"/"paid")
+REASON = "reason"  # units requested, per reason id, of the requests submitted
+DISPOSITION = "disposition"  # units received, per disposition, of the requests submitted
+DISPOSED = "disposed"  # units disposed of, per disposition note (its first 200 characters)
+DECIDED = "decided"  # decisions made, per action (approve, approve_keep, cancel)
+SOLD = "sold"  # units sold per SKU on the orders placed
+REQUESTED = "requested"  # units requested back per SKU, of the orders placed
+PRODUCT_REASON = "product_reason"  # the same per "<reason id>:<SKU>"
+
+# Requests retimed per statement (and per commit of the job).
+REQUEST_BATCH = 500
+# How often the dashboard's read tries again when a recount of the same day by the job
+# collides with its own.
+READ_ATTEMPTS = 3
+KEY_LENGTH = 200
+
+
+def is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def seconds_between(start, end):
+    """SQL for the seconds from ``start`` to ``end`` (two timestamp expressions)."""
+    if is_postgresql():
+        return extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+@dataclass(frozen=True)
+class DayMark:
+    shop_id: int
+    day: date
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestMark:
+    request_id: int
+    shop_id: int
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class Recounted:
+    days: int
+    requests: int
+
+
+def day_marks(
+    shop_ids: list[int] | None = None, first: date | None = None, last: date | None = None
+) -> list[DayMark]:
+    """The marked days of these shops (``None``: every shop), between ``first`` and ``last``
+    when given, in key order."""
+    query = select(DashboardDirty.shop_id, DashboardDirty.day, DashboardDirty.marked_at)
+    query = tenancy.in_shops(query, DashboardDirty.shop_id, shop_ids)
+    if first is not None and last is not None:
+        query = query.where(DashboardDirty.day >= first, DashboardDirty.day <= last)
+    rows = db.session.execute(query.order_by(DashboardDirty.shop_id, DashboardDirty.day))
+    return [DayMark(*row) for row in rows]
+
+
+def request_marks(shop_ids: list[int] | None = None) -> list[RequestMark]:
+    """The marked requests of these shops (``None``: every shop), in id order."""
+    query = select(
+        DashboardDirtyRequest.request_id,
+        DashboardDirtyRequest.shop_id,
+        DashboardDirtyRequest.marked_at,
+    )
+    query = tenancy.in_shops(query, DashboardDirtyRequest.shop_id, shop_ids)
+    rows = db.session.execute(query.order_by(DashboardDirtyRequest.request_id))
+    return [RequestMark(*row) for row in rows]
+
+
+def recount(shop_ids: list[int] | None = None) -> Recounted:
+    """Recount every marked day and request (of these shops), clearing the marks seen.
+
+    Each day, and each batch of requests, commits on its own: a long catch-up (after an
+    import) holds no lock for long, and what it did stays done if it stops.
+    """
+    return Recounted(
+        days=recount_days(day_marks(shop_ids)),
+        requests=recount_requests(request_marks(shop_ids)),
+    )
+
+
+def recount_days(marks: list[DayMark]) -> int:
+    """Recount these marked days, each in a transaction of its own; how many were recounted.
+
+    A day another recount is doing (its mark locked, PostgreSQL) is left to that one.
+    """
+    done = 0
+    for mark in marks:
+        if _lock_day(mark):
+            count_day(mark.shop_id, mark.day)
+            db.session.execute(
+                delete(DashboardDirty).where(
+                    DashboardDirty.shop_id == mark.shop_id,
+                    DashboardDirty.day == mark.day,
+                    DashboardDirty.marked_at == mark.marked_at,
+                )
+            )
+            done += 1
+        db.session.commit()
+    return done
+
+
+def recount_requests(marks: list[RequestMark]) -> int:
+    """Retime these marked requests, a batch per transaction; how many were retimed."""
+    done = 0
+    for start in range(0, len(marks), REQUEST_BATCH):
+        batch = marks[start : start + REQUEST_BATCH]
+        locked = _lock_requests([mark.request_id for mark in batch])
+        chosen = [mark for mark in batch if mark.request_id in locked]
+        if chosen:
+            time_requests([mark.request_id for mark in chosen])
+            table = DashboardDirtyRequest.__table__
+            db.session.execute(
+                delete(table).where(
+                    table.c.request_id == bindparam("id"),
+                    table.c.marked_at == bindparam("seen"),
+                ),
+                [{"id": mark.request_id, "seen": mark.marked_at} for mark in chosen],
+            )
+            done += len(chosen)
+        db.session.commit()
+    return done
+
+
+def _lock_day(mark: DayMark) -> bool:
+    """Lock the day's mark for this recount (PostgreSQL); False when it is gone or another
+    recount holds it."""
+    return (
+        db.session.scalar(
+            select(DashboardDirty.day)
+            .where(DashboardDirty.shop_id == mark.shop_id, DashboardDirty.day == mark.day)
+            .with_for_update(skip_locked=True)
+        )
+        is not None
+    )
+
+
+def _lock_requests(request_ids: list[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(DashboardDirtyRequest.request_id)
+            .where(DashboardDirtyRequest.request_id.in_(request_ids))
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+@contextmanager
+def recounted_for_reading(shop_ids: list[int], first: date, last: date) -> Iterator[None]:
+    """Read the dashboard with the marked days (from ``first`` to ``last``) and requests of
+    these shops recounted, in a savepoint rolled back afterwards.
+
+    The read changes nothing: the marks stay for the job, so the figures are exact and a
+    GET writes nothing. Without marks (the usual case when the job keeps up) there is no
+    savepoint. Should the job commit a recount of the same day meanwhile, the read's
+    recount collides with it (a duplicate row, or a deadlock) and starts again.
+    """
+    for attempt in range(READ_ATTEMPTS):
+        days, requests = day_marks(shop_ids, first, last), request_marks(shop_ids)
+        if not days and not requests:
+            yield
+            return
+        savepoint = db.session.begin_nested()
+        try:
+            for mark in days:
+                count_day(mark.shop_id, mark.day)
+            ids = [mark.request_id for mark in requests]
+            for start in range(0, len(ids), REQUEST_BATCH):
+                time_requests(ids[start : start + REQUEST_BATCH])
+        except (IntegrityError, OperationalError):
+            savepoint.rollback()
+            if attempt == READ_ATTEMPTS - 1:
+                raise
+            continue
+        try:
+            yield
+        finally:
+            savepoint.rollback()
+        return
+
+
+def count_day(shop_id: int, day: date) -> None:
+    """Count one shop's day again: its ``dashboard_day`` rows replaced by fresh counts."""
+    db.session.execute(
+        delete(DashboardDay).where(DashboardDay.shop_id == shop_id, DashboardDay.day == day)
+    )
+    start, end = midnight(day), midnight(day + timedelta(days=1))
+    for figure, counted in _figures(shop_id, start, end).items():
+        row = counted.subquery()
+        db.session.execute(
+            insert(DashboardDay).from_select(
+                ["shop_id", "day", "figure", "key", "count"],
+                select(
+                    literal(shop_id, Integer),
+                    literal(day, Date),
+                    literal(figure, String),
+                    row.c.key,
+                    row.c.count,
+                ),
+            )
+        )
+
+
+def _counts(key, count) -> Select:
+    return select(key.label("key"), count.label("count"))
+
+
+def _figures(shop_id: int, start: datetime, end: datetime) -> dict[str, Select]:
+    """Per figure, a query of (key, count) over the shop's rows of one day."""
+    submitted = and_(
+        ReturnRequest.shop_id == shop_id,
+        ReturnRequest.created_at >= start,
+        ReturnRequest.created_at < end,
+    )
+    placed = and_(Order.shop_id == shop_id, Order.ordered_at >= start, Order.ordered_at < end)
+    units = func.sum(ReturnRequestLine.quantity)
+    received = func.coalesce(func.sum(ReturnRequestLine.received_quantity), 0)
+    # Grouped by, so written without bound parameters (PostgreSQL matches the GROUP BY
+    # expression to the selected one by its text).
+    shipping = case(
+        (ReturnRequest.free_shipping.is_(True), literal_column("'free'")),
+        else_=literal_column("'paid'"),
+    )
+    note = func.coalesce(
+        func.substr(
+            ReturnRequestLine.disposition_note, literal_column("1"), literal_column(str(KEY_LENGTH))
+        ),
+        literal_column("''"),
+    )
+
+    def of_requests(key, count) -> Select:
+        return _counts(key, count).select_from(ReturnRequestLine).join(ReturnRequest)
+
+    def of_orders(key, count) -> Select:
+        return (
+            _counts(key, count)
+            .select_from(ReturnRequestLine)
+            .join(OrderLine, OrderLine.id == ReturnRequestLine.order_line_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(placed)
+        )
+
+    return {
+        CREATED: _counts(literal(""), func.count()).where(submitted).having(func.count() > 0),
+        RESOLUTION: _counts(ReturnRequest.resolution, func.count())
+        .where(submitted)
+        .group_by(ReturnRequest.resolution),
+        SHIPPING: _counts(shipping, func.count())
+        .where(submitted, ReturnRequest.free_shipping.is_not(None))
+        .group_by(shipping),
+        REASON: of_requests(cast(ReturnRequestLine.reason_id, String), units)
+        .where(submitted, ReturnRequestLine.reason_id.is_not(None))
+        .group_by(ReturnRequestLine.reason_id),
+        DISPOSITION: of_requests(ReturnRequestLine.disposition, received)
+        .where(submitted, ReturnRequestLine.disposition.is_not(None))
+        .group_by(ReturnRequestLine.disposition),
+        DISPOSED: of_requests(note, received)
+        .where(submitted, ReturnRequestLine.disposition == DISPOSE)
+        .group_by(note),
+        DECIDED: _counts(AuditEvent.action, func.count())
+        .where(
+            AuditEvent.shop_id == shop_id,
+            AuditEvent.action.in_(DECISIONS),
+            AuditEvent.created_at >= start,
+            AuditEvent.created_at < end,
+        )
+        .group_by(AuditEvent.action),
+        SOLD: _counts(OrderLine.sku, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(placed)
+        .group_by(OrderLine.sku),
+        REQUESTED: of_orders(OrderLine.sku, units).group_by(OrderLine.sku),
+        PRODUCT_REASON: of_orders(
+            cast(ReturnRequestLine.reason_id, String) + literal(":") + OrderLine.sku, units
+        )
+        .where(ReturnRequestLine.reason_id.is_not(None))
+        .group_by(ReturnRequestLine.reason_id, OrderLine.sku),
+    }
+
+
+def time_requests(request_ids: list[int]) -> None:
+    """Write these requests' ``request_timing`` rows again (none for a request neither
+    decided nor labelled, or deleted).
+
+    The first decision (approve or cancel) is timed from submission; the first label from
+    the last approval before it (a reopened request was approved again).
+    """
+    db.session.execute(delete(RequestTiming).where(RequestTiming.request_id.in_(request_ids)))
+    decided = _first(DECISIONS)
+    labelled = _first(("label_created",))
+    approval = aliased(AuditEvent)
+    approved = (
+        select(func.max(approval.created_at))
+        .where(
+            approval.request_id == ReturnRequest.id,
+            approval.action == "approve",
+            approval.created_at <= labelled,
+        )
+        .scalar_subquery()
+    )
+    moments = (
+        select(
+            ReturnRequest.id,
+            ReturnRequest.shop_id,
+            ReturnRequest.created_at,
+            decided.label("decided_at"),
+            labelled.label("labelled_at"),
+            approved.label("approved_at"),
+        )
+        .where(ReturnRequest.id.in_(request_ids))
+        .subquery()
+    )
+    m = moments.c
+    db.session.execute(
+        insert(RequestTiming).from_select(
+            [
+                "request_id",
+                "shop_id",
+                "decided_at",
+                "decision_seconds",
+                "labelled_at",
+                "label_seconds",
+            ],
+            select(
+                m.id,
+                m.shop_id,
+                m.decided_at,
+                seconds_between(m.created_at, m.decided_at),
+                m.labelled_at,
+                seconds_between(m.approved_at, m.labelled_at),
+            ).where(or_(m.decided_at.is_not(None), m.labelled_at.is_not(None))),
+        )
+    )
+
+
+def _first(actions: tuple[str, ...]):
+    """SQL for the time of the request's first audit event of ``actions``."""
+    event = aliased(AuditEvent)
+    return (
+        select(func.min(event.created_at))
+        .where(event.request_id == ReturnRequest.id, event.action.in_(actions))
+        .scalar_subquery()
+    )
