@@ -83,6 +83,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Seconds between the scheduled order syncs of every connected platform (a catch-up of
         # what the platform's webhooks missed).
         "CONNECTOR_SYNC_EVERY": int(os.environ.get("CONNECTOR_SYNC_EVERY", "900")),
+        # Seconds between the recounts of the dashboard's marked days (services/dashboard_recount.py).
+        "DASHBOARD_RECOUNT_EVERY": int(os.environ.get("DASHBOARD_RECOUNT_EVERY", "60")),
         # Seconds between the retention job's runs (services/retention.py): daily.
         "RETENTION_EVERY": int(os.environ.get("RETENTION_EVERY", str(24 * 3600))),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,

@@ -1,7 +1,7 @@
 """Flask CLI commands: ``flask demo seed``, ``flask outbox sweep``, ``flask rq worker``,
 ``flask users create-support``, ``flask orders import``, ``flask storage migrate``,
 ``flask connectors sync``, ``flask connectors rotate-key``, ``flask mail inbound``,
-``flask mail poll``, ``flask retention run``."""
+``flask mail poll``, ``flask retention run``, ``flask dashboard recount``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from demo import seeding
 from extensions import db
 from models import Shop, User
 from services import (
+    dashboard_recount,
     inbound_imap,
     inbound_mail,
     jobs,
@@ -40,6 +41,7 @@ storage_cli = AppGroup("storage", help="Where attachments are stored.")
 connectors_cli = AppGroup("connectors", help="The shops' platform connections (WooCommerce).")
 mail_cli = AppGroup("mail", help="Customers' replies by email.")
 retention_cli = AppGroup("retention", help="Keeping data no longer than the shops decide.")
+dashboard_cli = AppGroup("dashboard", help="The dashboard's counts kept per day.")
 log = logging.getLogger(__name__)
 
 
@@ -221,6 +223,25 @@ def retention_run() -> None:
     )
 
 
+@dashboard_cli.command("recount")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Count every day and request again, not only the marked ones.",
+)
+def dashboard_recount_command(everything: bool) -> None:
+    """Recount the dashboard's days and requests that commits marked (the workers do it every
+    minute; without Redis, run this from cron). ``--all`` rebuilds every count: for a database
+    filled without the app, with the writers stopped."""
+    if everything:
+        dashboard_recount.rebuild()
+        click.echo("every day and request counted again")
+        return
+    done = dashboard_recount.recount()
+    click.echo(f"{done.days} days and {done.requests} requests recounted")
+
+
 def register(app: Flask) -> None:
     groups = (
         demo_cli,
@@ -232,6 +253,7 @@ def register(app: Flask) -> None:
         connectors_cli,
         mail_cli,
         retention_cli,
+        dashboard_cli,
     )
     for group in groups:
         app.cli.add_command(group)

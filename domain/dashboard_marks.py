@@ -61,6 +61,11 @@ COUNTED_COLUMNS: dict[type, tuple[str, ...]] = {
 }
 
 
+def counts_any(model: type, values: Iterable[str]) -> bool:
+    """Whether a set-based write of these columns of ``model`` changes a dashboard figure."""
+    return not set(COUNTED_COLUMNS[model]).isdisjoint(values)
+
+
 def utc_day(moment: datetime) -> date:
     """The UTC day of a moment (a naive one, as SQLite returns it, is UTC)."""
     return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
@@ -69,12 +74,14 @@ def utc_day(moment: datetime) -> date:
 @dataclass
 class Marks:
     """What one flush or set-based write marks: (shop, day) pairs, and requests (id -> shop)
-    to retime; ``requests`` and ``orders`` are ids whose days are still to be looked up."""
+    to retime; ``requests`` and ``orders`` are ids whose days are still to be looked up, and
+    ``deleted_requests`` requests whose audit events the database deletes with them."""
 
     days: set[tuple[int, date]] = field(default_factory=set)
     timings: dict[int, int] = field(default_factory=dict)
     requests: set[int] = field(default_factory=set)
     orders: set[int] = field(default_factory=set)
+    deleted_requests: set[int] = field(default_factory=set)
 
     def note_day(self, shop_id: int | None, moment: datetime | None) -> None:
         if shop_id is not None and moment is not None:
@@ -147,6 +154,8 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in session.deleted:
         if type(obj) in COUNTED_COLUMNS:
             _note(obj, marks)
+        if isinstance(obj, ReturnRequest):
+            marks.deleted_requests.add(obj.id)
     _write(session, marks)
 
 
@@ -215,12 +224,23 @@ def _look_up(connection: Connection, marks: Marks) -> None:
         )
         for shop_id, ordered_at in rows:
             marks.note_day(shop_id, ordered_at)
+    if marks.deleted_requests:
+        rows = connection.execute(
+            select(AuditEvent.shop_id, AuditEvent.created_at).where(
+                AuditEvent.request_id.in_(sorted(marks.deleted_requests)),
+                AuditEvent.action.in_(COUNTED_ACTIONS),
+            )
+        )
+        for shop_id, created_at in rows:
+            marks.note_day(shop_id, created_at)
 
 
 def _write(session: Session, marks: Marks) -> None:
     """Upsert the marks with a new ``marked_at`` (in key order, so concurrent writers lock
     the same rows in the same order)."""
-    if not (marks.days or marks.timings or marks.requests or marks.orders):
+    if not (
+        marks.days or marks.timings or marks.requests or marks.orders or marks.deleted_requests
+    ):
         return
     connection = session.connection()
     _look_up(connection, marks)

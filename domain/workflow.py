@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import selectinload
 
 from domain import (
+    dashboard_marks,
     emails,
     notices,
     outbox_rows,
@@ -548,6 +549,8 @@ def _update(request: ReturnRequest, who: Actor, **values) -> None:
     if changed != 1:
         db.session.rollback()
         raise TransitionRefused(_concurrent_change_message(request))
+    if dashboard_marks.counts_any(ReturnRequest, values):
+        dashboard_marks.mark_requests([request.id])
     db.session.expire(request)
 
 
@@ -1131,8 +1134,10 @@ def _bulk_update(
     now: datetime,
     stage: ReviewStage | None,
 ) -> list:
-    """One UPDATE of the eligible requests still where the action may start; the changed rows."""
-    return list(
+    """One UPDATE of the eligible requests still where the action may start; the changed rows
+    (marked for the dashboard's recount when the update changed what it counts)."""
+    values = _bulk_values(action, actor, reason, now, stage.id if stage else None, eligible)
+    changed = list(
         db.session.execute(
             update(ReturnRequest)
             .where(
@@ -1140,13 +1145,14 @@ def _bulk_update(
                 ReturnRequest.status.in_(BULK_SOURCES[action]),
                 (ReturnRequest.status != ON_HOLD) | (ReturnRequest.held_by_id == actor.id),
             )
-            .values(
-                **_bulk_values(action, actor, reason, now, stage.id if stage else None, eligible)
-            )
+            .values(**values)
             .returning(ReturnRequest.id, ReturnRequest.status, ReturnRequest.shop_id)
             .execution_options(synchronize_session=False)
         ).all()
     )
+    if changed and dashboard_marks.counts_any(ReturnRequest, values):
+        dashboard_marks.mark_requests([row.id for row in changed])
+    return changed
 
 
 def _bulk_follow_up(action: str, changed: list[int]) -> None:
@@ -1176,6 +1182,10 @@ def _bulk_reevaluate_notices(request_ids: list[int]) -> None:
 
 
 def _bulk_audit(action, actor, reason, before: dict[int, str], after_rows, now) -> None:
+    """The audit events of a bulk action (marked for the dashboard's recount if it counts
+    their action)."""
+    if action in dashboard_marks.COUNTED_ACTIONS and after_rows:
+        dashboard_marks.mark_audited([(row.id, row.shop_id) for row in after_rows], now)
     db.session.execute(
         insert(AuditEvent),
         [

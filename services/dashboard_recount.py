@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
     Date,
-    Integer,
     Select,
     String,
     and_,
@@ -35,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
@@ -252,35 +252,63 @@ def count_day(shop_id: int, day: date) -> None:
     db.session.execute(
         delete(DashboardDay).where(DashboardDay.shop_id == shop_id, DashboardDay.day == day)
     )
-    start, end = midnight(day), midnight(day + timedelta(days=1))
-    for figure, counted in _figures(shop_id, start, end).items():
+    _insert_counts(_Scope(shop_id, midnight(day), midnight(day + timedelta(days=1))))
+
+
+def rebuild() -> None:
+    """Count every day of every shop and time every request again, in a few set-based
+    statements, and drop every mark; for a database filled without the app (bench/seed.py)
+    or after a repair. Writers should be stopped: a mark made meanwhile may be lost."""
+    for model in (DashboardDirty, DashboardDirtyRequest, DashboardDay, RequestTiming):
+        db.session.execute(delete(model))
+    _insert_counts(None)
+    time_requests(None)
+    db.session.commit()
+
+
+def utc_day(column):
+    """SQL for the UTC day of a timestamp (without bound parameters: it is grouped by)."""
+    if is_postgresql():
+        return cast(func.timezone(literal_column("'UTC'"), column), Date)
+    return func.date(column)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """One shop's rows between two moments (a day)."""
+
+    shop_id: int
+    start: datetime
+    end: datetime
+
+    def of(self, shop_column, moment):
+        return and_(shop_column == self.shop_id, moment >= self.start, moment < self.end)
+
+
+def _insert_counts(scope: _Scope | None) -> None:
+    """Insert the counts of the scope (``None``: of everything), per shop, day and key."""
+    for figure, counted in _figures(scope).items():
         row = counted.subquery()
         db.session.execute(
             insert(DashboardDay).from_select(
                 ["shop_id", "day", "figure", "key", "count"],
-                select(
-                    literal(shop_id, Integer),
-                    literal(day, Date),
-                    literal(figure, String),
-                    row.c.key,
-                    row.c.count,
-                ),
+                select(row.c.shop_id, row.c.day, literal(figure, String), row.c.key, row.c.count),
             )
         )
 
 
-def _counts(key, count) -> Select:
-    return select(key.label("key"), count.label("count"))
+def _counts(shop, moment, key, count, keyed: bool = True) -> Select:
+    """(shop_id, day, key, count), grouped by shop, day and (if ``keyed``) key."""
+    day = utc_day(moment)
+    query = select(shop.label("shop_id"), day.label("day"), key.label("key"), count.label("count"))
+    return query.group_by(shop, day, key) if keyed else query.group_by(shop, day)
 
 
-def _figures(shop_id: int, start: datetime, end: datetime) -> dict[str, Select]:
-    """Per figure, a query of (key, count) over the shop's rows of one day."""
-    submitted = and_(
-        ReturnRequest.shop_id == shop_id,
-        ReturnRequest.created_at >= start,
-        ReturnRequest.created_at < end,
-    )
-    placed = and_(Order.shop_id == shop_id, Order.ordered_at >= start, Order.ordered_at < end)
+def _figures(scope: _Scope | None) -> dict[str, Select]:
+    """Per figure, its query of (shop_id, day, key, count) over the scope's rows."""
+    submitted = scope.of(ReturnRequest.shop_id, ReturnRequest.created_at) if scope else true()
+    placed = scope.of(Order.shop_id, Order.ordered_at) if scope else true()
+    decided = scope.of(AuditEvent.shop_id, AuditEvent.created_at) if scope else true()
     units = func.sum(ReturnRequestLine.quantity)
     received = func.coalesce(func.sum(ReturnRequestLine.received_quantity), 0)
     # Grouped by, so written without bound parameters (PostgreSQL matches the GROUP BY
@@ -295,65 +323,61 @@ def _figures(shop_id: int, start: datetime, end: datetime) -> dict[str, Select]:
         ),
         literal_column("''"),
     )
+    reason = cast(ReturnRequestLine.reason_id, String)
 
     def of_requests(key, count) -> Select:
-        return _counts(key, count).select_from(ReturnRequestLine).join(ReturnRequest)
+        return (
+            _counts(ReturnRequest.shop_id, ReturnRequest.created_at, key, count)
+            .select_from(ReturnRequestLine)
+            .join(ReturnRequest, ReturnRequest.id == ReturnRequestLine.request_id)
+            .where(submitted)
+        )
 
     def of_orders(key, count) -> Select:
         return (
-            _counts(key, count)
+            _counts(Order.shop_id, Order.ordered_at, key, count)
             .select_from(ReturnRequestLine)
             .join(OrderLine, OrderLine.id == ReturnRequestLine.order_line_id)
             .join(Order, Order.id == OrderLine.order_id)
             .where(placed)
         )
 
+    def of_submitted(key, keyed: bool = True) -> Select:
+        query = _counts(ReturnRequest.shop_id, ReturnRequest.created_at, key, func.count(), keyed)
+        return query.where(submitted)
+
     return {
-        CREATED: _counts(literal(""), func.count()).where(submitted).having(func.count() > 0),
-        RESOLUTION: _counts(ReturnRequest.resolution, func.count())
-        .where(submitted)
-        .group_by(ReturnRequest.resolution),
-        SHIPPING: _counts(shipping, func.count())
-        .where(submitted, ReturnRequest.free_shipping.is_not(None))
-        .group_by(shipping),
-        REASON: of_requests(cast(ReturnRequestLine.reason_id, String), units)
-        .where(submitted, ReturnRequestLine.reason_id.is_not(None))
-        .group_by(ReturnRequestLine.reason_id),
-        DISPOSITION: of_requests(ReturnRequestLine.disposition, received)
-        .where(submitted, ReturnRequestLine.disposition.is_not(None))
-        .group_by(ReturnRequestLine.disposition),
-        DISPOSED: of_requests(note, received)
-        .where(submitted, ReturnRequestLine.disposition == DISPOSE)
-        .group_by(note),
-        DECIDED: _counts(AuditEvent.action, func.count())
-        .where(
-            AuditEvent.shop_id == shop_id,
-            AuditEvent.action.in_(DECISIONS),
-            AuditEvent.created_at >= start,
-            AuditEvent.created_at < end,
-        )
-        .group_by(AuditEvent.action),
-        SOLD: _counts(OrderLine.sku, func.sum(OrderLine.quantity))
+        CREATED: of_submitted(literal_column("''"), keyed=False),
+        RESOLUTION: of_submitted(ReturnRequest.resolution),
+        SHIPPING: of_submitted(shipping).where(ReturnRequest.free_shipping.is_not(None)),
+        REASON: of_requests(reason, units).where(ReturnRequestLine.reason_id.is_not(None)),
+        DISPOSITION: of_requests(ReturnRequestLine.disposition, received).where(
+            ReturnRequestLine.disposition.is_not(None)
+        ),
+        DISPOSED: of_requests(note, received).where(ReturnRequestLine.disposition == DISPOSE),
+        DECIDED: _counts(
+            AuditEvent.shop_id, AuditEvent.created_at, AuditEvent.action, func.count()
+        ).where(decided, AuditEvent.shop_id.is_not(None), AuditEvent.action.in_(DECISIONS)),
+        SOLD: _counts(Order.shop_id, Order.ordered_at, OrderLine.sku, func.sum(OrderLine.quantity))
+        .select_from(OrderLine)
         .join(Order, Order.id == OrderLine.order_id)
-        .where(placed)
-        .group_by(OrderLine.sku),
-        REQUESTED: of_orders(OrderLine.sku, units).group_by(OrderLine.sku),
-        PRODUCT_REASON: of_orders(
-            cast(ReturnRequestLine.reason_id, String) + literal(":") + OrderLine.sku, units
-        )
-        .where(ReturnRequestLine.reason_id.is_not(None))
-        .group_by(ReturnRequestLine.reason_id, OrderLine.sku),
+        .where(placed),
+        REQUESTED: of_orders(OrderLine.sku, units),
+        PRODUCT_REASON: of_orders(reason + literal_column("':'") + OrderLine.sku, units).where(
+            ReturnRequestLine.reason_id.is_not(None)
+        ),
     }
 
 
-def time_requests(request_ids: list[int]) -> None:
-    """Write these requests' ``request_timing`` rows again (none for a request neither
-    decided nor labelled, or deleted).
+def time_requests(request_ids: list[int] | None) -> None:
+    """Write these requests' (``None``: every request's) ``request_timing`` rows again (none
+    for a request neither decided nor labelled, or deleted).
 
     The first decision (approve or cancel) is timed from submission; the first label from
     the last approval before it (a reopened request was approved again).
     """
-    db.session.execute(delete(RequestTiming).where(RequestTiming.request_id.in_(request_ids)))
+    if request_ids is not None:
+        db.session.execute(delete(RequestTiming).where(RequestTiming.request_id.in_(request_ids)))
     decided = _first(DECISIONS)
     labelled = _first(("label_created",))
     approval = aliased(AuditEvent)
@@ -375,7 +399,7 @@ def time_requests(request_ids: list[int]) -> None:
             labelled.label("labelled_at"),
             approved.label("approved_at"),
         )
-        .where(ReturnRequest.id.in_(request_ids))
+        .where(ReturnRequest.id.in_(request_ids) if request_ids is not None else true())
         .subquery()
     )
     m = moments.c

@@ -39,7 +39,7 @@ from pydantic import (
 )
 from sqlalchemy import delete, insert, select, update
 
-from domain import returnability
+from domain import dashboard_marks, returnability
 from domain.product_images import WEB_ADDRESS_PATTERN
 from extensions import db
 from models import Order, OrderLine, ReturnRequestLine
@@ -454,6 +454,9 @@ def _upsert_batch(
     new = [order for order in batch if order.number not in existing]
     old = [order for order in batch if order.number in existing]
     ids = {order.number: existing[order.number] for order in old}
+    # The dashboard counts orders per day: the days the stored orders leave, and (below)
+    # the days of every order written, are marked for its recount.
+    dashboard_marks.mark_orders(ids.values())
     if new:
         inserted = db.session.execute(
             insert(Order).returning(Order.number, Order.id),
@@ -469,6 +472,7 @@ def _upsert_batch(
     _update_rows(OrderLine, updates)
     if deletes:
         db.session.execute(delete(OrderLine).where(OrderLine.id.in_(deletes)))
+    dashboard_marks.mark_orders(ids.values())
     return len(new), len(old)
 
 

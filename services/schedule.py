@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from rq import Worker
 
-from services import inbound_imap, jobs, retention, sweeps
+from services import dashboard_recount, inbound_imap, jobs, retention, sweeps
 from services.connectors import orders as connector_orders
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ class Schedule:
 def schedules() -> tuple[Schedule, ...]:
     """What runs periodically: every sweeper, every ``SWEEP_EVERY`` seconds; the platforms'
     order sync, every ``CONNECTOR_SYNC_EVERY`` seconds; the retention rules, every
-    ``RETENTION_EVERY`` seconds (daily); and, when ``INBOUND_IMAP_URL`` names one, the poll of
+    ``RETENTION_EVERY`` seconds (daily); the recount of the dashboard's marked days, every
+    ``DASHBOARD_RECOUNT_EVERY`` seconds; and, when ``INBOUND_IMAP_URL`` names one, the poll of
     the customers' replies' mailbox, every ``INBOUND_IMAP_EVERY`` seconds."""
     config = current_app.config
     mailbox = (
@@ -62,6 +63,7 @@ def schedules() -> tuple[Schedule, ...]:
             retention.run,
             int(retention.TIME_LIMIT.total_seconds()),
         ),
+        Schedule("dashboard-recount", config["DASHBOARD_RECOUNT_EVERY"], dashboard_recount.recount),
         *mailbox,
     )
 
