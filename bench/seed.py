@@ -38,6 +38,7 @@ from app import create_app
 from bench.grow import Plan, grow
 from extensions import db
 from models import Membership, ReturnReason, ReviewStage, Shop, User
+from services import dashboard_recount
 
 PASSWORD = "bench-pw"
 AGENT = "agent@bench.invalid"
@@ -696,6 +697,8 @@ def seed(
         db.session.execute(text(definition))
     db.session.commit()
     step = report_step("secondary indexes built", step)
+    dashboard_recount.rebuild()  # the rows came without the app: nothing marked them
+    step = report_step("dashboard counted per day", step)
     if postgres:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))

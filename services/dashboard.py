@@ -26,7 +26,6 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
-    or_,
     select,
     text,
 )
@@ -731,17 +730,23 @@ def products_counted(
 def _add_counted_top_reasons(
     products: list[ProductRate], shop_ids: list[int], period: Period, language: str
 ) -> None:
-    """``_add_top_reasons`` from the daily counts of units per reason and SKU."""
+    """``_add_top_reasons`` from the daily counts of units per reason and SKU: the keys
+    ("<reason id>:<SKU>") of the ranked products and their shops' reasons are looked up."""
     if not products:
         return
     wanted = {(p.shop_id, p.sku): p for p in products}
-    ends = [
-        DashboardDay.key.endswith(f":{sku}", autoescape=True) for sku in {p.sku for p in products}
-    ]
+    shops_reasons: dict[int, list[int]] = {}
+    for reason_id, shop_id in db.session.execute(
+        select(ReturnReason.id, ReturnReason.shop_id).where(
+            ReturnReason.shop_id.in_({p.shop_id for p in products})
+        )
+    ):
+        shops_reasons.setdefault(shop_id, []).append(reason_id)
+    keys = {f"{r}:{p.sku}" for p in products for r in shops_reasons.get(p.shop_id, [])}
     units: dict[tuple[int, str, int], int] = {}
     for shop_id, key, count in db.session.execute(
         select(DashboardDay.shop_id, DashboardDay.key, func.sum(DashboardDay.count))
-        .where(_days_in(shop_ids, period, recount.PRODUCT_REASON), or_(*ends))
+        .where(_days_in(shop_ids, period, recount.PRODUCT_REASON), DashboardDay.key.in_(keys))
         .group_by(DashboardDay.shop_id, DashboardDay.key)
     ):
         reason_id, sku = key.split(":", 1)
