@@ -10,7 +10,9 @@ recounting at commit time made every approval about 75 ms slower.
 
 Marks come from the ORM flushes of the models the figures count (``listen``, registered by
 ``create_app``), and from the set-based writes that bypass the ORM, which call
-``mark_requests``, ``mark_orders`` or ``mark_audited`` themselves. A flush that changes no
+``mark_requests``, ``mark_orders`` or ``mark_audited`` themselves. New and changed objects
+mark after the flush; deleted ones as each row is deleted (a mapper event: an orphaned line is
+in no session list), while what they count on can still be looked up. A flush that changes no
 counted column (an object read and written back unchanged) marks nothing.
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from extensions import db
 from models import (
@@ -147,22 +149,31 @@ def _note(obj: Any, marks: Marks) -> None:
     NOTERS[type(obj)](obj, marks)
 
 
-def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
-    """Deleted objects mark before the flush too: a deleted request's row (its days) can
-    still be looked up."""
+# Where a session keeps the marks of the rows its flush deletes until the flush ends.
+PENDING = "dashboard_marks"
+
+
+def _before_delete(mapper: Any, connection: Connection, target: Any) -> None:
+    """A row the flush deletes (an orphaned request line too, which no session list shows)
+    marks as it goes: what it counts on is looked up now, while its rows still exist; the
+    marks are written with the flush's others."""
     marks = Marks()
-    for obj in session.deleted:
-        if type(obj) in COUNTED_COLUMNS:
-            _note(obj, marks)
-        if isinstance(obj, ReturnRequest):
-            marks.deleted_requests.add(obj.id)
-    _write(session, marks)
+    _note(target, marks)
+    if isinstance(target, ReturnRequest):
+        marks.deleted_requests.add(target.id)
+    _look_up(connection, marks)
+    session = object_session(target)
+    if session is not None:
+        pending = session.info.setdefault(PENDING, Marks())
+        pending.days |= marks.days
+        pending.timings.update(marks.timings)
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
-    """New, changed and deleted objects mark after the flush: new rows have their ids now."""
-    marks = Marks()
-    for obj in [*session.new, *session.deleted]:
+    """New and changed objects mark after the flush (new rows have their ids now), with the
+    marks of the deleted ones."""
+    marks = session.info.pop(PENDING, None) or Marks()
+    for obj in session.new:
         if type(obj) in COUNTED_COLUMNS:
             _note(obj, marks)
     for obj in session.dirty:
@@ -176,7 +187,8 @@ def listen() -> None:
     """Mark what every ORM flush changes (once per process; ``create_app`` calls it)."""
     if event.contains(Session, "after_flush", _after_flush):
         return
-    event.listen(Session, "before_flush", _before_flush)
+    for model in COUNTED_COLUMNS:
+        event.listen(model, "before_delete", _before_delete)
     event.listen(Session, "after_flush", _after_flush)
 
 

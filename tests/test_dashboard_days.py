@@ -355,3 +355,14 @@ def test_the_migration_fills_the_counts_of_the_data_there_is(desk):
     assert filled["dashboard_day"] == rebuilt["dashboard_day"]
     assert filled["request_timing"] == rebuilt["request_timing"]
     assert kept_by_the_app["dashboard_day"] == []  # the app had only marked
+
+
+def test_removing_an_item_from_a_request_marks_its_days(desk):
+    shop, _agent, (first, _second, _third) = desk
+    dashboard_recount.recount()
+    first.lines.remove(first.lines[1])
+    db.session.commit()
+    submitted = str(first.created_at.date())
+    ordered = str(db.session.get(Order, first.order_id).ordered_at.date())
+    assert marked_days() == {(shop.id, submitted), (shop.id, ordered)}
+    assert_same_figures([shop.id])
