@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -1218,6 +1219,10 @@ class DashboardDay(db.Model):
     """
 
     __tablename__ = "dashboard_day"
+    # The period's rows are read from the key alone (an index-only scan on PostgreSQL).
+    __table_args__ = (
+        PrimaryKeyConstraint("shop_id", "figure", "day", "key", postgresql_include=["count"]),
+    )
 
     shop_id: Mapped[int] = mapped_column(
         ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True

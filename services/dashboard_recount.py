@@ -378,31 +378,28 @@ def time_requests(request_ids: list[int] | None) -> None:
     """
     if request_ids is not None:
         db.session.execute(delete(RequestTiming).where(RequestTiming.request_id.in_(request_ids)))
-    decided = _first(DECISIONS)
-    labelled = _first(("label_created",))
-    approval = aliased(AuditEvent)
-    approved = (
-        select(func.max(approval.created_at))
-        .where(
-            approval.request_id == ReturnRequest.id,
-            approval.action == "approve",
-            approval.created_at <= labelled,
-        )
-        .scalar_subquery()
-    )
     moments = (
         select(
             ReturnRequest.id,
             ReturnRequest.shop_id,
             ReturnRequest.created_at,
-            decided.label("decided_at"),
-            labelled.label("labelled_at"),
-            approved.label("approved_at"),
+            _first(DECISIONS).label("decided_at"),
+            _first(("label_created",)).label("labelled_at"),
         )
         .where(ReturnRequest.id.in_(request_ids) if request_ids is not None else true())
         .subquery()
     )
     m = moments.c
+    approval = aliased(AuditEvent)
+    approved = (
+        select(func.max(approval.created_at))
+        .where(
+            approval.request_id == m.id,
+            approval.action == "approve",
+            approval.created_at <= m.labelled_at,
+        )
+        .scalar_subquery()
+    )
     db.session.execute(
         insert(RequestTiming).from_select(
             [
@@ -419,7 +416,7 @@ def time_requests(request_ids: list[int] | None) -> None:
                 m.decided_at,
                 seconds_between(m.created_at, m.decided_at),
                 m.labelled_at,
-                seconds_between(m.approved_at, m.labelled_at),
+                seconds_between(approved, m.labelled_at),
             ).where(or_(m.decided_at.is_not(None), m.labelled_at.is_not(None))),
         )
     )

@@ -78,7 +78,7 @@ def upgrade():
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["shop_id"], ["shop.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("shop_id", "figure", "day", "key"),
+        sa.PrimaryKeyConstraint("shop_id", "figure", "day", "key", postgresql_include=["count"]),
     )
     op.create_table(
         "request_timing",
