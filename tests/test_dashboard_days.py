@@ -349,7 +349,7 @@ def test_the_migration_fills_the_counts_of_the_data_there_is(desk):
     kept_by_the_app, shop_id = everything_kept(), shop.id
     db.session.remove()
 
-    downgrade(revision="a3c5e7f9b1d4")
+    downgrade(revision="b5d7f9a1c3e6")
     upgrade()
 
     assert (marked_days(), marked_requests()) == (set(), set())
