@@ -135,15 +135,15 @@ def request_marks(shop_ids: list[int] | None = None) -> list[RequestMark]:
     return [RequestMark(*row) for row in rows]
 
 
-def recount(shop_ids: list[int] | None = None) -> Recounted:
-    """Recount every marked day and request (of these shops), clearing the marks seen.
+def recount() -> Recounted:
+    """Recount every marked day and request, clearing the marks seen.
 
     Each day, and each batch of requests, commits on its own: a long catch-up (after an
     import) holds no lock for long, and what it did stays done if it stops.
     """
     return Recounted(
-        days=recount_days(day_marks(shop_ids)),
-        requests=recount_requests(request_marks(shop_ids)),
+        days=recount_days(day_marks()),
+        requests=recount_requests(request_marks()),
     )
 
 
