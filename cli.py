@@ -236,6 +236,7 @@ def dashboard_recount_command(everything: bool) -> None:
     filled without the app, with the writers stopped."""
     if everything:
         dashboard_recount.rebuild()
+        db.session.commit()
         click.echo("every day and request counted again")
         return
     done = dashboard_recount.recount()

@@ -695,9 +695,9 @@ def seed(
         db.session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     for definition in indexes:
         db.session.execute(text(definition))
-    db.session.commit()
     step = report_step("secondary indexes built", step)
     dashboard_recount.rebuild()  # the rows came without the app: nothing marked them
+    db.session.commit()
     step = report_step("dashboard counted per day", step)
     if postgres:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

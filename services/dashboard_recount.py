@@ -258,12 +258,12 @@ def count_day(shop_id: int, day: date) -> None:
 def rebuild() -> None:
     """Count every day of every shop and time every request again, in a few set-based
     statements, and drop every mark; for a database filled without the app (bench/seed.py)
-    or after a repair. Writers should be stopped: a mark made meanwhile may be lost."""
+    or after a repair. The caller commits. Writers should be stopped: a mark made meanwhile
+    may be lost."""
     for model in (DashboardDirty, DashboardDirtyRequest, DashboardDay, RequestTiming):
         db.session.execute(delete(model))
     _insert_counts(None)
     time_requests(None)
-    db.session.commit()
 
 
 def utc_day(column):
