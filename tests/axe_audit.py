@@ -13,6 +13,9 @@ _axe = Axe()
 def violations(page: Page) -> list[str]:
     """The page's critical and serious violations: ``rule (impact): target: summary`` of each
     rule's first node, with the number of nodes it was found on."""
+    # As a reader meets it: with its scripts run (a check right after a form's redirect
+    # could otherwise come between the new page's HTML and its scripts).
+    page.wait_for_load_state("load")
     found = []
     for violation in _axe.run(page).response["violations"]:
         if violation["impact"] not in BLOCKING:
