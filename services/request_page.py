@@ -1,0 +1,379 @@
+"""The staff's request page as plain data: the request, its items, notices, thread, returns,
+history and settlement, and what the user may do to it now.
+
+Built once per page; the template only prints it (templates never see an ORM object). The
+request row comes with what the rules read (its shop, order, holder, stage, lines and
+returns) in one query, so ``workflow.allowed_actions`` and ``settlement_summary`` ask nothing
+more; what only the page shows (notices, messages, files, stages) is read as plain columns,
+one indexed query each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Query, aliased, joinedload
+
+from domain import workflow
+from domain.formatting import language
+from domain.settlement import Settlement, resolved_return, settlement_summary
+from domain.statuses import (
+    SEVERITY_BADGES,
+    decision_badge,
+    history_sentence,
+    label_badge,
+    return_badge,
+    status_badge,
+)
+from domain.submission import withdrawal_refund_deadline
+from extensions import db
+from models import (
+    RETURN_CANCELLED,
+    Attachment,
+    AuditEvent,
+    Message,
+    Notice,
+    NoticeRule,
+    Refund,
+    Return,
+    ReturnRequest,
+    ReturnRequestLine,
+    ReviewStage,
+    User,
+)
+from services.labels import carrier_name
+
+
+@dataclass(frozen=True)
+class PageShop:
+    """The request's shop: its name, and its zone for the times (``shop_time``)."""
+
+    id: int
+    name: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class PageStage:
+    id: int
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class PageNotice:
+    text: str
+    # The alert's colour (``SEVERITY_BADGES``).
+    css: str
+    # The rule that raised it, or the colleague who added it by hand ("" when neither).
+    rule_name: str
+    author_name: str
+
+
+@dataclass(frozen=True)
+class PageFile:
+    id: int
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PageLine:
+    id: int
+    product_name: str
+    variant: str
+    quantity: int
+    # The customer's reason in the reader's language, "" without one.
+    reason: str
+    comment: str
+    photo_ids: tuple[int, ...]
+    decision: str
+    decision_reason: str
+    # The decision's badge once decided (approved or rejected), else "".
+    decision_badge: Markup
+
+
+@dataclass(frozen=True)
+class PageMessage:
+    # outbound, inbound or internal
+    direction: str
+    # The colleague who wrote it, else the customer (inbound) or the shop.
+    sender: str
+    body: str
+    created_at: datetime
+    files: tuple[PageFile, ...]
+
+
+@dataclass(frozen=True)
+class PageReturn:
+    id: int
+    number: str
+    # The return's status once cancelled, else its label's state, as a badge.
+    badge: Markup
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An audit event as ``admin/_history.html`` shows it (``web.admin.base.history``)."""
+
+    at: datetime
+    sentence: str
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    """Everything the request page shows of one request, for the current user."""
+
+    id: int
+    number: str
+    version: int
+    status: str
+    status_badge: Markup
+    stage_id: int | None
+    stage: PageStage | None
+    shop: PageShop
+    customer_name: str
+    customer_email: str
+    language: str
+    order_number: str
+    delivered_at: datetime | None
+    created_at: datetime
+    resolution: str
+    exchange_note: str
+    free_shipping: bool
+    is_withdrawal: bool
+    # The date a withdrawal must be refunded by; None for any other request.
+    refund_deadline: datetime | None
+    ship_by_at: datetime | None
+    ship_by_reminded_at: datetime | None
+    cancel_reason: str
+    answers: dict[str, Any]
+    customer_replied: bool
+    awaiting_customer: bool
+    held_by_id: int | None
+    held_by_name: str
+    held_since: datetime | None
+    # The hold is older than the shop allows: anyone may take it over.
+    stale: bool
+    lines: tuple[PageLine, ...]
+    notices: tuple[PageNotice, ...]
+    messages: tuple[PageMessage, ...]
+    returns: tuple[PageReturn, ...]
+    # The review stages the request may move to (its shop's), when it may move.
+    stages: tuple[PageStage, ...]
+    timeline: tuple[HistoryEntry, ...]
+    # What the user may do now (``workflow.allowed_actions``).
+    actions: frozenset[str]
+    settlement: Settlement
+
+
+def load(scoped: Query, request_id: int) -> ReturnRequest | None:
+    """The request (``scoped`` keeps it to the user's shops) with everything the rules read:
+    its shop, order, holder, stage, lines (their order lines and reasons) and returns, in one
+    query."""
+    lines = joinedload(ReturnRequest.lines)
+    return (
+        scoped.filter(ReturnRequest.id == request_id)
+        .options(
+            joinedload(ReturnRequest.shop),
+            joinedload(ReturnRequest.order),
+            joinedload(ReturnRequest.held_by),
+            joinedload(ReturnRequest.stage),
+            lines.joinedload(ReturnRequestLine.order_line),
+            lines.joinedload(ReturnRequestLine.reason),
+            joinedload(ReturnRequest.returns),
+        )
+        .one_or_none()
+    )
+
+
+def refunds_of(req: ReturnRequest) -> list[Refund]:
+    """Every refund of the request (of its returns and of its kept items). The workflow
+    writes one only when it settles the request with the items kept or resolves a return,
+    so before either there is nothing to ask."""
+    if req.settled_at is None and resolved_return(req) is None:
+        return []
+    return list(db.session.scalars(select(Refund).where(Refund.request_id == req.id)))
+
+
+def build(req: ReturnRequest, refunds: list[Refund], user: User) -> RequestPage:
+    """The page of ``req`` (from ``load``; ``refunds`` from ``refunds_of``) for ``user``, in
+    the reader's language."""
+    words = language()
+    shop = PageShop(id=req.shop.id, name=req.shop.name, time_zone=req.shop.time_zone)
+    files = files_of(req)
+    actions = workflow.allowed_actions(req, user, workflow.facts_of(req))
+    return RequestPage(
+        id=req.id,
+        number=req.number,
+        version=req.version,
+        status=req.status,
+        status_badge=status_badge(req.status),
+        stage_id=req.stage_id,
+        stage=stage_of(req.stage, words) if req.stage else None,
+        shop=shop,
+        customer_name=req.customer_name,
+        customer_email=req.customer_email,
+        language=req.language,
+        order_number=req.order_number,
+        delivered_at=req.order.delivered_at,
+        created_at=req.created_at,
+        resolution=req.resolution,
+        exchange_note=req.exchange_note or "",
+        free_shipping=req.free_shipping,
+        is_withdrawal=req.is_withdrawal,
+        refund_deadline=withdrawal_refund_deadline(req),
+        ship_by_at=req.ship_by_at,
+        ship_by_reminded_at=req.ship_by_reminded_at,
+        cancel_reason=req.cancel_reason or "",
+        answers=dict(req.answers or {}),
+        customer_replied=req.customer_replied,
+        awaiting_customer=req.awaiting_customer,
+        held_by_id=req.held_by_id,
+        held_by_name=req.held_by.name if req.held_by else "",
+        held_since=req.held_since,
+        stale=workflow.hold_is_stale(req),
+        lines=tuple(line_of(line, files, words) for line in req.lines),
+        notices=notices_of(req.id, words),
+        messages=messages_of(req, shop, files),
+        returns=tuple(return_of(shipment) for shipment in req.returns),
+        stages=stages_of(req.shop_id, words) if "stage" in actions else (),
+        timeline=timeline_of(req.id),
+        actions=actions,
+        settlement=settlement_summary(req, refunds),
+    )
+
+
+def stage_of(stage: ReviewStage, words: str) -> PageStage:
+    return PageStage(id=stage.id, name=stage.name(words), color=stage.color)
+
+
+def line_of(
+    line: ReturnRequestLine, files: dict[tuple[str, int], list[PageFile]], words: str
+) -> PageLine:
+    decided = line.decision in ("approved", "rejected")
+    return PageLine(
+        id=line.id,
+        product_name=line.order_line.product_name,
+        variant=line.order_line.variant or "",
+        quantity=line.quantity,
+        reason=line.reason.label(words) if line.reason else "",
+        comment=line.comment or "",
+        photo_ids=tuple(photo.id for photo in files.get(("line", line.id), ())),
+        decision=line.decision,
+        decision_reason=line.decision_reason or "",
+        decision_badge=decision_badge(line.decision) if decided else Markup(""),
+    )
+
+
+def return_of(shipment: Return) -> PageReturn:
+    cancelled = shipment.status == RETURN_CANCELLED
+    return PageReturn(
+        id=shipment.id,
+        number=shipment.number,
+        badge=return_badge(shipment.status) if cancelled else label_badge(shipment.label_status),
+        tracking_number=shipment.tracking_number or "",
+    )
+
+
+def files_of(req: ReturnRequest) -> dict[tuple[str, int], list[PageFile]]:
+    """The photos of the request's lines and the files of its messages, in one query, by
+    ``("line", line id)`` and ``("message", message id)``."""
+    line_ids = select(ReturnRequestLine.id).where(ReturnRequestLine.request_id == req.id)
+    message_ids = select(Message.id).where(Message.request_id == req.id)
+    rows = db.session.execute(
+        select(
+            Attachment.id,
+            Attachment.request_line_id,
+            Attachment.message_id,
+            Attachment.original_name,
+            Attachment.size,
+        )
+        .where(
+            or_(
+                Attachment.request_line_id.in_(line_ids),
+                Attachment.message_id.in_(message_ids),
+            )
+        )
+        .order_by(Attachment.id)
+    )
+    found: dict[tuple[str, int], list[PageFile]] = {}
+    for file_id, line_id, message_id, name, size in rows:
+        key = ("line", line_id) if line_id is not None else ("message", message_id)
+        found.setdefault(key, []).append(PageFile(id=file_id, name=name, size=size))
+    return found
+
+
+# Who added a notice by hand (a ``User`` beside the ones the page joins otherwise).
+NOTICE_AUTHOR = aliased(User)
+
+
+def notices_of(request_id: int, words: str) -> tuple[PageNotice, ...]:
+    author = NOTICE_AUTHOR
+    rows = db.session.execute(
+        select(Notice.severity, Notice.text_nl, Notice.text_en, NoticeRule.name, author.name)
+        .outerjoin(NoticeRule, NoticeRule.id == Notice.rule_id)
+        .outerjoin(author, author.id == Notice.author_id)
+        .where(Notice.request_id == request_id)
+        .order_by(Notice.id)
+    )
+    return tuple(
+        PageNotice(
+            text=text_nl if words == "nl" else text_en,
+            css=SEVERITY_BADGES[severity],
+            rule_name=rule_name or "",
+            author_name=author_name or "",
+        )
+        for severity, text_nl, text_en, rule_name, author_name in rows
+    )
+
+
+def messages_of(
+    req: ReturnRequest, shop: PageShop, files: dict[tuple[str, int], list[PageFile]]
+) -> tuple[PageMessage, ...]:
+    """The thread, oldest first, internal notes included."""
+    rows = db.session.execute(
+        select(Message.id, Message.direction, Message.body, Message.created_at, User.name)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Message.request_id == req.id)
+        .order_by(Message.id)
+    )
+    return tuple(
+        PageMessage(
+            direction=direction,
+            sender=author_name
+            if author_name is not None
+            else (req.customer_name if direction == "inbound" else shop.name),
+            body=body or "",
+            created_at=created_at,
+            files=tuple(files.get(("message", message_id), ())),
+        )
+        for message_id, direction, body, created_at, author_name in rows
+    )
+
+
+def stages_of(shop_id: int, words: str) -> tuple[PageStage, ...]:
+    """The shop's review stages in their order (the request's shop is one the user sees)."""
+    stages = db.session.scalars(
+        select(ReviewStage).where(ReviewStage.shop_id == shop_id).order_by(ReviewStage.position)
+    )
+    return tuple(stage_of(stage, words) for stage in stages)
+
+
+def timeline_of(request_id: int) -> tuple[HistoryEntry, ...]:
+    """The request's audit events as sentences, oldest first."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.request_id == request_id)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.id)
+    )
+    return tuple(
+        HistoryEntry(at=event.created_at, sentence=history_sentence(event, carrier_name))
+        for event in events
+    )
