@@ -4,8 +4,8 @@ history and settlement, and what the user may do to it now.
 Built once per page; the template only prints it (templates never see an ORM object). The
 request row comes with what the rules read (its shop, order, holder, stage, lines and
 returns) in one query, so ``workflow.allowed_actions`` and ``settlement_summary`` ask nothing
-more; what only the page shows (notices, messages, files, stages) is read as plain columns,
-one indexed query each.
+more; what only the page shows (notices, the messages with their files, stages) is read as
+plain columns, one indexed query each.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Query, aliased, joinedload
 
 from domain import workflow
@@ -174,8 +174,8 @@ class RequestPage:
 
 def load(scoped: Query, request_id: int) -> ReturnRequest | None:
     """The request (``scoped`` keeps it to the user's shops) with everything the rules read:
-    its shop, order, holder, stage, lines (their order lines and reasons) and returns, in one
-    query."""
+    its shop, order, holder, stage, lines (their order lines, reasons and photos' ids) and
+    returns, in one query."""
     lines = joinedload(ReturnRequest.lines)
     return (
         scoped.filter(ReturnRequest.id == request_id)
@@ -186,6 +186,7 @@ def load(scoped: Query, request_id: int) -> ReturnRequest | None:
             joinedload(ReturnRequest.stage),
             lines.joinedload(ReturnRequestLine.order_line),
             lines.joinedload(ReturnRequestLine.reason),
+            lines.joinedload(ReturnRequestLine.photos).load_only(Attachment.id),
             joinedload(ReturnRequest.returns),
         )
         .one_or_none()
@@ -206,7 +207,6 @@ def build(req: ReturnRequest, refunds: list[Refund], user: User) -> RequestPage:
     the reader's language."""
     words = language()
     shop = PageShop(id=req.shop.id, name=req.shop.name, time_zone=req.shop.time_zone)
-    files = files_of(req)
     actions = workflow.allowed_actions(req, user, workflow.facts_of(req))
     return RequestPage(
         id=req.id,
@@ -238,9 +238,9 @@ def build(req: ReturnRequest, refunds: list[Refund], user: User) -> RequestPage:
         held_by_name=req.held_by.name if req.held_by else "",
         held_since=req.held_since,
         stale=workflow.hold_is_stale(req),
-        lines=tuple(line_of(line, files, words) for line in req.lines),
+        lines=tuple(line_of(line, words) for line in req.lines),
         notices=notices_of(req.id, words),
-        messages=messages_of(req, shop, files),
+        messages=messages_of(req, shop),
         returns=tuple(return_of(shipment) for shipment in req.returns),
         stages=stages_of(req.shop_id, words) if "stage" in actions else (),
         timeline=timeline_of(req.id),
@@ -253,9 +253,7 @@ def stage_of(stage: ReviewStage, words: str) -> PageStage:
     return PageStage(id=stage.id, name=stage.name(words), color=stage.color)
 
 
-def line_of(
-    line: ReturnRequestLine, files: dict[tuple[str, int], list[PageFile]], words: str
-) -> PageLine:
+def line_of(line: ReturnRequestLine, words: str) -> PageLine:
     decided = line.decision in ("approved", "rejected")
     return PageLine(
         id=line.id,
@@ -264,7 +262,7 @@ def line_of(
         quantity=line.quantity,
         reason=line.reason.label(words) if line.reason else "",
         comment=line.comment or "",
-        photo_ids=tuple(photo.id for photo in files.get(("line", line.id), ())),
+        photo_ids=tuple(photo.id for photo in line.photos),
         decision=line.decision,
         decision_reason=line.decision_reason or "",
         decision_badge=decision_badge(line.decision) if decided else Markup(""),
@@ -279,34 +277,6 @@ def return_of(shipment: Return) -> PageReturn:
         badge=return_badge(shipment.status) if cancelled else label_badge(shipment.label_status),
         tracking_number=shipment.tracking_number or "",
     )
-
-
-def files_of(req: ReturnRequest) -> dict[tuple[str, int], list[PageFile]]:
-    """The photos of the request's lines and the files of its messages, in one query, by
-    ``("line", line id)`` and ``("message", message id)``."""
-    line_ids = select(ReturnRequestLine.id).where(ReturnRequestLine.request_id == req.id)
-    message_ids = select(Message.id).where(Message.request_id == req.id)
-    rows = db.session.execute(
-        select(
-            Attachment.id,
-            Attachment.request_line_id,
-            Attachment.message_id,
-            Attachment.original_name,
-            Attachment.size,
-        )
-        .where(
-            or_(
-                Attachment.request_line_id.in_(line_ids),
-                Attachment.message_id.in_(message_ids),
-            )
-        )
-        .order_by(Attachment.id)
-    )
-    found: dict[tuple[str, int], list[PageFile]] = {}
-    for file_id, line_id, message_id, name, size in rows:
-        key = ("line", line_id) if line_id is not None else ("message", message_id)
-        found.setdefault(key, []).append(PageFile(id=file_id, name=name, size=size))
-    return found
 
 
 # Who added a notice by hand (a ``User`` beside the ones the page joins otherwise).
@@ -333,27 +303,43 @@ def notices_of(request_id: int, words: str) -> tuple[PageNotice, ...]:
     )
 
 
-def messages_of(
-    req: ReturnRequest, shop: PageShop, files: dict[tuple[str, int], list[PageFile]]
-) -> tuple[PageMessage, ...]:
-    """The thread, oldest first, internal notes included."""
+def messages_of(req: ReturnRequest, shop: PageShop) -> tuple[PageMessage, ...]:
+    """The thread, oldest first, internal notes included, each with its files (one row per
+    message and file)."""
     rows = db.session.execute(
-        select(Message.id, Message.direction, Message.body, Message.created_at, User.name)
+        select(
+            Message.id.label("message_id"),
+            Message.direction,
+            Message.body,
+            Message.created_at,
+            User.name.label("author"),
+            Attachment.id.label("file_id"),
+            Attachment.original_name,
+            Attachment.size,
+        )
         .outerjoin(User, User.id == Message.author_id)
+        .outerjoin(Attachment, Attachment.message_id == Message.id)
         .where(Message.request_id == req.id)
-        .order_by(Message.id)
+        .order_by(Message.id, Attachment.id)
     )
+    messages: dict[int, Row] = {}
+    files: dict[int, list[PageFile]] = {}
+    for row in rows:
+        messages.setdefault(row.message_id, row)
+        if row.file_id is not None:
+            file = PageFile(id=row.file_id, name=row.original_name, size=row.size)
+            files.setdefault(row.message_id, []).append(file)
     return tuple(
         PageMessage(
-            direction=direction,
-            sender=author_name
-            if author_name is not None
-            else (req.customer_name if direction == "inbound" else shop.name),
-            body=body or "",
-            created_at=created_at,
-            files=tuple(files.get(("message", message_id), ())),
+            direction=row.direction,
+            sender=row.author
+            if row.author is not None
+            else (req.customer_name if row.direction == "inbound" else shop.name),
+            body=row.body or "",
+            created_at=row.created_at,
+            files=tuple(files.get(message_id, ())),
         )
-        for message_id, direction, body, created_at, author_name in rows
+        for message_id, row in messages.items()
     )
 
 

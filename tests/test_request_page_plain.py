@@ -28,8 +28,9 @@ from models import (
 )
 
 # What one GET of the request page below asks the database, all told (the login's user, the
-# bell and the list's previous and next included); it was 17 before the page read plain data.
-MAX_QUERIES = 10
+# bell, the list's previous and next, the notifications it reads included); 19 before the
+# page read plain data.
+MAX_QUERIES = 9
 
 
 def attachment(req: ReturnRequest, name: str, **links: int) -> Attachment:
