@@ -2,10 +2,11 @@
 history and settlement, and what the user may do to it now.
 
 Built once per page; the template only prints it (templates never see an ORM object). The
-request row comes with what the rules read (its shop, order, holder, stage, lines and
-returns) in one query, so ``workflow.allowed_actions`` and ``settlement_summary`` ask nothing
-more; what only the page shows (notices, the messages with their files, stages) is read as
-plain columns, one indexed query each.
+request row comes in one query with what the rules read (its shop, order, holder, stage,
+lines and returns), so ``workflow.allowed_actions`` and ``settlement_summary`` ask nothing
+more, and with its notices (a request has few, and few lines: the joined rows stay few).
+The thread with its files, the history and the stages are one indexed query each; the
+refunds only once there can be any.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import Row, select
-from sqlalchemy.orm import Query, aliased, joinedload
+from sqlalchemy.orm import Query, joinedload
 
 from domain import workflow
 from domain.formatting import language
@@ -173,9 +174,9 @@ class RequestPage:
 
 
 def load(scoped: Query, request_id: int) -> ReturnRequest | None:
-    """The request (``scoped`` keeps it to the user's shops) with everything the rules read:
-    its shop, order, holder, stage, lines (their order lines, reasons and photos' ids) and
-    returns, in one query."""
+    """The request (``scoped`` keeps it to the user's shops) with everything the rules read
+    (its shop, order, holder, stage, lines with their order lines, reasons and photos' ids,
+    and returns) and its notices with their rules' and authors' names, in one query."""
     lines = joinedload(ReturnRequest.lines)
     return (
         scoped.filter(ReturnRequest.id == request_id)
@@ -188,6 +189,8 @@ def load(scoped: Query, request_id: int) -> ReturnRequest | None:
             lines.joinedload(ReturnRequestLine.reason),
             lines.joinedload(ReturnRequestLine.photos).load_only(Attachment.id),
             joinedload(ReturnRequest.returns),
+            joinedload(ReturnRequest.notices).joinedload(Notice.rule).load_only(NoticeRule.name),
+            joinedload(ReturnRequest.notices).joinedload(Notice.author).load_only(User.name),
         )
         .one_or_none()
     )
@@ -239,7 +242,7 @@ def build(req: ReturnRequest, refunds: list[Refund], user: User) -> RequestPage:
         held_since=req.held_since,
         stale=workflow.hold_is_stale(req),
         lines=tuple(line_of(line, words) for line in req.lines),
-        notices=notices_of(req.id, words),
+        notices=tuple(notice_of(notice, words) for notice in req.notices),
         messages=messages_of(req, shop),
         returns=tuple(return_of(shipment) for shipment in req.returns),
         stages=stages_of(req.shop_id, words) if "stage" in actions else (),
@@ -279,27 +282,12 @@ def return_of(shipment: Return) -> PageReturn:
     )
 
 
-# Who added a notice by hand (a ``User`` beside the ones the page joins otherwise).
-NOTICE_AUTHOR = aliased(User)
-
-
-def notices_of(request_id: int, words: str) -> tuple[PageNotice, ...]:
-    author = NOTICE_AUTHOR
-    rows = db.session.execute(
-        select(Notice.severity, Notice.text_nl, Notice.text_en, NoticeRule.name, author.name)
-        .outerjoin(NoticeRule, NoticeRule.id == Notice.rule_id)
-        .outerjoin(author, author.id == Notice.author_id)
-        .where(Notice.request_id == request_id)
-        .order_by(Notice.id)
-    )
-    return tuple(
-        PageNotice(
-            text=text_nl if words == "nl" else text_en,
-            css=SEVERITY_BADGES[severity],
-            rule_name=rule_name or "",
-            author_name=author_name or "",
-        )
-        for severity, text_nl, text_en, rule_name, author_name in rows
+def notice_of(notice: Notice, words: str) -> PageNotice:
+    return PageNotice(
+        text=notice.text(words),
+        css=SEVERITY_BADGES[notice.severity],
+        rule_name=notice.rule.name if notice.rule else "",
+        author_name=notice.author.name if notice.author else "",
     )
 
 

@@ -30,7 +30,7 @@ from models import (
 # What one GET of the request page below asks the database, all told (the login's user, the
 # bell, the list's previous and next, the notifications it reads included); 19 before the
 # page read plain data.
-MAX_QUERIES = 9
+MAX_QUERIES = 8
 
 
 def attachment(req: ReturnRequest, name: str, **links: int) -> Attachment:
