@@ -10,6 +10,7 @@ or the email's (``email_context.build`` runs inside ``force_locale``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -67,16 +68,19 @@ class Settlement:
     credit_code: str = ""
 
 
-def settlement_summary(request: ReturnRequest) -> Settlement:
-    """The settlement of ``request``: of its resolved return once settled, else as asked."""
+def settlement_summary(
+    request: ReturnRequest, refunds: Sequence[Refund] | None = None
+) -> Settlement:
+    """The settlement of ``request``: of its resolved return once settled, else as asked.
+    ``refunds`` are the request's refunds when the caller has loaded them already."""
     resolved = resolved_return(request)
     payout: Refund | None = None
     if request.settled_at is not None:  # the customer kept the items: settled on the request
         resolution, cents = request.settled_resolution, request.settled_cents
-        payout = kept_payout_of(request)
+        payout = kept_payout_of(request, refunds)
     elif resolved is not None:
         resolution, cents = resolved.resolution, resolved.refund_cents
-        payout = payout_of(resolved)
+        payout = payout_of(resolved, refunds)
     else:
         resolution, cents = None, None
     # A refund or store credit is settled once the shop's platform confirmed it, or staff
@@ -98,21 +102,34 @@ def settlement_summary(request: ReturnRequest) -> Settlement:
     )
 
 
-def payout_of(return_: Return) -> Refund | None:
-    """The refund or store credit recorded for a resolved return, if any."""
+def payout_of(return_: Return, refunds: Sequence[Refund] | None = None) -> Refund | None:
+    """The refund or store credit recorded for a resolved return, if any; looked for among
+    ``refunds`` (its request's, loaded already) when given."""
+    if refunds is not None:
+        return latest(refund for refund in refunds if refund.return_id == return_.id)
     return db.session.scalar(
         select(Refund).where(Refund.return_id == return_.id).order_by(Refund.id.desc()).limit(1)
     )
 
 
-def kept_payout_of(request: ReturnRequest) -> Refund | None:
-    """The refund or store credit of a request settled with the items kept, if any."""
+def kept_payout_of(
+    request: ReturnRequest, refunds: Sequence[Refund] | None = None
+) -> Refund | None:
+    """The refund or store credit of a request settled with the items kept, if any; looked
+    for among ``refunds`` (the request's, loaded already) when given."""
+    if refunds is not None:
+        return latest(refund for refund in refunds if refund.return_id is None)
     return db.session.scalar(
         select(Refund)
         .where(Refund.request_id == request.id, Refund.return_id.is_(None))
         .order_by(Refund.id.desc())
         .limit(1)
     )
+
+
+def latest(refunds: Iterable[Refund]) -> Refund | None:
+    """The most recent of ``refunds`` (the highest id), as the queries above order them."""
+    return max(refunds, key=lambda refund: refund.id, default=None)
 
 
 def resolved_return(request: ReturnRequest) -> Return | None:

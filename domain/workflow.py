@@ -291,6 +291,18 @@ def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
     }
 
 
+def facts_of(request: ReturnRequest) -> RequestFacts:
+    """``request_facts`` of one request whose lines and returns are loaded already (the
+    request page), read from them instead of asked again."""
+    decisions = [line.decision for line in request.lines]
+    return RequestFacts(
+        has_label=bool(request.returns),
+        has_active_return=any(r.status != RETURN_CANCELLED for r in request.returns),
+        every_item_rejected=bool(decisions) and all(d == "rejected" for d in decisions),
+        has_open_line="open" in decisions,
+    )
+
+
 # Why an action is refused, worded only when somebody reads it: ``allowed_actions`` asks every
 # rule for every row of a list, and some wordings query (who decided the request).
 Refusal = Callable[[], str]

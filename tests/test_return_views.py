@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from flask import render_template_string
 
-from domain import statuses, workflow
+from domain import workflow
 from extensions import db
 from factories import RETURN_ADDRESS, make_shop, make_user
 from models import COMPLETED, CarrierAccount
 from return_flow import approved_request, create_label, emails_to, return_audit, run_jobs
+from services import request_page
 
 # The labels go back to the shop's return address.
 pytestmark = pytest.mark.shop(**RETURN_ADDRESS)
@@ -185,9 +188,7 @@ def test_request_page_include_links_to_its_return(app, shipment):
     with app.test_request_context():
         html = render_template_string(
             "{% include 'admin/requests/_returns.html' %}",
-            req=shipment.request,
-            return_badge=statuses.return_badge,
-            label_badge=statuses.label_badge,
+            req=SimpleNamespace(returns=(request_page.return_of(shipment),)),
         )
 
     assert f'href="/admin/returns/{shipment.id}"' in html and "Label ready" in html

@@ -25,22 +25,17 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from domain import notifications, workflow
 from domain.formatting import language, money, shop_time
-from domain.settlement import kept_payout_of, settlement_summary
+from domain.settlement import kept_payout_of
 from domain.statuses import (
     LINE_DECISION_LABELS,
     REQUEST_ACTION_LABELS,
     RESOLUTION_LABELS,
-    SEVERITY_BADGES,
-    decision_badge,
-    label_badge,
-    return_badge,
     status_badge,
 )
 from extensions import db
 from models import (
     CONCEPT,
     Attachment,
-    AuditEvent,
     BulkJob,
     Message,
     ReturnRequest,
@@ -48,8 +43,8 @@ from models import (
     ReviewStage,
     utcnow,
 )
-from services import bulk_jobs, conversation, exports, refund_jobs, storage
-from web.admin.base import ShopScopedView, history
+from services import bulk_jobs, conversation, exports, refund_jobs, request_page, storage
+from web.admin.base import ShopScopedView
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.admin.plain_rows import JobProgress, stage_choices
@@ -637,16 +632,20 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
                 query = exports.filtered_query(self)
             finally:
                 g.pop("list_without_count")
-        if not db.session.query(query.filter(ReturnRequest.id == request_id).exists()).scalar():
+        in_list = query.filter(ReturnRequest.id == request_id).exists()
+        if "sort" not in args:
+            return self.neighbours_by_date(query, in_list, request_id, bool(args.get("search")))
+        if not db.session.query(in_list).scalar():
             return None, None
-        if "sort" in args:
-            return self.neighbours_by_scan(query, request_id)
-        return self.neighbours_by_date(query, request_id, searched=bool(args.get("search")))
+        return self.neighbours_by_scan(query, request_id)
 
     @staticmethod
-    def neighbours_by_date(query, request_id: int, searched: bool) -> tuple[int | None, int | None]:
+    def neighbours_by_date(
+        query, in_list, request_id: int, searched: bool
+    ) -> tuple[int | None, int | None]:
         """In the list's own order (newest first, the id breaking ties): the nearest newer and
-        the nearest older request, each found by where this one sits."""
+        the nearest older request, each found by where this one sits; asked in one statement
+        with whether it is in the list at all (``in_list``)."""
         current = db.session.get(ReturnRequest, request_id)
         here = tuple_(ReturnRequest.created_at, ReturnRequest.id)
         key = tuple_(literal(current.created_at), literal(current.id))
@@ -657,7 +656,14 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         ids = query.order_by(None).with_entities(ReturnRequest.id)
         previous = ids.filter(here > key).order_by(newest.asc(), ReturnRequest.id.asc())
         following = ids.filter(here < key).order_by(newest.desc(), ReturnRequest.id.desc())
-        return previous.limit(1).scalar(), following.limit(1).scalar()
+        found, before, after = db.session.execute(
+            select(
+                in_list,
+                previous.limit(1).scalar_subquery(),
+                following.limit(1).scalar_subquery(),
+            )
+        ).one()
+        return (before, after) if found else (None, None)
 
     @staticmethod
     def neighbours_by_scan(query, request_id: int) -> tuple[int | None, int | None]:
@@ -759,37 +765,29 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
 
     @expose("/<int:request_id>")
     def page(self, request_id: int):
+        """The request page, rendered from plain data (``services.request_page``)."""
         # Opening the request reads what the bell said of it (only the user's own entries).
         if notifications.read_request(db.session, current_user, request_id):
             db.session.commit()
-        req = self.load_request(request_id)
-        timeline = db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.request_id == req.id)
-            .options(joinedload(AuditEvent.actor))
-            .order_by(AuditEvent.id)
-        ).all()
-        stages = [s for s in visible_stages() if s.shop_id == req.shop_id]
+        req = request_page.load(self.scope(db.session.query(ReturnRequest)), request_id)
+        if req is None:
+            abort(404)
         user = current_user._get_current_object()
+        refunds = request_page.refunds_of(req)
+        page = request_page.build(req, refunds, user)
         return self.render(
             "admin/requests/page.html",
-            req=req,
+            req=page,
+            # The partials shared with other pages read these by name.
+            actions=page.actions,
+            settlement=page.settlement,
+            timeline=page.timeline,
             place=self.list_place(req.id),
             held_by_other=req.held_by_id is not None and req.held_by_id != user.id,
-            timeline=history(timeline),
-            stages=stages,
-            stale=workflow.hold_is_stale(req),
-            actions=workflow.allowed_actions(req, user),
-            status_badge=status_badge,
-            resolution_labels=RESOLUTION_LABELS,
-            settlement=settlement_summary(req),
-            payout=payout_panel(kept_payout_of(req)),
-            action_labels=REQUEST_ACTION_LABELS,
-            severity_badges=SEVERITY_BADGES,
-            decision_badge=decision_badge,
-            decision_labels=LINE_DECISION_LABELS,
-            return_badge=return_badge,
-            label_badge=label_badge,
+            payout=payout_panel(kept_payout_of(req, refunds)),
+            resolution_labels={key: str(label) for key, label in RESOLUTION_LABELS.items()},
+            action_labels={key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+            open_label=str(LINE_DECISION_LABELS["open"]),
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))
