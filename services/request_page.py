@@ -11,6 +11,7 @@ refunds only once there can be any.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,7 +121,7 @@ class PageReturn:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """An audit event as ``admin/_history.html`` shows it (``web.admin.base.history``)."""
+    """An audit event as ``admin/_history.html`` shows it (``history_entries``)."""
 
     at: datetime
     sentence: str
@@ -341,12 +342,19 @@ def stages_of(shop_id: int, words: str) -> tuple[PageStage, ...]:
 
 def timeline_of(request_id: int) -> tuple[HistoryEntry, ...]:
     """The request's audit events as sentences, oldest first."""
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.request_id == request_id)
-        .options(joinedload(AuditEvent.actor))
-        .order_by(AuditEvent.id)
+    return history_entries(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.request_id == request_id)
+            .options(joinedload(AuditEvent.actor))
+            .order_by(AuditEvent.id)
+        )
     )
+
+
+def history_entries(events: Iterable[AuditEvent]) -> tuple[HistoryEntry, ...]:
+    """Audit events as ``admin/_history.html`` shows them: when, and a sentence in the
+    reader's language."""
     return tuple(
         HistoryEntry(at=event.created_at, sentence=history_sentence(event, carrier_name))
         for event in events

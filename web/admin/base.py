@@ -10,7 +10,6 @@ one tenancy rule. Row and bulk actions that change a status call workflow.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from functools import wraps
 
 from flask import abort, g, redirect, request, url_for
@@ -28,26 +27,14 @@ from werkzeug.exceptions import HTTPException
 
 from domain import tenancy
 from domain.formatting import language
-from domain.statuses import history_sentence
 from extensions import db
 from models import (
-    AuditEvent,
     ReturnReason,
     Shop,
 )
-from services.labels import carrier_name
 from web.int_args import MAX_INT, parse_ids, parse_int, query_int
 
 log = logging.getLogger(__name__)
-
-
-def history(events: Sequence[AuditEvent]) -> list[dict]:
-    """A request's or a return's audit events as its page shows them: when, and a sentence
-    in the reader's language (``statuses.history_sentence``)."""
-    return [
-        {"at": event.created_at, "sentence": history_sentence(event, carrier_name)}
-        for event in events
-    ]
 
 
 def visible_shops(min_role: str = "agent") -> list[Shop]:

@@ -16,13 +16,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
 
 from domain import workflow
 from domain.formatting import money, shop_time
-from domain.refunds import RefundChoice, line_default_choice
+from domain.refunds import RefundChoice
 from domain.settlement import payout_of, settlement_summary
 from domain.statuses import (
     CONDITION_LABELS,
@@ -37,18 +36,16 @@ from domain.statuses import (
 )
 from extensions import db
 from models import (
-    CONDITION_DAMAGED,
     LINE_CONDITIONS,
     REFUND_PARTIAL,
     RETURN_STATUSES,
-    AuditEvent,
     Refund,
     Return,
     ReturnRequest,
     ReturnRequestLine,
 )
-from services import exports, label_jobs, labels, refund_jobs, storage
-from web.admin.base import ShopScopedView, history, row_ids
+from services import exports, label_jobs, labels, refund_jobs, return_page, storage
+from web.admin.base import ShopScopedView, row_ids
 from web.admin.filters import CreatedFilter, KeyedFilter, KeyedFilterMenu, ShopFilter
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.int_args import parse_cents, parse_int
@@ -285,17 +282,11 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
     @expose("/<int:return_id>")
     def page(self, return_id: int):
         return_ = self.load_return(return_id)
-        timeline = db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.return_id == return_.id)
-            .options(joinedload(AuditEvent.actor))
-            .order_by(AuditEvent.id)
-        ).all()
+        shown = return_page.build(return_)
         return self.render(
             "admin/returns/page.html",
-            return_=return_,
-            req=return_.request,
-            timeline=history(timeline),
+            return_=shown,
+            timeline=shown.timeline,
             settlement=settlement_summary(return_.request),
             payout=payout_panel(payout_of(return_)),
             return_badge=return_badge,
@@ -303,10 +294,6 @@ class ReturnView(KeyedFilterMenu, ShopScopedView):
             condition_labels=CONDITION_LABELS,
             disposition_labels=DISPOSITION_LABELS,
             refund_choice_labels=REFUND_CHOICE_LABELS,
-            damaged_defaults={
-                line.id: line_default_choice(line, CONDITION_DAMAGED)
-                for line in return_.request.lines
-            },
             conditions=LINE_CONDITIONS,
             resolve_labels=RESOLUTION_LABELS,
             return_status_labels=RETURN_STATUS_LABELS,
