@@ -23,6 +23,7 @@ next, which chooses what is still left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -229,21 +230,33 @@ def trim_outbox(
 
 
 def _trim(chosen, model, emptied: dict, now: datetime, batch: int, record) -> int:
-    trimmed = 0
-    while ids := list(db.session.scalars(chosen.order_by(model.id).limit(batch))):
+    def empty(ids: list[int]) -> None:
         db.session.execute(
             update(model)
             .where(model.id.in_(ids))
             .values(**emptied, trimmed_at=now)
             .execution_options(synchronize_session=False)
         )
+
+    return _in_batches(chosen.order_by(model.id), batch, empty, record, "bodies_trimmed")
+
+
+def _in_batches(
+    chosen, batch: int, change: Callable[[list[int]], None], record, counter: str
+) -> int:
+    """``change`` the rows whose ids ``chosen`` selects, ``batch`` at a time, each batch in a
+    transaction of its own that also adds its size to the run's ``counter``; returns how
+    many rows were changed."""
+    changed = 0
+    while ids := list(db.session.scalars(chosen.limit(batch))):
+        change(ids)
         if record is not None:
-            record.bodies_trimmed += len(ids)
+            setattr(record, counter, getattr(record, counter) + len(ids))
         db.session.commit()
-        trimmed += len(ids)
+        changed += len(ids)
         if len(ids) < batch:
             break
-    return trimmed
+    return changed
 
 
 # --- the bell ------------------------------------------------------------------------------------
@@ -255,17 +268,14 @@ def prune_notifications(
     """Delete the bell entries written more than ``NOTIFICATIONS_KEPT`` ago; returns how many."""
     cutoff = (now or utcnow()) - NOTIFICATIONS_KEPT
     chosen = select(Notification.id).where(Notification.created_at < cutoff)
-    deleted = 0
-    while ids := list(db.session.scalars(chosen.order_by(Notification.id).limit(batch))):
+
+    def delete_them(ids: list[int]) -> None:
         db.session.execute(
             delete(Notification)
             .where(Notification.id.in_(ids))
             .execution_options(synchronize_session=False)
         )
-        if record is not None:
-            record.notifications_deleted += len(ids)
-        db.session.commit()
-        deleted += len(ids)
-        if len(ids) < batch:
-            break
-    return deleted
+
+    return _in_batches(
+        chosen.order_by(Notification.id), batch, delete_them, record, "notifications_deleted"
+    )
