@@ -53,7 +53,9 @@ class TeamMember:
         )
 
 
-def team_by_shop(shops: Iterable[Shop], members: Iterable[Membership]) -> dict[int, list]:
+def team_by_shop(
+    shops: Iterable[Shop], members: Iterable[Membership]
+) -> dict[int, list[TeamMember]]:
     """Each shop's members by shop id, in the order given."""
     by_shop: dict[int, list[TeamMember]] = {shop.id: [] for shop in shops}
     for membership in members:
