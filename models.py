@@ -184,9 +184,14 @@ class Shop(Timestamped, db.Model):
     def resolution_list(self) -> list[str]:
         return [r for r in self.offered_resolutions.split(",") if r]
 
+    @property
+    def free_shipping_list(self) -> list[str]:
+        """The resolutions whose return shipping the shop pays by default."""
+        return [r for r in self.free_shipping_resolutions.split(",") if r]
+
     def ships_free(self, resolution: str | None) -> bool:
         """The shop's default shipping policy for a chosen resolution."""
-        return resolution in self.free_shipping_resolutions.split(",")
+        return resolution in self.free_shipping_list
 
 
 class User(UserMixin, Timestamped, db.Model):

@@ -121,7 +121,7 @@ def portal_shop(shop: Shop) -> PortalShop:
         languages=tuple(shop.language_list or LANGUAGES),
         privacy_url=shop.privacy_url,
         resolution_list=tuple(shop.resolution_list),
-        free_shipping_resolutions=tuple(shop.free_shipping_resolutions.split(",")),
+        free_shipping_resolutions=tuple(shop.free_shipping_list),
         return_fee_cents=shop.return_fee_cents,
     )
 

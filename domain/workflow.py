@@ -251,6 +251,20 @@ class RequestFacts:
     every_item_rejected: bool = False
     has_open_line: bool = False
 
+    @classmethod
+    def of(
+        cls, line_counts: tuple[int, int, int], return_statuses: Collection[str]
+    ) -> RequestFacts:
+        """From the request's lines counted (all, rejected, still open) and its returns'
+        statuses."""
+        n_lines, n_rejected, n_open = line_counts
+        return cls(
+            has_label=bool(return_statuses),
+            has_active_return=any(status != RETURN_CANCELLED for status in return_statuses),
+            every_item_rejected=n_lines > 0 and n_rejected == n_lines,
+            has_open_line=n_open > 0,
+        )
+
 
 def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
     """The facts of these requests by id, in one query however many there are: per request
@@ -268,8 +282,7 @@ def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
     returns = select(Return.request_id, literal(0), literal(0), literal(0), Return.status).where(
         Return.request_id.in_(ids)
     )
-    labelled: set[int] = set()
-    under_way: set[int] = set()
+    statuses: dict[int, list[str]] = {}
     lines: dict[int, tuple[int, int, int]] = {}
     for request_id, n_lines, n_rejected, n_open, status in db.session.execute(
         union_all(line_counts, returns)
@@ -277,30 +290,16 @@ def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
         if status is None:
             lines[request_id] = (n_lines, n_rejected, n_open)
         else:
-            labelled.add(request_id)
-            if status != RETURN_CANCELLED:
-                under_way.add(request_id)
-    return {
-        i: RequestFacts(
-            has_label=i in labelled,
-            has_active_return=i in under_way,
-            every_item_rejected=i in lines and lines[i][0] == lines[i][1],
-            has_open_line=i in lines and lines[i][2] > 0,
-        )
-        for i in ids
-    }
+            statuses.setdefault(request_id, []).append(status)
+    return {i: RequestFacts.of(lines.get(i, (0, 0, 0)), statuses.get(i, [])) for i in ids}
 
 
 def facts_of(request: ReturnRequest) -> RequestFacts:
     """``request_facts`` of one request whose lines and returns are loaded already (the
     request page), read from them instead of asked again."""
     decisions = [line.decision for line in request.lines]
-    return RequestFacts(
-        has_label=bool(request.returns),
-        has_active_return=any(r.status != RETURN_CANCELLED for r in request.returns),
-        every_item_rejected=bool(decisions) and all(d == "rejected" for d in decisions),
-        has_open_line="open" in decisions,
-    )
+    counted = (len(decisions), decisions.count("rejected"), decisions.count("open"))
+    return RequestFacts.of(counted, [shipment.status for shipment in request.returns])
 
 
 # Why an action is refused, worded only when somebody reads it: ``allowed_actions`` asks every

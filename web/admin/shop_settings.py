@@ -247,9 +247,7 @@ def form_for(shop: Shop) -> ShopSettingsForm:
     if request.method == "GET":
         form.languages.data = shop.language_list
         form.offered_resolutions.data = shop.resolution_list
-        form.free_shipping_resolutions.data = [
-            r for r in shop.free_shipping_resolutions.split(",") if r
-        ]
+        form.free_shipping_resolutions.data = shop.free_shipping_list
         form.return_fee.data = Decimal(shop.return_fee_cents) / 100
         form.customer_emails.data = [
             kind for kind in SWITCHABLE_EMAILS if kind not in switched_off(shop)
