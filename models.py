@@ -106,6 +106,11 @@ DEFAULT_BOOKS_RETENTION_YEARS = 7
 DEFAULT_TIME_ZONE = "Europe/Amsterdam"
 
 
+def zone_of(time_zone: str | None) -> ZoneInfo:
+    """A shop's time zone: its own setting, else the default."""
+    return ZoneInfo(time_zone or DEFAULT_TIME_ZONE)
+
+
 class Shop(Timestamped, db.Model):
     """A webshop: the tenant. Everything a shop owns carries its ``shop_id``."""
 
@@ -174,7 +179,7 @@ class Shop(Timestamped, db.Model):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone or DEFAULT_TIME_ZONE)
+        return zone_of(self.time_zone)
 
     @property
     def language_list(self) -> list[str]:
@@ -418,6 +423,15 @@ class ReviewStage(db.Model):
         return self.name_nl if language == "nl" else self.name_en
 
 
+def customer_has_replied(
+    last_inbound_at: datetime | None, last_outbound_at: datetime | None
+) -> bool:
+    """The customer wrote after our last message (or we never wrote): the thread waits for us."""
+    if last_inbound_at is None:
+        return False
+    return last_outbound_at is None or last_inbound_at >= last_outbound_at
+
+
 class ReturnRequest(Timestamped, db.Model):
     """An "Aanvraag": the customer's request to return items, reviewed by staff.
 
@@ -516,9 +530,7 @@ class ReturnRequest(Timestamped, db.Model):
 
     @property
     def customer_replied(self) -> bool:
-        if self.last_inbound_at is None:
-            return False
-        return self.last_outbound_at is None or self.last_inbound_at >= self.last_outbound_at
+        return customer_has_replied(self.last_inbound_at, self.last_outbound_at)
 
 
 class ReturnRequestLine(db.Model):

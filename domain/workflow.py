@@ -481,19 +481,23 @@ ACTION_RULES: dict[str, Rule] = {
 
 
 def allowed_actions(
-    request: ReturnRequest, actor: User | Actor | None, facts: RequestFacts | None = None
+    request: ReturnRequest,
+    actor: User | Actor | None,
+    facts: RequestFacts | None = None,
+    among: Collection[str] = ACTION_RULES.keys(),
 ) -> frozenset[str]:
     """What ``actor`` may do to the request now: the actions (``ACTION_SOURCES``) whose rule
     lets it. Every button of the Requests screens and the API's ``allowed_actions`` are drawn
     from this answer, and each operation refuses by the same rule (``_enforce``), so what is
     offered and what is refused cannot disagree. ``facts`` come from ``request_facts`` when a
-    list asks for many rows at once; without them they are looked up here.
+    list asks for many rows at once; without them they are looked up here. A screen that
+    shows only some actions asks ``among`` them: the others' rules are not run.
     """
     who = as_actor(actor)
     if facts is None:
         facts = request_facts([request.id])[request.id]
     return frozenset(
-        action for action, rule in ACTION_RULES.items() if rule(action, request, who, facts) is None
+        action for action in among if ACTION_RULES[action](action, request, who, facts) is None
     )
 
 

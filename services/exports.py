@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from domain.statuses import (
     CONDITION_LABELS,
@@ -37,10 +36,10 @@ from models import (
     Return,
     ReturnRequest,
     ReturnRequestLine,
-    ReviewStage,
-    User,
+    customer_has_replied,
     utcnow,
 )
+from services import request_list
 
 BATCH = 1000
 SPREADSHEET_TYPES = (str, int, float, Decimal, date, bool)
@@ -165,30 +164,8 @@ def xlsx_chunks(columns: list[Column], rows: Iterable, title: str) -> Iterator[b
 
 
 def request_rows(query):
-    """The narrow columns the Requests export needs, read in batches."""
-    held_by = aliased(User)
-    return (
-        query.outerjoin(held_by, held_by.id == ReturnRequest.held_by_id)
-        .outerjoin(ReviewStage, ReviewStage.id == ReturnRequest.stage_id)
-        .with_entities(
-            ReturnRequest.number,
-            ReturnRequest.created_at,
-            ReturnRequest.customer_name,
-            ReturnRequest.order_number,
-            ReturnRequest.item_count,
-            ReturnRequest.total_cents,
-            ReturnRequest.resolution,
-            ReturnRequest.status,
-            ReviewStage.name_nl.label("stage_nl"),
-            ReviewStage.name_en.label("stage_en"),
-            held_by.name.label("held_by"),
-            ReturnRequest.notice_count,
-            ReturnRequest.free_shipping,
-            ReturnRequest.last_inbound_at,
-            ReturnRequest.last_outbound_at,
-        )
-        .yield_per(BATCH)
-    )
+    """The Requests list's columns (``request_list.listed_query``), read in batches."""
+    return request_list.listed_query(query).yield_per(BATCH)
 
 
 def request_columns(view, language: str) -> list[Column]:
@@ -203,10 +180,7 @@ def request_columns(view, language: str) -> list[Column]:
         return f"{text} ({stage})" if stage else text
 
     def customer_replied(row) -> str:
-        """As ``ReturnRequest.customer_replied``."""
-        inbound, outbound = row.last_inbound_at, row.last_outbound_at
-        replied = inbound is not None and (outbound is None or inbound >= outbound)
-        return yes if replied else ""
+        return yes if customer_has_replied(row.last_inbound_at, row.last_outbound_at) else ""
 
     values = {
         "number": lambda row: row.number,

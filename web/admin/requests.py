@@ -43,7 +43,16 @@ from models import (
     ReviewStage,
     utcnow,
 )
-from services import bulk_jobs, conversation, exports, refund_jobs, request_page, storage
+from services import (
+    bulk_jobs,
+    conversation,
+    exports,
+    refund_jobs,
+    request_list,
+    request_page,
+    storage,
+)
+from services.request_list import ListedRequest
 from web.admin.base import ShopScopedView
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
@@ -158,13 +167,13 @@ def _words(view: RequestView) -> dict:
 # updates' ``changes``) through ``_formatter``.
 
 
-def _number_cell(row: ReturnRequest, words: dict) -> Markup:
+def _number_cell(row: ListedRequest, words: dict) -> Markup:
     # The prefix is escaped in ``_words``, the number here.
     href = f"{words['page_href']}{row.id}{words['list_suffix']}"
     return Markup(f'<a href="{href}">{escape(row.number)}</a>')  # noqa: S704
 
 
-def _status_cell(row: ReturnRequest, words: dict) -> Markup:
+def _status_cell(row: ListedRequest, words: dict) -> Markup:
     badges = words["badges"]
     badge = badges.get(row.status)
     if badge is None:
@@ -176,7 +185,7 @@ def _status_cell(row: ReturnRequest, words: dict) -> Markup:
     return badge
 
 
-def _held_by_cell(row: ReturnRequest, words: dict) -> str:
+def _held_by_cell(row: ListedRequest, words: dict) -> str:
     if row.held_by is None:
         return ""
     if workflow.hold_is_stale(row):
@@ -186,7 +195,7 @@ def _held_by_cell(row: ReturnRequest, words: dict) -> str:
     return row.held_by.name
 
 
-def _notices_cell(row: ReturnRequest, words: dict) -> str:
+def _notices_cell(row: ListedRequest, words: dict) -> str:
     """The notices' count as a badge whose text (on hover, and read on focus) says them."""
     if not row.notice_count:
         return ""
@@ -204,7 +213,7 @@ def _yes_cell(flag: bool, text: Markup) -> str:
     return Markup(f'<span aria-label="{text}" title="{text}">✓</span>')  # noqa: S704
 
 
-def _resolution_cell(row: ReturnRequest, words: dict) -> str:
+def _resolution_cell(row: ListedRequest, words: dict) -> str:
     label = words["resolutions"].get(row.resolution, row.resolution)
     return "" if label is None else label
 
@@ -232,7 +241,7 @@ def _formatter(cell):
     return lambda view, context, model, name: cell(model, _words(view))
 
 
-def _actions(row: ReturnRequest, offered: frozenset[str], words: dict, page: dict) -> str:
+def _actions(row: ListedRequest, offered: frozenset[str], words: dict, page: dict) -> str:
     """A row's actions (its ``ROW_ACTIONS_CELL``): the likeliest (``workflow.likely_next_step``) as its button, the
     others in its "⋯" menu, named with the request's number. ``page`` holds what every row
     of the page shares, escaped: the labels, the request page's address, the CSRF token and
@@ -350,21 +359,22 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             return count, query
         if count is not None:
             return count, self.rows_of_page(query, deep=bool(page))
-        rows = query.add_columns(func.count().over()).all()
+        rows = request_list.listed_query(query, func.count().over()).all()
         if rows:
-            return rows[0][1], [row[0] for row in rows]
+            return rows[0][request_list.COLUMNS], request_list.listed_rows(rows)
         return query.limit(None).offset(None).order_by(None).count(), []
 
-    def rows_of_page(self, query, deep: bool) -> list[ReturnRequest]:
-        """The page's rows. A deep page finds its ids on an index alone, then loads only those
-        rows: an OFFSET over whole rows reads every row it skips from the table (page 200:
-        10,000 of them)."""
+    def rows_of_page(self, query, deep: bool) -> list[ListedRequest]:
+        """The page's rows, as plain data (``request_list``). A deep page finds its ids on an
+        index alone, then loads only those rows: an OFFSET over whole rows reads every row it
+        skips from the table (page 200: 10,000 of them)."""
         if not deep:
-            return query.all()
+            return request_list.listed(query)
         ids = [request_id for (request_id,) in query.with_entities(ReturnRequest.id)]
         if not ids:
             return []
-        rows = {row.id: row for row in self.get_query().filter(ReturnRequest.id.in_(ids))}
+        found = request_list.listed(self.get_query().filter(ReturnRequest.id.in_(ids)))
+        rows = {row.id: row for row in found}
         return [rows[request_id] for request_id in ids if request_id in rows]
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
@@ -400,7 +410,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             kwargs["row_html"] = self.row_html(kwargs.get("data") or [])
         return super().render(template, **kwargs)
 
-    def row_html(self, rows: list[ReturnRequest]) -> dict[int, Markup]:
+    def row_html(self, rows: list[ListedRequest]) -> dict[int, Markup]:
         """Each row's cells by id: its tick box, its actions (what ``workflow.allowed_actions``
         offers, with the facts of the whole page looked up at once: ``_actions_cell``) and its
         columns.
@@ -443,13 +453,15 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         return words, page
 
     @staticmethod
-    def actions_cells(rows: list[ReturnRequest], words: dict, page: dict) -> dict[int, str]:
+    def actions_cells(rows: list[ListedRequest], words: dict, page: dict) -> dict[int, str]:
         """Each row's actions by id (``_actions``): what ``workflow.allowed_actions`` offers
         the user now, with the facts of all the rows looked up at once."""
         user = current_user._get_current_object()
         facts = workflow.request_facts([row.id for row in rows])
         return {
-            row.id: _actions(row, workflow.allowed_actions(row, user, facts[row.id]), words, page)
+            row.id: _actions(
+                row, workflow.allowed_actions(row, user, facts[row.id], ROW_ACTIONS), words, page
+            )
             for row in rows
         }
 
@@ -727,7 +739,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         query = self.get_query().filter(ReturnRequest.id.in_(ids))
         if since is not None:
             query = query.filter(ReturnRequest.updated_at >= since)
-        changed = query.all()
+        changed = request_list.listed(query)
         back = f"{url_for('.index_view')}?{request.args.get('list', '')}"
         actions = self.actions_cells(changed, *self.row_words(back=back))
         rows = {
