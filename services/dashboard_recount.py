@@ -245,10 +245,10 @@ def _lock_requests(request_ids: list[int]) -> set[int]:
     """Take these requests for this recount (PostgreSQL, as ``_lock_day``); the ones taken."""
     if not is_postgresql():
         return set(request_ids)
-    ids = func.unnest(literal(request_ids, ARRAY(Integer))).table_valued("id")
+    request_id = func.unnest(literal(request_ids, ARRAY(Integer))).column_valued("id")
     return set(
         db.session.scalars(
-            select(ids.c.id).where(func.pg_try_advisory_xact_lock(REQUEST_LOCKS, ids.c.id))
+            select(request_id).where(func.pg_try_advisory_xact_lock(REQUEST_LOCKS, request_id))
         )
     )
 

@@ -25,7 +25,7 @@ def set_aside(table: str) -> str:
     aside = f"{table}_old"
     op.rename_table(table, aside)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"ALTER INDEX {table}_pkey RENAME TO {aside}_pkey")
+        op.execute(f"ALTER INDEX pk_{table} RENAME TO pk_{aside}")
     return aside
 
 
