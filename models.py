@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -1271,23 +1272,35 @@ class RequestTiming(db.Model):
     label_seconds: Mapped[float | None] = mapped_column(Float)
 
 
+# A mark's id: a bigint on PostgreSQL (marks come and go by the million), SQLite's rowid there.
+MARK_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
 class DashboardDirty(db.Model):
-    """A shop's UTC day whose ``dashboard_day`` rows a commit made stale; ``marked_at`` is
-    renewed by every later commit, so a recount clears only the mark it saw."""
+    """A mark that a commit made a shop's UTC day's ``dashboard_day`` rows stale.
+
+    Append-only: every commit inserts its own row (no key to conflict on), so concurrent
+    commits marking the same day never wait for each other; a day may have many rows. A
+    recount deletes exactly the rows it read, and a mark committed meanwhile stays.
+    """
 
     __tablename__ = "dashboard_dirty"
+    # The recount reads a shop's marked days (in a period, for the dashboard's read).
+    __table_args__ = (Index("ix_dashboard_dirty_shop_day", "shop_id", "day"),)
 
-    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    id: Mapped[int] = mapped_column(MARK_ID, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class DashboardDirtyRequest(db.Model):
-    """A request whose ``request_timing`` row a commit made stale (no foreign key: a deleted
-    request's mark removes its row)."""
+    """A mark that a commit made a request's ``request_timing`` row stale, append-only as
+    ``DashboardDirty`` (no foreign key: a deleted request's mark removes its row)."""
 
     __tablename__ = "dashboard_dirty_request"
 
-    request_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(MARK_ID, primary_key=True)
+    request_id: Mapped[int] = mapped_column(Integer)
     shop_id: Mapped[int] = mapped_column(Integer, index=True)
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,8 +5,10 @@ The dashboard sums ``dashboard_day`` (counts per shop and UTC day) and reads
 data changes: a flush only marks, in the same transaction, the (shop, day) pairs in
 ``dashboard_dirty`` and the requests in ``dashboard_dirty_request`` whose counts it may have
 changed; ``services/dashboard_recount.py`` recounts the marked ones later (a scheduled job,
-the CLI, and the dashboard's read). Marking costs an upsert of a few small rows per flush;
-recounting at commit time made every approval about 75 ms slower.
+the CLI, and the dashboard's read). Marking costs an insert of a few small rows per flush;
+recounting at commit time made every approval about 75 ms slower. The marks are append-only
+(a row per mark, duplicates and all): concurrent commits to one shop's day do not wait for
+each other, as they did on the one upserted row per day they once shared.
 
 Marks come from the ORM flushes of the models the figures count (``listen``, registered by
 ``create_app``), and from the set-based writes that bypass the ORM, which call
@@ -23,8 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_session
 
@@ -248,8 +249,10 @@ def _look_up(connection: Connection, marks: Marks) -> None:
 
 
 def _write(session: Session, marks: Marks) -> None:
-    """Upsert the marks with a new ``marked_at`` (in key order, so concurrent writers lock
-    the same rows in the same order)."""
+    """Insert the marks, a row each with a new ``marked_at``: plain INSERTs, no conflict
+    target, so two transactions marking the same day or request never lock each other out
+    (an upsert of one row per day held its lock until commit, and every commit to the shop
+    queued on it)."""
     if not (
         marks.days or marks.timings or marks.requests or marks.orders or marks.deleted_requests
     ):
@@ -258,29 +261,15 @@ def _write(session: Session, marks: Marks) -> None:
     _look_up(connection, marks)
     now = utcnow()
     if marks.days:
-        _upsert(
-            connection,
-            DashboardDirty,
+        connection.execute(
+            insert(DashboardDirty),
             [{"shop_id": s, "day": d, "marked_at": now} for s, d in sorted(marks.days)],
-            ["shop_id", "day"],
         )
     if marks.timings:
-        _upsert(
-            connection,
-            DashboardDirtyRequest,
+        connection.execute(
+            insert(DashboardDirtyRequest),
             [
                 {"request_id": r, "shop_id": s, "marked_at": now}
                 for r, s in sorted(marks.timings.items())
             ],
-            ["request_id"],
         )
-
-
-def _upsert(connection: Connection, model: type, rows: list[dict], keys: list[str]) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(rows)
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys, set_={"marked_at": statement.excluded.marked_at}
-        )
-    )

@@ -7,23 +7,26 @@ marked request its ``request_timing`` row. ``recount`` runs as the scheduled job
 ``dashboard-recount``, as ``flask dashboard recount``, and ``recounted_for_reading`` at the
 start of the dashboard's read, so the figures shown are always exact.
 
-A mark is deleted only if its ``marked_at`` is still the one the recount listed: a commit that
-marked the day again meanwhile (its change perhaps not counted) keeps it for the next run.
+Marks are append-only rows (a commit inserts its own, so marking never waits): a recount
+lists the marks' ids, recounts each distinct day and request once, and deletes exactly the ids
+it listed. A commit that marked the day again meanwhile (its change perhaps not counted) keeps
+its mark for the next run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
+    ARRAY,
     Date,
+    Integer,
     Select,
     String,
     and_,
-    bindparam,
     case,
     cast,
     delete,
@@ -73,6 +76,12 @@ REQUEST_BATCH = 500
 # collides with its own.
 READ_ATTEMPTS = 3
 KEY_LENGTH = 200
+# Mark ids per DELETE (PostgreSQL takes at most 65,535 bound parameters a statement).
+MARK_ID_SLICE = 10_000
+# The advisory locks of a recount: (shop id, days since LOCK_EPOCH) for a day, and
+# (REQUEST_LOCKS, request id) for a request.
+LOCK_EPOCH = date(2000, 1, 1)
+REQUEST_LOCKS = -1
 
 
 def is_postgresql() -> bool:
@@ -92,16 +101,20 @@ def seconds_between(start, end):
 
 @dataclass(frozen=True)
 class DayMark:
+    """A marked (shop, day), with the ids of its marks (a row per marking commit)."""
+
     shop_id: int
     day: date
-    marked_at: datetime
+    ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class RequestMark:
+    """A marked request, with the ids of its marks."""
+
     request_id: int
     shop_id: int
-    marked_at: datetime
+    ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -114,25 +127,37 @@ def day_marks(
     shop_ids: list[int] | None = None, first: date | None = None, last: date | None = None
 ) -> list[DayMark]:
     """The marked days of these shops (``None``: every shop), between ``first`` and ``last``
-    when given, in key order."""
-    query = select(DashboardDirty.shop_id, DashboardDirty.day, DashboardDirty.marked_at)
+    when given, in key order, each once with the ids of all its marks."""
+    query = select(DashboardDirty.shop_id, DashboardDirty.day, DashboardDirty.id)
     query = tenancy.in_shops(query, DashboardDirty.shop_id, shop_ids)
     if first is not None and last is not None:
         query = query.where(DashboardDirty.day >= first, DashboardDirty.day <= last)
-    rows = db.session.execute(query.order_by(DashboardDirty.shop_id, DashboardDirty.day))
-    return [DayMark(*row) for row in rows]
+    rows = db.session.execute(
+        query.order_by(DashboardDirty.shop_id, DashboardDirty.day, DashboardDirty.id)
+    )
+    ids: dict[tuple[int, date], list[int]] = {}
+    for shop_id, day, mark_id in rows:
+        ids.setdefault((shop_id, day), []).append(mark_id)
+    return [DayMark(shop_id, day, tuple(marked)) for (shop_id, day), marked in ids.items()]
 
 
 def request_marks(shop_ids: list[int] | None = None) -> list[RequestMark]:
-    """The marked requests of these shops (``None``: every shop), in id order."""
+    """The marked requests of these shops (``None``: every shop), in id order, each once
+    with the ids of all its marks."""
     query = select(
-        DashboardDirtyRequest.request_id,
-        DashboardDirtyRequest.shop_id,
-        DashboardDirtyRequest.marked_at,
+        DashboardDirtyRequest.request_id, DashboardDirtyRequest.shop_id, DashboardDirtyRequest.id
     )
     query = tenancy.in_shops(query, DashboardDirtyRequest.shop_id, shop_ids)
-    rows = db.session.execute(query.order_by(DashboardDirtyRequest.request_id))
-    return [RequestMark(*row) for row in rows]
+    rows = db.session.execute(
+        query.order_by(DashboardDirtyRequest.request_id, DashboardDirtyRequest.id)
+    )
+    marks: dict[int, tuple[int, list[int]]] = {}
+    for request_id, shop_id, mark_id in rows:
+        marks.setdefault(request_id, (shop_id, []))[1].append(mark_id)
+    return [
+        RequestMark(request_id, shop_id, tuple(marked))
+        for request_id, (shop_id, marked) in marks.items()
+    ]
 
 
 def recount() -> Recounted:
@@ -150,65 +175,80 @@ def recount() -> Recounted:
 def recount_days(marks: list[DayMark]) -> int:
     """Recount these marked days, each in a transaction of its own; how many were recounted.
 
-    A day another recount is doing (its mark locked, PostgreSQL) is left to that one.
+    Only the marks listed are deleted: one a commit added since (its change perhaps not
+    counted) stays for the next run. A day another recount is doing (PostgreSQL) is left to
+    it, and one whose listed marks another recount has cleared meanwhile is not counted again.
     """
     done = 0
     for mark in marks:
-        if _lock_day(mark):
+        if _lock_day(mark.shop_id, mark.day) and _delete_marks(DashboardDirty, mark.ids):
             count_day(mark.shop_id, mark.day)
-            db.session.execute(
-                delete(DashboardDirty).where(
-                    DashboardDirty.shop_id == mark.shop_id,
-                    DashboardDirty.day == mark.day,
-                    DashboardDirty.marked_at == mark.marked_at,
-                )
-            )
             done += 1
         db.session.commit()
     return done
 
 
 def recount_requests(marks: list[RequestMark]) -> int:
-    """Retime these marked requests, a batch per transaction; how many were retimed."""
+    """Retime these marked requests, a batch per transaction; how many were retimed (as
+    ``recount_days``: the marks listed are deleted, a request another recount does is left)."""
     done = 0
     for start in range(0, len(marks), REQUEST_BATCH):
         batch = marks[start : start + REQUEST_BATCH]
         locked = _lock_requests([mark.request_id for mark in batch])
         chosen = [mark for mark in batch if mark.request_id in locked]
         if chosen:
-            time_requests([mark.request_id for mark in chosen])
-            table = DashboardDirtyRequest.__table__
-            db.session.execute(
-                delete(table).where(
-                    table.c.request_id == bindparam("id"),
-                    table.c.marked_at == bindparam("seen"),
-                ),
-                [{"id": mark.request_id, "seen": mark.marked_at} for mark in chosen],
-            )
-            done += len(chosen)
+            cleared = _delete_marks(DashboardDirtyRequest, [i for m in chosen for i in m.ids])
+            retimed = sorted({request_id for (request_id,) in cleared})
+            if retimed:
+                time_requests(retimed)
+            done += len(retimed)
         db.session.commit()
     return done
 
 
-def _lock_day(mark: DayMark) -> bool:
-    """Lock the day's mark for this recount (PostgreSQL); False when it is gone or another
-    recount holds it."""
-    return (
-        db.session.scalar(
-            select(DashboardDirty.day)
-            .where(DashboardDirty.shop_id == mark.shop_id, DashboardDirty.day == mark.day)
-            .with_for_update(skip_locked=True)
-        )
-        is not None
+def _delete_marks(
+    model: type[DashboardDirty] | type[DashboardDirtyRequest], ids: Iterable[int]
+) -> list:
+    """Delete the marks of these ids (in slices, under the bound parameters' limit); the
+    ``request_id`` of each deleted request mark, one row per deleted day mark."""
+    column = DashboardDirtyRequest.request_id if model is DashboardDirtyRequest else model.id
+    ids = list(ids)
+    deleted: list = []
+    for start in range(0, len(ids), MARK_ID_SLICE):
+        deleted += db.session.execute(
+            delete(model).where(model.id.in_(ids[start : start + MARK_ID_SLICE])).returning(column)
+        ).all()
+    return deleted
+
+
+def _lock_day(shop_id: int, day: date) -> bool:
+    """Take the day for this recount until it commits (PostgreSQL); False when another
+    recount has it.
+
+    What this guards: two recounts of one day at once (the job and the CLI, or two workers)
+    would each DELETE the day's ``dashboard_day`` rows and INSERT fresh ones, and the second
+    would fail on the first's rows. The marks cannot serve as that lock now (a day has many
+    rows, and a commit may add an unlocked one at any time), so a transaction-scoped advisory
+    lock on (shop, day) does: the two-integer form, keyed (shop id, days since 2000-01-01);
+    the requests' locks are keyed (-1, request id), and shop ids are positive. Writers take
+    no such lock: marking never waits for a recount. On SQLite the database lock serialises
+    the writers anyway.
+    """
+    if not is_postgresql():
+        return True
+    return bool(
+        db.session.scalar(select(func.pg_try_advisory_xact_lock(shop_id, (day - LOCK_EPOCH).days)))
     )
 
 
 def _lock_requests(request_ids: list[int]) -> set[int]:
+    """Take these requests for this recount (PostgreSQL, as ``_lock_day``); the ones taken."""
+    if not is_postgresql():
+        return set(request_ids)
+    request_id = func.unnest(literal(request_ids, ARRAY(Integer))).column_valued("id")
     return set(
         db.session.scalars(
-            select(DashboardDirtyRequest.request_id)
-            .where(DashboardDirtyRequest.request_id.in_(request_ids))
-            .with_for_update(skip_locked=True)
+            select(request_id).where(func.pg_try_advisory_xact_lock(REQUEST_LOCKS, request_id))
         )
     )
 
@@ -220,8 +260,10 @@ def recounted_for_reading(shop_ids: list[int], first: date, last: date) -> Itera
 
     The read changes nothing: the marks stay for the job, so the figures are exact and a
     GET writes nothing. Without marks (the usual case when the job keeps up) there is no
-    savepoint. Should the job commit a recount of the same day meanwhile, the read's
-    recount collides with it (a duplicate row, or a deadlock) and starts again.
+    savepoint. The read takes no recount lock (held to its transaction's end, it would keep
+    the job off the day for the whole GET): should the job commit a recount of the same day
+    meanwhile, the read's recount collides with it (a duplicate row, or a deadlock) and
+    starts again.
     """
     for attempt in range(READ_ATTEMPTS):
         days, requests = day_marks(shop_ids, first, last), request_marks(shop_ids)
