@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from flask import g
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -86,14 +87,32 @@ class CappedCount(int):
         return _("more than %(count)s", count=self.cap)
 
 
+def capped(count: int) -> int:
+    return CappedCount(count, COUNT_CAP) if count > COUNT_CAP else count
+
+
 class CappedCountQuery(Query):
-    """The list's count query: counts at most ``cap + 1`` rows, then gives up."""
+    """The list's count query: counts at most ``cap + 1`` rows, then gives up.
+
+    ``beside`` names more such queries whose counts the same statement reads (one round trip
+    instead of one each); ``scalar`` leaves them in ``g.counts_beside`` by name."""
+
+    beside: dict[str, Query] = {}
 
     def scalar(self):
-        cap = COUNT_CAP
-        limited = self.order_by(None).limit(cap + 1).subquery()
-        count = self.session.query(func.count()).select_from(limited).scalar()
-        return CappedCount(count, cap) if count > cap else count
+        names = list(self.beside)
+        counts = [self, *self.beside.values()]
+        statement = select(
+            *(
+                select(func.count())
+                .select_from(query.order_by(None).limit(COUNT_CAP + 1).subquery())
+                .scalar_subquery()
+                for query in counts
+            )
+        )
+        own, *others = self.session.execute(statement).one()
+        g.counts_beside = {name: capped(count) for name, count in zip(names, others, strict=True)}
+        return capped(own)
 
 
 def visible_stages() -> list[ReviewStage]:

@@ -344,10 +344,13 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         )
 
     def get_count_query(self):
-        """The list's count, capped; a search is counted by its page's own query (``get_list``)."""
+        """The list's count, capped, and beside it (in the same statement) the concept count
+        (``concept_count``); a search is counted by its page's own query (``get_list``)."""
         if request.args.get("search") or g.get("list_without_count"):
             return None
-        return self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
+        counted = self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
+        counted.beside = {"concept": self.concept_query()}
+        return counted
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """A searched page counts every match in its own query (``count(*) OVER ()``), so
@@ -408,6 +411,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         """The list's rows (``row_html``) are written here, each cell formatted once."""
         if template == self.list_template:
             kwargs["row_html"] = self.row_html(kwargs.get("data") or [])
+            kwargs["concept_count"] = self.concept_count()
         return super().render(template, **kwargs)
 
     def row_html(self, rows: list[ListedRequest]) -> dict[int, Markup]:
@@ -471,15 +475,21 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if not any(arg.startswith("flt") for arg in request.args) and "all" not in request.args:
             return redirect(url_for(".index_view", flt0_status="open", **request.args))
         self._template_args["poll_since"] = utcnow().isoformat()
-        self._template_args["concept_count"] = self.concept_count()
         return super().index_view()
 
-    def concept_count(self) -> int:
-        """How many requests in concept the user may approve in one go ("first set all to
-        concept, then approve all in concept"), capped as the list's count is: the bulk
-        confirmation counts them exactly."""
+    def concept_query(self):
+        """The requests in concept the user may approve in one go ("first set all to concept,
+        then approve all in concept")."""
         query = self.changeable(CappedCountQuery(ReturnRequest.id, session=db.session))
-        return query.filter(ReturnRequest.status == CONCEPT).scalar() or 0
+        return query.filter(ReturnRequest.status == CONCEPT)
+
+    def concept_count(self) -> int:
+        """How many ``concept_query`` finds, capped as the list's count is (the bulk
+        confirmation counts them exactly): counted beside the list's count when it was."""
+        counted = g.get("counts_beside", {})
+        if "concept" in counted:
+            return counted["concept"]
+        return self.concept_query().scalar() or 0
 
     # Bulk actions: Flask-Admin's ticked rows go to a confirmation page stating the count,
     # which runs the action through workflow.bulk_apply (a job for a large selection).
