@@ -13,7 +13,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilt
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from web.admin.base import visible_shops
+from domain import tenancy
 from web.int_args import parse_int
 
 
@@ -43,7 +43,8 @@ class ShopFilter(KeyedFilter):
     key = "shop"
 
     def options_for_user(self):
-        return [(str(shop.id), shop.name) for shop in visible_shops()]
+        user = current_user._get_current_object()
+        return [(str(i), name) for i, name in tenancy.shop_names(tenancy.shops_for(user, "agent"))]
 
     def apply(self, query, value, alias=None):
         shop_id = parse_int(value)
