@@ -29,8 +29,9 @@ from sqlalchemy import (
     false,
     select,
     true,
-    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -1072,22 +1073,30 @@ class NumberSequence(db.Model):
 
 
 def next_number(name: str) -> int:
-    """Take the next value of a named counter, safely under concurrency.
+    """Take the next value of a named counter, safely under concurrency: never one value twice.
 
-    The UPDATE takes a row lock on PostgreSQL and the database lock on SQLite, so two
-    transactions never get the same value; the value is never reused.
+    On PostgreSQL the counter moves in a transaction of its own, committed at once, so its
+    row is locked for that moment only. In the caller's transaction the lock was held until
+    the caller committed: every shop's portal submissions take a request number, and they
+    queued behind each other for the whole of each submission. A value taken by a
+    transaction that then rolls back is skipped, as a database sequence skips it. On SQLite,
+    one writer at a time, the counter moves in the caller's transaction (a second connection
+    would wait for the caller's own write lock).
     """
-    bumped = db.session.execute(
-        update(NumberSequence)
-        .where(NumberSequence.name == name)
-        .values(last_value=NumberSequence.last_value + 1)
-        .returning(NumberSequence.last_value)
-    ).scalar()
-    if bumped is not None:
-        return bumped
-    db.session.add(NumberSequence(name=name, last_value=1))
-    db.session.flush()
-    return 1
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            return _bump(connection, name)
+    return _bump(db.session.connection(), name)
+
+
+def _bump(connection: Connection, name: str) -> int:
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(NumberSequence).values(name=name, last_value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[NumberSequence.name],
+        set_={"last_value": NumberSequence.last_value + 1},
+    ).returning(NumberSequence.last_value)
+    return connection.execute(statement).scalar_one()
 
 
 def next_request_number(year: int | None = None) -> str:
