@@ -46,6 +46,7 @@ from models import (
 from services import bulk_jobs, conversation, exports, refund_jobs, request_page, storage
 from web.admin.base import ShopScopedView
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
+from web.admin.notifications import bell_counted
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.admin.plain_rows import JobProgress, stage_choices
 from web.admin.request_filters import (
@@ -767,8 +768,10 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     def page(self, request_id: int):
         """The request page, rendered from plain data (``services.request_page``)."""
         # Opening the request reads what the bell said of it (only the user's own entries).
-        if notifications.read_request(db.session, current_user, request_id):
+        read, unread = notifications.read_request_and_count(db.session, current_user, request_id)
+        if read:
             db.session.commit()
+        bell_counted(unread)
         req = request_page.load(self.scope(db.session.query(ReturnRequest)), request_id)
         if req is None:
             abort(404)
