@@ -9,11 +9,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +27,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import ImmutableMultiDict
 
 from domain import notifications, workflow
+from domain.formal_address import is_formal
 from domain.formatting import language, money, shop_time
 from domain.settlement import kept_payout_of
 from domain.statuses import (
@@ -265,6 +269,18 @@ def _actions(row: ReturnRequest, offered: frozenset[str], words: dict, page: dic
             prefix=page["prefix"], id=row.id, csrf=page["csrf"], next=page["next"], actions=html
         )
     return html
+
+
+@cache
+def page_labels(locale: str, formal: bool) -> dict[str, Any]:
+    """The request page's words for resolutions, actions and an open line, in ``locale``
+    (the current one, formal or not): the catalogs never change while the app runs, so each
+    language's are translated once."""
+    return {
+        "resolution_labels": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
+        "action_labels": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+        "open_label": str(LINE_DECISION_LABELS["open"]),
+    }
 
 
 class RequestView(KeyedFilterMenu, ShopScopedView):
@@ -788,9 +804,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             place=self.list_place(req.id),
             held_by_other=req.held_by_id is not None and req.held_by_id != user.id,
             payout=payout_panel(kept_payout_of(req, refunds)),
-            resolution_labels={key: str(label) for key, label in RESOLUTION_LABELS.items()},
-            action_labels={key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
-            open_label=str(LINE_DECISION_LABELS["open"]),
+            **page_labels(str(get_locale()), is_formal()),
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))
