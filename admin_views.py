@@ -42,6 +42,7 @@ from services import dashboard, retention
 from web.admin.base import StaffOnly, visible_shops
 from web.admin.customer_data import CustomerDataView
 from web.admin.email_templates import EmailTemplateView
+from web.admin.menu import staff_menu
 from web.admin.notice_rules import ManualNoticeView, NoticeRuleView
 from web.admin.notifications import NotificationsView, notification_bell
 from web.admin.outbox import OutboxView
@@ -175,7 +176,7 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Dashboard"), url="/admin"),
     )
-    app.jinja_env.globals["notification_bell"] = notification_bell
+    app.jinja_env.globals.update(notification_bell=notification_bell, staff_menu=staff_menu)
     admin.add_view(
         NotificationsView(
             name=_l("Your notifications"), endpoint="notifications", url="notifications"

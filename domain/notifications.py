@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import force_locale
+from sqlalchemy import and_, func, select, true, update
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from domain import tenancy
@@ -332,6 +332,29 @@ def open_entry(session: Session, user: User, notification_id: int) -> int | None
 def read_request(session: Session, user: User, request_id: int) -> int:
     """The user opened the request: its entries are read. Returns how many were unread."""
     return _mark_read(session, user, Notification.request_id == request_id)
+
+
+def read_request_and_count(session: Session, user: User, request_id: int) -> tuple[int, int]:
+    """The user opened the request's page: its entries are read (``read_request``). Returns
+    how many of them were unread, and the bell's count after (``unread_count``).
+
+    Both are counted in one query, which is all it takes when none of the request's entries
+    was unread, the usual case on a page opened again and again."""
+    visible = and_(*_visible_to(user))
+    of_request = Notification.request_id == request_id
+    unread = func.count(Notification.id)
+    bell, shown_of_request, of_request_unread = session.execute(
+        select(
+            unread.filter(visible),
+            unread.filter(visible, of_request),
+            unread.filter(of_request),
+        )
+        .join(ReturnRequest, ReturnRequest.id == Notification.request_id)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ).one()
+    if not of_request_unread:
+        return 0, bell
+    return read_request(session, user, request_id), bell - shown_of_request
 
 
 def read_all(session: Session, user: User) -> int:

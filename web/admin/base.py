@@ -40,13 +40,16 @@ log = logging.getLogger(__name__)
 def visible_shops(min_role: str = "agent") -> list[Shop]:
     """The shops where the current user has ``min_role`` or a stronger one, by name.
 
-    Looked up once per request, user and role: the menu's checks and the list's shop filter
-    ask for the same shops on every staff page."""
+    Looked up once per request and set of shops: the menu's checks and the list's shop filter
+    ask for the same shops on every staff page, and support's every shop, whatever the role.
+    ``tenancy.shops_for`` is asked afresh, so a membership changed earlier in the request
+    counts."""
     user = current_user._get_current_object()
+    shop_ids = tenancy.shops_for(user, min_role)
     seen = g.setdefault("visible_shops", {})
-    key = (user.get_id(), min_role)
+    key = (user.get_id(), None if shop_ids is None else tuple(shop_ids))
     if key not in seen:
-        seen[key] = tenancy.shops_named(tenancy.shops_for(user, min_role))
+        seen[key] = tenancy.shops_named(shop_ids)
     return seen[key]
 
 

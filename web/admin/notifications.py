@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, jsonify, redirect, url_for
+from flask import flash, g, jsonify, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -41,7 +41,20 @@ def notification_bell() -> Bell | None:
     """The current user's bell, for the navbar of every staff page (``None`` logged out)."""
     if not (current_user.is_authenticated and current_user.is_active):
         return None
+    counted = g.get(BELL_COUNTED)
+    if counted is not None and counted[0] == current_user.id:
+        return bell_for(counted[1])
     return bell_for(notifications.unread_count(db.session, current_user))
+
+
+# Where a page that counted the bell's entries already leaves the count (``bell_counted``).
+BELL_COUNTED = "bell_counted"
+
+
+def bell_counted(count: int) -> None:
+    """The page counted the current user's unread entries after its own changes to them
+    (the request page, as it reads the request's): the navbar's bell shows this count."""
+    setattr(g, BELL_COUNTED, (current_user.id, count))
 
 
 class NotificationsView(StaffOnly, BaseView):

@@ -9,11 +9,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +27,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import ImmutableMultiDict
 
 from domain import notifications, workflow
+from domain.formal_address import is_formal
 from domain.formatting import language, money, shop_time
 from domain.settlement import kept_payout_of
 from domain.statuses import (
@@ -55,6 +59,7 @@ from services import (
 from services.request_list import ListedRequest
 from web.admin.base import ShopScopedView
 from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
+from web.admin.notifications import bell_counted
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.admin.plain_rows import JobProgress, stage_choices
 from web.admin.request_filters import (
@@ -273,6 +278,18 @@ def _actions(row: ListedRequest, offered: frozenset[str], words: dict, page: dic
             prefix=page["prefix"], id=row.id, csrf=page["csrf"], next=page["next"], actions=html
         )
     return html
+
+
+@cache
+def page_labels(locale: str, formal: bool) -> dict[str, Any]:
+    """The request page's words for resolutions, actions and an open line, in ``locale``
+    (the current one, formal or not): the catalogs never change while the app runs, so each
+    language's are translated once."""
+    return {
+        "resolution_labels": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
+        "action_labels": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+        "open_label": str(LINE_DECISION_LABELS["open"]),
+    }
 
 
 class RequestView(KeyedFilterMenu, ShopScopedView):
@@ -786,8 +803,10 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     def page(self, request_id: int):
         """The request page, rendered from plain data (``services.request_page``)."""
         # Opening the request reads what the bell said of it (only the user's own entries).
-        if notifications.read_request(db.session, current_user, request_id):
+        read, unread = notifications.read_request_and_count(db.session, current_user, request_id)
+        if read:
             db.session.commit()
+        bell_counted(unread)
         req = request_page.load(self.scope(db.session.query(ReturnRequest)), request_id)
         if req is None:
             abort(404)
@@ -804,9 +823,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
             place=self.list_place(req.id),
             held_by_other=req.held_by_id is not None and req.held_by_id != user.id,
             payout=payout_panel(kept_payout_of(req, refunds)),
-            resolution_labels={key: str(label) for key, label in RESOLUTION_LABELS.items()},
-            action_labels={key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
-            open_label=str(LINE_DECISION_LABELS["open"]),
+            **page_labels(str(get_locale()), is_formal()),
         )
 
     @expose("/<int:request_id>/act", methods=("POST",))
