@@ -9,7 +9,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from domain import audit, workflow
 from extensions import db
@@ -28,6 +28,7 @@ from models import (
     ReviewStage,
     utcnow,
 )
+from query_counting import counted_queries
 from web.admin.requests import BULK_ACTIONS
 from web.api import http, openapi, schemas
 
@@ -263,16 +264,8 @@ def test_each_row_of_the_list_offers_what_the_workflow_allows(client, auth, shop
 
 
 def count_queries(client, url: str) -> int:
-    statements = []
-
-    def count(*args):
-        statements.append(args)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counted_queries() as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return len(statements)
 
 

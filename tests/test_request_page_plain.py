@@ -3,12 +3,9 @@ the database a bounded number of times (``services.request_page``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from extensions import db
 from factories import make_order, make_request, make_return
@@ -25,6 +22,7 @@ from models import (
     utcnow,
 )
 from plain_templates import models_handed_to_templates
+from query_counting import counted_queries
 
 # What one GET of the request page below asks the database, all told (the login's user, the
 # bell, the list's previous and next, the notifications it reads included); 19 before the
@@ -97,20 +95,6 @@ def full_request(shop_staff) -> ReturnRequest:
     db.session.add(AuditEvent(request_id=req.id, shop_id=shop.id, actor_id=admin.id, action="hold"))
     db.session.commit()
     return req
-
-
-@contextmanager
-def counted_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_the_request_page_template_sees_no_orm_object(app, client, auth, full_request):

@@ -6,15 +6,13 @@ of its entries, notifications.read_request_and_count) still says what is left un
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from extensions import db
 from factories import make_request
 from models import NOTIFY_CUSTOMER_REPLY, AuditEvent, Membership, Notification, User
+from query_counting import counted_queries
 
 BELL = re.compile(r'id="notification-bell"[^>]*aria-label="([^"]+)"', re.S)
 
@@ -23,20 +21,6 @@ def menu(client) -> str:
     """The navbar's menu on the dashboard."""
     page = client.get("/admin/").get_data(as_text=True)
     return re.search(r'<ul class="nav navbar-nav mr-auto">(.*?)</ul>\s*<ul', page, re.S).group(1)
-
-
-@contextmanager
-def counted_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def set_role(email: str, role: str) -> None:
