@@ -8,6 +8,8 @@ a count stops at ``COUNT_CAP``. The filters speak the shop's words and keep thei
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from flask import g
 from flask_babel import format_number
@@ -97,7 +99,8 @@ class CappedCountQuery(Query):
     ``beside`` names more such queries whose counts the same statement reads (one round trip
     instead of one each); ``scalar`` leaves them in ``g.counts_beside`` by name."""
 
-    beside: dict[str, Query] = {}
+    # Set per query (``RequestView.get_count_query``); shared by all, so never changed in place.
+    beside: Mapping[str, Query] = MappingProxyType({})
 
     def scalar(self):
         names = list(self.beside)
