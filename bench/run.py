@@ -4,18 +4,21 @@ Seeds PostgreSQL (``bench/seed.py``), starts the app under gunicorn (2 workers),
 gunicorn serving the plain Flask-Admin baseline (``bench/baseline_app.py``), 2 RQ workers
 and an SMTP sink on loopback, then measures every page with repeated requests as the big
 shop's agent and as a support user, beside the baseline's figure for the same page, and the
-dashboard. Then customers submitting returns through the portal (``bench/portal_load.py``)
-for a fixed time, a bulk approve of the big shop's concept requests and the delivery of
-their emails. Prints a table and rewrites ``docs/PERFORMANCE.md``. Everything it starts, it
-stops.
+dashboard. The baseline's samples are interleaved with ours (taken after our rounds, spread
+evenly over them), so that both meet the same OS cache and load. Then customers submitting
+returns through the portal (``bench/portal_load.py``) for a fixed time, a bulk approve of
+the big shop's concept requests and the delivery of their emails. Prints a table and
+rewrites ``docs/PERFORMANCE.md``. Everything it starts, it stops; their logs stay in
+``bench/logs/<UTC time>/``.
 
 ``--sizes 100000,1000000,10000000`` measures several sizes in one run, one database each
 (``returndesk_bench_100k`` …): a ReturnDesk gunicorn and 2 RQ workers per size, every
-page's samples taken round-robin across the sizes, and a table of how each page's p95 and
-the bulk job's cost per 1,000 requests grow (``bench/growth.py``). The portal and the bulk's
-full lines are those of the largest size; the baseline and the table of every page are those
-of ``--compare-at`` (default: the largest size). At 10,000,000 requests the baseline's
-full-scan searches take some 20 s each: compare at 1,000,000.
+page's samples taken round-robin across the sizes (the baseline's between the rounds), and
+a table of how each page's p95 and the bulk job's cost per 1,000 requests grow
+(``bench/growth.py``). The portal and the bulk's full lines are those of the largest size;
+the baseline and the table of every page are those of ``--compare-at`` (default: the
+largest size). At 10,000,000 requests the baseline's full-scan searches take some 20 s
+each: compare at 1,000,000.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -72,6 +74,8 @@ from bench.portal_load import (  # noqa: E402
 from bench.seed import AGENT, BIG_SHOP, BULK_SIZE, FRESH_ORDERS_SQL, PASSWORD, SUPPORT  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
+# The services' logs, a directory per run (not in git).
+LOGS = ROOT / "bench" / "logs"
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/returndesk_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 # Requests, shops, the seconds the portal's customers keep coming, and the seconds their
@@ -149,26 +153,37 @@ def wait_for_http(url: str, seconds: float = 60) -> None:
 
 
 class Services:
-    """The processes of one run; stopped (by their own pids) whatever happens."""
+    """The processes of one run; stopped (by their own pids) whatever happens.
+
+    Each one's stderr (gunicorn's and the RQ workers' logs) goes to a file of its own in
+    ``bench/logs/<UTC time>/``, kept after the run.
+    """
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.processes: list[subprocess.Popen] = []
-        self.log_dir = tempfile.TemporaryDirectory(prefix="returndesk-bench-")
+        self.logs: list[Path] = []
+        self.log_dir = LOGS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start a process with the run's environment, or ``env`` (another size's database)."""
-        log = Path(self.log_dir.name) / f"{len(self.processes)}.log"
+        env = env or self.env
+        log = self.log_dir / f"{len(self.processes):02d}-{Path(args[0]).name}.log"
         with log.open("wb") as stderr:
+            database = env.get("DATABASE_URL", "").rsplit("/", 1)[-1]
+            stderr.write(f"$ {' '.join(args)}  (database {database})\n".encode())
+            stderr.flush()
             process = subprocess.Popen(
                 args,
                 cwd=ROOT,
-                env=env or self.env,
+                env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 start_new_session=True,
             )
         self.processes.append(process)
+        self.logs.append(log)
         return process
 
     def gunicorn(
@@ -188,9 +203,8 @@ class Services:
 
     def check(self) -> None:
         """Stop the run with the error of a service that exited (instead of waiting in vain)."""
-        for number, process in enumerate(self.processes):
+        for process, log in zip(self.processes, self.logs, strict=True):
             if process.poll() is not None:
-                log = Path(self.log_dir.name) / f"{number}.log"
                 tail = log.read_text(errors="replace").strip().splitlines()[-15:]
                 command = " ".join(Path(a).name for a in process.args[:4])
                 raise RuntimeError(f"{command} exited ({process.returncode}):\n" + "\n".join(tail))
@@ -204,7 +218,6 @@ class Services:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        self.log_dir.cleanup()
 
 
 @dataclass
@@ -294,16 +307,13 @@ def login(base: str, email: str) -> requests.Session:
     return session
 
 
-def timed(session: requests.Session, url: str, repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` sequential GETs, after a warm-up of both gunicorn workers."""
-    throughput(session, url, WARM_UP)
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = session.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        check_page(response)
-    return samples
+def sample_ms(session: requests.Session, url: str) -> float:
+    """Milliseconds of one GET of the page, checked to be the page itself."""
+    started = time.perf_counter()
+    response = session.get(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    check_page(response)
+    return elapsed
 
 
 def check_page(response: requests.Response) -> None:
@@ -446,34 +456,70 @@ def page_plan(terms: dict) -> list[Page]:
     ]
 
 
+def baseline_repeat(repeat: int) -> int:
+    """The baseline's samples of a page when ours are ``repeat``: its full-scan searches take
+    seconds at 1,000,000 requests, so a third as many, at least 5."""
+    return max(5, repeat // 3)
+
+
+@dataclass
+class BaselinePage:
+    """The plain Flask-Admin baseline's version of one of our pages, and its samples.
+
+    ``interleaved`` takes them between our rounds rather than in a burst of its own
+    afterwards, so that the baseline meets the OS cache and the load our samples met (after
+    another size's pages, say), not a cache it has just warmed for itself.
+    """
+
+    session: requests.Session
+    url: str
+    repeat: int
+    samples: list[float] = field(default_factory=list)
+
+    def due(self, done: int, rounds: int) -> int:
+        """Samples to take once ``done`` of our ``rounds`` rounds are done: ``repeat`` spread
+        evenly over the rounds, the last right after our last round (10 over 30 rounds: one
+        after every third; 5 over 3: one or two after each)."""
+        return done * self.repeat // rounds - (done - 1) * self.repeat // rounds
+
+
+def rotated(targets: list[Target], i: int) -> list[Target]:
+    """The sizes in round ``i``'s order: the first size moves on by one every round."""
+    shift = i % len(targets)
+    return targets[shift:] + targets[:shift]
+
+
 def interleaved(
     targets: list[Target],
     who: str,
     url: Callable[[Target, int], str],
     repeat: int,
     warm_each: bool = False,
+    baseline: BaselinePage | None = None,
 ) -> dict[int, list[float]]:
     """Milliseconds of ``repeat`` GETs at each size, taken round-robin across the sizes.
 
     One sample at each size in turn, the first size rotating every round, so that a burst of
-    load on the shared machine hits every size alike. Each size is warmed up first (both
-    gunicorn workers); with ``warm_each`` before every sample, for a page that changes
-    (the request page: another request each time).
+    load on the shared machine hits every size alike; after a round, the ``baseline``'s
+    samples due then (into its ``samples``). The baseline and each size are warmed up first
+    (both gunicorn workers); with ``warm_each`` each size before every sample instead, for a
+    page that changes (the request page: another request each time).
     """
+    if baseline:
+        throughput(baseline.session, baseline.url, WARM_UP)
     if not warm_each:
         for target in targets:
             throughput(target.sessions[who], url(target, 0), WARM_UP)
     samples: dict[int, list[float]] = {target.size: [] for target in targets}
     for i in range(repeat):
-        shift = i % len(targets)
-        for target in targets[shift:] + targets[:shift]:
+        for target in rotated(targets, i):
             session = target.sessions[who]
             if warm_each:
                 throughput(session, url(target, i), WARM_UP)
-            started = time.perf_counter()
-            response = session.get(url(target, i))
-            samples[target.size].append((time.perf_counter() - started) * 1000)
-            check_page(response)
+            samples[target.size].append(sample_ms(session, url(target, i)))
+        if baseline:
+            for _ in range(baseline.due(i + 1, repeat)):
+                baseline.samples.append(sample_ms(baseline.session, baseline.url))
     return samples
 
 
@@ -493,16 +539,26 @@ def compared_target(targets: list[Target], size: int) -> Target:
     raise SystemExit(f"--compare-at {size:,} is not one of --sizes")
 
 
+def baseline_page(compared: Target, page: Page, repeat: int) -> BaselinePage | None:
+    """The baseline's version of ``page`` beside the compared size, if it has one."""
+    if page.baseline_query is None or not compared.base:
+        return None
+    return BaselinePage(
+        compared.sessions[page.who],
+        f"{compared.base}/admin/baseline/{page.baseline_query}",
+        baseline_repeat(repeat),
+    )
+
+
 def measure_pages(
     targets: list[Target], compared: Target, repeat: int
 ) -> tuple[list[Figure], list[Growth]]:
     """Every read-only page, as agent and as support, at every size round-robin.
 
     Returns the compared size's figures, with its throughput and the baseline's figure for
-    the same page, and every page's growth across the sizes.
+    the same page (its samples taken between our rounds), and every page's growth across the
+    sizes.
     """
-    # The baseline's searches take seconds at full size: fewer samples of it.
-    baseline_repeat = max(5, repeat // 3)
     figures, growth = [], []
     for pages in zip(*(page_plan(t.terms) for t in targets), strict=True):
         urls = {
@@ -510,14 +566,14 @@ def measure_pages(
             for t, page in zip(targets, pages, strict=True)
         }
         page = pages[targets.index(compared)]
-        samples = interleaved(targets, page.who, lambda t, _i, u=urls: u[t.size], repeat)
-        session = compared.sessions[page.who]
+        baseline = baseline_page(compared, page, repeat)
+        samples = interleaved(
+            targets, page.who, lambda t, _i, u=urls: u[t.size], repeat, baseline=baseline
+        )
         figure = Figure(page.full_name, budget=f"p95 ≤ {page.budget} ms", budget_ms=page.budget)
         figure.samples = samples[compared.size]
-        figure.throughput = throughput(session, urls[compared.size], repeat)
-        if page.baseline_query is not None and compared.base:
-            plain = f"{compared.base}/admin/baseline/{page.baseline_query}"
-            figure.baseline = timed(session, plain, baseline_repeat)
+        figure.throughput = throughput(compared.sessions[page.who], urls[compared.size], repeat)
+        figure.baseline = baseline.samples if baseline else None
         figures.append(figure)
         growth.append(p95_growth(page.name, samples))
         report_p95(page.name, samples)
@@ -812,8 +868,7 @@ def measure_bulk(
     wanted = bulk_size(targets)
     runs: dict[int, list[BulkRun]] = {target.size: [] for target in targets}
     for i in range(rounds):
-        shift = i % len(targets)
-        for target in targets[shift:] + targets[:shift]:
+        for target in rotated(targets, i):
             run = bulk_approve(target, wanted, sink, services)
             runs[target.size].append(run)
             done = f"{run.job_seconds:.1f} s" if run.job_seconds is not None else "not done"
@@ -906,7 +961,8 @@ def growth_section(results: Results, targets: list[Target], args: argparse.Names
         f"Sizes {labels} in one run, each its own database and gunicorn. Every page's "
         f"{args.repeat} samples were taken round-robin across the sizes (one at each size in "
         "turn, the first size rotating every round) after warming each size up, so that a "
-        "burst of load on the shared machine hits every size alike. The ratio is the largest "
+        "burst of load on the shared machine hits every size alike; the baseline's between "
+        f"the rounds, beside {size_label(args.compare_at)}. The ratio is the largest "
         "size's p95 over the smallest's; the goal (issue 18) is at most "
         f"{GROWTH_GOAL}× for the Requests list, search, the request page and the bulk job's "
         "cost per 1,000 requests. The dashboard's cost follows the requests in its period: no "
@@ -951,8 +1007,10 @@ def write_report(
         *[f"  {line}" for line in data_size_lines(results.data)],
         f"- Each page: {args.repeat} sequential requests {each}after {WARM_UP} from 2 "
         "concurrent clients to warm up both workers (median, p95), "
-        f"then {args.repeat} more from 2 concurrent clients (throughput); the baseline "
-        f"{max(5, args.repeat // 3)} sequential requests; loopback only",
+        f"then {args.repeat} more from 2 concurrent clients (throughput); the baseline, "
+        f"warmed up alike, {baseline_repeat(args.repeat)} sequential requests interleaved with "
+        "ours (spread evenly over our rounds, each right after one), so that both meet the same "
+        "OS cache and load; loopback only",
         "- Baseline: a plain Flask-Admin `ModelView(ReturnRequest)` with default settings and "
         "the same `column_searchable_list` (plus the tenant filter), same run, same data",
         f"- Whole run: {seconds / 60:.1f} minutes; load average before and after: "
@@ -1125,8 +1183,12 @@ def main() -> None:
     run_step(targets[-1].env, sys.executable, "bench/seed.py", "--portal-orders", str(pool))
     services = Services(env)
     controller.start()
+    logs = services.log_dir.relative_to(ROOT)
     try:
         results = measure(targets, args, services, sink)
+    except BaseException:
+        print(f"the services' logs are in {logs}", file=sys.stderr, flush=True)
+        raise
     finally:
         services.stop()
         controller.stop()
@@ -1135,7 +1197,7 @@ def main() -> None:
         print("\n".join(growth_table(results.growth, [t.size for t in targets])))
     print("\n".join(table(results.figures)))
     write_report(results, targets, args, seconds)
-    print(f"docs/PERFORMANCE.md written ({seconds / 60:.1f} minutes)")
+    print(f"docs/PERFORMANCE.md written ({seconds / 60:.1f} minutes); the services' logs: {logs}")
 
 
 if __name__ == "__main__":
