@@ -7,6 +7,7 @@ Names follow the glossary of the founding document: a ``ReturnRequest`` is an "A
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    any_,
+    bindparam,
     false,
     select,
     true,
@@ -34,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
@@ -61,6 +65,15 @@ def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> boo
 def utcnow() -> datetime:
     """Timezone-aware now, stored as UTC everywhere."""
     return datetime.now(UTC)
+
+
+def among_ids(column, ids: Collection[int]) -> ColumnElement[bool]:
+    """``column IN ids``. On PostgreSQL the ids are one array parameter (``= ANY``) rather than
+    one parameter each, so the statement reads the same whichever ids a page holds: psycopg
+    parses it once (it caches only statements of up to 50 parameters) and prepares it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def new_token() -> str:

@@ -84,6 +84,7 @@ from models import (
     ReviewStage,
     Shop,
     User,
+    among_ids,
     new_token,
     next_number,
     utcnow,
@@ -276,11 +277,11 @@ def request_facts(ids: Collection[int]) -> dict[int, RequestFacts]:
     no_status = null().cast(Return.status.type)
     line_counts = (
         select(ReturnRequestLine.request_id, func.count(), rejected, still_open, no_status)
-        .where(ReturnRequestLine.request_id.in_(ids))
+        .where(among_ids(ReturnRequestLine.request_id, ids))
         .group_by(ReturnRequestLine.request_id)
     )
     returns = select(Return.request_id, literal(0), literal(0), literal(0), Return.status).where(
-        Return.request_id.in_(ids)
+        among_ids(Return.request_id, ids)
     )
     statuses: dict[int, list[str]] = {}
     lines: dict[int, tuple[int, int, int]] = {}

@@ -25,6 +25,7 @@ from models import (
     ReviewStage,
     Shop,
     User,
+    among_ids,
     customer_has_replied,
     zone_of,
 )
@@ -179,7 +180,7 @@ def _add_notices(rows: list[ListedRequest]) -> None:
         return
     statement: Select = (
         select(Notice.request_id, Notice.text_nl, Notice.text_en)
-        .where(Notice.request_id.in_(by_id))
+        .where(among_ids(Notice.request_id, by_id))
         .order_by(Notice.id)
     )
     for request_id, text_nl, text_en in db.session.execute(statement):

@@ -39,7 +39,7 @@ def test_approve_all_concept_says_more_than_past_the_cap(client, auth, shop, ann
     auth.login("anna@example.com")
     listing = client.get("/admin/requests/?all=1").get_data(as_text=True)
     assert "Approve all concept (4)" in listing
-    monkeypatch.setattr(request_filters, "COUNT_CAP", 3)
+    monkeypatch.setattr(request_filters, "COUNT_STEP", 3)
     listing = client.get("/admin/requests/?all=1").get_data(as_text=True)
     assert "Approve all concept (more than 3)" in listing
 

@@ -39,7 +39,7 @@ def test_search_wildcards_are_taken_literally(client, auth, shop, anna):
 
 
 def test_a_list_longer_than_the_cap_says_more_than(client, auth, shop, anna, monkeypatch):
-    monkeypatch.setattr(request_filters, "COUNT_CAP", 3)
+    monkeypatch.setattr(request_filters, "COUNT_STEP", 3)
     monkeypatch.setattr(requests.RequestView, "page_size", 2)
     for _ in range(5):
         make_request(shop)
@@ -49,9 +49,9 @@ def test_a_list_longer_than_the_cap_says_more_than(client, auth, shop, anna, mon
     assert "List (more than 3)" in page
     assert "2 of more than 3 requests are on this page." in page
     assert "Select all requests matching this filter" in page
-    monkeypatch.setattr(request_filters, "COUNT_CAP", 10)
+    monkeypatch.setattr(request_filters, "COUNT_STEP", 10)
     assert "List (5)" in listing(client)
-    monkeypatch.setattr(request_filters, "COUNT_CAP", 3)
+    monkeypatch.setattr(request_filters, "COUNT_STEP", 3)
     assert "List (5)" in listing(client, search="Eva"), "a search is counted exactly"
 
 

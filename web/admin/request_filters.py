@@ -2,7 +2,7 @@
 
 Search is ours, not Flask-Admin's ``ILIKE '%term%'`` over every column (docs/ARCHITECTURE.md,
 decision record 6): a request number or a whole email address is an exact, indexed lookup, and
-a count stops at ``COUNT_CAP``. The filters speak the shop's words and keep their URLs short.
+a count stops a little past the page (``count_cap``). The filters speak the shop's words and keep their URLs short.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ from web.admin.base import reason_choices
 from web.admin.filters import KeyedFilter
 from web.int_args import parse_int
 
-# Counting stops here: a list longer than this says "more than 10,000" (see CappedCount).
-COUNT_CAP = 10_000
+# Counting stops at the first multiple of this past the page's first row: page 1 of a long list
+# says "more than 1,000" (see CappedCount), and its pager still reaches every page up to there.
+COUNT_STEP = 1_000
 REQUEST_NUMBER = re.compile(r"^R-\d{4}-\d+$", re.IGNORECASE)
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
@@ -89,33 +90,45 @@ class CappedCount(int):
         return _("more than %(count)s", count=self.cap)
 
 
-def capped(count: int) -> int:
-    return CappedCount(count, COUNT_CAP) if count > COUNT_CAP else count
+def count_cap(first_row: int = 0) -> int:
+    """Where a list's count may stop: what the pager needs from a page whose first row is
+    ``first_row`` (0-based) is the rows up to the next multiple of ``COUNT_STEP`` and one more
+    (so that it offers the page after). Counting further reads an index entry per request: at
+    10,000 that was 3 ms of a page's 25."""
+    return COUNT_STEP * (first_row // COUNT_STEP + 1)
+
+
+def capped(count: int, cap: int) -> int:
+    return CappedCount(count, cap) if count > cap else count
 
 
 class CappedCountQuery(Query):
     """The list's count query: counts at most ``cap + 1`` rows, then gives up.
 
     ``beside`` names more such queries whose counts the same statement reads (one round trip
-    instead of one each); ``scalar`` leaves them in ``g.counts_beside`` by name."""
+    instead of one each), each to its own cap; ``scalar`` leaves them in
+    ``g.counts_beside`` by name."""
 
+    first_row = 0  # of the page the count is for (``count_cap``)
     # Set per query (``RequestView.get_count_query``); shared by all, so never changed in place.
-    beside: Mapping[str, Query] = MappingProxyType({})
+    beside: Mapping[str, CappedCountQuery] = MappingProxyType({})
 
     def scalar(self):
-        names = list(self.beside)
         counts = [self, *self.beside.values()]
         statement = select(
             *(
                 select(func.count())
-                .select_from(query.order_by(None).limit(COUNT_CAP + 1).subquery())
+                .select_from(query.order_by(None).limit(count_cap(query.first_row) + 1).subquery())
                 .scalar_subquery()
                 for query in counts
             )
         )
         own, *others = self.session.execute(statement).one()
-        g.counts_beside = {name: capped(count) for name, count in zip(names, others, strict=True)}
-        return capped(own)
+        g.counts_beside = {
+            name: capped(count, count_cap(query.first_row))
+            for (name, query), count in zip(self.beside.items(), others, strict=True)
+        }
+        return capped(own, count_cap(self.first_row))
 
 
 def visible_stages() -> list[ReviewStage]:

@@ -45,6 +45,7 @@ from models import (
     ReturnRequest,
     ReturnRequestLine,
     ReviewStage,
+    among_ids,
     utcnow,
 )
 from services import (
@@ -366,12 +367,14 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         if request.args.get("search") or g.get("list_without_count"):
             return None
         counted = self.scope(CappedCountQuery(ReturnRequest.id, session=db.session))
+        counted.first_row = g.get("list_first_row", 0)
         counted.beside = {"concept": self.concept_query()}
         return counted
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """A searched page counts every match in its own query (``count(*) OVER ()``), so
         the trigram indexes are read once, not once for the count and once for the page."""
+        g.list_first_row = (page or 0) * (page_size or self.page_size)
         count, query = super().get_list(
             page, sort_column, sort_desc, search, filters, False, page_size
         )
@@ -393,7 +396,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
         ids = [request_id for (request_id,) in query.with_entities(ReturnRequest.id)]
         if not ids:
             return []
-        found = request_list.listed(self.get_query().filter(ReturnRequest.id.in_(ids)))
+        found = request_list.listed(self.get_query().filter(among_ids(ReturnRequest.id, ids)))
         rows = {row.id: row for row in found}
         return [rows[request_id] for request_id in ids if request_id in rows]
 
