@@ -39,6 +39,7 @@ from models import (
     utcnow,
 )
 from services import dashboard, retention
+from web.admin.assets import asset_url
 from web.admin.base import StaffOnly, visible_shops
 from web.admin.customer_data import CustomerDataView
 from web.admin.email_templates import EmailTemplateView
@@ -176,7 +177,9 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/returndesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Dashboard"), url="/admin"),
     )
-    app.jinja_env.globals.update(notification_bell=notification_bell, staff_menu=staff_menu)
+    app.jinja_env.globals.update(
+        asset_url=asset_url, notification_bell=notification_bell, staff_menu=staff_menu
+    )
     admin.add_view(
         NotificationsView(
             name=_l("Your notifications"), endpoint="notifications", url="notifications"
