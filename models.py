@@ -437,6 +437,11 @@ class ReviewStage(db.Model):
     def name(self, language: str) -> str:
         return self.name_nl if language == "nl" else self.name_en
 
+    @classmethod
+    def name_column(cls, language: str):
+        """The column ``name`` reads in ``language``, for a query that wants the words alone."""
+        return cls.name_nl if language == "nl" else cls.name_en
+
 
 def customer_has_replied(
     last_inbound_at: datetime | None, last_outbound_at: datetime | None

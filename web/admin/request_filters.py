@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from types import MappingProxyType
 
 from flask import g
-from flask_babel import format_number
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Query
 
 from domain import tenancy
@@ -131,10 +132,14 @@ class CappedCountQuery(Query):
         return capped(own, count_cap(self.first_row))
 
 
+def visible_stages_query(*columns) -> Select:
+    """``columns`` of the review stages of the user's shops, in each shop's order."""
+    query = select(*columns).order_by(ReviewStage.shop_id, ReviewStage.position)
+    return tenancy.in_shops(query, ReviewStage.shop_id, tenancy.shops_for(current_user))
+
+
 def visible_stages() -> list[ReviewStage]:
-    query = select(ReviewStage).order_by(ReviewStage.shop_id, ReviewStage.position)
-    query = tenancy.in_shops(query, ReviewStage.shop_id, tenancy.shops_for(current_user))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(visible_stages_query(ReviewStage)))
 
 
 class RequestFilter(KeyedFilter):
@@ -144,14 +149,25 @@ class RequestFilter(KeyedFilter):
         super().__init__(name, ReturnRequest.id, options)
 
 
+def stage_options(language: str) -> list[tuple[str, str]]:
+    """The visible review stages as status filter options, read as plain columns
+    (``visible_stages`` loads whole stages, for the forms that pick one)."""
+    query = visible_stages_query(ReviewStage.id, ReviewStage.name_column(language))
+    return [(f"stage-{stage_id}", name) for stage_id, name in db.session.execute(query)]
+
+
+@cache
+def status_options(locale: str) -> list[tuple[str, str]]:
+    """The status filter's fixed options in ``locale``, translated once per language."""
+    options = [("open", _("Open (new, concept, on hold)"))]
+    return options + [(status, str(STATUS_LABELS[status])) for status in REQUEST_STATUSES]
+
+
 class StatusFilter(RequestFilter):
     key = "status"
 
     def options_for_user(self):
-        options = [("open", _("Open (new, concept, on hold)"))]
-        options += [(status, str(STATUS_LABELS[status])) for status in REQUEST_STATUSES]
-        options += [(f"stage-{stage.id}", stage.name(language())) for stage in visible_stages()]
-        return options
+        return status_options(str(get_locale())) + stage_options(language())
 
     def apply(self, query, value, alias=None):
         if value == "open":
@@ -162,11 +178,16 @@ class StatusFilter(RequestFilter):
         return query.filter(ReturnRequest.status == value)
 
 
+@cache
+def resolution_options(locale: str) -> list[tuple[str, str]]:
+    return [(key, str(label)) for key, label in RESOLUTION_LABELS.items()]
+
+
 class ResolutionFilter(RequestFilter):
     key = "resolution"
 
     def options_for_user(self):
-        return [(key, str(label)) for key, label in RESOLUTION_LABELS.items()]
+        return resolution_options(str(get_locale()))
 
     def apply(self, query, value, alias=None):
         return query.filter(ReturnRequest.resolution == value) if value in RESOLUTIONS else query

@@ -141,23 +141,14 @@ class ListPlace:
 
 def _words(view: RequestView) -> dict:
     """What every row of a list page repeats, looked up once per request instead of once per
-    cell: the reader's language, the words of the ticks and badges, the status badges and
-    resolutions in words, the start of a request page's address and its end (the list the
-    page was found in, ``list``)."""
+    cell: the words of the reader's language (``list_labels``), the status badges written so
+    far, the start of a request page's address and its end (the list the page was found in,
+    ``list``)."""
     this_request = request._get_current_object()  # type: ignore[attr-defined]
     words = getattr(this_request, "list_words", None)
     if words is None:
         words = this_request.list_words = {
-            "language": language(),
-            "stale": _("stale"),
-            "notices": _("Notices"),
-            "free_shipping": escape(_("Free shipping")),
-            "customer_replied": escape(_("Customer replied")),
-            "select": _("Select %(number)s"),
-            "more": escape(_("More actions")),
-            "more_of": _("More actions for %(number)s"),
-            "resolutions": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
-            "actions": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+            **list_labels(str(get_locale()), is_formal()),
             "badges": {},
             # The page's route ends in the id: one url_for, not one per row.
             "page_prefix": url_for("requests.page", request_id=0).removesuffix("0"),
@@ -166,6 +157,25 @@ def _words(view: RequestView) -> dict:
         query = view.list_query(view.came_from())
         words["list_suffix"] = escape("?" + urlencode({"list": query})) if query else ""
     return words
+
+
+@cache
+def list_labels(locale: str, formal: bool) -> dict[str, Any]:
+    """The list rows' words in ``locale`` (the current one, formal or not): the ticks, the
+    badges, the resolutions and actions. The catalogs never change while the app runs, so
+    each language's are translated once."""
+    return {
+        "language": language(),
+        "stale": _("stale"),
+        "notices": _("Notices"),
+        "free_shipping": escape(_("Free shipping")),
+        "customer_replied": escape(_("Customer replied")),
+        "select": _("Select %(number)s"),
+        "more": escape(_("More actions")),
+        "more_of": _("More actions for %(number)s"),
+        "resolutions": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
+        "actions": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+    }
 
 
 # The list's cells: each takes the row and the page's words (``_words``) and gives its HTML.
