@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
+from urllib.parse import urlencode
 
 from flask import abort, g, redirect, request, url_for
 from flask_admin.actions import action
@@ -23,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import inspect, select
+from werkzeug.datastructures import iter_multi_items
 from werkzeug.exceptions import HTTPException
 
 from domain import tenancy
@@ -66,6 +68,15 @@ def reason_choices(shop_ids: list[int] | None) -> list[tuple[str, str]]:
     ):
         words.setdefault(code, label_nl if nl else label_en)
     return sorted(words.items(), key=lambda choice: choice[1].lower())
+
+
+def query_string(args: dict) -> str:
+    """``args`` as Werkzeug's ``url_for`` writes a URL's query: in order, without the ones
+    that are ``None``, with the same characters left unescaped."""
+    return urlencode(
+        [(key, value) for key, value in iter_multi_items(args) if value is not None],
+        safe="!$'()*,/:;?@",
+    )
 
 
 def row_ids(ids) -> list[int]:
@@ -145,6 +156,19 @@ class BoundedModelView(ModelView):
         args = super()._get_list_extra_args()
         args.page = query_int("page", 0)
         return args
+
+    def get_url(self, endpoint: str, **kwargs) -> str:
+        """The list's own links (its sort columns, pages and page sizes: some twenty a page)
+        are the list's address, built once a request, and their arguments, as ``url_for``
+        writes them; ``url_for`` would build the address from the URL map for each."""
+        if endpoint != ".index_view":
+            return super().get_url(endpoint, **kwargs)
+        addresses = g.setdefault("list_addresses", {})
+        address = addresses.get(self.endpoint)
+        if address is None:
+            address = addresses[self.endpoint] = url_for(".index_view")
+        query = query_string(kwargs)
+        return f"{address}?{query}" if query else address
 
     @action(
         "delete",
