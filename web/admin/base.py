@@ -10,6 +10,7 @@ one tenancy rule. Row and bulk actions that change a status call workflow.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -58,15 +59,17 @@ def visible_shops(min_role: str = "agent") -> list[Shop]:
 def reason_choices(shop_ids: list[int] | None) -> list[tuple[str, str]]:
     """The return reasons of these shops (``None``: every shop) as ``(code, words)`` in the
     reader's language, one per code (filters and rules go by code), ordered by their words."""
-    query = select(ReturnReason.code, ReturnReason.label_nl, ReturnReason.label_en).order_by(
-        ReturnReason.id
-    )
-    nl = language() == "nl"
+    label = ReturnReason.label_nl if language() == "nl" else ReturnReason.label_en
+    query = select(ReturnReason.code, label).order_by(ReturnReason.id)
+    return one_per_code(db.session.execute(tenancy.in_shops(query, ReturnReason.shop_id, shop_ids)))
+
+
+def one_per_code(reasons: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``(code, words)`` of reasons, oldest first, as ``reason_choices`` gives them: the first
+    words of each code, ordered by their words."""
     words: dict[str, str] = {}
-    for code, label_nl, label_en in db.session.execute(
-        tenancy.in_shops(query, ReturnReason.shop_id, shop_ids)
-    ):
-        words.setdefault(code, label_nl if nl else label_en)
+    for code, label in reasons:
+        words.setdefault(code, label)
     return sorted(words.items(), key=lambda choice: choice[1].lower())
 
 

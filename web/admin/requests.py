@@ -59,7 +59,7 @@ from services import (
 )
 from services.request_list import ListedRequest
 from web.admin.base import ShopScopedView
-from web.admin.filters import CreatedFilter, KeyedFilterMenu, ShopFilter
+from web.admin.filters import CreatedFilter, KeyedFilterMenu
 from web.admin.notifications import bell_counted
 from web.admin.payouts import PAYOUT_ACTIONS, act_on_refund, payout_panel
 from web.admin.plain_rows import JobProgress, stage_choices
@@ -70,6 +70,7 @@ from web.admin.request_filters import (
     HasNoticesFilter,
     HeldByMeFilter,
     ReasonFilter,
+    RequestShopFilter,
     ResolutionFilter,
     StatusFilter,
     search_condition,
@@ -349,7 +350,7 @@ class RequestView(KeyedFilterMenu, ShopScopedView):
     column_formatters = {name: _formatter(cell) for name, cell in CELLS.items()}
     column_filters = (
         StatusFilter(_l("Status")),
-        ShopFilter(_l("Shop"), ReturnRequest.shop_id),
+        RequestShopFilter(_l("Shop"), ReturnRequest.shop_id),
         ResolutionFilter(_l("Resolution")),
         ReasonFilter(_l("Reason")),
         CreatedFilter(ReturnRequest.created_at, _l("Date")),
