@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -375,6 +375,11 @@ class ReturnReason(db.Model):
     def label(self, language: str) -> str:
         return self.label_nl if language == "nl" else self.label_en
 
+    @classmethod
+    def label_column(cls, language: str) -> InstrumentedAttribute[str]:
+        """The column ``label`` reads in ``language``, for a query that wants the words alone."""
+        return cls.label_nl if language == "nl" else cls.label_en
+
 
 class FormQuestion(db.Model):
     """An extra question on the shop's return form (text, choice, yes/no or file)."""
@@ -438,7 +443,7 @@ class ReviewStage(db.Model):
         return self.name_nl if language == "nl" else self.name_en
 
     @classmethod
-    def name_column(cls, language: str):
+    def name_column(cls, language: str) -> InstrumentedAttribute[str]:
         """The column ``name`` reads in ``language``, for a query that wants the words alone."""
         return cls.name_nl if language == "nl" else cls.name_en
 

@@ -59,7 +59,7 @@ def visible_shops(min_role: str = "agent") -> list[Shop]:
 def reason_choices(shop_ids: list[int] | None) -> list[tuple[str, str]]:
     """The return reasons of these shops (``None``: every shop) as ``(code, words)`` in the
     reader's language, one per code (filters and rules go by code), ordered by their words."""
-    label = ReturnReason.label_nl if language() == "nl" else ReturnReason.label_en
+    label = ReturnReason.label_column(language())
     query = select(ReturnReason.code, label).order_by(ReturnReason.id)
     return one_per_code(db.session.execute(tenancy.in_shops(query, ReturnReason.shop_id, shop_ids)))
 

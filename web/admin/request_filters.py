@@ -2,7 +2,8 @@
 
 Search is ours, not Flask-Admin's ``ILIKE '%term%'`` over every column (docs/ARCHITECTURE.md,
 decision record 6): a request number or a whole email address is an exact, indexed lookup, and
-a count stops a little past the page (``count_cap``). The filters speak the shop's words and keep their URLs short.
+a count stops a little past the page (``count_cap``). The filters speak the shop's words and
+keep their URLs short.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def _read_shop_options(language: str) -> dict[str, list[tuple[str, str]]]:
         ReviewStage.shop_id,
         ReviewStage.position,
     )
-    label = ReturnReason.label_nl if language == "nl" else ReturnReason.label_en
+    label = ReturnReason.label_column(language)
     reasons = select(literal("reason"), ReturnReason.code, label, ReturnReason.id, none)
     parts = union_all(
         tenancy.in_shops(shops, Shop.id, shop_ids),
