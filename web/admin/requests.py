@@ -297,9 +297,10 @@ def page_labels(locale: str, formal: bool) -> dict[str, Any]:
     """The request page's words for resolutions, actions and an open line, in ``locale``
     (the current one, formal or not): the catalogs never change while the app runs, so each
     language's are translated once."""
+    words = list_labels(locale, formal)
     return {
-        "resolution_labels": {key: str(label) for key, label in RESOLUTION_LABELS.items()},
-        "action_labels": {key: str(label) for key, label in REQUEST_ACTION_LABELS.items()},
+        "resolution_labels": words["resolutions"],
+        "action_labels": words["actions"],
         "open_label": str(LINE_DECISION_LABELS["open"]),
     }
 
