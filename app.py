@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin_views
 import cli
-from domain import dashboard_marks, formal_address, formatting, notifications
+from domain import dashboard_marks, formal_address, formatting, notifications, request_reasons
 from domain.formatting import money
 from extensions import babel, csrf, db, limiter, login, migrate
 from models import include_in_schema_comparison
@@ -234,6 +234,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     outbox.listen_for_commits()
     notifications.listen()
     dashboard_marks.listen()
+    request_reasons.listen()
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(get_locale=get_locale, money=money, csp_nonce=csp_nonce)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     false,
+    func,
     select,
     true,
 )
@@ -74,6 +75,22 @@ def among_ids(column, ids: Collection[int]) -> ColumnElement[bool]:
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
     return column.in_(ids)
+
+
+# A list of ids in one column: an integer array on PostgreSQL (where a GIN index can serve
+# "holds any of"), JSON elsewhere.
+IdList = JSON().with_variant(postgresql.ARRAY(Integer), "postgresql")
+
+
+def holds_any_of(column, ids: Collection[int]) -> ColumnElement[bool]:
+    """Whether the ``IdList`` ``column`` holds any of ``ids``. On PostgreSQL they are one
+    array parameter of ``&&``, whose selectivity the column's statistics tell the planner."""
+    if not ids:
+        return false()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column.op("&&")(bindparam(None, sorted(ids), type_=postgresql.ARRAY(Integer)))
+    held = func.json_each(column).table_valued("value")
+    return select(held.c.value).where(held.c.value.in_(list(ids))).exists()
 
 
 def new_token() -> str:
@@ -514,6 +531,9 @@ class ReturnRequest(Timestamped, db.Model):
     notice_count: Mapped[int] = mapped_column(Integer, default=0)
     total_cents: Mapped[int] = mapped_column(Integer, default=0)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The return reasons its lines give (``ReturnReason`` ids), kept from the lines' writes by
+    # domain/request_reasons.py, so the list filters by reason without reading every line.
+    reason_ids: Mapped[list[int] | None] = mapped_column(IdList)
     submission_key: Mapped[str | None] = mapped_column(String(64))
     public_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -82,7 +82,13 @@ def page_urls(app, who: str) -> list[tuple[str, str]]:
                 "ORDER BY status IN ('new', 'concept') DESC, id DESC LIMIT 1"
             )
         ).scalar()
+        newest = db.session.execute(text("SELECT max(created_at) FROM return_request")).scalar()
+    month = f"{newest:%Y-%m}-01+00:00:00+to+{newest:%Y-%m-%d}+23:59:59"
     return [
+        (
+            "Requests list, status+reason+date",
+            f"/admin/requests/?flt0_status=new&flt1_reason=damaged&flt4_created={month}",
+        ),
         ("Requests list, open", "/admin/requests/?flt0_status=open"),
         ("Requests list, all", "/admin/requests/?all=1"),
         ("Requests list, search Jansen", "/admin/requests/?all=1&search=Jansen"),

@@ -19,6 +19,7 @@ both with password ``bench-pw``.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import secrets
 import sys
@@ -330,8 +331,8 @@ class Rows:
             "id number shop_id order_id order_number customer_name customer_email language status "
             "resolution free_shipping keep_items is_withdrawal answers held_by_id held_since "
             "status_before_hold decided_by_id decided_at cancel_reason last_inbound_at "
-            "last_outbound_at notice_count total_cents item_count public_token version "
-            "updated_at created_at"
+            "last_outbound_at notice_count total_cents item_count reason_ids public_token "
+            "version updated_at created_at"
         ),
         "return_request_line": "id request_id order_line_id quantity reason_id comment decision",
         "notice": "id request_id severity text_nl text_en created_at",
@@ -437,6 +438,7 @@ def fill_shop(
         has_notice = rng.random() < 0.15
         messages = rng.choice((0, 0, 0, 1, 1, 2, 3))
         total = sum(price for _, price in returned)
+        line_reasons = [rng.choice(info["reason_ids"]) for _ in returned]
         rows.tables["return_request"].append(
             (
                 request_id,
@@ -464,6 +466,7 @@ def fill_shop(
                 1 if has_notice else 0,
                 total,
                 len(returned),
+                sorted(set(line_reasons)),
                 secrets.token_hex(16),
                 len(PATHS[status]),
                 created + timedelta(days=1),
@@ -471,14 +474,14 @@ def fill_shop(
             )
         )
         line_decision = "approved" if decided and status != "cancelled" else "open"
-        for line_id, _price in returned:
+        for (line_id, _price), reason_id in zip(returned, line_reasons, strict=True):
             rows.tables["return_request_line"].append(
                 (
                     ids.take("return_request_line"),
                     request_id,
                     line_id,
                     1,
-                    rng.choice(info["reason_ids"]),
+                    reason_id,
                     None,
                     line_decision,
                 )
@@ -561,7 +564,8 @@ def copy_loader(connection) -> Callable[[str, list[tuple]], None]:
 
 
 def executemany_loader(connection) -> Callable[[str, list[tuple]], None]:
-    """Load rows with executemany in batches (SQLite and anything else)."""
+    """Load rows with executemany in batches (SQLite and anything else); a list is stored as
+    JSON, as SQLAlchemy's ``JSON`` type stores it there."""
     raw = connection.connection.driver_connection
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
 
@@ -571,9 +575,13 @@ def executemany_loader(connection) -> Callable[[str, list[tuple]], None]:
         sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join([marker] * len(columns))})'
         cursor = raw.cursor()
         for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
+            cursor.executemany(sql, [as_stored(row) for row in rows[start : start + 5000]])
 
     return load
+
+
+def as_stored(row: tuple) -> tuple:
+    return tuple(json.dumps(value) if isinstance(value, list) else value for value in row)
 
 
 def loader() -> Callable[[str, list[tuple]], None]:

@@ -13,15 +13,11 @@ another test module (test_foundation_smoke.py checks that).
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app import create_app
 from cli import inbound_mail_server
@@ -36,6 +32,7 @@ from harness import (
     app_config,
     empty_all_tables,
     free_port,
+    fresh_database,
     need_service,
 )
 from label_standins import running_sendcloud
@@ -76,19 +73,8 @@ def smtp_sink():
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory):
     """A fresh, migrated database for this test run."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
-    url = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"returndesk_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import BaseLoader
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from extensions import db, limiter
 
@@ -77,6 +79,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """The address of a new, empty database of the kind DATABASE_URL names (a SQLite file in
+    ``directory`` without it), dropped afterwards."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{directory / 'test.db'}"
+        return
+    url = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"returndesk_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def app_config(database_uri: str, smtp_sink: SmtpSink, storage: Path) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
@@ -33,9 +34,9 @@ from models import (
     RESOLUTIONS,
     ReturnReason,
     ReturnRequest,
-    ReturnRequestLine,
     ReviewStage,
     Shop,
+    holds_any_of,
 )
 from web.admin.base import one_per_code
 from web.admin.filters import KeyedFilter, ShopFilter
@@ -144,6 +145,15 @@ def visible_stages() -> list[ReviewStage]:
     return list(db.session.scalars(visible_stages_query(ReviewStage)))
 
 
+@dataclass(frozen=True)
+class ShopOptions:
+    """What the filters read from the user's shops: the choices by kind, and the ids of the
+    shops' reasons by code (the reason filter asks the requests for those)."""
+
+    choices: dict[str, list[tuple[str, str]]]
+    reason_ids: dict[str, list[int]]
+
+
 def shop_options() -> dict[str, list[tuple[str, str]]]:
     """The filter options that come from the user's shops, by kind: the shops' names
     (``shop``), their review stages (``stage``) and their return reasons (``reason``).
@@ -151,13 +161,22 @@ def shop_options() -> dict[str, list[tuple[str, str]]]:
     Read in one statement, once a request: asked apart they were three round trips on every
     list page. Each part keeps the order its own chooser has (``tenancy.shop_names``,
     ``visible_stages_query``, ``reason_choices``)."""
+    return _shop_options().choices
+
+
+def reason_ids(code: str) -> list[int]:
+    """The ids of the user's shops' reasons with this code (none for an unknown code)."""
+    return _shop_options().reason_ids.get(code, [])
+
+
+def _shop_options() -> ShopOptions:
     options = g.get("list_shop_options")
     if options is None:
         options = g.list_shop_options = _read_shop_options(language())
     return options
 
 
-def _read_shop_options(language: str) -> dict[str, list[tuple[str, str]]]:
+def _read_shop_options(language: str) -> ShopOptions:
     shop_ids = tenancy.shops_for(current_user)
     none = literal(0)
     shops = select(literal("shop"), cast(Shop.id, String), Shop.name, none, none)
@@ -177,10 +196,14 @@ def _read_shop_options(language: str) -> dict[str, list[tuple[str, str]]]:
     ).subquery()
     kind, key, words, first, then = parts.c
     found: dict[str, list[tuple[str, str]]] = {"shop": [], "stage": [], "reason": []}
-    for row in db.session.execute(select(kind, key, words).order_by(kind, first, then, words)):
-        found[row[0]].append((row[1], row[2]))
+    ids: dict[str, list[int]] = {}
+    statement = select(kind, key, words, first).order_by(kind, first, then, words)
+    for row_kind, row_key, row_words, row_first in db.session.execute(statement):
+        found[row_kind].append((row_key, row_words))
+        if row_kind == "reason":
+            ids.setdefault(row_key, []).append(row_first)
     found["reason"] = one_per_code(found["reason"])
-    return found
+    return ShopOptions(found, ids)
 
 
 class RequestFilter(KeyedFilter):
@@ -241,13 +264,7 @@ class ReasonFilter(RequestFilter):
         return shop_options()["reason"]
 
     def apply(self, query, value, alias=None):
-        has_reason = (
-            select(ReturnRequestLine.id)
-            .join(ReturnReason, ReturnReason.id == ReturnRequestLine.reason_id)
-            .where(ReturnRequestLine.request_id == ReturnRequest.id, ReturnReason.code == value)
-            .exists()
-        )
-        return query.filter(has_reason)
+        return query.filter(holds_any_of(ReturnRequest.reason_ids, reason_ids(value)))
 
 
 class YesFilter(RequestFilter):
