@@ -32,6 +32,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    text,
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -113,6 +114,8 @@ COMPLETED = "completed"
 EXPIRED = "expired"
 REQUEST_STATUSES = (NEW, CONCEPT, ON_HOLD, APPROVED, CANCELLED, LABEL_CREATED, COMPLETED, EXPIRED)
 OPEN_STATUSES = (NEW, CONCEPT, ON_HOLD)
+# The same, as SQL, for the partial indexes of the open requests.
+OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")"
 
 RESOLUTIONS = ("refund", "exchange", "store_credit")
 # The agent's decision on one request line; "open" until accepted or rejected.
@@ -487,7 +490,25 @@ class ReturnRequest(Timestamped, db.Model):
         Index("ix_request_shop_created", "shop_id", "created_at", "id"),
         Index("ix_request_customer_email", "customer_email"),
         Index("ix_request_order_number", "order_number"),
-        Index("ix_request_status_ship_by", "status", "ship_by_at"),
+        # The status leads only where a sweep asks it (approved requests with a ship-by date)
+        # and for the open statuses (support's list of one of them, its "approve all
+        # concept", the dashboard's holds): an index of every request's status tempted
+        # PostgreSQL into ANDing a million "new" entries with a filtered list's month
+        # (docs/PERFORMANCE-notes.md).
+        Index(
+            "ix_request_status_ship_by",
+            "status",
+            "ship_by_at",
+            postgresql_where=text("ship_by_at IS NOT NULL"),
+            sqlite_where=text("ship_by_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_request_open_status_created",
+            "status",
+            "created_at",
+            postgresql_where=text(OPEN_STATUSES_SQL),
+            sqlite_where=text(OPEN_STATUSES_SQL),
+        ),
         UniqueConstraint("shop_id", "submission_key"),
     )
 
