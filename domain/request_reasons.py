@@ -11,12 +11,15 @@ alone counts too), so no writer of lines has to remember them. ``listen`` is reg
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import History
+from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.orm.util import identity_key
 
 from models import ReturnRequest, ReturnRequestLine
@@ -42,22 +45,22 @@ def refresh_reason_ids(connection: Connection, request_ids: Collection[int]) -> 
     """Write the reasons of these requests' lines onto the requests."""
     if not request_ids:
         return
-    ids = sorted(request_ids)
+    ids: list[int] | str = sorted(request_ids)
     if connection.dialect.name == "sqlite":
-        ids = "[" + ",".join(str(i) for i in ids) + "]"
+        ids = json.dumps(ids)
     connection.execute(text(REFRESH[connection.dialect.name]), {"ids": ids})
 
 
 def _requests_of(line: ReturnRequestLine) -> Iterable[int]:
     """The request a line belongs to, and the one it left if it moved."""
-    history = inspect(line).attrs.request_id.history
+    history: History = inspect(line).attrs.request_id.history
     return (i for i in (*history.unchanged, *history.added, *history.deleted) if i is not None)
 
 
 def _reasons_may_change(session: Session, line: ReturnRequestLine) -> bool:
     if line in session.new or line in session.deleted:
         return True
-    state = inspect(line)
+    state: InstanceState = inspect(line)
     return any(state.attrs[name].history.has_changes() for name in ("reason_id", "request_id"))
 
 
