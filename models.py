@@ -78,8 +78,8 @@ def among_ids(column, ids: Collection[int]) -> ColumnElement[bool]:
     return column.in_(ids)
 
 
-# A list of ids in one column: an integer array on PostgreSQL (where a GIN index can serve
-# "holds any of"), JSON elsewhere.
+# A list of ids in one column: an integer array on PostgreSQL (whose statistics know how
+# often each id occurs), JSON elsewhere.
 IdList = JSON().with_variant(postgresql.ARRAY(Integer), "postgresql")
 
 
