@@ -1156,23 +1156,8 @@ def measure(
     return Results(figures, growth, data, notes)
 
 
-def require_empty_redis(redis_url: str) -> None:
-    """Stop unless the run's Redis database is empty. Job ids follow the outbox's row ids
-    (``email-<first id>-<count>``), which every database numbers from 1: jobs a test run or
-    another copy of ReturnDesk left there share ids with this run's, and in the run of
-    2026-12-01 20:37 the first 42 portal confirmations went out only with the next sweep."""
-    keys = redis.Redis.from_url(redis_url).dbsize()
-    if keys:
-        raise SystemExit(
-            f"{redis_url} holds {keys:,} keys from elsewhere: empty it (redis-cli -n <db> "
-            "flushdb) or give --redis-url a database of its own"
-        )
-
-
 def main() -> None:
     args = parse_args()
-    if not args.seed_only:
-        require_empty_redis(args.redis_url)
     started = time.perf_counter()
     args.load_before = load_average()
     sink = CountingSink()
@@ -1207,7 +1192,6 @@ def main() -> None:
     finally:
         services.stop()
         controller.stop()
-        redis.Redis.from_url(args.redis_url).flushdb()  # all of it this run's, as checked
     seconds = time.perf_counter() - started
     if len(targets) > 1:
         print("\n".join(growth_table(results.growth, [t.size for t in targets])))

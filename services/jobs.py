@@ -38,11 +38,19 @@ def queue():
     )
 
 
+def job_id_in_queue(name: str) -> str:
+    """The RQ job id of a job ``name``d after what it works on (``email-12-50``): prefixed
+    with this app's queue, since job ids are global to the Redis database and another
+    installation, a test run or the benchmark sharing it numbers its rows alike."""
+    return f"{current_app.config['RQ_QUEUE']}-{name}"
+
+
 def enqueue(
     func_name: str, *args: Any, job_id: str | None = None, job_timeout: int | None = None
 ) -> None:
     """Run ``tasks.<func_name>(*args)`` in the background (RQ) or, without Redis, right now.
 
+    ``job_id`` names the job after what it works on (``job_id_in_queue``).
     ``job_timeout`` (seconds) replaces RQ's default of 180 for a job that can take longer;
     RQ interrupts a job past its timeout, whatever it is doing.
 
@@ -60,7 +68,7 @@ def enqueue(
         queue().enqueue(
             f"tasks.{func_name}",
             *args,
-            job_id=job_id,
+            job_id=job_id_in_queue(job_id) if job_id else None,
             job_timeout=job_timeout,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
         )

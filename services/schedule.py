@@ -83,7 +83,7 @@ def plan(now: float | None = None) -> list[str]:
             _key(schedule.name, f"period:{period}"), 1, nx=True, ex=3 * schedule.every + 60
         )
         if claimed:
-            job_id = f"schedule-{schedule.name}-{period}"
+            job_id = jobs.job_id_in_queue(f"schedule-{schedule.name}-{period}")
             jobs.queue().enqueue_at(
                 datetime.fromtimestamp(period * schedule.every, UTC),
                 "tasks.run_schedule",

@@ -294,7 +294,8 @@ def test_a_scheduled_poll_that_finds_the_mailbox_down_is_done_by_the_next_period
             schedule.run("mailbox-poll", 1)
         assert schedule.recent_runs("mailbox-poll") == []
         planned = jobs.queue().scheduled_job_registry.get_job_ids()
-        assert any(job_id.startswith("schedule-mailbox-poll-") for job_id in planned)
+        poll = jobs.job_id_in_queue("schedule-mailbox-poll-")
+        assert any(job_id.startswith(poll) for job_id in planned)
         assert thread_inbound() == []
 
         mailbox.start()
