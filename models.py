@@ -69,11 +69,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL (arrays, a counter of its own)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def among_ids(column, ids: Collection[int]) -> ColumnElement[bool]:
     """``column IN ids``. On PostgreSQL the ids are one array parameter (``= ANY``) rather than
     one parameter each, so the statement reads the same whichever ids a page holds: psycopg
     parses it once (it caches only statements of up to 50 parameters) and prepares it."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
     return column.in_(ids)
 
@@ -88,7 +93,7 @@ def holds_any_of(column, ids: Collection[int]) -> ColumnElement[bool]:
     array parameter of ``&&``, whose selectivity the column's statistics tell the planner."""
     if not ids:
         return false()
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column.op("&&")(bindparam(None, sorted(ids), type_=postgresql.ARRAY(Integer)))
     held = func.json_each(column).table_valued("value")
     return select(held.c.value).where(held.c.value.in_(list(ids))).exists()
@@ -1147,7 +1152,7 @@ def next_number(name: str) -> int:
     one writer at a time, the counter moves in the caller's transaction (a second connection
     would wait for the caller's own write lock).
     """
-    if db.engine.dialect.name == "postgresql":
+    if on_postgresql():
         with db.engine.begin() as connection:
             return _bump(connection, name)
     return _bump(db.session.connection(), name)

@@ -87,6 +87,7 @@ from models import (
     among_ids,
     new_token,
     next_number,
+    on_postgresql,
     utcnow,
 )
 
@@ -1069,7 +1070,7 @@ def _select_chunk(ids: list[int], actor: User):
         .where(ReturnRequest.id.in_(ids))
     )
     query = tenancy.in_shops(query, ReturnRequest.shop_id, tenancy.shops_for(actor))
-    if db.engine.dialect.name == "postgresql":
+    if on_postgresql():
         query = query.with_for_update(of=ReturnRequest)
     return db.session.execute(query).all()
 

@@ -51,9 +51,10 @@ from models import (
     ReturnRequest,
     ReturnRequestLine,
     Shop,
+    on_postgresql,
 )
 from services import dashboard_recount as recount
-from services.dashboard_recount import is_postgresql, midnight, seconds_between
+from services.dashboard_recount import midnight, seconds_between
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -107,13 +108,13 @@ def switch_off_jit() -> None:
     ``jit_above_cost``; compiling them took 140–260 ms per query, longer than most of them
     run (bench/dashboard.py at a million requests). ``SET LOCAL`` ends with the transaction.
     """
-    if is_postgresql():
+    if on_postgresql():
         db.session.execute(text("SET LOCAL jit = off"))
 
 
 def week_of(column):
     """SQL for the Monday (UTC) of the week a timestamp falls in."""
-    if is_postgresql():
+    if on_postgresql():
         return func.date_trunc("week", func.timezone("UTC", column))
     return func.date(column, "weekday 0", "-6 days")
 
@@ -329,7 +330,7 @@ def percentiles(seconds: Select) -> Spread:
     subqueries again); elsewhere (SQLite) the narrow column is read sorted and interpolated
     the same way in Python.
     """
-    if is_postgresql():
+    if on_postgresql():
         column = seconds.cte("durations").prefix_with("MATERIALIZED").c.seconds
         present = column.is_not(None)
         count, median, p90 = db.session.execute(

@@ -56,6 +56,7 @@ from models import (
     RequestTiming,
     ReturnRequest,
     ReturnRequestLine,
+    on_postgresql,
 )
 
 # The figures of ``dashboard_day``: what each counts, per shop and UTC day.
@@ -84,17 +85,13 @@ LOCK_EPOCH = date(2000, 1, 1)
 REQUEST_LOCKS = -1
 
 
-def is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
 def seconds_between(start, end):
     """SQL for the seconds from ``start`` to ``end`` (two timestamp expressions)."""
-    if is_postgresql():
+    if on_postgresql():
         return extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
@@ -234,7 +231,7 @@ def _lock_day(shop_id: int, day: date) -> bool:
     no such lock: marking never waits for a recount. On SQLite the database lock serialises
     the writers anyway.
     """
-    if not is_postgresql():
+    if not on_postgresql():
         return True
     return bool(
         db.session.scalar(select(func.pg_try_advisory_xact_lock(shop_id, (day - LOCK_EPOCH).days)))
@@ -243,7 +240,7 @@ def _lock_day(shop_id: int, day: date) -> bool:
 
 def _lock_requests(request_ids: list[int]) -> set[int]:
     """Take these requests for this recount (PostgreSQL, as ``_lock_day``); the ones taken."""
-    if not is_postgresql():
+    if not on_postgresql():
         return set(request_ids)
     request_id = func.unnest(literal(request_ids, ARRAY(Integer))).column_valued("id")
     return set(
@@ -310,7 +307,7 @@ def rebuild() -> None:
 
 def utc_day(column):
     """SQL for the UTC day of a timestamp (without bound parameters: it is grouped by)."""
-    if is_postgresql():
+    if on_postgresql():
         return cast(func.timezone(literal_column("'UTC'"), column), Date)
     return func.date(column)
 
