@@ -6,7 +6,8 @@ million lines at 10,000,000 requests); on the request itself it is a check of th
 list reads anyway. The ids are written in the flush that adds, changes or removes a line,
 from the lines as the database then holds them (set-based: a line added by its request's id
 alone counts too), so no writer of lines has to remember them. ``listen`` is registered by
-``create_app``; set-based writes of lines outside the ORM call ``refresh_reason_ids``.
+``create_app``; every line is written through the ORM (a set-based write of lines would have
+to call ``refresh_reason_ids`` itself).
 """
 
 from __future__ import annotations
